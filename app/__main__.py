@@ -1,0 +1,5 @@
+"""``python -m app`` runs the ``erdv`` command."""
+
+from app.cli import main
+
+main()

@@ -1,0 +1,102 @@
+"""The ``erdv`` command: serve, migrate, seed and administer erdv with the same settings as the server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+import typer
+
+from app import __version__
+from app.core import migrate as migrations
+from app.core.db import create_engine, session_factory, transaction
+from app.core.settings import Settings, SettingsError, get_settings
+from app.demo import STEPS, DemoReport
+
+cli = typer.Typer(
+    name="erdv",
+    help="erdv: security-first medical appointment booking.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except (SettingsError, ValueError) as error:
+        typer.echo(f"erdv: configuration error: {error}", err=True)
+        raise typer.Exit(2) from error
+
+
+@cli.command()
+def version() -> None:
+    """Print erdv's version."""
+    typer.echo(__version__)
+
+
+@cli.command()
+def migrate(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Bring the database schema up to date (Alembic upgrade)."""
+    settings = _settings()
+    migrations.upgrade(settings.database_url, revision)
+    typer.echo(f"database migrated to {revision}")
+
+
+@cli.command()
+def demo() -> None:
+    """Seed demo data (idempotent). Refused in production."""
+    settings = _settings()
+    if settings.is_production:
+        typer.echo("erdv: refusing to seed demo data in production", err=True)
+        raise typer.Exit(2)
+    report = asyncio.run(_seed(settings))
+    typer.echo("\n".join(report.lines) if report.lines else "demo: nothing to seed")
+
+
+async def _seed(settings: Settings) -> DemoReport:
+    engine = create_engine(settings)
+    report = DemoReport()
+    try:
+        async with transaction(session_factory(engine)) as session:
+            for step in STEPS:
+                await step(session, settings, report)
+    finally:
+        await engine.dispose()
+    return report
+
+
+@cli.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to bind."),
+    port: int = typer.Option(8000, help="Port to bind."),
+    workers: int = typer.Option(1, min=1, help="Worker processes (state lives in the database)."),
+    reload: bool = typer.Option(False, help="Reload on code changes (development)."),
+) -> None:
+    """Serve erdv over HTTP with uvicorn."""
+    import uvicorn
+
+    settings = _settings()
+    if workers > 1 and settings.is_sqlite and not settings.is_production:
+        typer.echo("note: several workers share one SQLite file; writes are serialized", err=True)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        proxy_headers=True,
+        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        access_log=False,
+        server_header=False,
+        log_config=None,
+    )
+
+
+def main() -> None:
+    try:
+        cli()
+    except KeyboardInterrupt:
+        sys.exit(130)

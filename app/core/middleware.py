@@ -1,0 +1,129 @@
+"""The outermost ASGI layer: request ids, security headers, access log, last-resort 500s.
+
+Written as plain ASGI rather than ``BaseHTTPMiddleware`` so that streamed exports pass through without
+buffering and context variables (the request id) reach the handlers.
+
+Headers follow ``shared/API.md`` and ``shared/SECURITY.md`` (ASVS V3.4): a CSP that allows only
+``'self'`` (no inline script, no third-party origin: charter C4 and the 2021 ad-tracker case),
+``no-store`` on every API and OAuth answer, HSTS in production.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import MutableMapping
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.logging import request_id_var
+from app.core.problems import problem_bytes
+
+logger = logging.getLogger("erdv.access")
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+_BASE_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+)
+_HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+_NO_STORE = (b"cache-control", b"no-store")
+_NO_STORE_PREFIXES = ("/api/", "/oauth/", "/.well-known/")
+_INCOMING_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, *, production: bool) -> None:
+        self.app = app
+        self.extra_headers = _BASE_HEADERS + ((_HSTS,) if production else ())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        request_id = self._request_id(scope)
+        token = request_id_var.set(request_id)
+        scope.setdefault("state", {})["request_id"] = request_id
+        path: str = scope["path"]
+        no_store = path.startswith(_NO_STORE_PREFIXES)
+        started = time.perf_counter()
+        status_holder: dict[str, int] = {}
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                headers: list[tuple[bytes, bytes]] = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"
+                ]
+                present = {k.lower() for k, _ in headers}
+                headers.extend(h for h in self.extra_headers if h[0] not in present)
+                if no_store:
+                    headers = [h for h in headers if h[0].lower() != b"cache-control"]
+                    headers.append(_NO_STORE)
+                headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            logger.exception("unhandled error", extra={"route": _route(scope)})
+            if "status" in status_holder:
+                raise  # the response already started: nothing sane can be sent any more
+            body = problem_bytes(
+                status=500,
+                code="internal_error",
+                title="Internal error",
+                detail=f"An unexpected error occurred. Quote request id {request_id} to support.",
+                request_id=request_id,
+            )
+            await send_with_headers(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"application/problem+json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send_with_headers({"type": "http.response.body", "body": body})
+        finally:
+            logger.info(
+                "request",
+                extra={
+                    "method": scope.get("method"),
+                    "route": _route(scope),
+                    "status": status_holder.get("status", 500),
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+            request_id_var.reset(token)
+
+    @staticmethod
+    def _request_id(scope: Scope) -> str:
+        for key, value in scope.get("headers", []):
+            if key == b"x-request-id":
+                candidate: str = value.decode("latin-1")
+                if _INCOMING_REQUEST_ID.match(candidate):
+                    return candidate
+        return uuid.uuid4().hex
+
+
+def _route(scope: MutableMapping[str, Any]) -> str:
+    """The matched route template, or a placeholder: raw paths may carry identifiers."""
+    route = scope.get("route")
+    template: object = getattr(route, "path_format", None) or getattr(route, "path", None)
+    return str(template) if template else "<unmatched>"

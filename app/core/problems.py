@@ -1,0 +1,30 @@
+"""RFC 9457 problem documents: the one shape every error response takes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+#: Non-dereferenceable but stable type URIs (RFC 9457 §3.1.1); the code is the last segment.
+PROBLEM_TYPE_BASE = "urn:erdv:problem:"
+
+
+def problem_body(
+    *, status: int, code: str, title: str, detail: str, request_id: str | None, **extra: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if request_id:
+        body["request_id"] = request_id
+    body.update(extra)
+    return body
+
+
+def problem_bytes(**kwargs: Any) -> bytes:
+    return json.dumps(problem_body(**kwargs), ensure_ascii=False).encode("utf-8")

@@ -1,0 +1,156 @@
+"""Typed settings, read once from the environment (prefix ``ERDV_``).
+
+Secrets are ``SecretStr`` so they never print. Outside production, missing secrets are generated once
+and kept under the data dir (``secrets.json``, mode 0600), so ``make run`` needs no configuration and a
+restart keeps sessions and encrypted columns readable. In production erdv refuses to start without
+explicit, strong secrets: a generated or default key there would be a silent disaster (a lost key
+makes every TOTP seed and visit reason unreadable; a shared one lets anyone forge session hashes).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Values that must never be accepted as a production secret (copied from docs, examples, tests).
+_WEAK_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev", "test", "erdv"})
+_MIN_SECRET_BYTES = 32
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class MailBackend(StrEnum):
+    FILE = "file"
+    SMTP = "smtp"
+
+
+class SettingsError(RuntimeError):
+    """The configuration cannot be used (raised at start-up, never at request time)."""
+
+
+def _new_secret() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(_MIN_SECRET_BYTES)).decode("ascii")
+
+
+class Settings(BaseSettings):
+    """Every knob erdv has. The README lists them as a table; keep both in step."""
+
+    model_config = SettingsConfigDict(env_prefix="ERDV_", extra="ignore", frozen=True)
+
+    env: Environment = Environment.DEVELOPMENT
+    database_url: str = "sqlite+aiosqlite:///./var/erdv.db"
+    #: PostgreSQL pool bounds per process; SQLite ignores them.
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=5, ge=0, le=200)
+    secret_key: SecretStr | None = None
+    encryption_key: SecretStr | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    data_dir: Path = Path("./var")
+    mail_backend: MailBackend = MailBackend.FILE
+    mail_from: str = "erdv <no-reply@erdv.localhost>"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    redis_url: str | None = None
+    log_level: str = "INFO"
+    #: JSON logs; defaults to on in production.
+    log_json: bool | None = None
+    #: Transparency page (charter C10): who pays for the platform.
+    financing: str = (
+        "erdv is free software run by its operator; practitioners pay a flat subscription. "
+        "No advertising, no sale of data, no paid ranking."
+    )
+
+    @model_validator(mode="after")
+    def _check_production(self) -> Self:
+        if self.env is not Environment.PRODUCTION:
+            return self
+        for name in ("secret_key", "encryption_key"):
+            value: SecretStr | None = getattr(self, name)
+            raw = value.get_secret_value() if value else ""
+            if raw.lower() in _WEAK_SECRETS or len(raw) < 43:
+                raise SettingsError(
+                    f"ERDV_{name.upper()} must be set to a random value of at least 32 bytes "
+                    "(43 base64 characters) in production; generate one with "
+                    "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+                )
+        if not self.public_url.startswith("https://"):
+            raise SettingsError("ERDV_PUBLIC_URL must be an https:// URL in production")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    @property
+    def json_logs(self) -> bool:
+        return self.is_production if self.log_json is None else self.log_json
+
+    @cached_property
+    def _secrets(self) -> dict[str, str]:
+        """Explicit secrets win; otherwise (never in production) the generated ones on disk."""
+        explicit = {
+            name: value.get_secret_value()
+            for name in ("secret_key", "encryption_key")
+            if (value := getattr(self, name)) is not None
+        }
+        if len(explicit) == 2:
+            return explicit
+        stored = _load_or_create_dev_secrets(self.data_dir)
+        return stored | explicit
+
+    @property
+    def secret_key_bytes(self) -> bytes:
+        """Key for HMAC of tokens (sessions, resets, OAuth): never stored next to the hashes."""
+        return self._secrets["secret_key"].encode("utf-8")
+
+    @property
+    def encryption_key_bytes(self) -> bytes:
+        """AES-256 key material for encrypted columns (TOTP seeds, visit reasons)."""
+        return self._secrets["encryption_key"].encode("utf-8")
+
+
+def _load_or_create_dev_secrets(data_dir: Path) -> dict[str, str]:
+    path = data_dir / "secrets.json"
+    if path.exists():
+        loaded: dict[str, Any] = json.loads(path.read_text("utf-8"))
+        return {k: str(v) for k, v in loaded.items()}
+    data_dir.mkdir(parents=True, exist_ok=True)
+    generated = {"secret_key": _new_secret(), "encryption_key": _new_secret()}
+    # O_EXCL: two processes starting together must not each write different keys.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _load_or_create_dev_secrets(data_dir)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(generated, handle)
+    return generated
+
+
+def get_settings() -> Settings:
+    """Settings from the process environment (CLI, server start-up)."""
+    return Settings()

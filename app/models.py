@@ -1,0 +1,11 @@
+"""Every table of every domain, imported for Alembic and for ``metadata``-wide operations.
+
+A domain adds its ``models`` module here when it gets tables; ``tests/test_migrations.py`` fails if the
+models and the migrations disagree.
+"""
+
+from __future__ import annotations
+
+from app.core.db import metadata
+
+__all__ = ["metadata"]

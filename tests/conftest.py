@@ -1,0 +1,170 @@
+"""Test fixtures: every database test runs on SQLite and on PostgreSQL.
+
+- ``backend`` is parametrized (``sqlite``, ``postgres``). PostgreSQL runs when ``ERDV_TEST_POSTGRES_URL``
+  names a server; ``ERDV_REQUIRE_POSTGRES=1`` (CI) turns a missing server into a failure, not a skip.
+- Isolation: SQLite gets a fresh copy of a database migrated once per test session; PostgreSQL gets a
+  throwaway database created (and migrated) once per test session, dropped at the end, and every table
+  is truncated after each test.
+- ``client`` is an httpx ``AsyncClient`` over the ASGI app, lifespan included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from app.core import migrate
+from app.core.db import create_engine, metadata, session_factory
+from app.core.settings import Settings
+from app.main import create_app
+
+POSTGRES_URL_ENV = "ERDV_TEST_POSTGRES_URL"
+TEST_SECRET = "test-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
+TEST_ENCRYPTION_KEY = "test-encryption-key-0123456789abcdefghijklmnopqrstu"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "postgres: runs against PostgreSQL")
+    config.addinivalue_line(
+        "markers", "only_backend(name): run this database test on one backend only"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tag PostgreSQL runs, and drop the runs an ``only_backend`` marker rules out (no skips)."""
+    kept, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        name = callspec.params.get("backend") if callspec is not None else None
+        only = item.get_closest_marker("only_backend")
+        if name is not None and only is not None and name not in only.args:
+            dropped.append(item)
+            continue
+        if name == "postgres":
+            item.add_marker(pytest.mark.postgres)
+        kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    url: str
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    migrate.upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    server_url = os.environ.get(POSTGRES_URL_ENV)
+    if not server_url:
+        if os.environ.get("ERDV_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"{POSTGRES_URL_ENV} is not set but ERDV_REQUIRE_POSTGRES=1")
+        pytest.skip(f"{POSTGRES_URL_ENV} not set: PostgreSQL tests skipped")
+    name = f"erdv_test_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin_sql(server_url, f'CREATE DATABASE "{name}"'))
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        migrate.upgrade(url)
+        yield url
+    finally:
+        asyncio.run(_admin_sql(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _admin_sql(server_url: str, statement: str) -> None:
+    engine = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[Backend]:
+    if request.param == "sqlite":
+        path = tmp_path / "erdv.db"
+        shutil.copyfile(sqlite_template, path)
+        yield Backend("sqlite", f"sqlite+aiosqlite:///{path}")
+        return
+    url: str = request.getfixturevalue("postgres_database")
+    yield Backend("postgres", url)
+    asyncio.run(_truncate_all(url))
+
+
+async def _truncate_all(url: str) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    if not tables:
+        return
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def settings(backend: Backend, tmp_path: Path) -> Settings:
+    return Settings(
+        env="test",
+        database_url=backend.url,
+        data_dir=tmp_path / "data",
+        secret_key=TEST_SECRET,
+        encryption_key=TEST_ENCRYPTION_KEY,
+        public_url="http://testserver",
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with LifespanManager(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    """A separate engine for tests that inspect or tamper with the database directly."""
+    eng = create_engine(settings)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return session_factory(engine)

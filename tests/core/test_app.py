@@ -1,0 +1,162 @@
+"""The application shell: probes, problem documents, security headers, request ids."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from app.core.middleware import CONTENT_SECURITY_POLICY
+from app.core.schemas import Schema
+
+SECURITY_HEADERS = {
+    "content-security-policy": CONTENT_SECURITY_POLICY,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+    "cross-origin-opener-policy": "same-origin",
+}
+
+
+def assert_security_headers(response: httpx.Response) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers.get(name) == value, name
+    assert "strict-transport-security" not in response.headers  # not in development/test
+
+
+def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, object]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == status
+    assert body["code"] == code
+    assert body["type"].endswith(code)
+    assert body["title"]
+    assert body["detail"]
+    assert body["request_id"] == response.headers["x-request-id"]
+    return body
+
+
+class Echo(Schema):
+    name: str
+    count: int
+
+
+@pytest.fixture
+def probe_routes(app: FastAPI) -> FastAPI:
+    """Routes that exist only in tests, to exercise validation and crash handling."""
+
+    @app.post("/api/v1/_test/echo")
+    async def echo(body: Echo) -> Echo:
+        return body
+
+    @app.get("/api/v1/_test/crash")
+    async def crash() -> None:
+        raise RuntimeError("secret internals: password=hunter2 SELECT * FROM account")
+
+    return app
+
+
+async def test_healthz(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert_security_headers(response)
+
+
+async def test_readyz_when_database_answers(client: httpx.AsyncClient) -> None:
+    response = await client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready"}
+
+
+async def test_unknown_path_is_a_404_problem(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/does-not-exist")
+    assert_problem(response, 404, "not_found")
+    assert_security_headers(response)
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_wrong_method_is_a_405_problem(client: httpx.AsyncClient) -> None:
+    response = await client.delete("/healthz")
+    assert_problem(response, 405, "method_not_allowed")
+
+
+@pytest.mark.usefixtures("probe_routes")
+async def test_malformed_json_is_a_422_problem(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/_test/echo", content=b'{"name": "x",', headers={"content-type": "application/json"}
+    )
+    body = assert_problem(response, 422, "validation_error")
+    assert body["errors"], body
+    assert all(set(e) == {"field", "message"} for e in body["errors"])  # type: ignore[union-attr]
+
+
+@pytest.mark.usefixtures("probe_routes")
+async def test_unknown_and_wrong_fields_are_listed(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/_test/echo", json={"name": "x", "count": "many", "admin": True}
+    )
+    body = assert_problem(response, 422, "validation_error")
+    fields = {e["field"]: e["message"] for e in body["errors"]}  # type: ignore[union-attr]
+    assert fields["admin"] == "Unknown field"
+    assert "count" in fields
+
+
+@pytest.mark.usefixtures("probe_routes")
+async def test_valid_request_passes(client: httpx.AsyncClient) -> None:
+    response = await client.post("/api/v1/_test/echo", json={"name": "x", "count": 2})
+    assert response.status_code == 200
+    assert response.json() == {"name": "x", "count": 2}
+    assert response.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.usefixtures("probe_routes")
+async def test_crash_is_a_500_problem_with_nothing_internal(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="erdv.access"):
+        response = await client.get("/api/v1/_test/crash")
+    body = assert_problem(response, 500, "internal_error")
+    assert_security_headers(response)
+    for leak in ("hunter2", "SELECT", "Traceback", "RuntimeError", "password"):
+        assert leak not in response.text
+    assert str(body["request_id"]) in str(body["detail"])
+    # The traceback goes to the server log, tied to the same request id.
+    assert any(r.exc_info for r in caplog.records)
+
+
+async def test_incoming_request_id_is_kept_only_when_safe(client: httpx.AsyncClient) -> None:
+    kept = await client.get("/healthz", headers={"x-request-id": "abc-123-def-456"})
+    assert kept.headers["x-request-id"] == "abc-123-def-456"
+    replaced = await client.get("/healthz", headers={"x-request-id": "evil\nline"})
+    assert replaced.headers["x-request-id"] != "evil\nline"
+    assert len(replaced.headers["x-request-id"]) == 32
+
+
+async def test_static_home_has_no_inline_script(client: httpx.AsyncClient) -> None:
+    response = await client.get("/")
+    assert response.status_code == 200
+    assert "<script>" not in response.text
+    assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert "no-store" not in response.headers.get("cache-control", "")
+
+
+async def test_openapi_document_is_public(client: httpx.AsyncClient) -> None:
+    response = await client.get("/openapi.json")
+    assert response.status_code == 200
+    assert response.json()["info"]["title"] == "erdv"
+
+
+async def test_access_log_has_route_template_not_query(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="erdv.access"):
+        await client.get("/healthz?email=alice@example.org")
+    records = [r for r in caplog.records if r.name == "erdv.access"]
+    assert records
+    rendered = " ".join(str(r.__dict__) for r in records)
+    assert "alice" not in rendered
+    assert records[-1].__dict__["route"] == "/healthz"

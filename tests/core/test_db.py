@@ -1,0 +1,83 @@
+"""Engine configuration, the UTC column type and the one-transaction-per-request rule."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.core.db import DbSession, UTCDateTime, metadata
+from app.core.errors import Conflict
+
+probe = sa.Table(
+    "_probe",
+    sa.MetaData(),
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", UTCDateTime()),
+)
+
+
+@pytest.fixture
+async def probe_table(engine: AsyncEngine) -> AsyncEngine:
+    async with engine.begin() as connection:
+        await connection.run_sync(probe.create, checkfirst=True)
+    yield engine  # type: ignore[misc]
+    async with engine.begin() as connection:
+        await connection.run_sync(probe.drop, checkfirst=True)
+
+
+@pytest.mark.only_backend("sqlite")
+async def test_sqlite_is_durable_and_checks_foreign_keys(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        assert (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar() == "wal"
+        assert (await connection.exec_driver_sql("PRAGMA synchronous")).scalar() == 2  # FULL
+        assert (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
+        assert (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar() >= 5000
+
+
+async def test_utc_datetime_round_trips_as_aware_utc(probe_table: AsyncEngine) -> None:
+    paris_summer = datetime(2027, 3, 29, 9, 0, tzinfo=timezone(timedelta(hours=2)))
+    async with probe_table.begin() as connection:
+        await connection.execute(probe.insert().values(id=1, at=paris_summer))
+    async with probe_table.connect() as connection:
+        stored = (await connection.execute(sa.select(probe.c.at))).scalar_one()
+    assert stored == paris_summer
+    assert stored.tzinfo is not None
+    assert stored.utcoffset() == timedelta(0)
+    assert stored == datetime(2027, 3, 29, 7, 0, tzinfo=UTC)
+
+
+async def test_utc_datetime_refuses_naive_values(probe_table: AsyncEngine) -> None:
+    with pytest.raises(sa.exc.StatementError, match="naive datetime"):
+        async with probe_table.begin() as connection:
+            await connection.execute(probe.insert().values(id=2, at=datetime(2027, 1, 1)))
+
+
+async def test_request_transaction_commits_on_success_and_rolls_back_on_error(
+    app: FastAPI, client: httpx.AsyncClient, probe_table: AsyncEngine
+) -> None:
+    @app.post("/api/v1/_test/probe/{value}")
+    async def write(value: int, session: DbSession) -> dict[str, int]:
+        await session.execute(probe.insert().values(id=value, at=datetime.now(UTC)))
+        if value == 13:
+            raise Conflict("unlucky")
+        return {"id": value}
+
+    assert (await client.post("/api/v1/_test/probe/7")).status_code == 200
+    failed = await client.post("/api/v1/_test/probe/13")
+    assert failed.status_code == 409
+    assert failed.json()["code"] == "conflict"
+    async with probe_table.connect() as connection:
+        ids = (await connection.execute(sa.select(probe.c.id))).scalars().all()
+    assert ids == [7]  # the failed request changed nothing
+
+
+def test_every_constraint_is_named() -> None:
+    """SQLite batch migrations need named constraints (app.core.db.NAMING_CONVENTION)."""
+    for table in metadata.sorted_tables:
+        for constraint in table.constraints:
+            assert constraint.name, f"unnamed constraint on {table.name}"

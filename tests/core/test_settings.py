@@ -1,0 +1,70 @@
+"""Typed settings: production refuses weak or missing secrets; development generates and keeps them."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from app.core.settings import Settings, SettingsError
+
+STRONG = "x" * 43
+
+
+def test_production_refuses_missing_secrets(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="ERDV_SECRET_KEY"):
+        Settings(env="production", data_dir=tmp_path, public_url="https://erdv.example")
+
+
+@pytest.mark.parametrize("weak", ["changeme", "short", ""])
+def test_production_refuses_weak_secrets(tmp_path: Path, weak: str) -> None:
+    with pytest.raises(SettingsError):
+        Settings(
+            env="production",
+            data_dir=tmp_path,
+            secret_key=weak,
+            encryption_key=STRONG,
+            public_url="https://erdv.example",
+        )
+
+
+def test_production_requires_https_public_url(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="https"):
+        Settings(env="production", secret_key=STRONG, encryption_key=STRONG, data_dir=tmp_path)
+
+
+def test_production_with_strong_secrets_starts(tmp_path: Path) -> None:
+    settings = Settings(
+        env="production",
+        secret_key=STRONG,
+        encryption_key="y" * 43,
+        public_url="https://erdv.example",
+        data_dir=tmp_path,
+    )
+    assert settings.secret_key_bytes == STRONG.encode()
+    assert not (tmp_path / "secrets.json").exists()
+    assert STRONG not in repr(settings)
+
+
+def test_development_generates_secrets_once_with_private_mode(tmp_path: Path) -> None:
+    first = Settings(env="development", data_dir=tmp_path)
+    key = first.secret_key_bytes
+    path = tmp_path / "secrets.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    second = Settings(env="development", data_dir=tmp_path)
+    assert second.secret_key_bytes == key
+    assert second.encryption_key_bytes == first.encryption_key_bytes
+    assert key != first.encryption_key_bytes
+    assert len(key) >= 43
+
+
+def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("ERDV_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ERDV_MAIL_BACKEND", "smtp")
+    monkeypatch.setenv("ERDV_SMTP_PORT", "2525")
+    settings = Settings()
+    assert settings.data_dir == tmp_path
+    assert settings.mail_backend == "smtp"
+    assert settings.smtp_port == 2525
+    assert settings.outbox_dir == tmp_path / "outbox"

@@ -1,0 +1,69 @@
+"""The ``erdv`` command, driven as a user would run it (a real subprocess, real settings)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app import __version__
+
+
+def run_erdv(
+    *args: str, env: dict[str, str], stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own entry point, fixed arguments
+        [sys.executable, "-m", "app", *args],
+        env={**os.environ, **env},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "ERDV_DATA_DIR": str(tmp_path / "var"),
+        "ERDV_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'var' / 'erdv.db'}",
+        "ERDV_ENV": "development",
+    }
+
+
+def test_version(cli_env: dict[str, str]) -> None:
+    result = run_erdv("version", env=cli_env)
+    assert result.returncode == 0
+    assert result.stdout.strip() == __version__
+
+
+def test_migrate_then_demo_is_idempotent(cli_env: dict[str, str]) -> None:
+    migrated = run_erdv("migrate", env=cli_env)
+    assert migrated.returncode == 0, migrated.stderr
+    first = run_erdv("demo", env=cli_env)
+    assert first.returncode == 0, first.stderr
+    second = run_erdv("demo", env=cli_env)
+    assert second.returncode == 0, second.stderr
+
+
+def test_demo_is_refused_in_production(cli_env: dict[str, str]) -> None:
+    env = cli_env | {
+        "ERDV_ENV": "production",
+        "ERDV_SECRET_KEY": "s" * 43,
+        "ERDV_ENCRYPTION_KEY": "e" * 43,
+        "ERDV_PUBLIC_URL": "https://erdv.example",
+    }
+    result = run_erdv("demo", env=env)
+    assert result.returncode == 2
+    assert "production" in result.stderr
+
+
+def test_bad_configuration_is_a_clear_error(cli_env: dict[str, str]) -> None:
+    result = run_erdv("migrate", env=cli_env | {"ERDV_ENV": "production"})
+    assert result.returncode == 2
+    assert "ERDV_SECRET_KEY" in result.stderr
+    assert "Traceback" not in result.stderr
