@@ -5,20 +5,28 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import typer
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import __version__
+from app.audit.service import audit_key, verify
 from app.core import migrate as migrations
 from app.core.db import create_engine, session_factory, transaction
 from app.core.settings import Settings, SettingsError, get_settings
 from app.demo import STEPS, DemoReport
+
+T = TypeVar("T")
 
 cli = typer.Typer(
     name="erdv",
     help="erdv: security-first medical appointment booking.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,
 )
 
 
@@ -56,15 +64,45 @@ def demo() -> None:
 
 
 async def _seed(settings: Settings) -> DemoReport:
-    engine = create_engine(settings)
     report = DemoReport()
+
+    async def run(session: AsyncSession) -> DemoReport:
+        for step in STEPS:
+            await step(session, settings, report)
+        return report
+
+    return await _in_transaction(settings, run)
+
+
+audit_cli = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
+cli.add_typer(audit_cli, name="audit")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Recompute the hash chain: exit 0 with the head hash, or 1 naming the first bad entry."""
+    settings = _settings()
+    key = audit_key(settings.secret_key_bytes)
+    result = asyncio.run(_in_transaction(settings, lambda session: verify(session, key)))
+    if result.ok:
+        typer.echo(f"ok: {result.entries} entries, head {result.head}")
+        return
+    typer.echo(
+        f"BROKEN at entry seq={result.first_bad_seq} id={result.first_bad}: {result.reason} "
+        f"({result.entries} entries verified before it)",
+        err=True,
+    )
+    raise typer.Exit(1)
+
+
+async def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``work`` in one transaction on a short-lived engine (commit on success)."""
+    engine = create_engine(settings)
     try:
         async with transaction(session_factory(engine)) as session:
-            for step in STEPS:
-                await step(session, settings, report)
+            return await work(session)
     finally:
         await engine.dispose()
-    return report
 
 
 @cli.command()
@@ -100,3 +138,11 @@ def main() -> None:
         cli()
     except KeyboardInterrupt:
         sys.exit(130)
+    except (DBAPIError, OSError) as error:
+        # Exit 2, not 1: for `audit verify`, 1 means "the chain is broken".
+        print(
+            f"erdv: database error ({type(error).__name__}); is it up and migrated "
+            "(`erdv migrate`)?",
+            file=sys.stderr,
+        )
+        sys.exit(2)

@@ -6,6 +6,7 @@ models and the migrations disagree.
 
 from __future__ import annotations
 
+import app.audit.models  # noqa: F401
 from app.core.db import metadata
 
 __all__ = ["metadata"]

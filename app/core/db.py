@@ -15,7 +15,7 @@ bounded pool and ``pool_pre_ping`` so that a restarted server is picked up again
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -136,11 +136,37 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+PreCommitHook = Callable[[AsyncSession], Awaitable[None]]
+
+
+def add_pre_commit_hook(session: AsyncSession, key: str, hook: PreCommitHook) -> None:
+    """Run ``hook`` once, inside the transaction, just before it commits.
+
+    The audit trail uses this to append its entries last, so that the writers' lock that keeps the
+    hash chain linear is held for the shortest time and never while the request does its own work.
+    A hook that raises makes the whole transaction roll back.
+    """
+    session.info.setdefault("pre_commit", {})[key] = hook
+
+
+async def commit(session: AsyncSession) -> None:
+    """Run the pre-commit hooks, then commit. The only commit path (request or CLI)."""
+    hooks: dict[str, PreCommitHook] = session.info.pop("pre_commit", {})
+    for hook in hooks.values():
+        await hook(session)
+    await session.commit()
+
+
 @asynccontextmanager
 async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """One unit of work outside a request (CLI, background jobs): commit on success, else roll back."""
-    async with factory() as session, session.begin():
-        yield session
+    async with factory() as session:
+        try:
+            yield session
+            await commit(session)
+        except BaseException:
+            await session.rollback()
+            raise
 
 
 async def ping(engine: AsyncEngine) -> None:
@@ -155,7 +181,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with factory() as session:
         try:
             yield session
-            await session.commit()
+            await commit(session)
         except BaseException:
             await session.rollback()
             raise

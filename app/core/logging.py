@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 request_id_var: ContextVar[str | None] = ContextVar("erdv_request_id", default=None)
+#: The client address as resolved by the server (proxy headers only from trusted proxies).
+client_ip_var: ContextVar[str | None] = ContextVar("erdv_client_ip", default=None)
 
 _STANDARD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
 

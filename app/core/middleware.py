@@ -19,7 +19,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.logging import request_id_var
+from app.core.logging import client_ip_var, request_id_var
 from app.core.problems import problem_bytes
 
 logger = logging.getLogger("erdv.access")
@@ -55,6 +55,8 @@ class RequestContextMiddleware:
 
         request_id = self._request_id(scope)
         token = request_id_var.set(request_id)
+        client = scope.get("client")
+        ip_token = client_ip_var.set(client[0] if client else None)
         scope.setdefault("state", {})["request_id"] = request_id
         path: str = scope["path"]
         no_store = path.startswith(_NO_STORE_PREFIXES)
@@ -111,6 +113,7 @@ class RequestContextMiddleware:
                 },
             )
             request_id_var.reset(token)
+            client_ip_var.reset(ip_token)
 
     @staticmethod
     def _request_id(scope: Scope) -> str:

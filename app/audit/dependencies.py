@@ -1,0 +1,18 @@
+"""The request's audit recorder, bound to the request's session (same transaction)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from app.audit.service import AuditTrail, audit_key
+from app.core.db import DbSession
+from app.core.deps import AppSettings
+
+
+def get_audit_trail(session: DbSession, settings: AppSettings) -> AuditTrail:
+    return AuditTrail(session, audit_key(settings.secret_key_bytes))
+
+
+Audit = Annotated[AuditTrail, Depends(get_audit_trail)]

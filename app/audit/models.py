@@ -1,0 +1,143 @@
+"""The audit trail's tables and its closed vocabulary.
+
+``audit_entry`` is append-only and hash-chained: entry *n* stores ``hash = SHA-256(prev_hash ||
+canonical JSON of the entry)`` and a keyed ``mac = HMAC(audit key, hash)``. The plain chain detects a
+changed, removed, inserted or reordered row; the MAC stops someone with database access (but not the
+application's secret) from recomputing the chain after editing it (SECURITY.md, "Audit trail"; charter
+C9). ``seq`` is gapless because the application, not a sequence, assigns it under a writers' lock.
+
+``audit_checkpoint`` records where a retention purge cut the chain (the last removed entry's ``seq``
+and ``hash``), MAC'd with the same key, so that the remaining chain stays verifiable.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from app.core.db import UTCDateTime
+
+
+class AuditAction(StrEnum):
+    """Everything erdv records. Closed: a new kind of event is added here, reviewed, and documented."""
+
+    # accounts and authentication
+    ACCOUNT_REGISTERED = "account.registered"
+    ACCOUNT_EMAIL_VERIFIED = "account.email_verified"
+    ACCOUNT_ADMIN_CREATED = "account.admin_created"
+    ACCOUNT_SUSPENDED = "account.suspended"
+    ACCOUNT_REINSTATED = "account.reinstated"
+    ACCOUNT_DELETED = "account.deleted"
+    AUTH_LOGIN_SUCCEEDED = "auth.login_succeeded"
+    AUTH_LOGIN_FAILED = "auth.login_failed"
+    AUTH_THROTTLED = "auth.throttled"
+    AUTH_MFA_ENROLLED = "auth.mfa_enrolled"
+    AUTH_MFA_SUCCEEDED = "auth.mfa_succeeded"
+    AUTH_MFA_FAILED = "auth.mfa_failed"
+    AUTH_MFA_RESET = "auth.mfa_reset"
+    AUTH_RECOVERY_CODE_USED = "auth.recovery_code_used"
+    AUTH_REAUTHENTICATED = "auth.reauthenticated"
+    AUTH_REAUTH_FAILED = "auth.reauth_failed"
+    AUTH_LOGGED_OUT = "auth.logged_out"
+    AUTH_SESSION_REVOKED = "auth.session_revoked"
+    AUTH_PASSWORD_CHANGED = "auth.password_changed"
+    AUTH_PASSWORD_RESET_REQUESTED = "auth.password_reset_requested"
+    AUTH_PASSWORD_RESET = "auth.password_reset"
+    # access control
+    ACCESS_DENIED = "access.denied"
+    ACCESS_NOT_FOUND_BURST = "access.not_found_burst"
+    # consent
+    CONSENT_GRANTED = "consent.granted"
+    CONSENT_WITHDRAWN = "consent.withdrawn"
+    CONSENT_LOG_EXPORTED = "consent.log_exported"
+    # practice
+    PRACTICE_PROFILE_UPDATED = "practice.profile_updated"
+    PRACTICE_APPROVED = "practice.approved"
+    PRACTICE_SUSPENDED = "practice.suspended"
+    PRACTICE_VISIT_REASON_CREATED = "practice.visit_reason_created"
+    PRACTICE_VISIT_REASON_DELETED = "practice.visit_reason_deleted"
+    PRACTICE_AVAILABILITY_UPDATED = "practice.availability_updated"
+    PRACTICE_ABSENCE_CREATED = "practice.absence_created"
+    PRACTICE_ABSENCE_DELETED = "practice.absence_deleted"
+    PRACTICE_EXPORTED = "practice.exported"
+    # appointments (subject: the patient)
+    APPOINTMENT_BOOKED = "appointment.booked"
+    APPOINTMENT_CANCELLED = "appointment.cancelled"
+    APPOINTMENT_RESCHEDULED = "appointment.rescheduled"
+    APPOINTMENT_READ = "appointment.read"
+    APPOINTMENT_CALENDAR_EXPORTED = "appointment.calendar_exported"
+    AGENDA_READ = "agenda.read"
+    VISIT_REASONS_PURGED = "retention.visit_reasons_purged"
+    # OAuth
+    OAUTH_CLIENT_CREATED = "oauth.client_created"
+    OAUTH_CLIENT_ENABLED = "oauth.client_enabled"
+    OAUTH_CLIENT_DISABLED = "oauth.client_disabled"
+    OAUTH_AUTHORIZED = "oauth.authorized"
+    OAUTH_DENIED = "oauth.denied"
+    OAUTH_TOKEN_ISSUED = "oauth.token_issued"
+    OAUTH_TOKEN_REFRESHED = "oauth.token_refreshed"
+    OAUTH_TOKEN_REVOKED = "oauth.token_revoked"
+    OAUTH_REFRESH_REUSE_DETECTED = "oauth.refresh_reuse_detected"
+    OAUTH_CODE_REPLAY_DETECTED = "oauth.code_replay_detected"
+    OAUTH_APP_WITHDRAWN = "oauth.app_withdrawn"
+    # the audit trail itself
+    AUDIT_EXPORTED = "audit.exported"
+    AUDIT_VERIFIED = "audit.verified"
+    AUDIT_PURGED = "audit.purged"
+
+
+class AuditOutcome(StrEnum):
+    SUCCESS = "success"
+    FAILURE = "failure"
+    DENIED = "denied"
+
+
+class ActorType(StrEnum):
+    ACCOUNT = "account"  # a person, through the web app
+    CLIENT = "client"  # a third-party platform (OAuth), possibly on a patient's behalf
+    SYSTEM = "system"  # erdv itself: purges, scheduled jobs, the CLI
+    ANONYMOUS = "anonymous"  # not (yet) authenticated: failed logins, registrations
+
+
+class AuditEntry(SQLModel, table=True):
+    __tablename__ = "audit_entry"
+    __table_args__ = (
+        sa.Index("ix_audit_entry_subject_seq", "subject_id", "seq"),
+        sa.Index("ix_audit_entry_at", "at"),
+    )
+
+    seq: int = Field(sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=False))
+    id: uuid.UUID = Field(sa_type=sa.Uuid, unique=True)
+    at: datetime = Field(sa_type=UTCDateTime)
+    action: str = Field(max_length=64)
+    outcome: str = Field(max_length=16)
+    actor_type: str = Field(max_length=16)
+    actor_id: str | None = Field(default=None, max_length=64)
+    actor_role: str | None = Field(default=None, max_length=32)
+    client_id: str | None = Field(default=None, max_length=64)
+    subject_id: str | None = Field(default=None, max_length=64)
+    object_type: str | None = Field(default=None, max_length=64)
+    object_id: str | None = Field(default=None, max_length=64)
+    ip: str | None = Field(default=None, max_length=64)
+    request_id: str | None = Field(default=None, max_length=64)
+    #: canonical JSON of small, non-sensitive facts (a reason code, a count); never health data
+    details: str = Field(default="{}", sa_type=sa.Text)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+    mac: str = Field(max_length=64)
+
+
+class AuditCheckpoint(SQLModel, table=True):
+    __tablename__ = "audit_checkpoint"
+
+    id: uuid.UUID = Field(sa_type=sa.Uuid, primary_key=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    #: the last purged entry: the next remaining one must have seq = cut_seq + 1, prev_hash = cut_hash
+    cut_seq: int = Field(sa_type=sa.BigInteger, unique=True)
+    cut_hash: str = Field(max_length=64)
+    purged_count: int = Field(sa_type=sa.BigInteger)
+    mac: str = Field(max_length=64)

@@ -1,0 +1,115 @@
+"""SQL for the audit trail: appending under the writers' lock, reading in ``seq`` order, purging."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import cast
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit.models import AuditCheckpoint, AuditEntry
+
+#: Any constant: the one advisory lock that serializes audit writers on PostgreSQL.
+_WRITERS_LOCK_ID = 0x65726476_61756469  # "erdv" "audi"
+
+entry_table = cast(sa.Table, AuditEntry.__table__)  # type: ignore[attr-defined]
+checkpoint_table = cast(sa.Table, AuditCheckpoint.__table__)  # type: ignore[attr-defined]
+
+
+class AuditRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def lock_writers(self) -> None:
+        """Serialize appenders until the transaction ends, so the chain never forks.
+
+        PostgreSQL: a transaction-level advisory lock. SQLite: every erdv transaction already holds
+        the database's single write lock (``BEGIN IMMEDIATE``, see ``app.core.db``).
+        """
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(sa.select(sa.func.pg_advisory_xact_lock(_WRITERS_LOCK_ID)))
+
+    async def head(self) -> tuple[int, str] | None:
+        """``(seq, hash)`` of the newest entry, else of the newest purge checkpoint, else ``None``."""
+        row = (
+            await self.session.execute(
+                sa.select(entry_table.c.seq, entry_table.c.hash)
+                .order_by(entry_table.c.seq.desc())
+                .limit(1)
+            )
+        ).first()
+        if row is not None:
+            return int(row.seq), str(row.hash)
+        checkpoint = await self.latest_checkpoint()
+        return (checkpoint.cut_seq, checkpoint.cut_hash) if checkpoint else None
+
+    async def insert_entries(self, rows: Sequence[dict[str, object]]) -> None:
+        await self.session.execute(sa.insert(entry_table), list(rows))
+
+    async def latest_checkpoint(self) -> AuditCheckpoint | None:
+        result = await self.session.execute(
+            sa.select(AuditCheckpoint).order_by(checkpoint_table.c.cut_seq.desc()).limit(1)
+        )
+        return result.scalar_one_or_none()
+
+    async def iter_entries(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        subject_id: str | None = None,
+        after_seq: int = 0,
+        batch_size: int = 1000,
+        descending: bool = False,
+    ) -> AsyncIterator[sa.Row[tuple[object, ...]]]:
+        """Entries in ``seq`` order, fetched in keyset-paginated batches (constant memory)."""
+        cursor = after_seq
+        last: int | None = None
+        while True:
+            query = sa.select(entry_table)
+            if descending:
+                if last is not None:
+                    query = query.where(entry_table.c.seq < last)
+                query = query.order_by(entry_table.c.seq.desc())
+            else:
+                query = query.where(entry_table.c.seq > cursor).order_by(entry_table.c.seq)
+            if since is not None:
+                query = query.where(entry_table.c.at >= since)
+            if until is not None:
+                query = query.where(entry_table.c.at < until)
+            if subject_id is not None:
+                query = query.where(entry_table.c.subject_id == subject_id)
+            rows = (await self.session.execute(query.limit(batch_size))).all()
+            for row in rows:
+                yield row
+            if len(rows) < batch_size:
+                return
+            cursor = last = int(rows[-1].seq)
+
+    async def last_entry_before(self, at: datetime) -> tuple[int, str] | None:
+        row = (
+            await self.session.execute(
+                sa.select(entry_table.c.seq, entry_table.c.hash)
+                .where(entry_table.c.at < at)
+                .order_by(entry_table.c.seq.desc())
+                .limit(1)
+            )
+        ).first()
+        return (int(row.seq), str(row.hash)) if row else None
+
+    async def delete_through(self, seq: int) -> int:
+        result = await self.session.execute(sa.delete(entry_table).where(entry_table.c.seq <= seq))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def add_checkpoint(self, checkpoint: AuditCheckpoint) -> None:
+        self.session.add(checkpoint)
+        await self.session.flush()
+
+    async def count(self) -> int:
+        return int(
+            (
+                await self.session.execute(sa.select(sa.func.count()).select_from(entry_table))
+            ).scalar_one()
+        )

@@ -1,0 +1,236 @@
+"""Recording, verifying and purging the audit trail.
+
+``AuditTrail.record()`` is how every domain leaves a trace: it is bound to the request's session and
+appends its entries in the same transaction as the change they describe, just before the commit (a
+pre-commit hook, ``app.core.db``). If the audit write fails, the transaction fails with it, so there is
+no action without its trace (SECURITY.md, "Audit trail").
+
+What an entry may hold: who (account id and role, OAuth client id, or ``system``), what (an
+``AuditAction``), about whom (``subject_id``: the patient whose data it is), which object (type and
+id), where (IP, request id), the outcome and a few non-sensitive ``details``. Never values of health
+data (no visit reason, no name, no email), never secrets (token hashes at most).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import chain
+from app.audit.models import ActorType, AuditAction, AuditCheckpoint, AuditOutcome
+from app.audit.repository import AuditRepository
+from app.core import clock
+from app.core.crypto import derive_key
+from app.core.db import add_pre_commit_hook, new_id
+from app.core.logging import client_ip_var, request_id_var
+
+_DETAIL_VALUE = str | int | bool | None
+_MAX_DETAIL_LENGTH = 200
+
+
+def audit_key(secret_key: bytes) -> bytes:
+    return derive_key(secret_key, "audit-chain")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did it. Build with the class methods; ``client_id`` marks a third party acting."""
+
+    type: ActorType
+    id: str | None = None
+    role: str | None = None
+    client_id: str | None = None
+
+    @classmethod
+    def account(cls, account_id: object, role: str, *, client_id: str | None = None) -> Actor:
+        return cls(ActorType.ACCOUNT, str(account_id), role, client_id)
+
+    @classmethod
+    def client(cls, client_id: str, *, on_behalf_of: object | None = None) -> Actor:
+        return cls(
+            ActorType.CLIENT,
+            str(on_behalf_of) if on_behalf_of is not None else None,
+            "patient" if on_behalf_of is not None else None,
+            client_id,
+        )
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(ActorType.SYSTEM)
+
+    @classmethod
+    def anonymous(cls) -> Actor:
+        return cls(ActorType.ANONYMOUS)
+
+
+@dataclass
+class _Pending:
+    rows: list[dict[str, object]] = field(default_factory=list)
+
+
+class AuditTrail:
+    """The request's recorder. ``await audit.record(AuditAction.X, actor=..., ...)``."""
+
+    def __init__(self, session: AsyncSession, key: bytes) -> None:
+        self.session = session
+        self.key = key
+
+    async def record(
+        self,
+        action: AuditAction,
+        *,
+        actor: Actor,
+        outcome: AuditOutcome = AuditOutcome.SUCCESS,
+        subject_id: object | None = None,
+        object_type: str | None = None,
+        object_id: object | None = None,
+        details: Mapping[str, _DETAIL_VALUE] | None = None,
+    ) -> None:
+        if not isinstance(action, AuditAction):
+            raise TypeError("audit actions come from the closed AuditAction vocabulary")
+        pending = self._pending()
+        pending.rows.append(
+            {
+                "id": new_id(),
+                "at": clock.now(),
+                "action": action.value,
+                "outcome": AuditOutcome(outcome).value,
+                "actor_type": actor.type.value,
+                "actor_id": actor.id,
+                "actor_role": actor.role,
+                "client_id": actor.client_id,
+                "subject_id": str(subject_id) if subject_id is not None else None,
+                "object_type": object_type,
+                "object_id": str(object_id) if object_id is not None else None,
+                "ip": client_ip_var.get(),
+                "request_id": request_id_var.get(),
+                "details": chain.canonical_json(_clean_details(details or {})),
+            }
+        )
+
+    def _pending(self) -> _Pending:
+        pending: _Pending | None = self.session.info.get("audit_pending")
+        if pending is None:
+            pending = _Pending()
+            self.session.info["audit_pending"] = pending
+            add_pre_commit_hook(self.session, "audit", self._flush)
+        return pending
+
+    async def _flush(self, session: AsyncSession) -> None:
+        pending: _Pending | None = session.info.pop("audit_pending", None)
+        if pending is None or not pending.rows:
+            return
+        await append(session, self.key, pending.rows)
+
+
+def _clean_details(details: Mapping[str, _DETAIL_VALUE]) -> dict[str, _DETAIL_VALUE]:
+    cleaned: dict[str, _DETAIL_VALUE] = {}
+    for key, value in details.items():
+        if not isinstance(value, str | int | bool | type(None)):
+            raise TypeError(f"audit detail {key!r} must be a string, integer, boolean or null")
+        if isinstance(value, str) and len(value) > _MAX_DETAIL_LENGTH:
+            raise ValueError(f"audit detail {key!r} is too long for a reason code")
+        cleaned[key] = value
+    return cleaned
+
+
+async def append(session: AsyncSession, key: bytes, rows: list[dict[str, object]]) -> None:
+    """Chain and insert ``rows`` (without seq/hashes) under the writers' lock."""
+    repository = AuditRepository(session)
+    await repository.lock_writers()
+    head = await repository.head()
+    seq, prev_hash = head if head is not None else (0, chain.GENESIS_HASH)
+    for row in rows:
+        seq += 1
+        row["seq"] = seq
+        row["prev_hash"] = prev_hash
+        digest = chain.entry_hash(prev_hash, chain.entry_payload(row))
+        row["hash"] = digest
+        row["mac"] = chain.entry_mac(key, digest)
+        prev_hash = digest
+    await repository.insert_entries(rows)
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    entries: int
+    head: str
+    first_bad: str | None = None
+    first_bad_seq: int | None = None
+    reason: str | None = None
+
+
+async def verify(session: AsyncSession, key: bytes) -> VerifyResult:
+    """Recompute the chain from the genesis (or the latest signed purge checkpoint) to the head.
+
+    Names the first entry that does not fit: a changed row (its hash or MAC no longer matches), a
+    removed one (a gap in ``seq`` or a broken link), an inserted or reordered one (a broken link).
+    """
+    repository = AuditRepository(session)
+    checkpoint = await repository.latest_checkpoint()
+    expected_seq, prev_hash = 1, chain.GENESIS_HASH
+    if checkpoint is not None:
+        if not chain.constant_mac_ok(
+            chain.checkpoint_mac(key, checkpoint.cut_seq, checkpoint.cut_hash), checkpoint.mac
+        ):
+            return VerifyResult(False, 0, prev_hash, None, None, "purge checkpoint was altered")
+        expected_seq, prev_hash = checkpoint.cut_seq + 1, checkpoint.cut_hash
+
+    count = 0
+    async for row in repository.iter_entries(after_seq=0):
+        fields = dict(row._mapping)
+        problem = None
+        if int(row.seq) != expected_seq:
+            problem = f"sequence gap: expected {expected_seq}, found {row.seq}"
+        elif fields["prev_hash"] != prev_hash:
+            problem = "link to the previous entry is broken"
+        else:
+            digest = chain.entry_hash(prev_hash, chain.entry_payload(fields))
+            if digest != fields["hash"]:
+                problem = "content does not match its hash"
+            elif not chain.constant_mac_ok(chain.entry_mac(key, digest), str(fields["mac"])):
+                problem = "hash is not authenticated by the audit key"
+        if problem is not None:
+            return VerifyResult(False, count, prev_hash, str(row.id), int(row.seq), problem)
+        count += 1
+        expected_seq = int(row.seq) + 1
+        prev_hash = str(fields["hash"])
+    return VerifyResult(True, count, prev_hash)
+
+
+async def purge_older_than(
+    session: AsyncSession, key: bytes, retention: timedelta, *, now: datetime | None = None
+) -> int:
+    """Delete entries older than ``retention`` and leave a MAC'd checkpoint where the cut is.
+
+    Runs under the writers' lock so that no entry is appended between finding the cut and cutting.
+    The purge itself is recorded as an entry (``audit.purged``) after the cut.
+    """
+    repository = AuditRepository(session)
+    await repository.lock_writers()
+    cutoff = (now or clock.now()) - retention
+    cut = await repository.last_entry_before(cutoff)
+    if cut is None:
+        return 0
+    cut_seq, cut_hash = cut
+    removed = await repository.delete_through(cut_seq)
+    await repository.add_checkpoint(
+        AuditCheckpoint(
+            id=new_id(),
+            created_at=clock.now(),
+            cut_seq=cut_seq,
+            cut_hash=cut_hash,
+            purged_count=removed,
+            mac=chain.checkpoint_mac(key, cut_seq, cut_hash),
+        )
+    )
+    await AuditTrail(session, key).record(
+        AuditAction.AUDIT_PURGED,
+        actor=Actor.system(),
+        details={"removed": removed, "cut_seq": cut_seq},
+    )
+    return removed

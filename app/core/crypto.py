@@ -1,0 +1,95 @@
+"""Keys, token hashes and encrypted columns.
+
+- **Derived keys.** Each use of a secret gets its own key (HKDF-SHA256 with a purpose label), so a key
+  leaked from one mechanism (say, the audit MAC) says nothing about another (session hashes).
+- **Tokens** (session ids, reset and verification tokens, recovery codes, OAuth codes and tokens) are
+  256-bit random strings with a readable prefix (``erdv_at_``) so that a leaked one is recognisable in
+  logs and secret scanners. Only their HMAC-SHA256 is stored (SECURITY.md, sessions): a database dump
+  does not yield usable tokens, and unlike a plain hash an attacker without the key cannot test guesses.
+- **Encrypted columns** (TOTP seeds, visit reasons: they cannot be hashed because they must be read
+  back) use AES-256-GCM with a fresh 96-bit nonce and an *associated data* string naming the row and
+  column, so a ciphertext copied into another row fails to decrypt. The stored form carries a key id so
+  keys can be rotated: ``v1.<kid>.<base64url(nonce || ciphertext)>``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+TOKEN_BYTES = 32
+_NONCE_BYTES = 12
+_FORMAT = "v1"
+
+
+def derive_key(secret: bytes, purpose: str, length: int = 32) -> bytes:
+    """A key for one purpose only (HKDF-SHA256, RFC 5869), e.g. ``derive_key(k, "audit-chain")``."""
+    return HKDF(
+        algorithm=hashes.SHA256(),
+        length=length,
+        salt=b"erdv",
+        info=f"erdv/{purpose}/v1".encode(),
+    ).derive(secret)
+
+
+def new_token(prefix: str = "") -> str:
+    """A 256-bit URL-safe random token, optionally prefixed (``erdv_at_...``)."""
+    return prefix + secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def hash_token(key: bytes, token: str) -> str:
+    """HMAC-SHA256 of a token, hex: what the database stores instead of the token."""
+    return hmac.new(key, token.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def constant_time_equal(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+
+
+class DecryptionError(Exception):
+    """The ciphertext was altered, moved to another row, or made with an unknown key."""
+
+
+class ColumnCipher:
+    """AES-256-GCM for columns that must be read back. ``keys`` maps key id to key; ``current``
+    encrypts, every key decrypts (rotation: add the new key, re-encrypt, then drop the old one)."""
+
+    def __init__(self, keys: dict[str, bytes], current: str) -> None:
+        if current not in keys:
+            raise ValueError("the current key id must be one of the keys")
+        self._keys = {kid: AESGCM(key) for kid, key in keys.items()}
+        self._current = current
+
+    @classmethod
+    def from_secret(cls, secret: bytes) -> ColumnCipher:
+        key = derive_key(secret, "column-encryption")
+        kid = hashlib.sha256(key).hexdigest()[:8]
+        return cls({kid: key}, kid)
+
+    def encrypt(self, plaintext: str, *, context: str) -> str:
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        sealed = self._keys[self._current].encrypt(
+            nonce, plaintext.encode("utf-8"), context.encode("utf-8")
+        )
+        payload = base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+        return f"{_FORMAT}.{self._current}.{payload}"
+
+    def decrypt(self, stored: str, *, context: str) -> str:
+        try:
+            version, kid, payload = stored.split(".", 2)
+            if version != _FORMAT or kid not in self._keys:
+                raise DecryptionError("unknown ciphertext format or key id")
+            raw = base64.urlsafe_b64decode(payload.encode("ascii"))
+            plain = self._keys[kid].decrypt(
+                raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], context.encode("utf-8")
+            )
+        except (ValueError, InvalidTag) as error:
+            raise DecryptionError("ciphertext cannot be decrypted") from error
+        return plain.decode("utf-8")
