@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO, TypeVar
 
 import typer
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import __version__
+from app.audit.export import export_ndjson
 from app.audit.service import audit_key, verify
 from app.core import migrate as migrations
 from app.core.db import create_engine, session_factory, transaction
@@ -83,7 +87,9 @@ def audit_verify() -> None:
     """Recompute the hash chain: exit 0 with the head hash, or 1 naming the first bad entry."""
     settings = _settings()
     key = audit_key(settings.secret_key_bytes)
-    result = asyncio.run(_in_transaction(settings, lambda session: verify(session, key)))
+    result = asyncio.run(
+        _in_transaction(settings, lambda session: verify(session, key), readonly=True)
+    )
     if result.ok:
         typer.echo(f"ok: {result.entries} entries, head {result.head}")
         return
@@ -95,11 +101,57 @@ def audit_verify() -> None:
     raise typer.Exit(1)
 
 
-async def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+@audit_cli.command("export")
+def audit_export(
+    since: datetime | None = typer.Option(
+        None, help="Entries at or after this instant (RFC 3339)."
+    ),
+    until: datetime | None = typer.Option(None, help="Entries before this instant (RFC 3339)."),
+    output: Path = typer.Option(Path("-"), "--output", "-o", help="File to write; - for stdout."),
+) -> None:
+    """Stream the audit trail as NDJSON (FHIR AuditEvent lines, manifest last)."""
+    settings = _settings()
+    bounds = [_aware(value, name) for value, name in ((since, "--since"), (until, "--until"))]
+
+    async def run() -> None:
+        engine = create_engine(settings)
+        try:
+            factory = session_factory(engine, readonly=True)
+            with _open_output(output) as sink:
+                async for line in export_ndjson(factory, since=bounds[0], until=bounds[1]):
+                    sink.write(line)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+def _aware(value: datetime | None, option: str) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        typer.echo(
+            f"erdv: {option} needs a time zone offset, e.g. 2027-01-01T00:00:00+00:00", err=True
+        )
+        raise typer.Exit(2)
+    return value
+
+
+@contextmanager
+def _open_output(path: Path) -> Iterator[BinaryIO]:
+    if str(path) == "-":
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    with path.open("wb") as handle:
+        yield handle
+
+
+async def _in_transaction(
+    settings: Settings, work: Callable[[AsyncSession], Awaitable[T]], *, readonly: bool = False
+) -> T:
     """Run ``work`` in one transaction on a short-lived engine (commit on success)."""
     engine = create_engine(settings)
     try:
-        async with transaction(session_factory(engine)) as session:
+        async with transaction(session_factory(engine, readonly=readonly)) as session:
             return await work(session)
     finally:
         await engine.dispose()

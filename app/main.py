@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.session_factory = session_factory(engine)
+        app.state.readonly_session_factory = session_factory(engine, readonly=True)
         try:
             yield
         finally:

@@ -46,6 +46,7 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 metadata: MetaData = SQLModel.metadata
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+READONLY_OPTION = "erdv_readonly"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -128,12 +129,19 @@ def _install_sqlite_pragmas(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Read-only work (exports, verification) takes a WAL snapshot and never blocks writers.
+        readonly = connection.get_execution_options().get(READONLY_OPTION, False)
+        connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+def session_factory(
+    engine: AsyncEngine, *, readonly: bool = False
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions on ``engine``. ``readonly`` ones are for long reads (streamed exports, verification):
+    on SQLite they do not take the write lock, so a big export never stalls bookings."""
+    bind = engine.execution_options(**{READONLY_OPTION: True}) if readonly else engine
     # expire_on_commit=False: objects stay readable after the commit that precedes the response.
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
 
 
 PreCommitHook = Callable[[AsyncSession], Awaitable[None]]

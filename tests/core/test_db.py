@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.core.db import DbSession, UTCDateTime, metadata
+from app.core.db import DbSession, UTCDateTime, metadata, session_factory
 from app.core.errors import Conflict
 
 probe = sa.Table(
@@ -81,3 +82,19 @@ def test_every_constraint_is_named() -> None:
     for table in metadata.sorted_tables:
         for constraint in table.constraints:
             assert constraint.name, f"unnamed constraint on {table.name}"
+
+
+@pytest.mark.only_backend("sqlite")
+async def test_readonly_sessions_never_block_writers(
+    engine: AsyncEngine, probe_table: AsyncEngine
+) -> None:
+    """A long export (read-only session) must not hold SQLite's write lock (app.core.db)."""
+    reader_factory = session_factory(engine, readonly=True)
+    writer_factory = session_factory(engine)
+    async with reader_factory() as reader:
+        await reader.execute(sa.select(probe.c.id))  # the read transaction is open now
+        async with writer_factory() as writer:
+            await writer.execute(probe.insert().values(id=99, at=datetime.now(UTC)))
+            await asyncio.wait_for(writer.commit(), timeout=2)
+        # the reader's snapshot predates the write
+        assert (await reader.execute(sa.select(probe.c.id))).scalars().all() == []
