@@ -20,8 +20,10 @@ from app.audit.export import export_ndjson
 from app.audit.service import audit_key, verify
 from app.core import migrate as migrations
 from app.core.db import create_engine, session_factory, transaction
+from app.core.jobs import run_job
 from app.core.settings import Settings, SettingsError, get_settings
 from app.demo import STEPS, DemoReport
+from app.jobs import JOBS
 
 T = TypeVar("T")
 
@@ -155,6 +157,25 @@ async def _in_transaction(
             return await work(session)
     finally:
         await engine.dispose()
+
+
+@cli.command()
+def purge() -> None:
+    """Run every retention job now (audit retention; visit reasons once booking exists)."""
+    settings = _settings()
+
+    async def run() -> list[str]:
+        engine = create_engine(settings)
+        try:
+            factory = session_factory(engine)
+            return [
+                f"{job.name}: {await run_job(factory, settings, job, force=True)}" for job in JOBS
+            ]
+        finally:
+            await engine.dispose()
+
+    for line in asyncio.run(run()):
+        typer.echo(line)
 
 
 @cli.command()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,10 +15,12 @@ from fastapi.staticfiles import StaticFiles
 from app import __version__
 from app.core.db import create_engine, session_factory
 from app.core.handlers import install_error_handlers
+from app.core.jobs import run_forever
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.settings import Settings, get_settings
 from app.health.router import router as health_router
+from app.jobs import JOBS
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -32,9 +36,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.session_factory = session_factory(engine)
         app.state.readonly_session_factory = session_factory(engine, readonly=True)
+        jobs = None
+        if settings.jobs_enabled:
+            jobs = asyncio.create_task(
+                run_forever(
+                    app.state.session_factory, settings, JOBS, tick=settings.jobs_tick_seconds
+                ),
+                name="erdv-jobs",
+            )
         try:
             yield
         finally:
+            if jobs is not None:
+                jobs.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await jobs
             await engine.dispose()
 
     app = FastAPI(

@@ -140,6 +140,7 @@ def settings(backend: Backend, tmp_path: Path) -> Settings:
         secret_key=TEST_SECRET,
         encryption_key=TEST_ENCRYPTION_KEY,
         public_url="http://testserver",
+        jobs_enabled=False,  # tests run jobs explicitly (tests/core/test_jobs.py)
     )
 
 

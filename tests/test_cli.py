@@ -67,3 +67,10 @@ def test_bad_configuration_is_a_clear_error(cli_env: dict[str, str]) -> None:
     assert result.returncode == 2
     assert "ERDV_SECRET_KEY" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_purge_runs_every_retention_job(cli_env: dict[str, str]) -> None:
+    assert run_erdv("migrate", env=cli_env).returncode == 0
+    result = run_erdv("purge", env=cli_env)
+    assert result.returncode == 0, result.stderr
+    assert "audit-retention: removed 0 audit entries" in result.stdout

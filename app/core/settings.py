@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
     redis_url: str | None = None
+    #: Audit entries are kept this long, then purged behind a signed checkpoint (CHARTER.md).
+    audit_retention_days: int = Field(default=365, ge=30)
+    #: Run the periodic jobs (retention purges) inside the server; off to run them from cron only.
+    jobs_enabled: bool = True
+    #: How often each process looks for due jobs.
+    jobs_tick_seconds: float = Field(default=60.0, gt=0)
     log_level: str = "INFO"
     #: JSON logs; defaults to on in production.
     log_json: bool | None = None

@@ -1,0 +1,26 @@
+"""The periodic jobs erdv runs (composition root: each domain contributes its retention work)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit.service import audit_key, purge_older_than
+from app.core.jobs import Job
+from app.core.settings import Settings
+
+
+async def _purge_audit(session: AsyncSession, settings: Settings) -> str:
+    """Audit entries older than the retention (default 12 months, CHARTER.md) go; a checkpoint stays."""
+    removed = await purge_older_than(
+        session,
+        audit_key(settings.secret_key_bytes),
+        timedelta(days=settings.audit_retention_days),
+    )
+    return f"removed {removed} audit entries"
+
+
+JOBS: list[Job] = [
+    Job("audit-retention", timedelta(hours=24), _purge_audit),
+]
