@@ -764,7 +764,14 @@ def lock_problems(charter: Charter, lock: Lock) -> list[LockProblem]:
                     )
                 )
 
-    items_changed = (current.clauses, current.purposes) != (lock.clauses, lock.purposes)
+    changed = [
+        f"{kind} {entry_id}"
+        for kind, now_entries, locked_entries in (
+            ("clause", current.clauses, lock.clauses),
+            ("purpose", current.purposes, lock.purposes),
+        )
+        for entry_id in _changed_ids(now_entries, locked_entries)
+    ]
     if charter.version < lock.charter_version:
         problems.append(
             LockProblem(
@@ -773,10 +780,10 @@ def lock_problems(charter: Charter, lock: Lock) -> list[LockProblem]:
             )
         )
     elif charter.version == lock.charter_version:
-        if items_changed:
+        if changed:
             problems.append(
                 LockProblem(
-                    f"charter.toml: clauses or purposes changed but the charter version is still "
+                    f"charter.toml: {', '.join(changed)} changed but the charter version is still "
                     f"{charter.version}; raise `version` in charter.toml",
                     False,
                 )
@@ -790,6 +797,14 @@ def lock_problems(charter: Charter, lock: Lock) -> list[LockProblem]:
             )
         )
     return problems
+
+
+def _changed_ids(now: tuple[LockEntry, ...], locked: tuple[LockEntry, ...]) -> list[str]:
+    """Ids added, removed or different between two lists of lock entries, in a stable order."""
+    before = {e.id: e for e in locked}
+    after = {e.id: e for e in now}
+    ids = [e.id for e in now] + [e.id for e in locked if e.id not in after]
+    return [i for i in ids if before.get(i) != after.get(i)]
 
 
 def check_lock(charter: Charter, lock: Lock) -> list[str]:
