@@ -297,13 +297,13 @@ class _Table:
         field = f"{self.prefix}{key}" if key else (self.prefix.rstrip(".") or None)
         return CharterError(self.file, field, problem)
 
-    def expect_keys(self, required: Iterable[str], optional: Iterable[str] = ()) -> None:
-        required, optional = set(required), set(optional)
+    def expect_keys(self, keys: Iterable[str]) -> None:
+        """Every key present, none unknown: a typo (``requried_for``) must not pass as "absent"."""
+        expected = set(keys)
         for key in self.data:
-            if key not in required and key not in optional:
-                allowed = ", ".join(sorted(required | optional))
-                raise self.error(key, f"unknown key (allowed: {allowed})")
-        for key in sorted(required):
+            if key not in expected:
+                raise self.error(key, f"unknown key (allowed: {', '.join(sorted(expected))})")
+        for key in sorted(expected):
             if key not in self.data:
                 raise self.error(key, "missing")
 
