@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,9 +12,14 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import __version__
-from app.core.db import create_engine, session_factory
+from app.consent.registry import default_charter
+from app.consent.router import router as consent_router
+from app.consent.service import sync_registry
+from app.core.db import create_engine, session_factory, transaction
 from app.core.handlers import install_error_handlers
 from app.core.jobs import run_forever
 from app.core.logging import configure_logging
@@ -22,7 +28,19 @@ from app.core.settings import Settings, get_settings
 from app.health.router import router as health_router
 from app.jobs import JOBS
 
+logger = logging.getLogger("erdv.app")
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+async def _sync_charter(factory: async_sessionmaker[AsyncSession]) -> None:
+    """Record the charter's purpose versions; a database that is down now is not fatal (the
+    consent service syncs again before it records anything), a text changed without a version
+    bump is (CharterError)."""
+    try:
+        async with transaction(factory) as session:
+            await sync_registry(session, default_charter())
+    except (DBAPIError, OSError) as error:
+        logger.warning("charter not synced at start-up: %s", type(error).__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -36,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.session_factory = session_factory(engine)
         app.state.readonly_session_factory = session_factory(engine, readonly=True)
+        await _sync_charter(app.state.session_factory)
         jobs = None
         if settings.jobs_enabled:
             jobs = asyncio.create_task(
@@ -66,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(health_router)
+    app.include_router(consent_router)
 
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

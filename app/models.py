@@ -7,6 +7,7 @@ models and the migrations disagree.
 from __future__ import annotations
 
 import app.audit.models  # noqa: F401
+import app.consent.models  # noqa: F401
 import app.core.jobs  # noqa: F401
 from app.core.db import metadata
 

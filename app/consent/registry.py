@@ -267,6 +267,8 @@ class Charter:
                 {
                     "id": purpose.id.value,
                     "version": purpose.version,
+                    "title": purpose.title.get(lang),
+                    "kind": purpose.kind.value,
                     "audience": purpose.audience.value,
                     "clause_ids": list(purpose.clause_ids),
                     "required_for": purpose.required_for.value if purpose.required_for else None,

@@ -77,7 +77,12 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     #: JSON logs; defaults to on in production.
     log_json: bool | None = None
-    #: Transparency page (charter C10): who pays for the platform.
+    #: Transparency page (charter C10, GDPR Art. 13): who runs erdv, how to reach them and the DPO,
+    #: who hosts the data (an HDS-certified host), and who pays for the platform.
+    operator_name: str = "erdv demo operator (not a real service)"
+    operator_contact: str = "contact@erdv.localhost"
+    dpo_contact: str = "dpo@erdv.localhost"
+    hosting_provider: str = "Development machine: not an HDS-certified host"
     financing: str = (
         "erdv is free software run by its operator; practitioners pay a flat subscription. "
         "No advertising, no sale of data, no paid ranking."

@@ -649,15 +649,19 @@ def test_public_has_exactly_the_api_shape(charter: Charter, lang: Any) -> None:
         assert isinstance(item["version"], int)
     assert [item["id"] for item in document["clauses"]] == [f"C{n}" for n in range(1, 15)]
     for item in document["purposes"]:
+        # API.md's fields, plus the title and kind the consent screens show
         assert set(item) == {
             "id",
             "version",
+            "title",
+            "kind",
             "audience",
             "clause_ids",
             "required_for",
             "text",
             "text_sha256",
         }
+        assert item["title"] == charter.purpose(item["id"]).title.get(lang)
         assert item["audience"] in {"patient", "practitioner"}
         assert item["required_for"] in {"booking", "listing", None}
         assert isinstance(item["clause_ids"], list)

@@ -1,0 +1,44 @@
+"""Charter, transparency and consent endpoints."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse
+
+from app.consent import pages
+from app.consent.registry import default_charter
+from app.consent.schemas import CharterOut
+from app.core.deps import AppSettings
+
+router = APIRouter()
+
+LangQuery = Annotated[Literal["fr", "en"], Query(description="Language of the texts.")]
+
+
+@router.get(
+    "/api/v1/charter",
+    tags=["charter"],
+    summary="The charter's clauses and consent purposes, with their versions and text hashes",
+    response_model=CharterOut,
+)
+async def get_charter(lang: LangQuery = "fr") -> CharterOut:
+    return CharterOut.model_validate(default_charter().public(lang))
+
+
+@router.get(
+    "/charter", tags=["pages"], summary="The charter, as a page", response_class=HTMLResponse
+)
+async def charter_page(lang: LangQuery = "fr") -> HTMLResponse:
+    return HTMLResponse(pages.charter_page(default_charter(), lang))
+
+
+@router.get(
+    "/transparency",
+    tags=["pages"],
+    summary="Who runs and finances erdv (charter C10)",
+    response_class=HTMLResponse,
+)
+async def transparency_page(settings: AppSettings, lang: LangQuery = "fr") -> HTMLResponse:
+    return HTMLResponse(pages.transparency_page(settings, lang))
