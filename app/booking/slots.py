@@ -5,16 +5,18 @@ same answer and tests can walk through years of daylight-saving changes.
 
 **What a slot is.** A practitioner publishes weekly opening blocks in *local wall time* (Monday
 09:00-12:00, offering some visit reasons). On a given local date, a block's *occurrence* is the real
-time interval from the first instant the clock reads its start to the last instant it reads its end
-(``timegrid.wall_to_instant``): 09:00-12:00 Europe/Paris is 08:00Z-11:00Z in winter and 07:00Z-10:00Z
-in summer, the weeks of the changes included. For each visit reason the block offers, slots are laid
-back to back in *real elapsed time* from the occurrence start, each lasting exactly the visit duration,
-for as long as one fits. Hence, on the nights the clocks change:
+time interval from the first instant the clock shows its start (or later) to the first instant it shows
+its end (or later), ``timegrid.wall_to_instant``: 09:00-12:00 Europe/Paris is 08:00Z-11:00Z in winter
+and 07:00Z-10:00Z in summer, the weeks of the changes included. For each visit reason the block offers,
+slots are laid back to back in *real elapsed time* from the occurrence start, each lasting exactly the
+visit duration, for as long as one fits. Hence, on the nights the clocks change:
 
 - a block over the skipped hour (Paris, 00:00-06:00 on the last Sunday of March) lasts 5 real hours and
   holds 5 hours of slots; a start or end inside the gap (02:30) means the end of the gap (03:00 CEST);
 - a block over the repeated hour (00:00-06:00 on the last Sunday of October) lasts 7 real hours and
-  holds 7 hours of slots, none of them overlapping although their wall times repeat;
+  holds 7 hours of slots, none of them overlapping although their wall times repeat; a start or end
+  inside the repeated hour (02:30) means its first occurrence (02:30 CEST), so blocks that touch on the
+  wall clock touch in real time too, and slots of one visit reason never overlap, across blocks either;
 - no slot is ever longer or shorter than its duration, whatever the wall clock does meanwhile.
 
 A slot is *free* when it lies in an occurrence, overlaps no absence and no active booking, starts at or
@@ -286,7 +288,7 @@ def free_slots(
             if not reasons:
                 continue
             block_start = wall_to_instant(day, block.start, tz)
-            block_end = wall_to_instant(day, block.end, tz, last=True)
+            block_end = wall_to_instant(day, block.end, tz)
             if block_end <= earliest or block_start >= window_end or block_start >= block_end:
                 continue
             _require_cell_aligned(block_start, tz)
@@ -386,9 +388,13 @@ def _merge_busy(intervals: Sequence[Interval]) -> tuple[list[datetime], list[dat
 
 
 def _local_days(first: datetime, last: datetime, tz: ZoneInfo) -> Iterable[date]:
-    """Local dates whose blocks can meet ``[first, last)``: an occurrence stays on its own date."""
-    day = first.astimezone(tz).date()
-    stop = last.astimezone(tz).date()
+    """Local dates whose blocks can meet ``[first, last)``, with a day of margin on each side.
+
+    An occurrence lies among the instants that show its own date, but a clock falling back across
+    midnight shows a date twice; the margin costs two days of skipped blocks and covers it.
+    """
+    day = first.astimezone(tz).date() - _ONE_DAY
+    stop = last.astimezone(tz).date() + _ONE_DAY
     while day <= stop:
         yield day
         day += _ONE_DAY

@@ -18,13 +18,21 @@ rounded slot would no longer start when the practitioner said.
 
 **Wall clock to instant.** Opening hours are wall-clock readings; a reading can name no instant (the
 hour skipped when clocks spring forward) or two (the hour repeated when they fall back).
-``wall_to_instant`` resolves both without ever raising:
+``wall_to_instant`` maps a reading ``w`` on a date to *the first instant of that date at which the
+clock shows ``w`` or later*, never raising:
 
 - a skipped reading maps to the transition itself, the first real instant after the gap (02:30 on the
-  day Paris springs forward is 03:00 CEST): at that instant the wall clock already reads past 02:30;
-- a repeated reading maps to its first occurrence (``fold=0``) for the start of an interval and to its
-  second (``fold=1``, ``last=True``) for the end, so an interval covers every instant at which the
-  clock reads a time inside it, and the repeated hour is never lost.
+  night Paris springs forward is 03:00 CEST);
+- a repeated reading maps to its first occurrence (``fold=0``): 02:30 on the night Paris falls back
+  is 02:30 CEST.
+
+Starts and ends of intervals go through this one map on purpose. It never decreases, so wall-clock
+intervals that do not overlap never overlap in real time, touching ones (01:00-02:30 and 02:30-05:00)
+still touch, and splitting an interval in two never changes its total real length. Mapping an end to
+its second occurrence instead would make those two blocks overlap by an hour on the night clocks go
+back. The price is confined to intervals with an edge strictly inside the repeated hour: the hour's
+second pass belongs to the interval that contains its end (03:00 CET in Paris), so 02:30-05:00 lasts
+3 h 30 that night and 01:00-02:30 lasts 1 h 30, five real hours in all, as from 01:00 to 05:00.
 
 Arithmetic happens on UTC instants only. Python compares and subtracts two datetimes that share a
 ``ZoneInfo`` by wall time, ignoring ``fold`` and the offset: 02:30 CEST and 02:30 CET on the night Paris
@@ -136,22 +144,19 @@ def _offset(value: datetime) -> timedelta:
     return offset
 
 
-def wall_to_instant(day: date, wall: time, tz: ZoneInfo, *, last: bool = False) -> datetime:
-    """The UTC instant at which the clock in ``tz`` reads ``wall`` on ``day``.
+def wall_to_instant(day: date, wall: time, tz: ZoneInfo) -> datetime:
+    """The first UTC instant of ``day`` at which the clock in ``tz`` shows ``wall`` or later.
 
-    A repeated reading gives its first occurrence, or its second with ``last=True`` (use it for the
-    end of an interval); a skipped reading gives the end of the gap. Never raises for a valid zone.
+    A repeated reading gives its first occurrence; a skipped reading gives the end of the gap. Never
+    raises for a valid zone, and never decreases as ``wall`` grows.
     """
     naive = datetime.combine(day, wall.replace(tzinfo=None, fold=0))
     first = naive.replace(tzinfo=tz, fold=0)
-    second = naive.replace(tzinfo=tz, fold=1)
     # PEP 495: for an ambiguous or skipped reading, fold=0 uses the offset in force before the
     # transition and fold=1 the offset after it; they agree everywhere else.
-    before, after = _offset(first), _offset(second)
-    if before == after:
+    before, after = _offset(first), _offset(naive.replace(tzinfo=tz, fold=1))
+    if before >= after:  # an ordinary reading, or a repeated one: its first occurrence
         return first.astimezone(UTC)
-    if before > after:  # the clock went back: the reading happened twice
-        return (second if last else first).astimezone(UTC)
     # The clock jumped forward over this reading. The transition lies in (naive - after, naive - before].
     return _transition(
         (naive - after).replace(tzinfo=UTC), (naive - before).replace(tzinfo=UTC), tz, before
