@@ -1,0 +1,410 @@
+"""Free slots of one practitioner, computed by pure functions.
+
+No I/O and no clock: every input, ``now`` included, is passed in, so the same call always gives the
+same answer and tests can walk through years of daylight-saving changes.
+
+**What a slot is.** A practitioner publishes weekly opening blocks in *local wall time* (Monday
+09:00-12:00, offering some visit reasons). On a given local date, a block's *occurrence* is the real
+time interval from the first instant the clock shows its start (or later) to the first instant it shows
+its end (or later), ``timegrid.wall_to_instant``: 09:00-12:00 Europe/Paris is 08:00Z-11:00Z in winter
+and 07:00Z-10:00Z in summer, the weeks of the changes included. For each visit reason the block offers,
+slots are laid back to back in *real elapsed time* from the occurrence start, each lasting exactly the
+visit duration, for as long as one fits. Hence, on the nights the clocks change:
+
+- a block over the skipped hour (Paris, 00:00-06:00 on the last Sunday of March) lasts 5 real hours and
+  holds 5 hours of slots; a start or end inside the gap (02:30) means the end of the gap (03:00 CEST);
+- a block over the repeated hour (00:00-06:00 on the last Sunday of October) lasts 7 real hours and
+  holds 7 hours of slots, none of them overlapping although their wall times repeat; a start or end
+  inside the repeated hour (02:30) means its first occurrence (02:30 CEST), so blocks that touch on the
+  wall clock touch in real time too, and slots of one visit reason never overlap, across blocks either;
+- no slot is ever longer or shorter than its duration, whatever the wall clock does meanwhile.
+
+A slot is *free* when it lies in an occurrence, overlaps no absence and no active booking, starts at or
+after ``now + min_notice_minutes``, ends at or before ``now + max_horizon_days`` (elapsed days of 24
+hours), and **starts** inside the query window ``[start, end)``. Start-in-window, rather than
+fully-inside, makes consecutive windows partition the slots: paging through an agenda week by week
+never drops the slot that straddles two pages. Slots lie on a fixed lattice per block and visit reason:
+a booking blocks the slots it overlaps, it does not shift the following ones.
+
+**Output.** Slots come sorted by start instant (then end, then visit reason id), with times in the
+practitioner's zone as fixed-offset datetimes (``2027-03-29T09:00:00+02:00``); why fixed offsets and
+not ``ZoneInfo`` is explained in ``timegrid``. Every start and end is on the UTC cell grid, so a booking
+of a listed slot always maps to whole cells.
+
+**Cost.** The work is proportional to days x blocks x visit reasons x (free slots + bookings in the
+way): the lattice jumps over notice, absences and bookings instead of stepping through them, and
+busy intervals are merged once and searched by bisection. A week with fifty bookings is a few hundred
+candidate slots.
+
+The reschedule flow must leave the appointment being moved out of ``bookings``.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from types import MappingProxyType
+from typing import ClassVar, Final
+from zoneinfo import ZoneInfo
+
+from app.booking.timegrid import (
+    CELL,
+    CELL_MINUTES,
+    ScheduleError,
+    UnsupportedTimezone,
+    check_duration,
+    check_offset,
+    in_zone,
+    is_on_grid,
+    require_aware,
+    wall_to_instant,
+)
+
+#: The longest query window (``shared/API.md``: a longer one answers 422).
+MAX_WINDOW: Final = timedelta(days=31)
+
+_WEEKDAYS: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_ONE_DAY: Final = timedelta(days=1)
+
+
+class InvalidAvailability(ScheduleError):
+    """The weekly opening blocks cannot be published as they are."""
+
+    code: ClassVar[str] = "invalid_availability"
+
+
+class InvalidWindow(ScheduleError):
+    """The query window is empty, naive, or longer than ``MAX_WINDOW``."""
+
+
+@dataclass(frozen=True, slots=True)
+class OpeningBlock:
+    """A weekly opening in local wall time: ``weekday`` (Monday=0) from ``start`` to ``end``.
+
+    The block ends on the day it starts (``end`` is at most 23:55): opening hours across midnight are
+    two blocks. Construction refuses a malformed block, so one that exists can be trusted.
+    """
+
+    weekday: int
+    start: time
+    end: time
+    visit_reason_ids: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        # a set or list passed by a caller would stay mutable; freeze it before validating
+        object.__setattr__(self, "visit_reason_ids", frozenset(self.visit_reason_ids))
+        validate_block(self)
+
+    def describe(self) -> str:
+        """Readable in an error message: "Monday 09:00-12:00"."""
+        day = _WEEKDAYS[self.weekday] if self.weekday in range(7) else f"weekday {self.weekday!r}"
+        return f"{day} {self.start:%H:%M}-{self.end:%H:%M}"
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """What a practitioner publishes: time zone, weekly blocks, and visit durations by reason id.
+
+    Validated as a whole on construction (``validate_weekly``); ``durations`` is copied into a
+    read-only mapping so that the validated schedule cannot change afterwards.
+    """
+
+    timezone: ZoneInfo
+    weekly: tuple[OpeningBlock, ...]
+    durations: Mapping[str, int] = field(hash=False)
+    _by_weekday: tuple[tuple[OpeningBlock, ...], ...] = field(
+        init=False, repr=False, compare=False, hash=False
+    )
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.timezone, ZoneInfo):
+            raise InvalidAvailability("the time zone must be an IANA zone (zoneinfo.ZoneInfo)")
+        durations = MappingProxyType(dict(self.durations))
+        weekly = tuple(self.weekly)
+        validate_weekly(weekly, durations)
+        object.__setattr__(self, "durations", durations)
+        object.__setattr__(self, "weekly", weekly)
+        object.__setattr__(
+            self,
+            "_by_weekday",
+            tuple(
+                tuple(sorted((b for b in self.weekly if b.weekday == d), key=lambda b: b.start))
+                for d in range(7)
+            ),
+        )
+
+    def blocks_on(self, weekday: int) -> tuple[OpeningBlock, ...]:
+        return self._by_weekday[weekday]
+
+
+@dataclass(frozen=True, slots=True)
+class BookingRules:
+    """The practitioner's booking rules (``booking_rules`` in ``shared/API.md``)."""
+
+    min_notice_minutes: int = 0
+    max_horizon_days: int = 90
+
+    def __post_init__(self) -> None:
+        if self.min_notice_minutes < 0:
+            raise ScheduleError("min_notice_minutes cannot be negative")
+        if self.max_horizon_days < 1:
+            raise ScheduleError("max_horizon_days must be at least 1")
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """A busy half-open interval ``[start, end)`` of real time: an absence or an active booking."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        require_aware(self.start, "start")
+        require_aware(self.end, "end")
+        if self.start >= self.end:
+            raise ScheduleError(
+                f"an interval must start before it ends: {self.start.isoformat()} "
+                f"to {self.end.isoformat()}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The query window ``[start, end)``, any offsets, at most ``MAX_WINDOW`` long."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        validate_window(self.start, self.end)
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """A free slot; ``start`` and ``end`` carry the practitioner's offset at that instant."""
+
+    start: datetime
+    end: datetime
+    visit_reason_id: str
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end - self.start
+
+
+def validate_block(block: OpeningBlock) -> None:
+    """Refuse a block that is not a weekday, not on the grid, or not at least one cell long."""
+    if isinstance(block.weekday, bool) or block.weekday not in range(7):
+        raise InvalidAvailability(
+            f"weekday must be 0 (Monday) to 6 (Sunday), got {block.weekday!r}"
+        )
+    for name, value in (("start", block.start), ("end", block.end)):
+        if not isinstance(value, time) or value.tzinfo is not None:
+            raise InvalidAvailability(
+                f"{name} of an opening block is a local wall time without a zone, got {value!r}"
+            )
+    for name, value in (("start", block.start), ("end", block.end)):
+        if value.minute % CELL_MINUTES or value.second or value.microsecond:
+            raise InvalidAvailability(
+                f"{block.describe()}: {name} {value.isoformat()} is not on the "
+                f"{CELL_MINUTES}-minute grid"
+            )
+    if block.start >= block.end:
+        raise InvalidAvailability(f"{block.describe()}: an opening block must start before it ends")
+
+
+def validate_weekly(blocks: Sequence[OpeningBlock], durations: Mapping[str, int]) -> None:
+    """Refuse overlapping blocks on a weekday, bad durations and visit reasons without a duration.
+
+    Overlapping blocks would list the same time twice; touching blocks (12:00-14:00 after
+    09:00-12:00) are fine.
+    """
+    for reason_id, minutes in durations.items():
+        try:
+            check_duration(minutes)
+        except ScheduleError as error:
+            raise InvalidAvailability(f"visit reason {reason_id!r}: {error}") from error
+    by_day: dict[int, list[OpeningBlock]] = {}
+    for block in blocks:
+        validate_block(block)
+        unknown = sorted(block.visit_reason_ids - durations.keys())
+        if unknown:
+            raise InvalidAvailability(
+                f"{block.describe()} offers unknown visit reason(s) {', '.join(map(repr, unknown))}"
+            )
+        by_day.setdefault(block.weekday, []).append(block)
+    for day_blocks in by_day.values():
+        day_blocks.sort(key=lambda b: (b.start, b.end))
+        for previous, current in zip(day_blocks, day_blocks[1:], strict=False):
+            if current.start < previous.end:
+                raise InvalidAvailability(
+                    f"opening blocks overlap: {previous.describe()} and {current.describe()}"
+                )
+
+
+def validate_window(start: datetime, end: datetime) -> None:
+    """Refuse a naive, empty or over-long window: the cost of a query must stay bounded."""
+    for name, value in (("from", start), ("to", end)):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InvalidWindow(f"'{name}' must carry a UTC offset, got {value.isoformat()}")
+    if start >= end:
+        raise InvalidWindow("the window must end after it starts")
+    if end - start > MAX_WINDOW:
+        raise InvalidWindow(f"the window cannot be longer than {MAX_WINDOW.days} days")
+
+
+def free_slots(
+    schedule: Schedule,
+    window: Window,
+    *,
+    now: datetime,
+    rules: BookingRules,
+    absences: Iterable[Interval] = (),
+    bookings: Iterable[Interval] = (),
+    visit_reason_id: str | None = None,
+) -> list[Slot]:
+    """The free slots starting in ``window``, sorted by start instant (see the module docstring).
+
+    ``visit_reason_id`` keeps only that reason (an unknown one gives no slot). Raises
+    ``UnsupportedTimezone`` if a block falls at an offset that is not a whole number of cells.
+    """
+    require_aware(now, "now")
+    earliest = max(window.start, now + timedelta(minutes=rules.min_notice_minutes)).astimezone(UTC)
+    horizon = (now + timedelta(days=rules.max_horizon_days)).astimezone(UTC)
+    window_end = window.end.astimezone(UTC)
+    if earliest >= min(window_end, horizon):
+        return []
+
+    starts, ends = _merge_busy([*absences, *bookings])
+    tz = schedule.timezone
+    found: list[tuple[datetime, datetime, str]] = []
+    for day in _local_days(earliest, min(window_end, horizon), tz):
+        for block in schedule.blocks_on(day.weekday()):
+            reasons = block.visit_reason_ids
+            if visit_reason_id is not None:
+                reasons = reasons & {visit_reason_id}
+            if not reasons:
+                continue
+            block_start = wall_to_instant(day, block.start, tz)
+            block_end = wall_to_instant(day, block.end, tz)
+            if block_end <= earliest or block_start >= window_end or block_start >= block_end:
+                continue
+            _require_cell_aligned(block_start, tz)
+            _require_cell_aligned(block_end, tz)
+            for reason in sorted(reasons):
+                found.extend(
+                    _lay(
+                        block_start,
+                        min(block_end, horizon),
+                        timedelta(minutes=schedule.durations[reason]),
+                        reason,
+                        earliest=earliest,
+                        window_end=window_end,
+                        busy_starts=starts,
+                        busy_ends=ends,
+                    )
+                )
+    found.sort()
+    return [Slot(in_zone(start, tz), in_zone(end, tz), reason) for start, end, reason in found]
+
+
+def find_slot(
+    schedule: Schedule,
+    start: datetime,
+    visit_reason_id: str,
+    *,
+    now: datetime,
+    rules: BookingRules,
+    absences: Iterable[Interval] = (),
+    bookings: Iterable[Interval] = (),
+) -> Slot | None:
+    """The free slot starting at ``start`` for ``visit_reason_id``, if there is one.
+
+    Booking goes through this so that "bookable" has one definition, the one the slot list shows. The
+    database cell index still has the last word on races.
+    """
+    require_aware(start, "start")
+    if not is_on_grid(start):
+        return None
+    slots = free_slots(
+        schedule,
+        Window(start, start + CELL),
+        now=now,
+        rules=rules,
+        absences=absences,
+        bookings=bookings,
+        visit_reason_id=visit_reason_id,
+    )
+    return slots[0] if slots else None
+
+
+def _lay(
+    block_start: datetime,
+    block_end: datetime,
+    duration: timedelta,
+    reason: str,
+    *,
+    earliest: datetime,
+    window_end: datetime,
+    busy_starts: Sequence[datetime],
+    busy_ends: Sequence[datetime],
+) -> list[tuple[datetime, datetime, str]]:
+    """Free lattice slots ``block_start + k * duration`` of one occurrence, jumping over busy time."""
+    laid: list[tuple[datetime, datetime, str]] = []
+    start = _lattice_at_or_after(block_start, duration, earliest)
+    busy = bisect_right(busy_ends, start)  # first busy interval still running at ``start``
+    while start < window_end and start + duration <= block_end:
+        end = start + duration
+        while busy < len(busy_ends) and busy_ends[busy] <= start:
+            busy += 1
+        if busy < len(busy_starts) and busy_starts[busy] < end:
+            start = _lattice_at_or_after(block_start, duration, busy_ends[busy])
+            continue
+        laid.append((start, end, reason))
+        start = end
+    return laid
+
+
+def _lattice_at_or_after(origin: datetime, step: timedelta, bound: datetime) -> datetime:
+    """The first ``origin + k * step`` (k >= 0) at or after ``bound``, without walking there."""
+    if bound <= origin:
+        return origin
+    return origin + -((origin - bound) // step) * step
+
+
+def _merge_busy(intervals: Sequence[Interval]) -> tuple[list[datetime], list[datetime]]:
+    """Busy time as sorted, disjoint UTC intervals (starts, ends), both lists increasing."""
+    starts: list[datetime] = []
+    ends: list[datetime] = []
+    for start, end in sorted((i.start.astimezone(UTC), i.end.astimezone(UTC)) for i in intervals):
+        if ends and start <= ends[-1]:
+            ends[-1] = max(ends[-1], end)
+        else:
+            starts.append(start)
+            ends.append(end)
+    return starts, ends
+
+
+def _local_days(first: datetime, last: datetime, tz: ZoneInfo) -> Iterable[date]:
+    """Local dates whose blocks can meet ``[first, last)``, with a day of margin on each side.
+
+    An occurrence lies among the instants that show its own date, but a clock falling back across
+    midnight shows a date twice; the margin costs two days of skipped blocks and covers it.
+    """
+    day = first.astimezone(tz).date() - _ONE_DAY
+    stop = last.astimezone(tz).date() + _ONE_DAY
+    while day <= stop:
+        yield day
+        day += _ONE_DAY
+
+
+def _require_cell_aligned(instant: datetime, tz: ZoneInfo) -> None:
+    """Refuse an occurrence end the cell index could not represent (see ``timegrid``)."""
+    check_offset(instant, tz)
+    if not is_on_grid(instant):  # a gap ending at an odd instant: not in tz data since 1970
+        raise UnsupportedTimezone(
+            f"time zone {tz.key} changes offset at {instant.isoformat()}, off the "
+            f"{CELL_MINUTES}-minute grid"
+        )
