@@ -40,6 +40,12 @@ class MfaRepository:
             .values(pending_secret=pending, updated_at=now)
         )
 
+    async def install(self, account_id: uuid.UUID, secret: str, now: datetime) -> None:
+        self.session.add(
+            TotpCredential(account_id=account_id, secret=secret, activated_at=now, updated_at=now)
+        )
+        await self.session.flush()
+
     async def activate(
         self, account_id: uuid.UUID, pending: str, step: int, now: datetime
     ) -> bool:

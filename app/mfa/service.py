@@ -76,6 +76,12 @@ class MfaService:
     def _context(account_id: uuid.UUID) -> str:
         return f"totp_credential.secret:{account_id}"
 
+    async def install_known_secret(self, account_id: uuid.UUID, secret: str) -> None:
+        """Demo data only: an already-active seed known in advance (printed by ``erdv demo``)."""
+        await self.repository.install(
+            account_id, self.cipher.encrypt(secret, context=self._context(account_id)), clock.now()
+        )
+
     async def is_enrolled(self, account_id: uuid.UUID) -> bool:
         credential = await self.repository.credential(account_id)
         return credential is not None and credential.secret is not None
