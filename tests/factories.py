@@ -34,7 +34,9 @@ PASSWORD = "Velvet-Otter-Quarry-91"
 _numbers = itertools.count(1)
 
 
-def new_client(app: FastAPI, *, base_url: str = "http://testserver", ip: str = "127.0.0.1") -> httpx.AsyncClient:
+def new_client(
+    app: FastAPI, *, base_url: str = "http://testserver", ip: str = "127.0.0.1"
+) -> httpx.AsyncClient:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=(ip, 50000))
     return httpx.AsyncClient(transport=transport, base_url=base_url)
 
@@ -100,13 +102,19 @@ class Person:
         return await self.client.get(url, **kwargs)
 
     async def post(self, url: str, **kwargs: Any) -> httpx.Response:
-        return await self.client.post(url, headers=self.headers() | kwargs.pop("headers", {}), **kwargs)
+        return await self.client.post(
+            url, headers=self.headers() | kwargs.pop("headers", {}), **kwargs
+        )
 
     async def put(self, url: str, **kwargs: Any) -> httpx.Response:
-        return await self.client.put(url, headers=self.headers() | kwargs.pop("headers", {}), **kwargs)
+        return await self.client.put(
+            url, headers=self.headers() | kwargs.pop("headers", {}), **kwargs
+        )
 
     async def delete(self, url: str, **kwargs: Any) -> httpx.Response:
-        return await self.client.delete(url, headers=self.headers() | kwargs.pop("headers", {}), **kwargs)
+        return await self.client.delete(
+            url, headers=self.headers() | kwargs.pop("headers", {}), **kwargs
+        )
 
     @property
     def session_cookie(self) -> str | None:
@@ -235,7 +243,9 @@ class People:
                 AuditTrail(session, audit_key(self.settings.secret_key_bytes)),
                 None,
             )
-            account = await service.create_admin(email=email, password=password, full_name="Alex Admin")
+            account = await service.create_admin(
+                email=email, password=password, full_name="Alex Admin"
+            )
         return Person(self.client(ip=ip), email, password, "Alex Admin", "admin", str(account.id))
 
     async def aclose(self) -> None:

@@ -72,16 +72,28 @@ def test_bad_configuration_is_a_clear_error(cli_env: dict[str, str]) -> None:
 def test_admin_create_reads_the_password_on_stdin(cli_env: dict[str, str]) -> None:
     assert run_erdv("migrate", env=cli_env).returncode == 0
     created = run_erdv(
-        "admin", "create", "--email", "Root@Example.test", env=cli_env, stdin="Velvet-Otter-Quarry-91\n"
+        "admin",
+        "create",
+        "--email",
+        "Root@Example.test",
+        env=cli_env,
+        stdin="Velvet-Otter-Quarry-91\n",
     )
     assert created.returncode == 0, created.stderr
     assert "admin created" in created.stdout
     assert "Velvet" not in created.stdout + created.stderr
     again = run_erdv(
-        "admin", "create", "--email", "root@example.test", env=cli_env, stdin="Velvet-Otter-Quarry-91\n"
+        "admin",
+        "create",
+        "--email",
+        "root@example.test",
+        env=cli_env,
+        stdin="Velvet-Otter-Quarry-91\n",
     )
     assert again.returncode == 1
-    weak = run_erdv("admin", "create", "--email", "b@example.test", env=cli_env, stdin="password1234\n")
+    weak = run_erdv(
+        "admin", "create", "--email", "b@example.test", env=cli_env, stdin="password1234\n"
+    )
     assert weak.returncode == 1
     assert "password" in weak.stderr.lower()
 

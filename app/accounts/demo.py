@@ -17,11 +17,21 @@ from app.core.settings import Settings
 from app.demo import DemoReport
 from app.mfa.service import MfaService
 
-DEMO_PASSWORD = "Demo-Harbor-Lantern-2027"
+DEMO_PASSWORD = "Demo-Harbor-Lantern-2027"  # noqa: S105 - demo only, printed, refused in production
 DEMO_ACCOUNTS = (
     # (role, email, name, TOTP secret (base32))
-    (Role.PATIENT, "patient@demo.erdv.localhost", "Camille Martin", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),
-    (Role.PRACTITIONER, "practitioner@demo.erdv.localhost", "Dr Alix Bernard", "KRUGS4ZAON2GK3DPEBQW4ZDJNZTSA3LF"),
+    (
+        Role.PATIENT,
+        "patient@demo.erdv.localhost",
+        "Camille Martin",
+        "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+    ),
+    (
+        Role.PRACTITIONER,
+        "practitioner@demo.erdv.localhost",
+        "Dr Alix Bernard",
+        "KRUGS4ZAON2GK3DPEBQW4ZDJNZTSA3LF",
+    ),
     (Role.ADMIN, "admin@demo.erdv.localhost", "Sam Admin", "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U"),
 )
 
@@ -40,7 +50,9 @@ async def seed_demo_accounts(session: AsyncSession, settings: Settings, report: 
                         email=email,
                         role=role.value,
                         full_name=name,
-                        rpps=rpps_with_check_digit("1000000042") if role is Role.PRACTITIONER else None,
+                        rpps=rpps_with_check_digit("1000000042")
+                        if role is Role.PRACTITIONER
+                        else None,
                         password_hash=await hasher.hash(DEMO_PASSWORD),
                         email_verified_at=now,
                         password_changed_at=now,

@@ -74,7 +74,9 @@ async def load_session(
     if not token or len(token) > _MAX_TOKEN_LENGTH:
         return None
     repository = AccountRepository(db)
-    found = await repository.session_by_hash(keys_for(settings.secret_key_bytes).session_hash(token))
+    found = await repository.session_by_hash(
+        keys_for(settings.secret_key_bytes).session_hash(token)
+    )
     if found is None:
         return None
     row, account = found
@@ -123,7 +125,9 @@ async def any_session(
 AnySession = Annotated[SessionContext, Depends(any_session)]
 
 
-async def full_session(request: Request, ctx: OptionalSession, settings: AppSettings) -> SessionContext:
+async def full_session(
+    request: Request, ctx: OptionalSession, settings: AppSettings
+) -> SessionContext:
     if ctx is None:
         raise NotAuthenticated("Sign in first.")
     if ctx.session.state != SessionState.FULL.value:
@@ -174,9 +178,7 @@ async def recently_authenticated(principal: CurrentAccount, settings: AppSetting
     return principal
 
 
-async def recently_authenticated_admin(
-    principal: CurrentAdmin, settings: AppSettings
-) -> Principal:
+async def recently_authenticated_admin(principal: CurrentAdmin, settings: AppSettings) -> Principal:
     return await recently_authenticated(principal, settings)
 
 

@@ -30,7 +30,7 @@ class AccountStatus(StrEnum):
 
 class TokenPurpose(StrEnum):
     VERIFY_EMAIL = "verify_email"
-    PASSWORD_RESET = "password_reset"
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - a purpose name
 
 
 class SessionState(StrEnum):

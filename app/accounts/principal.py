@@ -16,7 +16,7 @@ from app.core import clock
 from app.core.crypto import derive_key, hash_token
 
 SESSION_COOKIE = "erdv_session"
-SESSION_TOKEN_PREFIX = "erdv_s_"
+SESSION_TOKEN_PREFIX = "erdv_s_"  # noqa: S105 - a prefix, not a secret
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,9 @@ class AccountRepository:
 
     # accounts
     async def by_email(self, email: str) -> Account | None:
-        result = await self.session.execute(sa.select(Account).where(account_table.c.email == email))
+        result = await self.session.execute(
+            sa.select(Account).where(account_table.c.email == email)
+        )
         return result.scalar_one_or_none()
 
     async def get(self, account_id: uuid.UUID) -> Account | None:
@@ -43,7 +45,7 @@ class AccountRepository:
             sa.update(account_table).where(account_table.c.id == account_id).values(**values)
         )
         # keep identity-map copies in step with the row
-        cached = self.session.identity_map.get(self.session.identity_key(Account, account_id))  # type: ignore[arg-type]
+        cached = self.session.identity_map.get(self.session.identity_key(Account, account_id))
         if cached is not None:
             for key, value in values.items():
                 setattr(cached, key, value)
@@ -107,7 +109,7 @@ class AccountRepository:
         await self.session.execute(
             sa.update(session_table).where(session_table.c.id == session_id).values(**values)
         )
-        cached = self.session.identity_map.get(self.session.identity_key(AuthSession, session_id))  # type: ignore[arg-type]
+        cached = self.session.identity_map.get(self.session.identity_key(AuthSession, session_id))
         if cached is not None:
             for key, value in values.items():
                 setattr(cached, key, value)

@@ -159,7 +159,7 @@ async def login(
         previous_token=request.cookies.get(SESSION_COOKIE),
     )
     set_session_cookie(response, request, settings, issued)
-    return LoginStep(next=issued.state.value, csrf_token=issued.csrf_token)  # type: ignore[arg-type]
+    return LoginStep(next=issued.state.value, csrf_token=issued.csrf_token)
 
 
 @router.post(
@@ -270,7 +270,9 @@ async def reauthenticate(
 ) -> Response:
     issued = await auth.reauthenticate(principal, session, password=body.password, code=body.code)
     # 204 has no body: the rotated session's CSRF token travels in a header
-    response = Response(status_code=status.HTTP_204_NO_CONTENT, headers={CSRF_HEADER: issued.csrf_token})
+    response = Response(
+        status_code=status.HTTP_204_NO_CONTENT, headers={CSRF_HEADER: issued.csrf_token}
+    )
     set_session_cookie(response, request, settings, issued)
     return response
 
@@ -366,9 +368,13 @@ async def end_my_session(session_id: uuid.UUID, principal: CurrentAccount, auth:
     "/{account_id}/suspend",
     summary="Suspend an account and end all its sessions",
     response_model=AccountAdminRead,
-    responses=_problems(*_FULL_ERRORS, (403, "forbidden"), (404, "not_found"), (409, "cannot_suspend_self")),
+    responses=_problems(
+        *_FULL_ERRORS, (403, "forbidden"), (404, "not_found"), (409, "cannot_suspend_self")
+    ),
 )
-async def suspend_account(account_id: uuid.UUID, admin: CurrentAdmin, auth: Auth) -> AccountAdminRead:
+async def suspend_account(
+    account_id: uuid.UUID, admin: CurrentAdmin, auth: Auth
+) -> AccountAdminRead:
     account = await auth.set_status(admin, account_id, AccountStatus.SUSPENDED)
     return AccountAdminRead(id=account.id, role=account.role, status=AccountStatus.SUSPENDED.value)
 
@@ -377,7 +383,9 @@ async def suspend_account(account_id: uuid.UUID, admin: CurrentAdmin, auth: Auth
     "/{account_id}/reinstate",
     summary="Reinstate a suspended account",
     response_model=AccountAdminRead,
-    responses=_problems(*_FULL_ERRORS, (403, "forbidden"), (404, "not_found"), (409, "cannot_suspend_self")),
+    responses=_problems(
+        *_FULL_ERRORS, (403, "forbidden"), (404, "not_found"), (409, "cannot_suspend_self")
+    ),
 )
 async def reinstate_account(
     account_id: uuid.UUID, admin: CurrentAdmin, auth: Auth

@@ -58,8 +58,8 @@ from app.mfa.service import Enrolment, Factor, MfaService
 from app.throttle.errors import Throttled
 from app.throttle.service import Throttle
 
-VERIFY_TOKEN_PREFIX = "erdv_ev_"
-RESET_TOKEN_PREFIX = "erdv_pr_"
+VERIFY_TOKEN_PREFIX = "erdv_ev_"  # noqa: S105 - prefixes, not secrets
+RESET_TOKEN_PREFIX = "erdv_pr_"  # noqa: S105
 _USER_AGENT_MAX = 200
 
 
@@ -188,7 +188,9 @@ class AuthService:
             )
         )
         token = await self._new_mail_token(
-            account.id, TokenPurpose.VERIFY_EMAIL, timedelta(hours=self.settings.email_verification_hours)
+            account.id,
+            TokenPurpose.VERIFY_EMAIL,
+            timedelta(hours=self.settings.email_verification_hours),
         )
         await self.audit.record(
             AuditAction.ACCOUNT_REGISTERED,
@@ -313,7 +315,11 @@ class AuthService:
         await self.audit.record(
             action,
             actor=Actor.anonymous(),
-            outcome=AuditOutcome.FAILURE if action is AuditAction.AUTH_LOGIN_FAILED else "denied",
+            outcome=(
+                AuditOutcome.FAILURE
+                if action is AuditAction.AUTH_LOGIN_FAILED
+                else AuditOutcome.DENIED
+            ),
             subject_id=account.id if account else None,
             object_type="account" if account else None,
             object_id=account.id if account else None,
@@ -514,7 +520,9 @@ class AuthService:
     # passwords --------------------------------------------------------------------------------
     async def forgot_password(self, *, email: str, client: ClientInfo) -> None:
         """202 always; a reset mail only if the account exists. Rate-limited per email and IP."""
-        await self.throttle.hit(f"forgot:email:{self.keys.email_key(email)}", self.throttle.policies.account)
+        await self.throttle.hit(
+            f"forgot:email:{self.keys.email_key(email)}", self.throttle.policies.account
+        )
         await self.throttle.hit(self._ip_key("forgot", client), self.throttle.policies.ip)
         account = await self.repository.by_email(email)
         if account is None or account.status != AccountStatus.ACTIVE.value:
@@ -564,7 +572,9 @@ class AuthService:
             factor = await self.mfa.verify(account.id, code=code, recovery_code=recovery_code)
             if factor is None:
                 await self._factor_failed(account, key, "password_reset")
-                raise InvalidCode("A valid code from your authenticator or a recovery code is needed.")
+                raise InvalidCode(
+                    "A valid code from your authenticator or a recovery code is needed."
+                )
             await self.throttle.reset(key)
         if not await self.repository.spend_token(row.id, now):
             raise InvalidToken("This link is unknown, already used or expired.")
@@ -606,7 +616,9 @@ class AuthService:
             raise InvalidCredentials("The current password is wrong.")
         await check_password_async(new, email=account.email, full_name=account.full_name)
         await self.repository.update(
-            account.id, password_hash=await self.passwords.hash(new), password_changed_at=clock.now()
+            account.id,
+            password_hash=await self.passwords.hash(new),
+            password_changed_at=clock.now(),
         )
         ended = await self.repository.delete_sessions(account.id, except_id=ctx.session.id)
         await self.audit.record(

@@ -18,8 +18,8 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, TypeVar
 
 from argon2 import PasswordHasher as Argon2Hasher

@@ -46,9 +46,7 @@ class MfaRepository:
         )
         await self.session.flush()
 
-    async def activate(
-        self, account_id: uuid.UUID, pending: str, step: int, now: datetime
-    ) -> bool:
+    async def activate(self, account_id: uuid.UUID, pending: str, step: int, now: datetime) -> bool:
         """Promote the pending seed, if it is still the one checked and the step is new."""
         result = await self.session.execute(
             sa.update(totp_table)
@@ -87,7 +85,9 @@ class MfaRepository:
             sa.delete(recovery_table).where(recovery_table.c.account_id == account_id)
         )
         for code_hash in hashes:
-            self.session.add(RecoveryCode(account_id=account_id, code_hash=code_hash, created_at=now))
+            self.session.add(
+                RecoveryCode(account_id=account_id, code_hash=code_hash, created_at=now)
+            )
         await self.session.flush()
 
     async def spend_recovery_code(

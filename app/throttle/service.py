@@ -39,7 +39,8 @@ class Policy:
         if failures < self.free_failures:
             return timedelta(0)
         exponent = min(failures - self.free_failures, 30)
-        return min(self.max_delay, self.base_delay * (2**exponent))
+        delay: timedelta = self.base_delay * (2**exponent)
+        return min(self.max_delay, delay)
 
 
 @dataclass(frozen=True)

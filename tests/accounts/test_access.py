@@ -45,8 +45,12 @@ def endpoints(app: FastAPI) -> list[tuple[str, str]]:
     return found
 
 
-async def call(client: httpx.AsyncClient, method: str, path: str, **kwargs: object) -> httpx.Response:
-    return await client.request(method.upper(), path, json={} if method in UNSAFE else None, **kwargs)  # type: ignore[arg-type]
+async def call(
+    client: httpx.AsyncClient, method: str, path: str, **kwargs: object
+) -> httpx.Response:
+    return await client.request(
+        method.upper(), path, json={} if method in UNSAFE else None, **kwargs
+    )  # type: ignore[arg-type]
 
 
 async def test_partial_session_reaches_only_the_login_steps(app: FastAPI, people: People) -> None:
@@ -63,7 +67,9 @@ async def test_partial_session_reaches_only_the_login_steps(app: FastAPI, people
     assert (await person.get("/api/v1/auth/session")).json()["code"] == "not_authenticated"
 
 
-async def test_every_unsafe_cookie_request_needs_the_csrf_token(app: FastAPI, people: People) -> None:
+async def test_every_unsafe_cookie_request_needs_the_csrf_token(
+    app: FastAPI, people: People
+) -> None:
     person = await people.signed_in(role="admin")
     checked = 0
     for method, path in endpoints(app):

@@ -25,7 +25,11 @@ async def test_suspend_and_reinstate(people: People, engine: AsyncEngine) -> Non
     assert (await admin.post(f"{url}/reinstate")).json()["status"] == "active"
     assert (await patient.login()).status_code == 200
 
-    assert_problem(await admin.post(f"/api/v1/admin/accounts/{admin.account_id}/suspend"), 409, "cannot_suspend_self")
+    assert_problem(
+        await admin.post(f"/api/v1/admin/accounts/{admin.account_id}/suspend"),
+        409,
+        "cannot_suspend_self",
+    )
     missing = "00000000-0000-4000-8000-000000000000"
     assert_problem(await admin.post(f"/api/v1/admin/accounts/{missing}/suspend"), 404, "not_found")
 

@@ -28,7 +28,8 @@ async def test_whole_flow_register_verify_login_enrol_logout_login(people: Peopl
     activated = await patient.post("/api/v1/auth/mfa/totp/activate", json={"code": patient.code()})
     assert activated.status_code == 200, activated.text
     codes = activated.json()["recovery_codes"]
-    assert len(codes) == 10 and len(set(codes)) == 10
+    assert len(codes) == 10
+    assert len(set(codes)) == 10
     assert all(len(c.replace("-", "")) * 5 >= 80 for c in codes)
     patient.csrf_token = activated.json()["csrf_token"]
 
@@ -71,7 +72,12 @@ async def test_registration_answers_alike_for_a_taken_email(people: People) -> N
     other = await people.anonymous()
     response = await other.client.post(
         "/api/v1/auth/register",
-        json={"email": first.email, "password": "Another-Quiet-Harbor-77", "full_name": "X Y", "role": "patient"},
+        json={
+            "email": first.email,
+            "password": "Another-Quiet-Harbor-77",
+            "full_name": "X Y",
+            "role": "patient",
+        },
     )
     assert response.status_code == 202
     assert response.json() == {"status": "check_email"}
@@ -83,7 +89,9 @@ async def test_verification_token_is_single_use(people: People) -> None:
     person = await people.registered(verify=False)
     assert_problem(await person.login(), 403, "email_not_verified")
     token = mail_token(people.settings, person.email, "confirm")
-    assert (await person.client.post("/api/v1/auth/verify-email", json={"token": token})).status_code == 200
+    assert (
+        await person.client.post("/api/v1/auth/verify-email", json={"token": token})
+    ).status_code == 200
     again = await person.client.post("/api/v1/auth/verify-email", json={"token": token})
     assert_problem(again, 400, "invalid_token")
     assert (await person.login()).status_code == 200
@@ -118,7 +126,8 @@ async def test_session_id_changes_at_login_and_mfa_and_logout_kills_it(
     assert partial
     await patient.verify_mfa()
     full = patient.session_cookie
-    assert full and full != partial
+    assert full
+    assert full != partial
     # the partial token no longer works
     stale = people.client()
     stale.cookies.set("erdv_session", partial, domain="testserver.local")
@@ -144,7 +153,9 @@ async def test_session_id_changes_at_login_and_mfa_and_logout_kills_it(
     replay.cookies.set("erdv_session", kept or "", domain="testserver.local")
     assert_problem(await replay.get("/api/v1/me/sessions"), 401, "not_authenticated")
     async with engine.connect() as connection:
-        rows = (await connection.execute(sa.select(sa.func.count()).select_from(session_table))).scalar_one()
+        rows = (
+            await connection.execute(sa.select(sa.func.count()).select_from(session_table))
+        ).scalar_one()
     assert rows == 1  # only the `again` client's partial session remains
 
 

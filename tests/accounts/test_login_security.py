@@ -42,7 +42,9 @@ async def test_sixth_wrong_password_is_throttled_and_another_ip_gets_in_after_th
         attacker = people.client(ip="203.0.113.9")
         wrong = {"email": victim.email, "password": "not-the-password-at-all"}
         for _ in range(5):
-            assert_problem(await attacker.post("/api/v1/auth/login", json=wrong), 401, "invalid_credentials")
+            assert_problem(
+                await attacker.post("/api/v1/auth/login", json=wrong), 401, "invalid_credentials"
+            )
         sixth = await attacker.post("/api/v1/auth/login", json=wrong)
         assert_problem(sixth, 429, "rate_limited")
         retry_after = int(sixth.headers["Retry-After"])
@@ -124,7 +126,9 @@ async def test_wrong_code_failures_are_recorded_and_throttled(
         await patient.login()
         for _ in range(5):
             assert_problem(
-                await patient.post("/api/v1/auth/mfa/verify", json={"code": "000000"}), 400, "invalid_code"
+                await patient.post("/api/v1/auth/mfa/verify", json={"code": "000000"}),
+                400,
+                "invalid_code",
             )
         blocked = await patient.post("/api/v1/auth/mfa/verify", json={"code": patient.code()})
         assert_problem(blocked, 429, "rate_limited")

@@ -43,11 +43,18 @@ def smtp_server() -> Iterator[tuple[Sink, int]]:
         controller.stop()
 
 
-async def test_smtp_backend_sends_to_a_real_server(smtp_server: tuple[Sink, int], tmp_path: Path) -> None:
+async def test_smtp_backend_sends_to_a_real_server(
+    smtp_server: tuple[Sink, int], tmp_path: Path
+) -> None:
     sink, port = smtp_server
     settings = Settings(
-        env="test", data_dir=tmp_path, mail_backend="smtp", smtp_host="127.0.0.1", smtp_port=port,
-        secret_key="k" * 43, encryption_key="e" * 43,
+        env="test",
+        data_dir=tmp_path,
+        mail_backend="smtp",
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        secret_key="k" * 43,
+        encryption_key="e" * 43,
     )
     mailer = build_mailer(settings)
     assert isinstance(mailer, SmtpMailer)
@@ -70,4 +77,5 @@ async def test_file_backend_writes_complete_eml_files(tmp_path: Path) -> None:
     assert all(f.suffix == ".eml" and not f.name.startswith(".tmp") for f in files)
     parsed = message_from_bytes(files[0].read_bytes(), policy=default)
     assert parsed["To"] == "a@example.test"
-    assert parsed["Message-ID"] and parsed["Date"]
+    assert parsed["Message-ID"]
+    assert parsed["Date"]

@@ -43,7 +43,9 @@ async def test_two_parallel_requests_with_one_code_exactly_one_succeeds(people: 
         code = patient.code()
         responses = await asyncio.gather(
             *(
-                tab.post("/api/v1/auth/mfa/verify", json={"code": code}, headers={"X-CSRF-Token": csrf})
+                tab.post(
+                    "/api/v1/auth/mfa/verify", json={"code": code}, headers={"X-CSRF-Token": csrf}
+                )
                 for tab, csrf in tabs
             )
         )
@@ -64,7 +66,9 @@ async def test_parallel_recovery_code_use_exactly_one_succeeds(people: People) -
     responses = await asyncio.gather(
         *(
             tab.post(
-                "/api/v1/auth/mfa/verify", json={"recovery_code": code}, headers={"X-CSRF-Token": csrf}
+                "/api/v1/auth/mfa/verify",
+                json={"recovery_code": code},
+                headers={"X-CSRF-Token": csrf},
             )
             for tab, csrf in tabs
         )
@@ -78,7 +82,9 @@ async def test_activation_needs_a_valid_code(people: People) -> None:
     setup = await person.post("/api/v1/auth/mfa/totp/setup")
     secret = setup.json()["secret"]
     assert_problem(
-        await person.post("/api/v1/auth/mfa/totp/activate", json={"code": "123456"}), 400, "invalid_code"
+        await person.post("/api/v1/auth/mfa/totp/activate", json={"code": "123456"}),
+        400,
+        "invalid_code",
     )
     ok = await person.post(
         "/api/v1/auth/mfa/totp/activate", json={"code": totp_code(secret, current_step())}
