@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import __version__
 from app.audit.export import export_ndjson
-from app.audit.service import audit_key, verify
+from app.audit.service import AuditTrail, audit_key, verify
 from app.core import migrate as migrations
 from app.core.db import create_engine, session_factory, transaction
 from app.core.jobs import run_job
@@ -82,6 +82,70 @@ async def _seed(settings: Settings) -> DemoReport:
 
 audit_cli = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 cli.add_typer(audit_cli, name="audit")
+
+
+admin_cli = typer.Typer(help="Administrators.", no_args_is_help=True)
+cli.add_typer(admin_cli, name="admin")
+
+
+@admin_cli.command("create")
+def admin_create(
+    email: str = typer.Option(..., "--email", help="The admin's email address."),
+    name: str = typer.Option("Administrator", "--name", help="The admin's display name."),
+) -> None:
+    """Create a verified admin; the password is read from standard input, never from arguments.
+
+    The admin enrols TOTP at the first login. erdv ships no default account.
+    """
+    settings = _settings()
+    password = _read_password()
+    from app.accounts.errors import WeakPassword
+    from app.accounts.schemas import normalize_email
+    from app.accounts.service import AuthService
+    from app.core.errors import Conflict
+    from app.core.passwords import PasswordHasher
+    from app.throttle.service import DatabaseStore, Policies, Throttle
+
+    try:
+        address = normalize_email(email)
+    except ValueError as error:
+        typer.echo(f"erdv: {error}", err=True)
+        raise typer.Exit(2) from error
+    hasher = PasswordHasher(settings)
+
+    async def create(session: AsyncSession) -> str:
+        service = AuthService(
+            session,
+            settings,
+            hasher,
+            Throttle(DatabaseStore(session), Policies.from_settings(settings)),
+            AuditTrail(session, audit_key(settings.secret_key_bytes)),
+            None,
+        )
+        account = await service.create_admin(email=address, password=password, full_name=name)
+        return str(account.id)
+
+    try:
+        account_id = asyncio.run(_in_transaction(settings, create))
+    except (WeakPassword, Conflict) as error:
+        typer.echo(f"erdv: {error.detail}", err=True)
+        raise typer.Exit(1) from error
+    finally:
+        hasher.close()
+    typer.echo(f"admin created: {account_id} (TOTP enrolment at first login)")
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        import getpass
+
+        first = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != first:
+            typer.echo("erdv: the passwords differ", err=True)
+            raise typer.Exit(2)
+        return first
+    line = sys.stdin.readline()
+    return line[:-1] if line.endswith("\n") else line
 
 
 @audit_cli.command("verify")

@@ -28,3 +28,13 @@ DemoStep = Callable[[AsyncSession, Settings, DemoReport], Awaitable[None]]
 
 #: Ordered: later steps may rely on what earlier ones created.
 STEPS: list[DemoStep] = []
+
+
+def _register_steps() -> None:
+    # imported late: the steps import DemoReport from here
+    from app.accounts.demo import seed_demo_accounts
+
+    STEPS.append(seed_demo_accounts)
+
+
+_register_steps()

@@ -8,14 +8,19 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import __version__
+from app.accounts.dependencies import refuse_partial_sessions
+from app.accounts.router import admin_router as accounts_admin_router
+from app.accounts.router import me_router as accounts_me_router
+from app.accounts.router import router as auth_router
 from app.consent.registry import default_charter
 from app.consent.router import router as consent_router
 from app.consent.service import sync_registry
@@ -23,7 +28,9 @@ from app.core.db import create_engine, session_factory, transaction
 from app.core.handlers import install_error_handlers
 from app.core.jobs import run_forever
 from app.core.logging import configure_logging
+from app.core.mail import build_mailer
 from app.core.middleware import RequestContextMiddleware
+from app.core.passwords import PasswordHasher
 from app.core.settings import Settings, get_settings
 from app.health.router import router as health_router
 from app.jobs import JOBS
@@ -63,6 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 ),
                 name="erdv-jobs",
             )
+        app.state.passwords = PasswordHasher(settings)
+        app.state.mailer = build_mailer(settings)
+        app.state.redis = _redis(settings)
         try:
             yield
         finally:
@@ -70,6 +80,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 jobs.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await jobs
+            app.state.passwords.close()
+            if app.state.redis is not None:
+                await app.state.redis.aclose()
             await engine.dispose()
 
     app = FastAPI(
@@ -81,11 +94,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # the OpenAPI document itself stays public.
         docs_url=None,
         redoc_url=None,
+        # a partial session (MFA not done) reaches only the login steps (API.md)
+        dependencies=[Depends(refuse_partial_sessions)],
     )
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(consent_router)
+    app.include_router(auth_router)
+    app.include_router(accounts_me_router)
+    app.include_router(accounts_admin_router)
 
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -96,3 +114,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(RequestContextMiddleware, production=settings.is_production)
     return app
+
+
+def _redis(settings: Settings) -> Any:
+    """The shared Redis client for throttling state, when ``ERDV_REDIS_URL`` is set."""
+    if not settings.redis_url:
+        return None
+    from redis.asyncio import Redis
+
+    return Redis.from_url(settings.redis_url, decode_responses=True)

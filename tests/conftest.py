@@ -35,6 +35,7 @@ from app.core import migrate
 from app.core.db import create_engine, metadata, session_factory
 from app.core.settings import Settings
 from app.main import create_app
+from tests.factories import People
 
 POSTGRES_URL_ENV = "ERDV_TEST_POSTGRES_URL"
 TEST_SECRET = "test-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
@@ -141,6 +142,17 @@ def settings(backend: Backend, tmp_path: Path) -> Settings:
         encryption_key=TEST_ENCRYPTION_KEY,
         public_url="http://testserver",
         jobs_enabled=False,  # tests run jobs explicitly (tests/core/test_jobs.py)
+        # cheap argon2 for speed; tests about hashing cost use ``full_cost_settings``
+        argon2_memory_kib=64,
+        argon2_time_cost=1,
+    )
+
+
+@pytest.fixture
+def full_cost_settings(settings: Settings) -> Settings:
+    """The production argon2 cost (m=19 MiB, t=2, p=1), for tests about hashing and timing."""
+    return settings.model_copy(
+        update={"argon2_memory_kib": 19_456, "argon2_time_cost": 2, "argon2_parallelism": 1}
     )
 
 
@@ -156,6 +168,14 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
+
+
+@pytest.fixture
+async def people(app: FastAPI, settings: Settings) -> AsyncIterator[People]:
+    """Makes people who sign up and sign in through HTTP (``tests/factories.py``)."""
+    factory = People(app, settings)
+    yield factory
+    await factory.aclose()
 
 
 @pytest.fixture

@@ -74,3 +74,40 @@ def test_purge_runs_every_retention_job(cli_env: dict[str, str]) -> None:
     result = run_erdv("purge", env=cli_env)
     assert result.returncode == 0, result.stderr
     assert "audit-retention: removed 0 audit entries" in result.stdout
+
+
+def test_admin_create_reads_the_password_on_stdin(cli_env: dict[str, str]) -> None:
+    assert run_erdv("migrate", env=cli_env).returncode == 0
+    created = run_erdv(
+        "admin",
+        "create",
+        "--email",
+        "Root@Example.test",
+        env=cli_env,
+        stdin="Velvet-Otter-Quarry-91\n",
+    )
+    assert created.returncode == 0, created.stderr
+    assert "admin created" in created.stdout
+    assert "Velvet" not in created.stdout + created.stderr
+    again = run_erdv(
+        "admin",
+        "create",
+        "--email",
+        "root@example.test",
+        env=cli_env,
+        stdin="Velvet-Otter-Quarry-91\n",
+    )
+    assert again.returncode == 1
+    weak = run_erdv(
+        "admin", "create", "--email", "b@example.test", env=cli_env, stdin="password1234\n"
+    )
+    assert weak.returncode == 1
+    assert "password" in weak.stderr.lower()
+
+
+def test_demo_prints_the_demo_logins(cli_env: dict[str, str]) -> None:
+    assert run_erdv("migrate", env=cli_env).returncode == 0
+    first = run_erdv("demo", env=cli_env)
+    assert "patient@demo.erdv.localhost" in first.stdout
+    assert "TOTP secret" in first.stdout
+    assert run_erdv("demo", env=cli_env).stdout == first.stdout

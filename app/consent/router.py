@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from app.consent import pages
 from app.consent.registry import default_charter
 from app.consent.schemas import CharterOut
+from app.core.access import PUBLIC
 from app.core.deps import AppSettings
 
 router = APIRouter()
@@ -22,13 +23,18 @@ LangQuery = Annotated[Literal["fr", "en"], Query(description="Language of the te
     tags=["charter"],
     summary="The charter's clauses and consent purposes, with their versions and text hashes",
     response_model=CharterOut,
+    openapi_extra=PUBLIC,
 )
 async def get_charter(lang: LangQuery = "fr") -> CharterOut:
     return CharterOut.model_validate(default_charter().public(lang))
 
 
 @router.get(
-    "/charter", tags=["pages"], summary="The charter, as a page", response_class=HTMLResponse
+    "/charter",
+    tags=["pages"],
+    summary="The charter, as a page",
+    response_class=HTMLResponse,
+    openapi_extra=PUBLIC,
 )
 async def charter_page(lang: LangQuery = "fr") -> HTMLResponse:
     return HTMLResponse(pages.charter_page(default_charter(), lang))
@@ -39,6 +45,7 @@ async def charter_page(lang: LangQuery = "fr") -> HTMLResponse:
     tags=["pages"],
     summary="Who runs and finances erdv (charter C10)",
     response_class=HTMLResponse,
+    openapi_extra=PUBLIC,
 )
 async def transparency_page(settings: AppSettings, lang: LangQuery = "fr") -> HTMLResponse:
     return HTMLResponse(pages.transparency_page(settings, lang))

@@ -74,6 +74,26 @@ class Settings(BaseSettings):
     jobs_enabled: bool = True
     #: How often each process looks for due jobs.
     jobs_tick_seconds: float = Field(default=60.0, gt=0)
+    #: argon2id cost (OWASP: m=19 MiB, t=2, p=1). Changing them rehashes each password at its next login.
+    argon2_memory_kib: int = Field(default=19_456, ge=8, le=4_194_304)
+    argon2_time_cost: int = Field(default=2, ge=1, le=100)
+    argon2_parallelism: int = Field(default=1, ge=1, le=64)
+    #: Threads hashing passwords at once; default one per core (memory and CPU are the limits).
+    password_hash_threads: int | None = Field(default=None, ge=1, le=256)
+    #: Session lifetimes (SECURITY.md, Sessions): idle per role, absolute for everyone.
+    session_idle_minutes_patient: int = Field(default=30, ge=1)
+    session_idle_minutes_staff: int = Field(default=15, ge=1)
+    session_absolute_hours: int = Field(default=12, ge=1)
+    #: How long a re-authentication unlocks sensitive operations.
+    reauth_window_minutes: int = Field(default=10, ge=1)
+    email_verification_hours: int = Field(default=48, ge=1)
+    password_reset_minutes: int = Field(default=30, ge=5)
+    #: Throttling: failures allowed before delays start, first delay, cap, and memory of failures.
+    throttle_account_free_failures: int = Field(default=5, ge=1)
+    throttle_ip_free_failures: int = Field(default=20, ge=1)
+    throttle_base_delay_seconds: int = Field(default=30, ge=1)
+    throttle_max_delay_seconds: int = Field(default=900, ge=1)
+    throttle_window_seconds: int = Field(default=86_400, ge=60)
     log_level: str = "INFO"
     #: JSON logs; defaults to on in production.
     log_json: bool | None = None

@@ -6,6 +6,7 @@ import asyncio
 
 from fastapi import APIRouter, Request
 
+from app.core.access import PUBLIC
 from app.core.db import ping
 from app.core.errors import DatabaseUnavailable
 from app.core.schemas import Status
@@ -15,13 +16,14 @@ router = APIRouter(tags=["health"])
 READINESS_TIMEOUT_SECONDS = 3.0
 
 
-@router.get("/healthz", summary="The process is up", response_model=Status)
+@router.get("/healthz", summary="The process is up", response_model=Status, openapi_extra=PUBLIC)
 async def healthz() -> Status:
     return Status(status="ok")
 
 
 @router.get(
     "/readyz",
+    openapi_extra=PUBLIC,
     summary="The database answers",
     response_model=Status,
     responses={503: {"description": "database_unavailable"}},

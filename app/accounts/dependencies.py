@@ -1,0 +1,216 @@
+"""Who may call: typed dependencies for each kind of caller (CONVENTIONS habit 4).
+
+Use them in signatures::
+
+    async def book(patient: CurrentPatient, ...)              # a patient with a full session
+    async def export(admin: RecentlyAuthenticatedAdmin, ...)  # an admin who re-authenticated < 10 min
+
+Answers (API.md): no or unknown session -> 401 ``not_authenticated``; a partial session (MFA not done)
+-> 401 ``mfa_required``; an unsafe method without the right ``X-CSRF-Token`` -> 403 ``csrf_failed``;
+the wrong role -> 403 ``forbidden`` (these are *role-only* routes: their existence is public in the
+OpenAPI document, so a 403 confirms nothing; routes about one object must answer 404 for someone
+else's object, in their service); no recent re-authentication -> 403 ``reauth_required``.
+
+Every caller is resolved by one function, ``resolve_principal``: today from the ``erdv_session``
+cookie; the OAuth Bearer-token path will be added there, so every dependency below gains it at once.
+
+``refuse_partial_sessions`` is installed on the whole app: with a partial session, every API route
+but the login steps, logout and the public auth endpoints answers 401 ``mfa_required``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.accounts.errors import CsrfFailed, MfaRequired, ReauthRequired
+from app.accounts.models import AccountStatus, Role, SessionState
+from app.accounts.principal import SESSION_COOKIE, Principal, SessionContext, keys_for
+from app.accounts.repository import AccountRepository
+from app.accounts.service import AuthService, actor_of
+from app.audit.dependencies import Audit
+from app.core import clock
+from app.core.crypto import constant_time_equal
+from app.core.db import DbSession
+from app.core.deps import AppSettings
+from app.core.errors import Forbidden, NotAuthenticated
+from app.core.mail import OutgoingMail
+from app.core.passwords import Passwords
+from app.throttle.dependencies import RequestThrottle
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+#: last_seen_at is written at most this often (one write per request would be wasteful)
+_TOUCH_EVERY = timedelta(seconds=30)
+_MAX_TOKEN_LENGTH = 128
+
+#: What a partial session may reach (API.md): the login steps, logout, and the public auth endpoints.
+PARTIAL_SESSION_PATHS = frozenset(
+    {
+        "/api/v1/auth/register",
+        "/api/v1/auth/verify-email",
+        "/api/v1/auth/login",
+        "/api/v1/auth/mfa/totp/setup",
+        "/api/v1/auth/mfa/totp/activate",
+        "/api/v1/auth/mfa/verify",
+        "/api/v1/auth/logout",
+        "/api/v1/auth/session",  # answers 401 not_authenticated itself for a partial session
+        "/api/v1/auth/password/forgot",
+        "/api/v1/auth/password/reset",
+    }
+)
+
+
+async def load_session(
+    request: Request, db: DbSession, settings: AppSettings
+) -> SessionContext | None:
+    """The live session named by the cookie, or None (absent, unknown, expired, suspended).
+
+    Timeouts (SECURITY.md "Sessions", ASVS V7.3): idle 30 min for patients, 15 min for practitioners
+    and admins; absolute 12 h from the password step, whatever the activity.
+    """
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token or len(token) > _MAX_TOKEN_LENGTH:
+        return None
+    repository = AccountRepository(db)
+    found = await repository.session_by_hash(
+        keys_for(settings.secret_key_bytes).session_hash(token)
+    )
+    if found is None:
+        return None
+    row, account = found
+    now = clock.now()
+    idle = timedelta(
+        minutes=settings.session_idle_minutes_patient
+        if account.role == Role.PATIENT.value
+        else settings.session_idle_minutes_staff
+    )
+    expired = (
+        now - row.last_seen_at > idle
+        or now - row.created_at > timedelta(hours=settings.session_absolute_hours)
+        or account.status != AccountStatus.ACTIVE.value
+    )
+    if expired:
+        await repository.delete_session(row.id)
+        return None
+    if now - row.last_seen_at > _TOUCH_EVERY:
+        await repository.update_session(row.id, last_seen_at=now)
+    return SessionContext(session=row, account=account, token=token)
+
+
+OptionalSession = Annotated[SessionContext | None, Depends(load_session)]
+
+
+def enforce_csrf(request: Request, ctx: SessionContext, settings: AppSettings) -> None:
+    """Synchronizer token on every unsafe cookie-authenticated request (ASVS V3.5.1)."""
+    if request.method in SAFE_METHODS:
+        return
+    sent = request.headers.get("x-csrf-token", "")
+    expected = keys_for(settings.secret_key_bytes).csrf_token(ctx.token)
+    if not sent or not constant_time_equal(sent, expected):
+        raise CsrfFailed("Send the X-CSRF-Token header given at login or by GET /auth/session.")
+
+
+async def any_session(
+    request: Request, ctx: OptionalSession, settings: AppSettings
+) -> SessionContext:
+    """A session in any state (the MFA steps, logout), CSRF-checked."""
+    if ctx is None:
+        raise NotAuthenticated("Sign in first.")
+    enforce_csrf(request, ctx, settings)
+    return ctx
+
+
+AnySession = Annotated[SessionContext, Depends(any_session)]
+
+
+async def full_session(
+    request: Request, ctx: OptionalSession, settings: AppSettings
+) -> SessionContext:
+    if ctx is None:
+        raise NotAuthenticated("Sign in first.")
+    if ctx.session.state != SessionState.FULL.value:
+        raise MfaRequired("Complete the second factor first.")
+    enforce_csrf(request, ctx, settings)
+    return ctx
+
+
+FullSession = Annotated[SessionContext, Depends(full_session)]
+
+
+async def resolve_principal(ctx: FullSession) -> Principal:
+    """The one place a caller becomes a ``Principal`` (the OAuth Bearer path will join here)."""
+    account = ctx.account
+    return Principal(
+        account_id=account.id,
+        role=Role(account.role),
+        display_name=account.full_name,
+        session_id=ctx.session.id,
+        actor=actor_of(account),
+        authenticated_at=ctx.session.authenticated_at,
+        reauthenticated_at=ctx.session.reauthenticated_at,
+    )
+
+
+CurrentAccount = Annotated[Principal, Depends(resolve_principal)]
+
+
+def _role(*roles: Role) -> object:
+    async def require(principal: CurrentAccount) -> Principal:
+        if principal.role not in roles:
+            raise Forbidden("This route is not for your kind of account.")
+        return principal
+
+    require.__name__ = f"require_{'_or_'.join(r.value for r in roles)}"
+    return require
+
+
+CurrentPatient = Annotated[Principal, Depends(_role(Role.PATIENT))]
+CurrentPractitioner = Annotated[Principal, Depends(_role(Role.PRACTITIONER))]
+CurrentAdmin = Annotated[Principal, Depends(_role(Role.ADMIN))]
+
+
+async def recently_authenticated(principal: CurrentAccount, settings: AppSettings) -> Principal:
+    """Sensitive operations need ``/reauth`` within the last 10 minutes (API.md, ASVS V7.5.3)."""
+    if not principal.reauthenticated_within(timedelta(minutes=settings.reauth_window_minutes)):
+        raise ReauthRequired("Confirm your password and a code (POST /api/v1/auth/reauth) first.")
+    return principal
+
+
+async def recently_authenticated_admin(principal: CurrentAdmin, settings: AppSettings) -> Principal:
+    return await recently_authenticated(principal, settings)
+
+
+RecentlyAuthenticated = Annotated[Principal, Depends(recently_authenticated)]
+RecentlyAuthenticatedAdmin = Annotated[Principal, Depends(recently_authenticated_admin)]
+
+
+async def refuse_partial_sessions(request: Request, ctx: OptionalSession) -> None:
+    """App-wide: a partial session reaches only ``PARTIAL_SESSION_PATHS`` (401 ``mfa_required``).
+
+    Front-end pages (routes outside the OpenAPI document) are not endpoints and stay reachable so the
+    browser can show the MFA step.
+    """
+    if ctx is None or ctx.session.state == SessionState.FULL.value:
+        return
+    route = request.scope.get("route")
+    if not getattr(route, "include_in_schema", True):
+        return
+    if getattr(route, "path", None) in PARTIAL_SESSION_PATHS:
+        return
+    raise MfaRequired("Complete the second factor first.")
+
+
+def get_auth_service(
+    db: DbSession,
+    settings: AppSettings,
+    passwords: Passwords,
+    throttle: RequestThrottle,
+    audit: Audit,
+    mail: OutgoingMail,
+) -> AuthService:
+    return AuthService(db, settings, passwords, throttle, audit, mail)
+
+
+Auth = Annotated[AuthService, Depends(get_auth_service)]

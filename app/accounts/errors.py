@@ -1,0 +1,65 @@
+"""Errors of accounts and sessions, with the exact codes of API.md.
+
+Those marked ``RecordedFailure`` leave a trace that must survive the failed request (a throttle
+counter, an audit entry): see ``app.throttle.errors``.
+
+    NotAuthenticated (401)   InvalidCredentials (invalid_credentials), MfaRequired (mfa_required)
+    Forbidden (403)          EmailNotVerified, AccountSuspended, CsrfFailed, ReauthRequired
+    BadRequest (400)         InvalidToken (invalid_token)
+    Unprocessable (422)      WeakPassword (weak_password)
+    Conflict (409)           CannotSuspendSelf (cannot_suspend_self)
+"""
+
+from __future__ import annotations
+
+from app.core.errors import BadRequest, Conflict, Forbidden, NotAuthenticated, Unprocessable
+from app.throttle.errors import RecordedFailure
+
+
+class InvalidCredentials(RecordedFailure, NotAuthenticated):
+    """Same answer for an unknown email and a wrong password (no account enumeration)."""
+
+    code = "invalid_credentials"
+    title = "Invalid credentials"
+
+
+class MfaRequired(NotAuthenticated):
+    code = "mfa_required"
+    title = "Second factor required"
+
+
+class EmailNotVerified(RecordedFailure, Forbidden):
+    code = "email_not_verified"
+    title = "Email not verified"
+
+
+class AccountSuspended(RecordedFailure, Forbidden):
+    code = "account_suspended"
+    title = "Account suspended"
+
+
+class CsrfFailed(Forbidden):
+    code = "csrf_failed"
+    title = "CSRF token missing or wrong"
+
+
+class ReauthRequired(Forbidden):
+    code = "reauth_required"
+    title = "Re-authentication required"
+
+
+class InvalidToken(BadRequest):
+    """Unknown, used or expired verification or reset token: one answer for all three."""
+
+    code = "invalid_token"
+    title = "Invalid or expired token"
+
+
+class WeakPassword(Unprocessable):
+    code = "weak_password"
+    title = "Password refused"
+
+
+class CannotSuspendSelf(Conflict):
+    code = "cannot_suspend_self"
+    title = "An admin cannot suspend their own account"

@@ -1,0 +1,101 @@
+"""Accounts, their single-use tokens and their server-side sessions.
+
+Nothing here is a secret in clear: passwords are argon2id PHC strings, verification and reset tokens
+and session tokens are stored only as HMAC-SHA256 (``app.core.crypto.hash_token``), so a copy of the
+database yields no usable credential (SECURITY.md "Sessions", CONVENTIONS habit 7).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from app.core.db import UTCDateTime, new_id
+
+
+class Role(StrEnum):
+    PATIENT = "patient"
+    PRACTITIONER = "practitioner"
+    ADMIN = "admin"
+
+
+class AccountStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+class TokenPurpose(StrEnum):
+    VERIFY_EMAIL = "verify_email"
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - a purpose name
+
+
+class SessionState(StrEnum):
+    """A session is *partial* until the second factor is done (API.md, "Accounts, sessions and MFA")."""
+
+    MFA_SETUP = "mfa_setup"  # password ok, no TOTP yet: may only enrol
+    MFA = "mfa"  # password ok, TOTP enrolled: may only verify a code
+    FULL = "full"
+
+
+class Account(SQLModel, table=True):
+    __tablename__ = "account"
+
+    id: uuid.UUID = Field(default_factory=new_id, sa_type=sa.Uuid, primary_key=True)
+    #: lower-cased at the edge; unique
+    email: str = Field(max_length=254, unique=True)
+    role: str = Field(max_length=16)
+    full_name: str = Field(max_length=200)
+    phone: str | None = Field(default=None, max_length=32)
+    #: practitioners only: 11 digits with a Luhn check digit
+    rpps: str | None = Field(default=None, max_length=11)
+    password_hash: str = Field(max_length=255)
+    status: str = Field(default=AccountStatus.ACTIVE.value, max_length=16)
+    email_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    password_changed_at: datetime = Field(sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AccountToken(SQLModel, table=True):
+    """Single-use, expiring tokens sent by mail (email verification, password reset)."""
+
+    __tablename__ = "account_token"
+
+    id: uuid.UUID = Field(default_factory=new_id, sa_type=sa.Uuid, primary_key=True)
+    account_id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid, sa.ForeignKey("account.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    purpose: str = Field(max_length=32)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AuthSession(SQLModel, table=True):
+    """A browser session. The cookie holds a 256-bit token; the row holds only its HMAC."""
+
+    __tablename__ = "auth_session"
+
+    id: uuid.UUID = Field(default_factory=new_id, sa_type=sa.Uuid, primary_key=True)
+    account_id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid, sa.ForeignKey("account.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    token_hash: str = Field(max_length=64, unique=True)
+    state: str = Field(max_length=16)
+    #: when the password was checked: the absolute timeout counts from here, across rotations
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(sa_type=UTCDateTime)
+    #: when the second factor completed (the session became full)
+    authenticated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: last successful ``/reauth`` (sensitive operations need it within 10 minutes)
+    reauthenticated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ip: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=200)

@@ -1,0 +1,80 @@
+"""Who is calling: the loaded browser session and the ``Principal`` every route receives."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from app.accounts.models import Account, AuthSession, Role
+from app.audit.service import Actor
+from app.core import clock
+from app.core.crypto import derive_key, hash_token
+
+SESSION_COOKIE = "erdv_session"
+SESSION_TOKEN_PREFIX = "erdv_s_"  # noqa: S105 - a prefix, not a secret
+
+
+@dataclass(frozen=True)
+class Keys:
+    """One derived key per use of the secret (``app.core.crypto.derive_key``)."""
+
+    session: bytes
+    csrf: bytes
+    mail_token: bytes
+    throttle: bytes
+
+    def session_hash(self, token: str) -> str:
+        return hash_token(self.session, token)
+
+    def csrf_token(self, session_token: str) -> str:
+        """The synchronizer token: an HMAC of the session token (OWASP CSRF cheat sheet,
+        "signed double submit" bound to the session), so nothing extra is stored and it changes
+        whenever the session token is rotated."""
+        mac = hmac.new(self.csrf, session_token.encode("utf-8"), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(mac).decode("ascii").rstrip("=")
+
+    def email_key(self, email: str) -> str:
+        """An opaque throttle key for an email, registered or not (no email in clear in the table)."""
+        return hash_token(self.throttle, email)[:40]
+
+
+@lru_cache(maxsize=8)
+def keys_for(secret: bytes) -> Keys:
+    return Keys(
+        session=derive_key(secret, "session-token"),
+        csrf=derive_key(secret, "csrf-token"),
+        mail_token=derive_key(secret, "account-token"),
+        throttle=derive_key(secret, "throttle-key"),
+    )
+
+
+@dataclass(frozen=True)
+class SessionContext:
+    """The browser session a request's cookie names (any state: partial or full)."""
+
+    session: AuthSession
+    account: Account
+    token: str
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller, whatever the way in (browser session today, OAuth token later)."""
+
+    account_id: uuid.UUID
+    role: Role
+    display_name: str
+    #: the browser session, or None for a caller that has none (an OAuth Bearer token, later)
+    session_id: uuid.UUID | None
+    actor: Actor
+    authenticated_at: datetime | None = None
+    reauthenticated_at: datetime | None = None
+
+    def reauthenticated_within(self, window: timedelta) -> bool:
+        at = self.reauthenticated_at
+        return at is not None and clock.now() - at <= window

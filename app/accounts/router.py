@@ -1,0 +1,400 @@
+"""``/api/v1/auth`` (API.md "Accounts, sessions and MFA"), ``/api/v1/me/sessions`` and admin accounts.
+
+Routers are thin: authenticate, call one service method, set or clear the cookie, return a schema.
+``keep_recorded_failures`` is on every router here: failed attempts keep their throttle counter and
+audit entry although the request answers with an error (see ``app.throttle.errors``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request, Response, status
+
+from app.accounts.dependencies import (
+    AnySession,
+    Auth,
+    CurrentAccount,
+    CurrentAdmin,
+    FullSession,
+    OptionalSession,
+    enforce_csrf,
+)
+from app.accounts.models import Account, AccountStatus, Role
+from app.accounts.principal import SESSION_COOKIE, keys_for
+from app.accounts.schemas import (
+    AccountAdminRead,
+    AccountRead,
+    Activated,
+    ChangePassword,
+    CodeIn,
+    Forgot,
+    Login,
+    LoginStep,
+    MfaDone,
+    MfaVerify,
+    Reauth,
+    Register,
+    Reset,
+    SessionInfo,
+    SessionRead,
+    TotpSetup,
+    VerifyEmail,
+)
+from app.accounts.service import ClientInfo, IssuedSession
+from app.core.access import PUBLIC
+from app.core.deps import AppSettings
+from app.core.errors import NotAuthenticated
+from app.core.logging import client_ip_var
+from app.core.schemas import Status
+from app.core.settings import Settings
+from app.throttle.dependencies import KeepRecordedFailures
+
+CSRF_HEADER = "X-CSRF-Token"
+
+
+def _problems(*codes: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` naming the problem codes a route may answer."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for code, name in codes:
+        entry = out.setdefault(code, {"description": ""})
+        entry["description"] = ", ".join(filter(None, [entry["description"], f"`{name}`"]))
+    return out
+
+
+_SESSION_ERRORS = ((401, "not_authenticated"), (403, "csrf_failed"))
+_FULL_ERRORS = (*_SESSION_ERRORS, (401, "mfa_required"))
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"], dependencies=[KeepRecordedFailures])
+me_router = APIRouter(prefix="/api/v1/me", tags=["me"], dependencies=[KeepRecordedFailures])
+admin_router = APIRouter(
+    prefix="/api/v1/admin/accounts", tags=["admin"], dependencies=[KeepRecordedFailures]
+)
+
+
+def client_info(request: Request) -> ClientInfo:
+    ip = client_ip_var.get() or (request.client.host if request.client else None)
+    return ClientInfo(ip=ip, user_agent=request.headers.get("user-agent"))
+
+
+def set_session_cookie(
+    response: Response, request: Request, settings: Settings, issued: IssuedSession
+) -> None:
+    """HttpOnly, SameSite=Lax, Path=/; Secure over HTTPS and always in production (API.md)."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        issued.token,
+        max_age=settings.session_absolute_hours * 3600,
+        path="/",
+        secure=request.url.scheme == "https" or settings.is_production,
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def clear_session_cookie(response: Response, request: Request, settings: Settings) -> None:
+    response.delete_cookie(
+        SESSION_COOKIE,
+        path="/",
+        secure=request.url.scheme == "https" or settings.is_production,
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def _account(account: Account) -> AccountRead:
+    return AccountRead(
+        id=account.id, email=account.email, role=account.role, full_name=account.full_name
+    )
+
+
+@router.post(
+    "/register",
+    openapi_extra=PUBLIC,
+    summary="Create a patient or practitioner account (202 whether or not the email is taken)",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Status,
+    responses=_problems((422, "validation_error"), (422, "weak_password")),
+)
+async def register(body: Register, auth: Auth) -> Status:
+    await auth.register(
+        email=body.email,
+        password=body.password,
+        full_name=body.full_name,
+        role=Role(body.role),
+        phone=body.phone,
+        rpps=body.rpps,
+    )
+    return Status(status="check_email")
+
+
+@router.post(
+    "/verify-email",
+    openapi_extra=PUBLIC,
+    summary="Confirm an email address with the mailed single-use token",
+    response_model=Status,
+    responses=_problems((400, "invalid_token")),
+)
+async def verify_email(body: VerifyEmail, auth: Auth) -> Status:
+    await auth.verify_email(body.token)
+    return Status(status="verified")
+
+
+@router.post(
+    "/login",
+    openapi_extra=PUBLIC,
+    summary="Password step: opens a partial session that still needs the second factor",
+    response_model=LoginStep,
+    responses=_problems(
+        (401, "invalid_credentials"),
+        (403, "email_not_verified"),
+        (403, "account_suspended"),
+        (429, "rate_limited"),
+    ),
+)
+async def login(
+    body: Login, request: Request, response: Response, auth: Auth, settings: AppSettings
+) -> LoginStep:
+    issued = await auth.login(
+        email=body.email,
+        password=body.password,
+        client=client_info(request),
+        previous_token=request.cookies.get(SESSION_COOKIE),
+    )
+    set_session_cookie(response, request, settings, issued)
+    return LoginStep(next=issued.state.value, csrf_token=issued.csrf_token)
+
+
+@router.post(
+    "/mfa/totp/setup",
+    summary="Start TOTP enrolment: a new secret, its otpauth:// URI and QR code",
+    response_model=TotpSetup,
+    responses=_problems(*_SESSION_ERRORS, (403, "reauth_required")),
+)
+async def setup_totp(session: AnySession, auth: Auth) -> TotpSetup:
+    enrolment = await auth.begin_totp_setup(session)
+    return TotpSetup(
+        secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri, qr_svg=enrolment.qr_svg
+    )
+
+
+@router.post(
+    "/mfa/totp/activate",
+    summary="Confirm enrolment with one valid code: 10 recovery codes, shown once; session is full",
+    response_model=Activated,
+    responses=_problems(*_SESSION_ERRORS, (400, "invalid_code"), (429, "rate_limited")),
+)
+async def activate_totp(
+    body: CodeIn,
+    session: AnySession,
+    request: Request,
+    response: Response,
+    auth: Auth,
+    settings: AppSettings,
+) -> Activated:
+    activation = await auth.activate_totp(session, body.code)
+    set_session_cookie(response, request, settings, activation.session)
+    return Activated(
+        recovery_codes=activation.recovery_codes, csrf_token=activation.session.csrf_token
+    )
+
+
+@router.post(
+    "/mfa/verify",
+    summary="Second factor at login (TOTP code or recovery code); the session id is rotated",
+    response_model=MfaDone,
+    responses=_problems(*_SESSION_ERRORS, (400, "invalid_code"), (429, "rate_limited")),
+)
+async def verify_mfa(
+    body: MfaVerify,
+    session: AnySession,
+    request: Request,
+    response: Response,
+    auth: Auth,
+    settings: AppSettings,
+) -> MfaDone:
+    done = await auth.verify_mfa(session, code=body.code, recovery_code=body.recovery_code)
+    set_session_cookie(response, request, settings, done.session)
+    return MfaDone(account=_account(done.account), csrf_token=done.session.csrf_token)
+
+
+@router.get(
+    "/session",
+    summary="The current full session, with its CSRF token",
+    response_model=SessionInfo,
+    responses=_problems((401, "not_authenticated")),
+)
+async def get_session(ctx: OptionalSession, settings: AppSettings) -> SessionInfo:
+    if ctx is None or ctx.session.authenticated_at is None or ctx.session.state != "full":
+        raise NotAuthenticated("No full session.")
+    return SessionInfo(
+        account=_account(ctx.account),
+        mfa=True,
+        authenticated_at=ctx.session.authenticated_at,
+        reauthenticated_at=ctx.session.reauthenticated_at,
+        csrf_token=keys_for(settings.secret_key_bytes).csrf_token(ctx.token),
+    )
+
+
+@router.post(
+    "/logout",
+    summary="End this session server-side and clear the cookie",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=_problems((403, "csrf_failed")),
+)
+async def logout(
+    request: Request, ctx: OptionalSession, auth: Auth, settings: AppSettings
+) -> Response:
+    if ctx is not None:
+        enforce_csrf(request, ctx, settings)
+        await auth.logout(ctx)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    clear_session_cookie(response, request, settings)
+    return response
+
+
+@router.post(
+    "/reauth",
+    summary="Confirm password and a TOTP code again; unlocks sensitive operations for 10 minutes",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=_problems(
+        *_FULL_ERRORS, (401, "invalid_credentials"), (400, "invalid_code"), (429, "rate_limited")
+    ),
+)
+async def reauthenticate(
+    body: Reauth,
+    principal: CurrentAccount,
+    session: FullSession,
+    request: Request,
+    auth: Auth,
+    settings: AppSettings,
+) -> Response:
+    issued = await auth.reauthenticate(principal, session, password=body.password, code=body.code)
+    # 204 has no body: the rotated session's CSRF token travels in a header
+    response = Response(
+        status_code=status.HTTP_204_NO_CONTENT, headers={CSRF_HEADER: issued.csrf_token}
+    )
+    set_session_cookie(response, request, settings, issued)
+    return response
+
+
+@router.post(
+    "/password/forgot",
+    openapi_extra=PUBLIC,
+    summary="Mail a reset link if the account exists (202 always)",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Status,
+    responses=_problems((429, "rate_limited")),
+)
+async def forgot_password(body: Forgot, request: Request, auth: Auth) -> Status:
+    await auth.forgot_password(email=body.email, client=client_info(request))
+    return Status(status="check_email")
+
+
+@router.post(
+    "/password/reset",
+    openapi_extra=PUBLIC,
+    summary="New password with the mailed token AND a TOTP or recovery code; ends every session",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=_problems(
+        (400, "invalid_token"), (400, "invalid_code"), (422, "weak_password"), (429, "rate_limited")
+    ),
+)
+async def reset_password(
+    body: Reset, request: Request, auth: Auth, settings: AppSettings
+) -> Response:
+    await auth.reset_password(
+        token=body.token,
+        new_password=body.new_password,
+        code=body.code,
+        recovery_code=body.recovery_code,
+    )
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    clear_session_cookie(response, request, settings)
+    return response
+
+
+@router.post(
+    "/password/change",
+    summary="Change the password (current one required); ends the other sessions",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=_problems(
+        *_FULL_ERRORS, (401, "invalid_credentials"), (422, "weak_password"), (429, "rate_limited")
+    ),
+)
+async def change_password(
+    body: ChangePassword, principal: CurrentAccount, session: FullSession, auth: Auth
+) -> Response:
+    await auth.change_password(
+        principal, session, current=body.current_password, new=body.new_password
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@me_router.get(
+    "/sessions",
+    summary="My sessions, newest first",
+    response_model=list[SessionRead],
+    responses=_problems(*_FULL_ERRORS),
+)
+async def list_my_sessions(principal: CurrentAccount, auth: Auth) -> list[SessionRead]:
+    rows = await auth.list_sessions(principal)
+    return [
+        SessionRead(
+            id=row.id,
+            created_at=row.created_at,
+            last_seen_at=row.last_seen_at,
+            authenticated_at=row.authenticated_at,
+            user_agent=row.user_agent,
+            ip=row.ip,
+            current=row.id == principal.session_id,
+        )
+        for row in rows
+    ]
+
+
+@me_router.delete(
+    "/sessions/{session_id}",
+    summary="End one of my sessions",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=_problems(*_FULL_ERRORS, (404, "not_found")),
+)
+async def end_my_session(session_id: uuid.UUID, principal: CurrentAccount, auth: Auth) -> Response:
+    await auth.revoke_session(principal, session_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@admin_router.post(
+    "/{account_id}/suspend",
+    summary="Suspend an account and end all its sessions",
+    response_model=AccountAdminRead,
+    responses=_problems(
+        *_FULL_ERRORS, (403, "forbidden"), (404, "not_found"), (409, "cannot_suspend_self")
+    ),
+)
+async def suspend_account(
+    account_id: uuid.UUID, admin: CurrentAdmin, auth: Auth
+) -> AccountAdminRead:
+    account = await auth.set_status(admin, account_id, AccountStatus.SUSPENDED)
+    return AccountAdminRead(id=account.id, role=account.role, status=AccountStatus.SUSPENDED.value)
+
+
+@admin_router.post(
+    "/{account_id}/reinstate",
+    summary="Reinstate a suspended account",
+    response_model=AccountAdminRead,
+    responses=_problems(
+        *_FULL_ERRORS, (403, "forbidden"), (404, "not_found"), (409, "cannot_suspend_self")
+    ),
+)
+async def reinstate_account(
+    account_id: uuid.UUID, admin: CurrentAdmin, auth: Auth
+) -> AccountAdminRead:
+    account = await auth.set_status(admin, account_id, AccountStatus.ACTIVE)
+    return AccountAdminRead(id=account.id, role=account.role, status=AccountStatus.ACTIVE.value)

@@ -1,0 +1,177 @@
+"""Request and response bodies of ``/api/v1/auth``, ``/api/v1/me/sessions`` and admin accounts."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Literal, Self
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from app.accounts.passwords import MAX_LENGTH, valid_rpps
+from app.core.schemas import Schema
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^\+?[0-9][0-9 .\-]{5,19}$")
+
+
+def normalize_email(value: str) -> str:
+    value = value.strip().lower()
+    if len(value) > 254 or not _EMAIL.match(value):
+        raise ValueError("not a valid email address")
+    return value
+
+
+class Register(Schema):
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=MAX_LENGTH)
+    full_name: str = Field(min_length=1, max_length=200)
+    role: Literal["patient", "practitioner"]
+    phone: str | None = Field(default=None, max_length=32)
+    rpps: str | None = Field(default=None, max_length=11)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        return normalize_email(value)
+
+    @field_validator("full_name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("a name is required")
+        return value
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if value is not None and not _PHONE.match(value.strip()):
+            raise ValueError("not a valid phone number")
+        return value.strip() if value else None
+
+    @model_validator(mode="after")
+    def _rpps(self) -> Self:
+        if self.role == "practitioner":
+            if self.rpps is None:
+                raise ValueError("rpps is required for practitioners")
+            if not valid_rpps(self.rpps):
+                raise ValueError("rpps must be 11 digits with a valid check digit")
+        elif self.rpps is not None:
+            raise ValueError("rpps is only for practitioners")
+        return self
+
+
+class VerifyEmail(Schema):
+    token: str = Field(max_length=256)
+
+
+class Login(Schema):
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=MAX_LENGTH)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        # no format check here: a malformed address is just an unknown one (same answer)
+        return value.strip().lower()
+
+
+class LoginStep(BaseModel):
+    next: Literal["mfa_setup", "mfa"]
+    csrf_token: str
+
+
+class CodeIn(Schema):
+    code: str = Field(max_length=16)
+
+
+class MfaVerify(Schema):
+    code: str | None = Field(default=None, max_length=16)
+    recovery_code: str | None = Field(default=None, max_length=64)
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        if (self.code is None) == (self.recovery_code is None):
+            raise ValueError("give exactly one of code and recovery_code")
+        return self
+
+
+class TotpSetup(BaseModel):
+    secret: str
+    otpauth_uri: str
+    qr_svg: str
+
+
+class Activated(BaseModel):
+    recovery_codes: list[str]
+    csrf_token: str
+
+
+class AccountRead(BaseModel):
+    id: uuid.UUID
+    email: str
+    role: str
+    full_name: str
+
+
+class MfaDone(BaseModel):
+    account: AccountRead
+    csrf_token: str
+
+
+class SessionInfo(BaseModel):
+    account: AccountRead
+    mfa: bool
+    authenticated_at: datetime
+    reauthenticated_at: datetime | None
+    csrf_token: str
+
+
+class Reauth(Schema):
+    password: str = Field(max_length=MAX_LENGTH)
+    code: str = Field(max_length=16)
+
+
+class Forgot(Schema):
+    email: str = Field(max_length=254)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        return value.strip().lower()
+
+
+class Reset(Schema):
+    token: str = Field(max_length=256)
+    new_password: str = Field(max_length=MAX_LENGTH)
+    code: str | None = Field(default=None, max_length=16)
+    recovery_code: str | None = Field(default=None, max_length=64)
+
+    @model_validator(mode="after")
+    def _at_most_one(self) -> Self:
+        if self.code is not None and self.recovery_code is not None:
+            raise ValueError("give one of code and recovery_code, not both")
+        return self
+
+
+class ChangePassword(Schema):
+    current_password: str = Field(max_length=MAX_LENGTH)
+    new_password: str = Field(max_length=MAX_LENGTH)
+
+
+class SessionRead(BaseModel):
+    id: uuid.UUID
+    created_at: datetime
+    last_seen_at: datetime
+    authenticated_at: datetime | None
+    user_agent: str | None
+    ip: str | None
+    current: bool
+
+
+class AccountAdminRead(BaseModel):
+    id: uuid.UUID
+    role: str
+    status: str

@@ -1,0 +1,691 @@
+"""Registration, login, the second factor, sessions and the password lifecycle.
+
+The rules come from SECURITY.md ("Passwords", "MFA", "Throttling", "Sessions") and API.md ("Accounts,
+sessions and MFA"). The decisions worth knowing:
+
+- **No enumeration** (ASVS V6.3.8): register, login and forgot-password answer alike whether or not the
+  email is registered, and do the same argon2 work (a dummy hash for unknown emails). Mails go out after
+  the response (``app.core.mail``), so their latency tells nothing either.
+- **Failures are durable.** A failed attempt records its throttle counter and audit entry, then raises
+  a ``RecordedFailure`` error: the request's transaction is committed before the error is answered
+  (``app.throttle.dependencies.keep_recorded_failures``). Nothing else is written before such a raise.
+- **Sessions** are server-side rows; the cookie token is 256 random bits and the row stores its HMAC.
+  The token is rotated at login (a new row; the cookie's previous session is deleted), at MFA
+  completion and at re-authentication (ASVS V7.2.4), and the CSRF token, an HMAC of it, rotates along.
+- **The second factor is never bypassed**: the password reset needs the mailed token *and* a TOTP or
+  recovery code (once TOTP is enrolled), and ends every session (ASVS V6.4.3).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.errors import (
+    AccountSuspended,
+    CannotSuspendSelf,
+    EmailNotVerified,
+    InvalidCredentials,
+    InvalidToken,
+    ReauthRequired,
+)
+from app.accounts.models import (
+    Account,
+    AccountStatus,
+    AccountToken,
+    AuthSession,
+    Role,
+    SessionState,
+    TokenPurpose,
+)
+from app.accounts.passwords import check_password_async
+from app.accounts.principal import SESSION_TOKEN_PREFIX, Keys, Principal, SessionContext, keys_for
+from app.accounts.repository import AccountRepository
+from app.audit.models import AuditAction, AuditOutcome
+from app.audit.service import Actor, AuditTrail
+from app.core import clock
+from app.core.crypto import hash_token, new_token
+from app.core.errors import Conflict, NotAuthenticated, NotFound
+from app.core.mail import Mail, MailQueue
+from app.core.passwords import PasswordHasher
+from app.core.settings import Settings
+from app.mfa.errors import InvalidCode
+from app.mfa.service import Enrolment, Factor, MfaService
+from app.throttle.errors import Throttled
+from app.throttle.service import Throttle
+
+VERIFY_TOKEN_PREFIX = "erdv_ev_"  # noqa: S105 - prefixes, not secrets
+RESET_TOKEN_PREFIX = "erdv_pr_"  # noqa: S105
+_USER_AGENT_MAX = 200
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    ip: str | None
+    user_agent: str | None
+
+
+@dataclass(frozen=True)
+class IssuedSession:
+    """A session token for the cookie, and its CSRF token for the client's headers."""
+
+    session_id: uuid.UUID
+    token: str
+    csrf_token: str
+    state: SessionState
+
+
+@dataclass(frozen=True)
+class Activation:
+    recovery_codes: list[str]
+    session: IssuedSession
+
+
+@dataclass(frozen=True)
+class MfaCompleted:
+    account: Account
+    session: IssuedSession
+
+
+def actor_of(account: Account) -> Actor:
+    return Actor.account(account.id, account.role)
+
+
+class AuthService:
+    """The accounts domain's operations, bound to one request (its session, audit, throttle, mail)."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        passwords: PasswordHasher,
+        throttle: Throttle,
+        audit: AuditTrail,
+        mail: MailQueue | None,
+    ) -> None:
+        self.settings = settings
+        self.repository = AccountRepository(session)
+        self.mfa = MfaService(session, settings)
+        self.passwords = passwords
+        self.throttle = throttle
+        self.audit = audit
+        self.mail = mail
+        self.keys: Keys = keys_for(settings.secret_key_bytes)
+
+    # keys -------------------------------------------------------------------------------------
+    def _password_key(self, email: str) -> str:
+        return f"password:email:{self.keys.email_key(email)}"
+
+    @staticmethod
+    def _ip_key(scope: str, client: ClientInfo) -> str:
+        return f"{scope}:ip:{client.ip or 'unknown'}"
+
+    @staticmethod
+    def _mfa_key(account_id: uuid.UUID) -> str:
+        return f"mfa:account:{account_id}"
+
+    def _send(self, mail: Mail) -> None:
+        if self.mail is not None:
+            self.mail.queue(mail)
+
+    def _link(self, path: str, token: str) -> str:
+        # the token travels in the fragment: browsers never send it to a server or in a Referer
+        return f"{self.settings.public_url.rstrip('/')}/{path}#token={token}"
+
+    # registration -----------------------------------------------------------------------------
+    async def register(
+        self,
+        *,
+        email: str,
+        password: str,
+        full_name: str,
+        role: Role,
+        phone: str | None,
+        rpps: str | None,
+    ) -> None:
+        """202 alike for a new and a taken email: same checks, same hashing, one mail either way."""
+        await check_password_async(password, email=email, full_name=full_name)
+        password_hash = await self.passwords.hash(password)
+        existing = await self.repository.by_email(email)
+        if existing is not None:
+            await self.audit.record(
+                AuditAction.ACCOUNT_REGISTERED,
+                actor=Actor.anonymous(),
+                outcome=AuditOutcome.FAILURE,
+                subject_id=existing.id,
+                object_type="account",
+                object_id=existing.id,
+                details={"reason": "email_taken"},
+            )
+            self._send(
+                Mail(
+                    to=email,
+                    subject="Your erdv account",
+                    body=(
+                        "Someone (maybe you) tried to create an erdv account with this address, "
+                        "which already has one.\n\nIf it was you, sign in or reset your password: "
+                        f"{self.settings.public_url.rstrip('/')}/\n\n"
+                        "If it was not you, you can ignore this message.\n"
+                    ),
+                )
+            )
+            return
+        now = clock.now()
+        account = await self.repository.add(
+            Account(
+                email=email,
+                role=role.value,
+                full_name=full_name,
+                phone=phone,
+                rpps=rpps,
+                password_hash=password_hash,
+                password_changed_at=now,
+                created_at=now,
+            )
+        )
+        token = await self._new_mail_token(
+            account.id,
+            TokenPurpose.VERIFY_EMAIL,
+            timedelta(hours=self.settings.email_verification_hours),
+        )
+        await self.audit.record(
+            AuditAction.ACCOUNT_REGISTERED,
+            actor=Actor.anonymous(),
+            subject_id=account.id,
+            object_type="account",
+            object_id=account.id,
+            details={"role": role.value},
+        )
+        self._send(
+            Mail(
+                to=email,
+                subject="Confirm your email address",
+                body=(
+                    "Welcome to erdv.\n\nConfirm your email address with this link "
+                    f"(valid {self.settings.email_verification_hours} hours, usable once):\n"
+                    f"{self._link('verify-email', token)}\n\n"
+                    "If you did not create an account, ignore this message.\n"
+                ),
+            )
+        )
+
+    async def _new_mail_token(
+        self, account_id: uuid.UUID, purpose: TokenPurpose, lifetime: timedelta
+    ) -> str:
+        prefix = VERIFY_TOKEN_PREFIX if purpose is TokenPurpose.VERIFY_EMAIL else RESET_TOKEN_PREFIX
+        token = new_token(prefix)
+        now = clock.now()
+        await self.repository.add_token(
+            AccountToken(
+                account_id=account_id,
+                purpose=purpose.value,
+                token_hash=self._mail_token_hash(token),
+                created_at=now,
+                expires_at=now + lifetime,
+            )
+        )
+        return token
+
+    def _mail_token_hash(self, token: str) -> str:
+        return hash_token(self.keys.mail_token, token)
+
+    async def verify_email(self, token: str) -> None:
+        now = clock.now()
+        row = await self.repository.live_token(
+            TokenPurpose.VERIFY_EMAIL.value, self._mail_token_hash(token), now
+        )
+        if row is None or not await self.repository.spend_token(row.id, now):
+            raise InvalidToken("This link is unknown, already used or expired.")
+        account = await self.repository.get(row.account_id)
+        if account is None:
+            raise InvalidToken("This link is unknown, already used or expired.")
+        if account.email_verified_at is None:
+            await self.repository.update(account.id, email_verified_at=now)
+        await self.audit.record(
+            AuditAction.ACCOUNT_EMAIL_VERIFIED,
+            actor=Actor.anonymous(),
+            subject_id=account.id,
+            object_type="account",
+            object_id=account.id,
+        )
+
+    # login ------------------------------------------------------------------------------------
+    async def login(
+        self, *, email: str, password: str, client: ClientInfo, previous_token: str | None
+    ) -> IssuedSession:
+        """Password step: a *partial* session (``mfa_setup`` or ``mfa``), never a full one."""
+        account_key = self._password_key(email)
+        ip_key = self._ip_key("login", client)
+        account = await self.repository.by_email(email)
+        wait = await self.throttle.retry_after(account_key, ip_key)
+        if wait:
+            await self._login_failed(account, "throttled", action=AuditAction.AUTH_THROTTLED)
+            raise Throttled(wait)
+
+        ok = await self.passwords.verify(account.password_hash if account else None, password)
+        if not ok or account is None:
+            await self.throttle.failure(account_key, self.throttle.policies.account)
+            await self.throttle.failure(ip_key, self.throttle.policies.ip)
+            await self._login_failed(account, "bad_password" if account else "unknown_account")
+            raise InvalidCredentials("The email or the password is wrong.")
+
+        # The password is right: from here on the answer may say so (API.md lists these codes).
+        if account.email_verified_at is None:
+            await self._login_failed(account, "email_not_verified")
+            raise EmailNotVerified("Confirm your email address first (see the mail we sent).")
+        if account.status != AccountStatus.ACTIVE.value:
+            await self._login_failed(account, "suspended")
+            raise AccountSuspended("This account is suspended; contact support.")
+
+        await self.throttle.reset(account_key)
+        if self.passwords.needs_rehash(account.password_hash):
+            # parameters changed since this hash was made: upgrade it now that we know the password
+            await self.repository.update(
+                account.id, password_hash=await self.passwords.hash(password)
+            )
+        if previous_token:
+            # a login replaces whatever session the browser had (no session fixation, ASVS V7.2.4)
+            previous = await self.repository.session_by_hash(self.keys.session_hash(previous_token))
+            if previous is not None:
+                await self.repository.delete_session(previous[0].id)
+        enrolled = await self.mfa.is_enrolled(account.id)
+        state = SessionState.MFA if enrolled else SessionState.MFA_SETUP
+        issued = await self._new_session(account, state, client)
+        await self.audit.record(
+            AuditAction.AUTH_LOGIN_SUCCEEDED,
+            actor=actor_of(account),
+            subject_id=account.id,
+            object_type="session",
+            object_id=issued.session_id,
+            details={"next": state.value},
+        )
+        return issued
+
+    async def _login_failed(
+        self,
+        account: Account | None,
+        reason: str,
+        *,
+        action: AuditAction = AuditAction.AUTH_LOGIN_FAILED,
+    ) -> None:
+        await self.audit.record(
+            action,
+            actor=Actor.anonymous(),
+            outcome=(
+                AuditOutcome.FAILURE
+                if action is AuditAction.AUTH_LOGIN_FAILED
+                else AuditOutcome.DENIED
+            ),
+            subject_id=account.id if account else None,
+            object_type="account" if account else None,
+            object_id=account.id if account else None,
+            details={"reason": reason},
+        )
+
+    async def _new_session(
+        self, account: Account, state: SessionState, client: ClientInfo
+    ) -> IssuedSession:
+        token = new_token(SESSION_TOKEN_PREFIX)
+        now = clock.now()
+        row = await self.repository.add_session(
+            AuthSession(
+                account_id=account.id,
+                token_hash=self.keys.session_hash(token),
+                state=state.value,
+                created_at=now,
+                last_seen_at=now,
+                ip=client.ip,
+                user_agent=(client.user_agent or "")[:_USER_AGENT_MAX] or None,
+            )
+        )
+        return IssuedSession(row.id, token, self.keys.csrf_token(token), state)
+
+    async def _rotate(self, row: AuthSession, **changes: object) -> IssuedSession:
+        """A new token for the same session row: the old cookie stops working at once."""
+        token = new_token(SESSION_TOKEN_PREFIX)
+        await self.repository.update_session(
+            row.id, token_hash=self.keys.session_hash(token), last_seen_at=clock.now(), **changes
+        )
+        return IssuedSession(row.id, token, self.keys.csrf_token(token), SessionState(row.state))
+
+    # second factor ----------------------------------------------------------------------------
+    async def begin_totp_setup(self, ctx: SessionContext) -> Enrolment:
+        """Partial ``mfa_setup`` sessions enrol; a full session re-enrols only after ``/reauth``."""
+        state = SessionState(ctx.session.state)
+        if state is SessionState.MFA:
+            raise NotAuthenticated("Verify your code first.")
+        if state is SessionState.FULL and not _recent(
+            ctx.session.reauthenticated_at, self.settings
+        ):
+            raise ReauthRequired("Re-authenticate before replacing your authenticator.")
+        return await self.mfa.begin_enrolment(ctx.account.id, ctx.account.email)
+
+    async def activate_totp(self, ctx: SessionContext, code: str) -> Activation:
+        state = SessionState(ctx.session.state)
+        if state is SessionState.MFA:
+            raise NotAuthenticated("Verify your code first.")
+        account = ctx.account
+        key = self._mfa_key(account.id)
+        await self._check_throttle(account, key)
+        codes = await self.mfa.activate(account.id, code)
+        if codes is None:
+            await self._factor_failed(account, key, "activation")
+            raise InvalidCode("The code is wrong; check the time on your device.")
+        await self.throttle.reset(key)
+        now = clock.now()
+        if state is SessionState.FULL:
+            # a replaced authenticator ends the other sessions (SECURITY.md "Sessions")
+            await self.repository.delete_sessions(account.id, except_id=ctx.session.id)
+            await self.audit.record(
+                AuditAction.AUTH_MFA_RESET, actor=actor_of(account), subject_id=account.id
+            )
+        issued = await self._rotate(
+            ctx.session, state=SessionState.FULL.value, authenticated_at=now
+        )
+        await self.audit.record(
+            AuditAction.AUTH_MFA_ENROLLED,
+            actor=actor_of(account),
+            subject_id=account.id,
+            object_type="session",
+            object_id=ctx.session.id,
+        )
+        return Activation(codes, _full(issued))
+
+    async def verify_mfa(
+        self, ctx: SessionContext, *, code: str | None, recovery_code: str | None
+    ) -> MfaCompleted:
+        if SessionState(ctx.session.state) is not SessionState.MFA:
+            raise NotAuthenticated("No second factor is pending for this session.")
+        account = ctx.account
+        key = self._mfa_key(account.id)
+        await self._check_throttle(account, key)
+        factor = await self.mfa.verify(account.id, code=code, recovery_code=recovery_code)
+        if factor is None:
+            await self._factor_failed(account, key, "login")
+            raise InvalidCode("The code is wrong or was already used.")
+        await self.throttle.reset(key)
+        issued = await self._rotate(
+            ctx.session, state=SessionState.FULL.value, authenticated_at=clock.now()
+        )
+        await self._factor_succeeded(account, factor, ctx.session.id)
+        return MfaCompleted(account, _full(issued))
+
+    async def _check_throttle(self, account: Account, *keys: str) -> None:
+        wait = await self.throttle.retry_after(*keys)
+        if wait:
+            await self.audit.record(
+                AuditAction.AUTH_THROTTLED,
+                actor=actor_of(account),
+                outcome=AuditOutcome.DENIED,
+                subject_id=account.id,
+                details={"reason": "second_factor"},
+            )
+            raise Throttled(wait)
+
+    async def _factor_failed(self, account: Account, key: str, step: str) -> None:
+        await self.throttle.failure(key, self.throttle.policies.account)
+        await self.audit.record(
+            AuditAction.AUTH_MFA_FAILED,
+            actor=actor_of(account),
+            outcome=AuditOutcome.FAILURE,
+            subject_id=account.id,
+            details={"step": step},
+        )
+
+    async def _factor_succeeded(
+        self, account: Account, factor: Factor, session_id: uuid.UUID | None
+    ) -> None:
+        if factor is Factor.RECOVERY_CODE:
+            await self.audit.record(
+                AuditAction.AUTH_RECOVERY_CODE_USED,
+                actor=actor_of(account),
+                subject_id=account.id,
+                details={"remaining": await self.mfa.remaining_recovery_codes(account.id)},
+            )
+        await self.audit.record(
+            AuditAction.AUTH_MFA_SUCCEEDED,
+            actor=actor_of(account),
+            subject_id=account.id,
+            object_type="session",
+            object_id=session_id,
+            details={"factor": factor.value},
+        )
+
+    # the session ------------------------------------------------------------------------------
+    async def logout(self, ctx: SessionContext) -> None:
+        await self.repository.delete_session(ctx.session.id)
+        await self.audit.record(
+            AuditAction.AUTH_LOGGED_OUT,
+            actor=actor_of(ctx.account),
+            subject_id=ctx.account.id,
+            object_type="session",
+            object_id=ctx.session.id,
+        )
+
+    async def reauthenticate(
+        self, principal: Principal, ctx: SessionContext, *, password: str, code: str
+    ) -> IssuedSession:
+        """Password and a fresh TOTP code again; rotates the session (ASVS V7.5.3)."""
+        account = ctx.account
+        password_key = self._password_key(account.email)
+        mfa_key = self._mfa_key(account.id)
+        await self._check_throttle(account, password_key, mfa_key)
+        if not await self.passwords.verify(account.password_hash, password):
+            await self.throttle.failure(password_key, self.throttle.policies.account)
+            await self._reauth_failed(account, "password")
+            raise InvalidCredentials("The password is wrong.")
+        if not await self.mfa.verify_totp(account.id, code):
+            await self.throttle.failure(mfa_key, self.throttle.policies.account)
+            await self._reauth_failed(account, "code")
+            raise InvalidCode("The code is wrong or was already used.")
+        await self.throttle.reset(password_key)
+        await self.throttle.reset(mfa_key)
+        issued = await self._rotate(ctx.session, reauthenticated_at=clock.now())
+        await self.audit.record(
+            AuditAction.AUTH_REAUTHENTICATED,
+            actor=principal.actor,
+            subject_id=account.id,
+            object_type="session",
+            object_id=ctx.session.id,
+        )
+        return issued
+
+    async def _reauth_failed(self, account: Account, reason: str) -> None:
+        await self.audit.record(
+            AuditAction.AUTH_REAUTH_FAILED,
+            actor=actor_of(account),
+            outcome=AuditOutcome.FAILURE,
+            subject_id=account.id,
+            details={"reason": reason},
+        )
+
+    async def list_sessions(self, principal: Principal) -> Sequence[AuthSession]:
+        return await self.repository.sessions_of(principal.account_id)
+
+    async def revoke_session(self, principal: Principal, session_id: uuid.UUID) -> None:
+        if not await self.repository.delete_session_of(principal.account_id, session_id):
+            raise NotFound("No such session.")
+        await self.audit.record(
+            AuditAction.AUTH_SESSION_REVOKED,
+            actor=principal.actor,
+            subject_id=principal.account_id,
+            object_type="session",
+            object_id=session_id,
+        )
+
+    # passwords --------------------------------------------------------------------------------
+    async def forgot_password(self, *, email: str, client: ClientInfo) -> None:
+        """202 always; a reset mail only if the account exists. Rate-limited per email and IP."""
+        await self.throttle.hit(
+            f"forgot:email:{self.keys.email_key(email)}", self.throttle.policies.account
+        )
+        await self.throttle.hit(self._ip_key("forgot", client), self.throttle.policies.ip)
+        account = await self.repository.by_email(email)
+        if account is None or account.status != AccountStatus.ACTIVE.value:
+            return
+        now = clock.now()
+        await self.repository.spend_other_tokens(account.id, TokenPurpose.PASSWORD_RESET.value, now)
+        minutes = self.settings.password_reset_minutes
+        token = await self._new_mail_token(
+            account.id, TokenPurpose.PASSWORD_RESET, timedelta(minutes=minutes)
+        )
+        await self.audit.record(
+            AuditAction.AUTH_PASSWORD_RESET_REQUESTED,
+            actor=Actor.anonymous(),
+            subject_id=account.id,
+            object_type="account",
+            object_id=account.id,
+        )
+        self._send(
+            Mail(
+                to=email,
+                subject="Reset your erdv password",
+                body=(
+                    f"Use this link within {minutes} minutes to choose a new password "
+                    "(you will also need a code from your authenticator app or a recovery code):\n"
+                    f"{self._link('reset-password', token)}\n\n"
+                    "If you did not ask for this, ignore this message; your password is unchanged.\n"
+                ),
+            )
+        )
+
+    async def reset_password(
+        self, *, token: str, new_password: str, code: str | None, recovery_code: str | None
+    ) -> None:
+        """Mailed token AND second factor; then every session of the account ends."""
+        now = clock.now()
+        row = await self.repository.live_token(
+            TokenPurpose.PASSWORD_RESET.value, self._mail_token_hash(token), now
+        )
+        account = await self.repository.get(row.account_id) if row is not None else None
+        if row is None or account is None:
+            raise InvalidToken("This link is unknown, already used or expired.")
+        await check_password_async(new_password, email=account.email, full_name=account.full_name)
+        factor: Factor | None = None
+        if await self.mfa.is_enrolled(account.id):
+            key = self._mfa_key(account.id)
+            await self._check_throttle(account, key)
+            factor = await self.mfa.verify(account.id, code=code, recovery_code=recovery_code)
+            if factor is None:
+                await self._factor_failed(account, key, "password_reset")
+                raise InvalidCode(
+                    "A valid code from your authenticator or a recovery code is needed."
+                )
+            await self.throttle.reset(key)
+        if not await self.repository.spend_token(row.id, now):
+            raise InvalidToken("This link is unknown, already used or expired.")
+        await self.repository.update(
+            account.id,
+            password_hash=await self.passwords.hash(new_password),
+            password_changed_at=now,
+            # the mailed token proves the address
+            email_verified_at=account.email_verified_at or now,
+        )
+        ended = await self.repository.delete_sessions(account.id)
+        await self.throttle.reset(self._password_key(account.email))
+        if factor is not None:
+            await self._factor_succeeded(account, factor, None)
+        await self.audit.record(
+            AuditAction.AUTH_PASSWORD_RESET,
+            actor=Actor.anonymous(),
+            subject_id=account.id,
+            object_type="account",
+            object_id=account.id,
+            details={"sessions_ended": ended},
+        )
+
+    async def change_password(
+        self, principal: Principal, ctx: SessionContext, *, current: str, new: str
+    ) -> None:
+        account = ctx.account
+        key = self._password_key(account.email)
+        await self._check_throttle(account, key)
+        if not await self.passwords.verify(account.password_hash, current):
+            await self.throttle.failure(key, self.throttle.policies.account)
+            await self.audit.record(
+                AuditAction.AUTH_PASSWORD_CHANGED,
+                actor=principal.actor,
+                outcome=AuditOutcome.FAILURE,
+                subject_id=account.id,
+                details={"reason": "bad_password"},
+            )
+            raise InvalidCredentials("The current password is wrong.")
+        await check_password_async(new, email=account.email, full_name=account.full_name)
+        await self.repository.update(
+            account.id,
+            password_hash=await self.passwords.hash(new),
+            password_changed_at=clock.now(),
+        )
+        ended = await self.repository.delete_sessions(account.id, except_id=ctx.session.id)
+        await self.audit.record(
+            AuditAction.AUTH_PASSWORD_CHANGED,
+            actor=principal.actor,
+            subject_id=account.id,
+            details={"sessions_ended": ended},
+        )
+
+    # administration ---------------------------------------------------------------------------
+    async def set_status(
+        self, admin: Principal, account_id: uuid.UUID, status: AccountStatus
+    ) -> Account:
+        """Suspend (ending every session) or reinstate an account."""
+        account = await self.repository.get(account_id)
+        if account is None:
+            raise NotFound("No such account.")
+        if account.id == admin.account_id:
+            raise CannotSuspendSelf()
+        await self.repository.update(account.id, status=status.value)
+        ended = 0
+        if status is AccountStatus.SUSPENDED:
+            ended = await self.repository.delete_sessions(account.id)
+        await self.audit.record(
+            AuditAction.ACCOUNT_SUSPENDED
+            if status is AccountStatus.SUSPENDED
+            else AuditAction.ACCOUNT_REINSTATED,
+            actor=admin.actor,
+            subject_id=account.id,
+            object_type="account",
+            object_id=account.id,
+            details={"sessions_ended": ended},
+        )
+        return account
+
+    async def create_admin(self, *, email: str, password: str, full_name: str) -> Account:
+        """``erdv admin create``: a verified admin who enrols TOTP at first login."""
+        await check_password_async(password, email=email, full_name=full_name)
+        if await self.repository.by_email(email) is not None:
+            raise Conflict("An account with this email already exists.")
+        now = clock.now()
+        account = await self.repository.add(
+            Account(
+                email=email,
+                role=Role.ADMIN.value,
+                full_name=full_name,
+                password_hash=await self.passwords.hash(password),
+                email_verified_at=now,
+                password_changed_at=now,
+                created_at=now,
+            )
+        )
+        await self.audit.record(
+            AuditAction.ACCOUNT_ADMIN_CREATED,
+            actor=Actor.system(),
+            subject_id=account.id,
+            object_type="account",
+            object_id=account.id,
+        )
+        return account
+
+
+def _recent(at: object, settings: Settings) -> bool:
+    return isinstance(at, datetime) and clock.now() - at <= timedelta(
+        minutes=settings.reauth_window_minutes
+    )
+
+
+def _full(issued: IssuedSession) -> IssuedSession:
+    return IssuedSession(issued.session_id, issued.token, issued.csrf_token, SessionState.FULL)

@@ -1,0 +1,96 @@
+"""Password hashing: argon2id in a bounded worker pool, with a dummy hash for unknown accounts.
+
+Why this shape (SECURITY.md "Passwords", ASVS V6.2, NIST SP 800-63B §3.1.1.2):
+
+- **argon2id at OWASP's cost** (m=19 MiB, t=2, p=1) by default; the parameters are settings, and a
+  stored hash made with other parameters is replaced at the next successful login (``needs_rehash``).
+- **Never on the event loop.** argon2 is deliberately slow and memory-hard: one hash on the loop would
+  stall every other request. Hashes run in a pool of ``threads = cores`` (argon2-cffi releases the GIL),
+  so memory use is bounded (threads x m) and excess logins queue instead of exhausting the box.
+- **Same work for unknown accounts.** ``verify(None, password)`` checks the password against a dummy
+  hash made with the current parameters, so "no such email" costs exactly what "wrong password" costs
+  and timing does not reveal who is registered.
+- The password is hashed as given: no truncation, no case folding, no normalization (any Unicode).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Annotated, TypeVar
+
+from argon2 import PasswordHasher as Argon2Hasher
+from argon2 import Type
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from fastapi import Depends, Request
+
+from app.core.settings import Settings
+
+T = TypeVar("T")
+
+
+class PasswordHasher:
+    """The process's password hasher. Create one per app (``app.state.passwords``); ``close()`` it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._argon2 = Argon2Hasher(
+            time_cost=settings.argon2_time_cost,
+            memory_cost=settings.argon2_memory_kib,
+            parallelism=settings.argon2_parallelism,
+            hash_len=32,
+            salt_len=16,
+            type=Type.ID,
+        )
+        threads = settings.password_hash_threads or os.cpu_count() or 1
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="argon2")
+        self._dummy: str | None = None
+
+    async def _run(self, fn: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    async def hash(self, password: str) -> str:
+        """An argon2id PHC string (``$argon2id$v=19$m=...``)."""
+        digest: str = await self._run(self._argon2.hash, password)
+        return digest
+
+    async def dummy_hash(self) -> str:
+        """A hash of a random secret with the current parameters (made once, lazily)."""
+        if self._dummy is None:
+            self._dummy = await self.hash(secrets.token_urlsafe(32))
+        return self._dummy
+
+    async def verify(self, stored: str | None, password: str) -> bool:
+        """True if ``password`` matches ``stored``; ``stored=None`` does the same work and says no."""
+        target = stored if stored is not None else await self.dummy_hash()
+        ok: bool = await self._run(self._verify_sync, target, password)
+        return ok and stored is not None
+
+    def _verify_sync(self, stored: str, password: str) -> bool:
+        try:
+            return bool(self._argon2.verify(stored, password))
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    def needs_rehash(self, stored: str) -> bool:
+        """The stored hash was made with other parameters (or another algorithm) than the settings."""
+        try:
+            return bool(self._argon2.check_needs_rehash(stored))
+        except InvalidHashError:
+            return True
+
+    async def warm_up(self) -> None:
+        await self.dummy_hash()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _app_passwords(request: Request) -> PasswordHasher:
+    hasher: PasswordHasher = request.app.state.passwords
+    return hasher
+
+
+Passwords = Annotated[PasswordHasher, Depends(_app_passwords)]

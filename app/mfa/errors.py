@@ -1,0 +1,13 @@
+"""Errors of the second factor (API.md, "Accounts, sessions and MFA")."""
+
+from __future__ import annotations
+
+from app.core.errors import BadRequest
+from app.throttle.errors import RecordedFailure
+
+
+class InvalidCode(RecordedFailure, BadRequest):
+    """Wrong code, or one already used in its time step. Its failure count and audit entry persist."""
+
+    code = "invalid_code"
+    title = "Invalid code"

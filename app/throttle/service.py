@@ -1,0 +1,170 @@
+"""Throttling with growing delays, never a permanent lock (SECURITY.md "Throttling", ASVS V6.1.1).
+
+A *key* names what is throttled (``login:email:<hmac>``, ``login:ip:<ip>``, ``mfa:account:<id>``,
+later ``booking:account:<id>``, ``export:client:<id>``...). A *policy* says how many consecutive
+failures are free, then how long each further one blocks the key: ``base x 2^(n - free)``, capped.
+Because the delay is capped and failures are forgotten after the window, an attacker can slow a real
+user down but never lock them out for good (NIST SP 800-63B §5.2.2); and because every key has its
+own state, a user on another IP is only held by the *account* key, which a success resets.
+
+Two stores behind one interface: the database (default; writes in the request's transaction, made
+durable on failure by ``keep_recorded_failures``) and Redis when ``ERDV_REDIS_URL`` is set. Both are
+shared by every worker process; nothing lives in process memory.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import clock
+from app.core.settings import Settings
+from app.throttle.errors import Throttled
+from app.throttle.repository import ThrottleRepository
+
+
+@dataclass(frozen=True)
+class Policy:
+    free_failures: int
+    base_delay: timedelta
+    max_delay: timedelta
+    window: timedelta
+
+    def delay(self, failures: int) -> timedelta:
+        """Nothing before ``free_failures``; then base, 2x base, 4x base... up to ``max_delay``."""
+        if failures < self.free_failures:
+            return timedelta(0)
+        exponent = min(failures - self.free_failures, 30)
+        delay: timedelta = self.base_delay * (2**exponent)
+        return min(self.max_delay, delay)
+
+
+@dataclass(frozen=True)
+class Policies:
+    """The policies erdv uses, from settings."""
+
+    account: Policy
+    ip: Policy
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Policies:
+        def policy(free: int) -> Policy:
+            return Policy(
+                free_failures=free,
+                base_delay=timedelta(seconds=settings.throttle_base_delay_seconds),
+                max_delay=timedelta(seconds=settings.throttle_max_delay_seconds),
+                window=timedelta(seconds=settings.throttle_window_seconds),
+            )
+
+        return cls(
+            account=policy(settings.throttle_account_free_failures),
+            ip=policy(settings.throttle_ip_free_failures),
+        )
+
+
+class ThrottleStore(Protocol):
+    async def blocked_until(self, key: str) -> datetime | None: ...
+
+    async def add_failure(self, key: str, now: datetime, forget_before: datetime) -> int: ...
+
+    async def block(self, key: str, until: datetime) -> None: ...
+
+    async def reset(self, key: str) -> None: ...
+
+
+class DatabaseStore:
+    def __init__(self, session: AsyncSession) -> None:
+        self.repository = ThrottleRepository(session)
+
+    async def blocked_until(self, key: str) -> datetime | None:
+        return await self.repository.blocked_until(key)
+
+    async def add_failure(self, key: str, now: datetime, forget_before: datetime) -> int:
+        return await self.repository.add_failure(key, now, forget_before)
+
+    async def block(self, key: str, until: datetime) -> None:
+        await self.repository.block(key, until)
+
+    async def reset(self, key: str) -> None:
+        await self.repository.reset(key)
+
+
+class RedisStore:
+    """State in a Redis hash per key (``erdv:throttle:<key>``), expiring with the window.
+
+    Instants come from ``app.core.clock`` (stored as epoch seconds) so tests can move time on both
+    stores alike. ``HINCRBY`` makes concurrent failures count exactly once each.
+    """
+
+    PREFIX = "erdv:throttle:"
+
+    def __init__(self, redis: Any, window: timedelta) -> None:
+        self.redis = redis
+        self.ttl = int(window.total_seconds()) + 60
+
+    async def blocked_until(self, key: str) -> datetime | None:
+        raw = await self.redis.hget(self.PREFIX + key, "blocked_until")
+        return datetime.fromtimestamp(float(raw), UTC) if raw else None
+
+    async def add_failure(self, key: str, now: datetime, forget_before: datetime) -> int:
+        name = self.PREFIX + key
+        last = await self.redis.hget(name, "last_failure_at")
+        if last is not None and float(last) < forget_before.timestamp():
+            await self.redis.delete(name)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hincrby(name, "failures", 1)
+            pipe.hset(name, "last_failure_at", str(now.timestamp()))
+            pipe.expire(name, self.ttl)
+            count, *_ = await pipe.execute()
+        return int(count)
+
+    async def block(self, key: str, until: datetime) -> None:
+        await self.redis.hset(self.PREFIX + key, "blocked_until", str(until.timestamp()))
+
+    async def reset(self, key: str) -> None:
+        await self.redis.delete(self.PREFIX + key)
+
+
+class Throttle:
+    """``await throttle.check(k1, k2)`` before an attempt; ``failure(k, policy)`` after a bad one."""
+
+    def __init__(self, store: ThrottleStore, policies: Policies) -> None:
+        self.store = store
+        self.policies = policies
+
+    async def retry_after(self, *keys: str) -> int:
+        """Seconds until every key is free again (0: go ahead)."""
+        now = clock.now()
+        wait = 0.0
+        for key in keys:
+            until = await self.store.blocked_until(key)
+            if until is not None and until > now:
+                wait = max(wait, (until - now).total_seconds())
+        return math.ceil(wait)
+
+    async def check(self, *keys: str) -> None:
+        """Raise ``Throttled`` (429 + ``Retry-After``) while any key is blocked."""
+        wait = await self.retry_after(*keys)
+        if wait > 0:
+            raise Throttled(wait)
+
+    async def failure(self, key: str, policy: Policy) -> int:
+        """Record one failure; block the key for the policy's delay once past the free ones."""
+        now = clock.now()
+        failures = await self.store.add_failure(key, now, now - policy.window)
+        delay = policy.delay(failures)
+        if delay:
+            await self.store.block(key, now + delay)
+        return failures
+
+    async def hit(self, key: str, policy: Policy) -> None:
+        """Rate limiting: every call counts (forgot-password, later booking, search, exports)."""
+        await self.check(key)
+        await self.failure(key, policy)
+
+    async def reset(self, key: str) -> None:
+        await self.store.reset(key)

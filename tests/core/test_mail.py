@@ -1,0 +1,81 @@
+"""Mail backends: the file outbox (atomic .eml files) and real SMTP to a local aiosmtpd server."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from email import message_from_bytes
+from email.policy import default
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from app.core.mail import FileMailer, Mail, SmtpMailer, build_mailer
+from app.core.settings import Settings
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Sink, int]]:
+    sink = Sink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield sink, port
+    finally:
+        controller.stop()
+
+
+async def test_smtp_backend_sends_to_a_real_server(
+    smtp_server: tuple[Sink, int], tmp_path: Path
+) -> None:
+    sink, port = smtp_server
+    settings = Settings(
+        env="test",
+        data_dir=tmp_path,
+        mail_backend="smtp",
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        secret_key="k" * 43,
+        encryption_key="e" * 43,
+    )
+    mailer = build_mailer(settings)
+    assert isinstance(mailer, SmtpMailer)
+    await mailer.send(Mail(to="someone@example.test", subject="Hello", body="Bonjour ✓\n"))
+    assert len(sink.messages) == 1
+    sender, recipients, content = sink.messages[0]
+    assert recipients == ["someone@example.test"]
+    assert "no-reply@erdv.localhost" in sender
+    parsed = message_from_bytes(content, policy=default)
+    assert parsed["Subject"] == "Hello"
+    assert "Bonjour ✓" in parsed.get_body().get_content()  # type: ignore[union-attr]
+
+
+async def test_file_backend_writes_complete_eml_files(tmp_path: Path) -> None:
+    mailer = FileMailer(tmp_path / "outbox", "erdv <no-reply@erdv.localhost>")
+    for i in range(3):
+        await mailer.send(Mail(to="a@example.test", subject=f"n{i}", body="x"))
+    files = sorted((tmp_path / "outbox").iterdir())
+    assert len(files) == 3
+    assert all(f.suffix == ".eml" and not f.name.startswith(".tmp") for f in files)
+    parsed = message_from_bytes(files[0].read_bytes(), policy=default)
+    assert parsed["To"] == "a@example.test"
+    assert parsed["Message-ID"]
+    assert parsed["Date"]
