@@ -8,7 +8,6 @@ audit entry although the request answers with an error (see ``app.throttle.error
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 
@@ -47,20 +46,12 @@ from app.core.access import PUBLIC
 from app.core.deps import AppSettings
 from app.core.errors import NotAuthenticated
 from app.core.logging import client_ip_var
+from app.core.problems import problem_responses as _problems
 from app.core.schemas import Status
 from app.core.settings import Settings
 from app.throttle.dependencies import KeepRecordedFailures
 
 CSRF_HEADER = "X-CSRF-Token"
-
-
-def _problems(*codes: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` naming the problem codes a route may answer."""
-    out: dict[int | str, dict[str, Any]] = {}
-    for code, name in codes:
-        entry = out.setdefault(code, {"description": ""})
-        entry["description"] = ", ".join(filter(None, [entry["description"], f"`{name}`"]))
-    return out
 
 
 _SESSION_ERRORS = ((401, "not_authenticated"), (403, "csrf_failed"))

@@ -15,13 +15,15 @@ bounded pool and ``pool_pre_ping`` so that a restarted server is picked up again
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, event, text
+from sqlalchemy import DateTime, MetaData, Table, event, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -175,6 +177,25 @@ async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterato
         except BaseException:
             await session.rollback()
             raise
+
+
+async def upsert(
+    session: AsyncSession,
+    table: Table,
+    values: dict[str, Any],
+    *,
+    keys: Sequence[str],
+) -> None:
+    """INSERT, or UPDATE the other columns when a row with the same ``keys`` exists, atomically.
+
+    ``ON CONFLICT DO UPDATE`` on both SQLite and PostgreSQL: no read-then-write race between
+    concurrent requests.
+    """
+    dialect = session.get_bind().dialect.name
+    insert: Any = sqlite_insert(table) if dialect == "sqlite" else pg_insert(table)
+    statement = insert.values(**values)
+    updates = {name: statement.excluded[name] for name in values if name not in keys}
+    await session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updates))
 
 
 async def ping(engine: AsyncEngine) -> None:
