@@ -21,6 +21,7 @@ from app.accounts.dependencies import refuse_partial_sessions
 from app.accounts.router import admin_router as accounts_admin_router
 from app.accounts.router import me_router as accounts_me_router
 from app.accounts.router import router as auth_router
+from app.audit.router import router as audit_router
 from app.consent.registry import default_charter
 from app.consent.router import router as consent_router
 from app.consent.service import sync_registry
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(consent_router)
+    app.include_router(audit_router)
     app.include_router(auth_router)
     app.include_router(accounts_me_router)
     app.include_router(accounts_admin_router)

@@ -35,6 +35,16 @@ class AccountRepository:
     async def get(self, account_id: uuid.UUID) -> Account | None:
         return await self.session.get(Account, account_id)
 
+    async def names(self, account_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+        if not account_ids:
+            return {}
+        result = await self.session.execute(
+            sa.select(account_table.c.id, account_table.c.full_name).where(
+                account_table.c.id.in_(account_ids)
+            )
+        )
+        return {row.id: row.full_name for row in result}
+
     async def add(self, account: Account) -> Account:
         self.session.add(account)
         await self.session.flush()

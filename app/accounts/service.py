@@ -91,6 +91,18 @@ class MfaCompleted:
     session: IssuedSession
 
 
+async def display_names(session: AsyncSession, account_ids: set[str]) -> dict[str, str]:
+    """Full names for account ids (the patient's access log shows who, by name)."""
+    ids = set()
+    for raw in account_ids:
+        try:
+            ids.add(uuid.UUID(raw))
+        except ValueError:
+            continue
+    names = await AccountRepository(session).names(ids)
+    return {str(key): value for key, value in names.items()}
+
+
 def actor_of(account: Account) -> Actor:
     return Actor.account(account.id, account.role)
 

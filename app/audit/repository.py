@@ -88,6 +88,16 @@ class AuditRepository:
                 return
             cursor = last = int(rows[-1].seq)
 
+    async def entries_about(
+        self, subject_id: str, *, limit: int, before_seq: int | None = None
+    ) -> Sequence[sa.Row[tuple[object, ...]]]:
+        """The newest entries whose subject is ``subject_id`` (index ``subject_id, seq``)."""
+        query = sa.select(entry_table).where(entry_table.c.subject_id == subject_id)
+        if before_seq is not None:
+            query = query.where(entry_table.c.seq < before_seq)
+        query = query.order_by(entry_table.c.seq.desc()).limit(limit)
+        return (await self.session.execute(query)).all()
+
     async def last_entry_before(self, at: datetime) -> tuple[int, str] | None:
         row = (
             await self.session.execute(

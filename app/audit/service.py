@@ -13,7 +13,7 @@ data (no visit reason, no name, no email), never secrets (token hashes at most).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -152,6 +152,70 @@ async def append(session: AsyncSession, key: bytes, rows: list[dict[str, object]
         row["mac"] = chain.entry_mac(key, digest)
         prev_hash = digest
     await repository.insert_entries(rows)
+
+
+#: Resolves actor ids to display names: ``{"account": {id: name}, "client": {id: name}}``.
+NameResolver = Callable[[AsyncSession, set[str], set[str]], Awaitable[dict[str, dict[str, str]]]]
+
+_ROLE_LABELS = {"system": "erdv", "anonymous": "anonymous"}
+
+
+@dataclass(frozen=True)
+class AccessLogLine:
+    seq: int
+    at: datetime
+    actor_role: str
+    actor_name: str
+    action: str
+    outcome: str
+    via: str
+
+
+async def access_log(
+    session: AsyncSession,
+    subject_id: str,
+    resolve_names: NameResolver,
+    *,
+    limit: int = 100,
+    before_seq: int | None = None,
+) -> list[AccessLogLine]:
+    """What was done with a patient's data and by whom, newest first (the patient's own view).
+
+    Third parties appear under their client's name with ``via = "api"``; erdv's own jobs as
+    ``erdv`` with ``via = "system"``.
+    """
+    rows = await AuditRepository(session).entries_about(
+        subject_id, limit=limit, before_seq=before_seq
+    )
+    account_ids = {str(r.actor_id) for r in rows if r.actor_id and r.actor_type == "account"}
+    client_ids = {str(r.client_id) for r in rows if r.client_id}
+    names = await resolve_names(session, account_ids, client_ids)
+    lines = []
+    for row in rows:
+        if row.client_id:
+            via = "api"
+            name = names.get("client", {}).get(str(row.client_id), "third-party application")
+            role = "third_party"
+        elif row.actor_type == "account":
+            via = "web"
+            name = names.get("account", {}).get(str(row.actor_id), "deleted account")
+            role = str(row.actor_role or "account")
+        else:
+            via = "system"
+            role = str(row.actor_type)
+            name = _ROLE_LABELS.get(role, role)
+        lines.append(
+            AccessLogLine(
+                seq=int(row.seq),
+                at=row.at,
+                actor_role=role,
+                actor_name=name,
+                action=str(row.action),
+                outcome=str(row.outcome),
+                via=via,
+            )
+        )
+    return lines
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,121 @@
+"""Audit endpoints: the patient's access log, the admin export and chain verification (API.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.dependencies import CurrentAdmin, CurrentPatient, RecentlyAuthenticatedAdmin
+from app.accounts.service import display_names
+from app.audit import service
+from app.audit.dependencies import Audit
+from app.audit.export import export_ndjson
+from app.audit.models import AuditAction
+from app.audit.schemas import AccessLogEntry, VerifyReport
+from app.core.db import DbSession
+from app.core.deps import AppSettings
+from app.core.errors import Unprocessable
+from app.core.problems import problem_responses
+
+router = APIRouter(tags=["audit"])
+
+_SIGNED_IN = ((401, "not_authenticated"), (401, "mfa_required"))
+
+
+async def _names(
+    session: AsyncSession, account_ids: set[str], client_ids: set[str]
+) -> dict[str, dict[str, str]]:
+    # Third-party clients appear under their own name once the OAuth domain provides it.
+    return {"account": await display_names(session, account_ids), "client": {}}
+
+
+@router.get(
+    "/api/v1/me/access-log",
+    summary="Who accessed my data, newest first (charter C9)",
+    response_model=list[AccessLogEntry],
+    responses=problem_responses(*_SIGNED_IN, (403, "forbidden")),
+)
+async def my_access_log(
+    patient: CurrentPatient,
+    session: DbSession,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    before: Annotated[int | None, Query(ge=1, description="Older than this seq.")] = None,
+) -> list[AccessLogEntry]:
+    lines = await service.access_log(
+        session, str(patient.account_id), _names, limit=limit, before_seq=before
+    )
+    return [AccessLogEntry(**line.__dict__) for line in lines]
+
+
+def _aware(value: datetime | None, field: str) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise Unprocessable(
+            f"{field} needs a time zone offset.",
+            errors=[{"field": field, "message": "RFC 3339 instant with an offset expected"}],
+        )
+    return value
+
+
+@router.get(
+    "/api/v1/admin/audit",
+    summary="Export the audit trail as NDJSON (FHIR AuditEvent lines, manifest last)",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"application/x-ndjson": {}}, "description": "streamed export"},
+        **problem_responses(*_SIGNED_IN, (403, "forbidden"), (403, "reauth_required")),
+    },
+)
+async def export_audit(
+    request: Request,
+    admin: RecentlyAuthenticatedAdmin,
+    audit: Audit,
+    format: Annotated[Literal["ndjson"], Query()] = "ndjson",  # noqa: A002 - API.md's name
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> StreamingResponse:
+    since, until = _aware(since, "since"), _aware(until, "until")
+    # Recorded (and committed) before the first byte: an export is itself an access.
+    await audit.record(
+        AuditAction.AUDIT_EXPORTED,
+        actor=admin.actor,
+        object_type="audit_export",
+        details={
+            "since": since.isoformat() if since else None,
+            "until": until.isoformat() if until else None,
+        },
+    )
+    lines = export_ndjson(request.app.state.readonly_session_factory, since=since, until=until)
+    return StreamingResponse(
+        lines,
+        media_type="application/x-ndjson",
+        headers={"Content-Disposition": 'attachment; filename="erdv-audit.ndjson"'},
+    )
+
+
+@router.get(
+    "/api/v1/admin/audit/verify",
+    summary="Recompute the audit hash chain",
+    response_model=VerifyReport,
+    responses=problem_responses(*_SIGNED_IN, (403, "forbidden")),
+)
+async def verify_audit(
+    admin: CurrentAdmin, session: DbSession, audit: Audit, settings: AppSettings
+) -> VerifyReport:
+    result = await service.verify(session, service.audit_key(settings.secret_key_bytes))
+    await audit.record(
+        AuditAction.AUDIT_VERIFIED,
+        actor=admin.actor,
+        details={"ok": result.ok, "entries": result.entries},
+    )
+    return VerifyReport(
+        ok=result.ok,
+        entries=result.entries,
+        head=result.head,
+        first_bad=result.first_bad,
+        first_bad_seq=result.first_bad_seq,
+        reason=result.reason,
+    )
