@@ -17,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import __version__
 from app.audit.export import export_ndjson
-from app.audit.service import AuditTrail, audit_key, verify
+from app.audit.models import AuditAction
+from app.audit.service import Actor, AuditTrail, audit_key, verify
+from app.consent.export import export_consent_log
 from app.core import migrate as migrations
 from app.core.db import create_engine, session_factory, transaction
 from app.core.jobs import run_job
@@ -180,6 +182,7 @@ def audit_export(
     bounds = [_aware(value, name) for value, name in ((since, "--since"), (until, "--until"))]
 
     async def run() -> None:
+        await _audit_export(settings, AuditAction.AUDIT_EXPORTED, "audit_export")
         engine = create_engine(settings)
         try:
             factory = session_factory(engine, readonly=True)
@@ -209,6 +212,57 @@ def _open_output(path: Path) -> Iterator[BinaryIO]:
         return
     with path.open("wb") as handle:
         yield handle
+
+
+consents_cli = typer.Typer(help="Consent records.", no_args_is_help=True)
+cli.add_typer(consents_cli, name="consents")
+
+
+@consents_cli.command("export")
+def consents_export(
+    format: str = typer.Option("csv", "--format", help="csv or ndjson."),  # noqa: A002
+    since: datetime | None = typer.Option(None, help="Decisions at or after (RFC 3339)."),
+    until: datetime | None = typer.Option(None, help="Decisions before (RFC 3339)."),
+    purpose: str | None = typer.Option(None, help="Only this purpose id."),
+    output: Path = typer.Option(Path("-"), "--output", "-o", help="File to write; - for stdout."),
+) -> None:
+    """Stream the consent log (one row per decision), as the admin API does."""
+    if format not in ("csv", "ndjson"):
+        typer.echo("erdv: --format must be csv or ndjson", err=True)
+        raise typer.Exit(2)
+    settings = _settings()
+    bounds = [_aware(value, name) for value, name in ((since, "--since"), (until, "--until"))]
+
+    async def run() -> None:
+        await _audit_export(settings, AuditAction.CONSENT_LOG_EXPORTED, "consent_log")
+        engine = create_engine(settings)
+        try:
+            factory = session_factory(engine, readonly=True)
+            with _open_output(output) as sink:
+                async for chunk in export_consent_log(
+                    factory,
+                    fmt="csv" if format == "csv" else "ndjson",
+                    since=bounds[0],
+                    until=bounds[1],
+                    purpose_id=purpose,
+                ):
+                    sink.write(chunk)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+async def _audit_export(settings: Settings, action: AuditAction, object_type: str) -> None:
+    """Exports from the command line are accesses too: recorded before the first byte."""
+    key = audit_key(settings.secret_key_bytes)
+
+    async def record(session: AsyncSession) -> None:
+        await AuditTrail(session, key).record(
+            action, actor=Actor.system(), object_type=object_type, details={"via": "cli"}
+        )
+
+    await _in_transaction(settings, record)
 
 
 async def _in_transaction(

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, status
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import HTMLResponse, StreamingResponse
 
-from app.accounts.dependencies import CurrentAccount
+from app.accounts.dependencies import CurrentAccount, RecentlyAuthenticatedAdmin
 from app.audit.dependencies import Audit
+from app.audit.models import AuditAction
+from app.consent import export as consent_export
 from app.consent import pages, service
+from app.consent.errors import UnknownPurpose
 from app.consent.registry import default_charter
 from app.consent.schemas import CharterOut, ConsentDecisionIn, ConsentStatusOut, ReceiptOut
 from app.core.access import PUBLIC
 from app.core.db import DbSession
 from app.core.deps import AppSettings
+from app.core.errors import Unprocessable
 from app.core.problems import problem_responses
 
 router = APIRouter()
@@ -129,4 +134,60 @@ def _receipt(receipt: service.Receipt) -> ReceiptOut:
         decided_at=receipt.decided_at,
         receipt_sha256=receipt.receipt_sha256,
         client_id=receipt.client_id,
+    )
+
+
+@router.get(
+    "/api/v1/admin/consent-log",
+    tags=["admin"],
+    summary="Export every consent decision (CSV or NDJSON), streamed",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/csv": {}, "application/x-ndjson": {}},
+            "description": "streamed export, one row per decision",
+        },
+        **problem_responses(
+            (401, "not_authenticated"), (403, "forbidden"), (403, "reauth_required")
+        ),
+    },
+)
+async def export_consent_log(
+    request: Request,
+    admin: RecentlyAuthenticatedAdmin,
+    audit: Audit,
+    format: Annotated[Literal["csv", "ndjson"], Query()] = "csv",  # noqa: A002 - API.md's name
+    since: datetime | None = None,
+    until: datetime | None = None,
+    purpose: str | None = None,
+) -> StreamingResponse:
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise Unprocessable(
+                f"{name} needs a time zone offset.",
+                errors=[{"field": name, "message": "RFC 3339 instant with an offset expected"}],
+            )
+    if purpose is not None:
+        try:
+            default_charter().purpose(purpose)
+        except KeyError as error:
+            raise UnknownPurpose(f"No purpose {purpose!r} exists.") from error
+    await audit.record(
+        AuditAction.CONSENT_LOG_EXPORTED,
+        actor=admin.actor,
+        object_type="consent_log",
+        details={"format": format, "purpose": purpose},
+    )
+    chunks = consent_export.export_consent_log(
+        request.app.state.readonly_session_factory,
+        fmt=format,
+        since=since,
+        until=until,
+        purpose_id=purpose,
+    )
+    media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
+    return StreamingResponse(
+        chunks,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="erdv-consent-log.{format}"'},
     )
