@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.service import audit_key, purge_older_than
+from app.audit.models import AuditAction, AuditOutcome
+from app.audit.service import Actor, AuditTrail, audit_key, purge_older_than, verify
 from app.core.jobs import Job
 from app.core.settings import Settings
+
+logger = logging.getLogger("erdv.jobs")
 
 
 async def _purge_audit(session: AsyncSession, settings: Settings) -> str:
@@ -21,6 +25,23 @@ async def _purge_audit(session: AsyncSession, settings: Settings) -> str:
     return f"removed {removed} audit entries"
 
 
+async def _verify_audit(session: AsyncSession, settings: Settings) -> str:
+    """Recompute the chain daily and record the outcome: the compliance report (C9) reads it, and
+    a broken chain becomes visible without anyone having to ask."""
+    key = audit_key(settings.secret_key_bytes)
+    result = await verify(session, key)
+    if not result.ok:
+        logger.error("audit chain broken", extra={"seq": result.first_bad_seq})
+    await AuditTrail(session, key).record(
+        AuditAction.AUDIT_VERIFIED,
+        actor=Actor.system(),
+        outcome=AuditOutcome.SUCCESS if result.ok else AuditOutcome.FAILURE,
+        details={"ok": result.ok, "entries": result.entries, "first_bad_seq": result.first_bad_seq},
+    )
+    return f"chain {'ok' if result.ok else 'BROKEN'} over {result.entries} entries"
+
+
 JOBS: list[Job] = [
     Job("audit-retention", timedelta(hours=24), _purge_audit),
+    Job("audit-verify", timedelta(hours=24), _verify_audit),
 ]

@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(refuse_partial_sessions)],
     )
     app.state.settings = settings
+    app.state.static_dir = STATIC_DIR
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(consent_router)

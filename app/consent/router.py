@@ -11,16 +11,25 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from app.accounts.dependencies import CurrentAccount, RecentlyAuthenticatedAdmin
 from app.audit.dependencies import Audit
 from app.audit.models import AuditAction
+from app.consent import compliance, pages, service
 from app.consent import export as consent_export
-from app.consent import pages, service
 from app.consent.errors import UnknownPurpose
 from app.consent.registry import default_charter
-from app.consent.schemas import CharterOut, ConsentDecisionIn, ConsentStatusOut, ReceiptOut
+from app.consent.schemas import (
+    CharterOut,
+    ClauseComplianceOut,
+    ComplianceOut,
+    ConsentDecisionIn,
+    ConsentStatusOut,
+    ReceiptOut,
+)
+from app.core import clock
 from app.core.access import PUBLIC
 from app.core.db import DbSession
 from app.core.deps import AppSettings
 from app.core.errors import Unprocessable
 from app.core.problems import problem_responses
+from app.models import metadata as all_tables
 
 router = APIRouter()
 
@@ -36,6 +45,36 @@ LangQuery = Annotated[Literal["fr", "en"], Query(description="Language of the te
 )
 async def get_charter(lang: LangQuery = "fr") -> CharterOut:
     return CharterOut.model_validate(default_charter().public(lang))
+
+
+@router.get(
+    "/api/v1/charter/compliance",
+    tags=["charter"],
+    summary="Each charter clause checked live against the running system",
+    response_model=ComplianceOut,
+    openapi_extra=PUBLIC,
+)
+async def charter_compliance(
+    request: Request, session: DbSession, settings: AppSettings
+) -> ComplianceOut:
+    app = request.app
+    context = compliance.ComplianceContext(
+        session=session,
+        settings=settings,
+        charter=default_charter(),
+        metadata=all_tables,
+        static_dir=app.state.static_dir,
+        route_paths=[str(getattr(route, "path", "")) for route in app.routes],
+    )
+    lines = await compliance.report(context)
+    return ComplianceOut(
+        clauses=[
+            ClauseComplianceOut(id=line.id, status=line.status, evidence=line.evidence)
+            for line in lines
+        ],
+        badge=lines[-1].status == compliance.MET,
+        checked_at=clock.now(),
+    )
 
 
 @router.get(

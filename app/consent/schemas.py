@@ -63,3 +63,16 @@ class ReceiptOut(BaseModel):
     decided_at: datetime
     receipt_sha256: str
     client_id: str | None = None
+
+
+class ClauseComplianceOut(BaseModel):
+    id: str
+    status: Literal["met", "not_met", "manual"]
+    evidence: str
+
+
+class ComplianceOut(BaseModel):
+    clauses: list[ClauseComplianceOut]
+    #: the e-RDV badge may be shown (C14): every automated check is met
+    badge: bool
+    checked_at: datetime

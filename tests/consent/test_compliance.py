@@ -1,0 +1,103 @@
+"""The compliance report follows the running system: break what a clause checks, and it says so."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.audit.repository import entry_table
+from app.core.jobs import run_job
+from app.core.settings import Settings
+from app.jobs import JOBS
+from app.models import metadata
+
+
+async def statuses(client: httpx.AsyncClient) -> dict[str, str]:
+    response = await client.get("/api/v1/charter/compliance")
+    assert response.status_code == 200
+    body = response.json()
+    assert [c["id"] for c in body["clauses"]] == [f"C{n}" for n in range(1, 15)]
+    assert all(c["evidence"] for c in body["clauses"])
+    assert body["badge"] == (body["clauses"][-1]["status"] == "met")
+    return {c["id"]: c["status"] for c in body["clauses"]}
+
+
+async def verify_job(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    job = next(j for j in JOBS if j.name == "audit-verify")
+    await run_job(sessions, settings, job, force=True)
+
+
+async def test_live_checks_pass_on_a_healthy_system(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    before = await statuses(client)
+    assert before["C9"] == "not_met"  # never verified yet
+    await verify_job(sessions, settings)
+    after = await statuses(client)
+    for clause in ("C2", "C4", "C5", "C6", "C8", "C9", "C10", "C11"):
+        assert after[clause] == "met", clause
+    assert after["C1"] == "manual"
+
+
+async def test_a_third_party_script_in_static_breaks_c4(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    (tmp_path / "index.html").write_text(
+        '<!doctype html><script src="https://cdn.example.com/analytics.js"></script>'
+    )
+    app.state.static_dir = tmp_path
+    assert (await statuses(client))["C4"] == "not_met"
+    (tmp_path / "index.html").write_text('<!doctype html><p onclick="go()">x</p>')
+    assert (await statuses(client))["C4"] == "not_met"
+    (tmp_path / "index.html").write_text('<!doctype html><script src="/static/app.js"></script>')
+    (tmp_path / "app.js").write_text('import x from "//evil.example/x.js";')
+    assert (await statuses(client))["C4"] == "not_met"
+    (tmp_path / "app.js").write_text('import x from "./x.js";')
+    assert (await statuses(client))["C4"] == "met"
+
+
+@pytest.fixture
+def review_table(client: httpx.AsyncClient) -> Iterator[None]:
+    """A review table in the models (never created): set up after, and removed before, the
+    database fixtures that truncate every known table."""
+    table = sa.Table("practitioner_review", metadata, sa.Column("id", sa.Integer, primary_key=True))
+    try:
+        yield
+    finally:
+        metadata.remove(table)
+
+
+@pytest.mark.usefixtures("review_table")
+async def test_a_review_table_breaks_c5_and_the_badge(client: httpx.AsyncClient) -> None:
+    found = await statuses(client)
+    assert found["C5"] == "not_met"
+    assert found["C14"] == "not_met"
+
+
+async def test_a_tampered_audit_chain_breaks_c9(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    engine: AsyncEngine,
+) -> None:
+    await verify_job(sessions, settings)
+    assert (await statuses(client))["C9"] == "met"
+    async with engine.begin() as connection:
+        await connection.execute(
+            entry_table.update().where(entry_table.c.seq == 1).values(object_id="forged")
+        )
+    await verify_job(sessions, settings)
+    assert (await statuses(client))["C9"] == "not_met"
+
+
+async def test_a_missing_financing_statement_breaks_c10(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    app.state.settings = settings.model_copy(update={"financing": "  "})
+    assert (await statuses(client))["C10"] == "not_met"
