@@ -47,8 +47,19 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
+    """Human-readable lines for development, with the same extra fields as the JSON logs."""
+
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        extras = " ".join(
+            f"{key}={value}"
+            for key, value in record.__dict__.items()
+            if key not in _STANDARD_ATTRS and key != "request_id" and value is not None
+        )
+        return f"{line} {extras}" if extras else line
 
 
 def configure_logging(level: str = "INFO", *, json_logs: bool = False) -> None:

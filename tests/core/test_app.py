@@ -160,3 +160,16 @@ async def test_access_log_has_route_template_not_query(
     rendered = " ".join(str(r.__dict__) for r in records)
     assert "alice" not in rendered
     assert records[-1].__dict__["route"] == "/healthz"
+
+
+def test_text_logs_carry_the_extra_fields() -> None:
+    from app.core.logging import TextFormatter
+
+    record = logging.LogRecord("erdv.access", logging.INFO, __file__, 1, "request", None, None)
+    record.request_id = "abc"
+    record.route = "/healthz"
+    record.status = 200
+    line = TextFormatter().format(record)
+    assert "[abc] request" in line
+    assert "route=/healthz" in line
+    assert "status=200" in line
