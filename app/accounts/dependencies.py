@@ -25,17 +25,19 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from app.accounts.errors import CsrfFailed, MfaRequired, ReauthRequired
-from app.accounts.models import AccountStatus, Role, SessionState
+from app.accounts.errors import CsrfFailed, MfaRequired, ReauthRequired, WrongRole
+from app.accounts.models import Account, AccountStatus, Role, SessionState
 from app.accounts.principal import SESSION_COOKIE, Principal, SessionContext, keys_for
 from app.accounts.repository import AccountRepository
 from app.accounts.service import AuthService, actor_of
 from app.audit.dependencies import Audit
+from app.audit.models import AuditAction, AuditOutcome
+from app.audit.service import AuditTrail
 from app.core import clock
 from app.core.crypto import constant_time_equal
 from app.core.db import DbSession
 from app.core.deps import AppSettings
-from app.core.errors import Forbidden, NotAuthenticated
+from app.core.errors import NotAuthenticated
 from app.core.mail import OutgoingMail
 from app.core.passwords import Passwords
 from app.throttle.dependencies import RequestThrottle
@@ -102,23 +104,38 @@ async def load_session(
 OptionalSession = Annotated[SessionContext | None, Depends(load_session)]
 
 
-def enforce_csrf(request: Request, ctx: SessionContext, settings: AppSettings) -> None:
+async def deny(audit: AuditTrail, account: Account, reason: str, request: Request) -> None:
+    """Record a denied access (SECURITY.md: every denied access is in the audit trail); the error
+    raised next is a ``RecordedFailure``, so this entry survives the failed request."""
+    route = request.scope.get("route")
+    await audit.record(
+        AuditAction.ACCESS_DENIED,
+        actor=actor_of(account),
+        outcome=AuditOutcome.DENIED,
+        details={"reason": reason, "route": str(getattr(route, "path", "") or "")[:200]},
+    )
+
+
+async def enforce_csrf(
+    request: Request, ctx: SessionContext, settings: AppSettings, audit: AuditTrail
+) -> None:
     """Synchronizer token on every unsafe cookie-authenticated request (ASVS V3.5.1)."""
     if request.method in SAFE_METHODS:
         return
     sent = request.headers.get("x-csrf-token", "")
     expected = keys_for(settings.secret_key_bytes).csrf_token(ctx.token)
     if not sent or not constant_time_equal(sent, expected):
+        await deny(audit, ctx.account, "csrf_failed", request)
         raise CsrfFailed("Send the X-CSRF-Token header given at login or by GET /auth/session.")
 
 
 async def any_session(
-    request: Request, ctx: OptionalSession, settings: AppSettings
+    request: Request, ctx: OptionalSession, settings: AppSettings, audit: Audit
 ) -> SessionContext:
     """A session in any state (the MFA steps, logout), CSRF-checked."""
     if ctx is None:
         raise NotAuthenticated("Sign in first.")
-    enforce_csrf(request, ctx, settings)
+    await enforce_csrf(request, ctx, settings, audit)
     return ctx
 
 
@@ -126,13 +143,13 @@ AnySession = Annotated[SessionContext, Depends(any_session)]
 
 
 async def full_session(
-    request: Request, ctx: OptionalSession, settings: AppSettings
+    request: Request, ctx: OptionalSession, settings: AppSettings, audit: Audit
 ) -> SessionContext:
     if ctx is None:
         raise NotAuthenticated("Sign in first.")
     if ctx.session.state != SessionState.FULL.value:
         raise MfaRequired("Complete the second factor first.")
-    enforce_csrf(request, ctx, settings)
+    await enforce_csrf(request, ctx, settings, audit)
     return ctx
 
 
@@ -157,9 +174,12 @@ CurrentAccount = Annotated[Principal, Depends(resolve_principal)]
 
 
 def _role(*roles: Role) -> object:
-    async def require(principal: CurrentAccount) -> Principal:
+    async def require(
+        principal: CurrentAccount, ctx: FullSession, audit: Audit, request: Request
+    ) -> Principal:
         if principal.role not in roles:
-            raise Forbidden("This route is not for your kind of account.")
+            await deny(audit, ctx.account, "wrong_role", request)
+            raise WrongRole("This route is not for your kind of account.")
         return principal
 
     require.__name__ = f"require_{'_or_'.join(r.value for r in roles)}"
@@ -171,15 +191,24 @@ CurrentPractitioner = Annotated[Principal, Depends(_role(Role.PRACTITIONER))]
 CurrentAdmin = Annotated[Principal, Depends(_role(Role.ADMIN))]
 
 
-async def recently_authenticated(principal: CurrentAccount, settings: AppSettings) -> Principal:
+async def recently_authenticated(
+    principal: CurrentAccount,
+    ctx: FullSession,
+    settings: AppSettings,
+    audit: Audit,
+    request: Request,
+) -> Principal:
     """Sensitive operations need ``/reauth`` within the last 10 minutes (API.md, ASVS V7.5.3)."""
     if not principal.reauthenticated_within(timedelta(minutes=settings.reauth_window_minutes)):
+        await deny(audit, ctx.account, "reauth_required", request)
         raise ReauthRequired("Confirm your password and a code (POST /api/v1/auth/reauth) first.")
     return principal
 
 
-async def recently_authenticated_admin(principal: CurrentAdmin, settings: AppSettings) -> Principal:
-    return await recently_authenticated(principal, settings)
+async def recently_authenticated_admin(
+    principal: CurrentAdmin, ctx: FullSession, settings: AppSettings, audit: Audit, request: Request
+) -> Principal:
+    return await recently_authenticated(principal, ctx, settings, audit, request)
 
 
 RecentlyAuthenticated = Annotated[Principal, Depends(recently_authenticated)]

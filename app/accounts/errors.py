@@ -12,8 +12,14 @@ counter, an audit entry): see ``app.throttle.errors``.
 
 from __future__ import annotations
 
-from app.core.errors import BadRequest, Conflict, Forbidden, NotAuthenticated, Unprocessable
-from app.throttle.errors import RecordedFailure
+from app.core.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotAuthenticated,
+    RecordedFailure,
+    Unprocessable,
+)
 
 
 class InvalidCredentials(RecordedFailure, NotAuthenticated):
@@ -38,12 +44,12 @@ class AccountSuspended(RecordedFailure, Forbidden):
     title = "Account suspended"
 
 
-class CsrfFailed(Forbidden):
+class CsrfFailed(RecordedFailure, Forbidden):
     code = "csrf_failed"
     title = "CSRF token missing or wrong"
 
 
-class ReauthRequired(Forbidden):
+class ReauthRequired(RecordedFailure, Forbidden):
     code = "reauth_required"
     title = "Re-authentication required"
 
@@ -63,3 +69,7 @@ class WeakPassword(Unprocessable):
 class CannotSuspendSelf(Conflict):
     code = "cannot_suspend_self"
     title = "An admin cannot suspend their own account"
+
+
+class WrongRole(RecordedFailure, Forbidden):
+    """A route for another kind of account (403 ``forbidden``); the denial is audited."""

@@ -1,8 +1,8 @@
 """``/api/v1/auth`` (API.md "Accounts, sessions and MFA"), ``/api/v1/me/sessions`` and admin accounts.
 
 Routers are thin: authenticate, call one service method, set or clear the cookie, return a schema.
-``keep_recorded_failures`` is on every router here: failed attempts keep their throttle counter and
-audit entry although the request answers with an error (see ``app.throttle.errors``).
+Failed attempts keep their throttle counter and audit entry although the request answers with an
+error (``RecordedFailure`` in ``app.core.errors``).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from app.accounts.schemas import (
     VerifyEmail,
 )
 from app.accounts.service import ClientInfo, IssuedSession
+from app.audit.dependencies import Audit
 from app.core.access import PUBLIC
 from app.core.deps import AppSettings
 from app.core.errors import NotAuthenticated
@@ -49,7 +50,6 @@ from app.core.logging import client_ip_var
 from app.core.problems import problem_responses as _problems
 from app.core.schemas import Status
 from app.core.settings import Settings
-from app.throttle.dependencies import KeepRecordedFailures
 
 CSRF_HEADER = "X-CSRF-Token"
 
@@ -57,11 +57,9 @@ CSRF_HEADER = "X-CSRF-Token"
 _SESSION_ERRORS = ((401, "not_authenticated"), (403, "csrf_failed"))
 _FULL_ERRORS = (*_SESSION_ERRORS, (401, "mfa_required"))
 
-router = APIRouter(prefix="/api/v1/auth", tags=["auth"], dependencies=[KeepRecordedFailures])
-me_router = APIRouter(prefix="/api/v1/me", tags=["me"], dependencies=[KeepRecordedFailures])
-admin_router = APIRouter(
-    prefix="/api/v1/admin/accounts", tags=["admin"], dependencies=[KeepRecordedFailures]
-)
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+me_router = APIRouter(prefix="/api/v1/me", tags=["me"])
+admin_router = APIRouter(prefix="/api/v1/admin/accounts", tags=["admin"])
 
 
 def client_info(request: Request) -> ClientInfo:
@@ -236,10 +234,10 @@ async def get_session(ctx: OptionalSession, settings: AppSettings) -> SessionInf
     responses=_problems((403, "csrf_failed")),
 )
 async def logout(
-    request: Request, ctx: OptionalSession, auth: Auth, settings: AppSettings
+    request: Request, ctx: OptionalSession, auth: Auth, settings: AppSettings, audit: Audit
 ) -> Response:
     if ctx is not None:
-        enforce_csrf(request, ctx, settings)
+        await enforce_csrf(request, ctx, settings, audit)
         await auth.logout(ctx)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     clear_session_cookie(response, request, settings)

@@ -8,7 +8,7 @@ sessions and MFA"). The decisions worth knowing:
   the response (``app.core.mail``), so their latency tells nothing either.
 - **Failures are durable.** A failed attempt records its throttle counter and audit entry, then raises
   a ``RecordedFailure`` error: the request's transaction is committed before the error is answered
-  (``app.throttle.dependencies.keep_recorded_failures``). Nothing else is written before such a raise.
+  (``RecordedFailure`` in ``app.core.errors``). Nothing else is written before such a raise.
 - **Sessions** are server-side rows; the cookie token is 256 random bits and the row stores its HMAC.
   The token is rotated at login (a new row; the cookie's previous session is deleted), at MFA
   completion and at re-authentication (ASVS V7.2.4), and the CSRF token, an HMAC of it, rotates along.

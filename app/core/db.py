@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
+from app.core.errors import RecordedFailure
 from app.core.settings import Settings
 
 #: Constraint names are part of the schema: Alembic needs them to alter SQLite tables in batch mode.
@@ -211,8 +212,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         try:
             yield session
             await commit(session)
-        except BaseException:
-            await session.rollback()
+        except BaseException as error:
+            if isinstance(error, RecordedFailure):
+                # Only the failure's own bookkeeping was written (see RecordedFailure): keep it.
+                await commit(session)
+            else:
+                await session.rollback()
             raise
 
 

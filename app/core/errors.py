@@ -122,6 +122,20 @@ class DatabaseUnavailable(ServiceUnavailable):
     title = "Database unavailable"
 
 
+class RecordedFailure:
+    """Mixin for errors whose own bookkeeping must outlive the failed request.
+
+    A failed login answers 401, and a request's transaction rolls back on any error: left at that,
+    the failure counter and the audit entry of the attempt would roll back too, and an attacker
+    could guess forever unrecorded (the classic bug). An error marked ``RecordedFailure`` is raised
+    only after the code that raises it has written *nothing but* that bookkeeping (a throttle
+    counter, an audit entry of the failure or denial); the request's session (``app.core.db``)
+    then commits instead of rolling back, and the error is answered as usual.
+    """
+
+    commit_before_raising = True
+
+
 #: status -> (code, title) for errors raised by the framework itself (routing, parsing).
 HTTP_STATUS_CODES: dict[int, tuple[str, str]] = {
     cls.status: (cls.code, cls.title)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.errors import BadRequest
-from app.throttle.errors import RecordedFailure
+from app.core.errors import BadRequest, RecordedFailure
 
 
 class InvalidCode(RecordedFailure, BadRequest):

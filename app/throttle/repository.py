@@ -15,7 +15,7 @@ throttle_table = cast(sa.Table, ThrottleState.__table__)  # type: ignore[attr-de
 
 
 class ThrottleRepository:
-    """Writes in the request's transaction; ``keep_recorded_failures`` commits it even on failure."""
+    """Writes in the request's transaction, which a ``RecordedFailure`` commits even on failure."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session

@@ -8,8 +8,8 @@ user down but never lock them out for good (NIST SP 800-63B §5.2.2); and becaus
 own state, a user on another IP is only held by the *account* key, which a success resets.
 
 Two stores behind one interface: the database (default; writes in the request's transaction, made
-durable on failure by ``keep_recorded_failures``) and Redis when ``ERDV_REDIS_URL`` is set. Both are
-shared by every worker process; nothing lives in process memory.
+durable on failure by the request session, see ``RecordedFailure``) and Redis when
+``ERDV_REDIS_URL`` is set. Both are shared by every worker process; nothing lives in process memory.
 """
 
 from __future__ import annotations

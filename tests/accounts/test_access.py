@@ -7,11 +7,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
 import httpx
+import sqlalchemy as sa
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.accounts.dependencies import (
     PARTIAL_SESSION_PATHS,
@@ -20,6 +23,7 @@ from app.accounts.dependencies import (
     CurrentPractitioner,
     RecentlyAuthenticatedAdmin,
 )
+from app.audit.repository import entry_table
 from app.core.access import ACCESS_KEY
 from tests.core.test_app import assert_problem
 from tests.factories import People
@@ -140,3 +144,34 @@ async def test_role_dependencies(app: FastAPI, people: People) -> None:
     assert (await admin.reauth()).status_code == 204
     assert admin.session_cookie != before  # re-authentication rotates the session
     assert (await admin.post("/api/v1/_test/sensitive")).json()["actor"] == admin.account_id
+
+
+async def test_denied_accesses_are_audited_although_the_request_fails(
+    people: People, engine: AsyncEngine
+) -> None:
+    """SECURITY.md: every denied access is in the audit trail (and survives the 403's rollback)."""
+    patient = await people.signed_in(role="patient")
+    admin = await people.signed_in(role="admin")
+    assert_problem(await patient.get("/api/v1/admin/audit/verify"), 403, "forbidden")
+    assert_problem(await admin.get("/api/v1/admin/audit"), 403, "reauth_required")
+    forged = await patient.client.post(
+        "/api/v1/me/consents",
+        json={"purpose_id": "privacy-notice", "purpose_version": 1, "decision": "grant"},
+    )
+    assert_problem(forged, 403, "csrf_failed")
+    async with engine.connect() as connection:
+        rows = (
+            await connection.execute(
+                sa.select(entry_table.c.actor_id, entry_table.c.outcome, entry_table.c.details)
+                .where(entry_table.c.action == "access.denied")
+                .order_by(entry_table.c.seq)
+            )
+        ).all()
+    reasons = [(actor, outcome, json.loads(details)["reason"]) for actor, outcome, details in rows]
+    assert reasons == [
+        (patient.account_id, "denied", "wrong_role"),
+        (admin.account_id, "denied", "reauth_required"),
+        (patient.account_id, "denied", "csrf_failed"),
+    ]
+    # and nothing else of the refused consent request was kept
+    assert (await patient.get("/api/v1/me/consents/history")).json() == []
