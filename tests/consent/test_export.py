@@ -6,9 +6,6 @@ import asyncio
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,9 +21,10 @@ from app.consent.registry import default_charter
 from app.consent.repository import decision_table
 from app.consent.service import sync_registry
 from app.core.db import transaction
-from tests.conftest import TEST_SECRET, Backend
+from tests.conftest import Backend
 from tests.core.test_app import assert_problem
 from tests.factories import People, Person
+from tests.helpers import cli_peak_rss_kib
 
 
 async def decide(person: Person, purpose: str, decision: str = "grant") -> None:
@@ -141,34 +139,6 @@ async def bulk_decisions(sessions: async_sessionmaker[AsyncSession], count: int)
             await session.execute(sa.insert(decision_table), rows)
 
 
-def _export_peak_rss_kib(backend: Backend, output: Path, *extra: str) -> int:
-    script = (
-        "import resource, sys\n"
-        "from app.cli import cli\n"
-        "try:\n"
-        "    cli(sys.argv[1:])\n"
-        "except SystemExit as done:\n"
-        "    assert not done.code, done.code\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
-    )
-    env = {
-        **os.environ,
-        "ERDV_DATABASE_URL": backend.url,
-        "ERDV_SECRET_KEY": TEST_SECRET,
-        "ERDV_ENCRYPTION_KEY": "x" * 43,
-        "ERDV_ENV": "test",
-    }
-    result = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", script, "consents", "export", "-o", str(output), *extra],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    return int(result.stderr.strip().splitlines()[-1])
-
-
 @pytest.mark.slow
 async def test_export_of_200000_decisions_streams_in_bounded_memory(
     backend: Backend, sessions: async_sessionmaker[AsyncSession], tmp_path: Path
@@ -177,9 +147,16 @@ async def test_export_of_200000_decisions_streams_in_bounded_memory(
     await bulk_decisions(sessions, total)
     small, full = tmp_path / "small.csv", tmp_path / "full.csv"
     baseline = await asyncio.to_thread(
-        _export_peak_rss_kib, backend, small, "--since", "2027-01-03T07:00:00+00:00"
+        cli_peak_rss_kib,
+        backend,
+        "consents",
+        "export",
+        "-o",
+        str(small),
+        "--since",
+        "2027-01-03T07:00:00+00:00",
     )
-    peak = await asyncio.to_thread(_export_peak_rss_kib, backend, full)
+    peak = await asyncio.to_thread(cli_peak_rss_kib, backend, "consents", "export", "-o", str(full))
     with full.open(newline="") as handle:
         count = sum(1 for _ in csv.reader(handle)) - 1
     assert count == total
