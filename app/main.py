@@ -72,6 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 name="erdv-jobs",
             )
         app.state.passwords = PasswordHasher(settings)
+        # the dummy hash for unknown emails is ready before the first login (equal timing)
+        await app.state.passwords.warm_up()
         app.state.mailer = build_mailer(settings)
         app.state.redis = _redis(settings)
         try:
@@ -115,7 +117,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async def home() -> FileResponse:
             return FileResponse(STATIC_DIR / "index.html")
 
-    app.add_middleware(RequestContextMiddleware, production=settings.is_production)
+    app.add_middleware(
+        RequestContextMiddleware,
+        production=settings.is_production,
+        max_body_bytes=settings.max_body_bytes,
+    )
     return app
 
 

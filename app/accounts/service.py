@@ -31,6 +31,7 @@ from app.accounts.errors import (
     EmailNotVerified,
     InvalidCredentials,
     InvalidToken,
+    MfaRequired,
     ReauthRequired,
 )
 from app.accounts.models import (
@@ -272,6 +273,7 @@ class AuthService:
         """Password step: a *partial* session (``mfa_setup`` or ``mfa``), never a full one."""
         account_key = self._password_key(email)
         ip_key = self._ip_key("login", client)
+        await self.throttle.serialize(account_key)
         account = await self.repository.by_email(email)
         wait = await self.throttle.retry_after(account_key, ip_key)
         if wait:
@@ -367,19 +369,29 @@ class AuthService:
     # second factor ----------------------------------------------------------------------------
     async def begin_totp_setup(self, ctx: SessionContext) -> Enrolment:
         """Partial ``mfa_setup`` sessions enrol; a full session re-enrols only after ``/reauth``."""
+        await self._may_enrol(ctx)
+        return await self.mfa.begin_enrolment(ctx.account.id, ctx.account.email)
+
+    async def _may_enrol(self, ctx: SessionContext) -> SessionState:
+        """Who may (re-)enrol an authenticator.
+
+        A partial ``mfa_setup`` session may only while the account has none: a session opened
+        before the owner enrolled must not replace the owner's authenticator later (that would
+        bypass the second factor with the password alone). A full session may, after ``/reauth``.
+        """
         state = SessionState(ctx.session.state)
         if state is SessionState.MFA:
             raise NotAuthenticated("Verify your code first.")
+        if state is SessionState.MFA_SETUP and await self.mfa.is_enrolled(ctx.account.id):
+            raise MfaRequired("This account already has an authenticator: sign in again.")
         if state is SessionState.FULL and not _recent(
             ctx.session.reauthenticated_at, self.settings
         ):
             raise ReauthRequired("Re-authenticate before replacing your authenticator.")
-        return await self.mfa.begin_enrolment(ctx.account.id, ctx.account.email)
+        return state
 
     async def activate_totp(self, ctx: SessionContext, code: str) -> Activation:
-        state = SessionState(ctx.session.state)
-        if state is SessionState.MFA:
-            raise NotAuthenticated("Verify your code first.")
+        state = await self._may_enrol(ctx)
         account = ctx.account
         key = self._mfa_key(account.id)
         await self._check_throttle(account, key)
@@ -389,9 +401,10 @@ class AuthService:
             raise InvalidCode("The code is wrong; check the time on your device.")
         await self.throttle.reset(key)
         now = clock.now()
+        # A new authenticator ends every other session: a replaced one (SECURITY.md "Sessions"),
+        # and at first enrolment any other half-open session started with the password alone.
+        await self.repository.delete_sessions(account.id, except_id=ctx.session.id)
         if state is SessionState.FULL:
-            # a replaced authenticator ends the other sessions (SECURITY.md "Sessions")
-            await self.repository.delete_sessions(account.id, except_id=ctx.session.id)
             await self.audit.record(
                 AuditAction.AUTH_MFA_RESET, actor=actor_of(account), subject_id=account.id
             )
@@ -427,6 +440,8 @@ class AuthService:
         return MfaCompleted(account, _full(issued))
 
     async def _check_throttle(self, account: Account, *keys: str) -> None:
+        for key in keys:
+            await self.throttle.serialize(key)
         wait = await self.throttle.retry_after(*keys)
         if wait:
             await self.audit.record(
@@ -439,7 +454,7 @@ class AuthService:
             raise Throttled(wait)
 
     async def _factor_failed(self, account: Account, key: str, step: str) -> None:
-        await self.throttle.failure(key, self.throttle.policies.account)
+        await self.throttle.failure(key, self.throttle.policies.mfa)
         await self.audit.record(
             AuditAction.AUTH_MFA_FAILED,
             actor=actor_of(account),

@@ -92,6 +92,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(
             url,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            hide_parameters=True,
         )
         _install_sqlite_pragmas(engine)
         return engine
@@ -102,6 +103,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_pre_ping=True,
         pool_timeout=10,
         connect_args={"timeout": 5, "command_timeout": 30},
+        # SQL parameters are personal data and hashes: never in an error message or a log line
+        hide_parameters=True,
     )
 
 

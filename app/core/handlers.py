@@ -113,9 +113,24 @@ def _is_availability_error(error: sa_exc.DBAPIError) -> bool:
     )
 
 
+async def _data_error(request: Request, error: Exception) -> JSONResponse:
+    """The database refused a value (a NUL in a query parameter, a number out of range): the
+    input was bad, whatever path it took past validation."""
+    logger.warning("database refused a value: %s", type(error).__name__)
+    return problem_response(
+        request,
+        status=422,
+        code="validation_error",
+        title="Validation error",
+        detail="A value in the request cannot be stored or searched.",
+        errors=[],
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ErdvError, _erdv_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(sa_exc.DataError, _data_error)
     for exc_type in (sa_exc.DBAPIError, sa_exc.TimeoutError, ConnectionError, TimeoutError):
         app.add_exception_handler(exc_type, _database_error)

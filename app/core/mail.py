@@ -130,8 +130,14 @@ class MailQueue:
         for mail in pending:
             try:
                 await self.mailer.send(mail)
-            except Exception:  # a mail failure must not turn a committed success into an error
-                logger.exception("mail delivery failed", extra={"subject": mail.subject})
+            except (
+                Exception
+            ) as error:  # a failed mail must not turn a committed success into an error
+                # the type only: SMTP errors carry recipient addresses (personal data)
+                logger.error(
+                    "mail delivery failed",
+                    extra={"subject": mail.subject, "error": type(error).__name__},
+                )
 
 
 async def _request_mail(request: Request) -> AsyncIterator[MailQueue]:

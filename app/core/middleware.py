@@ -11,12 +11,12 @@ Headers follow ``shared/API.md`` and ``shared/SECURITY.md`` (ASVS V3.4): a CSP t
 from __future__ import annotations
 
 import logging
-import re
 import time
 import uuid
 from collections.abc import MutableMapping
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.logging import client_ip_var, request_id_var
@@ -40,13 +40,27 @@ _BASE_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 _HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 _NO_STORE = (b"cache-control", b"no-store")
 _NO_STORE_PREFIXES = ("/api/", "/oauth/", "/.well-known/")
-_INCOMING_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+
+class _BodyTooLarge(HTTPException):
+    """An HTTPException so that the framework's body parsing lets it through as a 413 (it turns
+    any other error raised while reading the body into a 400)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"Request bodies are limited to {limit} bytes.")
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, production: bool) -> None:
+    """Also bounds request bodies (``max_body_bytes``): nothing erdv accepts is large, and an
+    unbounded body read into memory is a cheap denial of service."""
+
+    def __init__(
+        self, app: ASGIApp, *, production: bool, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    ) -> None:
         self.app = app
         self.extra_headers = _BASE_HEADERS + ((_HSTS,) if production else ())
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,30 +92,45 @@ class RequestContextMiddleware:
                 message["headers"] = headers
             await send(message)
 
+        declared = _content_length(scope)
+        received = 0
+
+        async def bounded_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise _BodyTooLarge(self.max_body_bytes)
+            return message
+
         try:
-            await self.app(scope, receive, send_with_headers)
+            if declared is not None and declared > self.max_body_bytes:
+                raise _BodyTooLarge(self.max_body_bytes)
+            await self.app(scope, bounded_receive, send_with_headers)
+        except _BodyTooLarge:
+            if "status" in status_holder:
+                raise
+            await self._send_problem(
+                send_with_headers,
+                status=413,
+                code="payload_too_large",
+                title="Payload too large",
+                detail=f"Request bodies are limited to {self.max_body_bytes} bytes.",
+                request_id=request_id,
+            )
         except Exception:
             logger.exception("unhandled error", extra={"route": _route(scope)})
             if "status" in status_holder:
                 raise  # the response already started: nothing sane can be sent any more
-            body = problem_bytes(
+            await self._send_problem(
+                send_with_headers,
                 status=500,
                 code="internal_error",
                 title="Internal error",
                 detail=f"An unexpected error occurred. Quote request id {request_id} to support.",
                 request_id=request_id,
             )
-            await send_with_headers(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [
-                        (b"content-type", b"application/problem+json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send_with_headers({"type": "http.response.body", "body": body})
         finally:
             logger.info(
                 "request",
@@ -116,13 +145,35 @@ class RequestContextMiddleware:
             client_ip_var.reset(ip_token)
 
     @staticmethod
+    async def _send_problem(send: Send, **problem: object) -> None:
+        body = problem_bytes(**problem)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": problem["status"],
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    @staticmethod
     def _request_id(scope: Scope) -> str:
-        for key, value in scope.get("headers", []):
-            if key == b"x-request-id":
-                candidate: str = value.decode("latin-1")
-                if _INCOMING_REQUEST_ID.match(candidate):
-                    return candidate
+        """Always our own: a client-chosen id would end up in audit entries, where a caller could
+        make unrelated entries look related."""
         return uuid.uuid4().hex
+
+
+def _content_length(scope: Scope) -> int | None:
+    for key, value in scope.get("headers", []):
+        if key == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
 
 
 def _route(scope: MutableMapping[str, Any]) -> str:

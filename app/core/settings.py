@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     throttle_base_delay_seconds: int = Field(default=30, ge=1)
     throttle_max_delay_seconds: int = Field(default=900, ge=1)
     throttle_window_seconds: int = Field(default=86_400, ge=60)
+    #: Wrong second factors allowed per window before the account's MFA step stops answering.
+    throttle_mfa_hard_limit: int = Field(default=20, ge=5, le=99)
+    #: Largest request body accepted (413 payload_too_large beyond).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     log_level: str = "INFO"
     #: JSON logs; defaults to on in production.
     log_json: bool | None = None

@@ -20,6 +20,14 @@ class ThrottleRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def lock(self, key: str) -> None:
+        """PostgreSQL: a transaction-level advisory lock on the key. SQLite: every erdv transaction
+        already holds the database's single write lock (``BEGIN IMMEDIATE``)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(
+                sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(key, 0)))
+            )
+
     async def blocked_until(self, key: str) -> datetime | None:
         result = await self.session.execute(
             sa.select(throttle_table.c.blocked_until).where(throttle_table.c.key == key)

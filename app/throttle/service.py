@@ -33,9 +33,14 @@ class Policy:
     base_delay: timedelta
     max_delay: timedelta
     window: timedelta
+    #: a hard stop: from this many failures in the window, the key stays blocked for the whole
+    #: window (SECURITY.md MFA: "backoff after 5, hard stop well below 100")
+    hard_limit: int | None = None
 
     def delay(self, failures: int) -> timedelta:
         """Nothing before ``free_failures``; then base, 2x base, 4x base... up to ``max_delay``."""
+        if self.hard_limit is not None and failures >= self.hard_limit:
+            return self.window
         if failures < self.free_failures:
             return timedelta(0)
         exponent = min(failures - self.free_failures, 30)
@@ -49,6 +54,8 @@ class Policies:
 
     account: Policy
     ip: Policy
+    #: wrong second factors: the account policy plus a hard stop (20 codes a day, not 96)
+    mfa: Policy
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policies:
@@ -60,13 +67,23 @@ class Policies:
                 window=timedelta(seconds=settings.throttle_window_seconds),
             )
 
+        account = policy(settings.throttle_account_free_failures)
         return cls(
-            account=policy(settings.throttle_account_free_failures),
+            account=account,
             ip=policy(settings.throttle_ip_free_failures),
+            mfa=Policy(
+                free_failures=account.free_failures,
+                base_delay=account.base_delay,
+                max_delay=account.max_delay,
+                window=account.window,
+                hard_limit=settings.throttle_mfa_hard_limit,
+            ),
         )
 
 
 class ThrottleStore(Protocol):
+    async def serialize(self, key: str) -> None: ...
+
     async def blocked_until(self, key: str) -> datetime | None: ...
 
     async def add_failure(self, key: str, now: datetime, forget_before: datetime) -> int: ...
@@ -79,6 +96,9 @@ class ThrottleStore(Protocol):
 class DatabaseStore:
     def __init__(self, session: AsyncSession) -> None:
         self.repository = ThrottleRepository(session)
+
+    async def serialize(self, key: str) -> None:
+        await self.repository.lock(key)
 
     async def blocked_until(self, key: str) -> datetime | None:
         return await self.repository.blocked_until(key)
@@ -105,6 +125,11 @@ class RedisStore:
     def __init__(self, redis: Any, window: timedelta) -> None:
         self.redis = redis
         self.ttl = int(window.total_seconds()) + 60
+
+    async def serialize(self, key: str) -> None:
+        """Redis counts atomically (HINCRBY) but cannot hold a lock for a SQL transaction: with
+        this store, concurrent attempts on one key can each pass the check before either fails
+        (a bounded overshoot: at most the number of parallel requests)."""
 
     async def blocked_until(self, key: str) -> datetime | None:
         raw = await self.redis.hget(self.PREFIX + key, "blocked_until")
@@ -135,6 +160,11 @@ class Throttle:
     def __init__(self, store: ThrottleStore, policies: Policies) -> None:
         self.store = store
         self.policies = policies
+
+    async def serialize(self, key: str) -> None:
+        """Make attempts on ``key`` take turns until this transaction ends, so that a burst of
+        parallel attempts cannot all pass the check before any failure is counted."""
+        await self.store.serialize(key)
 
     async def retry_after(self, *keys: str) -> int:
         """Seconds until every key is free again (0: go ahead)."""

@@ -232,13 +232,11 @@ async def test_action_and_audit_commit_together(
     engine: AsyncEngine,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    response = await client.post(
-        "/api/v1/_test/audited/1", headers={"x-request-id": "req-abcdef12"}
-    )
+    response = await client.post("/api/v1/_test/audited/1")
     assert response.status_code == 200
     entry = await seq_of(engine, 1)
     assert entry["action"] == "appointment.booked"
-    assert entry["request_id"] == "req-abcdef12"
+    assert entry["request_id"] == response.headers["x-request-id"]
     assert entry["object_id"] == "1"
     assert (await check(sessions)).ok
 
