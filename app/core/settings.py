@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     throttle_base_delay_seconds: int = Field(default=30, ge=1)
     throttle_max_delay_seconds: int = Field(default=900, ge=1)
     throttle_window_seconds: int = Field(default=86_400, ge=60)
+    #: OAuth clients (the 2020 incident): Bearer API calls and token requests per client and minute.
+    oauth_client_requests_per_minute: int = Field(default=300, ge=1)
+    oauth_token_requests_per_minute: int = Field(default=60, ge=1)
     log_level: str = "INFO"
     #: JSON logs; defaults to on in production.
     log_json: bool | None = None
