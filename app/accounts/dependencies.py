@@ -11,8 +11,10 @@ the wrong role -> 403 ``forbidden`` (these are *role-only* routes: their existen
 OpenAPI document, so a 403 confirms nothing; routes about one object must answer 404 for someone
 else's object, in their service); no recent re-authentication -> 403 ``reauth_required``.
 
-Every caller is resolved by one function, ``resolve_principal``: today from the ``erdv_session``
-cookie; the OAuth Bearer-token path will be added there, so every dependency below gains it at once.
+Every caller is resolved by one function, ``resolve_principal``: from the ``erdv_session`` cookie or
+from an OAuth ``Authorization: Bearer`` token (``resolve_caller``). The typed callers below accept
+browser sessions only (a token gets 403 ``insufficient_scope``); a route opens itself to tokens with
+``app.oauth.dependencies.caller(*roles, scope=...)``, which checks the token's scope first.
 
 ``refuse_partial_sessions`` is installed on the whole app: with a partial session, every API route
 but the login steps, logout and the public auth endpoints answers 401 ``mfa_required``.
@@ -20,6 +22,7 @@ but the login steps, logout and the public auth endpoints answers 401 ``mfa_requ
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 
@@ -31,6 +34,7 @@ from app.accounts.principal import SESSION_COOKIE, Principal, SessionContext, ke
 from app.accounts.repository import AccountRepository
 from app.accounts.service import AuthService, actor_of
 from app.audit.dependencies import Audit
+from app.audit.service import Actor
 from app.core import clock
 from app.core.crypto import constant_time_equal
 from app.core.db import DbSession
@@ -38,6 +42,8 @@ from app.core.deps import AppSettings
 from app.core.errors import Forbidden, NotAuthenticated
 from app.core.mail import OutgoingMail
 from app.core.passwords import Passwords
+from app.oauth.errors import InsufficientScope
+from app.oauth.service import TokenGrant, authenticate_bearer
 from app.throttle.dependencies import RequestThrottle
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -139,8 +145,28 @@ async def full_session(
 FullSession = Annotated[SessionContext, Depends(full_session)]
 
 
-async def resolve_principal(ctx: FullSession) -> Principal:
-    """The one place a caller becomes a ``Principal`` (the OAuth Bearer path will join here)."""
+@dataclass(frozen=True)
+class Caller:
+    """Whoever is calling: a full browser session (``principal``), a Bearer token (``token``, and
+    ``principal`` when it acts for a person), or nobody (both None)."""
+
+    principal: Principal | None
+    token: TokenGrant | None
+
+    @property
+    def actor(self) -> Actor:
+        if self.token is not None:
+            return self.token.actor
+        return self.principal.actor if self.principal is not None else Actor.anonymous()
+
+
+def bearer_token(request: Request) -> str | None:
+    """The RFC 6750 §2.1 credential, or None when the request carries no Bearer authorization."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else None
+
+
+def _session_principal(ctx: SessionContext) -> Principal:
     account = ctx.account
     return Principal(
         account_id=account.id,
@@ -153,7 +179,63 @@ async def resolve_principal(ctx: FullSession) -> Principal:
     )
 
 
-CurrentAccount = Annotated[Principal, Depends(resolve_principal)]
+async def resolve_caller(
+    request: Request,
+    ctx: OptionalSession,
+    db: DbSession,
+    settings: AppSettings,
+    throttle: RequestThrottle,
+) -> Caller:
+    """A Bearer token wins over the cookie (no CSRF then: a token is not sent by the browser on its
+    own); an invalid, expired or revoked one is 401 ``invalid_token`` whatever else is present."""
+    token = bearer_token(request)
+    if token is not None:
+        grant = await authenticate_bearer(db, settings, throttle, token)
+        principal = None
+        if grant.account_id is not None and grant.role is not None:
+            principal = Principal(
+                account_id=grant.account_id,
+                role=grant.role,
+                display_name=grant.display_name or "",
+                session_id=None,
+                actor=grant.actor,
+                client_id=grant.client_id,
+                scopes=grant.scopes,
+            )
+        return Caller(principal, grant)
+    if ctx is not None and ctx.session.state == SessionState.FULL.value:
+        return Caller(_session_principal(ctx), None)
+    return Caller(None, None)
+
+
+AnyCaller = Annotated[Caller, Depends(resolve_caller)]
+
+
+async def resolve_principal(
+    request: Request, caller: AnyCaller, ctx: OptionalSession, settings: AppSettings
+) -> Principal:
+    """The one place a caller becomes a ``Principal``: a full, CSRF-checked browser session, or a
+    Bearer token acting for a person. Routes that take tokens check the scope first
+    (``app.oauth.dependencies.caller``); a client-credentials token has no person to be."""
+    if caller.token is not None:
+        if caller.principal is None:
+            raise InsufficientScope(None)
+        return caller.principal
+    return _session_principal(await full_session(request, ctx, settings))
+
+
+async def session_principal(
+    principal: Annotated[Principal, Depends(resolve_principal)],
+) -> Principal:
+    """Deny by default: the typed callers below take browser sessions only. A route opens itself to
+    tokens explicitly, with a scope (``caller(..., scope=...)``); anything else answers a token with
+    403 ``insufficient_scope``."""
+    if principal.via_token:
+        raise InsufficientScope(None)
+    return principal
+
+
+CurrentAccount = Annotated[Principal, Depends(session_principal)]
 
 
 def _role(*roles: Role) -> object:
