@@ -337,3 +337,72 @@ def main() -> None:
             file=sys.stderr,
         )
         sys.exit(2)
+
+
+oauth_cli = typer.Typer(help="OAuth clients of third-party platforms.", no_args_is_help=True)
+cli.add_typer(oauth_cli, name="oauth")
+
+
+@oauth_cli.command("create-client")
+def oauth_create_client(
+    name: str = typer.Option(..., "--name", help="The platform's name, shown to patients."),
+    redirect_uri: list[str] = typer.Option([], "--redirect-uri", help="Exact redirect URI."),
+    grant: list[str] = typer.Option(..., "--grant", help="authorization_code, refresh_token..."),
+    scope: list[str] = typer.Option(..., "--scope", help="A scope the client may ask for."),
+) -> None:
+    """Register a client, disabled until ``erdv oauth enable``; prints its id and secret as JSON
+    (the secret is shown this once: erdv keeps only its HMAC)."""
+    import json
+
+    from app.core.errors import ErdvError
+    from app.oauth import service
+
+    settings = _settings()
+
+    async def create(session: AsyncSession) -> dict[str, object]:
+        created = await service.create_client(
+            session,
+            AuditTrail(session, audit_key(settings.secret_key_bytes)),
+            settings,
+            actor=Actor.system(),
+            name=name,
+            redirect_uris=redirect_uri,
+            grant_types=grant,
+            scopes=scope,
+        )
+        return {
+            "client_id": created.client.client_id,
+            "client_secret": created.client_secret,
+            "enabled": False,
+        }
+
+    try:
+        result = asyncio.run(_in_transaction(settings, create))
+    except ErdvError as error:
+        typer.echo(f"erdv: {error.detail}", err=True)
+        raise typer.Exit(1) from error
+    typer.echo(json.dumps(result))
+
+
+@oauth_cli.command("enable")
+def oauth_enable(client_id: str = typer.Argument(..., help="The client to enable.")) -> None:
+    from app.core.errors import ErdvError
+    from app.oauth import service
+
+    settings = _settings()
+
+    async def enable(session: AsyncSession) -> None:
+        await service.set_client_enabled(
+            session,
+            AuditTrail(session, audit_key(settings.secret_key_bytes)),
+            actor=Actor.system(),
+            client_id=client_id,
+            enabled=True,
+        )
+
+    try:
+        asyncio.run(_in_transaction(settings, enable))
+    except ErdvError as error:
+        typer.echo(f"erdv: {error.detail}", err=True)
+        raise typer.Exit(1) from error
+    typer.echo(f"enabled: {client_id}")

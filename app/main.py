@@ -35,6 +35,9 @@ from app.core.passwords import PasswordHasher
 from app.core.settings import Settings, get_settings
 from app.health.router import router as health_router
 from app.jobs import JOBS
+from app.oauth.router import admin_router as oauth_admin_router
+from app.oauth.router import me_router as oauth_me_router
+from app.oauth.router import router as oauth_router
 
 logger = logging.getLogger("erdv.app")
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -109,6 +112,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(accounts_me_router)
     app.include_router(accounts_admin_router)
+    app.include_router(oauth_router)
+    app.include_router(oauth_admin_router)
+    app.include_router(oauth_me_router)
 
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -11,6 +11,7 @@ import app.audit.models  # noqa: F401
 import app.consent.models  # noqa: F401
 import app.core.jobs  # noqa: F401
 import app.mfa.models  # noqa: F401
+import app.oauth.models  # noqa: F401
 import app.throttle.models  # noqa: F401
 from app.core.db import metadata
 

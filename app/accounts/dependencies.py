@@ -11,8 +11,10 @@ the wrong role -> 403 ``forbidden`` (these are *role-only* routes: their existen
 OpenAPI document, so a 403 confirms nothing; routes about one object must answer 404 for someone
 else's object, in their service); no recent re-authentication -> 403 ``reauth_required``.
 
-Every caller is resolved by one function, ``resolve_principal``: today from the ``erdv_session``
-cookie; the OAuth Bearer-token path will be added there, so every dependency below gains it at once.
+Every caller is resolved by one function, ``resolve_principal``: from the ``erdv_session`` cookie or
+from an OAuth ``Authorization: Bearer`` token (``resolve_caller``). The typed callers below accept
+browser sessions only (a token gets 403 ``insufficient_scope``); a route opens itself to tokens with
+``app.oauth.dependencies.caller(*roles, scope=...)``, which checks the token's scope first.
 
 ``refuse_partial_sessions`` is installed on the whole app: with a partial session, every API route
 but the login steps, logout and the public auth endpoints answers 401 ``mfa_required``.
@@ -20,19 +22,20 @@ but the login steps, logout and the public auth endpoints answers 401 ``mfa_requ
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from app.accounts.errors import CsrfFailed, MfaRequired, ReauthRequired, WrongRole
-from app.accounts.models import Account, AccountStatus, Role, SessionState
+from app.accounts.models import AccountStatus, Role, SessionState
 from app.accounts.principal import SESSION_COOKIE, Principal, SessionContext, keys_for
 from app.accounts.repository import AccountRepository
 from app.accounts.service import AuthService, actor_of
 from app.audit.dependencies import Audit
 from app.audit.models import AuditAction, AuditOutcome
-from app.audit.service import AuditTrail
+from app.audit.service import Actor, AuditTrail
 from app.core import clock
 from app.core.crypto import constant_time_equal
 from app.core.db import DbSession
@@ -40,6 +43,8 @@ from app.core.deps import AppSettings
 from app.core.errors import NotAuthenticated
 from app.core.mail import OutgoingMail
 from app.core.passwords import Passwords
+from app.oauth.errors import InsufficientScope
+from app.oauth.service import TokenGrant, authenticate_bearer
 from app.throttle.dependencies import RequestThrottle
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -104,13 +109,13 @@ async def load_session(
 OptionalSession = Annotated[SessionContext | None, Depends(load_session)]
 
 
-async def deny(audit: AuditTrail, account: Account, reason: str, request: Request) -> None:
+async def deny(audit: AuditTrail, actor: Actor, reason: str, request: Request) -> None:
     """Record a denied access (SECURITY.md: every denied access is in the audit trail); the error
     raised next is a ``RecordedFailure``, so this entry survives the failed request."""
     route = request.scope.get("route")
     await audit.record(
         AuditAction.ACCESS_DENIED,
-        actor=actor_of(account),
+        actor=actor,
         outcome=AuditOutcome.DENIED,
         details={"reason": reason, "route": str(getattr(route, "path", "") or "")[:200]},
     )
@@ -125,7 +130,7 @@ async def enforce_csrf(
     sent = request.headers.get("x-csrf-token", "")
     expected = keys_for(settings.secret_key_bytes).csrf_token(ctx.token)
     if not sent or not constant_time_equal(sent, expected):
-        await deny(audit, ctx.account, "csrf_failed", request)
+        await deny(audit, actor_of(ctx.account), "csrf_failed", request)
         raise CsrfFailed("Send the X-CSRF-Token header given at login or by GET /auth/session.")
 
 
@@ -156,8 +161,28 @@ async def full_session(
 FullSession = Annotated[SessionContext, Depends(full_session)]
 
 
-async def resolve_principal(ctx: FullSession) -> Principal:
-    """The one place a caller becomes a ``Principal`` (the OAuth Bearer path will join here)."""
+@dataclass(frozen=True)
+class Caller:
+    """Whoever is calling: a full browser session (``principal``), a Bearer token (``token``, and
+    ``principal`` when it acts for a person), or nobody (both None)."""
+
+    principal: Principal | None
+    token: TokenGrant | None
+
+    @property
+    def actor(self) -> Actor:
+        if self.token is not None:
+            return self.token.actor
+        return self.principal.actor if self.principal is not None else Actor.anonymous()
+
+
+def bearer_token(request: Request) -> str | None:
+    """The RFC 6750 §2.1 credential, or None when the request carries no Bearer authorization."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else None
+
+
+def _session_principal(ctx: SessionContext) -> Principal:
     account = ctx.account
     return Principal(
         account_id=account.id,
@@ -170,15 +195,69 @@ async def resolve_principal(ctx: FullSession) -> Principal:
     )
 
 
-CurrentAccount = Annotated[Principal, Depends(resolve_principal)]
+async def resolve_caller(
+    request: Request,
+    ctx: OptionalSession,
+    db: DbSession,
+    settings: AppSettings,
+    throttle: RequestThrottle,
+) -> Caller:
+    """A Bearer token wins over the cookie (no CSRF then: a token is not sent by the browser on its
+    own); an invalid, expired or revoked one is 401 ``invalid_token`` whatever else is present."""
+    token = bearer_token(request)
+    if token is not None:
+        grant = await authenticate_bearer(db, settings, throttle, token)
+        principal = None
+        if grant.account_id is not None and grant.role is not None:
+            principal = Principal(
+                account_id=grant.account_id,
+                role=grant.role,
+                display_name=grant.display_name or "",
+                session_id=None,
+                actor=grant.actor,
+                client_id=grant.client_id,
+                scopes=grant.scopes,
+            )
+        return Caller(principal, grant)
+    if ctx is not None and ctx.session.state == SessionState.FULL.value:
+        return Caller(_session_principal(ctx), None)
+    return Caller(None, None)
+
+
+AnyCaller = Annotated[Caller, Depends(resolve_caller)]
+
+
+async def resolve_principal(
+    request: Request, caller: AnyCaller, ctx: OptionalSession, settings: AppSettings, audit: Audit
+) -> Principal:
+    """The one place a caller becomes a ``Principal``: a full, CSRF-checked browser session, or a
+    Bearer token acting for a person. Routes that take tokens check the scope first
+    (``app.oauth.dependencies.caller``); a client-credentials token has no person to be."""
+    if caller.token is not None:
+        if caller.principal is None:
+            raise InsufficientScope(None)
+        return caller.principal
+    return _session_principal(await full_session(request, ctx, settings, audit))
+
+
+async def session_principal(
+    principal: Annotated[Principal, Depends(resolve_principal)],
+) -> Principal:
+    """Deny by default: the typed callers below take browser sessions only. A route opens itself to
+    tokens explicitly, with a scope (``caller(..., scope=...)``); anything else answers a token with
+    403 ``insufficient_scope``."""
+    if principal.via_token:
+        raise InsufficientScope(None)
+    return principal
+
+
+CurrentAccount = Annotated[Principal, Depends(session_principal)]
 
 
 def _role(*roles: Role) -> object:
-    async def require(
-        principal: CurrentAccount, ctx: FullSession, audit: Audit, request: Request
-    ) -> Principal:
+    async def require(principal: CurrentAccount, audit: Audit, request: Request) -> Principal:
         if principal.role not in roles:
-            await deny(audit, ctx.account, "wrong_role", request)
+            await deny(audit, principal.actor, "wrong_role", request)
             raise WrongRole("This route is not for your kind of account.")
         return principal
 
@@ -192,23 +271,19 @@ CurrentAdmin = Annotated[Principal, Depends(_role(Role.ADMIN))]
 
 
 async def recently_authenticated(
-    principal: CurrentAccount,
-    ctx: FullSession,
-    settings: AppSettings,
-    audit: Audit,
-    request: Request,
+    principal: CurrentAccount, settings: AppSettings, audit: Audit, request: Request
 ) -> Principal:
     """Sensitive operations need ``/reauth`` within the last 10 minutes (API.md, ASVS V7.5.3)."""
     if not principal.reauthenticated_within(timedelta(minutes=settings.reauth_window_minutes)):
-        await deny(audit, ctx.account, "reauth_required", request)
+        await deny(audit, principal.actor, "reauth_required", request)
         raise ReauthRequired("Confirm your password and a code (POST /api/v1/auth/reauth) first.")
     return principal
 
 
 async def recently_authenticated_admin(
-    principal: CurrentAdmin, ctx: FullSession, settings: AppSettings, audit: Audit, request: Request
+    principal: CurrentAdmin, settings: AppSettings, audit: Audit, request: Request
 ) -> Principal:
-    return await recently_authenticated(principal, ctx, settings, audit, request)
+    return await recently_authenticated(principal, settings, audit, request)
 
 
 RecentlyAuthenticated = Annotated[Principal, Depends(recently_authenticated)]

@@ -64,16 +64,25 @@ class SessionContext:
 
 @dataclass(frozen=True)
 class Principal:
-    """The authenticated caller, whatever the way in (browser session today, OAuth token later)."""
+    """The authenticated caller, whatever the way in: a browser session, or an OAuth Bearer token
+    acting for this person (``client_id`` and ``scopes`` set, ``actor`` names the client)."""
 
     account_id: uuid.UUID
     role: Role
     display_name: str
-    #: the browser session, or None for a caller that has none (an OAuth Bearer token, later)
+    #: the browser session, or None for a caller that has none (an OAuth Bearer token)
     session_id: uuid.UUID | None
     actor: Actor
     authenticated_at: datetime | None = None
     reauthenticated_at: datetime | None = None
+    #: set when the caller is an OAuth client acting for this person with a Bearer token
+    client_id: str | None = None
+    #: the token's scopes (empty for a browser session, which routes check by role alone)
+    scopes: frozenset[str] = frozenset()
+
+    @property
+    def via_token(self) -> bool:
+        return self.client_id is not None
 
     def reauthenticated_within(self, window: timedelta) -> bool:
         at = self.reauthenticated_at

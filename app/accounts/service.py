@@ -56,6 +56,7 @@ from app.core.passwords import PasswordHasher
 from app.core.settings import Settings
 from app.mfa.errors import InvalidCode
 from app.mfa.service import Enrolment, Factor, MfaService
+from app.oauth.service import revoke_account_tokens as revoke_oauth_tokens
 from app.throttle.errors import Throttled
 from app.throttle.service import Throttle
 
@@ -121,6 +122,7 @@ class AuthService:
         mail: MailQueue | None,
     ) -> None:
         self.settings = settings
+        self.session = session
         self.repository = AccountRepository(session)
         self.mfa = MfaService(session, settings)
         self.passwords = passwords
@@ -613,6 +615,7 @@ class AuthService:
             email_verified_at=account.email_verified_at or now,
         )
         ended = await self.repository.delete_sessions(account.id)
+        revoked = await revoke_oauth_tokens(self.session, account.id)
         await self.throttle.reset(self._password_key(account.email))
         if factor is not None:
             await self._factor_succeeded(account, factor, None)
@@ -622,7 +625,7 @@ class AuthService:
             subject_id=account.id,
             object_type="account",
             object_id=account.id,
-            details={"sessions_ended": ended},
+            details={"sessions_ended": ended, "oauth_tokens_revoked": revoked},
         )
 
     async def change_password(
@@ -648,11 +651,12 @@ class AuthService:
             password_changed_at=clock.now(),
         )
         ended = await self.repository.delete_sessions(account.id, except_id=ctx.session.id)
+        revoked = await revoke_oauth_tokens(self.session, account.id)
         await self.audit.record(
             AuditAction.AUTH_PASSWORD_CHANGED,
             actor=principal.actor,
             subject_id=account.id,
-            details={"sessions_ended": ended},
+            details={"sessions_ended": ended, "oauth_tokens_revoked": revoked},
         )
 
     # administration ---------------------------------------------------------------------------
@@ -666,9 +670,10 @@ class AuthService:
         if account.id == admin.account_id:
             raise CannotSuspendSelf()
         await self.repository.update(account.id, status=status.value)
-        ended = 0
+        ended = revoked = 0
         if status is AccountStatus.SUSPENDED:
             ended = await self.repository.delete_sessions(account.id)
+            revoked = await revoke_oauth_tokens(self.session, account.id)
         await self.audit.record(
             AuditAction.ACCOUNT_SUSPENDED
             if status is AccountStatus.SUSPENDED
@@ -677,7 +682,7 @@ class AuthService:
             subject_id=account.id,
             object_type="account",
             object_id=account.id,
-            details={"sessions_ended": ended},
+            details={"sessions_ended": ended, "oauth_tokens_revoked": revoked},
         )
         return account
 

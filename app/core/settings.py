@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     throttle_mfa_hard_limit: int = Field(default=20, ge=5, le=99)
     #: Largest request body accepted (413 payload_too_large beyond).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    #: OAuth clients (the 2020 incident): Bearer API calls and token requests per client and minute.
+    oauth_client_requests_per_minute: int = Field(default=300, ge=1)
+    oauth_token_requests_per_minute: int = Field(default=60, ge=1)
     log_level: str = "INFO"
     #: JSON logs; defaults to on in production.
     log_json: bool | None = None

@@ -1,0 +1,485 @@
+"""OAuth endpoints: metadata, authorize (consent page), token, revoke, introspect; the admin's
+clients; the patient's authorized apps.
+
+The protocol endpoints are thin: build the request after ``await request.form()``, hand it to the
+Authlib server in a worker thread (``app.oauth.server``), turn its answer into a Starlette response.
+Their errors are RFC 6749 JSON errors, not problem documents (that is what OAuth clients parse).
+``/oauth/*`` responses carry ``Cache-Control: no-store`` (middleware, and Authlib's own headers).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
+from fastapi import APIRouter, Path, Request, Response, status
+from fastapi.responses import HTMLResponse
+
+from app.accounts.dependencies import (
+    CurrentAdmin,
+    CurrentPatient,
+    OptionalSession,
+    RecentlyAuthenticatedAdmin,
+    deny,
+)
+from app.accounts.errors import CsrfFailed
+from app.accounts.models import Role, SessionState
+from app.accounts.principal import Principal, keys_for
+from app.accounts.service import actor_of
+from app.audit.dependencies import Audit
+from app.audit.service import AuditTrail
+from app.core.access import PUBLIC
+from app.core.crypto import constant_time_equal
+from app.core.db import DbSession
+from app.core.deps import AppSettings
+from app.core.errors import NotAuthenticated
+from app.core.problems import problem_responses
+from app.core.settings import Settings
+from app.oauth import pages, service
+from app.oauth.schemas import (
+    AuthorizedAppRead,
+    ClientCreate,
+    ClientCreated,
+    ClientRead,
+    ServerMetadata,
+)
+from app.oauth.scopes import ALL_SCOPES, GRANT_TYPES, scope_list
+from app.oauth.server import (
+    ACCESS_TOKEN_LIFETIME,
+    CLIENT_AUTH_METHODS,
+    REFRESH_FAMILY_LIFETIME,
+    ErdvAuthorizationServer,
+    ErdvOAuth2Request,
+    OAuthResponse,
+    Store,
+    oauth_keys,
+)
+from app.throttle.dependencies import RequestThrottle
+
+router = APIRouter(tags=["oauth"])
+admin_router = APIRouter(prefix="/api/v1/admin/oauth/clients", tags=["admin"])
+me_router = APIRouter(prefix="/api/v1/me/apps", tags=["oauth"])
+
+_SESSION_ERRORS = ((401, "not_authenticated"), (401, "mfa_required"), (403, "csrf_failed"))
+_ADMIN_ERRORS = (*_SESSION_ERRORS, (403, "forbidden"), (403, "insufficient_scope"))
+_OAUTH_JSON_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "RFC 6749 §5.2 error (`invalid_request`, `invalid_grant`, ...)"},
+    401: {"description": "`invalid_client` when the client authenticated with HTTP Basic"},
+    429: {"description": "`rate_limited` (per client)"},
+}
+_FORM_BODY = {
+    "requestBody": {
+        "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}},
+    }
+}
+
+
+def _server(db: DbSession, settings: Settings, audit: AuditTrail) -> ErdvAuthorizationServer:
+    return ErdvAuthorizationServer(Store(db, audit, oauth_keys(settings)), settings)
+
+
+def _form_items(form: Any) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+
+
+async def _oauth_request(
+    request: Request, form: list[tuple[str, str]] | None = None
+) -> ErdvOAuth2Request:
+    if form is None:
+        form = _form_items(await request.form()) if request.method == "POST" else []
+    return ErdvOAuth2Request(
+        request.method,
+        str(request.url),
+        request.headers,
+        list(request.query_params.multi_items()),
+        form,
+    )
+
+
+def _to_response(answer: OAuthResponse, request: Request) -> Response:
+    body, status_code = answer.body, answer.status
+    if isinstance(body, dict):
+        # RFC 6749 §5.2: 401 for invalid_client only when the client tried HTTP authentication
+        if status_code == 401 and "authorization" not in request.headers:
+            status_code = 400
+        body = json.dumps(body)
+    headers = [(k, v) for k, v in answer.headers if status_code == 401 or k != "WWW-Authenticate"]
+    response = Response(content=body or b"", status_code=status_code)
+    for name, value in headers:
+        response.headers[name] = value
+    return response
+
+
+def _authorize_error(
+    server: ErdvAuthorizationServer, error: OAuth2Error, status_code: int = 400
+) -> Response:
+    """Redirect only to a redirect URI already matched against the client (RFC 6749 §4.1.2.1);
+    otherwise an error page."""
+    if error.redirect_uri:
+        location = server.error_redirect(error.redirect_uri, error.get_body())
+        return Response(status_code=303, headers={"Location": location})
+    description = error.get_error_description() or error.error
+    return HTMLResponse(
+        pages.error_page(
+            "Le client ou son adresse de retour est inconnu ou invalide. " + description,
+            "The client or its redirect URI is unknown or invalid. " + description,
+        ),
+        status_code=status_code,
+    )
+
+
+@router.get(
+    "/.well-known/oauth-authorization-server",
+    summary="Authorization server metadata (RFC 8414)",
+    response_model=ServerMetadata,
+    openapi_extra=PUBLIC,
+)
+async def server_metadata(settings: AppSettings) -> ServerMetadata:
+    base = settings.public_url.rstrip("/")
+    return ServerMetadata(
+        issuer=base,
+        authorization_endpoint=f"{base}/oauth/authorize",
+        token_endpoint=f"{base}/oauth/token",
+        revocation_endpoint=f"{base}/oauth/revoke",
+        introspection_endpoint=f"{base}/oauth/introspect",
+        scopes_supported=sorted(ALL_SCOPES),
+        response_types_supported=["code"],
+        response_modes_supported=["query"],
+        grant_types_supported=sorted(GRANT_TYPES),
+        token_endpoint_auth_methods_supported=CLIENT_AUTH_METHODS,
+        revocation_endpoint_auth_methods_supported=CLIENT_AUTH_METHODS,
+        introspection_endpoint_auth_methods_supported=CLIENT_AUTH_METHODS,
+        code_challenge_methods_supported=["S256"],
+        authorization_response_iss_parameter_supported=True,
+    )
+
+
+@router.get(
+    "/oauth/authorize",
+    summary="Authorization endpoint: the consent page (RFC 6749 §4.1.1, PKCE S256 required)",
+    response_class=HTMLResponse,
+    responses={303: {"description": "error redirect to a registered redirect URI"}},
+    openapi_extra=PUBLIC,
+)
+async def authorize_page(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    audit: Audit,
+    ctx: OptionalSession,
+) -> Response:
+    """Validates the request first (an unknown client or redirect URI is an error page, never a
+    redirect); a visitor who is not signed in gets a page asking to sign in and come back (the front
+    end has no return-path support); a signed-in patient sees the consent page."""
+    server = _server(db, settings, audit)
+    oauth_request = await _oauth_request(request)
+    try:
+        grant = await server.run(lambda: server.get_consent_grant(request=oauth_request))
+    except OAuth2Error as error:
+        return _authorize_error(server, error)
+    if ctx is None or ctx.session.state != SessionState.FULL.value:
+        return_to = request.url.path + ("?" + request.url.query if request.url.query else "")
+        return HTMLResponse(pages.login_page(quote(return_to, safe="/?&=%:")))
+    if ctx.account.role != Role.PATIENT.value:
+        return HTMLResponse(
+            pages.error_page(
+                "Seul un compte patient peut autoriser une application.",
+                "Only a patient account can authorize an application.",
+            ),
+            status_code=403,
+        )
+    return HTMLResponse(
+        pages.consent_page(
+            client_name=grant.client.row.name,
+            scopes=scope_list(grant.request.scope),
+            params=list(request.query_params.multi_items()),
+            csrf_token=keys_for(settings.secret_key_bytes).csrf_token(ctx.token),
+            refresh_days=REFRESH_FAMILY_LIFETIME.days,
+            access_minutes=int(ACCESS_TOKEN_LIFETIME.total_seconds() // 60),
+        )
+    )
+
+
+@router.post(
+    "/oauth/authorize",
+    summary="The patient's decision on the consent page: 303 to the client with code or error",
+    status_code=303,
+    response_class=Response,
+    responses={
+        303: {"description": "redirect with `code` (or `error=access_denied`), `state`, `iss`"},
+        **problem_responses(*_SESSION_ERRORS),
+    },
+    openapi_extra=_FORM_BODY,
+)
+async def authorize_decision(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    audit: Audit,
+    ctx: OptionalSession,
+) -> Response:
+    """CSRF: the hidden ``csrf_token`` (or the ``X-CSRF-Token`` header) must be the session's token.
+    Deny is the default: only ``decision=approve`` approves. Approving records the
+    ``third-party-sharing`` consent for this client in the same transaction as the code."""
+    if ctx is None:
+        raise NotAuthenticated("Sign in first.")
+    form = _form_items(await request.form())
+    fields = dict(form)
+    expected = keys_for(settings.secret_key_bytes).csrf_token(ctx.token)
+    sent = fields.get("csrf_token") or request.headers.get("x-csrf-token", "")
+    if not sent or not constant_time_equal(sent, expected):
+        await deny(audit, actor_of(ctx.account), "csrf_failed", request)
+        raise CsrfFailed("The consent form is stale or forged: reload it.")
+    server = _server(db, settings, audit)
+    if ctx.account.role != Role.PATIENT.value:
+        return HTMLResponse(
+            pages.error_page(
+                "Seul un compte patient peut autoriser une application.",
+                "Only a patient account can authorize an application.",
+            ),
+            status_code=403,
+        )
+    approved = fields.get("decision") == "approve"
+    account = ctx.account
+    principal = Principal(
+        account_id=account.id,
+        role=Role(account.role),
+        display_name=account.full_name,
+        session_id=ctx.session.id,
+        actor=actor_of(account),
+    )
+    params = [(k, v) for k, v in form if k not in {"csrf_token", "decision"}]
+    oauth_request = await _oauth_request(request, params)
+
+    def decide() -> OAuthResponse:
+        grant = server.get_consent_grant(request=oauth_request, end_user=principal)
+        answer: OAuthResponse = server.create_authorization_response(
+            request=oauth_request, grant_user=principal if approved else None, grant=grant
+        )
+        return answer
+
+    try:
+        answer = await server.run(decide)
+    except OAuth2Error as error:
+        return _authorize_error(server, error)
+    if answer.status == 303:
+        await service.record_authorization(
+            db,
+            audit,
+            account_id=account.id,
+            actor=principal.actor,
+            client_id=oauth_request.payload.client_id,
+            scope=oauth_request.scope or "",
+            approved=approved and "code=" in (answer.location or ""),
+        )
+    return _to_response(answer, request)
+
+
+def _client_named(request: Request, form: dict[str, str]) -> str | None:
+    client_id, _secret = extract_basic_authorization(request.headers)
+    named = client_id or form.get("client_id")
+    return named[:64] if named else None
+
+
+@router.post(
+    "/oauth/token",
+    summary="Token endpoint: authorization_code (+ code_verifier), refresh_token, client_credentials",
+    response_class=Response,
+    responses=_OAUTH_JSON_ERRORS,
+    openapi_extra={**PUBLIC, **_FORM_BODY},
+)
+async def token(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    audit: Audit,
+    throttle: RequestThrottle,
+) -> Response:
+    """Client authentication: ``client_secret_basic`` or ``client_secret_post``. Rate-limited per
+    client (CHARTER.md, the 2020 incident)."""
+    oauth_request = await _oauth_request(request)
+    named = _client_named(request, oauth_request.form)
+    if named:
+        await throttle.hit(f"oauth-token:client:{named}", service.token_endpoint_policy(settings))
+    server = _server(db, settings, audit)
+    answer = await server.run(lambda: server.create_token_response(oauth_request))
+    return _to_response(answer, request)
+
+
+@router.post(
+    "/oauth/revoke",
+    summary="Token revocation (RFC 7009): a refresh token revokes its whole grant",
+    response_class=Response,
+    responses=_OAUTH_JSON_ERRORS,
+    openapi_extra={**PUBLIC, **_FORM_BODY},
+)
+async def revoke(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    audit: Audit,
+    throttle: RequestThrottle,
+) -> Response:
+    oauth_request = await _oauth_request(request)
+    named = _client_named(request, oauth_request.form)
+    if named:
+        await throttle.hit(f"oauth-token:client:{named}", service.token_endpoint_policy(settings))
+    server = _server(db, settings, audit)
+    answer = await server.run(lambda: server.create_endpoint_response("revocation", oauth_request))
+    return _to_response(answer, request)
+
+
+@router.post(
+    "/oauth/introspect",
+    summary="Token introspection (RFC 7662), for a client's own tokens",
+    response_class=Response,
+    responses=_OAUTH_JSON_ERRORS,
+    openapi_extra={**PUBLIC, **_FORM_BODY},
+)
+async def introspect(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    audit: Audit,
+    throttle: RequestThrottle,
+) -> Response:
+    oauth_request = await _oauth_request(request)
+    named = _client_named(request, oauth_request.form)
+    if named:
+        await throttle.hit(f"oauth-token:client:{named}", service.token_endpoint_policy(settings))
+    server = _server(db, settings, audit)
+    answer = await server.run(
+        lambda: server.create_endpoint_response("introspection", oauth_request)
+    )
+    return _to_response(answer, request)
+
+
+# --- admin: clients ---
+
+ClientIdPath = Annotated[str, Path(max_length=64)]
+
+
+def _client_read(row: Any) -> ClientRead:
+    return ClientRead(
+        client_id=row.client_id,
+        name=row.name,
+        redirect_uris=row.redirect_uris,
+        grant_types=row.grant_types,
+        scopes=row.scopes,
+        enabled=row.enabled,
+        created_at=row.created_at,
+    )
+
+
+@admin_router.post(
+    "",
+    summary="Register an OAuth client (disabled until enabled; the secret is shown once)",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ClientCreated,
+    responses=problem_responses(
+        *_ADMIN_ERRORS, (403, "reauth_required"), (422, "validation_error")
+    ),
+)
+async def create_client(
+    body: ClientCreate,
+    admin: RecentlyAuthenticatedAdmin,
+    db: DbSession,
+    settings: AppSettings,
+    audit: Audit,
+) -> ClientCreated:
+    created = await service.create_client(
+        db,
+        audit,
+        settings,
+        actor=admin.actor,
+        name=body.name,
+        redirect_uris=body.redirect_uris,
+        grant_types=list(body.grant_types),
+        scopes=list(body.scopes),
+    )
+    return ClientCreated(
+        client_id=created.client.client_id,
+        client_secret=created.client_secret,
+        enabled=created.client.enabled,
+    )
+
+
+@admin_router.get(
+    "",
+    summary="List OAuth clients (never their secrets)",
+    response_model=list[ClientRead],
+    responses=problem_responses(*_ADMIN_ERRORS),
+)
+async def list_clients(admin: CurrentAdmin, db: DbSession) -> list[ClientRead]:
+    return [_client_read(row) for row in await service.list_clients(db)]
+
+
+@admin_router.post(
+    "/{client_id}/enable",
+    summary="Enable an OAuth client",
+    response_model=ClientRead,
+    responses=problem_responses(*_ADMIN_ERRORS, (403, "reauth_required"), (404, "not_found")),
+)
+async def enable_client(
+    client_id: ClientIdPath, admin: RecentlyAuthenticatedAdmin, db: DbSession, audit: Audit
+) -> ClientRead:
+    row = await service.set_client_enabled(
+        db, audit, actor=admin.actor, client_id=client_id, enabled=True
+    )
+    return _client_read(row)
+
+
+@admin_router.post(
+    "/{client_id}/disable",
+    summary="Disable an OAuth client and revoke all its tokens (no re-auth: an incident is urgent)",
+    response_model=ClientRead,
+    responses=problem_responses(*_ADMIN_ERRORS, (404, "not_found")),
+)
+async def disable_client(
+    client_id: ClientIdPath, admin: CurrentAdmin, db: DbSession, audit: Audit
+) -> ClientRead:
+    row = await service.set_client_enabled(
+        db, audit, actor=admin.actor, client_id=client_id, enabled=False
+    )
+    return _client_read(row)
+
+
+# --- the patient's apps ---
+
+
+@me_router.get(
+    "",
+    summary="Applications I authorized, with their scopes and dates",
+    response_model=list[AuthorizedAppRead],
+    responses=problem_responses(*_ADMIN_ERRORS),
+)
+async def list_my_apps(patient: CurrentPatient, db: DbSession) -> list[AuthorizedAppRead]:
+    return [
+        AuthorizedAppRead(
+            client_id=app.client_id,
+            name=app.name,
+            scopes=app.scopes,
+            authorized_at=app.authorized_at,
+            last_token_at=app.last_used_at,
+        )
+        for app in await service.authorized_apps(db, patient.account_id)
+    ]
+
+
+@me_router.delete(
+    "/{client_id}",
+    summary="Withdraw an application's access: consent withdrawn, its tokens revoked at once",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses(*_ADMIN_ERRORS, (404, "not_found")),
+)
+async def withdraw_my_app(
+    client_id: ClientIdPath, patient: CurrentPatient, db: DbSession, audit: Audit
+) -> Response:
+    await service.withdraw_app(
+        db, audit, account_id=patient.account_id, actor=patient.actor, client_id=client_id
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,322 @@
+"""OAuth services: clients, the resource-server check of Bearer tokens, and the patient's apps.
+
+Services never commit and never raise ``HTTPException`` (CONVENTIONS habits 3 and 5).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import AccountStatus, Role
+from app.audit.models import AuditAction
+from app.audit.service import Actor, AuditTrail
+from app.consent import service as consent
+from app.consent.registry import default_charter
+from app.core import clock
+from app.core.crypto import new_token
+from app.core.db import new_id
+from app.core.settings import Settings
+from app.oauth.errors import AppNotFound, ClientNotFound, InvalidAccessToken, InvalidClientSettings
+from app.oauth.models import OAuthClient
+from app.oauth.repository import OAuthRepository
+from app.oauth.scopes import ALL_SCOPES, CLIENT_CREDENTIALS_SCOPES, GRANT_TYPES
+from app.oauth.server import CLIENT_SECRET_PREFIX, MAX_TOKEN_LENGTH, oauth_keys
+from app.throttle.service import Policy, Throttle
+
+THIRD_PARTY_SHARING = "third-party-sharing"
+CLIENT_ID_PREFIX = "erdv_client_"
+
+
+# --- clients ---
+
+
+@dataclass(frozen=True)
+class NewClient:
+    client: OAuthClient
+    #: shown once, never stored in clear
+    client_secret: str
+
+
+def _invalid(field: str, message: str) -> InvalidClientSettings:
+    return InvalidClientSettings(message, errors=[{"field": field, "message": message}])
+
+
+def _check_redirect_uri(uri: str, settings: Settings) -> None:
+    """Absolute https URIs without fragment (RFC 6749 §3.1.2, RFC 9700 §4.1.3); http only for
+    loopback, outside production, so local tests can run."""
+    parts = urlsplit(uri)
+    loopback = parts.hostname in {"127.0.0.1", "localhost", "::1"}
+    if parts.fragment or not parts.netloc or parts.scheme not in {"https", "http"}:
+        raise _invalid("redirect_uris", "Each redirect URI must be an absolute URL, no fragment.")
+    if parts.scheme == "http" and (settings.is_production or not loopback):
+        raise _invalid("redirect_uris", "Redirect URIs must use https.")
+
+
+async def create_client(
+    session: AsyncSession,
+    audit: AuditTrail,
+    settings: Settings,
+    *,
+    actor: Actor,
+    name: str,
+    redirect_uris: list[str],
+    grant_types: list[str],
+    scopes: list[str],
+) -> NewClient:
+    grants = sorted(set(grant_types))
+    wanted = sorted(set(scopes))
+    if not grants or not set(grants) <= GRANT_TYPES:
+        raise _invalid("grant_types", f"Grant types must be among {sorted(GRANT_TYPES)}.")
+    if not wanted or not set(wanted) <= ALL_SCOPES:
+        raise _invalid("scopes", f"Scopes must be among {sorted(ALL_SCOPES)}.")
+    if grants == ["client_credentials"] and not set(wanted) <= CLIENT_CREDENTIALS_SCOPES:
+        raise _invalid("scopes", "client_credentials clients get practitioners:read, slots:read.")
+    if "refresh_token" in grants and "authorization_code" not in grants:
+        raise _invalid("grant_types", "refresh_token only comes with authorization_code.")
+    if "authorization_code" in grants and not redirect_uris:
+        raise _invalid("redirect_uris", "authorization_code needs at least one redirect URI.")
+    for uri in redirect_uris:
+        _check_redirect_uri(uri, settings)
+    secret = new_token(CLIENT_SECRET_PREFIX)
+    now = clock.now()
+    row = OAuthClient(
+        id=new_id(),
+        client_id=new_token(CLIENT_ID_PREFIX)[:40],
+        name=name,
+        secret_hash=oauth_keys(settings).secret_hash(secret),
+        redirect_uris=list(dict.fromkeys(redirect_uris)),
+        grant_types=grants,
+        scopes=wanted,
+        enabled=False,  # an admin enables it after review (SECURITY.md)
+        created_at=now,
+        updated_at=now,
+    )
+    await OAuthRepository(session).add_client(row)
+    await audit.record(
+        AuditAction.OAUTH_CLIENT_CREATED,
+        actor=actor,
+        object_type="oauth_client",
+        object_id=row.client_id,
+        details={"grants": " ".join(grants), "scopes": " ".join(wanted)},
+    )
+    return NewClient(row, secret)
+
+
+async def list_clients(session: AsyncSession) -> list[OAuthClient]:
+    return list(await OAuthRepository(session).clients())
+
+
+async def set_client_enabled(
+    session: AsyncSession, audit: AuditTrail, *, actor: Actor, client_id: str, enabled: bool
+) -> OAuthClient:
+    """Disabling also revokes every token of the client: a disabled client can do nothing."""
+    repository = OAuthRepository(session)
+    now = clock.now()
+    if len(client_id) > 64 or not await repository.set_client_enabled(client_id, enabled, now):
+        raise ClientNotFound("No OAuth client has this id.")
+    revoked = 0 if enabled else await repository.revoke_for_client(client_id, now)
+    await audit.record(
+        AuditAction.OAUTH_CLIENT_ENABLED if enabled else AuditAction.OAUTH_CLIENT_DISABLED,
+        actor=actor,
+        object_type="oauth_client",
+        object_id=client_id,
+        details={"revoked_tokens": revoked},
+    )
+    row = await repository.client(client_id)
+    assert row is not None  # noqa: S101 - just updated in this transaction
+    await session.refresh(row)
+    return row
+
+
+# --- resource server ---
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """What a valid Bearer token allows: who (client, and the patient it acts for), and what."""
+
+    token_id: uuid.UUID
+    client_id: str
+    client_name: str
+    scopes: frozenset[str]
+    account_id: uuid.UUID | None
+    role: Role | None
+    display_name: str | None
+    expires_at: datetime
+
+    @property
+    def actor(self) -> Actor:
+        """Everything a client does is audited under the client (charter C9; the 2020 incident)."""
+        return Actor.client(self.client_id, on_behalf_of=self.account_id)
+
+
+def client_api_policy(settings: Settings) -> Policy:
+    return Policy(
+        free_failures=settings.oauth_client_requests_per_minute,
+        base_delay=timedelta(seconds=1),
+        max_delay=timedelta(seconds=60),
+        window=timedelta(minutes=1),
+    )
+
+
+def token_endpoint_policy(settings: Settings) -> Policy:
+    return Policy(
+        free_failures=settings.oauth_token_requests_per_minute,
+        base_delay=timedelta(seconds=1),
+        max_delay=timedelta(seconds=60),
+        window=timedelta(minutes=1),
+    )
+
+
+async def authenticate_bearer(
+    session: AsyncSession, settings: Settings, throttle: Throttle, token: str
+) -> TokenGrant:
+    """RFC 6750 §3.1: unknown, expired or revoked → 401 ``invalid_token``; so is a token whose client
+    was disabled or whose patient was suspended. Each use counts against the client's rate limit."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        raise InvalidAccessToken()
+    found = await OAuthRepository(session).token_with_owner(oauth_keys(settings).token_hash(token))
+    if found is None:
+        raise InvalidAccessToken()
+    row, client, account = found
+    if row.revoked_at is not None or row.access_expires_at <= clock.now() or not client.enabled:
+        raise InvalidAccessToken()
+    if row.account_id is not None and (
+        account is None or account.status != AccountStatus.ACTIVE.value
+    ):
+        raise InvalidAccessToken()
+    await throttle.hit(f"api:client:{client.client_id}", client_api_policy(settings))
+    return TokenGrant(
+        token_id=row.id,
+        client_id=client.client_id,
+        client_name=client.name,
+        scopes=frozenset(row.scope.split()),
+        account_id=row.account_id,
+        role=Role(account.role) if account is not None else None,
+        display_name=account.full_name if account is not None else None,
+        expires_at=row.access_expires_at,
+    )
+
+
+async def revoke_account_tokens(
+    session: AsyncSession, account_id: uuid.UUID, client_id: str | None = None
+) -> int:
+    """Every OAuth token acting for this account (suspension, password change or reset, withdrawal:
+    SECURITY.md "Sessions")."""
+    return await OAuthRepository(session).revoke_for_account(account_id, clock.now(), client_id)
+
+
+# --- the consent screen and the patient's apps ---
+
+
+async def client_for_consent(session: AsyncSession, client_id: str) -> OAuthClient | None:
+    row = await OAuthRepository(session).client(client_id)
+    return row if row is not None and row.enabled else None
+
+
+async def record_authorization(
+    session: AsyncSession,
+    audit: AuditTrail,
+    *,
+    account_id: uuid.UUID,
+    actor: Actor,
+    client_id: str,
+    scope: str,
+    approved: bool,
+) -> None:
+    """Approving records the ``third-party-sharing`` consent for this client (CHARTER.md purposes;
+    GDPR Art. 7: who, when, which text version) in the same transaction as the code."""
+    if approved:
+        purpose = default_charter().purpose(THIRD_PARTY_SHARING)
+        await consent.decide(
+            session,
+            audit,
+            account_id=account_id,
+            audience="patient",
+            actor=actor,
+            purpose_id=THIRD_PARTY_SHARING,
+            purpose_version=purpose.version,
+            decision=consent.Decision.GRANT,
+            scope=client_id,
+            channel="oauth-consent",
+        )
+    await audit.record(
+        AuditAction.OAUTH_AUTHORIZED if approved else AuditAction.OAUTH_DENIED,
+        actor=actor,
+        subject_id=account_id,
+        object_type="oauth_client",
+        object_id=client_id,
+        details={"scope": scope},
+    )
+
+
+@dataclass(frozen=True)
+class AuthorizedApp:
+    client_id: str
+    name: str
+    scopes: list[str]
+    authorized_at: datetime
+    last_used_at: datetime | None
+
+
+async def authorized_apps(session: AsyncSession, account_id: uuid.UUID) -> list[AuthorizedApp]:
+    """Clients whose ``third-party-sharing`` consent is currently granted, with the scopes of their
+    live tokens and the dates of the consent and the last token issued."""
+    lines = await consent.current_consents(session, account_id, "patient")
+    repository = OAuthRepository(session)
+    issued = {cid: last for cid, _first, last in await repository.authorizations(account_id)}
+    now = clock.now()
+    apps: list[AuthorizedApp] = []
+    for line in lines:
+        if line.purpose_id != THIRD_PARTY_SHARING or line.status != "granted" or not line.scope:
+            continue
+        client = await repository.client(line.scope)
+        if client is None or line.decided_at is None:
+            continue
+        apps.append(
+            AuthorizedApp(
+                client_id=client.client_id,
+                name=client.name,
+                scopes=sorted(await repository.live_scopes(account_id, client.client_id, now)),
+                authorized_at=line.decided_at,
+                last_used_at=issued.get(client.client_id),
+            )
+        )
+    return apps
+
+
+async def withdraw_app(
+    session: AsyncSession, audit: AuditTrail, *, account_id: uuid.UUID, actor: Actor, client_id: str
+) -> None:
+    """Withdrawal is as easy as the grant (GDPR Art. 7(3)): one call withdraws the consent and
+    revokes every token of that client for this patient, at once."""
+    current = [a for a in await authorized_apps(session, account_id) if a.client_id == client_id]
+    if not current:
+        raise AppNotFound("You have not authorized this application.")
+    purpose = default_charter().purpose(THIRD_PARTY_SHARING)
+    await consent.decide(
+        session,
+        audit,
+        account_id=account_id,
+        audience="patient",
+        actor=actor,
+        purpose_id=THIRD_PARTY_SHARING,
+        purpose_version=purpose.version,
+        decision=consent.Decision.WITHDRAW,
+        scope=client_id,
+        channel="web",
+    )
+    revoked = await revoke_account_tokens(session, account_id, client_id)
+    await audit.record(
+        AuditAction.OAUTH_APP_WITHDRAWN,
+        actor=actor,
+        subject_id=account_id,
+        object_type="oauth_client",
+        object_id=client_id,
+        details={"revoked_tokens": revoked},
+    )
