@@ -19,6 +19,7 @@ from app.audit.schemas import AccessLogEntry, VerifyReport
 from app.core.db import DbSession
 from app.core.deps import AppSettings
 from app.core.problems import problem_responses
+from app.oauth.service import client_names
 
 router = APIRouter(tags=["audit"])
 
@@ -28,8 +29,10 @@ _SIGNED_IN = ((401, "not_authenticated"), (401, "mfa_required"))
 async def _names(
     session: AsyncSession, account_ids: set[str], client_ids: set[str]
 ) -> dict[str, dict[str, str]]:
-    # Third-party clients appear under their own name once the OAuth domain provides it.
-    return {"account": await display_names(session, account_ids), "client": {}}
+    return {
+        "account": await display_names(session, account_ids),
+        "client": await client_names(session, client_ids),
+    }
 
 
 @router.get(

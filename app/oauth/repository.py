@@ -36,6 +36,14 @@ class OAuthRepository:
         )
         return result.scalar_one_or_none()
 
+    async def client_names(self, client_ids: set[str]) -> dict[str, str]:
+        if not client_ids:
+            return {}
+        query = select(col(OAuthClient.client_id), col(OAuthClient.name)).where(
+            col(OAuthClient.client_id).in_(client_ids)
+        )
+        return {client_id: name for client_id, name in await self.session.execute(query)}
+
     async def clients(self) -> Sequence[OAuthClient]:
         result = await self.session.execute(
             select(OAuthClient).order_by(col(OAuthClient.created_at))

@@ -107,6 +107,11 @@ async def create_client(
     return NewClient(row, secret)
 
 
+async def client_names(session: AsyncSession, client_ids: set[str]) -> dict[str, str]:
+    """Display names of clients (a patient's access log names the application that acted)."""
+    return await OAuthRepository(session).client_names(client_ids)
+
+
 async def list_clients(session: AsyncSession) -> list[OAuthClient]:
     return list(await OAuthRepository(session).clients())
 

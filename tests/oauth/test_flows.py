@@ -198,6 +198,13 @@ async def test_everything_is_audited_under_the_client(
     assert rows[0].actor_type == "client"
     assert rows[0].subject_id == patient.account_id
 
+    # and the patient sees the application, by name, in "who accessed my data"
+    log = (await patient.get("/api/v1/me/access-log")).json()
+    issued = next(e for e in log if e["action"] == "oauth.token_issued")
+    assert issued["via"] == "api"
+    assert issued["actor_role"] == "third_party"
+    assert issued["actor_name"] == "Agenda Plus"
+
 
 async def test_suspension_and_password_change_revoke_tokens(
     people: People, admin: Person, platform: AsyncOAuth2Client, registered: Registered
