@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import audit_key, purge_older_than
+from app.booking.service import purge_visit_reasons
 from app.core.jobs import Job
 from app.core.settings import Settings
 
@@ -23,4 +24,6 @@ async def _purge_audit(session: AsyncSession, settings: Settings) -> str:
 
 JOBS: list[Job] = [
     Job("audit-retention", timedelta(hours=24), _purge_audit),
+    # charter C7: visit reasons erased after the visit + grace; hourly keeps the delay bounded
+    Job("visit-reason-retention", timedelta(hours=1), purge_visit_reasons),
 ]

@@ -21,6 +21,7 @@ from app.accounts.dependencies import refuse_partial_sessions
 from app.accounts.router import admin_router as accounts_admin_router
 from app.accounts.router import me_router as accounts_me_router
 from app.accounts.router import router as auth_router
+from app.booking.router import router as booking_router
 from app.consent.registry import default_charter
 from app.consent.router import router as consent_router
 from app.consent.service import sync_registry
@@ -34,6 +35,7 @@ from app.core.passwords import PasswordHasher
 from app.core.settings import Settings, get_settings
 from app.health.router import router as health_router
 from app.jobs import JOBS
+from app.practice.router import router as practice_router
 
 logger = logging.getLogger("erdv.app")
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -104,6 +106,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(accounts_me_router)
     app.include_router(accounts_admin_router)
+    app.include_router(practice_router)
+    app.include_router(booking_router)
 
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
