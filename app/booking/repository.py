@@ -76,7 +76,7 @@ class BookingRepository:
         name: str | None,
         after: tuple[str, uuid.UUID] | None,
         limit: int,
-    ) -> Sequence[sa.Row[Any]]:
+    ) -> Sequence[Any]:
         query = _profiles()
         if profession is not None:
             query = query.where(p.c.profession == profession)
@@ -95,13 +95,14 @@ class BookingRepository:
                 )
             )
         query = query.order_by(p.c.search_name, p.c.id).limit(limit)
-        return (await self.session.execute(query)).all()
+        rows: Sequence[Any] = (await self.session.execute(query)).all()
+        return rows
 
-    async def profile(self, practitioner_id: uuid.UUID) -> sa.Row[Any] | None:
+    async def profile(self, practitioner_id: uuid.UUID) -> Any:
         query = _profiles().where(p.c.id == practitioner_id)
         return (await self.session.execute(query)).one_or_none()
 
-    async def visit_reasons(self, practitioner_ids: Sequence[uuid.UUID]) -> Sequence[sa.Row[Any]]:
+    async def visit_reasons(self, practitioner_ids: Sequence[uuid.UUID]) -> Sequence[Any]:
         v = visit_reason_table
         query = (
             sa.select(
@@ -119,7 +120,7 @@ class BookingRepository:
         end: datetime,
         *,
         exclude: uuid.UUID | None = None,
-    ) -> Sequence[sa.Row[Any]]:
+    ) -> Sequence[Any]:
         """Absences and active appointments overlapping ``[start, end)``, in one statement."""
         absences = sa.select(absence_table.c.start_at, absence_table.c.end_at).where(
             absence_table.c.practitioner_id == practitioner_id,
@@ -140,7 +141,7 @@ class BookingRepository:
 
     async def booking_context(
         self, practitioner_id: uuid.UUID, visit_reason_id: uuid.UUID, patient_id: uuid.UUID
-    ) -> sa.Row[Any] | None:
+    ) -> Any:
         """The listed practice, the visit reason and whether the patient is known, in one statement.
 
         ``FOR SHARE OF practice`` on PostgreSQL: bookings run side by side, but an absence or new
@@ -168,7 +169,7 @@ class BookingRepository:
         )
         return (await self.session.execute(query)).one_or_none()
 
-    async def replayed(self, account_id: uuid.UUID, key: str) -> sa.Row[Any] | None:
+    async def replayed(self, account_id: uuid.UUID, key: str) -> Any:
         i = idempotency_table
         query = sa.select(
             i.c.request_hash, i.c.appointment_id, i.c.status_code, i.c.response
@@ -258,23 +259,24 @@ class BookingRepository:
             p.c.cancel_deadline_minutes,
         ).select_from(a.join(p, p.c.id == a.c.practitioner_id))
 
-    async def appointment(self, appointment_id: uuid.UUID) -> sa.Row[Any] | None:
+    async def appointment(self, appointment_id: uuid.UUID) -> Any:
         query = self._appointments().where(a.c.id == appointment_id)
         return (await self.session.execute(query)).one_or_none()
 
     async def of_patient(
         self, patient_id: uuid.UUID, now: datetime, *, upcoming: bool, limit: int
-    ) -> Sequence[sa.Row[Any]]:
+    ) -> Sequence[Any]:
         query = self._appointments().where(a.c.patient_id == patient_id)
         if upcoming:
             query = query.where(a.c.end_at > now).order_by(a.c.start_at, a.c.id)
         else:
             query = query.where(a.c.end_at <= now).order_by(a.c.start_at.desc(), a.c.id)
-        return (await self.session.execute(query.limit(limit))).all()
+        rows: Sequence[Any] = (await self.session.execute(query.limit(limit))).all()
+        return rows
 
     async def agenda(
         self, practitioner_id: uuid.UUID, start: datetime, end: datetime, limit: int
-    ) -> Sequence[sa.Row[Any]]:
+    ) -> Sequence[Any]:
         query = (
             sa.select(a, account_table.c.full_name, account_table.c.phone, p.c.timezone)
             .select_from(
@@ -290,7 +292,7 @@ class BookingRepository:
 
     async def booked_between(
         self, practitioner_id: uuid.UUID, start: datetime, end: datetime
-    ) -> Sequence[sa.Row[Any]]:
+    ) -> Sequence[Any]:
         """Active appointments overlapping an absence, with the patients' addresses for the mail."""
         query = (
             sa.select(a.c.id, a.c.patient_id, a.c.start_at, account_table.c.email)
@@ -309,9 +311,7 @@ class BookingRepository:
         query = sa.select(account_table.c.email).where(account_table.c.id == account_id)
         return (await self.session.execute(query)).scalar_one_or_none()
 
-    async def export_rows(
-        self, practitioner_id: uuid.UUID
-    ) -> tuple[sa.Row[Any] | None, Sequence[sa.Row[Any]]]:
+    async def export_rows(self, practitioner_id: uuid.UUID) -> tuple[Any, Sequence[Any]]:
         """The practice with its RPPS, and every appointment with the patient's contact details."""
         practice = (
             await self.session.execute(

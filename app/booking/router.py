@@ -229,7 +229,7 @@ async def read_my_agenda(
             visit_reason=v.visit_reason,
             start=v.start,
             end=v.end,
-            status=v.status,  # type: ignore[arg-type]
+            status=v.status,
             channel=v.channel,
             created_at=v.created_at,
             cancelled_at=v.cancelled_at,

@@ -42,7 +42,7 @@ class PracticeRepository:
 
     async def practitioners_without_practice(
         self, account_id: uuid.UUID | None = None
-    ) -> Sequence[sa.Row[Any]]:
+    ) -> Sequence[Any]:
         """Verified practitioner accounts that have no practice row yet."""
         a = account_table
         query = sa.select(a.c.id, a.c.full_name).where(
@@ -79,7 +79,7 @@ class PracticeRepository:
         row = (await self.session.execute(query)).one_or_none()
         return None if row is None else (row[0], bool(row[1]), row[2])
 
-    async def admin_list(self, status: str | None) -> Sequence[sa.Row[Any]]:
+    async def admin_list(self, status: str | None) -> Sequence[Any]:
         query = (
             sa.select(Practice, listed_clause().label("listed"), account_table.c.rpps)
             .select_from(_with_account)

@@ -53,7 +53,7 @@ def _practice(view: PracticeView) -> PracticeRead:
             max_horizon_days=p.max_horizon_days,
             cancel_deadline_minutes=p.cancel_deadline_minutes,
         ),
-        status=p.status,  # type: ignore[arg-type]
+        status=p.status,
         listed=view.listed,
         listing_missing=view.missing,
     )
@@ -69,7 +69,7 @@ def _admin(view: PracticeView) -> PractitionerAdminRead:
         profession=p.profession,
         specialty=p.specialty,
         city=p.city,
-        status=p.status,  # type: ignore[arg-type]
+        status=p.status,
         listed=view.listed,
         created_at=p.created_at,
     )

@@ -169,7 +169,8 @@ async def test_reschedule_to_a_taken_time_leaves_the_original_intact(people: Peo
     )
     assert_problem(moved, 409, "slot_unavailable")
     still = (await alice.get(f"/api/v1/appointments/{mine['id']}")).json()
-    assert still["start"] == mine["start"] and still["status"] == "booked"
+    assert still["start"] == mine["start"]
+    assert still["status"] == "booked"
     # the original time is still held: nobody else can take it
     assert_problem(await book(bob, doctor.account_id, reason, start), 409, "slot_unavailable")
     # a free time works, and frees the old one
@@ -196,7 +197,8 @@ async def test_cancel_rules(
     )
     early = (await book(alice, doctor.account_id, reason, soon(5 * 24 * 60))).json()
     done = await alice.post(f"/api/v1/appointments/{early['id']}/cancel")
-    assert done.status_code == 200 and done.json()["status"] == "cancelled"
+    assert done.status_code == 200
+    assert done.json()["status"] == "cancelled"
     assert_problem(
         await alice.post(f"/api/v1/appointments/{early['id']}/cancel"), 409, "already_cancelled"
     )
@@ -227,17 +229,22 @@ async def test_visit_reason_is_encrypted_then_purged_and_never_leaks(
         stored = (
             await session.execute(sa.text("SELECT visit_reason_ct FROM appointment"))
         ).scalar_one()
-    assert stored and SECRET_LABEL not in stored and reason not in stored
+    assert stored
+    assert SECRET_LABEL not in stored
+    assert reason not in stored
     # the two parties see it while it exists
     seen = (await doctor.get(f"/api/v1/appointments/{appointment['id']}")).json()
     assert seen["visit_reason"] == SECRET_LABEL
     ics = await alice.get(f"/api/v1/appointments/{appointment['id']}.ics")
-    assert ics.status_code == 200 and ics.headers["content-type"].startswith("text/calendar")
-    assert "BEGIN:VEVENT" in ics.text and SECRET_LABEL not in ics.text
+    assert ics.status_code == 200
+    assert ics.headers["content-type"].startswith("text/calendar")
+    assert "BEGIN:VEVENT" in ics.text
+    assert SECRET_LABEL not in ics.text
     assert (await doctor.reauth()).status_code == 204
     export = await doctor.get("/api/v1/me/practice/export")
     assert export.status_code == 200, export.text
-    assert SECRET_LABEL not in export.text and reason not in export.text
+    assert SECRET_LABEL not in export.text
+    assert reason not in export.text
     kinds = {e["resource"]["resourceType"] for e in export.json()["entry"]}
     assert kinds == {"Practitioner", "Patient", "Appointment"}
     # before the grace period: kept; after it: erased by the job, and the run is audited
@@ -305,12 +312,14 @@ async def test_unlisted_practitioners_are_neither_searchable_nor_bookable(people
     # listing purposes but no approval: still hidden; approval without one purpose: hidden
     await grant(hidden, *LISTING)
     me = (await hidden.get("/api/v1/me/practice")).json()
-    assert me["listed"] is False and "admin-approval" in me["listing_missing"]
+    assert me["listed"] is False
+    assert "admin-approval" in me["listing_missing"]
     admin = await people.signed_in(role="admin")
     pending = (await admin.get("/api/v1/admin/practitioners", params={"status": "pending"})).json()
     assert hidden.account_id in [p["id"] for p in pending]
     approved = await admin.post(f"/api/v1/admin/practitioners/{hidden.account_id}/approve")
-    assert approved.status_code == 200 and approved.json()["listed"] is True
+    assert approved.status_code == 200
+    assert approved.json()["listed"] is True
     assert (await alice.get("/api/v1/practitioners", params={"q": "cachee"})).json()["items"]
     withdrawn = await hidden.post(
         "/api/v1/me/consents",
@@ -331,7 +340,8 @@ async def test_unlisted_practitioners_are_neither_searchable_nor_bookable(people
     assert (await alice.get("/api/v1/practitioners", params={"q": "cachee"})).json()["items"] == []
     await grant(hidden, "deontology")
     suspended = await admin.post(f"/api/v1/admin/practitioners/{hidden.account_id}/suspend")
-    assert suspended.json()["status"] == "suspended" and suspended.json()["listed"] is False
+    assert suspended.json()["status"] == "suspended"
+    assert suspended.json()["listed"] is False
     assert_problem(await book(alice, hidden.account_id, reason, soon(60)), 404, "not_found")
 
 
@@ -446,17 +456,22 @@ async def test_absence_with_appointments_conflicts_or_cancels_and_notifies(
     )
     assert body["appointments"] == 1
     created = await doctor.post("/api/v1/me/absences", json={**window, "cancel_appointments": True})
-    assert created.status_code == 201 and created.json()["cancelled_appointments"] == 1
+    assert created.status_code == 201
+    assert created.json()["cancelled_appointments"] == 1
     cancelled = (await alice.get(f"/api/v1/appointments/{appointment['id']}")).json()
-    assert cancelled["status"] == "cancelled" and cancelled["visit_reason"] is None
+    assert cancelled["status"] == "cancelled"
+    assert cancelled["visit_reason"] is None
     mails = [m for m in outbox(settings) if m["To"] == alice.email and "annul" in str(m["Subject"])]
-    assert len(mails) == 1 and SECRET_LABEL not in mails[0].as_string()
+    assert len(mails) == 1
+    assert SECRET_LABEL not in mails[0].as_string()
 
 
 async def test_practice_profile_validation(people: People) -> None:
     doctor = await people.signed_in(role="practitioner")
     me = (await doctor.get("/api/v1/me/practice")).json()
-    assert me["status"] == "pending" and me["listed"] is False and me["id"] == doctor.account_id
+    assert me["status"] == "pending"
+    assert me["listed"] is False
+    assert me["id"] == doctor.account_id
     bad = await doctor.put(
         "/api/v1/me/practice", json={"profession": "sage-femme", "specialty": "pediatrie"}
     )
