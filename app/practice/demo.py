@@ -197,7 +197,7 @@ async def _demo_bookings(
     )
     service = BookingService(session, settings, audit)
     if await service.my_appointments(principal, upcoming=True):
-        return
+        return await _report(service, principal, report)
     booked = 0
     for email, *_ in DEMO_PRACTICES[:2]:
         practitioner = await AccountRepository(session).by_email(email)
@@ -214,4 +214,10 @@ async def _demo_bookings(
                 idempotency_key=None,
             )
             booked += 1
-    report.add(f"  {booked} demo appointment(s) booked for {DEMO_PATIENT}")
+    await _report(service, principal, report)
+
+
+async def _report(service: BookingService, principal: Principal, report: DemoReport) -> None:
+    """The same line on every run (the seed is idempotent, and so is what it prints)."""
+    upcoming = await service.my_appointments(principal, upcoming=True)
+    report.add(f"  {DEMO_PATIENT} has {len(upcoming)} upcoming demo appointment(s)")
