@@ -137,6 +137,43 @@ def admin_create(
     typer.echo(f"admin created: {account_id} (TOTP enrolment at first login)")
 
 
+practitioners_cli = typer.Typer(help="Practitioners.", no_args_is_help=True)
+cli.add_typer(practitioners_cli, name="practitioners")
+
+
+@practitioners_cli.command("approve")
+def practitioners_approve(
+    practitioner_id: str = typer.Argument(..., help="Practitioner id."),
+) -> None:
+    """Approve a practitioner once their RPPS number is checked in the official directory."""
+    import uuid as _uuid
+
+    from app.practice.errors import PractitionerNotFound
+    from app.practice.models import PracticeStatus
+    from app.practice.service import PracticeService
+
+    settings = _settings()
+    try:
+        target = _uuid.UUID(practitioner_id)
+    except ValueError as error:
+        typer.echo("erdv: not a practitioner id", err=True)
+        raise typer.Exit(2) from error
+
+    async def approve(session: AsyncSession) -> bool:
+        service = PracticeService(
+            session, settings, AuditTrail(session, audit_key(settings.secret_key_bytes))
+        )
+        view = await service.set_status(Actor.system(), target, PracticeStatus.APPROVED)
+        return view.listed
+
+    try:
+        listed = asyncio.run(_in_transaction(settings, approve))
+    except PractitionerNotFound as error:
+        typer.echo(f"erdv: no practitioner {practitioner_id}", err=True)
+        raise typer.Exit(1) from error
+    typer.echo(f"approved: {practitioner_id} ({'listed' if listed else 'not listed yet'})")
+
+
 def _read_password() -> str:
     if sys.stdin.isatty():
         import getpass
@@ -279,7 +316,7 @@ async def _in_transaction(
 
 @cli.command()
 def purge() -> None:
-    """Run every retention job now (audit retention; visit reasons once booking exists)."""
+    """Run every retention job now (audit retention, visit reasons, idempotency keys)."""
     settings = _settings()
 
     async def run() -> list[str]:

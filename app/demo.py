@@ -33,8 +33,10 @@ STEPS: list[DemoStep] = []
 def _register_steps() -> None:
     # imported late: the steps import DemoReport from here
     from app.accounts.demo import seed_demo_accounts
+    from app.practice.demo import seed_demo_practices
 
     STEPS.append(seed_demo_accounts)
+    STEPS.append(seed_demo_practices)
 
 
 _register_steps()

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditAction, AuditOutcome
 from app.audit.service import Actor, AuditTrail, audit_key, purge_older_than, verify
+from app.booking.service import purge_visit_reasons
 from app.core.jobs import Job
 from app.core.settings import Settings
 
@@ -44,4 +45,6 @@ async def _verify_audit(session: AsyncSession, settings: Settings) -> str:
 JOBS: list[Job] = [
     Job("audit-retention", timedelta(hours=24), _purge_audit),
     Job("audit-verify", timedelta(hours=24), _verify_audit),
+    # charter C7: visit reasons erased after the visit + grace; hourly keeps the delay bounded
+    Job("visit-reason-retention", timedelta(hours=1), purge_visit_reasons),
 ]

@@ -22,6 +22,7 @@ from app.accounts.router import admin_router as accounts_admin_router
 from app.accounts.router import me_router as accounts_me_router
 from app.accounts.router import router as auth_router
 from app.audit.router import router as audit_router
+from app.booking.router import router as booking_router
 from app.consent.registry import default_charter
 from app.consent.router import router as consent_router
 from app.consent.service import sync_registry
@@ -38,6 +39,7 @@ from app.jobs import JOBS
 from app.oauth.router import admin_router as oauth_admin_router
 from app.oauth.router import me_router as oauth_me_router
 from app.oauth.router import router as oauth_router
+from app.practice.router import router as practice_router
 
 logger = logging.getLogger("erdv.app")
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -115,6 +117,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(oauth_router)
     app.include_router(oauth_admin_router)
     app.include_router(oauth_me_router)
+    app.include_router(practice_router)
+    app.include_router(booking_router)
 
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

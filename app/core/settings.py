@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     #: Audit entries are kept this long, then purged behind a signed checkpoint (CHARTER.md).
     audit_retention_days: int = Field(default=365, ge=30)
+    #: Visit reasons are erased this long after the appointment ends (charter C7).
+    visit_reason_grace_hours: int = Field(default=24, ge=0, le=24 * 30)
+    #: Bookings a patient may make per hour before growing delays (SECURITY.md "Throttling").
+    booking_rate_per_hour: int = Field(default=30, ge=1, le=10_000)
     #: Run the periodic jobs (retention purges) inside the server; off to run them from cron only.
     jobs_enabled: bool = True
     #: How often each process looks for due jobs.

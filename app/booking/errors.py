@@ -1,0 +1,43 @@
+"""Booking errors (codes from shared/API.md)."""
+
+from __future__ import annotations
+
+from app.core.errors import Conflict, NotFound, Unprocessable
+
+
+class AppointmentNotFound(NotFound):
+    """Also for someone else's appointment: no existence oracle (API.md)."""
+
+    title = "No such appointment"
+
+
+class PractitionerNotFound(NotFound):
+    """Unknown, unapproved or unlisted: the same answer."""
+
+    title = "No such practitioner"
+
+
+class SlotUnavailable(Conflict):
+    code = "slot_unavailable"
+    title = "This time cannot be booked"
+
+
+class CancelDeadlinePassed(Conflict):
+    code = "cancel_deadline_passed"
+    title = "Too late to cancel or move this appointment online"
+
+
+class AlreadyCancelled(Conflict):
+    code = "already_cancelled"
+    title = "This appointment is already cancelled"
+
+
+class IdempotencyKeyReused(Unprocessable):
+    """The key was first used with another request body (draft-ietf-httpapi-idempotency-key)."""
+
+    code = "idempotency_key_reused"
+    title = "This Idempotency-Key was used with another request"
+
+
+class InvalidQuery(Unprocessable):
+    """A query parameter names nothing valid (window, profession, cursor, visit reason)."""

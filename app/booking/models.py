@@ -1,0 +1,104 @@
+"""Appointment tables: appointments, the cell grid that forbids double booking, idempotency keys.
+
+**Cells** (``shared/SECURITY.md``, Reliability): an active appointment owns one ``booking_cell`` row
+per 5-minute UTC cell it covers (``app.booking.timegrid.cells``), under the primary key
+(practitioner, cell start). Two appointments of one practitioner that overlap, whatever their lengths,
+share a cell, so the second insert fails in the database whatever the timing; the cells are deleted
+when the appointment is cancelled or moved, in the same transaction.
+
+**Minimal data** (charter C7-C9): an appointment holds who, when, its status and channel, and the
+visit reason (id and label) *encrypted* (``visit_reason_ct``, AES-GCM bound to the appointment id); the label
+is erased (set to NULL) at cancellation and by the retention job after the visit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import cast
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from app.core.db import UTCDateTime
+
+
+class AppointmentStatus(StrEnum):
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+
+
+class Channel(StrEnum):
+    """How the booking came in (charter C8 accounting, and for the OAuth integration later)."""
+
+    WEB = "web"
+    OAUTH = "oauth"
+    DEMO = "demo"
+
+
+class Appointment(SQLModel, table=True):
+    __tablename__ = "appointment"
+    __table_args__ = (
+        sa.Index("ix_appointment_practitioner_start", "practitioner_id", "start_at"),
+        sa.Index("ix_appointment_patient_start", "patient_id", "start_at"),
+        sa.Index("ix_appointment_end", "end_at"),
+    )
+
+    id: uuid.UUID = Field(sa_type=sa.Uuid, primary_key=True)
+    practitioner_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("practice.id"), nullable=False)
+    )
+    patient_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("account.id"), nullable=False)
+    )
+    start_at: datetime = Field(sa_type=UTCDateTime)
+    end_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(max_length=16)
+    channel: str = Field(max_length=16)
+    #: the visit reason (its id and label, JSON) encrypted; NULL once erased (cancellation,
+    #: retention). The id is inside too: visit reason labels are public on the profile, so a
+    #: clear id would reveal the reason just as well.
+    visit_reason_ct: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    cancelled_by: str | None = Field(default=None, max_length=16)
+
+
+class BookingCell(SQLModel, table=True):
+    __tablename__ = "booking_cell"
+
+    practitioner_id: uuid.UUID = Field(sa_type=sa.Uuid, primary_key=True)
+    cell_at: datetime = Field(sa_type=UTCDateTime, primary_key=True)
+    appointment_id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid,
+            sa.ForeignKey("appointment.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        )
+    )
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """The first answer to a booking sent with ``Idempotency-Key``, per caller and key.
+
+    ``request_hash`` fingerprints the body: the same key with another body is refused (422
+    ``idempotency_key_reused``) rather than answered with a booking the caller did not ask for.
+    Kept for 24 hours (the retention job removes older ones).
+    """
+
+    __tablename__ = "idempotency_key"
+
+    account_id: uuid.UUID = Field(sa_type=sa.Uuid, primary_key=True)
+    key: str = Field(max_length=255, primary_key=True)
+    request_hash: str = Field(max_length=64)
+    appointment_id: uuid.UUID = Field(sa_type=sa.Uuid)
+    status_code: int
+    response: str = Field(sa_type=sa.Text)
+    created_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+appointment_table = cast(sa.Table, Appointment.__table__)  # type: ignore[attr-defined]
+cell_table = cast(sa.Table, BookingCell.__table__)  # type: ignore[attr-defined]
+idempotency_table = cast(sa.Table, IdempotencyKey.__table__)  # type: ignore[attr-defined]

@@ -1,0 +1,361 @@
+"""SQL for the directory, slots and appointments, in SQLAlchemy Core on the hot paths.
+
+Search, the slot list and booking each run a fixed number of statements whatever the data
+(``tests/booking/test_statements.py`` counts them): one query per kind of row, never one per item.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import Account
+from app.booking.models import (
+    AppointmentStatus,
+    appointment_table,
+    cell_table,
+    idempotency_table,
+)
+from app.practice.models import (
+    absence_table,
+    listed_clause,
+    practice_table,
+    visit_reason_table,
+)
+
+account_table = cast(sa.Table, Account.__table__)  # type: ignore[attr-defined]
+p = practice_table
+a = appointment_table
+BOOKED = AppointmentStatus.BOOKED.value
+
+#: the profile columns every public answer needs, plus the RPPS for ``directory_url``
+PROFILE_COLUMNS = (
+    p.c.id,
+    p.c.display_name,
+    p.c.search_name,
+    p.c.profession,
+    p.c.specialty,
+    p.c.address,
+    p.c.city,
+    p.c.timezone,
+    p.c.convention_sector,
+    p.c.fees,
+    p.c.min_notice_minutes,
+    p.c.max_horizon_days,
+    p.c.cancel_deadline_minutes,
+    p.c.weekly,
+    account_table.c.rpps,
+)
+
+
+def _profiles() -> sa.Select[Any]:
+    return (
+        sa.select(*PROFILE_COLUMNS)
+        .select_from(p.join(account_table, account_table.c.id == p.c.id))
+        .where(listed_clause())
+    )
+
+
+class BookingRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # directory
+
+    async def search(
+        self,
+        *,
+        profession: str | None,
+        specialty: str | None,
+        city_key: str | None,
+        name: str | None,
+        after: tuple[str, uuid.UUID] | None,
+        limit: int,
+    ) -> Sequence[Any]:
+        query = _profiles()
+        if profession is not None:
+            query = query.where(p.c.profession == profession)
+        if specialty is not None:
+            query = query.where(p.c.specialty == specialty)
+        if city_key is not None:
+            query = query.where(p.c.city_key == city_key)
+        if name:
+            escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(p.c.search_name.like(f"%{escaped}%", escape="\\"))
+        if after is not None:
+            query = query.where(
+                sa.or_(
+                    p.c.search_name > after[0],
+                    sa.and_(p.c.search_name == after[0], p.c.id > after[1]),
+                )
+            )
+        query = query.order_by(p.c.search_name, p.c.id).limit(limit)
+        rows: Sequence[Any] = (await self.session.execute(query)).all()
+        return rows
+
+    async def profile(self, practitioner_id: uuid.UUID) -> Any:
+        query = _profiles().where(p.c.id == practitioner_id)
+        return (await self.session.execute(query)).one_or_none()
+
+    async def visit_reasons(self, practitioner_ids: Sequence[uuid.UUID]) -> Sequence[Any]:
+        v = visit_reason_table
+        query = (
+            sa.select(
+                v.c.id, v.c.practitioner_id, v.c.label, v.c.duration_minutes, v.c.new_patients
+            )
+            .where(v.c.practitioner_id.in_(list(practitioner_ids)), v.c.active.is_(True))
+            .order_by(v.c.created_at, v.c.id)
+        )
+        return (await self.session.execute(query)).all()
+
+    async def busy(
+        self,
+        practitioner_id: uuid.UUID,
+        start: datetime,
+        end: datetime,
+        *,
+        exclude: uuid.UUID | None = None,
+    ) -> Sequence[Any]:
+        """Absences and active appointments overlapping ``[start, end)``, in one statement."""
+        absences = sa.select(absence_table.c.start_at, absence_table.c.end_at).where(
+            absence_table.c.practitioner_id == practitioner_id,
+            absence_table.c.start_at < end,
+            absence_table.c.end_at > start,
+        )
+        bookings = sa.select(a.c.start_at, a.c.end_at).where(
+            a.c.practitioner_id == practitioner_id,
+            a.c.status == BOOKED,
+            a.c.start_at < end,
+            a.c.end_at > start,
+        )
+        if exclude is not None:
+            bookings = bookings.where(a.c.id != exclude)
+        return (await self.session.execute(sa.union_all(absences, bookings))).all()
+
+    # booking
+
+    async def booking_context(
+        self, practitioner_id: uuid.UUID, visit_reason_id: uuid.UUID, patient_id: uuid.UUID
+    ) -> Any:
+        """The listed practice, the visit reason and whether the patient is known, in one statement.
+
+        ``FOR SHARE OF practice`` on PostgreSQL: bookings run side by side, but an absence or new
+        opening hours (``FOR UPDATE`` on the same row) wait for them, and they for it.
+        """
+        v = visit_reason_table
+        known = sa.exists().where(a.c.practitioner_id == p.c.id, a.c.patient_id == patient_id)
+        query = (
+            sa.select(
+                p.c.timezone,
+                p.c.weekly,
+                p.c.min_notice_minutes,
+                p.c.max_horizon_days,
+                v.c.label,
+                v.c.duration_minutes,
+                v.c.new_patients,
+                v.c.active,
+                known.label("known"),
+            )
+            .select_from(
+                p.outerjoin(v, sa.and_(v.c.id == visit_reason_id, v.c.practitioner_id == p.c.id))
+            )
+            .where(p.c.id == practitioner_id, listed_clause())
+            .with_for_update(read=True, of=p)
+        )
+        return (await self.session.execute(query)).one_or_none()
+
+    async def replayed(self, account_id: uuid.UUID, key: str) -> Any:
+        i = idempotency_table
+        query = sa.select(
+            i.c.request_hash, i.c.appointment_id, i.c.status_code, i.c.response
+        ).where(i.c.account_id == account_id, i.c.key == key)
+        return (await self.session.execute(query)).one_or_none()
+
+    async def insert_booking(
+        self,
+        appointment: dict[str, Any],
+        cells: Sequence[datetime],
+        idempotency: dict[str, Any] | None,
+    ) -> None:
+        """The appointment, its cells (one multi-row INSERT, ascending: no lock-order deadlock),
+        and the idempotency record. The cells' primary key is what refuses a double booking."""
+        await self.session.execute(sa.insert(a).values(**appointment))
+        await self._insert_cells(appointment["practitioner_id"], appointment["id"], cells)
+        if idempotency is not None:
+            await self.session.execute(sa.insert(idempotency_table).values(**idempotency))
+
+    async def _insert_cells(
+        self, practitioner_id: uuid.UUID, appointment_id: uuid.UUID, cells: Sequence[datetime]
+    ) -> None:
+        await self.session.execute(
+            sa.insert(cell_table).values(
+                [
+                    {
+                        "practitioner_id": practitioner_id,
+                        "cell_at": c,
+                        "appointment_id": appointment_id,
+                    }
+                    for c in sorted(cells)
+                ]
+            )
+        )
+
+    async def move(
+        self,
+        appointment_id: uuid.UUID,
+        practitioner_id: uuid.UUID,
+        old_start: datetime,
+        start: datetime,
+        end: datetime,
+        cells: Sequence[datetime],
+    ) -> bool:
+        """Move a booked appointment: claim the row (still booked, still at ``old_start``), free
+        its cells, take the new ones. The caller runs this in a savepoint: if the new cells are
+        taken, everything here is undone and the original time stays booked."""
+        result = await self.session.execute(
+            sa.update(a)
+            .where(a.c.id == appointment_id, a.c.status == BOOKED, a.c.start_at == old_start)
+            .values(start_at=start, end_at=end)
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            return False
+        await self.session.execute(
+            sa.delete(cell_table).where(cell_table.c.appointment_id == appointment_id)
+        )
+        await self._insert_cells(practitioner_id, appointment_id, cells)
+        return True
+
+    async def cancel(self, appointment_ids: Sequence[uuid.UUID], by: str, at: datetime) -> int:
+        """Cancel, erase the visit reason (C7) and free the cells, for booked appointments only."""
+        result = await self.session.execute(
+            sa.update(a)
+            .where(a.c.id.in_(list(appointment_ids)), a.c.status == BOOKED)
+            .values(
+                status=AppointmentStatus.CANCELLED.value,
+                cancelled_at=at,
+                cancelled_by=by,
+                visit_reason_ct=None,
+            )
+        )
+        await self.session.execute(
+            sa.delete(cell_table).where(cell_table.c.appointment_id.in_(list(appointment_ids)))
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    # reading appointments
+
+    def _appointments(self) -> sa.Select[Any]:
+        return sa.select(
+            a,
+            p.c.display_name,
+            p.c.address,
+            p.c.city,
+            p.c.timezone,
+            p.c.cancel_deadline_minutes,
+        ).select_from(a.join(p, p.c.id == a.c.practitioner_id))
+
+    async def appointment(self, appointment_id: uuid.UUID) -> Any:
+        query = self._appointments().where(a.c.id == appointment_id)
+        return (await self.session.execute(query)).one_or_none()
+
+    async def of_patient(
+        self, patient_id: uuid.UUID, now: datetime, *, upcoming: bool, limit: int
+    ) -> Sequence[Any]:
+        query = self._appointments().where(a.c.patient_id == patient_id)
+        if upcoming:
+            query = query.where(a.c.end_at > now).order_by(a.c.start_at, a.c.id)
+        else:
+            query = query.where(a.c.end_at <= now).order_by(a.c.start_at.desc(), a.c.id)
+        rows: Sequence[Any] = (await self.session.execute(query.limit(limit))).all()
+        return rows
+
+    async def agenda(
+        self, practitioner_id: uuid.UUID, start: datetime, end: datetime, limit: int
+    ) -> Sequence[Any]:
+        query = (
+            sa.select(a, account_table.c.full_name, account_table.c.phone, p.c.timezone)
+            .select_from(
+                a.join(account_table, account_table.c.id == a.c.patient_id).join(
+                    p, p.c.id == a.c.practitioner_id
+                )
+            )
+            .where(a.c.practitioner_id == practitioner_id, a.c.start_at < end, a.c.end_at > start)
+            .order_by(a.c.start_at, a.c.id)
+            .limit(limit)
+        )
+        return (await self.session.execute(query)).all()
+
+    async def booked_between(
+        self, practitioner_id: uuid.UUID, start: datetime, end: datetime
+    ) -> Sequence[Any]:
+        """Active appointments overlapping an absence, with the patients' addresses for the mail."""
+        query = (
+            sa.select(a.c.id, a.c.patient_id, a.c.start_at, account_table.c.email)
+            .select_from(a.join(account_table, account_table.c.id == a.c.patient_id))
+            .where(
+                a.c.practitioner_id == practitioner_id,
+                a.c.status == BOOKED,
+                a.c.start_at < end,
+                a.c.end_at > start,
+            )
+            .order_by(a.c.start_at)
+        )
+        return (await self.session.execute(query)).all()
+
+    async def email_of(self, account_id: uuid.UUID) -> str | None:
+        query = sa.select(account_table.c.email).where(account_table.c.id == account_id)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def export_rows(self, practitioner_id: uuid.UUID) -> tuple[Any, Sequence[Any]]:
+        """The practice with its RPPS, and every appointment with the patient's contact details."""
+        practice = (
+            await self.session.execute(
+                sa.select(*PROFILE_COLUMNS)
+                .select_from(p.join(account_table, account_table.c.id == p.c.id))
+                .where(p.c.id == practitioner_id)
+            )
+        ).one_or_none()
+        rows = (
+            await self.session.execute(
+                sa.select(
+                    a.c.id,
+                    a.c.patient_id,
+                    a.c.start_at,
+                    a.c.end_at,
+                    a.c.status,
+                    a.c.created_at,
+                    account_table.c.full_name,
+                    account_table.c.phone,
+                    account_table.c.email,
+                )
+                .select_from(a.join(account_table, account_table.c.id == a.c.patient_id))
+                .where(a.c.practitioner_id == practitioner_id)
+                .order_by(a.c.start_at, a.c.id)
+            )
+        ).all()
+        return practice, rows
+
+    # retention
+
+    async def erase_visit_reasons(self, ended_before: datetime) -> int:
+        """C7: erase every visit reason whose appointment ended before the bound or was cancelled."""
+        result = await self.session.execute(
+            sa.update(a)
+            .where(
+                a.c.visit_reason_ct.is_not(None),
+                sa.or_(a.c.end_at <= ended_before, a.c.status != BOOKED),
+            )
+            .values(visit_reason_ct=None)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def forget_idempotency_keys(self, before: datetime) -> int:
+        result = await self.session.execute(
+            sa.delete(idempotency_table).where(idempotency_table.c.created_at < before)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

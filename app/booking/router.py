@@ -1,0 +1,250 @@
+"""Directory, slots and appointments (shared/API.md "Practitioners and agenda", "Appointments")."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, Response, status
+from pydantic import AwareDatetime
+
+from app.booking import schemas
+from app.booking.dependencies import (
+    AgendaReader,
+    AppointmentParty,
+    AppointmentReader,
+    Booker,
+    Booking,
+    Exporter,
+)
+from app.booking.service import MAX_PAGE, AppointmentView, ProfileView
+from app.core.access import PUBLIC
+from app.core.problems import problem_responses
+
+router = APIRouter(tags=["booking"])
+
+_AUTH = ((401, "not_authenticated"), (401, "mfa_required"), (403, "forbidden"))
+_UNSAFE = (*_AUTH, (403, "csrf_failed"))
+From = Annotated[AwareDatetime | None, Query(alias="from", description="RFC 3339 with offset")]
+To = Annotated[AwareDatetime | None, Query(alias="to", description="RFC 3339 with offset")]
+
+
+def _profile(view: ProfileView) -> schemas.Profile:
+    return schemas.Profile.model_validate(view, from_attributes=True)
+
+
+def _appointment(view: AppointmentView) -> schemas.AppointmentRead:
+    return schemas.AppointmentRead.model_validate(view, from_attributes=True)
+
+
+@router.get(
+    "/api/v1/practitioners",
+    summary="Search listed practitioners (exact profession/specialty; alphabetical, never paid)",
+    response_model=schemas.ProfilePage,
+    responses=problem_responses((422, "validation_error")),
+    openapi_extra=PUBLIC,
+)
+async def search_practitioners(
+    booking: Booking,
+    profession: Annotated[str | None, Query(max_length=40)] = None,
+    specialty: Annotated[str | None, Query(max_length=40)] = None,
+    city: Annotated[str | None, Query(max_length=100)] = None,
+    q: Annotated[str | None, Query(max_length=100, description="Part of the name")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+) -> schemas.ProfilePage:
+    page = await booking.search(
+        profession=profession, specialty=specialty, city=city, q=q, limit=limit, cursor=cursor
+    )
+    return schemas.ProfilePage(
+        items=[_profile(p) for p in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.get(
+    "/api/v1/practitioners/{practitioner_id}",
+    summary="A listed practitioner's public profile",
+    response_model=schemas.Profile,
+    responses=problem_responses((404, "not_found"), (422, "validation_error")),
+    openapi_extra=PUBLIC,
+)
+async def get_practitioner(practitioner_id: uuid.UUID, booking: Booking) -> schemas.Profile:
+    return _profile(await booking.profile(practitioner_id))
+
+
+@router.get(
+    "/api/v1/practitioners/{practitioner_id}/slots",
+    summary="Free slots bookable now, in the practitioner's time zone (window of 31 days at most)",
+    response_model=list[schemas.SlotRead],
+    responses=problem_responses((404, "not_found"), (422, "validation_error")),
+    openapi_extra=PUBLIC,
+)
+async def list_slots(
+    practitioner_id: uuid.UUID,
+    booking: Booking,
+    start: From = None,
+    end: To = None,
+    visit_reason_id: uuid.UUID | None = None,
+) -> list[schemas.SlotRead]:
+    slots = await booking.slots(practitioner_id, start, end, visit_reason_id)
+    return [
+        schemas.SlotRead(start=s.start, end=s.end, visit_reason_id=uuid.UUID(s.visit_reason_id))
+        for s in slots
+    ]
+
+
+@router.post(
+    "/api/v1/appointments",
+    summary="Book a slot (Idempotency-Key: a retry returns the first answer)",
+    status_code=status.HTTP_201_CREATED,
+    response_model=schemas.Booked,
+    responses=problem_responses(
+        *_UNSAFE,
+        (404, "not_found"),
+        (409, "slot_unavailable"),
+        (409, "consent_required"),
+        (422, "validation_error"),
+        (422, "idempotency_key_reused"),
+        (429, "rate_limited"),
+    ),
+)
+async def book_appointment(
+    body: schemas.BookingIn,
+    patient: Booker,
+    booking: Booking,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
+    ] = None,
+) -> schemas.Booked:
+    booked = await booking.book(
+        patient,
+        practitioner_id=body.practitioner_id,
+        visit_reason_id=body.visit_reason_id,
+        start=body.start,
+        idempotency_key=idempotency_key,
+    )
+    if booked.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return schemas.Booked.model_validate(booked.body)
+
+
+@router.get(
+    "/api/v1/me/appointments",
+    summary="My appointments, upcoming (soonest first) or past (latest first)",
+    response_model=list[schemas.AppointmentRead],
+    responses=problem_responses(*_AUTH),
+)
+async def list_my_appointments(
+    patient: AppointmentReader,
+    booking: Booking,
+    scope: Literal["upcoming", "past"] = "upcoming",
+) -> list[schemas.AppointmentRead]:
+    views = await booking.my_appointments(patient, upcoming=scope == "upcoming")
+    return [_appointment(v) for v in views]
+
+
+@router.get(
+    "/api/v1/appointments/{appointment_id}.ics",
+    summary="The appointment as an iCalendar file (no visit reason inside)",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/calendar": {}}, "description": "iCalendar (RFC 5545)"},
+        **problem_responses(*_AUTH, (404, "not_found")),
+    },
+)
+async def appointment_calendar(
+    appointment_id: uuid.UUID, caller: AppointmentParty, booking: Booking
+) -> Response:
+    return Response(
+        await booking.calendar(caller, appointment_id),
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="rendez-vous.ics"'},
+    )
+
+
+@router.get(
+    "/api/v1/appointments/{appointment_id}",
+    summary="One appointment, to its patient or its practitioner",
+    response_model=schemas.AppointmentRead,
+    responses=problem_responses(*_AUTH, (404, "not_found")),
+)
+async def get_appointment(
+    appointment_id: uuid.UUID, caller: AppointmentParty, booking: Booking
+) -> schemas.AppointmentRead:
+    return _appointment(await booking.read(caller, appointment_id))
+
+
+@router.post(
+    "/api/v1/appointments/{appointment_id}/cancel",
+    summary="Cancel (the patient before the practice's deadline, the practitioner any time)",
+    response_model=schemas.AppointmentRead,
+    responses=problem_responses(
+        *_UNSAFE, (404, "not_found"), (409, "cancel_deadline_passed"), (409, "already_cancelled")
+    ),
+)
+async def cancel_appointment(
+    appointment_id: uuid.UUID, caller: AppointmentParty, booking: Booking
+) -> schemas.AppointmentRead:
+    return _appointment(await booking.cancel(caller, appointment_id))
+
+
+@router.post(
+    "/api/v1/appointments/{appointment_id}/reschedule",
+    summary="Move to another free slot, atomically (the old time is kept if the new one is taken)",
+    response_model=schemas.AppointmentRead,
+    responses=problem_responses(
+        *_UNSAFE,
+        (404, "not_found"),
+        (409, "slot_unavailable"),
+        (409, "cancel_deadline_passed"),
+        (409, "already_cancelled"),
+        (422, "validation_error"),
+    ),
+)
+async def reschedule_appointment(
+    appointment_id: uuid.UUID,
+    body: schemas.RescheduleIn,
+    caller: AppointmentParty,
+    booking: Booking,
+) -> schemas.AppointmentRead:
+    return _appointment(await booking.reschedule(caller, appointment_id, body.start))
+
+
+@router.get(
+    "/api/v1/me/agenda",
+    summary="My agenda with patients' names and phones (each read is in the patients' access log)",
+    response_model=list[schemas.AgendaItem],
+    responses=problem_responses(*_AUTH, (422, "validation_error")),
+)
+async def read_my_agenda(
+    practitioner: AgendaReader, booking: Booking, start: From = None, end: To = None
+) -> list[schemas.AgendaItem]:
+    views = await booking.agenda(practitioner, start, end)
+    return [
+        schemas.AgendaItem(
+            id=v.id,
+            visit_reason_id=v.visit_reason_id,
+            visit_reason=v.visit_reason,
+            start=v.start,
+            end=v.end,
+            status=v.status,
+            channel=v.channel,
+            created_at=v.created_at,
+            cancelled_at=v.cancelled_at,
+            patient=schemas.AgendaPatient(
+                id=v.patient_id, full_name=v.patient_name or "", phone=v.patient_phone
+            ),
+        )
+        for v in views
+    ]
+
+
+@router.get(
+    "/api/v1/me/practice/export",
+    summary="Reversibility export (C12): agenda and patient contacts as a FHIR Bundle",
+    response_model=schemas.FhirBundle,
+    responses=problem_responses(*_AUTH, (403, "reauth_required")),
+)
+async def export_my_practice(practitioner: Exporter, booking: Booking) -> schemas.FhirBundle:
+    return schemas.FhirBundle.model_validate(await booking.export(practitioner))

@@ -1,0 +1,116 @@
+"""Request and response bodies of the directory and appointment routes (shared/API.md)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from app.core.schemas import Schema
+
+
+class VisitReasonPublic(BaseModel):
+    id: uuid.UUID
+    label: str
+    duration_minutes: int
+    new_patients: bool
+
+
+class BookingRulesPublic(BaseModel):
+    min_notice_minutes: int
+    max_horizon_days: int
+    cancel_deadline_minutes: int
+
+
+class Profile(BaseModel):
+    id: uuid.UUID
+    display_name: str
+    profession: str | None
+    specialty: str | None
+    city: str
+    address: str
+    timezone: str
+    convention_sector: str | None
+    fees: str
+    directory_url: str | None
+    visit_reasons: list[VisitReasonPublic]
+    booking_rules: BookingRulesPublic
+
+
+class ProfilePage(BaseModel):
+    items: list[Profile]
+    next_cursor: str | None
+
+
+class SlotRead(BaseModel):
+    start: datetime = Field(description="In the practitioner's zone, RFC 3339 with offset")
+    end: datetime
+    visit_reason_id: uuid.UUID
+
+
+class BookingIn(Schema):
+    practitioner_id: uuid.UUID
+    visit_reason_id: uuid.UUID
+    start: AwareDatetime
+
+
+class RescheduleIn(Schema):
+    start: AwareDatetime
+
+
+class Booked(BaseModel):
+    id: uuid.UUID
+    practitioner_id: uuid.UUID
+    visit_reason_id: uuid.UUID | None
+    start: datetime
+    end: datetime
+    status: Literal["booked", "cancelled"]
+    channel: str
+    created_at: datetime
+
+
+class AppointmentRead(BaseModel):
+    id: uuid.UUID
+    practitioner_id: uuid.UUID
+    patient_id: uuid.UUID
+    #: null once the visit reason has been erased (charter C7)
+    visit_reason_id: uuid.UUID | None
+    visit_reason: str | None
+    start: datetime
+    end: datetime
+    status: Literal["booked", "cancelled"]
+    channel: str
+    created_at: datetime
+    cancelled_at: datetime | None
+    practitioner_name: str
+    address: str
+    city: str
+
+
+class AgendaPatient(BaseModel):
+    id: uuid.UUID
+    full_name: str
+    phone: str | None
+
+
+class AgendaItem(BaseModel):
+    id: uuid.UUID
+    visit_reason_id: uuid.UUID | None
+    visit_reason: str | None
+    start: datetime
+    end: datetime
+    status: Literal["booked", "cancelled"]
+    channel: str
+    created_at: datetime
+    cancelled_at: datetime | None
+    patient: AgendaPatient
+
+
+class FhirBundle(BaseModel):
+    resourceType: Literal["Bundle"]  # noqa: N815 - the FHIR field name
+    type: Literal["collection"]
+    timestamp: str
+    total: int
+    entry: list[dict[str, Any]]

@@ -1,0 +1,858 @@
+"""Directory, slots and appointments: the rules of booking, over the pure slot core.
+
+**Who may book what.** Only listed practitioners (``app.practice.models.listed_clause``) are found,
+shown or booked; anyone else answers 404. A patient books a slot the slot list would show at that
+instant (``slots.find_slot``: opening hours, visit reason, absences, bookings, minimum notice,
+horizon), and only with the current privacy notice acknowledged (409 ``consent_required``). A visit
+reason closed to new patients is bookable only by patients the practitioner already saw.
+
+**No double booking** is the database's job, not this module's: the check above is advisory, and
+the appointment's cells (``booking_cell``, primary key (practitioner, cell)) are inserted in the same
+transaction. Whichever request commits first wins; the others fail on the key and answer 409
+``slot_unavailable``. The inserts run in a SAVEPOINT, so on PostgreSQL the failed statement does not
+poison the transaction, and nothing of a refused booking (appointment, cells, audit entry, which is
+only written at commit) survives.
+
+**Idempotency-Key.** The first successful answer is kept per (caller, key) for 24 hours, with a keyed
+fingerprint of the body: a retry gets that answer again (201, same appointment) and books nothing;
+the same key with another body is refused with 422 ``idempotency_key_reused`` (the choice of
+draft-ietf-httpapi-idempotency-key-header). A refused booking is not remembered, so its retry is
+evaluated afresh. Two racing requests with one key: the loser fails on the key's primary key, and
+answers with the winner's response.
+
+**Visit reasons are health data** (C7-C9): the appointment keeps the reason's id and label only
+encrypted, bound to the appointment id; they are erased at cancellation and after the visit (the
+``visit-reason-retention`` job), and never put into a mail, an ICS file, an export, a log line, an
+audit entry or the stored idempotent answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import Role
+from app.accounts.principal import Principal
+from app.audit.models import AuditAction
+from app.audit.service import Actor, AuditTrail
+from app.booking.errors import (
+    AlreadyCancelled,
+    AppointmentNotFound,
+    CancelDeadlinePassed,
+    IdempotencyKeyReused,
+    InvalidQuery,
+    PractitionerNotFound,
+    SlotUnavailable,
+)
+from app.booking.models import AppointmentStatus, Channel
+from app.booking.repository import BookingRepository
+from app.booking.slots import (
+    BookingRules,
+    Interval,
+    Schedule,
+    Slot,
+    Window,
+    find_slot,
+    free_slots,
+)
+from app.booking.timegrid import ScheduleError, cells, in_zone
+from app.consent.registry import Gate
+from app.consent.service import require
+from app.core import clock
+from app.core.crypto import ColumnCipher, DecryptionError, derive_key, hash_token
+from app.core.mail import Mail, MailQueue
+from app.core.settings import Settings
+from app.practice import professions
+from app.practice.errors import AbsenceConflicts
+from app.practice.models import Practice
+from app.practice.profile import blocks_of, directory_url, search_key
+from app.throttle.service import Policy, Throttle
+
+MAX_PAGE = 50
+MAX_LIST = 200
+#: busy time is looked up this far past a window's end: slots starting in it may end there
+_LONGEST_VISIT = timedelta(days=1)
+IDEMPOTENCY_TTL = timedelta(hours=24)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Shapes the router renders
+
+
+@dataclass(frozen=True)
+class VisitReasonView:
+    id: uuid.UUID
+    label: str
+    duration_minutes: int
+    new_patients: bool
+
+
+@dataclass(frozen=True)
+class ProfileView:
+    id: uuid.UUID
+    display_name: str
+    profession: str | None
+    specialty: str | None
+    city: str
+    address: str
+    timezone: str
+    convention_sector: str | None
+    fees: str
+    directory_url: str | None
+    visit_reasons: list[VisitReasonView]
+    booking_rules: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[ProfileView]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class AppointmentView:
+    id: uuid.UUID
+    practitioner_id: uuid.UUID
+    patient_id: uuid.UUID
+    visit_reason_id: uuid.UUID | None
+    visit_reason: str | None
+    start: datetime
+    end: datetime
+    status: str
+    channel: str
+    created_at: datetime
+    cancelled_at: datetime | None
+    practitioner_name: str
+    address: str
+    city: str
+    patient_name: str | None = None
+    patient_phone: str | None = None
+
+
+@dataclass(frozen=True)
+class Booked:
+    """A booking's answer: ``replayed`` when it is the stored first answer to a retried key."""
+
+    status_code: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+def booking_policy(settings: Settings) -> Policy:
+    """Per-patient booking rate (SECURITY.md "Throttling"): bookings beyond the hourly allowance
+    wait a growing delay; a real patient never books this many."""
+    return Policy(
+        free_failures=settings.booking_rate_per_hour,
+        base_delay=timedelta(seconds=60),
+        max_delay=timedelta(hours=1),
+        window=timedelta(hours=1),
+    )
+
+
+def _cipher(settings: Settings) -> ColumnCipher:
+    return ColumnCipher.from_secret(settings.encryption_key_bytes)
+
+
+def _context(appointment_id: uuid.UUID) -> str:
+    """AES-GCM associated data: a ciphertext moved to another appointment does not decrypt."""
+    return f"appointment:{appointment_id}:visit_reason"
+
+
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _rules(row: Any) -> BookingRules:
+    return BookingRules(
+        min_notice_minutes=row.min_notice_minutes, max_horizon_days=row.max_horizon_days
+    )
+
+
+def _channel(principal: Principal) -> str:
+    return Channel.OAUTH.value if principal.actor.client_id else Channel.WEB.value
+
+
+def encode_cursor(search_name: str, practitioner_id: uuid.UUID) -> str:
+    raw = json.dumps([search_name, str(practitioner_id)], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, uuid.UUID]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        name, practitioner_id = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        return str(name), uuid.UUID(str(practitioner_id))
+    except (ValueError, TypeError, binascii.Error, UnicodeError) as error:
+        raise InvalidQuery(
+            "This cursor is not valid.", errors=[{"field": "cursor", "message": "invalid cursor"}]
+        ) from error
+
+
+class BookingService:
+    def __init__(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        audit: AuditTrail | None = None,
+        throttle: Throttle | None = None,
+        mail: MailQueue | None = None,
+    ) -> None:
+        self.session = session
+        self.settings = settings
+        self.audit = audit
+        self.throttle = throttle
+        self.mail = mail
+        self.repository = BookingRepository(session)
+        self.cipher = _cipher(settings)
+
+    async def _record(self, action: AuditAction, **kwargs: Any) -> None:
+        if self.audit is not None:
+            await self.audit.record(action, **kwargs)
+
+    # -----------------------------------------------------------------------------------------------
+    # Directory (public)
+
+    async def search(
+        self,
+        *,
+        profession: str | None,
+        specialty: str | None,
+        city: str | None,
+        q: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> Page:
+        """C13: profession and specialty filter by exact id; the order is alphabetical by name
+        (accents and case ignored), then id: neutral, the same for everyone, never paid for."""
+        if profession is not None and professions.profession(profession) is None:
+            raise InvalidQuery(
+                f"Unknown profession {profession!r}; see GET /api/v1/professions.",
+                errors=[{"field": "profession", "message": "unknown profession"}],
+            )
+        if specialty is not None:
+            owner = professions.SPECIALTY_PROFESSION.get(specialty)
+            if owner is None or (profession is not None and owner != profession):
+                raise InvalidQuery(
+                    f"{specialty!r} is not a specialty of the chosen profession.",
+                    errors=[{"field": "specialty", "message": "unknown specialty"}],
+                )
+        rows = await self.repository.search(
+            profession=profession,
+            specialty=specialty,
+            city_key=search_key(city) if city else None,
+            name=search_key(q) if q else None,
+            after=decode_cursor(cursor) if cursor else None,
+            limit=limit + 1,
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        reasons = await self.repository.visit_reasons([r.id for r in rows]) if rows else []
+        items = self._profiles(rows, reasons)
+        last = rows[-1] if more and rows else None
+        return Page(items, encode_cursor(last.search_name, last.id) if last else None)
+
+    def _profiles(self, rows: Sequence[Any], reasons: Sequence[Any]) -> list[ProfileView]:
+        by_practice: dict[uuid.UUID, list[VisitReasonView]] = {}
+        for r in reasons:
+            by_practice.setdefault(r.practitioner_id, []).append(
+                VisitReasonView(r.id, r.label, r.duration_minutes, r.new_patients)
+            )
+        return [
+            ProfileView(
+                id=row.id,
+                display_name=row.display_name,
+                profession=row.profession,
+                specialty=row.specialty,
+                city=row.city,
+                address=row.address,
+                timezone=row.timezone,
+                convention_sector=row.convention_sector,
+                fees=row.fees,
+                directory_url=directory_url(row.rpps),
+                visit_reasons=by_practice.get(row.id, []),
+                booking_rules={
+                    "min_notice_minutes": row.min_notice_minutes,
+                    "max_horizon_days": row.max_horizon_days,
+                    "cancel_deadline_minutes": row.cancel_deadline_minutes,
+                },
+            )
+            for row in rows
+        ]
+
+    async def profile(self, practitioner_id: uuid.UUID) -> ProfileView:
+        row = await self.repository.profile(practitioner_id)
+        if row is None:
+            raise PractitionerNotFound()
+        return self._profiles([row], await self.repository.visit_reasons([row.id]))[0]
+
+    async def slots(
+        self,
+        practitioner_id: uuid.UUID,
+        start: datetime | None,
+        end: datetime | None,
+        visit_reason_id: uuid.UUID | None,
+    ) -> list[Slot]:
+        """Free, bookable-now slots starting in ``[start, end)`` (at most 31 days; default a week
+        from now): three statements, whatever the agenda holds."""
+        now = clock.now()
+        start = start or now
+        end = end or start + timedelta(days=7)
+        try:
+            window = Window(start, end)
+        except ScheduleError as error:
+            raise InvalidQuery(str(error)) from error
+        row = await self.repository.profile(practitioner_id)
+        if row is None:
+            raise PractitionerNotFound()
+        reasons = await self.repository.visit_reasons([row.id])
+        durations = {str(r.id): r.duration_minutes for r in reasons}
+        busy = await self.repository.busy(row.id, start, end + _LONGEST_VISIT)
+        try:
+            schedule = Schedule(
+                _zone(row.timezone), tuple(blocks_of(row.weekly, set(durations))), durations
+            )
+            return free_slots(
+                schedule,
+                window,
+                now=now,
+                rules=_rules(row),
+                absences=[Interval(b.start_at, b.end_at) for b in busy],
+                visit_reason_id=str(visit_reason_id) if visit_reason_id else None,
+            )
+        except ScheduleError as error:
+            raise InvalidQuery(str(error)) from error
+
+    # -----------------------------------------------------------------------------------------------
+    # Booking
+
+    def _fingerprint(self, principal: Principal, body: dict[str, str]) -> str:
+        """Keyed (HMAC), because a plain hash of (practitioner, reason, time) is easy to invert."""
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+        key = derive_key(self.settings.secret_key_bytes, "idempotency-fingerprint")
+        return hash_token(key, f"{principal.account_id}:{canonical}")
+
+    async def _replay(self, principal: Principal, key: str, fingerprint: str) -> Booked | None:
+        stored = await self.repository.replayed(principal.account_id, key)
+        if stored is None:
+            return None
+        if stored.request_hash != fingerprint:
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was first sent with another body; use a new key."
+            )
+        body: dict[str, Any] = json.loads(stored.response)
+        # the stored answer leaves the visit reason out (C7): add it back while it still exists
+        body["visit_reason_id"] = None
+        found = await self.repository.appointment(stored.appointment_id)
+        if found is not None:
+            reason = self._reason(found)
+            body["visit_reason_id"] = str(reason[0]) if reason else None
+        return Booked(stored.status_code, body, replayed=True)
+
+    async def book(
+        self,
+        principal: Principal,
+        *,
+        practitioner_id: uuid.UUID,
+        visit_reason_id: uuid.UUID,
+        start: datetime,
+        idempotency_key: str | None,
+    ) -> Booked:
+        fingerprint = self._fingerprint(
+            principal,
+            {
+                "practitioner_id": str(practitioner_id),
+                "visit_reason_id": str(visit_reason_id),
+                "start": start.astimezone(UTC).isoformat(),
+            },
+        )
+        if self.throttle is not None:
+            await self.throttle.hit(
+                f"booking:account:{principal.account_id}", booking_policy(self.settings)
+            )
+        if idempotency_key is not None:
+            replay = await self._replay(principal, idempotency_key, fingerprint)
+            if replay is not None:
+                return replay
+        await require(self.session, principal.account_id, Gate.BOOKING)
+        context = await self.repository.booking_context(
+            practitioner_id, visit_reason_id, principal.account_id
+        )
+        if context is None:
+            raise PractitionerNotFound()
+        if context.duration_minutes is None or not context.active:
+            raise InvalidQuery(
+                "This practitioner offers no such visit reason.",
+                errors=[{"field": "visit_reason_id", "message": "unknown visit reason"}],
+            )
+        if not context.new_patients and not context.known:
+            raise SlotUnavailable("This visit reason is only for patients already followed here.")
+        duration = timedelta(minutes=context.duration_minutes)
+        now = clock.now()
+        busy = await self.repository.busy(practitioner_id, start, start + duration)
+        slot = self._find(context, str(visit_reason_id), start, now, busy)
+        if slot is None:
+            raise SlotUnavailable(
+                "This time is not free for this visit reason; pick a listed slot."
+            )
+        appointment_id = uuid.uuid4()
+        secret = json.dumps({"id": str(visit_reason_id), "label": context.label})
+        body = {
+            "id": str(appointment_id),
+            "practitioner_id": str(practitioner_id),
+            "start": slot.start.isoformat(),
+            "end": slot.end.isoformat(),
+            "status": AppointmentStatus.BOOKED.value,
+            "channel": _channel(principal),
+            "created_at": now.isoformat(),
+        }
+        appointment = {
+            "id": appointment_id,
+            "practitioner_id": practitioner_id,
+            "patient_id": principal.account_id,
+            "start_at": slot.start.astimezone(UTC),
+            "end_at": slot.end.astimezone(UTC),
+            "status": AppointmentStatus.BOOKED.value,
+            "channel": _channel(principal),
+            "visit_reason_ct": self.cipher.encrypt(secret, context=_context(appointment_id)),
+            "created_at": now,
+        }
+        idempotency = None
+        if idempotency_key is not None:
+            idempotency = {
+                "account_id": principal.account_id,
+                "key": idempotency_key,
+                "request_hash": fingerprint,
+                "appointment_id": appointment_id,
+                "status_code": 201,
+                "response": json.dumps(body),  # no visit reason in it (see _replay)
+                "created_at": now,
+            }
+        try:
+            async with self.session.begin_nested():
+                await self.repository.insert_booking(
+                    appointment, cells(slot.start, slot.end), idempotency
+                )
+        except IntegrityError as error:
+            if idempotency_key is not None:
+                replay = await self._replay(principal, idempotency_key, fingerprint)
+                if replay is not None:
+                    return replay
+            raise SlotUnavailable("This time was just booked by someone else.") from error
+        await self._record(
+            AuditAction.APPOINTMENT_BOOKED,
+            actor=principal.actor,
+            subject_id=principal.account_id,
+            object_type="appointment",
+            object_id=appointment_id,
+        )
+        return Booked(201, body | {"visit_reason_id": str(visit_reason_id)})
+
+    def _find(
+        self, context: Any, reason_id: str, start: datetime, now: datetime, busy: Sequence[Any]
+    ) -> Slot | None:
+        try:
+            schedule = Schedule(
+                _zone(context.timezone),
+                tuple(blocks_of(context.weekly, {reason_id})),
+                {reason_id: context.duration_minutes},
+            )
+            return find_slot(
+                schedule,
+                start,
+                reason_id,
+                now=now,
+                rules=_rules(context),
+                absences=[Interval(b.start_at, b.end_at) for b in busy],
+            )
+        except ScheduleError:
+            return None
+
+    # -----------------------------------------------------------------------------------------------
+    # One appointment
+
+    def _reason(self, row: Any) -> tuple[uuid.UUID, str] | None:
+        if row.visit_reason_ct is None:
+            return None
+        try:
+            data = json.loads(self.cipher.decrypt(row.visit_reason_ct, context=_context(row.id)))
+        except DecryptionError:
+            return None
+        return uuid.UUID(data["id"]), str(data["label"])
+
+    def _view(self, row: Any, *, with_reason: bool = True) -> AppointmentView:
+        tz = _zone(row.timezone)
+        reason = self._reason(row) if with_reason else None
+        return AppointmentView(
+            id=row.id,
+            practitioner_id=row.practitioner_id,
+            patient_id=row.patient_id,
+            visit_reason_id=reason[0] if reason else None,
+            visit_reason=reason[1] if reason else None,
+            start=in_zone(row.start_at, tz),
+            end=in_zone(row.end_at, tz),
+            status=row.status,
+            channel=row.channel,
+            created_at=row.created_at,
+            cancelled_at=row.cancelled_at,
+            practitioner_name=row.display_name,
+            address=row.address,
+            city=row.city,
+        )
+
+    async def _mine(self, principal: Principal, appointment_id: uuid.UUID) -> Any:
+        """The appointment if the caller is its patient or its practitioner; else 404 (API.md)."""
+        row = await self.repository.appointment(appointment_id)
+        if row is None:
+            raise AppointmentNotFound()
+        if principal.role is Role.PATIENT and row.patient_id == principal.account_id:
+            return row
+        if principal.role is Role.PRACTITIONER and row.practitioner_id == principal.account_id:
+            return row
+        raise AppointmentNotFound()
+
+    async def read(self, principal: Principal, appointment_id: uuid.UUID) -> AppointmentView:
+        row = await self._mine(principal, appointment_id)
+        if principal.role is Role.PRACTITIONER:  # C9: a read of a patient's data by someone else
+            await self._record(
+                AuditAction.APPOINTMENT_READ,
+                actor=principal.actor,
+                subject_id=row.patient_id,
+                object_type="appointment",
+                object_id=row.id,
+            )
+        return self._view(row)
+
+    async def calendar(self, principal: Principal, appointment_id: uuid.UUID) -> str:
+        """An iCalendar file (RFC 5545): who, where and when, never why (C7)."""
+        from app.booking.ics import appointment_ics
+
+        row = await self._mine(principal, appointment_id)
+        await self._record(
+            AuditAction.APPOINTMENT_CALENDAR_EXPORTED,
+            actor=principal.actor,
+            subject_id=row.patient_id,
+            object_type="appointment",
+            object_id=row.id,
+        )
+        return appointment_ics(self._view(row, with_reason=False), clock.now())
+
+    async def cancel(self, principal: Principal, appointment_id: uuid.UUID) -> AppointmentView:
+        """The patient until ``cancel_deadline_minutes`` before the start, the practitioner at any
+        time (the patient is then told by mail). Cancelling erases the visit reason (C7)."""
+        row = await self._mine(principal, appointment_id)
+        if row.status != AppointmentStatus.BOOKED.value:
+            raise AlreadyCancelled()
+        now = clock.now()
+        self._check_deadline(principal, row, now)
+        if not await self.repository.cancel([row.id], principal.role.value, now):
+            raise AlreadyCancelled()  # a concurrent cancel got there first
+        await self._record(
+            AuditAction.APPOINTMENT_CANCELLED,
+            actor=principal.actor,
+            subject_id=row.patient_id,
+            object_type="appointment",
+            object_id=row.id,
+            details={"by": principal.role.value},
+        )
+        if principal.role is Role.PRACTITIONER:
+            email = await self.repository.email_of(row.patient_id)
+            if email:
+                self._notify_cancelled(
+                    email, row.display_name, in_zone(row.start_at, _zone(row.timezone))
+                )
+        found = await self.repository.appointment(row.id)
+        return self._view(found)
+
+    def _check_deadline(self, principal: Principal, row: Any, now: datetime) -> None:
+        if principal.role is not Role.PATIENT:
+            return
+        if now > row.start_at - timedelta(minutes=row.cancel_deadline_minutes):
+            raise CancelDeadlinePassed(
+                "The practice's deadline for changes online has passed; call the practice."
+            )
+
+    async def reschedule(
+        self, principal: Principal, appointment_id: uuid.UUID, start: datetime
+    ) -> AppointmentView:
+        """Move a booked appointment, same visit reason, atomically: the new cells are taken and
+        the old ones freed in one savepoint, so a taken time leaves the original untouched."""
+        row = await self._mine(principal, appointment_id)
+        if row.status != AppointmentStatus.BOOKED.value:
+            raise AlreadyCancelled()
+        now = clock.now()
+        self._check_deadline(principal, row, now)
+        reason = self._reason(row)
+        if reason is None:
+            raise SlotUnavailable("This appointment can no longer be moved online.")
+        context = await self.repository.booking_context(
+            row.practitioner_id, reason[0], row.patient_id
+        )
+        if context is None or context.duration_minutes is None or not context.active:
+            raise SlotUnavailable("This visit reason is no longer offered.")
+        duration = row.end_at - row.start_at
+        busy = await self.repository.busy(
+            row.practitioner_id, start, start + duration, exclude=row.id
+        )
+        slot = self._find(context, str(reason[0]), start, now, busy)
+        if slot is None or slot.end - slot.start != duration:
+            raise SlotUnavailable(
+                "This time is not free for this visit reason; pick a listed slot."
+            )
+        try:
+            async with self.session.begin_nested():
+                moved = await self.repository.move(
+                    row.id,
+                    row.practitioner_id,
+                    row.start_at,
+                    slot.start.astimezone(UTC),
+                    slot.end.astimezone(UTC),
+                    cells(slot.start, slot.end),
+                )
+                if not moved:
+                    raise SlotUnavailable("This appointment changed meanwhile; reload it.")
+        except IntegrityError as error:
+            raise SlotUnavailable("This time was just booked by someone else.") from error
+        await self._record(
+            AuditAction.APPOINTMENT_RESCHEDULED,
+            actor=principal.actor,
+            subject_id=row.patient_id,
+            object_type="appointment",
+            object_id=row.id,
+        )
+        found = await self.repository.appointment(row.id)
+        return self._view(found)
+
+    # -----------------------------------------------------------------------------------------------
+    # Lists
+
+    async def my_appointments(
+        self, principal: Principal, *, upcoming: bool
+    ) -> list[AppointmentView]:
+        rows = await self.repository.of_patient(
+            principal.account_id, clock.now(), upcoming=upcoming, limit=MAX_LIST
+        )
+        return [self._view(r) for r in rows]
+
+    async def agenda(
+        self, principal: Principal, start: datetime | None, end: datetime | None
+    ) -> list[AppointmentView]:
+        """The practitioner's own appointments with patients' names and phones; each patient whose
+        data is read gets an ``agenda.read`` entry in their access log (C9)."""
+        now = clock.now()
+        start = start or now.replace(hour=0, minute=0, second=0, microsecond=0)
+        end = end or start + timedelta(days=7)
+        try:
+            Window(start, end)
+        except ScheduleError as error:
+            raise InvalidQuery(str(error)) from error
+        rows = await self.repository.agenda(principal.account_id, start, end, limit=1000)
+        views = []
+        seen: set[uuid.UUID] = set()
+        for row in rows:
+            if row.patient_id not in seen:
+                seen.add(row.patient_id)
+                await self._record(
+                    AuditAction.AGENDA_READ,
+                    actor=principal.actor,
+                    subject_id=row.patient_id,
+                    object_type="agenda",
+                    object_id=principal.account_id,
+                )
+            tz = _zone(row.timezone)
+            reason = self._reason(row)
+            views.append(
+                AppointmentView(
+                    id=row.id,
+                    practitioner_id=row.practitioner_id,
+                    patient_id=row.patient_id,
+                    visit_reason_id=reason[0] if reason else None,
+                    visit_reason=reason[1] if reason else None,
+                    start=in_zone(row.start_at, tz),
+                    end=in_zone(row.end_at, tz),
+                    status=row.status,
+                    channel=row.channel,
+                    created_at=row.created_at,
+                    cancelled_at=row.cancelled_at,
+                    practitioner_name="",
+                    address="",
+                    city="",
+                    patient_name=row.full_name,
+                    patient_phone=row.phone,
+                )
+            )
+        return views
+
+    async def export(self, principal: Principal) -> dict[str, Any]:
+        """C12 reversibility: the practitioner leaves with their agenda and their patients'
+        contact details, as a FHIR R4 ``Bundle`` (Practitioner, Patient, Appointment resources).
+        No visit reason (C7, C8); each patient whose contact details leave gets an audit entry."""
+        practice, rows = await self.repository.export_rows(principal.account_id)
+        if practice is None:
+            raise PractitionerNotFound()
+        tz = _zone(practice.timezone)
+        practitioner_ref = f"Practitioner/{practice.id}"
+        entries: list[dict[str, Any]] = [
+            {
+                "fullUrl": f"urn:uuid:{practice.id}",
+                "resource": {
+                    "resourceType": "Practitioner",
+                    "id": str(practice.id),
+                    "identifier": (
+                        [{"system": "urn:oid:1.2.250.1.71.4.2.1", "value": practice.rpps}]
+                        if practice.rpps
+                        else []
+                    ),
+                    "name": [{"text": practice.display_name}],
+                    "address": [{"text": practice.address, "city": practice.city}],
+                },
+            }
+        ]
+        patients: dict[uuid.UUID, Any] = {}
+        for row in rows:
+            patients.setdefault(row.patient_id, row)
+        for patient_id, row in patients.items():
+            telecom = [{"system": "email", "value": row.email}]
+            if row.phone:
+                telecom.insert(0, {"system": "phone", "value": row.phone})
+            entries.append(
+                {
+                    "fullUrl": f"urn:uuid:{patient_id}",
+                    "resource": {
+                        "resourceType": "Patient",
+                        "id": str(patient_id),
+                        "name": [{"text": row.full_name}],
+                        "telecom": telecom,
+                    },
+                }
+            )
+        for row in rows:
+            entries.append(
+                {
+                    "fullUrl": f"urn:uuid:{row.id}",
+                    "resource": {
+                        "resourceType": "Appointment",
+                        "id": str(row.id),
+                        "status": row.status,
+                        "start": in_zone(row.start_at, tz).isoformat(),
+                        "end": in_zone(row.end_at, tz).isoformat(),
+                        "created": row.created_at.isoformat(),
+                        "participant": [
+                            {"actor": {"reference": practitioner_ref}, "status": "accepted"},
+                            {
+                                "actor": {"reference": f"Patient/{row.patient_id}"},
+                                "status": "accepted",
+                            },
+                        ],
+                    },
+                }
+            )
+        await self._record(
+            AuditAction.PRACTICE_EXPORTED,
+            actor=principal.actor,
+            object_type="practice",
+            object_id=practice.id,
+            details={"patients": len(patients), "appointments": len(rows)},
+        )
+        for patient_id in patients:
+            await self._record(
+                AuditAction.PRACTICE_EXPORTED,
+                actor=principal.actor,
+                subject_id=patient_id,
+                object_type="practice",
+                object_id=practice.id,
+            )
+        return {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "timestamp": clock.now().isoformat(),
+            "total": len(entries),
+            "entry": entries,
+        }
+
+    # -----------------------------------------------------------------------------------------------
+    # Mail
+
+    def _notify_cancelled(self, email: str, practitioner: str, start: datetime) -> None:
+        """Tell the patient; no visit reason in the mail (C7, SECURITY.md "Data protection")."""
+        if self.mail is None:
+            return
+        when = start.strftime("%d/%m/%Y à %H:%M")
+        self.mail.queue(
+            Mail(
+                to=email,
+                subject="Rendez-vous annulé / Appointment cancelled",
+                body=(
+                    f"Bonjour,\n\nVotre rendez-vous du {when} avec {practitioner} a été annulé par "
+                    "le cabinet. Vous pouvez reprendre rendez-vous sur "
+                    f"{self.settings.public_url}.\n\n"
+                    f"Your appointment on {start.isoformat()} with {practitioner} was cancelled "
+                    "by the practice.\n"
+                ),
+            )
+        )
+
+
+async def cancel_for_absence(
+    session: AsyncSession,
+    audit: AuditTrail,
+    mail: MailQueue | None,
+    *,
+    practice: Practice,
+    start: datetime,
+    end: datetime,
+    cancel: bool,
+    actor: Actor,
+    settings: Settings,
+) -> int:
+    """The appointments inside a new absence: 409 ``absence_conflicts`` unless ``cancel``; else
+    they are cancelled (visit reasons erased, cells freed) and each patient gets a mail."""
+    service = BookingService(session, settings, audit, None, mail)
+    rows = await service.repository.booked_between(practice.id, start, end)
+    if not rows:
+        return 0
+    if not cancel:
+        raise AbsenceConflicts(len(rows))
+    now = clock.now()
+    count = await service.repository.cancel([r.id for r in rows], Role.PRACTITIONER.value, now)
+    tz = _zone(practice.timezone)
+    for r in rows:
+        await audit.record(
+            AuditAction.APPOINTMENT_CANCELLED,
+            actor=actor,
+            subject_id=r.patient_id,
+            object_type="appointment",
+            object_id=r.id,
+            details={"by": "practitioner", "absence": True},
+        )
+        service._notify_cancelled(r.email, practice.display_name, in_zone(r.start_at, tz))
+    return count
+
+
+async def purge_visit_reasons(session: AsyncSession, settings: Settings) -> str:
+    """C7 retention job: erase visit reasons ``ERDV_VISIT_REASON_GRACE_HOURS`` after the visit
+    (and any a cancellation left, defensively), drop day-old idempotency records; audited."""
+    from app.audit.service import audit_key
+
+    repository = BookingRepository(session)
+    now = clock.now()
+    erased = await repository.erase_visit_reasons(
+        now - timedelta(hours=settings.visit_reason_grace_hours)
+    )
+    forgotten = await repository.forget_idempotency_keys(now - IDEMPOTENCY_TTL)
+    await AuditTrail(session, audit_key(settings.secret_key_bytes)).record(
+        AuditAction.VISIT_REASONS_PURGED,
+        actor=Actor.system(),
+        object_type="appointment",
+        details={"erased": erased, "grace_hours": settings.visit_reason_grace_hours},
+    )
+    return f"erased {erased} visit reasons, forgot {forgotten} idempotency keys"

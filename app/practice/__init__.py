@@ -1,0 +1,1 @@
+"""Practitioners' practices: profile, professions, visit reasons, opening hours, absences, approval."""

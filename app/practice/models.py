@@ -1,0 +1,141 @@
+"""Practice tables: the practitioner's profile, visit reasons and absences.
+
+``practice.id`` is the practitioner's account id: one practice per practitioner account, and the id
+every route uses (``shared/API.md``). Opening hours are a small JSON document on the practice row
+(``weekly``): the slot search reads them with the profile in one statement.
+
+Listing is computed in SQL, never stored (``listed_clause``): approved by an admin, the account
+active, a profession and a city set, and every purpose the charter requires for listing granted at
+its *current* version. Granting, withdrawing, an admin decision or a version bump at start-up then
+take effect on the next query, with no flag to keep in step.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from app.accounts.models import Account, AccountStatus
+from app.consent.models import ConsentState
+from app.consent.registry import Charter, Gate, default_charter
+from app.core.db import UTCDateTime, new_id
+
+
+class PracticeStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    SUSPENDED = "suspended"
+
+
+class Practice(SQLModel, table=True):
+    __tablename__ = "practice"
+    __table_args__ = (
+        sa.Index("ix_practice_search", "profession", "specialty", "search_name", "id"),
+        sa.Index("ix_practice_city", "city_key", "search_name", "id"),
+        sa.Index("ix_practice_status", "status"),
+    )
+
+    id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid, sa.ForeignKey("account.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    display_name: str = Field(max_length=200)
+    #: display_name without accents, case-folded: search and the neutral (alphabetical) order
+    search_name: str = Field(max_length=200)
+    profession: str | None = Field(default=None, max_length=40)
+    specialty: str | None = Field(default=None, max_length=40)
+    address: str = Field(default="", max_length=300)
+    city: str = Field(default="", max_length=100)
+    city_key: str = Field(default="", max_length=100)
+    timezone: str = Field(default="Europe/Paris", max_length=64)
+    convention_sector: str | None = Field(default=None, max_length=24)
+    fees: str = Field(default="", max_length=200)
+    min_notice_minutes: int = Field(default=120)
+    max_horizon_days: int = Field(default=90)
+    cancel_deadline_minutes: int = Field(default=1440)
+    status: str = Field(default=PracticeStatus.PENDING.value, max_length=16)
+    #: weekly opening blocks in local wall time: [{weekday, start, end, visit_reason_ids}]
+    weekly: str = Field(default="[]", sa_type=sa.Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class VisitReason(SQLModel, table=True):
+    """A visit reason from the practitioner's own list (charter C6): never free text from a patient.
+
+    Deleting one only retires it (``active``): appointments keep pointing at it.
+    """
+
+    __tablename__ = "visit_reason"
+
+    id: uuid.UUID = Field(default_factory=new_id, sa_type=sa.Uuid, primary_key=True)
+    practitioner_id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid, sa.ForeignKey("practice.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    label: str = Field(max_length=80)
+    duration_minutes: int
+    new_patients: bool = Field(default=True)
+    active: bool = Field(default=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Absence(SQLModel, table=True):
+    __tablename__ = "absence"
+    __table_args__ = (sa.Index("ix_absence_practitioner_start", "practitioner_id", "start_at"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, sa_type=sa.Uuid, primary_key=True)
+    practitioner_id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid, sa.ForeignKey("practice.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    start_at: datetime = Field(sa_type=UTCDateTime)
+    end_at: datetime = Field(sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+practice_table = cast(sa.Table, Practice.__table__)  # type: ignore[attr-defined]
+visit_reason_table = cast(sa.Table, VisitReason.__table__)  # type: ignore[attr-defined]
+absence_table = cast(sa.Table, Absence.__table__)  # type: ignore[attr-defined]
+_account = cast(sa.Table, Account.__table__)  # type: ignore[attr-defined]
+_consent_state = cast(sa.Table, ConsentState.__table__)  # type: ignore[attr-defined]
+
+
+def listed_clause(charter: Charter | None = None) -> sa.ColumnElement[bool]:
+    """SQL truth of "this practice is listed" (searchable and bookable), see the module docstring."""
+    purposes = (charter or default_charter()).purposes_required_for(Gate.LISTING)
+    p = practice_table
+    account = _account.alias("listed_account")  # an alias: never correlated with an outer join
+    conditions: list[Any] = [
+        p.c.status == PracticeStatus.APPROVED.value,
+        p.c.profession.is_not(None),
+        p.c.city != "",
+        sa.exists().where(account.c.id == p.c.id, account.c.status == AccountStatus.ACTIVE.value),
+    ]
+    if purposes:
+        s = _consent_state
+        granted = (
+            sa.select(sa.func.count())
+            .where(
+                s.c.account_id == p.c.id,
+                s.c.scope == "",
+                s.c.status == "granted",
+                sa.or_(
+                    *(
+                        sa.and_(s.c.purpose_id == x.id.value, s.c.purpose_version == x.version)
+                        for x in purposes
+                    )
+                ),
+            )
+            .scalar_subquery()
+        )
+        conditions.append(granted == len(purposes))
+    return sa.and_(*conditions)

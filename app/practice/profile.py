@@ -1,0 +1,101 @@
+"""Pure helpers for practice data: search keys, the directory link, opening hours (de)serialised.
+
+**directory_url** (charter C3): the official public directory of French health professionals is the
+*Annuaire Santé* run by the Agence du Numérique en Santé (annuaire.sante.fr), which publishes every
+professional registered in the RPPS by the Orders. Its public search accepts the RPPS number as the
+search text, which lands on the one matching professional; erdv links there rather than to an
+Ordre's own site (each Order has one, and not every profession has an Order). The template lives in
+``DIRECTORY_URL`` only, so that a change on the directory side is a one-line fix.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import time
+from typing import Any, Final
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from app.booking.slots import OpeningBlock
+
+DIRECTORY_BASE: Final = "https://annuaire.sante.fr/web/site-pro/recherche/resultats"
+
+
+def directory_url(rpps: str | None) -> str | None:
+    """The practitioner's entry in the official directory, found by RPPS number."""
+    if not rpps:
+        return None
+    return f"{DIRECTORY_BASE}?{urlencode({'texteRecherche': rpps})}"
+
+
+def search_key(text: str) -> str:
+    """Accent-free, case-folded, single-spaced: "Élodie  DURAND" and "elodie durand" match."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(stripped.casefold().split())
+
+
+_ZONES: set[str] | None = None
+
+
+def zone(key: str) -> ZoneInfo | None:
+    """An IANA zone by name, or None (only canonical names from the zone database)."""
+    global _ZONES
+    if _ZONES is None:
+        _ZONES = available_timezones()
+    if key not in _ZONES:
+        return None
+    try:
+        return ZoneInfo(key)
+    except (ZoneInfoNotFoundError, ValueError):  # pragma: no cover - listed zones load
+        return None
+
+
+def _hhmm(value: time) -> str:
+    return value.strftime("%H:%M")
+
+
+def dump_weekly(blocks: Iterable[OpeningBlock]) -> str:
+    return json.dumps(
+        [
+            {
+                "weekday": b.weekday,
+                "start": _hhmm(b.start),
+                "end": _hhmm(b.end),
+                "visit_reason_ids": sorted(b.visit_reason_ids),
+            }
+            for b in sorted(blocks, key=lambda b: (b.weekday, b.start))
+        ],
+        separators=(",", ":"),
+    )
+
+
+def load_weekly(raw: str) -> list[dict[str, Any]]:
+    loaded: list[dict[str, Any]] = json.loads(raw or "[]")
+    return loaded
+
+
+def blocks_of(
+    raw: str | Sequence[Mapping[str, Any]], keep: set[str] | None = None
+) -> list[OpeningBlock]:
+    """Opening blocks from the stored JSON; ``keep`` narrows each block's visit reasons (blocks left
+    with none are dropped), which is how a retired reason disappears from the slot search."""
+    items = load_weekly(raw) if isinstance(raw, str) else raw
+    blocks = []
+    for item in items:
+        reasons = set(item["visit_reason_ids"])
+        if keep is not None:
+            reasons &= keep
+        if not reasons and keep is not None:
+            continue
+        blocks.append(
+            OpeningBlock(
+                int(item["weekday"]),
+                time.fromisoformat(item["start"]),
+                time.fromisoformat(item["end"]),
+                frozenset(reasons),
+            )
+        )
+    return blocks

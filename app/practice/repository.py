@@ -1,0 +1,151 @@
+"""SQL for practices, visit reasons and absences."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import Account, Role
+from app.practice.models import (
+    Absence,
+    Practice,
+    VisitReason,
+    absence_table,
+    listed_clause,
+    practice_table,
+    visit_reason_table,
+)
+
+account_table = cast(sa.Table, Account.__table__)  # type: ignore[attr-defined]
+_with_account = practice_table.join(account_table, account_table.c.id == practice_table.c.id)
+
+
+class PracticeRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def _insert(self) -> Any:
+        dialect = self.session.get_bind().dialect.name
+        return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+    async def add_missing(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert practice rows, leaving alone any created meanwhile (ON CONFLICT DO NOTHING)."""
+        if rows:
+            statement = self._insert()(practice_table).values(list(rows))
+            await self.session.execute(statement.on_conflict_do_nothing(index_elements=["id"]))
+
+    async def practitioners_without_practice(
+        self, account_id: uuid.UUID | None = None
+    ) -> Sequence[Any]:
+        """Verified practitioner accounts that have no practice row yet."""
+        a = account_table
+        query = sa.select(a.c.id, a.c.full_name).where(
+            a.c.role == Role.PRACTITIONER.value,
+            a.c.email_verified_at.is_not(None),
+            ~sa.exists().where(practice_table.c.id == a.c.id),
+        )
+        if account_id is not None:
+            query = query.where(a.c.id == account_id)
+        return (await self.session.execute(query)).all()
+
+    async def get(self, practice_id: uuid.UUID, *, lock: bool = False) -> Practice | None:
+        # populate_existing: Core UPDATEs below bypass the identity map; always read the row afresh
+        query = (
+            sa.select(Practice)
+            .where(practice_table.c.id == practice_id)
+            .execution_options(populate_existing=True)
+        )
+        if lock:
+            # serialises absences and hour changes against bookings (which take FOR SHARE)
+            query = query.with_for_update()
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def with_listing(
+        self, practice_id: uuid.UUID
+    ) -> tuple[Practice, bool, str | None] | None:
+        """The practice, whether it is listed, and the account's RPPS number."""
+        query = (
+            sa.select(Practice, listed_clause().label("listed"), account_table.c.rpps)
+            .select_from(_with_account)
+            .where(practice_table.c.id == practice_id)
+            .execution_options(populate_existing=True)
+        )
+        row = (await self.session.execute(query)).one_or_none()
+        return None if row is None else (row[0], bool(row[1]), row[2])
+
+    async def admin_list(self, status: str | None) -> Sequence[Any]:
+        query = (
+            sa.select(Practice, listed_clause().label("listed"), account_table.c.rpps)
+            .select_from(_with_account)
+            .execution_options(populate_existing=True)
+            .order_by(practice_table.c.created_at, practice_table.c.id)
+        )
+        if status is not None:
+            query = query.where(practice_table.c.status == status)
+        return (await self.session.execute(query)).all()
+
+    async def update(self, practice_id: uuid.UUID, **values: Any) -> None:
+        await self.session.execute(
+            sa.update(practice_table).where(practice_table.c.id == practice_id).values(**values)
+        )
+
+    # visit reasons
+
+    async def visit_reasons(self, practice_id: uuid.UUID) -> Sequence[VisitReason]:
+        query = (
+            sa.select(VisitReason)
+            .where(
+                visit_reason_table.c.practitioner_id == practice_id,
+                visit_reason_table.c.active.is_(True),
+            )
+            .order_by(visit_reason_table.c.created_at, visit_reason_table.c.id)
+        )
+        return (await self.session.execute(query)).scalars().all()
+
+    async def add_visit_reason(self, reason: VisitReason) -> None:
+        self.session.add(reason)
+        await self.session.flush()
+
+    async def retire_visit_reason(self, practice_id: uuid.UUID, reason_id: uuid.UUID) -> bool:
+        result = await self.session.execute(
+            sa.update(visit_reason_table)
+            .where(
+                visit_reason_table.c.id == reason_id,
+                visit_reason_table.c.practitioner_id == practice_id,
+                visit_reason_table.c.active.is_(True),
+            )
+            .values(active=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    # absences
+
+    async def absences(self, practice_id: uuid.UUID, ending_after: datetime) -> Sequence[Absence]:
+        query = (
+            sa.select(Absence)
+            .where(
+                absence_table.c.practitioner_id == practice_id,
+                absence_table.c.end_at > ending_after,
+            )
+            .order_by(absence_table.c.start_at, absence_table.c.id)
+            .limit(500)
+        )
+        return (await self.session.execute(query)).scalars().all()
+
+    async def add_absence(self, absence: Absence) -> None:
+        self.session.add(absence)
+        await self.session.flush()
+
+    async def delete_absence(self, practice_id: uuid.UUID, absence_id: uuid.UUID) -> bool:
+        result = await self.session.execute(
+            sa.delete(absence_table).where(
+                absence_table.c.id == absence_id, absence_table.c.practitioner_id == practice_id
+            )
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,120 @@
+"""Request and response bodies of the practice routes (shared/API.md, "Practitioners and agenda")."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+
+from app.core.schemas import Schema
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
+HHMM = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+Sector = Literal["1", "2", "3", "non-conventionne"]
+
+
+class BookingRules(BaseModel):
+    min_notice_minutes: int = Field(ge=0, le=60 * 24 * 30)
+    max_horizon_days: int = Field(ge=1, le=366)
+    cancel_deadline_minutes: int = Field(ge=0, le=60 * 24 * 30)
+
+
+class BookingRulesIn(BookingRules, Schema):
+    pass
+
+
+class PracticeRead(BaseModel):
+    id: uuid.UUID
+    display_name: str
+    profession: str | None
+    specialty: str | None
+    address: str
+    city: str
+    timezone: str
+    convention_sector: str | None
+    fees: str
+    directory_url: str | None
+    booking_rules: BookingRules
+    status: Literal["pending", "approved", "suspended"]
+    listed: bool
+    #: what still keeps the profile out of search (missing purposes, approval, fields)
+    listing_missing: list[str]
+
+
+class PracticeUpdate(Schema):
+    """The editable fields; a field left out keeps its value."""
+
+    display_name: Name | None = None
+    profession: str | None = Field(default=None, max_length=40)
+    specialty: str | None = Field(default=None, max_length=40)
+    address: Text | None = None
+    city: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    timezone: str | None = Field(default=None, max_length=64)
+    convention_sector: Sector | None = None
+    fees: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    booking_rules: BookingRulesIn | None = None
+
+
+class VisitReasonIn(Schema):
+    label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=80)]
+    duration_minutes: int = Field(ge=5, le=480, multiple_of=5)
+    new_patients: bool = True
+
+
+class VisitReasonRead(BaseModel):
+    id: uuid.UUID
+    label: str
+    duration_minutes: int
+    new_patients: bool
+
+
+class WeeklyBlock(Schema):
+    weekday: int = Field(ge=0, le=6, description="Monday = 0")
+    start: HHMM
+    end: HHMM
+    visit_reason_ids: list[uuid.UUID] = Field(min_length=1, max_length=50)
+
+
+class Availability(Schema):
+    timezone: str = Field(max_length=64)
+    weekly: list[WeeklyBlock] = Field(max_length=100)
+
+
+class AbsenceIn(Schema):
+    start: AwareDatetime
+    end: AwareDatetime
+    cancel_appointments: bool = False
+
+
+class AbsenceRead(BaseModel):
+    id: uuid.UUID
+    start: datetime
+    end: datetime
+    cancelled_appointments: int = 0
+
+
+class SpecialtyRead(BaseModel):
+    id: str
+    label: str
+
+
+class ProfessionRead(BaseModel):
+    id: str
+    label: str
+    specialties: list[SpecialtyRead]
+
+
+class PractitionerAdminRead(BaseModel):
+    id: uuid.UUID
+    display_name: str
+    rpps: str | None
+    directory_url: str | None
+    profession: str | None
+    specialty: str | None
+    city: str
+    status: Literal["pending", "approved", "suspended"]
+    listed: bool
+    created_at: datetime

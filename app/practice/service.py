@@ -1,0 +1,342 @@
+"""The practitioner's practice: profile, visit reasons, opening hours, absences, admin approval.
+
+**When a practice row exists.** A practitioner account gets its practice row lazily: at its first
+``/me/practice`` call, and for every verified practitioner when an admin lists or approves
+practitioners (``ensure_all``), so pending practitioners always show up for review. A new practice is
+``pending`` and unlisted; nothing of it is public until an admin approves it *and* the practitioner
+grants the listing purposes (charter C2, C11, C1; ``listed_clause``).
+
+Profile changes are live at once and audited (C2). Visit reasons are the practitioner's own list
+(C6); retiring one removes it from the opening hours. Opening hours are validated by the pure slot
+core (``app.booking.slots.Schedule``): what is stored can always be laid out as slots.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.principal import Principal
+from app.audit.models import AuditAction
+from app.audit.service import Actor, AuditTrail
+from app.booking import service as booking
+from app.booking.slots import Schedule
+from app.booking.timegrid import ScheduleError
+from app.consent.registry import Gate
+from app.consent.service import missing_purposes
+from app.core import clock
+from app.core.mail import MailQueue
+from app.core.settings import Settings
+from app.practice import professions
+from app.practice.errors import (
+    AbsenceNotFound,
+    InvalidAvailability,
+    InvalidProfile,
+    PractitionerNotFound,
+    TooManyVisitReasons,
+    VisitReasonNotFound,
+)
+from app.practice.models import Absence, Practice, PracticeStatus, VisitReason
+from app.practice.profile import blocks_of, dump_weekly, load_weekly, search_key, zone
+from app.practice.repository import PracticeRepository
+from app.practice.schemas import Availability, PracticeUpdate, VisitReasonIn
+
+MAX_VISIT_REASONS = 50
+MAX_ABSENCE = timedelta(days=366)
+
+
+@dataclass(frozen=True)
+class PracticeView:
+    practice: Practice
+    listed: bool
+    rpps: str | None
+    missing: list[str]
+
+
+def _new_row(account_id: uuid.UUID, full_name: str) -> dict[str, Any]:
+    now = clock.now()
+    return {
+        "id": account_id,
+        "display_name": full_name,
+        "search_name": search_key(full_name),
+        "city": "",
+        "city_key": "",
+        "address": "",
+        "fees": "",
+        "timezone": "Europe/Paris",
+        "min_notice_minutes": 120,
+        "max_horizon_days": 90,
+        "cancel_deadline_minutes": 1440,
+        "status": PracticeStatus.PENDING.value,
+        "weekly": "[]",
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+async def ensure_all(session: AsyncSession, account_id: uuid.UUID | None = None) -> None:
+    """Create the missing practice rows of verified practitioners (idempotent, race-safe)."""
+    repository = PracticeRepository(session)
+    missing = await repository.practitioners_without_practice(account_id)
+    await repository.add_missing([_new_row(row.id, row.full_name) for row in missing])
+
+
+class PracticeService:
+    def __init__(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        audit: AuditTrail,
+        mail: MailQueue | None = None,
+    ) -> None:
+        self.session = session
+        self.settings = settings
+        self.audit = audit
+        self.mail = mail
+        self.repository = PracticeRepository(session)
+
+    async def _own(self, principal: Principal, *, lock: bool = False) -> Practice:
+        practice = await self.repository.get(principal.account_id, lock=lock)
+        if practice is None:
+            await ensure_all(self.session, principal.account_id)
+            practice = await self.repository.get(principal.account_id, lock=lock)
+        if practice is None:  # pragma: no cover - a practitioner principal is verified
+            raise PractitionerNotFound()
+        return practice
+
+    async def view(self, practice_id: uuid.UUID) -> PracticeView:
+        found = await self.repository.with_listing(practice_id)
+        if found is None:
+            raise PractitionerNotFound()
+        practice, listed, rpps = found
+        missing = list(await missing_purposes(self.session, practice_id, Gate.LISTING))
+        if practice.status != PracticeStatus.APPROVED.value:
+            missing.append("admin-approval")
+        if practice.profession is None:
+            missing.append("profession")
+        if not practice.city:
+            missing.append("city")
+        return PracticeView(practice, listed, rpps, missing)
+
+    async def my_practice(self, principal: Principal) -> PracticeView:
+        await self._own(principal)
+        return await self.view(principal.account_id)
+
+    async def update_practice(self, principal: Principal, body: PracticeUpdate) -> PracticeView:
+        """C2: the practitioner alone edits the profile; the change is live and audited."""
+        practice = await self._own(principal)
+        given = body.model_fields_set
+        values: dict[str, Any] = {}
+        if "display_name" in given and body.display_name is not None:
+            values["display_name"] = body.display_name
+            values["search_name"] = search_key(body.display_name)
+        profession = body.profession if "profession" in given else practice.profession
+        specialty = body.specialty if "specialty" in given else practice.specialty
+        if "profession" in given and "specialty" not in given and profession != practice.profession:
+            specialty = None
+        problem = professions.check_pair(profession, specialty)
+        if problem:
+            raise InvalidProfile(problem, errors=[{"field": "specialty", "message": problem}])
+        values["profession"], values["specialty"] = profession, specialty
+        for name in ("address", "fees"):
+            if name in given and getattr(body, name) is not None:
+                values[name] = getattr(body, name)
+        if "city" in given and body.city is not None:
+            values["city"], values["city_key"] = body.city, search_key(body.city)
+        if "convention_sector" in given:
+            values["convention_sector"] = body.convention_sector
+        if "timezone" in given and body.timezone is not None:
+            if zone(body.timezone) is None:
+                message = f"unknown IANA time zone {body.timezone!r}"
+                raise InvalidProfile(message, errors=[{"field": "timezone", "message": message}])
+            values["timezone"] = body.timezone
+        if body.booking_rules is not None:
+            values.update(body.booking_rules.model_dump())
+        values["updated_at"] = clock.now()
+        await self.repository.update(practice.id, **values)
+        await self.audit.record(
+            AuditAction.PRACTICE_PROFILE_UPDATED,
+            actor=principal.actor,
+            object_type="practice",
+            object_id=practice.id,
+        )
+        return await self.view(practice.id)
+
+    # visit reasons
+
+    async def visit_reasons(self, principal: Principal) -> list[VisitReason]:
+        practice = await self._own(principal)
+        return list(await self.repository.visit_reasons(practice.id))
+
+    async def add_visit_reason(self, principal: Principal, body: VisitReasonIn) -> VisitReason:
+        practice = await self._own(principal)
+        if len(await self.repository.visit_reasons(practice.id)) >= MAX_VISIT_REASONS:
+            raise TooManyVisitReasons(f"A practice has at most {MAX_VISIT_REASONS} visit reasons.")
+        reason = VisitReason(
+            practitioner_id=practice.id,
+            label=body.label,
+            duration_minutes=body.duration_minutes,
+            new_patients=body.new_patients,
+            created_at=clock.now(),
+        )
+        await self.repository.add_visit_reason(reason)
+        await self.audit.record(
+            AuditAction.PRACTICE_VISIT_REASON_CREATED,
+            actor=principal.actor,
+            object_type="visit_reason",
+            object_id=reason.id,
+        )
+        return reason
+
+    async def retire_visit_reason(self, principal: Principal, reason_id: uuid.UUID) -> None:
+        """Retire the reason and take it out of the opening hours; booked visits keep it."""
+        practice = await self._own(principal, lock=True)
+        if not await self.repository.retire_visit_reason(practice.id, reason_id):
+            raise VisitReasonNotFound()
+        remaining = []
+        for item in load_weekly(practice.weekly):
+            ids = [i for i in item["visit_reason_ids"] if i != str(reason_id)]
+            if ids:
+                remaining.append({**item, "visit_reason_ids": ids})
+        await self.repository.update(
+            practice.id, weekly=dump_weekly(blocks_of(remaining)), updated_at=clock.now()
+        )
+        await self.audit.record(
+            AuditAction.PRACTICE_VISIT_REASON_DELETED,
+            actor=principal.actor,
+            object_type="visit_reason",
+            object_id=reason_id,
+        )
+
+    # availability
+
+    async def availability(self, principal: Principal) -> tuple[str, list[dict[str, Any]]]:
+        practice = await self._own(principal)
+        return practice.timezone, load_weekly(practice.weekly)
+
+    async def set_availability(
+        self, principal: Principal, body: Availability
+    ) -> tuple[str, list[dict[str, Any]]]:
+        practice = await self._own(principal, lock=True)
+        tz = zone(body.timezone)
+        if tz is None:
+            raise InvalidAvailability(f"unknown IANA time zone {body.timezone!r}")
+        reasons = await self.repository.visit_reasons(practice.id)
+        durations = {str(r.id): r.duration_minutes for r in reasons}
+        try:
+            blocks = blocks_of(
+                [
+                    {
+                        "weekday": b.weekday,
+                        "start": b.start,
+                        "end": b.end,
+                        "visit_reason_ids": [str(i) for i in b.visit_reason_ids],
+                    }
+                    for b in body.weekly
+                ]
+            )
+            Schedule(tz, tuple(blocks), durations)
+        except ScheduleError as error:
+            raise InvalidAvailability(str(error)) from error
+        except ValueError as error:  # "24:00" and the like
+            raise InvalidAvailability(str(error)) from error
+        weekly = dump_weekly(blocks)
+        await self.repository.update(
+            practice.id, timezone=body.timezone, weekly=weekly, updated_at=clock.now()
+        )
+        await self.audit.record(
+            AuditAction.PRACTICE_AVAILABILITY_UPDATED,
+            actor=principal.actor,
+            object_type="practice",
+            object_id=practice.id,
+        )
+        return body.timezone, load_weekly(weekly)
+
+    # absences
+
+    async def absences(self, principal: Principal) -> list[Absence]:
+        practice = await self._own(principal)
+        return list(await self.repository.absences(practice.id, clock.now()))
+
+    async def add_absence(
+        self, principal: Principal, start: Any, end: Any, cancel_appointments: bool
+    ) -> tuple[Absence, int]:
+        """An absence blocks its time; appointments inside it are cancelled (and the patients
+        told by mail) only when asked, else 409 ``absence_conflicts``.
+
+        The practice row is locked first (FOR UPDATE; bookings hold FOR SHARE on it), so no
+        booking can slip into the absence between the check and the insert on PostgreSQL; SQLite
+        serialises writers anyway.
+        """
+        if end <= start:
+            raise InvalidProfile(
+                "an absence must end after it starts",
+                errors=[{"field": "end", "message": "must be after start"}],
+            )
+        if end - start > MAX_ABSENCE:
+            raise InvalidProfile("an absence lasts at most 366 days")
+        practice = await self._own(principal, lock=True)
+        cancelled = await booking.cancel_for_absence(
+            self.session,
+            self.audit,
+            self.mail,
+            practice=practice,
+            start=start,
+            end=end,
+            cancel=cancel_appointments,
+            actor=principal.actor,
+            settings=self.settings,
+        )
+        absence = Absence(
+            practitioner_id=practice.id, start_at=start, end_at=end, created_at=clock.now()
+        )
+        await self.repository.add_absence(absence)
+        await self.audit.record(
+            AuditAction.PRACTICE_ABSENCE_CREATED,
+            actor=principal.actor,
+            object_type="absence",
+            object_id=absence.id,
+            details={"cancelled_appointments": cancelled},
+        )
+        return absence, cancelled
+
+    async def delete_absence(self, principal: Principal, absence_id: uuid.UUID) -> None:
+        practice = await self._own(principal)
+        if not await self.repository.delete_absence(practice.id, absence_id):
+            raise AbsenceNotFound()
+        await self.audit.record(
+            AuditAction.PRACTICE_ABSENCE_DELETED,
+            actor=principal.actor,
+            object_type="absence",
+            object_id=absence_id,
+        )
+
+    # admin
+
+    async def admin_list(self, status: str | None) -> list[PracticeView]:
+        await ensure_all(self.session)
+        rows = await self.repository.admin_list(status)
+        return [PracticeView(row[0], bool(row[1]), row[2], []) for row in rows]
+
+    async def set_status(
+        self, actor: Actor, practice_id: uuid.UUID, status: PracticeStatus
+    ) -> PracticeView:
+        """Admin approval (after checking the RPPS in the directory) or suspension; audited."""
+        await ensure_all(self.session, practice_id)
+        practice = await self.repository.get(practice_id, lock=True)
+        if practice is None:
+            raise PractitionerNotFound()
+        await self.repository.update(practice_id, status=status.value, updated_at=clock.now())
+        await self.audit.record(
+            AuditAction.PRACTICE_APPROVED
+            if status is PracticeStatus.APPROVED
+            else AuditAction.PRACTICE_SUSPENDED,
+            actor=actor,
+            object_type="practice",
+            object_id=practice_id,
+        )
+        return await self.view(practice_id)

@@ -1,0 +1,95 @@
+"""Hot paths run a fixed, small number of SQL statements, whatever the agenda holds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import event
+
+from app.core.settings import Settings
+from tests.booking.helpers import book, fast_patients, ready_practitioner, slots
+from tests.factories import People
+
+#: booking, all included: session load, throttle (2), idempotency lookup, consent, practice +
+#: visit reason, busy time, savepoint, 3 inserts, release, then the audit append at commit
+BOOKING_MAX = 20
+#: slot search: profile, visit reasons, busy time (plus BEGIN on SQLite)
+SLOTS_MAX = 4
+SEARCH_MAX = 3
+
+
+class Counter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+
+@contextmanager
+def counting(app: FastAPI) -> Iterator[Counter]:
+    counter = Counter()
+    engine = app.state.engine.sync_engine
+
+    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        counter.statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield counter
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+async def test_booking_and_slot_search_statement_counts(
+    app: FastAPI, people: People, settings: Settings
+) -> None:
+    doctor, (reason, other) = await ready_practitioner(
+        people, reasons=[("Consultation", 15), ("Bilan", 30)]
+    )
+    clients = await fast_patients(app, settings, 12)
+    anyone = people.client()
+    start = datetime.now(UTC) + timedelta(days=1)
+    window = (start, start + timedelta(days=7))
+    free = await slots(anyone, doctor.account_id, *window, visit_reason_id=reason)
+
+    with counting(app) as empty_slots:
+        await slots(anyone, doctor.account_id, *window)
+    with counting(app) as first:
+        response = await book(
+            clients[0],
+            doctor.account_id,
+            reason,
+            free[0]["start"],
+            headers={"Idempotency-Key": "k-0"},
+        )
+        assert response.status_code == 201
+    for i, client in enumerate(clients[1:11], start=1):
+        assert (
+            await book(client, doctor.account_id, reason, free[i * 4]["start"])
+        ).status_code == 201
+    with counting(app) as later:
+        response = await book(
+            clients[11],
+            doctor.account_id,
+            reason,
+            free[60]["start"],
+            headers={"Idempotency-Key": "k-11"},
+        )
+        assert response.status_code == 201
+    with counting(app) as busy_slots:
+        await slots(anyone, doctor.account_id, *window)
+    with counting(app) as search:
+        assert (
+            await anyone.get("/api/v1/practitioners", params={"limit": "50"})
+        ).status_code == 200
+
+    assert len(first.statements) == len(later.statements) <= BOOKING_MAX, later.statements
+    assert len(empty_slots.statements) == len(busy_slots.statements) <= SLOTS_MAX, (
+        busy_slots.statements
+    )
+    assert len(search.statements) <= SEARCH_MAX, search.statements
+    assert other
+    for clients_ in clients:
+        await clients_.aclose()
