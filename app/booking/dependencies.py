@@ -1,9 +1,11 @@
 """Who may call the booking routes, in one place each (CONVENTIONS habit 4).
 
-Third-party OAuth tokens (``slots:read``, ``practitioners:read``, ``appointments:read``,
-``appointments:write``, ``agenda:read``) will join here: swapping an alias below changes every route
-that uses it, and the services already take a ``Principal`` (whose ``actor.client_id`` marks a
-third party, recorded as the booking ``channel``).
+Each alias takes a browser session of the right role, or a third-party OAuth token with the scope
+the route needs, acting for one person (``app.oauth.dependencies.caller``): the services take the
+resulting ``Principal`` and check every object against ``principal.account_id``, so a token acting
+for patient P sees and books only as P; ``actor.client_id`` marks the third party in the audit
+trail and as the booking ``channel``. Public routes accept a token too, which must then be valid
+and carry ``practitioners:read`` or ``slots:read`` (and counts against its client's rate limit).
 """
 
 from __future__ import annotations
@@ -12,12 +14,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from app.accounts.dependencies import (
-    CurrentAccount,
-    CurrentPatient,
-    CurrentPractitioner,
-    RecentlyAuthenticated,
-)
+from app.accounts.dependencies import Caller, RecentlyAuthenticated
 from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.audit.dependencies import Audit
@@ -26,16 +23,25 @@ from app.core.db import DbSession
 from app.core.deps import AppSettings
 from app.core.errors import Forbidden
 from app.core.mail import OutgoingMail
+from app.oauth.dependencies import caller, public_caller
 from app.throttle.dependencies import RequestThrottle
 
-#: books on their own behalf (later: or a token with ``appointments:write`` acting for a patient)
-Booker = CurrentPatient
-#: lists their own appointments (later: or ``appointments:read``)
-AppointmentReader = CurrentPatient
+#: books on their own behalf, or a token with ``appointments:write`` acting for a patient
+Booker = Annotated[Principal, Depends(caller(Role.PATIENT, scope="appointments:write"))]
+#: lists their own appointments, or ``appointments:read``
+AppointmentReader = Annotated[Principal, Depends(caller(Role.PATIENT, scope="appointments:read"))]
 #: the patient or the practitioner of one appointment; the service answers 404 to anyone else
-AppointmentParty = CurrentAccount
-#: reads their own agenda (later: or ``agenda:read``)
-AgendaReader = CurrentPractitioner
+AppointmentViewer = Annotated[
+    Principal, Depends(caller(Role.PATIENT, Role.PRACTITIONER, scope="appointments:read"))
+]
+AppointmentChanger = Annotated[
+    Principal, Depends(caller(Role.PATIENT, Role.PRACTITIONER, scope="appointments:write"))
+]
+#: reads their own agenda, or ``agenda:read``
+AgendaReader = Annotated[Principal, Depends(caller(Role.PRACTITIONER, scope="agenda:read"))]
+#: anyone; a token, if sent, must be valid and carry the scope
+DirectoryReader = Annotated[Caller, Depends(public_caller(scope="practitioners:read"))]
+SlotReader = Annotated[Caller, Depends(public_caller(scope="slots:read"))]
 
 
 async def _recent_practitioner(principal: RecentlyAuthenticated) -> Principal:

@@ -11,11 +11,14 @@ from pydantic import AwareDatetime
 from app.booking import schemas
 from app.booking.dependencies import (
     AgendaReader,
-    AppointmentParty,
+    AppointmentChanger,
     AppointmentReader,
+    AppointmentViewer,
     Booker,
     Booking,
+    DirectoryReader,
     Exporter,
+    SlotReader,
 )
 from app.booking.service import MAX_PAGE, AppointmentView, ProfileView
 from app.core.access import PUBLIC
@@ -23,7 +26,13 @@ from app.core.problems import problem_responses
 
 router = APIRouter(tags=["booking"])
 
-_AUTH = ((401, "not_authenticated"), (401, "mfa_required"), (403, "forbidden"))
+_AUTH = (
+    (401, "not_authenticated"),
+    (401, "mfa_required"),
+    (401, "invalid_token"),
+    (403, "forbidden"),
+    (403, "insufficient_scope"),
+)
 _UNSAFE = (*_AUTH, (403, "csrf_failed"))
 From = Annotated[AwareDatetime | None, Query(alias="from", description="RFC 3339 with offset")]
 To = Annotated[AwareDatetime | None, Query(alias="to", description="RFC 3339 with offset")]
@@ -46,6 +55,7 @@ def _appointment(view: AppointmentView) -> schemas.AppointmentRead:
 )
 async def search_practitioners(
     booking: Booking,
+    _caller: DirectoryReader,
     profession: Annotated[str | None, Query(max_length=40)] = None,
     specialty: Annotated[str | None, Query(max_length=40)] = None,
     city: Annotated[str | None, Query(max_length=100)] = None,
@@ -68,7 +78,9 @@ async def search_practitioners(
     responses=problem_responses((404, "not_found"), (422, "validation_error")),
     openapi_extra=PUBLIC,
 )
-async def get_practitioner(practitioner_id: uuid.UUID, booking: Booking) -> schemas.Profile:
+async def get_practitioner(
+    practitioner_id: uuid.UUID, booking: Booking, _caller: DirectoryReader
+) -> schemas.Profile:
     return _profile(await booking.profile(practitioner_id))
 
 
@@ -82,6 +94,7 @@ async def get_practitioner(practitioner_id: uuid.UUID, booking: Booking) -> sche
 async def list_slots(
     practitioner_id: uuid.UUID,
     booking: Booking,
+    _caller: SlotReader,
     start: From = None,
     end: To = None,
     visit_reason_id: uuid.UUID | None = None,
@@ -154,7 +167,7 @@ async def list_my_appointments(
     },
 )
 async def appointment_calendar(
-    appointment_id: uuid.UUID, caller: AppointmentParty, booking: Booking
+    appointment_id: uuid.UUID, caller: AppointmentViewer, booking: Booking
 ) -> Response:
     return Response(
         await booking.calendar(caller, appointment_id),
@@ -170,7 +183,7 @@ async def appointment_calendar(
     responses=problem_responses(*_AUTH, (404, "not_found")),
 )
 async def get_appointment(
-    appointment_id: uuid.UUID, caller: AppointmentParty, booking: Booking
+    appointment_id: uuid.UUID, caller: AppointmentViewer, booking: Booking
 ) -> schemas.AppointmentRead:
     return _appointment(await booking.read(caller, appointment_id))
 
@@ -184,7 +197,7 @@ async def get_appointment(
     ),
 )
 async def cancel_appointment(
-    appointment_id: uuid.UUID, caller: AppointmentParty, booking: Booking
+    appointment_id: uuid.UUID, caller: AppointmentChanger, booking: Booking
 ) -> schemas.AppointmentRead:
     return _appointment(await booking.cancel(caller, appointment_id))
 
@@ -205,7 +218,7 @@ async def cancel_appointment(
 async def reschedule_appointment(
     appointment_id: uuid.UUID,
     body: schemas.RescheduleIn,
-    caller: AppointmentParty,
+    caller: AppointmentChanger,
     booking: Booking,
 ) -> schemas.AppointmentRead:
     return _appointment(await booking.reschedule(caller, appointment_id, body.start))

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import uuid
 from collections.abc import Sequence
@@ -176,6 +177,13 @@ def _rules(row: Any) -> BookingRules:
     return BookingRules(
         min_notice_minutes=row.min_notice_minutes, max_horizon_days=row.max_horizon_days
     )
+
+
+def _caller_key(principal: Principal, key: str) -> str:
+    """Idempotency keys are per caller: the patient on the web and each application acting for
+    them have their own key space. Stored hashed: no client-chosen string lands in the table."""
+    caller = principal.actor.client_id or "web"
+    return hashlib.sha256(f"{caller}\x1f{key}".encode()).hexdigest()
 
 
 def _channel(principal: Principal) -> str:
@@ -380,6 +388,7 @@ class BookingService:
                 f"booking:account:{principal.account_id}", booking_policy(self.settings)
             )
         if idempotency_key is not None:
+            idempotency_key = _caller_key(principal, idempotency_key)
             replay = await self._replay(principal, idempotency_key, fingerprint)
             if replay is not None:
                 return replay
