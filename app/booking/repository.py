@@ -354,6 +354,18 @@ class BookingRepository:
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
+    async def count_kept_visit_reasons(self, ended_before: datetime) -> int:
+        """How many visit reasons outlived their appointment (the compliance report, C7)."""
+        result = await self.session.execute(
+            sa.select(sa.func.count())
+            .select_from(a)
+            .where(
+                a.c.visit_reason_ct.is_not(None),
+                sa.or_(a.c.end_at <= ended_before, a.c.status != BOOKED),
+            )
+        )
+        return int(result.scalar_one())
+
     async def forget_idempotency_keys(self, before: datetime) -> int:
         result = await self.session.execute(
             sa.delete(idempotency_table).where(idempotency_table.c.created_at < before)

@@ -865,3 +865,14 @@ async def purge_visit_reasons(session: AsyncSession, settings: Settings) -> str:
         details={"erased": erased, "grace_hours": settings.visit_reason_grace_hours},
     )
     return f"erased {erased} visit reasons, forgot {forgotten} idempotency keys"
+
+
+#: the retention job runs hourly: a reason may outlive its grace by up to one run
+RETENTION_JOB_SLACK = timedelta(hours=1)
+
+
+async def kept_visit_reasons(session: AsyncSession, settings: Settings) -> int:
+    """Visit reasons still stored past their grace (plus one job interval) or after a
+    cancellation: charter C7 is met when this is zero."""
+    grace = timedelta(hours=settings.visit_reason_grace_hours) + RETENTION_JOB_SLACK
+    return await BookingRepository(session).count_kept_visit_reasons(clock.now() - grace)

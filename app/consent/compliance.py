@@ -23,10 +23,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.repository import entry_table
+from app.booking import service as booking_service
 from app.consent.registry import Charter, Gate, PurposeId
 from app.core import clock
 from app.core.middleware import CONTENT_SECURITY_POLICY
 from app.core.settings import Settings
+from app.practice import service as practice_service
 
 MET, NOT_MET, MANUAL = "met", "not_met", "manual"
 
@@ -64,6 +66,7 @@ ALLOWED_EXPORT_ROUTES = frozenset(
     }
 )
 AUDIT_VERIFY_MAX_AGE = timedelta(days=2)
+REVERSIBILITY_EXPORT = "/api/v1/me/practice/export"
 
 
 @dataclass(frozen=True)
@@ -223,24 +226,59 @@ async def _c11(ctx: ComplianceContext) -> tuple[str, str]:
     return MET, "Practitioners accept the versioned contract before they can be listed or booked."
 
 
-async def _pending(ctx: ComplianceContext) -> tuple[str, str]:
-    return NOT_MET, "no check is available: the feature this clause needs is not installed"
+async def _c3(ctx: ComplianceContext) -> tuple[str, str]:
+    found = await practice_service.directory_check(ctx.session)
+    if found.without_directory_link:
+        return NOT_MET, f"{found.without_directory_link} listed practitioners have no RPPS link"
+    return MET, (
+        f"All {found.listed} listed practitioners link to the official directory by their "
+        "RPPS number (checked with its Luhn digit at registration)."
+    )
+
+
+async def _c7(ctx: ComplianceContext) -> tuple[str, str]:
+    kept = await booking_service.kept_visit_reasons(ctx.session, ctx.settings)
+    if kept:
+        return NOT_MET, f"{kept} visit reasons are kept past their grace or after a cancellation"
+    return MET, (
+        f"No visit reason is kept past the appointment + {ctx.settings.visit_reason_grace_hours} h "
+        "(the hourly retention job) or after a cancellation."
+    )
+
+
+async def _c12(ctx: ComplianceContext) -> tuple[str, str]:
+    if REVERSIBILITY_EXPORT not in ctx.route_paths:
+        return NOT_MET, "the practitioner's reversibility export is not served"
+    return MET, (
+        f"{REVERSIBILITY_EXPORT} gives the agenda and patient contacts as a FHIR-shaped JSON "
+        "Bundle, to the practitioner, at any time."
+    )
+
+
+async def _c13(ctx: ComplianceContext) -> tuple[str, str]:
+    found = await practice_service.directory_check(ctx.session)
+    if found.off_the_list:
+        return NOT_MET, f"{found.off_the_list} listed profiles use a profession off the fixed list"
+    return MET, (
+        "Professions and specialties come from one fixed list and search filters on them "
+        f"exactly; all {found.listed} listed profiles use it."
+    )
 
 
 _CHECKS: dict[str, Check] = {
     "C1": _c1,
     "C2": _c2,
-    "C3": _pending,
+    "C3": _c3,
     "C4": _c4,
     "C5": _c5,
     "C6": _c6,
-    "C7": _pending,
+    "C7": _c7,
     "C8": _c8,
     "C9": _c9,
     "C10": _c10,
     "C11": _c11,
-    "C12": _pending,
-    "C13": _pending,
+    "C12": _c12,
+    "C13": _c13,
 }
 
 
@@ -250,7 +288,11 @@ async def report(ctx: ComplianceContext) -> list[ClauseStatus]:
     for clause in ctx.charter.clauses:
         if clause.id == "C14":
             continue
-        status, evidence = await _CHECKS.get(clause.id, _pending)(ctx)
+        check = _CHECKS.get(clause.id)
+        if check is None:
+            status, evidence = NOT_MET, "this clause has no check"
+        else:
+            status, evidence = await check(ctx)
         lines.append(ClauseStatus(clause.id, status, evidence))
     failing = [line.id for line in lines if line.status == NOT_MET]
     badge = (

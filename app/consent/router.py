@@ -63,7 +63,7 @@ async def charter_compliance(
         charter=default_charter(),
         metadata=all_tables,
         static_dir=app.state.static_dir,
-        route_paths=[str(getattr(route, "path", "")) for route in app.routes],
+        route_paths=list(app.openapi()["paths"]),
     )
     lines = await compliance.report(context)
     return ComplianceOut(

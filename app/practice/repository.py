@@ -34,6 +34,15 @@ class PracticeRepository:
         dialect = self.session.get_bind().dialect.name
         return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
+    async def listed_directory_entries(self) -> Sequence[Any]:
+        """(profession, specialty, rpps) of every listed practice (the compliance report)."""
+        query = (
+            sa.select(practice_table.c.profession, practice_table.c.specialty, account_table.c.rpps)
+            .select_from(_with_account)
+            .where(listed_clause())
+        )
+        return (await self.session.execute(query)).all()
+
     async def add_missing(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert practice rows, leaving alone any created meanwhile (ON CONFLICT DO NOTHING)."""
         if rows:

@@ -41,7 +41,14 @@ from app.practice.errors import (
     VisitReasonNotFound,
 )
 from app.practice.models import Absence, Practice, PracticeStatus, VisitReason
-from app.practice.profile import blocks_of, dump_weekly, load_weekly, search_key, zone
+from app.practice.profile import (
+    blocks_of,
+    directory_url,
+    dump_weekly,
+    load_weekly,
+    search_key,
+    zone,
+)
 from app.practice.repository import PracticeRepository
 from app.practice.schemas import Availability, PracticeUpdate, VisitReasonIn
 
@@ -340,3 +347,23 @@ class PracticeService:
             object_id=practice_id,
         )
         return await self.view(practice_id)
+
+
+@dataclass(frozen=True)
+class DirectoryCheck:
+    listed: int
+    without_directory_link: int
+    off_the_list: int
+
+
+async def directory_check(session: AsyncSession) -> DirectoryCheck:
+    """Charter C3 and C13 on live data: every listed practitioner has an RPPS (hence a directory
+    link) and a profession and specialty from the fixed list."""
+    rows = await PracticeRepository(session).listed_directory_entries()
+    return DirectoryCheck(
+        listed=len(rows),
+        without_directory_link=sum(1 for r in rows if directory_url(r.rpps) is None),
+        off_the_list=sum(
+            1 for r in rows if professions.check_pair(r.profession, r.specialty) is not None
+        ),
+    )

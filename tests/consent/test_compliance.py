@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -11,11 +13,16 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.accounts.repository import account_table
 from app.audit.repository import entry_table
+from app.booking.repository import appointment_table
 from app.core.jobs import run_job
 from app.core.settings import Settings
 from app.jobs import JOBS
 from app.models import metadata
+from app.practice.models import practice_table
+from tests.booking.helpers import book, patient, ready_practitioner, soon
+from tests.factories import People
 
 
 async def statuses(client: httpx.AsyncClient) -> dict[str, str]:
@@ -101,3 +108,49 @@ async def test_a_missing_financing_statement_breaks_c10(
 ) -> None:
     app.state.settings = settings.model_copy(update={"financing": "  "})
     assert (await statuses(client))["C10"] == "not_met"
+
+
+async def test_booking_clauses_follow_the_data(
+    client: httpx.AsyncClient,
+    people: People,
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    practitioner, reasons = await ready_practitioner(people)
+    alice = await patient(people)
+    start = soon(24 * 60)
+    booked = await book(alice, practitioner.account_id, reasons[0], start)
+    assert booked.status_code == 201, booked.text
+    healthy = await statuses(client)
+    for clause in ("C3", "C7", "C12", "C13"):
+        assert healthy[clause] == "met", clause
+
+    # a visit reason kept long after its appointment breaks C7 until the retention job runs
+    async with engine.begin() as connection:
+        await connection.execute(
+            appointment_table.update().values(
+                start_at=datetime.now(UTC) - timedelta(days=3, minutes=15),
+                end_at=datetime.now(UTC) - timedelta(days=3),
+            )
+        )
+    assert (await statuses(client))["C7"] == "not_met"
+    job = next(j for j in JOBS if j.name == "visit-reason-retention")
+    await run_job(sessions, settings, job, force=True)
+    assert (await statuses(client))["C7"] == "met"
+
+    # a profession off the fixed list breaks C13; a listed profile without RPPS breaks C3
+    async with engine.begin() as connection:
+        await connection.execute(practice_table.update().values(specialty="homeopathie-miracle"))
+    assert (await statuses(client))["C13"] == "not_met"
+    async with engine.begin() as connection:
+        await connection.execute(practice_table.update().values(specialty="medecine-generale"))
+        await connection.execute(
+            account_table.update()
+            .where(account_table.c.id == uuid.UUID(practitioner.account_id))
+            .values(rpps=None)
+        )
+    after = await statuses(client)
+    assert after["C3"] == "not_met"
+    assert after["C13"] == "met"
+    assert after["C14"] == "not_met"
