@@ -18,6 +18,7 @@ sessions and MFA"). The decisions worth knowing:
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -105,6 +106,19 @@ async def display_names(session: AsyncSession, account_ids: set[str]) -> dict[st
     return {str(key): value for key, value in names.items()}
 
 
+def network_of(ip: str | None) -> str:
+    """The throttling unit for an address: itself for IPv4, its /64 for IPv6."""
+    if not ip:
+        return "unknown"
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return "unknown"
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
 def actor_of(account: Account) -> Actor:
     return Actor.account(account.id, account.role)
 
@@ -137,7 +151,9 @@ class AuthService:
 
     @staticmethod
     def _ip_key(scope: str, client: ClientInfo) -> str:
-        return f"{scope}:ip:{client.ip or 'unknown'}"
+        """IPv6 clients are keyed by their /64: one subscriber usually holds the whole prefix and
+        could otherwise rotate addresses to escape the per-address limit."""
+        return f"{scope}:ip:{network_of(client.ip)}"
 
     @staticmethod
     def _mfa_key(account_id: uuid.UUID) -> str:
@@ -155,6 +171,7 @@ class AuthService:
     async def register(
         self,
         *,
+        client: ClientInfo,
         email: str,
         password: str,
         full_name: str,
@@ -162,7 +179,12 @@ class AuthService:
         phone: str | None,
         rpps: str | None,
     ) -> None:
-        """202 alike for a new and a taken email: same checks, same hashing, one mail either way."""
+        """202 alike for a new and a taken email: same checks, same hashing, one mail either way.
+
+        Rate-limited per client address before any work: each call costs a password check, an
+        argon2 hash and a mail (mail-bombing, CPU exhaustion; SECURITY.md "Throttling").
+        """
+        await self.throttle.hit(self._ip_key("register", client), self.throttle.policies.ip)
         await check_password_async(password, email=email, full_name=full_name)
         password_hash = await self.passwords.hash(password)
         existing = await self.repository.by_email(email)

@@ -96,3 +96,43 @@ async def test_wrong_codes_stop_at_the_hard_limit(people: People, settings: Sett
 
 def test_sql_parameters_never_reach_error_messages(engine: AsyncEngine) -> None:
     assert engine.sync_engine.hide_parameters is True
+
+
+async def test_registration_is_rate_limited_per_address(people: People, settings: Settings) -> None:
+    client = people.client(ip="203.0.113.7")
+    statuses = []
+    for i in range(settings.throttle_ip_free_failures + 2):
+        response = await client.post(
+            "/api/v1/auth/register",
+            json={
+                "email": f"someone-{i}@example.test",
+                "password": "Velvet-Otter-Quarry-91",
+                "full_name": "Some One",
+                "role": "patient",
+            },
+        )
+        statuses.append(response.status_code)
+    assert (
+        statuses[: settings.throttle_ip_free_failures] == [202] * settings.throttle_ip_free_failures
+    )
+    assert statuses[-1] == 429
+    other = people.client(ip="203.0.113.8")
+    fresh = await other.post(
+        "/api/v1/auth/register",
+        json={
+            "email": "another@example.test",
+            "password": "Velvet-Otter-Quarry-91",
+            "full_name": "An Other",
+            "role": "patient",
+        },
+    )
+    assert fresh.status_code == 202
+
+
+def test_ipv6_clients_are_throttled_by_their_64() -> None:
+    from app.accounts.service import network_of
+
+    assert network_of("2001:db8:1:2:aaaa::1") == network_of("2001:db8:1:2:bbbb::2")
+    assert network_of("2001:db8:1:3::1") != network_of("2001:db8:1:2::1")
+    assert network_of("192.0.2.1") == "192.0.2.1"
+    assert network_of(None) == network_of("not an ip") == "unknown"
