@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 import json
 import uuid
@@ -513,9 +514,10 @@ class BookingService:
             channel=row.channel,
             created_at=row.created_at,
             cancelled_at=row.cancelled_at,
-            practitioner_name=row.display_name,
-            address=row.address,
-            city=row.city,
+            # the agenda's rows are the practitioner's own: no name or address to repeat
+            practitioner_name=getattr(row, "display_name", ""),
+            address=getattr(row, "address", ""),
+            city=getattr(row, "city", ""),
         )
 
     async def _mine(self, principal: Principal, appointment_id: uuid.UUID) -> Any:
@@ -677,26 +679,9 @@ class BookingService:
                     object_type="agenda",
                     object_id=principal.account_id,
                 )
-            tz = _zone(row.timezone)
-            reason = self._reason(row)
             views.append(
-                AppointmentView(
-                    id=row.id,
-                    practitioner_id=row.practitioner_id,
-                    patient_id=row.patient_id,
-                    visit_reason_id=reason[0] if reason else None,
-                    visit_reason=reason[1] if reason else None,
-                    start=in_zone(row.start_at, tz),
-                    end=in_zone(row.end_at, tz),
-                    status=row.status,
-                    channel=row.channel,
-                    created_at=row.created_at,
-                    cancelled_at=row.cancelled_at,
-                    practitioner_name="",
-                    address="",
-                    city="",
-                    patient_name=row.full_name,
-                    patient_phone=row.phone,
+                dataclasses.replace(
+                    self._view(row), patient_name=row.full_name, patient_phone=row.phone
                 )
             )
         return views

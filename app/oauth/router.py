@@ -58,6 +58,7 @@ from app.oauth.server import (
     oauth_keys,
 )
 from app.throttle.dependencies import RequestThrottle
+from app.throttle.service import Throttle
 
 router = APIRouter(tags=["oauth"])
 admin_router = APIRouter(prefix="/api/v1/admin/oauth/clients", tags=["admin"])
@@ -300,13 +301,20 @@ async def token(
 ) -> Response:
     """Client authentication: ``client_secret_basic`` or ``client_secret_post``. Rate-limited per
     client (CHARTER.md, the 2020 incident)."""
+    oauth_request = await _client_request(request, throttle, settings)
+    server = _server(db, settings, audit)
+    answer = await server.run(lambda: server.create_token_response(oauth_request))
+    return _to_response(answer, request)
+
+
+async def _client_request(request: Request, throttle: Throttle, settings: Settings) -> Any:
+    """The form request of a client-authenticated endpoint, counted against that client's rate
+    limit (CHARTER.md, the 2020 incident) before any work."""
     oauth_request = await _oauth_request(request)
     named = _client_named(request, oauth_request.form)
     if named:
         await throttle.hit(f"oauth-token:client:{named}", service.token_endpoint_policy(settings))
-    server = _server(db, settings, audit)
-    answer = await server.run(lambda: server.create_token_response(oauth_request))
-    return _to_response(answer, request)
+    return oauth_request
 
 
 @router.post(
@@ -323,10 +331,7 @@ async def revoke(
     audit: Audit,
     throttle: RequestThrottle,
 ) -> Response:
-    oauth_request = await _oauth_request(request)
-    named = _client_named(request, oauth_request.form)
-    if named:
-        await throttle.hit(f"oauth-token:client:{named}", service.token_endpoint_policy(settings))
+    oauth_request = await _client_request(request, throttle, settings)
     server = _server(db, settings, audit)
     answer = await server.run(lambda: server.create_endpoint_response("revocation", oauth_request))
     return _to_response(answer, request)
@@ -346,10 +351,7 @@ async def introspect(
     audit: Audit,
     throttle: RequestThrottle,
 ) -> Response:
-    oauth_request = await _oauth_request(request)
-    named = _client_named(request, oauth_request.form)
-    if named:
-        await throttle.hit(f"oauth-token:client:{named}", service.token_endpoint_policy(settings))
+    oauth_request = await _client_request(request, throttle, settings)
     server = _server(db, settings, audit)
     answer = await server.run(
         lambda: server.create_endpoint_response("introspection", oauth_request)
