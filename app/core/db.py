@@ -203,8 +203,9 @@ async def upsert(
 
 
 async def ping(engine: AsyncEngine) -> None:
-    """Raise if the database does not answer a trivial query."""
-    async with engine.connect() as connection:
+    """Raise if the database does not answer a trivial query (read-only: on SQLite a probe must
+    not queue behind writers for the write lock)."""
+    async with engine.execution_options(**{READONLY_OPTION: True}).connect() as connection:
         await connection.execute(text("SELECT 1"))
 
 

@@ -13,7 +13,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.settings import Settings
 from app.main import create_app
@@ -118,3 +120,15 @@ async def test_unreachable_database_at_start_is_503_not_500(settings: Settings) 
             response = await client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["code"] == "database_unavailable"
+
+
+@pytest.mark.only_backend("sqlite")
+async def test_readyz_does_not_queue_behind_a_writer(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    """Found by fuzzing: the probe took SQLite's write lock and timed out behind a writer."""
+    async with engine.connect() as writer:
+        await writer.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: the write lock is held
+        response = await asyncio.wait_for(client.get("/readyz"), timeout=5)
+        assert response.status_code == 200
+        await writer.rollback()
