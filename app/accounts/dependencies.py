@@ -27,6 +27,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.errors import CsrfFailed, MfaRequired, ReauthRequired, WrongRole
 from app.accounts.models import AccountStatus, Role, SessionState
@@ -35,17 +36,19 @@ from app.accounts.repository import AccountRepository
 from app.accounts.service import AuthService, actor_of
 from app.audit.dependencies import Audit
 from app.audit.models import AuditAction, AuditOutcome
-from app.audit.service import Actor, AuditTrail
+from app.audit.service import Actor, AuditTrail, audit_key
 from app.core import clock
 from app.core.crypto import constant_time_equal
-from app.core.db import DbSession
+from app.core.db import DbSession, FailureHook, on_failure
 from app.core.deps import AppSettings
-from app.core.errors import NotAuthenticated
+from app.core.errors import NotAuthenticated, NotFound
 from app.core.mail import OutgoingMail
 from app.core.passwords import Passwords
+from app.core.settings import Settings
 from app.oauth.errors import InsufficientScope
 from app.oauth.service import TokenGrant, authenticate_bearer
 from app.throttle.dependencies import RequestThrottle
+from app.throttle.service import DatabaseStore
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 #: last_seen_at is written at most this often (one write per request would be wasteful)
@@ -236,8 +239,33 @@ async def resolve_principal(
     if caller.token is not None:
         if caller.principal is None:
             raise InsufficientScope(None)
-        return caller.principal
-    return _session_principal(await full_session(request, ctx, settings, audit))
+        principal = caller.principal
+    else:
+        principal = _session_principal(await full_session(request, ctx, settings, audit))
+    on_failure(request, _not_found_counter(principal, settings))
+    return principal
+
+
+def _not_found_counter(principal: Principal, settings: Settings) -> FailureHook:
+    """Count an authenticated caller's 404s on objects; each burst is audited (SECURITY.md: the
+    2020 theft of appointments began as an enumeration of object ids)."""
+
+    async def count(session: AsyncSession, error: Exception) -> None:
+        if not isinstance(error, NotFound):
+            return
+        now = clock.now()
+        window = timedelta(seconds=settings.not_found_burst_window_seconds)
+        key = f"not-found:account:{principal.account_id}"
+        seen = await DatabaseStore(session).add_failure(key, now, now - window)
+        if seen % settings.not_found_burst_threshold == 0:
+            await AuditTrail(session, audit_key(settings.secret_key_bytes)).record(
+                AuditAction.ACCESS_NOT_FOUND_BURST,
+                actor=principal.actor,
+                outcome=AuditOutcome.DENIED,
+                details={"not_found": seen, "window_seconds": int(window.total_seconds())},
+            )
+
+    return count
 
 
 async def session_principal(

@@ -24,7 +24,7 @@ from app.audit.models import ActorType, AuditAction, AuditCheckpoint, AuditOutco
 from app.audit.repository import AuditRepository
 from app.core import clock
 from app.core.crypto import derive_key
-from app.core.db import add_pre_commit_hook, new_id
+from app.core.db import TX_PREFIX, add_pre_commit_hook, new_id
 from app.core.logging import client_ip_var, request_id_var
 
 _DETAIL_VALUE = str | int | bool | None
@@ -112,15 +112,15 @@ class AuditTrail:
         )
 
     def _pending(self) -> _Pending:
-        pending: _Pending | None = self.session.info.get("audit_pending")
+        pending: _Pending | None = self.session.info.get(TX_PREFIX + "audit_pending")
         if pending is None:
             pending = _Pending()
-            self.session.info["audit_pending"] = pending
+            self.session.info[TX_PREFIX + "audit_pending"] = pending
             add_pre_commit_hook(self.session, "audit", self._flush)
         return pending
 
     async def _flush(self, session: AsyncSession) -> None:
-        pending: _Pending | None = session.info.pop("audit_pending", None)
+        pending: _Pending | None = session.info.pop(TX_PREFIX + "audit_pending", None)
         if pending is None or not pending.rows:
             return
         await append(session, self.key, pending.rows)

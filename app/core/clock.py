@@ -20,6 +20,11 @@ def now() -> datetime:
     return _source()
 
 
+def is_frozen() -> bool:
+    """True inside ``frozen()`` (tests): time only moves when the test moves it."""
+    return isinstance(_source, FrozenClock)
+
+
 class FrozenClock:
     """A clock standing still at ``at`` until moved with ``advance`` or ``set``."""
 

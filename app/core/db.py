@@ -14,6 +14,7 @@ bounded pool and ``pool_pre_ping`` so that a restarted server is picked up again
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -36,6 +37,8 @@ from sqlmodel import SQLModel
 
 from app.core.errors import RecordedFailure
 from app.core.settings import Settings
+
+logger = logging.getLogger("erdv.db")
 
 #: Constraint names are part of the schema: Alembic needs them to alter SQLite tables in batch mode.
 NAMING_CONVENTION = {
@@ -151,6 +154,16 @@ def session_factory(
 
 
 PreCommitHook = Callable[[AsyncSession], Awaitable[None]]
+#: ``session.info`` keys with this prefix belong to the current transaction only (buffers flushed
+#: by pre-commit hooks): a rollback discards them with the transaction.
+TX_PREFIX = "tx:"
+
+
+async def rollback(session: AsyncSession) -> None:
+    """Roll back, and forget what the transaction had buffered for its commit."""
+    await session.rollback()
+    for key in [k for k in session.info if k == "pre_commit" or str(k).startswith(TX_PREFIX)]:
+        del session.info[key]
 
 
 def add_pre_commit_hook(session: AsyncSession, key: str, hook: PreCommitHook) -> None:
@@ -179,7 +192,7 @@ async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterato
             yield session
             await commit(session)
         except BaseException:
-            await session.rollback()
+            await rollback(session)
             raise
 
 
@@ -209,6 +222,20 @@ async def ping(engine: AsyncEngine) -> None:
         await connection.execute(text("SELECT 1"))
 
 
+FailureHook = Callable[[AsyncSession, Exception], Awaitable[None]]
+
+
+def on_failure(request: Request, hook: FailureHook) -> None:
+    """Run ``hook`` if this request fails, in a fresh transaction after the failed one rolled back.
+
+    For bookkeeping about failures that must survive them and that the failing code cannot write
+    itself (counting a caller's 404s on object ids: the enumeration of the 2020 incident). A hook
+    that fails is logged and never changes the answer.
+    """
+    hooks: list[FailureHook] = request.state.__dict__.setdefault("failure_hooks", [])
+    hooks.append(hook)
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's session; the transaction commits when the handler returns without error."""
     factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
@@ -221,8 +248,20 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
                 # Only the failure's own bookkeeping was written (see RecordedFailure): keep it.
                 await commit(session)
             else:
-                await session.rollback()
+                await rollback(session)
+                if isinstance(error, Exception):
+                    await _run_failure_hooks(request, session, error)
             raise
+
+
+async def _run_failure_hooks(request: Request, session: AsyncSession, error: Exception) -> None:
+    for hook in request.state.__dict__.get("failure_hooks", []):
+        try:
+            await hook(session, error)
+            await commit(session)
+        except Exception:
+            logger.exception("failure hook failed")
+            await rollback(session)
 
 
 #: Committed before the response is sent: a 2xx is only ever answered for a durable change.

@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     throttle_window_seconds: int = Field(default=86_400, ge=60)
     #: Wrong second factors allowed per window before the account's MFA step stops answering.
     throttle_mfa_hard_limit: int = Field(default=20, ge=5, le=99)
+    #: An authenticated caller's 404s on objects: this many within the window is a burst, audited
+    #: (enumeration of object ids, the 2020 incident).
+    not_found_burst_threshold: int = Field(default=20, ge=2)
+    not_found_burst_window_seconds: int = Field(default=600, ge=10)
     #: Largest request body accepted (413 payload_too_large beyond).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     #: OAuth clients (the 2020 incident): Bearer API calls and token requests per client and minute.

@@ -25,6 +25,7 @@ from app.accounts.dependencies import (
 )
 from app.audit.repository import entry_table
 from app.core.access import ACCESS_KEY
+from app.core.settings import Settings
 from tests.core.test_app import assert_problem
 from tests.factories import People
 
@@ -175,3 +176,27 @@ async def test_denied_accesses_are_audited_although_the_request_fails(
     ]
     # and nothing else of the refused consent request was kept
     assert (await patient.get("/api/v1/me/consents/history")).json() == []
+
+
+async def test_a_burst_of_404s_on_objects_is_audited(
+    people: People, engine: AsyncEngine, settings: Settings
+) -> None:
+    """SECURITY.md: bursts of 404s on object ids from one account are recorded (the 2020
+    enumeration of appointments)."""
+    patient = await people.signed_in(role="patient")
+    threshold = settings.not_found_burst_threshold
+    for _ in range(threshold + 3):
+        response = await patient.get(f"/api/v1/appointments/{uuid.uuid4()}")
+        assert_problem(response, 404, "not_found")
+    assert_problem(await people.client().get("/api/v1/nope"), 404, "not_found")  # not counted
+    async with engine.connect() as connection:
+        bursts = (
+            await connection.execute(
+                sa.select(entry_table.c.actor_id, entry_table.c.details).where(
+                    entry_table.c.action == "access.not_found_burst"
+                )
+            )
+        ).all()
+    assert len(bursts) == 1
+    assert bursts[0].actor_id == patient.account_id
+    assert json.loads(bursts[0].details)["not_found"] == threshold

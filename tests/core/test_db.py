@@ -9,9 +9,9 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.core.db import DbSession, UTCDateTime, metadata, session_factory
+from app.core.db import DbSession, UTCDateTime, commit, metadata, rollback, session_factory
 from app.core.errors import Conflict
 
 probe = sa.Table(
@@ -98,3 +98,21 @@ async def test_readonly_sessions_never_block_writers(
             await asyncio.wait_for(writer.commit(), timeout=2)
         # the reader's snapshot predates the write
         assert (await reader.execute(sa.select(probe.c.id))).scalars().all() == []
+
+
+async def test_a_rollback_forgets_what_the_transaction_buffered(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Entries buffered for a commit that never came must not ride along with the next one."""
+    from app.audit.models import AuditAction
+    from app.audit.repository import entry_table
+    from app.audit.service import Actor, AuditTrail, audit_key
+
+    key = audit_key(b"k" * 43)
+    async with sessions() as session:
+        await AuditTrail(session, key).record(AuditAction.AGENDA_READ, actor=Actor.system())
+        await rollback(session)
+        await AuditTrail(session, key).record(AuditAction.AUDIT_VERIFIED, actor=Actor.system())
+        await commit(session)
+        actions = (await session.execute(sa.select(entry_table.c.action))).scalars().all()
+    assert actions == ["audit.verified"]
