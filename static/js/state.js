@@ -81,6 +81,8 @@ export function reauthDialog() {
             event.preventDefault();
             try {
               await post("/api/v1/auth/reauth", { password: password.input.value, code: code.input.value.trim() });
+              // re-authentication rotates the session: fetch its new CSRF token
+              await loadSession();
               dialog.returnValue = "ok";
               dialog.close();
             } catch (failure) {
