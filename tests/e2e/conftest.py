@@ -138,7 +138,9 @@ def server(browser_available: None) -> Iterator[Server]:
             except httpx.HTTPError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"erdv serve did not start: {process.stderr.read() if process.stderr else ''}")
+                raise RuntimeError(
+                    f"erdv serve did not start: {process.stderr.read() if process.stderr else ''}"
+                )
             time.sleep(0.2)
         yield srv
     finally:

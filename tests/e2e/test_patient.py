@@ -83,10 +83,10 @@ def test_patient_registers_enrols_books_and_cancels(page: Any, server: Server) -
     page.get_by_label("Adresse e-mail").fill(email)
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Continuer").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(
-        "Activer la double authentification"
+    expect(page.get_by_role("heading", level=1)).to_have_text("Activer la double authentification")
+    expect(page.locator("img.qr")).to_have_attribute(
+        "src", re.compile(r"^data:image/svg\+xml;base64,")
     )
-    expect(page.locator("img.qr")).to_have_attribute("src", re.compile(r"^data:image/svg\+xml;base64,"))
     screenshot(page, "totp-enrolment")
     secret = (page.locator("#totp-secret").text_content() or "").strip()
     page.locator("#enrol-code").fill(authenticator(email, secret).code())
@@ -134,6 +134,10 @@ def test_patient_registers_enrols_books_and_cancels(page: Any, server: Server) -
     # cancel
     page.get_by_role("link", name="Mes rendez-vous").click()
     page.once("dialog", lambda dialog: dialog.accept())
-    page.locator("[data-appointment]").first.get_by_role("button", name="Annuler le rendez-vous").click()
+    page.locator("[data-appointment]").first.get_by_role(
+        "button", name="Annuler le rendez-vous"
+    ).click()
     expect(page.locator("#notice")).to_contain_text("Rendez-vous annulé")
-    expect(page.locator("#upcoming-title ~ ul [data-appointment] .status").first).to_have_text("Annulé")
+    expect(page.locator("#upcoming-title ~ ul [data-appointment] .status").first).to_have_text(
+        "Annulé"
+    )

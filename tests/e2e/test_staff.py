@@ -143,7 +143,9 @@ def test_admin_approves_a_practitioner_and_creates_an_oauth_client(
 def _tab_to(page: Any, selector: str, limit: int = 120) -> None:
     for _ in range(limit):
         page.keyboard.press("Tab")
-        if page.evaluate("(s) => document.activeElement && document.activeElement.matches(s)", selector):
+        if page.evaluate(
+            "(s) => document.activeElement && document.activeElement.matches(s)", selector
+        ):
             return
     raise AssertionError(f"Tab never reached {selector}")
 
