@@ -188,7 +188,7 @@ export function slotPicker(container, profile, { onPick, fixedReason } = {}) {
     const from = weekStart;
     const to = new Date(from.getTime() + 7 * 86400000);
     prev.disabled = from.getTime() <= Date.now() + 60000;
-    clear(range, t("book.range", { from: fmtDay(from.toISOString(), tz), to: fmtDay(to.toISOString(), tz) }));
+    clear(range, t("book.range", { from: fmtDay(from.toISOString(), tz), to: fmtDay(new Date(to.getTime() - 1).toISOString(), tz) }));
     clear(week, loading());
     let slots;
     try {
