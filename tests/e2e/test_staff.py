@@ -184,4 +184,5 @@ def test_keyboard_only_booking(page: Any) -> None:
         _tab_to(page, "#consent-accept")
         page.keyboard.press("Enter")
     expect(heading).to_be_visible()
-    expect(page.locator("[data-appointment]").first).to_contain_text("Dr Claire Moreau")
+    expect(page.locator("#notice")).to_contain_text("Rendez-vous confirmé")
+    expect(page.locator("[data-appointment]", has_text="Dr Claire Moreau").first).to_be_visible()
