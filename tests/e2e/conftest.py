@@ -152,8 +152,10 @@ def server(browser_available: None) -> Iterator[Server]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser(server: Server) -> Iterator[Any]:
+    # per test: sync Playwright keeps an event loop running on this thread while it is open, which
+    # would break every asyncio test that runs after it in the same session
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
