@@ -43,6 +43,22 @@ from app.practice.router import router as practice_router
 
 logger = logging.getLogger("erdv.app")
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+#: paths the front end's router knows (static/js/app.js); each serves static/index.html
+FRONT_END_PAGES = (
+    "/",
+    "/login",
+    "/register",
+    "/verify-email",
+    "/forgot-password",
+    "/reset-password",
+    "/practitioners/{practitioner_id}",
+    "/account",
+    "/account/{section}",
+    "/pro",
+    "/pro/{section}",
+    "/admin",
+    "/admin/{section}",
+)
 
 
 async def _sync_charter(factory: async_sessionmaker[AsyncSession]) -> None:
@@ -123,9 +139,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-        @app.get("/", include_in_schema=False)
-        async def home() -> FileResponse:
+        # The front end is one HTML shell whose ES modules route on the path (History API); each
+        # page path serves it, so links in mails (/verify-email#token=...) and reloads work.
+        # Pages stay out of the OpenAPI document: they are not endpoints (and a partial session
+        # may load them to finish its second factor).
+        def shell() -> FileResponse:
             return FileResponse(STATIC_DIR / "index.html")
+
+        for page in FRONT_END_PAGES:
+            app.add_api_route(page, shell, methods=["GET"], include_in_schema=False)
 
     app.add_middleware(
         RequestContextMiddleware,

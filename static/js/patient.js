@@ -1,0 +1,228 @@
+// Patient (and every signed-in person's security page): appointments, privacy, sessions.
+import { get, post, del, Problem } from "./api.js";
+import { h, clear } from "./dom.js";
+import { t, lang } from "./i18n.js";
+import { session, nav, link, notify, showError, problemText, heading, loading, fmtDateTime, fmtShort } from "./state.js";
+import { slotPicker } from "./public.js";
+
+function needSignIn(main, role) {
+  if (!session.account) {
+    sessionStorage.setItem("erdv.after_login", window.location.pathname);
+    main.append(heading(t("signin.required")), h("p", {}, link("/login", t("nav.login"), { class: "button" })));
+    return true;
+  }
+  if (role && session.account.role !== role) {
+    main.append(heading(t("signin.wrong_role")), h("p", {}, link(nav.homeFor(session.account), t("login.continue"))));
+    return true;
+  }
+  return false;
+}
+
+export async function accountView(main, section) {
+  if (section === "security") {
+    if (needSignIn(main)) return;
+    return securityView(main);
+  }
+  if (needSignIn(main, "patient")) return;
+  if (section === "privacy") return privacyView(main);
+  if (section) {
+    main.append(heading(t("notfound.title")));
+    return;
+  }
+  return appointmentsView(main);
+}
+
+async function appointmentsView(main) {
+  main.append(heading(t("appointments.title")), h("p", {}, link("/", t("appointments.book_new"))));
+  const upcoming = h("section", { "aria-labelledby": "upcoming-title" }, h("h2", { id: "upcoming-title" }, t("appointments.upcoming")), loading());
+  const past = h("section", { "aria-labelledby": "past-title" }, h("h2", { id: "past-title" }, t("appointments.past")), loading());
+  main.append(upcoming, past);
+  const [next, before] = await Promise.all([
+    get("/api/v1/me/appointments?scope=upcoming"),
+    get("/api/v1/me/appointments?scope=past"),
+  ]);
+  fillAppointments(upcoming, next, true);
+  fillAppointments(past, before, false);
+}
+
+function fillAppointments(section, items, upcoming) {
+  section.querySelector("p.muted")?.remove();
+  if (items.length === 0) {
+    section.append(h("p", { class: "empty" }, upcoming ? t("appointments.none_upcoming") : t("appointments.none_past")));
+    return;
+  }
+  const list = h("ul", { class: "cards appointments" });
+  for (const a of items) list.append(appointmentCard(a, upcoming));
+  section.append(list);
+}
+
+function appointmentCard(a, upcoming) {
+  const when = fmtDateTime(a.start, undefined);
+  const cancelled = a.status === "cancelled";
+  const actions = h("div", { class: "actions" });
+  const card = h(
+    "li",
+    { class: `card${cancelled ? " cancelled" : ""}`, "data-appointment": a.id },
+    h("h3", {}, when),
+    h("p", {}, link(`/practitioners/${a.practitioner_id}`, a.practitioner_name), ` — ${a.address}`),
+    a.visit_reason ? h("p", {}, a.visit_reason) : null,
+    h("p", { class: "status" }, cancelled ? t("appointments.cancelled") : t("appointments.booked")),
+    actions,
+  );
+  actions.append(h("a", { href: `/api/v1/appointments/${a.id}.ics`, download: "rendez-vous.ics", class: "button secondary" }, t("appointments.ics")));
+  if (upcoming && !cancelled) {
+    actions.append(
+      h("button", { type: "button", class: "secondary", on: { click: () => reschedule(card, a) } }, t("appointments.reschedule")),
+      h("button", { type: "button", class: "danger", on: { click: () => cancel(card, a) } }, t("appointments.cancel")),
+    );
+  }
+  return card;
+}
+
+async function cancel(card, a) {
+  if (!window.confirm(t("appointments.cancel_confirm", { when: fmtDateTime(a.start) }))) return;
+  try {
+    await post(`/api/v1/appointments/${a.id}/cancel`);
+    notify(t("appointments.cancel_done"), "success");
+    await nav.go("/account", { replace: true });
+    notify(t("appointments.cancel_done"), "success");
+  } catch (error) {
+    showError(error);
+  }
+}
+
+async function reschedule(card, a) {
+  card.querySelector(".reschedule")?.remove();
+  const box = h("div", { class: "reschedule", tabindex: "-1" }, h("h4", {}, t("appointments.reschedule_title")));
+  card.append(box);
+  try {
+    const profile = await get(`/api/v1/practitioners/${a.practitioner_id}`);
+    if (!a.visit_reason_id || !profile.visit_reasons.some((r) => r.id === a.visit_reason_id)) {
+      box.append(h("p", { class: "empty" }, t("appointments.reschedule_unavailable")));
+      return;
+    }
+    slotPicker(box, profile, {
+      fixedReason: a.visit_reason_id,
+      onPick: async (slot) => {
+        try {
+          await post(`/api/v1/appointments/${a.id}/reschedule`, { start: slot.start });
+          await nav.go("/account", { replace: true });
+          notify(t("appointments.reschedule_done", { when: fmtDateTime(slot.start, profile.timezone) }), "success");
+        } catch (error) {
+          showError(error);
+        }
+      },
+    });
+    box.focus();
+  } catch (error) {
+    clear(box, h("p", { class: "empty" }, problemText(error)));
+  }
+}
+
+async function privacyView(main) {
+  main.append(heading(t("privacy.title")));
+  const [charter, consents, history, accessLog, apps] = await Promise.all([
+    get(`/api/v1/charter?lang=${lang()}`),
+    get("/api/v1/me/consents"),
+    get("/api/v1/me/consents/history"),
+    get("/api/v1/me/access-log"),
+    get("/api/v1/me/apps"),
+  ]);
+  main.append(consentSection(charter, consents, "patient"));
+  main.append(historySection(charter, history));
+  // who accessed my data
+  const log = h("section", { "aria-labelledby": "log-title" }, h("h2", { id: "log-title" }, t("log.title")), h("p", {}, t("log.intro")));
+  if (accessLog.length === 0) log.append(h("p", { class: "empty" }, t("log.empty")));
+  else {
+    log.append(table([t("log.at"), t("log.who"), t("log.action"), t("log.via")],
+      accessLog.map((e) => [fmtShort(e.at), `${e.actor_name} (${t(`role.${e.actor_role}`, e.actor_role)})`, t(`action.${e.action}`, e.action), e.via])));
+  }
+  main.append(log);
+  // connected apps
+  const appsSection = h("section", { "aria-labelledby": "apps-title" }, h("h2", { id: "apps-title" }, t("apps.title")));
+  if (apps.length === 0) appsSection.append(h("p", { class: "empty" }, t("apps.empty")));
+  else {
+    appsSection.append(h("ul", { class: "cards" }, apps.map((app) => h("li", { class: "card" },
+      h("h3", {}, app.name),
+      h("p", {}, `${t("apps.scopes")} : ${app.scopes.map((s) => t(`scope.${s}`, s)).join(", ")}`),
+      h("p", { class: "muted" }, `${t("apps.since")} ${fmtShort(app.authorized_at)}`),
+      h("button", { type: "button", class: "danger", on: { click: async () => {
+        try {
+          await del(`/api/v1/me/apps/${encodeURIComponent(app.client_id)}`);
+          await nav.go("/account/privacy", { replace: true });
+          notify(t("apps.revoked", { name: app.name }), "success");
+        } catch (error) { showError(error); }
+      } } }, t("apps.revoke"))))));
+  }
+  main.append(appsSection);
+}
+
+export function table(headers, rows) {
+  return h("div", { class: "table-wrap" }, h("table", {},
+    h("thead", {}, h("tr", {}, headers.map((x) => h("th", { scope: "col" }, x)))),
+    h("tbody", {}, rows.map((r) => h("tr", {}, r.map((c) => h("td", {}, c)))))));
+}
+
+/** The purposes of one audience with their current decision and a grant/withdraw button. */
+export function consentSection(charter, consents, audience, reload = "/account/privacy") {
+  const section = h("section", { "aria-labelledby": "consents-title" }, h("h2", { id: "consents-title" }, t("consents.title")));
+  const byId = new Map(consents.map((c) => [c.purpose_id, c]));
+  const purposes = charter.purposes.filter((p) => p.audience === audience);
+  const list = h("ul", { class: "cards" });
+  for (const p of purposes) {
+    const state = byId.get(p.id);
+    const granted = state && state.status === "granted" && state.purpose_version === p.version;
+    const decide = async (decision) => {
+      try {
+        const receipt = await post("/api/v1/me/consents", { purpose_id: p.id, purpose_version: p.version, decision });
+        await nav.go(reload, { replace: true });
+        notify(t("consents.receipt", { sha: receipt.receipt_sha256.slice(0, 16) }), "success");
+      } catch (error) { showError(error); }
+    };
+    list.append(h("li", { class: "card", "data-purpose": p.id },
+      h("h3", {}, p.title),
+      h("details", {}, h("summary", {}, t("consents.read_text")), p.text.split(/\n\n+/).map((para) => h("p", {}, para))),
+      p.required_for ? h("p", { class: "muted" }, t(`consents.required_${p.required_for}`)) : null,
+      h("p", { class: "status" }, granted ? t("consents.granted", { when: fmtShort(state.decided_at) }) : t("consents.not_granted")),
+      granted
+        ? h("button", { type: "button", class: "secondary", on: { click: () => decide("withdraw") } }, t("consents.withdraw"))
+        : h("button", { type: "button", on: { click: () => decide("grant") } }, t("consents.grant"))));
+  }
+  section.append(list);
+  return section;
+}
+
+export function historySection(charter, history) {
+  const titles = new Map(charter.purposes.map((p) => [p.id, p.title]));
+  const section = h("section", { "aria-labelledby": "history-title" }, h("h2", { id: "history-title" }, t("consents.history")));
+  if (history.length === 0) section.append(h("p", { class: "empty" }, t("consents.history_empty")));
+  else {
+    section.append(table([t("consents.when"), t("consents.purpose"), t("consents.decision"), t("consents.receipt_col")],
+      history.map((r) => [fmtShort(r.decided_at), `${titles.get(r.purpose_id) || r.purpose_id} (v${r.purpose_version})`, t(`consents.${r.decision}`), h("code", { class: "hash" }, r.receipt_sha256)])));
+  }
+  return section;
+}
+
+async function securityView(main) {
+  main.append(heading(t("security.title")));
+  const sessions = await get("/api/v1/me/sessions");
+  const section = h("section", { "aria-labelledby": "sessions-title" }, h("h2", { id: "sessions-title" }, t("sessions.title")));
+  section.append(h("ul", { class: "cards" }, sessions.map((s) => h("li", { class: "card" },
+    h("h3", {}, s.current ? t("sessions.current") : (s.user_agent || t("sessions.unknown_device")).slice(0, 80)),
+    h("p", {}, `${t("sessions.started")} ${fmtShort(s.created_at)} · ${t("sessions.last_seen")} ${fmtShort(s.last_seen_at)}${s.ip ? ` · ${s.ip}` : ""}`),
+    h("button", { type: "button", class: "danger", on: { click: async () => {
+      try {
+        await del(`/api/v1/me/sessions/${s.id}`);
+        if (s.current) {
+          session.account = null;
+          await nav.go("/");
+        } else {
+          await nav.go("/account/security", { replace: true });
+        }
+        notify(t("sessions.ended"), "success");
+      } catch (error) { showError(error); }
+    } } }, s.current ? t("nav.logout") : t("sessions.end"))))));
+  main.append(section);
+}
+
+export { Problem };

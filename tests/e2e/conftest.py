@@ -1,0 +1,279 @@
+"""Browser tests: Debian's ``chromium`` driven by Playwright against a real ``erdv serve`` process.
+
+- One server per test session on 127.0.0.1 (a free port), with its own SQLite database (``erdv
+  migrate``, then ``erdv demo``) and its own ``ERDV_DATA_DIR``, so a test reads the mail outbox from
+  disk. SQLite only: these tests never use the ``backend`` fixture.
+- Without ``/usr/bin/chromium`` (or Playwright) the tests are skipped with the reason; with
+  ``ERDV_REQUIRE_BROWSER=1`` (CI) that is a failure instead.
+- Every page records its requests and console messages: a request that leaves 127.0.0.1, a console
+  error or a CSP violation fails the test that made it.
+- The axe-core scan uses ``ERDV_AXE_JS`` (a path to ``axe.min.js``) or ``tests/e2e/.axe/axe.min.js``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pyotp
+import pytest
+
+from app.core.settings import Settings
+from tests.factories import mail_token
+
+CHROMIUM = Path(os.environ.get("ERDV_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+HERE = Path(__file__).resolve().parent
+SCREENSHOTS = HERE / "screenshots"
+DEMO_PASSWORD = "Demo-Harbor-Lantern-2027"
+DEMO_SECRETS = {
+    "patient@demo.erdv.localhost": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+    "practitioner@demo.erdv.localhost": "KRUGS4ZAON2GK3DPEBQW4ZDJNZTSA3LF",
+    "admin@demo.erdv.localhost": "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U",
+}
+
+
+def _browser_missing() -> str | None:
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} not found (apt-get install -y chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed (pip install -e '.[dev]')"
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser_available() -> None:
+    missing = _browser_missing()
+    if missing is None:
+        return
+    if os.environ.get("ERDV_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"browser tests required (ERDV_REQUIRE_BROWSER=1) but {missing}")
+    pytest.skip(f"browser tests skipped: {missing}")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    data_dir: Path
+    env: dict[str, str]
+    settings: Settings
+
+    def cli(self, *args: str, stdin: str | None = None) -> str:
+        done = subprocess.run(  # noqa: S603 - our own CLI, fixed arguments
+            [sys.executable, "-m", "app", *args],
+            env=self.env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+        return done.stdout
+
+
+@pytest.fixture(scope="session")
+def server(browser_available: None) -> Iterator[Server]:
+    folder = Path(tempfile.mkdtemp(prefix="erdv-e2e-"))
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "ERDV_ENV": "development",
+        "ERDV_DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'erdv.db'}",
+        "ERDV_DATA_DIR": str(folder / "data"),
+        "ERDV_PUBLIC_URL": url,
+        "ERDV_MAIL_BACKEND": "file",
+        "ERDV_JOBS_ENABLED": "false",
+        "ERDV_LOG_LEVEL": "WARNING",
+    }
+    env.pop("ERDV_REDIS_URL", None)
+    settings = Settings(
+        env="development",
+        database_url=env["ERDV_DATABASE_URL"],
+        data_dir=folder / "data",
+        public_url=url,
+    )
+    srv = Server(url, folder / "data", env, settings)
+    srv.cli("migrate")
+    srv.cli("demo")
+    process = subprocess.Popen(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"erdv serve did not start: {process.stderr.read() if process.stderr else ''}"
+                )
+            time.sleep(0.2)
+        yield srv
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def browser(server: Server) -> Iterator[Any]:
+    # per test: sync Playwright keeps an event loop running on this thread while it is open, which
+    # would break every asyncio test that runs after it in the same session
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@dataclass
+class Watch:
+    """What one browser context did: requests and console messages."""
+
+    requests: list[str] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
+
+    def check(self) -> None:
+        foreign = [u for u in self.requests if urlsplit(u).hostname not in {"127.0.0.1", None}]
+        foreign = [u for u in foreign if not u.startswith(("data:", "blob:", "about:"))]
+        assert not foreign, f"requests left 127.0.0.1: {foreign}"
+        assert not self.console, f"console errors or CSP violations: {self.console}"
+
+
+def new_context(browser: Any, server: Server, watch: Watch, **options: Any) -> Any:
+    options.setdefault("viewport", {"width": 1280, "height": 900})
+    context = browser.new_context(
+        base_url=server.url, locale="fr-FR", timezone_id="Europe/Paris", **options
+    )
+
+    def on_console(message: Any) -> None:
+        text = message.text
+        # Chromium logs every 4xx answer to fetch() as an error; the API answers 401 to an anonymous
+        # GET /auth/session and 404 to an unknown id by design, and the UI shows those as messages.
+        if re.match(r"Failed to load resource: the server responded with a status of 4\d\d", text):
+            return
+        if message.type in {"error", "warning"} and (
+            message.type == "error" or "Content Security Policy" in text
+        ):
+            watch.console.append(f"{message.type}: {text}")
+
+    def on_page(page: Any) -> None:
+        page.on("request", lambda request: watch.requests.append(request.url))
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: watch.console.append(f"pageerror: {error}"))
+
+    context.on("page", on_page)
+    return context
+
+
+@pytest.fixture
+def watch() -> Watch:
+    return Watch()
+
+
+@pytest.fixture
+def page(browser: Any, server: Server, watch: Watch) -> Iterator[Any]:
+    context = new_context(browser, server, watch)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+    watch.check()
+
+
+class Authenticator:
+    """The test's authenticator app: a fresh TOTP code each time (a code is accepted once)."""
+
+    def __init__(self, secret: str) -> None:
+        self.totp = pyotp.TOTP(secret)
+        self.last_step = -1
+
+    def code(self) -> str:
+        while True:
+            now = time.time()
+            step = int(now // 30)
+            # keep clear of a step boundary and never reuse a step
+            if step > self.last_step and now % 30 < 26:
+                self.last_step = step
+                return str(self.totp.at(now))
+            time.sleep(0.5)
+
+
+_authenticators: dict[str, Authenticator] = {}
+
+
+def authenticator(email: str, secret: str | None = None) -> Authenticator:
+    if email not in _authenticators:
+        _authenticators[email] = Authenticator(secret or DEMO_SECRETS[email])
+    return _authenticators[email]
+
+
+def screenshot(page: Any, name: str) -> None:
+    """Desktop and phone screenshots of the current page, for a reviewer."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-desktop.png"), full_page=True)
+    size = page.viewport_size
+    page.set_viewport_size({"width": 360, "height": 780})
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-phone.png"), full_page=True)
+    if size:
+        page.set_viewport_size(size)
+
+
+def sign_in(page: Any, email: str, password: str = DEMO_PASSWORD) -> None:
+    page.goto("/login")
+    page.get_by_label("Adresse e-mail").fill(email)
+    page.get_by_label("Mot de passe").fill(password)
+    page.get_by_role("button", name="Continuer").click()
+    page.locator("#mfa-code").fill(authenticator(email).code())
+    page.get_by_role("button", name="Valider").click()
+    page.get_by_role("button", name="Se déconnecter").wait_for()
+
+
+def wait_for_mail_token(server: Server, to: str, subject: str = "") -> str:
+    """The token of the latest mail to ``to``: mail goes out after the response, so wait a little."""
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            return mail_token(server.settings, to, subject)
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

@@ -1,0 +1,90 @@
+"""axe-core on the main pages (WCAG 2.2 AA rules): no serious or critical violation."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import HERE, Server, Watch, new_context, screenshot, sign_in
+
+AXE = Path(os.environ.get("ERDV_AXE_JS", HERE / ".axe" / "axe.min.js"))
+PAGES = [
+    ("/", "home"),
+    ("/login", "login"),
+    ("/register", "register-form"),
+    ("/forgot-password", "forgot-password"),
+    ("/reset-password#token=x", "reset-password"),
+    ("/charter", "charter"),
+    ("/transparency", "transparency"),
+]
+SIGNED_IN = {
+    "patient@demo.erdv.localhost": ["/account", "/account/privacy", "/account/security"],
+    "practitioner@demo.erdv.localhost": [
+        "/pro",
+        "/pro/agenda",
+        "/pro/hours",
+        "/pro/absences",
+        "/pro/reasons",
+    ],
+    "admin@demo.erdv.localhost": ["/admin", "/admin/clients"],
+}
+
+
+@pytest.fixture
+def axe_path() -> Path:
+    if not AXE.exists():
+        if os.environ.get("ERDV_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"axe-core not found at {AXE} (npm pack axe-core)")
+        pytest.skip(f"axe-core not found at {AXE}: run `npm pack axe-core` and extract axe.min.js")
+    return AXE
+
+
+def _scan(context: Any, axe: Path, path: str) -> list[str]:
+    page = context.new_page()
+    page.goto(path)
+    page.locator("main h1").first.wait_for()
+    page.wait_for_load_state("networkidle")
+    page.add_script_tag(path=str(axe))
+    result = page.evaluate(
+        """async () => (await axe.run(document, {runOnly: {type: 'tag',
+             values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}}))
+             .violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+             .map(v => `${v.id}: ${v.help} (${v.nodes.map(n => n.target.join(' ')).join(', ')})`)"""
+    )
+    for size in ({"width": 320, "height": 700},):
+        page.set_viewport_size(size)
+        overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1")
+        if overflow:
+            result.append(f"horizontal scrolling at {size['width']} px")
+    page.close()
+    return [f"{path}: {v}" for v in result]
+
+
+def test_main_pages_have_no_serious_violation(
+    browser: Any, server: Server, watch: Watch, axe_path: Path
+) -> None:
+    # injected scripts are not 'self': the scan alone runs with the CSP bypassed
+    context = new_context(browser, server, watch, bypass_csp=True)
+    problems: list[str] = []
+    practitioner = context.new_page()
+    practitioner.goto("/")
+    practitioner.locator(".cards a").first.click()
+    practitioner.locator(".slot").first.wait_for()
+    pages = [*(p for p, _ in PAGES), practitioner.url]
+    practitioner.close()
+    for path in pages:
+        problems += _scan(context, axe_path, path)
+    context.close()
+    for email, paths in SIGNED_IN.items():
+        context = new_context(browser, server, watch, bypass_csp=True)
+        page = context.new_page()
+        sign_in(page, email)
+        for path in paths:
+            problems += _scan(context, axe_path, path)
+        screenshot(page, f"{email.split('@')[0]}-signed-in")
+        context.close()
+    watch.check()
+    assert not problems, "\n".join(problems)
