@@ -17,6 +17,7 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from fastapi import APIRouter, Path, Request, Response, status
 from fastapi.responses import HTMLResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.dependencies import (
     CurrentAdmin,
@@ -317,6 +318,22 @@ async def _client_request(request: Request, throttle: Throttle, settings: Settin
     return oauth_request
 
 
+async def _endpoint_response(
+    endpoint: str,
+    request: Request,
+    db: AsyncSession,
+    settings: Settings,
+    audit: AuditTrail,
+    throttle: Throttle,
+) -> Response:
+    """Revocation (RFC 7009) and introspection (RFC 7662): Authlib endpoints behind client
+    authentication and the client's rate limit."""
+    oauth_request = await _client_request(request, throttle, settings)
+    server = _server(db, settings, audit)
+    answer = await server.run(lambda: server.create_endpoint_response(endpoint, oauth_request))
+    return _to_response(answer, request)
+
+
 @router.post(
     "/oauth/revoke",
     summary="Token revocation (RFC 7009): a refresh token revokes its whole grant",
@@ -331,10 +348,7 @@ async def revoke(
     audit: Audit,
     throttle: RequestThrottle,
 ) -> Response:
-    oauth_request = await _client_request(request, throttle, settings)
-    server = _server(db, settings, audit)
-    answer = await server.run(lambda: server.create_endpoint_response("revocation", oauth_request))
-    return _to_response(answer, request)
+    return await _endpoint_response("revocation", request, db, settings, audit, throttle)
 
 
 @router.post(
@@ -351,12 +365,7 @@ async def introspect(
     audit: Audit,
     throttle: RequestThrottle,
 ) -> Response:
-    oauth_request = await _client_request(request, throttle, settings)
-    server = _server(db, settings, audit)
-    answer = await server.run(
-        lambda: server.create_endpoint_response("introspection", oauth_request)
-    )
-    return _to_response(answer, request)
+    return await _endpoint_response("introspection", request, db, settings, audit, throttle)
 
 
 # --- admin: clients ---
