@@ -55,7 +55,8 @@ def _page(lang: Lang, title: str, path: str, body: str) -> str:
         f'<!doctype html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{escape(title)} — erdv</title>\n"
-        '<link rel="stylesheet" href="/static/style.css">\n</head>\n<body>\n'
+        '<link rel="stylesheet" href="/static/style.css">\n<link rel="icon" href="data:,">\n'
+        "</head>\n<body>\n"
         f'<header><p class="brand"><a href="/">erdv</a></p>'
         f'<nav aria-label="{escape(labels["other"])}"><a href="{path}?lang={other}" '
         f'hreflang="{other}" lang="{other}">{escape(labels["other"])}</a> · '

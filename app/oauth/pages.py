@@ -22,7 +22,8 @@ def _page(title_fr: str, title_en: str, body: str) -> str:
         '<!doctype html>\n<html lang="fr">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{escape(title_fr)} — erdv</title>\n"
-        '<link rel="stylesheet" href="/static/style.css">\n</head>\n<body>\n'
+        '<link rel="stylesheet" href="/static/style.css">\n<link rel="icon" href="data:,">\n'
+        "</head>\n<body>\n"
         '<header><p class="brand"><a href="/">erdv</a></p></header>\n'
         f'<main id="main">\n<h1>{_bi(title_fr, title_en)}</h1>\n{body}\n</main>\n</body>\n</html>\n'
     )
