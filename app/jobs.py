@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.models import AuditAction, AuditOutcome
-from app.audit.service import Actor, AuditTrail, audit_key, purge_older_than, verify
+from app.audit.service import Actor, audit_key, purge_older_than, verify_and_record
 from app.booking.service import purge_visit_reasons
 from app.core.jobs import Job
 from app.core.settings import Settings
-
-logger = logging.getLogger("erdv.jobs")
 
 
 async def _purge_audit(session: AsyncSession, settings: Settings) -> str:
@@ -30,15 +26,7 @@ async def _verify_audit(session: AsyncSession, settings: Settings) -> str:
     """Recompute the chain daily and record the outcome: the compliance report (C9) reads it, and
     a broken chain becomes visible without anyone having to ask."""
     key = audit_key(settings.secret_key_bytes)
-    result = await verify(session, key)
-    if not result.ok:
-        logger.error("audit chain broken", extra={"seq": result.first_bad_seq})
-    await AuditTrail(session, key).record(
-        AuditAction.AUDIT_VERIFIED,
-        actor=Actor.system(),
-        outcome=AuditOutcome.SUCCESS if result.ok else AuditOutcome.FAILURE,
-        details={"ok": result.ok, "entries": result.entries, "first_bad_seq": result.first_bad_seq},
-    )
+    result = await verify_and_record(session, key, Actor.system())
     return f"chain {'ok' if result.ok else 'BROKEN'} over {result.entries} entries"
 
 

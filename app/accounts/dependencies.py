@@ -314,8 +314,18 @@ async def recently_authenticated_admin(
     return await recently_authenticated(principal, settings, audit, request)
 
 
+async def recently_authenticated_practitioner(
+    principal: CurrentPractitioner, settings: AppSettings, audit: Audit, request: Request
+) -> Principal:
+    return await recently_authenticated(principal, settings, audit, request)
+
+
 RecentlyAuthenticated = Annotated[Principal, Depends(recently_authenticated)]
 RecentlyAuthenticatedAdmin = Annotated[Principal, Depends(recently_authenticated_admin)]
+#: a practitioner who re-authenticated (the reversibility export carries every patient's contacts)
+RecentlyAuthenticatedPractitioner = Annotated[
+    Principal, Depends(recently_authenticated_practitioner)
+]
 
 
 async def refuse_partial_sessions(request: Request, ctx: OptionalSession) -> None:

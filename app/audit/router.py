@@ -95,14 +95,10 @@ async def export_audit(
     responses=problem_responses(*_SIGNED_IN, (403, "forbidden")),
 )
 async def verify_audit(
-    admin: CurrentAdmin, session: DbSession, audit: Audit, settings: AppSettings
+    admin: CurrentAdmin, session: DbSession, settings: AppSettings
 ) -> VerifyReport:
-    result = await service.verify(session, service.audit_key(settings.secret_key_bytes))
-    await audit.record(
-        AuditAction.AUDIT_VERIFIED,
-        actor=admin.actor,
-        details={"ok": result.ok, "entries": result.entries},
-    )
+    key = service.audit_key(settings.secret_key_bytes)
+    result = await service.verify_and_record(session, key, admin.actor)
     return VerifyReport(
         ok=result.ok,
         entries=result.entries,

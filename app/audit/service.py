@@ -13,6 +13,7 @@ data (no visit reason, no name, no email), never secrets (token hashes at most).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,6 +27,8 @@ from app.core import clock
 from app.core.crypto import derive_key
 from app.core.db import TX_PREFIX, add_pre_commit_hook, new_id
 from app.core.logging import client_ip_var, request_id_var
+
+logger = logging.getLogger("erdv.audit")
 
 _DETAIL_VALUE = str | int | bool | None
 _MAX_DETAIL_LENGTH = 200
@@ -264,6 +267,21 @@ async def verify(session: AsyncSession, key: bytes) -> VerifyResult:
         expected_seq = int(row.seq) + 1
         prev_hash = str(fields["hash"])
     return VerifyResult(True, count, prev_hash)
+
+
+async def verify_and_record(session: AsyncSession, key: bytes, actor: Actor) -> VerifyResult:
+    """Verify the chain and record that it was verified, with the outcome: the compliance report
+    (C9) reads the latest such entry, whoever asked (the daily job or an admin)."""
+    result = await verify(session, key)
+    if not result.ok:
+        logger.error("audit chain broken", extra={"seq": result.first_bad_seq})
+    await AuditTrail(session, key).record(
+        AuditAction.AUDIT_VERIFIED,
+        actor=actor,
+        outcome=AuditOutcome.SUCCESS if result.ok else AuditOutcome.FAILURE,
+        details={"ok": result.ok, "entries": result.entries, "first_bad_seq": result.first_bad_seq},
+    )
+    return result
 
 
 async def purge_older_than(

@@ -14,14 +14,13 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from app.accounts.dependencies import Caller, RecentlyAuthenticated
+from app.accounts.dependencies import Caller, RecentlyAuthenticatedPractitioner
 from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.audit.dependencies import Audit
 from app.booking.service import BookingService
 from app.core.db import DbSession
 from app.core.deps import AppSettings
-from app.core.errors import Forbidden
 from app.core.mail import OutgoingMail
 from app.oauth.dependencies import caller, public_caller
 from app.throttle.dependencies import RequestThrottle
@@ -42,16 +41,8 @@ AgendaReader = Annotated[Principal, Depends(caller(Role.PRACTITIONER, scope="age
 #: anyone; a token, if sent, must be valid and carry the scope
 DirectoryReader = Annotated[Caller, Depends(public_caller(scope="practitioners:read"))]
 SlotReader = Annotated[Caller, Depends(public_caller(scope="slots:read"))]
-
-
-async def _recent_practitioner(principal: RecentlyAuthenticated) -> Principal:
-    if principal.role is not Role.PRACTITIONER:
-        raise Forbidden("This route is not for your kind of account.")
-    return principal
-
-
 #: the reversibility export carries every patient's contact details: re-authentication required
-Exporter = Annotated[Principal, Depends(_recent_practitioner)]
+Exporter = RecentlyAuthenticatedPractitioner
 
 
 def get_booking_service(
