@@ -10,9 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditCheckpoint, AuditEntry
-
-#: Any constant: the one advisory lock that serializes audit writers on PostgreSQL.
-_WRITERS_LOCK_ID = 0x65726476_61756469  # "erdv" "audi"
+from app.core.db import lock_until_commit
 
 entry_table = cast(sa.Table, AuditEntry.__table__)  # type: ignore[attr-defined]
 checkpoint_table = cast(sa.Table, AuditCheckpoint.__table__)  # type: ignore[attr-defined]
@@ -23,13 +21,8 @@ class AuditRepository:
         self.session = session
 
     async def lock_writers(self) -> None:
-        """Serialize appenders until the transaction ends, so the chain never forks.
-
-        PostgreSQL: a transaction-level advisory lock. SQLite: every erdv transaction already holds
-        the database's single write lock (``BEGIN IMMEDIATE``, see ``app.core.db``).
-        """
-        if self.session.get_bind().dialect.name == "postgresql":
-            await self.session.execute(sa.select(sa.func.pg_advisory_xact_lock(_WRITERS_LOCK_ID)))
+        """Serialize appenders until the transaction ends, so the chain never forks."""
+        await lock_until_commit(self.session, "erdv:audit-writers")
 
     async def head(self) -> tuple[int, str] | None:
         """``(seq, hash)`` of the newest entry, else of the newest purge checkpoint, else ``None``."""

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, Table, event, text
+from sqlalchemy import DateTime, MetaData, Table, event, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
@@ -213,6 +213,16 @@ async def upsert(
     statement = insert.values(**values)
     updates = {name: statement.excluded[name] for name in values if name not in keys}
     await session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updates))
+
+
+async def lock_until_commit(session: AsyncSession, name: str) -> None:
+    """Serialize transactions that take the lock ``name`` until they end.
+
+    PostgreSQL: a transaction-level advisory lock on a hash of the name. SQLite: nothing to do,
+    every erdv transaction already holds the database's single write lock (``BEGIN IMMEDIATE``).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(name, 0))))
 
 
 async def ping(engine: AsyncEngine) -> None:

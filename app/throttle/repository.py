@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.db import lock_until_commit
 from app.throttle.models import ThrottleState
 
 throttle_table = cast(sa.Table, ThrottleState.__table__)  # type: ignore[attr-defined]
@@ -21,12 +22,8 @@ class ThrottleRepository:
         self.session = session
 
     async def lock(self, key: str) -> None:
-        """PostgreSQL: a transaction-level advisory lock on the key. SQLite: every erdv transaction
-        already holds the database's single write lock (``BEGIN IMMEDIATE``)."""
-        if self.session.get_bind().dialect.name == "postgresql":
-            await self.session.execute(
-                sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(key, 0)))
-            )
+        """Attempts on one key take turns until the transaction ends."""
+        await lock_until_commit(self.session, f"erdv:throttle:{key}")
 
     async def blocked_until(self, key: str) -> datetime | None:
         result = await self.session.execute(
