@@ -14,8 +14,6 @@ import asyncio
 import re
 from collections.abc import Iterable
 
-from zxcvbn import zxcvbn
-
 from app.accounts.errors import WeakPassword
 
 MIN_LENGTH = 12
@@ -48,6 +46,10 @@ def check_password(password: str, *, email: str, full_name: str) -> None:
             raise WeakPassword(
                 "The password must not contain the service name or your own email or name."
             )
+    # Imported here, not at module level: its frequency lists cost ~13 MiB per process, and only
+    # the few requests that set a password need them (bench/README.md, B9).
+    from zxcvbn import zxcvbn
+
     result = zxcvbn(password[:_ANALYSED], user_inputs=list(words))
     if int(result["score"]) < MIN_SCORE:
         warning = str(result["feedback"].get("warning") or "")

@@ -16,8 +16,10 @@ Why this shape (SECURITY.md "Passwords", ASVS V6.2, NIST SP 800-63B §3.1.1.2):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, TypeVar
@@ -45,7 +47,9 @@ class PasswordHasher:
             type=Type.ID,
         )
         threads = settings.password_hash_threads or os.cpu_count() or 1
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="argon2")
+        self._pool = ThreadPoolExecutor(
+            max_workers=threads, thread_name_prefix="argon2", initializer=_yield_to_the_loop
+        )
         self._dummy: str | None = None
 
     async def _run(self, fn: Callable[..., T], *args: object) -> T:
@@ -86,6 +90,26 @@ class PasswordHasher:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+#: how much nicer (lower priority) the hashing threads are than the thread that made the pool
+HASHING_NICENESS = 10
+
+
+def _yield_to_the_loop() -> None:
+    """Run the hashing threads at a lower CPU priority than the event loop.
+
+    A login flood keeps every core busy with argon2; at equal priority the event loop gets its
+    turn only now and then, so cheap requests (health checks, slot lists, bookings) wait behind
+    hashes they have nothing to do with (bench/README.md, B8). Lower priority costs the hashes
+    nothing when the loop is idle, which is most of the time. Linux sets niceness per thread;
+    elsewhere, or if refused, the thread keeps the normal priority.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        me = threading.get_native_id()
+        os.setpriority(
+            os.PRIO_PROCESS, me, min(19, os.getpriority(os.PRIO_PROCESS, me) + HASHING_NICENESS)
+        )
 
 
 def _app_passwords(request: Request) -> PasswordHasher:
