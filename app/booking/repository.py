@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
+from enum import StrEnum
+from functools import cache
 from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Account
@@ -53,12 +56,30 @@ PROFILE_COLUMNS = (
 )
 
 
+@cache
 def _profiles() -> sa.Select[Any]:
     return (
         sa.select(*PROFILE_COLUMNS)
         .select_from(p.join(account_table, account_table.c.id == p.c.id))
         .where(listed_clause())
     )
+
+
+class Inserted(StrEnum):
+    BOOKED = "booked"
+    SLOT_TAKEN = "slot_taken"
+    KEY_TAKEN = "key_taken"
+
+
+def _insert_ignoring_conflicts(session: AsyncSession, table: sa.Table) -> Any:
+    """``INSERT ... ON CONFLICT DO NOTHING`` in the session's dialect (both support RETURNING)."""
+    dialect = session.get_bind().dialect.name
+    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing()
+
+
+#: no appointment lasts longer (visit reasons are at most 480 minutes, ``app.practice.schemas``)
+LONGEST_VISIT = timedelta(days=1)
 
 
 class BookingRepository:
@@ -121,7 +142,13 @@ class BookingRepository:
         *,
         exclude: uuid.UUID | None = None,
     ) -> Sequence[Any]:
-        """Absences and active appointments overlapping ``[start, end)``, in one statement."""
+        """Absences and active appointments overlapping ``[start, end)``, in one statement.
+
+        Appointments are also bounded below (``start_at > start - LONGEST_VISIT``): without it the
+        index range on (practitioner, start) runs back through the whole history, and the planner
+        may prefer scanning every practitioner's future appointments by ``end_at`` instead; with
+        it the cost stays the same at 10^4 or 10^7 appointments (bench/README.md, B10).
+        """
         absences = sa.select(absence_table.c.start_at, absence_table.c.end_at).where(
             absence_table.c.practitioner_id == practitioner_id,
             absence_table.c.start_at < end,
@@ -131,11 +158,35 @@ class BookingRepository:
             a.c.practitioner_id == practitioner_id,
             a.c.status == BOOKED,
             a.c.start_at < end,
+            a.c.start_at > start - LONGEST_VISIT,
             a.c.end_at > start,
         )
         if exclude is not None:
             bookings = bookings.where(a.c.id != exclude)
         return (await self.session.execute(sa.union_all(absences, bookings))).all()
+
+    async def busy_of_many(
+        self, practitioner_ids: Sequence[uuid.UUID], start: datetime, end: datetime
+    ) -> dict[uuid.UUID, list[Any]]:
+        """``busy`` for several practitioners in one statement (search results with slots)."""
+        absences = sa.select(
+            absence_table.c.practitioner_id, absence_table.c.start_at, absence_table.c.end_at
+        ).where(
+            absence_table.c.practitioner_id.in_(practitioner_ids),
+            absence_table.c.start_at < end,
+            absence_table.c.end_at > start,
+        )
+        bookings = sa.select(a.c.practitioner_id, a.c.start_at, a.c.end_at).where(
+            a.c.practitioner_id.in_(practitioner_ids),
+            a.c.status == BOOKED,
+            a.c.start_at < end,
+            a.c.start_at > start - LONGEST_VISIT,
+            a.c.end_at > start,
+        )
+        out: dict[uuid.UUID, list[Any]] = {pid: [] for pid in practitioner_ids}
+        for row in (await self.session.execute(sa.union_all(absences, bookings))).all():
+            out[row.practitioner_id].append(row)
+        return out
 
     # booking
 
@@ -181,13 +232,40 @@ class BookingRepository:
         appointment: dict[str, Any],
         cells: Sequence[datetime],
         idempotency: dict[str, Any] | None,
-    ) -> None:
-        """The appointment, its cells (one multi-row INSERT, ascending: no lock-order deadlock),
-        and the idempotency record. The cells' primary key is what refuses a double booking."""
-        await self.session.execute(sa.insert(a).values(**appointment))
-        await self._insert_cells(appointment["practitioner_id"], appointment["id"], cells)
+    ) -> Inserted:
+        """The idempotency record, the appointment and its cells; what stood in the way, if anything.
+
+        The cells' primary key is what refuses a double booking. The inserts skip conflicting rows
+        (``ON CONFLICT DO NOTHING``) rather than fail: on PostgreSQL a failed statement would
+        poison the transaction and need a SAVEPOINT around it (two more round trips on every
+        booking). A concurrent, uncommitted insert of the same key still makes this one wait for
+        its outcome, so the answer is exact. On ``SLOT_TAKEN`` and ``KEY_TAKEN`` the caller raises
+        or replays and the request's transaction is rolled back or holds nothing of this booking:
+        the idempotency record goes first, so a lost key race has inserted nothing else. Cells go
+        in one multi-row INSERT, ascending: no lock-order deadlock between two bookings.
+        """
         if idempotency is not None:
-            await self.session.execute(sa.insert(idempotency_table).values(**idempotency))
+            claimed = await self.session.execute(
+                _insert_ignoring_conflicts(self.session, idempotency_table)
+                .values(**idempotency)
+                .returning(idempotency_table.c.key)
+            )
+            if claimed.first() is None:
+                return Inserted.KEY_TAKEN
+        await self.session.execute(sa.insert(a).values(**appointment))
+        rows = [
+            {"practitioner_id": appointment["practitioner_id"], "cell_at": c,
+             "appointment_id": appointment["id"]}
+            for c in sorted(cells)
+        ]  # fmt: skip
+        taken = await self.session.execute(
+            _insert_ignoring_conflicts(self.session, cell_table)
+            .values(rows)
+            .returning(cell_table.c.cell_at)
+        )
+        if len(taken.all()) < len(rows):
+            return Inserted.SLOT_TAKEN
+        return Inserted.BOOKED
 
     async def _insert_cells(
         self, practitioner_id: uuid.UUID, appointment_id: uuid.UUID, cells: Sequence[datetime]

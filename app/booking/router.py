@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Annotated, Literal
 
@@ -62,13 +63,30 @@ async def search_practitioners(
     q: Annotated[str | None, Query(max_length=100, description="Part of the name")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
-) -> schemas.ProfilePage:
+    slots_days: Annotated[
+        int | None,
+        Query(ge=1, le=14, description="Also give each result its free slots for this many days"),
+    ] = None,
+) -> Response:
     page = await booking.search(
-        profession=profession, specialty=specialty, city=city, q=q, limit=limit, cursor=cursor
+        profession=profession,
+        specialty=specialty,
+        city=city,
+        q=q,
+        limit=limit,
+        cursor=cursor,
+        slots_days=slots_days,
     )
-    return schemas.ProfilePage(
-        items=[_profile(p) for p in page.items], next_cursor=page.next_cursor
-    )
+    # written as JSON directly, slots included (see list_slots): hundreds per result
+    body = {
+        "items": [
+            _profile(view).model_dump(mode="json")
+            | {"slots": None if view.slots is None else schemas.slot_dicts(view.slots)}
+            for view in page.items
+        ],
+        "next_cursor": page.next_cursor,
+    }
+    return Response(json.dumps(body, separators=(",", ":")).encode(), media_type="application/json")
 
 
 @router.get(
@@ -98,12 +116,12 @@ async def list_slots(
     start: From = None,
     end: To = None,
     visit_reason_id: uuid.UUID | None = None,
-) -> list[schemas.SlotRead]:
+) -> Response:
+    # Serialized here, not through ``response_model``: a week holds hundreds of slots, and building
+    # then validating one model per slot was most of this route's time (bench/README.md, B5).
+    # The OpenAPI document still describes the body with ``SlotRead``.
     slots = await booking.slots(practitioner_id, start, end, visit_reason_id)
-    return [
-        schemas.SlotRead(start=s.start, end=s.end, visit_reason_id=uuid.UUID(s.visit_reason_id))
-        for s in slots
-    ]
+    return Response(schemas.slots_json(slots), media_type="application/json")
 
 
 @router.post(

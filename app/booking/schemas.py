@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from app.booking.slots import Slot
 from app.core.schemas import Schema
 
 
@@ -39,15 +42,39 @@ class Profile(BaseModel):
     booking_rules: BookingRulesPublic
 
 
-class ProfilePage(BaseModel):
-    items: list[Profile]
-    next_cursor: str | None
-
-
 class SlotRead(BaseModel):
     start: datetime = Field(description="In the practitioner's zone, RFC 3339 with offset")
     end: datetime
     visit_reason_id: uuid.UUID
+
+
+class ProfileWithSlots(Profile):
+    slots: list[SlotRead] | None = Field(
+        default=None, description="Free slots, only when the search asked for them (slots_days)"
+    )
+
+
+class ProfilePage(BaseModel):
+    items: list[ProfileWithSlots]
+    next_cursor: str | None
+
+
+def slot_dicts(slots: Iterable[Slot]) -> list[dict[str, str]]:
+    """Slots as ``SlotRead`` JSON objects, written directly: RFC 3339 with the practitioner's
+    offset, as ``datetime.isoformat`` gives for the fixed-offset instants slots carry."""
+    return [
+        {
+            "start": s.start.isoformat(),
+            "end": s.end.isoformat(),
+            "visit_reason_id": s.visit_reason_id,
+        }
+        for s in slots
+    ]
+
+
+def slots_json(slots: Iterable[Slot]) -> bytes:
+    """The body of a slot list (``list[SlotRead]``)."""
+    return json.dumps(slot_dicts(slots), separators=(",", ":")).encode()
 
 
 class BookingIn(Schema):

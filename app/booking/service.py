@@ -8,10 +8,10 @@ reason closed to new patients is bookable only by patients the practitioner alre
 
 **No double booking** is the database's job, not this module's: the check above is advisory, and
 the appointment's cells (``booking_cell``, primary key (practitioner, cell)) are inserted in the same
-transaction. Whichever request commits first wins; the others fail on the key and answer 409
-``slot_unavailable``. The inserts run in a SAVEPOINT, so on PostgreSQL the failed statement does not
-poison the transaction, and nothing of a refused booking (appointment, cells, audit entry, which is
-only written at commit) survives.
+transaction. Whichever request commits first wins; the others find the key taken (their insert
+skips the conflicting cells, after waiting for the winner's outcome) and answer 409
+``slot_unavailable``. The request's transaction then rolls back, so nothing of a refused booking
+(appointment, cells, audit entry, which is only written at commit) survives.
 
 **Idempotency-Key.** The first successful answer is kept per (caller, key) for 24 hours, with a keyed
 fingerprint of the body: a retry gets that answer again (201, same appointment) and books nothing;
@@ -57,7 +57,7 @@ from app.booking.errors import (
     SlotUnavailable,
 )
 from app.booking.models import AppointmentStatus, Channel
-from app.booking.repository import BookingRepository
+from app.booking.repository import LONGEST_VISIT, BookingRepository, Inserted
 from app.booking.slots import (
     BookingRules,
     Interval,
@@ -82,8 +82,6 @@ from app.throttle.service import Policy, Throttle
 
 MAX_PAGE = 50
 MAX_LIST = 200
-#: busy time is looked up this far past a window's end: slots starting in it may end there
-_LONGEST_VISIT = timedelta(days=1)
 IDEMPOTENCY_TTL = timedelta(hours=24)
 
 
@@ -113,6 +111,8 @@ class ProfileView:
     directory_url: str | None
     visit_reasons: list[VisitReasonView]
     booking_rules: dict[str, int]
+    #: free slots, only when a search asked for them (``slots_days``)
+    slots: list[Slot] | None = None
 
 
 @dataclass(frozen=True)
@@ -240,9 +240,14 @@ class BookingService:
         q: str | None,
         limit: int,
         cursor: str | None,
+        slots_days: int | None = None,
     ) -> Page:
         """C13: profession and specialty filter by exact id; the order is alphabetical by name
-        (accents and case ignored), then id: neutral, the same for everyone, never paid for."""
+        (accents and case ignored), then id: neutral, the same for everyone, never paid for.
+
+        With ``slots_days``, each result carries its free slots from now on for that many days: the
+        result page a patient scans, in one request and one more statement (every practitioner's
+        busy time at once) rather than one slot request per result."""
         if profession is not None and professions.profession(profession) is None:
             raise InvalidQuery(
                 f"Unknown profession {profession!r}; see GET /api/v1/professions.",
@@ -267,6 +272,26 @@ class BookingService:
         rows = rows[:limit]
         reasons = await self.repository.visit_reasons([r.id for r in rows]) if rows else []
         items = self._profiles(rows, reasons)
+        if slots_days is not None and rows:
+            now = clock.now()
+            window = Window(now, now + timedelta(days=slots_days))
+            busy = await self.repository.busy_of_many(
+                [r.id for r in rows], window.start, window.end + LONGEST_VISIT
+            )
+            durations: dict[uuid.UUID, dict[str, int]] = {}
+            for reason in reasons:
+                durations.setdefault(reason.practitioner_id, {})[str(reason.id)] = (
+                    reason.duration_minutes
+                )
+            items = [
+                dataclasses.replace(
+                    item,
+                    slots=self._free(
+                        row, durations.get(row.id, {}), busy[row.id], window, now, None
+                    ),
+                )
+                for item, row in zip(items, rows, strict=True)
+            ]
         last = rows[-1] if more and rows else None
         return Page(items, encode_cursor(last.search_name, last.id) if last else None)
 
@@ -325,7 +350,20 @@ class BookingService:
             raise PractitionerNotFound()
         reasons = await self.repository.visit_reasons([row.id])
         durations = {str(r.id): r.duration_minutes for r in reasons}
-        busy = await self.repository.busy(row.id, start, end + _LONGEST_VISIT)
+        busy = await self.repository.busy(row.id, start, end + LONGEST_VISIT)
+        return self._free(
+            row, durations, busy, window, now, str(visit_reason_id) if visit_reason_id else None
+        )
+
+    @staticmethod
+    def _free(
+        row: Any,
+        durations: dict[str, int],
+        busy: Sequence[Any],
+        window: Window,
+        now: datetime,
+        visit_reason_id: str | None,
+    ) -> list[Slot]:
         try:
             schedule = Schedule(
                 _zone(row.timezone), tuple(blocks_of(row.weekly, set(durations))), durations
@@ -336,7 +374,7 @@ class BookingService:
                 now=now,
                 rules=_rules(row),
                 absences=[Interval(b.start_at, b.end_at) for b in busy],
-                visit_reason_id=str(visit_reason_id) if visit_reason_id else None,
+                visit_reason_id=visit_reason_id,
             )
         except ScheduleError as error:
             raise InvalidQuery(str(error)) from error
@@ -447,17 +485,16 @@ class BookingService:
                 "response": json.dumps(body),  # no visit reason in it (see _replay)
                 "created_at": now,
             }
-        try:
-            async with self.session.begin_nested():
-                await self.repository.insert_booking(
-                    appointment, cells(slot.start, slot.end), idempotency
-                )
-        except IntegrityError as error:
-            if idempotency_key is not None:
-                replay = await self._replay(principal, idempotency_key, fingerprint)
-                if replay is not None:
-                    return replay
-            raise SlotUnavailable("This time was just booked by someone else.") from error
+        inserted = await self.repository.insert_booking(
+            appointment, cells(slot.start, slot.end), idempotency
+        )
+        if inserted is Inserted.KEY_TAKEN and idempotency_key is not None:
+            # a concurrent request with this key won: answer as it did
+            replay = await self._replay(principal, idempotency_key, fingerprint)
+            if replay is not None:
+                return replay
+        if inserted is not Inserted.BOOKED:
+            raise SlotUnavailable("This time was just booked by someone else.")
         await self._record(
             AuditAction.APPOINTMENT_BOOKED,
             actor=principal.actor,

@@ -205,4 +205,5 @@ def _fixed(offset: timedelta) -> timezone:
 
 def in_zone(instant: datetime, tz: ZoneInfo) -> datetime:
     """``instant`` as the local time of ``tz``, carried by a fixed-offset tzinfo (see module docstring)."""
-    return instant.astimezone(_fixed(_offset(instant.astimezone(tz))))
+    local = instant.astimezone(tz)
+    return local.replace(tzinfo=_fixed(_offset(local)))

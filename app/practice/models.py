@@ -109,9 +109,25 @@ _account = cast(sa.Table, Account.__table__)  # type: ignore[attr-defined]
 _consent_state = cast(sa.Table, ConsentState.__table__)  # type: ignore[attr-defined]
 
 
+_listed_cache: dict[int, tuple[Charter, sa.ColumnElement[bool]]] = {}
+
+
 def listed_clause(charter: Charter | None = None) -> sa.ColumnElement[bool]:
-    """SQL truth of "this practice is listed" (searchable and bookable), see the module docstring."""
-    purposes = (charter or default_charter()).purposes_required_for(Gate.LISTING)
+    """SQL truth of "this practice is listed" (searchable and bookable), see the module docstring.
+
+    Built once per charter and reused: SQL expressions are immutable, and building this one on
+    every search, slot list and booking was a measurable share of their time (bench/README.md).
+    """
+    charter = charter or default_charter()
+    cached = _listed_cache.get(id(charter))
+    if cached is None or cached[0] is not charter:
+        cached = (charter, _build_listed_clause(charter))
+        _listed_cache[id(charter)] = cached
+    return cached[1]
+
+
+def _build_listed_clause(charter: Charter) -> sa.ColumnElement[bool]:
+    purposes = charter.purposes_required_for(Gate.LISTING)
     p = practice_table
     account = _account.alias("listed_account")  # an alias: never correlated with an outer join
     conditions: list[Any] = [

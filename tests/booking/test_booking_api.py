@@ -394,6 +394,38 @@ async def test_search_filters_exactly_and_pages_in_neutral_order(people: People)
     assert {"medecin", "sage-femme"} <= {p["id"] for p in professions}
 
 
+async def test_search_with_slots_gives_each_result_the_slot_list(people: People) -> None:
+    """``slots_days``: each result carries exactly what its own slot list says, booked time left out."""
+    doctor, (reason,) = await ready_practitioner(people, name="Dr Ada Slot", city="Nantes")
+    other, _ = await ready_practitioner(people, name="Dr Bea Slot", city="Nantes")
+    alice = await patient(people)
+    now = datetime.now(UTC)
+    taken = (await slots(alice, doctor.account_id, soon(60), soon(60) + timedelta(hours=3)))[0]
+    assert (await book(alice, doctor.account_id, reason, taken["start"])).status_code == 201
+    anyone = people.client()
+    plain = (await anyone.get("/api/v1/practitioners", params={"city": "Nantes"})).json()
+    assert [p["slots"] for p in plain["items"]] == [None, None]
+    page = (
+        await anyone.get("/api/v1/practitioners", params={"city": "Nantes", "slots_days": "2"})
+    ).json()
+    assert [p["id"] for p in page["items"]] == [doctor.account_id, other.account_id]
+    for item in page["items"]:
+        # the same slots as the slot route gives for the same window (computed a moment later)
+        expected = await slots(anyone, item["id"], now, now + timedelta(days=2))
+        got = [s["start"] for s in item["slots"]]
+        assert got, item
+        assert {s["start"] for s in expected[5:-5]} <= set(got)
+        assert abs(len(got) - len(expected)) <= 2
+        assert all(s["start"].endswith(("+01:00", "+02:00")) for s in item["slots"])
+    assert taken["start"] not in [s["start"] for s in page["items"][0]["slots"]]
+    for bad in ("0", "15", "x"):
+        assert_problem(
+            await anyone.get("/api/v1/practitioners", params={"slots_days": bad}),
+            422,
+            "validation_error",
+        )
+
+
 async def test_opening_hours_across_daylight_saving_changes(people: People) -> None:
     doctor, (reason,) = await ready_practitioner(
         people,
