@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run serve test test-sqlite lint typecheck check migration demo clean
+.PHONY: run serve test test-sqlite lint typecheck check migration demo clean bench bench-quick
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,8 +34,8 @@ test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check app tests migrations
-	$(BIN)/ruff format --check app tests migrations
+	$(BIN)/ruff check app tests migrations bench
+	$(BIN)/ruff format --check app tests migrations bench
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
@@ -46,6 +46,16 @@ check: lint typecheck test
 migration: $(VENV)/.installed-dev
 	@test -n "$(m)" || (echo 'usage: make migration m="what changed"' && exit 2)
 	$(BIN)/alembic revision --autogenerate -m "$(m)"
+
+## bench: erdv against this machine's own limits (PostgreSQL, wrk, pgbench); see bench/README.md
+bench: $(VENV)/.installed-dev
+	bench/tools
+	$(BIN)/python -m bench.run
+
+## bench-quick: the same, smaller and shorter (under 3 minutes, no 10^7 dataset)
+bench-quick: $(VENV)/.installed-dev
+	bench/tools
+	$(BIN)/python -m bench.run --quick
 
 demo: $(VENV)/.installed-run
 	$(BIN)/erdv migrate

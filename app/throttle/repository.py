@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -32,13 +33,49 @@ class ThrottleRepository:
         value: datetime | None = result.scalar_one_or_none()
         return value
 
+    async def blocked_until_many(self, keys: Sequence[str]) -> dict[str, datetime | None]:
+        """``blocked_until`` of each key that has a row, in one statement."""
+        t = throttle_table
+        rows = await self.session.execute(
+            sa.select(t.c.key, t.c.blocked_until).where(t.c.key.in_(keys))
+        )
+        return {row.key: row.blocked_until for row in rows}
+
+    async def hit(
+        self, key: str, now: datetime, forget_before: datetime
+    ) -> tuple[int, datetime | None]:
+        """Count one hit unless the key is blocked at ``now``, in one statement; return the count
+        and ``blocked_until`` (a blocked key's count is left as it was)."""
+        t = throttle_table
+        blocked = t.c.blocked_until > now
+        statement = (
+            self._insert()(t)
+            .values(key=key, failures=1, last_failure_at=now, blocked_until=None)
+            .on_conflict_do_update(
+                index_elements=[t.c.key],
+                set_={
+                    "failures": sa.case(
+                        (blocked, t.c.failures),
+                        (t.c.last_failure_at < forget_before, 1),
+                        else_=t.c.failures + 1,
+                    ),
+                    "last_failure_at": sa.case((blocked, t.c.last_failure_at), else_=now),
+                },
+            )
+            .returning(t.c.failures, t.c.blocked_until)
+        )
+        row = (await self.session.execute(statement)).one()
+        return int(row.failures), row.blocked_until
+
+    def _insert(self) -> Any:
+        dialect = self.session.get_bind().dialect.name
+        return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
     async def add_failure(self, key: str, now: datetime, forget_before: datetime) -> int:
         """Count one more failure (or restart at 1 when the last one is older than the window)."""
-        dialect = self.session.get_bind().dialect.name
-        insert_fn: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
         t = throttle_table
         statement = (
-            insert_fn(t)
+            self._insert()(t)
             .values(key=key, failures=1, last_failure_at=now, blocked_until=None)
             .on_conflict_do_update(
                 index_elements=[t.c.key],

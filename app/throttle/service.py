@@ -15,6 +15,7 @@ durable on failure by the request session, see ``RecordedFailure``) and Redis wh
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -86,7 +87,13 @@ class ThrottleStore(Protocol):
 
     async def blocked_until(self, key: str) -> datetime | None: ...
 
+    async def blocked_until_many(self, keys: Sequence[str]) -> dict[str, datetime | None]: ...
+
     async def add_failure(self, key: str, now: datetime, forget_before: datetime) -> int: ...
+
+    async def hit(
+        self, key: str, now: datetime, forget_before: datetime
+    ) -> tuple[int, datetime | None]: ...
 
     async def block(self, key: str, until: datetime) -> None: ...
 
@@ -103,8 +110,16 @@ class DatabaseStore:
     async def blocked_until(self, key: str) -> datetime | None:
         return await self.repository.blocked_until(key)
 
+    async def blocked_until_many(self, keys: Sequence[str]) -> dict[str, datetime | None]:
+        return await self.repository.blocked_until_many(keys)
+
     async def add_failure(self, key: str, now: datetime, forget_before: datetime) -> int:
         return await self.repository.add_failure(key, now, forget_before)
+
+    async def hit(
+        self, key: str, now: datetime, forget_before: datetime
+    ) -> tuple[int, datetime | None]:
+        return await self.repository.hit(key, now, forget_before)
 
     async def block(self, key: str, until: datetime) -> None:
         await self.repository.block(key, until)
@@ -135,6 +150,17 @@ class RedisStore:
         raw = await self.redis.hget(self.PREFIX + key, "blocked_until")
         return datetime.fromtimestamp(float(raw), UTC) if raw else None
 
+    async def blocked_until_many(self, keys: Sequence[str]) -> dict[str, datetime | None]:
+        return {key: await self.blocked_until(key) for key in keys}
+
+    async def hit(
+        self, key: str, now: datetime, forget_before: datetime
+    ) -> tuple[int, datetime | None]:
+        until = await self.blocked_until(key)
+        if until is not None and until > now:
+            return 0, until
+        return await self.add_failure(key, now, forget_before), until
+
     async def add_failure(self, key: str, now: datetime, forget_before: datetime) -> int:
         name = self.PREFIX + key
         last = await self.redis.hget(name, "last_failure_at")
@@ -154,6 +180,14 @@ class RedisStore:
         await self.redis.delete(self.PREFIX + key)
 
 
+def _seconds_until(now: datetime, instants: Iterable[datetime | None]) -> int:
+    """Whole seconds until the latest of ``instants`` (0 if none is in the future)."""
+    wait = max(
+        ((i - now).total_seconds() for i in instants if i is not None and i > now), default=0
+    )
+    return math.ceil(wait)
+
+
 class Throttle:
     """``await throttle.check(k1, k2)`` before an attempt; ``failure(k, policy)`` after a bad one."""
 
@@ -169,12 +203,7 @@ class Throttle:
     async def retry_after(self, *keys: str) -> int:
         """Seconds until every key is free again (0: go ahead)."""
         now = clock.now()
-        wait = 0.0
-        for key in keys:
-            until = await self.store.blocked_until(key)
-            if until is not None and until > now:
-                wait = max(wait, (until - now).total_seconds())
-        return math.ceil(wait)
+        return _seconds_until(now, (await self.store.blocked_until_many(keys)).values())
 
     async def check(self, *keys: str) -> None:
         """Raise ``Throttled`` (429 + ``Retry-After``) while any key is blocked."""
@@ -192,9 +221,16 @@ class Throttle:
         return failures
 
     async def hit(self, key: str, policy: Policy) -> None:
-        """Rate limiting: every call counts (forgot-password, later booking, search, exports)."""
-        await self.check(key)
-        await self.failure(key, policy)
+        """Rate limiting: every call counts (forgot-password, booking, API clients), except those
+        refused because the key is blocked; checked and counted in one statement."""
+        now = clock.now()
+        count, until = await self.store.hit(key, now, now - policy.window)
+        wait = _seconds_until(now, [until])
+        if wait > 0:
+            raise Throttled(wait)
+        delay = policy.delay(count)
+        if delay:
+            await self.store.block(key, now + delay)
 
     async def reset(self, key: str) -> None:
         await self.store.reset(key)
