@@ -299,10 +299,10 @@ class AuthService:
         ip_key = self._ip_key("login", client)
         await self.throttle.serialize(account_key)
         account = await self.repository.by_email(email)
-        wait = await self.throttle.retry_after(account_key, ip_key)
-        if wait:
+        pending = await self.throttle.pending(account_key, ip_key)
+        if pending.wait:
             await self._login_failed(account, "throttled", action=AuditAction.AUTH_THROTTLED)
-            raise Throttled(wait)
+            raise Throttled(pending.wait)
 
         ok = await self.passwords.verify(account.password_hash if account else None, password)
         if not ok or account is None:
@@ -319,7 +319,8 @@ class AuthService:
             await self._login_failed(account, "suspended")
             raise AccountSuspended("This account is suspended; contact support.")
 
-        await self.throttle.reset(account_key)
+        if account_key in pending.known:  # attempts on one account take turns: still exact
+            await self.throttle.reset(account_key)
         if self.passwords.needs_rehash(account.password_hash):
             # parameters changed since this hash was made: upgrade it now that we know the password
             await self.repository.update(

@@ -180,6 +180,14 @@ class RedisStore:
         await self.redis.delete(self.PREFIX + key)
 
 
+@dataclass(frozen=True)
+class Pending:
+    #: seconds until every key is free again (0: go ahead)
+    wait: int
+    #: the keys that have state (failures counted or a block)
+    known: frozenset[str]
+
+
 def _seconds_until(now: datetime, instants: Iterable[datetime | None]) -> int:
     """Whole seconds until the latest of ``instants`` (0 if none is in the future)."""
     wait = max(
@@ -202,8 +210,12 @@ class Throttle:
 
     async def retry_after(self, *keys: str) -> int:
         """Seconds until every key is free again (0: go ahead)."""
-        now = clock.now()
-        return _seconds_until(now, (await self.store.blocked_until_many(keys)).values())
+        return (await self.pending(*keys)).wait
+
+    async def pending(self, *keys: str) -> Pending:
+        """``retry_after``, and which keys have any state (a success need not reset the others)."""
+        states = await self.store.blocked_until_many(keys)
+        return Pending(_seconds_until(clock.now(), states.values()), frozenset(states))
 
     async def check(self, *keys: str) -> None:
         """Raise ``Throttled`` (429 + ``Retry-After``) while any key is blocked."""
