@@ -198,7 +198,7 @@ export function historySection(charter, history) {
   if (history.length === 0) section.append(h("p", { class: "empty" }, t("consents.history_empty")));
   else {
     section.append(table([t("consents.when"), t("consents.purpose"), t("consents.decision"), t("consents.receipt_col")],
-      history.map((r) => [fmtShort(r.decided_at), `${titles.get(r.purpose_id) || r.purpose_id} (v${r.purpose_version})`, t(`consents.${r.decision}`), h("code", { class: "hash" }, r.receipt_sha256)])));
+      history.map((r) => [fmtShort(r.decided_at), `${titles.get(r.purpose_id) || r.purpose_id} (v${r.purpose_version})`, t(`consents.decision_${r.decision}`), h("code", { class: "hash" }, r.receipt_sha256)])));
   }
   return section;
 }
