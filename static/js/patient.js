@@ -1,6 +1,6 @@
 // Patient (and every signed-in person's security page): appointments, privacy, sessions.
 import { get, post, del, Problem } from "./api.js";
-import { h, clear } from "./dom.js";
+import { h, clear, field } from "./dom.js";
 import { t, lang } from "./i18n.js";
 import { session, nav, link, notify, showError, problemText, heading, loading, fmtDateTime, fmtShort } from "./state.js";
 import { slotPicker } from "./public.js";
@@ -206,6 +206,7 @@ export function historySection(charter, history) {
 async function securityView(main) {
   main.append(heading(t("security.title")));
   const sessions = await get("/api/v1/me/sessions");
+  main.append(passwordSection());
   const section = h("section", { "aria-labelledby": "sessions-title" }, h("h2", { id: "sessions-title" }, t("sessions.title")));
   section.append(h("ul", { class: "cards" }, sessions.map((s) => h("li", { class: "card" },
     h("h3", {}, s.current ? t("sessions.current") : (s.user_agent || t("sessions.unknown_device")).slice(0, 80)),
@@ -226,3 +227,37 @@ async function securityView(main) {
 }
 
 export { Problem };
+
+/** Change the password: the current one is required (SECURITY.md); the other sessions end. */
+function passwordSection() {
+  const current = field(t("password.current"), { type: "password", autocomplete: "current-password", required: true, id: "current-password" });
+  const next = field(t("password.new"), { type: "password", autocomplete: "new-password", required: true, minlength: 12, id: "new-password" }, t("register.password_hint"));
+  const again = field(t("password.confirm"), { type: "password", autocomplete: "new-password", required: true, minlength: 12, id: "confirm-password" });
+  const submit = h("button", { type: "submit", id: "change-password" }, t("password.submit"));
+  const form = h("form", { on: { submit: async (event) => {
+    event.preventDefault();
+    again.input.removeAttribute("aria-invalid");
+    current.input.removeAttribute("aria-invalid");
+    if (next.input.value !== again.input.value) {
+      again.input.setAttribute("aria-invalid", "true");
+      again.input.focus();
+      notify(t("password.mismatch"), "error");
+      return;
+    }
+    submit.disabled = true;
+    try {
+      await post("/api/v1/auth/password/change", { current_password: current.input.value, new_password: next.input.value });
+      await nav.go("/account/security", { replace: true });
+      notify(t("password.changed"), "success");
+    } catch (error) {
+      if (error instanceof Problem && error.code === "invalid_credentials") {
+        current.input.setAttribute("aria-invalid", "true");
+        current.input.focus();
+        notify(t("password.wrong_current"), "error");
+      } else showError(error);
+    } finally {
+      if (submit.isConnected) submit.disabled = false;
+    }
+  } } }, h("p", {}, t("password.intro")), current.wrap, next.wrap, again.wrap, submit);
+  return h("section", { "aria-labelledby": "password-title" }, h("h2", { id: "password-title" }, t("password.title")), form);
+}

@@ -221,3 +221,59 @@ def test_reschedule_an_appointment(
     current = page.request.get(f"/api/v1/appointments/{appointment_id}").json()
     assert datetime.fromisoformat(current["start"]) == datetime.fromisoformat(slots[1]["start"])
     assert current["status"] == "booked"
+
+
+def test_change_password_keeps_this_session_and_ends_the_others(
+    page: Any, browser: Any, server: Server, watch: Watch
+) -> None:
+    person = new_person(server)
+    other_context = new_context(browser, server, watch)
+    other = other_context.new_page()
+    sign_in(other, person.email, person.password)
+    sign_in(page, person.email, person.password)
+    page.get_by_role("link", name="Sécurité").click()
+    form = page.locator("section[aria-labelledby=password-title]")
+    expect(form.get_by_role("heading", level=2)).to_have_text("Changer le mot de passe")
+    current = form.get_by_label("Mot de passe actuel")
+    new = form.get_by_label("Nouveau mot de passe", exact=True)
+    again = form.get_by_label("Nouveau mot de passe, une seconde fois")
+    submit = form.get_by_role("button", name="Changer le mot de passe")
+
+    # a wrong current password, two different new ones, a common one: each says why
+    current.fill("Not-My-Password-At-All-1")
+    new.fill(NEW_PASSWORD)
+    again.fill(NEW_PASSWORD)
+    submit.click()
+    expect(page.locator("#notice")).to_contain_text("Le mot de passe actuel est incorrect")
+    expect(current).to_have_attribute("aria-invalid", "true")
+    current.fill(person.password)
+    again.fill(NEW_PASSWORD + "x")
+    submit.click()
+    expect(page.locator("#notice")).to_contain_text(
+        "Les deux saisies du nouveau mot de passe diffèrent"
+    )
+    expect(again).to_be_focused()
+    new.fill("password1234")
+    again.fill("password1234")
+    submit.click()
+    expect(page.locator("#notice")).to_contain_text("trop faible ou trop courant")
+
+    new.fill(NEW_PASSWORD)
+    again.fill(NEW_PASSWORD)
+    submit.click()
+    expect(page.locator("#notice")).to_contain_text("Mot de passe changé")
+    sessions = page.locator("section[aria-labelledby=sessions-title] li.card")
+    expect(sessions).to_have_count(1)
+
+    # the other browser is signed out; this one is not
+    other.reload()
+    expect(other.get_by_role("heading", level=1)).to_have_text("Connexion requise")
+    other_context.close()
+    page.reload()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sécurité du compte")
+
+    # the old password no longer works, the new one does
+    page.get_by_role("button", name="Se déconnecter").click()
+    _login_form(page, person.email, person.password)
+    expect(page.locator("#notice")).to_contain_text("Adresse e-mail ou mot de passe incorrect")
+    sign_in(page, person.email, NEW_PASSWORD)
