@@ -416,3 +416,38 @@ def listed_practitioner(server: Server, full_name: str) -> tuple[Person, str, st
         api.call("PUT", "/api/v1/me/availability", {"timezone": "Europe/Paris", "weekly": weekly})
     server.cli("practitioners", "approve", practice["id"])
     return person, str(practice["id"]), str(reason["id"])
+
+
+#: WCAG 1.4.4 and 1.4.10: a 1280 px wide window zoomed to 200 % lays out like a 640 CSS px one
+ZOOM_200 = {"viewport": {"width": 640, "height": 450}, "device_scale_factor": 2}
+
+_REFLOW_CHECK = """() => {
+  const width = document.documentElement.clientWidth;
+  const problems = [];
+  if (document.documentElement.scrollWidth > window.innerWidth + 1) {
+    problems.push(`horizontal scrolling: ${document.documentElement.scrollWidth} > ${window.innerWidth}`);
+  }
+  const name = (el) => `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""} "${
+    (el.getAttribute("aria-label") || el.textContent || el.name || "").trim().slice(0, 40)}"`;
+  const controls = document.querySelectorAll(
+    "header a, header button, main a, main button, main input, main select, main textarea, footer a");
+  for (const el of controls) {
+    // a data table may scroll inside its own box (WCAG 1.4.10 exempts two-dimensional tables)
+    if (el.closest(".table-wrap")) continue;
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 && box.height === 0) continue;  // not rendered (hidden, closed <details>)
+    if (box.left < -1 || box.right > width + 1) {
+      problems.push(`${name(el)} sticks out: ${Math.round(box.left)}..${Math.round(box.right)} of ${width}`);
+    }
+    const style = getComputedStyle(el);
+    if (style.visibility === "hidden" || style.pointerEvents === "none" && el.tagName !== "INPUT") {
+      problems.push(`${name(el)} cannot be used`);
+    }
+  }
+  return problems;
+}"""
+
+
+def reflow_problems(page: Any) -> list[str]:
+    """No horizontal scrolling, and every rendered control of the page inside the viewport."""
+    return list(page.evaluate(_REFLOW_CHECK))
