@@ -451,3 +451,31 @@ _REFLOW_CHECK = """() => {
 def reflow_problems(page: Any) -> list[str]:
     """No horizontal scrolling, and every rendered control of the page inside the viewport."""
     return list(page.evaluate(_REFLOW_CHECK))
+
+
+AXE = Path(os.environ.get("ERDV_AXE_JS", HERE / ".axe" / "axe.min.js"))
+
+
+@pytest.fixture
+def axe_path() -> Path:
+    if not AXE.exists():
+        if os.environ.get("ERDV_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"axe-core not found at {AXE} (npm pack axe-core)")
+        pytest.skip(f"axe-core not found at {AXE}: run `npm pack axe-core` and extract axe.min.js")
+    return AXE
+
+
+def axe_violations(page: Any, axe: Path) -> list[str]:
+    """axe-core's serious and critical violations of WCAG 2.2 A/AA and best practice rules.
+
+    The page's context must bypass the CSP (``bypass_csp=True``): an injected script is not 'self'.
+    """
+    page.add_script_tag(path=str(axe))
+    return list(
+        page.evaluate(
+            """async () => (await axe.run(document, {runOnly: {type: 'tag',
+             values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}}))
+             .violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+             .map(v => `${v.id}: ${v.help} (${v.nodes.map(n => n.target.join(' ')).join(', ')})`)"""
+        )
+    )
