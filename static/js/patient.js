@@ -56,8 +56,11 @@ function fillAppointments(section, items, upcoming) {
   section.append(list);
 }
 
+/** The browser's own zone: a time elsewhere is shown in the practitioner's zone and says so. */
+const HERE = Intl.DateTimeFormat().resolvedOptions().timeZone;
+
 function appointmentCard(a, upcoming) {
-  const when = fmtDateTime(a.start, undefined);
+  const when = fmtDateTime(a.start, a.timezone) + (a.timezone && a.timezone !== HERE ? ` (${t("appointments.local_time", { zone: a.timezone })})` : "");
   const cancelled = a.status === "cancelled";
   const actions = h("div", { class: "actions" });
   const card = h(
@@ -80,7 +83,7 @@ function appointmentCard(a, upcoming) {
 }
 
 async function cancel(card, a) {
-  if (!window.confirm(t("appointments.cancel_confirm", { when: fmtDateTime(a.start) }))) return;
+  if (!window.confirm(t("appointments.cancel_confirm", { when: fmtDateTime(a.start, a.timezone) }))) return;
   try {
     await post(`/api/v1/appointments/${a.id}/cancel`);
     notify(t("appointments.cancel_done"), "success");

@@ -371,7 +371,9 @@ def new_person(
     return Person(email, password, full_name, role, done["recovery_codes"], me["account"]["id"])
 
 
-def listed_practitioner(server: Server, full_name: str) -> tuple[Person, str, str]:
+def listed_practitioner(
+    server: Server, full_name: str, timezone: str = "Europe/Paris"
+) -> tuple[Person, str, str]:
     """A practitioner with a complete profile, the listing purposes accepted, one visit reason,
     opening hours every day from 07:00 to 21:00 and an admin's approval: listed and bookable.
     Returns the person, the practitioner id and the visit reason id."""
@@ -388,6 +390,7 @@ def listed_practitioner(server: Server, full_name: str) -> tuple[Person, str, st
                 "address": "1 quai du Port, 13002 Marseille",
                 "fees": "30 €",
                 "convention_sector": "1",
+                "timezone": timezone,
             },
         )
         charter = api.call("GET", "/api/v1/charter")
@@ -413,7 +416,7 @@ def listed_practitioner(server: Server, full_name: str) -> tuple[Person, str, st
             {"weekday": day, "start": "07:00", "end": "21:00", "visit_reason_ids": [reason["id"]]}
             for day in range(7)
         ]
-        api.call("PUT", "/api/v1/me/availability", {"timezone": "Europe/Paris", "weekly": weekly})
+        api.call("PUT", "/api/v1/me/availability", {"timezone": timezone, "weekly": weekly})
     server.cli("practitioners", "approve", practice["id"])
     return person, str(practice["id"]), str(reason["id"])
 

@@ -10,6 +10,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -165,8 +166,10 @@ def test_consent_granted_then_withdrawn_with_history_and_receipts(
     assert states["reminders-email"] == "withdrawn"
 
 
-def _book_via_api(server: Server, person: Any, practitioner_id: str, reason_id: str) -> str:
-    """Books the first slot at least two days ahead (clear of the cancellation deadline)."""
+def _book_via_api(
+    server: Server, person: Any, practitioner_id: str, reason_id: str, nth: int = 0
+) -> str:
+    """Books the ``nth`` free slot at least two days ahead (clear of the cancellation deadline)."""
     with Api(server) as api:
         api.sign_in(person)
         charter = api.call("GET", "/api/v1/charter")
@@ -192,7 +195,7 @@ def _book_via_api(server: Server, person: Any, practitioner_id: str, reason_id: 
             {
                 "practitioner_id": practitioner_id,
                 "visit_reason_id": reason_id,
-                "start": slots[0]["start"],
+                "start": slots[nth]["start"],
             },
             expect=201,
         )
@@ -277,3 +280,23 @@ def test_change_password_keeps_this_session_and_ends_the_others(
     _login_form(page, person.email, person.password)
     expect(page.locator("#notice")).to_contain_text("Adresse e-mail ou mot de passe incorrect")
     sign_in(page, person.email, NEW_PASSWORD)
+
+
+def test_appointments_show_the_practitioners_local_time(page: Any, server: Server) -> None:
+    """The browser is in Paris, the practice in Nouméa (UTC+11): the card gives Nouméa's time and
+    says so, as the API's ``timezone`` field tells it to."""
+    _doctor, practitioner_id, reason_id = listed_practitioner(
+        server, "Dr Tane Wakolo", timezone="Pacific/Noumea"
+    )
+    person = new_person(server)
+    appointment_id = _book_via_api(server, person, practitioner_id, reason_id, nth=4)
+    sign_in(page, person.email, person.password)
+    appointment = page.request.get(f"/api/v1/appointments/{appointment_id}").json()
+    assert appointment["timezone"] == "Pacific/Noumea"
+    local = datetime.fromisoformat(appointment["start"])
+    card = page.locator(f'[data-appointment="{appointment_id}"] h3')
+    expect(card).to_contain_text(f"{local:%H:%M}")
+    expect(card).to_contain_text("heure de Pacific/Noumea")
+    # 09:00 in Nouméa is 23:00 the day before in Paris: the Paris time must not be what it shows
+    paris = local.astimezone(ZoneInfo("Europe/Paris"))
+    expect(card).not_to_contain_text(f"{paris:%H:%M}")
