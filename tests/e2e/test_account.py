@@ -22,6 +22,7 @@ from tests.e2e.conftest import (
     listed_practitioner,
     new_context,
     new_person,
+    screenshot,
     sign_in,
     wait_for_mail_token,
 )
@@ -50,6 +51,7 @@ def test_forgotten_password_reset_with_the_mailed_link_and_a_code(
     page.goto("/login")
     page.get_by_role("link", name="Mot de passe oublié ?").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Mot de passe oublié")
+    screenshot(page, "forgot-password")
     page.get_by_label("Adresse e-mail").fill(person.email)
     page.get_by_role("button", name="Envoyer le lien").click()
     expect(page.locator("main")).to_contain_text("Si un compte existe pour cette adresse")
@@ -59,6 +61,7 @@ def test_forgotten_password_reset_with_the_mailed_link_and_a_code(
     expect(page.get_by_role("heading", level=1)).to_have_text("Nouveau mot de passe")
     # the token leaves the address bar at once
     assert "token" not in page.url
+    screenshot(page, "reset-password")
     page.get_by_label("Nouveau mot de passe").fill(NEW_PASSWORD)
     page.get_by_label(re.compile("^Code à 6 chiffres")).fill(person.code())
     page.get_by_role("button", name="Changer le mot de passe").click()
@@ -72,10 +75,11 @@ def test_forgotten_password_reset_with_the_mailed_link_and_a_code(
     expect(page.get_by_role("heading", level=1)).to_have_text("Mes rendez-vous")
 
     # the link was single-use
-    page.get_by_role("button", name="Se déconnecter").click()
+    page.locator("#logout").click()
     page.goto(f"/reset-password#token={token}")
     page.get_by_label("Nouveau mot de passe").fill("Another-Brand-New-Pass-77")
-    page.get_by_label(re.compile("^Code à 6 chiffres")).fill(person.code())
+    # the token is checked first: no code is spent on a dead link
+    page.get_by_label(re.compile("^Code à 6 chiffres")).fill("000000")
     page.get_by_role("button", name="Changer le mot de passe").click()
     expect(page.locator("#notice")).to_contain_text("Ce lien n'est plus valable")
 
@@ -84,11 +88,13 @@ def test_sign_in_with_a_recovery_code_instead_of_totp(page: Any, server: Server)
     person = new_person(server)
     _login_form(page, person.email, person.password)
     expect(page.get_by_role("heading", level=1)).to_have_text("Double authentification")
+    screenshot(page, "mfa-code")
     page.get_by_text("Utiliser un code de secours").click()
     page.get_by_label("Code de secours").fill(person.recovery_codes[0])
+    screenshot(page, "mfa-recovery-code")
     page.get_by_role("button", name="Valider").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Mes rendez-vous")
-    page.get_by_role("button", name="Se déconnecter").click()
+    page.locator("#logout").click()
 
     # each recovery code works once
     _login_form(page, person.email, person.password)
@@ -117,6 +123,7 @@ def test_ending_another_session_signs_it_out(
     # the current session's title says so (and its button signs out); the other one can be ended
     current = page.get_by_role("heading", level=3, name="Cette session", exact=True)
     expect(current).to_have_count(1)
+    screenshot(page, "security")
     cards.get_by_role("button", name="Fermer cette session").click()
     expect(page.locator("#notice")).to_contain_text("Session fermée")
     expect(cards).to_have_count(1)
@@ -161,6 +168,7 @@ def test_consent_granted_then_withdrawn_with_history_and_receipts(
     expect(rows.nth(0)).to_contain_text(history[0]["receipt_sha256"])
     expect(rows.nth(1)).to_contain_text("Retiré")
     expect(rows.nth(1)).to_contain_text(history[1]["receipt_sha256"])
+    screenshot(page, "consent-history")
     # withdrawn is what the API says too
     states = {c["purpose_id"]: c["status"] for c in page.request.get("/api/v1/me/consents").json()}
     assert states["reminders-email"] == "withdrawn"
@@ -213,6 +221,7 @@ def test_reschedule_an_appointment(
     with page.expect_response(re.compile(r"/api/v1/practitioners/[^/]+/slots")) as answer:
         card.get_by_role("button", name="Déplacer").click()
     expect(card.locator(".reschedule h4")).to_have_text("Choisir un nouveau créneau")
+    screenshot(page, "reschedule")
     slots = answer.value.json()
     target = card.locator(".reschedule .slot").nth(1)
     target.click()
@@ -256,6 +265,7 @@ def test_change_password_keeps_this_session_and_ends_the_others(
         "Les deux saisies du nouveau mot de passe diffèrent"
     )
     expect(again).to_be_focused()
+    screenshot(page, "password-change-error")
     new.fill("password1234")
     again.fill("password1234")
     submit.click()
@@ -276,7 +286,7 @@ def test_change_password_keeps_this_session_and_ends_the_others(
     expect(page.get_by_role("heading", level=1)).to_have_text("Sécurité du compte")
 
     # the old password no longer works, the new one does
-    page.get_by_role("button", name="Se déconnecter").click()
+    page.locator("#logout").click()
     _login_form(page, person.email, person.password)
     expect(page.locator("#notice")).to_contain_text("Adresse e-mail ou mot de passe incorrect")
     sign_in(page, person.email, NEW_PASSWORD)

@@ -94,6 +94,7 @@ def test_consent_page_authorize_then_revoke_the_app(
     expect(page.get_by_role("heading", level=1)).to_contain_text("Connexion requise")
     expect(page.get_by_role("banner")).to_be_visible()
     expect(page.get_by_role("contentinfo")).to_contain_text("Charte e-RDV")
+    screenshot(page, "oauth-sign-in-required")
     page.get_by_role("link", name=re.compile("^Se connecter")).click()
     expect(page.locator("#oauth-return")).to_contain_text("Une application demande l'accès")
     sign_in_form = page.locator("main form")

@@ -11,7 +11,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import Person, Server, listed_practitioner, new_person, sign_in
+from tests.e2e.conftest import (
+    Person,
+    Server,
+    listed_practitioner,
+    new_person,
+    screenshot,
+    sign_in,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -34,6 +41,7 @@ def test_new_practitioner_accepts_purposes_fills_profile_and_awaits_approval(
     expect(status).to_contain_text("n'apparaît pas encore dans la recherche")
     for missing in ("la validation par un administrateur", "la profession", "la ville"):
         expect(status).to_contain_text(missing)
+    screenshot(page, "pro-pending")
 
     # the three practitioner purposes, each accepted with a click
     purposes = page.locator("section[aria-labelledby=consents-title] li[data-purpose]")
@@ -79,6 +87,7 @@ def test_new_practitioner_accepts_purposes_fills_profile_and_awaits_approval(
     page.reload()
     expect(status).to_contain_text("Votre compte est validé")
     expect(status).to_contain_text("Votre profil apparaît dans la recherche")
+    screenshot(page, "pro-approved")
     page.get_by_role("link", name="Voir ma page publique").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Dr Rémi Caron")
     expect(page.locator(".facts")).to_contain_text("35 € ; dépassements possibles")
@@ -97,6 +106,7 @@ def test_visit_reason_added_then_removed_shows_on_the_public_page(
     page.get_by_role("button", name="Ajouter le motif").click()
     expect(page.locator("#notice")).to_contain_text("Motif ajouté")
     expect(page.locator("table")).to_contain_text("Bilan annuel")
+    screenshot(page, "pro-reasons")
 
     reason = page.get_by_label("Motif de consultation")
     page.goto(f"/practitioners/{practitioner_id}")
@@ -146,6 +156,7 @@ def test_absence_removes_its_slots_from_the_public_page(
     expect(page.locator("#notice")).to_contain_text("Absence enregistrée (0 rendez-vous annulé(s))")
     absences = page.locator("section[aria-labelledby=abs-list] li.card")
     expect(absences).to_have_count(1)
+    screenshot(page, "pro-absences")
 
     page.goto(f"/practitioners/{practitioner_id}")
     expect(page.locator(".slot").first).to_be_visible()

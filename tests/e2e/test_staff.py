@@ -198,6 +198,7 @@ def test_admin_export_asks_for_reauthentication_before_the_download(page: Any) -
     dialog = page.locator("dialog")
     link.click()
     expect(dialog).to_be_visible()
+    screenshot(page, "reauth-dialog")
     dialog.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
     dialog.get_by_label(re.compile("Code à 6 chiffres")).fill(authenticator(ADMIN).code())
     with page.expect_download() as audit:
