@@ -8,6 +8,8 @@
 - Every page records its requests and console messages: a request that leaves 127.0.0.1, a console
   error or a CSP violation fails the test that made it.
 - The axe-core scan uses ``ERDV_AXE_JS`` (a path to ``axe.min.js``) or ``tests/e2e/.axe/axe.min.js``.
+- ``new_person`` and ``listed_practitioner`` make accounts through the API, for tests that change a
+  password, end sessions or withdraw consents: the demo accounts stay as ``erdv demo`` made them.
 """
 
 from __future__ import annotations
