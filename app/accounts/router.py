@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Request, Response, status
+from fastapi.responses import JSONResponse
 
 from app.accounts.dependencies import (
     AnySession,
@@ -34,6 +35,7 @@ from app.accounts.schemas import (
     MfaDone,
     MfaVerify,
     Reauth,
+    Reauthenticated,
     Register,
     Reset,
     SessionInfo,
@@ -215,7 +217,7 @@ async def verify_mfa(
     response_model=SessionInfo,
     responses=_problems((401, "not_authenticated")),
 )
-async def get_session(ctx: OptionalSession, settings: AppSettings) -> SessionInfo:
+async def get_session(ctx: OptionalSession, auth: Auth, settings: AppSettings) -> SessionInfo:
     if ctx is None or ctx.session.authenticated_at is None or ctx.session.state != "full":
         raise NotAuthenticated("No full session.")
     return SessionInfo(
@@ -223,6 +225,7 @@ async def get_session(ctx: OptionalSession, settings: AppSettings) -> SessionInf
         mfa=True,
         authenticated_at=ctx.session.authenticated_at,
         reauthenticated_at=ctx.session.reauthenticated_at,
+        reauth_seconds_left=auth.reauth_seconds_left(ctx),
         csrf_token=keys_for(settings.secret_key_bytes).csrf_token(ctx.token),
     )
 
@@ -248,11 +251,25 @@ async def logout(
 @router.post(
     "/reauth",
     summary="Confirm password and a TOTP code again; unlocks sensitive operations for 10 minutes",
+    description=(
+        "Answers 204 with the rotated session's CSRF token in the `X-CSRF-Token` header. With "
+        "`Prefer: return=representation` (RFC 7240) it answers 200 with the token in the body too, "
+        "and says until when sensitive operations are unlocked."
+    ),
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=_problems(
-        *_FULL_ERRORS, (401, "invalid_credentials"), (400, "invalid_code"), (429, "rate_limited")
-    ),
+    responses={
+        200: {
+            "model": Reauthenticated,
+            "description": "with `Prefer: return=representation`",
+        },
+        **_problems(
+            *_FULL_ERRORS,
+            (401, "invalid_credentials"),
+            (400, "invalid_code"),
+            (429, "rate_limited"),
+        ),
+    },
 )
 async def reauthenticate(
     body: Reauth,
@@ -262,13 +279,34 @@ async def reauthenticate(
     auth: Auth,
     settings: AppSettings,
 ) -> Response:
-    issued = await auth.reauthenticate(principal, session, password=body.password, code=body.code)
-    # 204 has no body: the rotated session's CSRF token travels in a header
-    response = Response(
-        status_code=status.HTTP_204_NO_CONTENT, headers={CSRF_HEADER: issued.csrf_token}
-    )
+    done = await auth.reauthenticate(principal, session, password=body.password, code=body.code)
+    issued = done.session
+    headers = {CSRF_HEADER: issued.csrf_token, "Vary": "Prefer"}
+    response: Response
+    if _wants_representation(request):
+        representation = Reauthenticated(
+            csrf_token=issued.csrf_token,
+            reauthenticated_at=done.at,
+            valid_until=done.valid_until,
+        )
+        response = JSONResponse(
+            representation.model_dump(mode="json"),
+            headers={**headers, "Preference-Applied": "return=representation"},
+        )
+    else:
+        # the contract's answer: 204, the rotated session's CSRF token in a header
+        response = Response(status_code=status.HTTP_204_NO_CONTENT, headers=headers)
     set_session_cookie(response, request, settings, issued)
     return response
+
+
+def _wants_representation(request: Request) -> bool:
+    """RFC 7240 §4.2: ``Prefer: return=representation`` (one of possibly several preferences)."""
+    for header in request.headers.getlist("prefer"):
+        for preference in header.split(","):
+            if preference.split(";")[0].strip().lower().replace(" ", "") == "return=representation":
+                return True
+    return False
 
 
 @router.post(

@@ -126,7 +126,19 @@ class SessionInfo(BaseModel):
     mfa: bool
     authenticated_at: datetime
     reauthenticated_at: datetime | None
+    #: how long the last re-authentication still unlocks sensitive operations (0: none), counted by
+    #: the server so that a client's wrong clock does not matter
+    reauth_seconds_left: int
     csrf_token: str
+
+
+class Reauthenticated(BaseModel):
+    """``POST /reauth`` with ``Prefer: return=representation`` (RFC 7240): the rotated session's
+    CSRF token in the body as well as in the ``X-CSRF-Token`` header."""
+
+    csrf_token: str
+    reauthenticated_at: datetime
+    valid_until: datetime
 
 
 class Reauth(Schema):

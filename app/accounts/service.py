@@ -89,6 +89,15 @@ class Activation:
 
 
 @dataclass(frozen=True)
+class Reauthentication:
+    """The rotated session, and until when sensitive operations are unlocked."""
+
+    session: IssuedSession
+    at: datetime
+    valid_until: datetime
+
+
+@dataclass(frozen=True)
 class MfaCompleted:
     account: Account
     session: IssuedSession
@@ -520,7 +529,7 @@ class AuthService:
 
     async def reauthenticate(
         self, principal: Principal, ctx: SessionContext, *, password: str, code: str
-    ) -> IssuedSession:
+    ) -> Reauthentication:
         """Password and a fresh TOTP code again; rotates the session (ASVS V7.5.3)."""
         account = ctx.account
         password_key = self._password_key(account.email)
@@ -536,7 +545,8 @@ class AuthService:
             raise InvalidCode("The code is wrong or was already used.")
         await self.throttle.reset(password_key)
         await self.throttle.reset(mfa_key)
-        issued = await self._rotate(ctx.session, reauthenticated_at=clock.now())
+        now = clock.now()
+        issued = await self._rotate(ctx.session, reauthenticated_at=now)
         await self.audit.record(
             AuditAction.AUTH_REAUTHENTICATED,
             actor=principal.actor,
@@ -544,7 +554,19 @@ class AuthService:
             object_type="session",
             object_id=ctx.session.id,
         )
-        return issued
+        return Reauthentication(issued, now, now + self.reauth_window)
+
+    @property
+    def reauth_window(self) -> timedelta:
+        return timedelta(minutes=self.settings.reauth_window_minutes)
+
+    def reauth_seconds_left(self, ctx: SessionContext) -> int:
+        """How long the session's last re-authentication still unlocks sensitive operations, in
+        whole seconds (0 if none): the front end asks for one before a download it cannot retry."""
+        at = ctx.session.reauthenticated_at
+        if at is None:
+            return 0
+        return max(0, int((at + self.reauth_window - clock.now()).total_seconds()))
 
     async def _reauth_failed(self, account: Account, reason: str) -> None:
         await self.audit.record(

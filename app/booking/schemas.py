@@ -114,6 +114,8 @@ class AppointmentRead(BaseModel):
     practitioner_name: str
     address: str
     city: str
+    #: the practitioner's IANA time zone, the one ``start`` and ``end`` are given in (API.md)
+    timezone: str
 
 
 class AgendaPatient(BaseModel):

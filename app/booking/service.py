@@ -137,6 +137,8 @@ class AppointmentView:
     practitioner_name: str
     address: str
     city: str
+    #: the practitioner's IANA zone: start and end are given in it, and a client shows them there
+    timezone: str
     patient_name: str | None = None
     patient_phone: str | None = None
 
@@ -555,6 +557,7 @@ class BookingService:
             practitioner_name=getattr(row, "display_name", ""),
             address=getattr(row, "address", ""),
             city=getattr(row, "city", ""),
+            timezone=row.timezone,
         )
 
     async def _mine(self, principal: Principal, appointment_id: uuid.UUID) -> Any:

@@ -1,14 +1,18 @@
 """The consent page and the error pages of ``/oauth/authorize``.
 
 Server-rendered, escaped HTML with no script and no inline style (the CSP allows neither), French with
-the English text beside it (``lang="en"``). The consent page names the client, each scope in plain
-words and how long access lasts; **deny** is the default button (first in the form, and what Enter
-submits), and approving needs a click on the other one (SECURITY.md, "OAuth 2 authorization server").
+the English text beside it (``lang="en"``). The pages share the front end's shell (skip link, banner,
+``main``, footer with the charter and transparency links) and its stylesheet, so a patient recognises
+where they are. The consent page names the client, the account that is signed in, each scope in plain
+words, how long access lasts and where the browser goes next; **deny** is the default button (first
+in the form and focused, so Enter or Space denies), and approving needs the other one (SECURITY.md,
+"OAuth 2 authorization server").
 """
 
 from __future__ import annotations
 
 from html import escape
+from urllib.parse import urlencode, urlsplit
 
 from app.oauth.scopes import SCOPES
 
@@ -24,14 +28,21 @@ def _page(title_fr: str, title_en: str, body: str) -> str:
         f"<title>{escape(title_fr)} — erdv</title>\n"
         '<link rel="stylesheet" href="/static/style.css">\n<link rel="icon" href="data:,">\n'
         "</head>\n<body>\n"
-        '<header><p class="brand"><a href="/">erdv</a></p></header>\n'
-        f'<main id="main">\n<h1>{_bi(title_fr, title_en)}</h1>\n{body}\n</main>\n</body>\n</html>\n'
+        f'<a class="skip" href="#main">{_bi("Aller au contenu", "Skip to content")}</a>\n'
+        '<header class="site"><p class="brand"><a href="/">erdv</a></p></header>\n'
+        f'<main id="main" tabindex="-1">\n<h1>{_bi(title_fr, title_en)}</h1>\n{body}\n</main>\n'
+        '<footer class="site"><ul>'
+        f'<li><a href="/charter">{_bi("Charte e-RDV", "e-RDV charter")}</a></li>'
+        f'<li><a href="/transparency">{_bi("Transparence", "Transparency")}</a></li>'
+        "</ul></footer>\n</body>\n</html>\n"
     )
 
 
 def consent_page(
     *,
     client_name: str,
+    account_name: str,
+    redirect_uri: str,
     scopes: list[str],
     params: list[tuple[str, str]],
     csrf_token: str,
@@ -47,11 +58,16 @@ def consent_page(
         if name not in {"csrf_token", "decision"}
     )
     name = escape(client_name)
+    # the redirect URI is a registered one by now (checked before this page is built)
+    destination = escape(urlsplit(redirect_uri).netloc or redirect_uri)
     return _page(
         "Autoriser une application",
         "Authorize an application",
-        f'<p><strong class="client-name">{name}</strong> '
-        f"{_bi('demande à accéder à votre compte erdv :', 'asks to access your erdv account:')}</p>\n"
+        f'<section class="confirm" aria-labelledby="request-title">\n'
+        f'<h2 id="request-title"><span class="client-name">{name}</span> '
+        f"{_bi('demande à accéder à votre compte erdv', 'asks to access your erdv account')}</h2>\n"
+        f"<p>{_bi('Compte connecté :', 'Signed in as:')} <strong>{escape(account_name)}</strong></p>\n"
+        f"<p>{_bi('Cette application pourra :', 'This application will be able to:')}</p>\n"
         f'<ul class="scopes">{items}</ul>\n'
         "<p>"
         + _bi(
@@ -60,18 +76,21 @@ def consent_page(
             f"Duration: up to {refresh_days} days unless you withdraw access earlier "
             f"(each access token lasts {access_minutes} minutes).",
         )
-        + "</p>\n<p>"
+        + f"</p>\n<p>{_bi('Vous serez ensuite renvoyé vers', 'You will then go back to')} "
+        f"<strong>{destination}</strong>.</p>\n<p>"
         + _bi(
-            "Vous pourrez retirer cet accès à tout moment dans « Mes applications ».",
-            'You can withdraw this access at any time in "My applications".',
+            "Vous pourrez retirer cet accès à tout moment dans « Mes données », "
+            "« Applications connectées ».",
+            'You can withdraw this access at any time in "My data", "Connected apps".',
         )
         + "</p>\n"
         '<form method="post" action="/oauth/authorize">'
         f'{hidden}<input type="hidden" name="csrf_token" value="{escape(csrf_token)}">'
-        '<button type="submit" name="decision" value="deny" autofocus>'
+        '<div class="actions">'
+        '<button type="submit" name="decision" value="deny" id="deny" autofocus>'
         f"{_bi('Refuser', 'Deny')}</button> "
-        '<button type="submit" name="decision" value="approve">'
-        f"{_bi('Autoriser', 'Approve')}</button></form>",
+        '<button type="submit" name="decision" value="approve" id="approve" class="secondary">'
+        f"{_bi('Autoriser', 'Approve')}</button></div></form>\n</section>",
     )
 
 
@@ -86,17 +105,19 @@ def error_page(fr: str, en: str) -> str:
 
 
 def login_page(return_to: str) -> str:
-    """Not signed in: say so, and link to the sign-in page; come back to this address afterwards."""
+    """Not signed in: say so, and link to the sign-in page, which brings the patient back to this
+    address afterwards (the front end accepts only ``/oauth/authorize`` as such a return path)."""
+    sign_in = "/login?" + urlencode({"next": return_to})
     return _page(
         "Connexion requise",
         "Sign-in required",
         "<p>"
         + _bi(
-            "Connectez-vous à erdv (mot de passe et code de votre application d'authentification), "
-            "puis revenez à cette page pour décider.",
-            "Sign in to erdv (password and authenticator code), then come back to this page "
-            "to decide.",
+            "Connectez-vous à erdv (mot de passe et code de votre application d'authentification) "
+            "pour décider de cette demande ; vous reviendrez ensuite sur cette page.",
+            "Sign in to erdv (password and authenticator code) to decide on this request; "
+            "you will then come back to this page.",
         )
-        + f'</p>\n<p><a href="/">{_bi("Se connecter", "Sign in")}</a> · '
-        f'<a href="{escape(return_to)}">{_bi("Réessayer", "Try again")}</a></p>',
+        + f'</p>\n<p><a class="button" href="{escape(sign_in)}">{_bi("Se connecter", "Sign in")}</a> '
+        f'<a class="button secondary" href="{escape(return_to)}">{_bi("Réessayer", "Try again")}</a></p>',
     )

@@ -174,8 +174,8 @@ async def authorize_page(
     ctx: OptionalSession,
 ) -> Response:
     """Validates the request first (an unknown client or redirect URI is an error page, never a
-    redirect); a visitor who is not signed in gets a page asking to sign in and come back (the front
-    end has no return-path support); a signed-in patient sees the consent page."""
+    redirect); a visitor who is not signed in gets a page linking to the sign-in screen, which
+    brings them back here; a signed-in patient sees the consent page."""
     server = _server(db, settings, audit)
     oauth_request = await _oauth_request(request)
     try:
@@ -196,6 +196,8 @@ async def authorize_page(
     return HTMLResponse(
         pages.consent_page(
             client_name=grant.client.row.name,
+            account_name=ctx.account.full_name,
+            redirect_uri=oauth_request.payload.redirect_uri or "",
             scopes=scope_list(grant.request.scope),
             params=list(request.query_params.multi_items()),
             csrf_token=keys_for(settings.secret_key_bytes).csrf_token(ctx.token),

@@ -2,7 +2,7 @@
 import { get, post } from "./api.js";
 import { h, clear, field, checkbox } from "./dom.js";
 import { t } from "./i18n.js";
-import { session, nav, link, notify, showError, heading, fmtShort, withReauth, reauthDialog } from "./state.js";
+import { session, nav, link, notify, showError, heading, fmtShort, withReauth, reauthDialog, ensureRecentReauth } from "./state.js";
 import { table } from "./patient.js";
 
 const SCOPES = ["practitioners:read", "slots:read", "appointments:read", "appointments:write", "agenda:read"];
@@ -48,9 +48,9 @@ async function dashboardView(main) {
       if (await reauthDialog()) notify(t("reauth.done"), "success");
     } } }, t("reauth.title"))),
     h("ul", {},
-      h("li", {}, h("a", { href: "/api/v1/admin/consent-log?format=csv", download: "consent-log.csv" }, t("admin.consent_csv"))),
-      h("li", {}, h("a", { href: "/api/v1/admin/consent-log?format=ndjson", download: "consent-log.ndjson" }, t("admin.consent_ndjson"))),
-      h("li", {}, h("a", { href: "/api/v1/admin/audit?format=ndjson", download: "audit.ndjson" }, t("admin.audit_ndjson")))));
+      h("li", {}, exportLink("/api/v1/admin/consent-log?format=csv", "consent-log.csv", t("admin.consent_csv"))),
+      h("li", {}, exportLink("/api/v1/admin/consent-log?format=ndjson", "consent-log.ndjson", t("admin.consent_ndjson"))),
+      h("li", {}, exportLink("/api/v1/admin/audit?format=ndjson", "audit.ndjson", t("admin.audit_ndjson")))));
   main.append(exports);
 
   const result = h("div", { id: "verify-result" });
@@ -64,6 +64,28 @@ async function dashboardView(main) {
         notify(text, report.ok ? "success" : "error");
       } catch (error) { showError(error); }
     } } }, t("admin.verify_button")), result));
+}
+
+/**
+ * An export is a plain download: the browser fetches it itself, so a 403 reauth_required would be
+ * saved as the file instead of being answered. Exports stay behind a recent re-authentication
+ * (SECURITY.md, ASVS V7.5.3), so the link asks for one first when the last is too old, then lets the
+ * browser download.
+ */
+function exportLink(href, file, label) {
+  return h("a", { href, download: file, on: { click: async (event) => {
+    const anchor = event.currentTarget;
+    if (anchor.dataset.ready === "1") {
+      delete anchor.dataset.ready;
+      return;
+    }
+    event.preventDefault();
+    try {
+      if (!(await ensureRecentReauth())) return;
+      anchor.dataset.ready = "1";
+      anchor.click();
+    } catch (error) { showError(error); }
+  } } }, label);
 }
 
 async function clientsView(main) {

@@ -96,12 +96,35 @@ export async function verifyEmailView(main) {
   }
 }
 
+const AFTER_LOGIN_OAUTH = "erdv.after_login_oauth";
+
+/**
+ * The OAuth consent page sends a visitor here with ?next=/oauth/authorize?...; only that path of this
+ * origin is accepted as a place to return to (no open redirect).
+ */
+function oauthReturn(value) {
+  if (!value) return null;
+  try {
+    const url = new URL(value, window.location.origin);
+    if (url.origin !== window.location.origin || url.pathname !== "/oauth/authorize") return null;
+    return `${url.pathname}${url.search}`;
+  } catch {
+    return null;
+  }
+}
+
 export async function loginView(main) {
+  const next = oauthReturn(new URLSearchParams(window.location.search).get("next"));
+  // a sign-in started without the consent page behind it returns to the usual home
+  if (next) sessionStorage.setItem(AFTER_LOGIN_OAUTH, next);
+  else sessionStorage.removeItem(AFTER_LOGIN_OAUTH);
   if (session.account) {
-    main.append(heading(t("login.title")), h("p", {}, t("login.already")), h("p", {}, link(nav.homeFor(session.account), t("login.continue"))));
+    const target = next && session.account.role === "patient" ? h("a", { href: next }, t("login.continue")) : link(nav.homeFor(session.account), t("login.continue"));
+    main.append(heading(t("login.title")), h("p", {}, t("login.already")), h("p", {}, target));
     return;
   }
   main.append(heading(t("login.title")));
+  if (next) main.append(h("p", { class: "empty", id: "oauth-return" }, t("login.oauth_return")));
   const email = field(t("auth.email"), { type: "email", autocomplete: "username", required: true });
   const password = field(t("auth.password"), { type: "password", autocomplete: "current-password", required: true });
   main.append(
@@ -122,6 +145,13 @@ export async function loginView(main) {
 
 async function finishLogin() {
   await loadSession();
+  const oauth = oauthReturn(sessionStorage.getItem(AFTER_LOGIN_OAUTH));
+  sessionStorage.removeItem(AFTER_LOGIN_OAUTH);
+  if (oauth && session.account.role === "patient") {
+    // the consent page is server-rendered: a full page load
+    window.location.assign(oauth);
+    return;
+  }
   const back = sessionStorage.getItem("erdv.after_login");
   sessionStorage.removeItem("erdv.after_login");
   await nav.go(back && session.account.role === "patient" ? back : nav.homeFor(session.account));

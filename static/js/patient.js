@@ -1,6 +1,6 @@
 // Patient (and every signed-in person's security page): appointments, privacy, sessions.
 import { get, post, del, Problem } from "./api.js";
-import { h, clear } from "./dom.js";
+import { h, clear, field } from "./dom.js";
 import { t, lang } from "./i18n.js";
 import { session, nav, link, notify, showError, problemText, heading, loading, fmtDateTime, fmtShort } from "./state.js";
 import { slotPicker } from "./public.js";
@@ -56,8 +56,11 @@ function fillAppointments(section, items, upcoming) {
   section.append(list);
 }
 
+/** The browser's own zone: a time elsewhere is shown in the practitioner's zone and says so. */
+const HERE = Intl.DateTimeFormat().resolvedOptions().timeZone;
+
 function appointmentCard(a, upcoming) {
-  const when = fmtDateTime(a.start, undefined);
+  const when = fmtDateTime(a.start, a.timezone) + (a.timezone && a.timezone !== HERE ? ` (${t("appointments.local_time", { zone: a.timezone })})` : "");
   const cancelled = a.status === "cancelled";
   const actions = h("div", { class: "actions" });
   const card = h(
@@ -80,7 +83,7 @@ function appointmentCard(a, upcoming) {
 }
 
 async function cancel(card, a) {
-  if (!window.confirm(t("appointments.cancel_confirm", { when: fmtDateTime(a.start) }))) return;
+  if (!window.confirm(t("appointments.cancel_confirm", { when: fmtDateTime(a.start, a.timezone) }))) return;
   try {
     await post(`/api/v1/appointments/${a.id}/cancel`);
     notify(t("appointments.cancel_done"), "success");
@@ -198,7 +201,7 @@ export function historySection(charter, history) {
   if (history.length === 0) section.append(h("p", { class: "empty" }, t("consents.history_empty")));
   else {
     section.append(table([t("consents.when"), t("consents.purpose"), t("consents.decision"), t("consents.receipt_col")],
-      history.map((r) => [fmtShort(r.decided_at), `${titles.get(r.purpose_id) || r.purpose_id} (v${r.purpose_version})`, t(`consents.${r.decision}`), h("code", { class: "hash" }, r.receipt_sha256)])));
+      history.map((r) => [fmtShort(r.decided_at), `${titles.get(r.purpose_id) || r.purpose_id} (v${r.purpose_version})`, t(`consents.decision_${r.decision}`), h("code", { class: "hash" }, r.receipt_sha256)])));
   }
   return section;
 }
@@ -206,6 +209,7 @@ export function historySection(charter, history) {
 async function securityView(main) {
   main.append(heading(t("security.title")));
   const sessions = await get("/api/v1/me/sessions");
+  main.append(passwordSection());
   const section = h("section", { "aria-labelledby": "sessions-title" }, h("h2", { id: "sessions-title" }, t("sessions.title")));
   section.append(h("ul", { class: "cards" }, sessions.map((s) => h("li", { class: "card" },
     h("h3", {}, s.current ? t("sessions.current") : (s.user_agent || t("sessions.unknown_device")).slice(0, 80)),
@@ -226,3 +230,37 @@ async function securityView(main) {
 }
 
 export { Problem };
+
+/** Change the password: the current one is required (SECURITY.md); the other sessions end. */
+function passwordSection() {
+  const current = field(t("password.current"), { type: "password", autocomplete: "current-password", required: true, id: "current-password" });
+  const next = field(t("password.new"), { type: "password", autocomplete: "new-password", required: true, minlength: 12, id: "new-password" }, t("register.password_hint"));
+  const again = field(t("password.confirm"), { type: "password", autocomplete: "new-password", required: true, minlength: 12, id: "confirm-password" });
+  const submit = h("button", { type: "submit", id: "change-password" }, t("password.submit"));
+  const form = h("form", { on: { submit: async (event) => {
+    event.preventDefault();
+    again.input.removeAttribute("aria-invalid");
+    current.input.removeAttribute("aria-invalid");
+    if (next.input.value !== again.input.value) {
+      again.input.setAttribute("aria-invalid", "true");
+      again.input.focus();
+      notify(t("password.mismatch"), "error");
+      return;
+    }
+    submit.disabled = true;
+    try {
+      await post("/api/v1/auth/password/change", { current_password: current.input.value, new_password: next.input.value });
+      await nav.go("/account/security", { replace: true });
+      notify(t("password.changed"), "success");
+    } catch (error) {
+      if (error instanceof Problem && error.code === "invalid_credentials") {
+        current.input.setAttribute("aria-invalid", "true");
+        current.input.focus();
+        notify(t("password.wrong_current"), "error");
+      } else showError(error);
+    } finally {
+      if (submit.isConnected) submit.disabled = false;
+    }
+  } } }, h("p", {}, t("password.intro")), current.wrap, next.wrap, again.wrap, submit);
+  return h("section", { "aria-labelledby": "password-title" }, h("h2", { id: "password-title" }, t("password.title")), form);
+}

@@ -54,6 +54,17 @@ export function showError(error) {
   notify(problemText(error), "error");
 }
 
+/**
+ * Before something that cannot be retried after a 403 (a download the browser makes itself): ask for
+ * password and code unless the last re-authentication still has a minute left. The server counts.
+ */
+export async function ensureRecentReauth() {
+  const info = await get("/api/v1/auth/session");
+  setCsrf(info.csrf_token);
+  if (info.reauth_seconds_left >= 60) return true;
+  return reauthDialog();
+}
+
 /** Run an action; on 403 reauth_required ask for password and code, then run it once more. */
 export async function withReauth(action) {
   try {
@@ -80,9 +91,10 @@ export function reauthDialog() {
           submit: async (event) => {
             event.preventDefault();
             try {
-              await post("/api/v1/auth/reauth", { password: password.input.value, code: code.input.value.trim() });
-              // re-authentication rotates the session: fetch its new CSRF token
-              await loadSession();
+              // re-authentication rotates the session: its new CSRF token comes back in the body
+              const done = await post("/api/v1/auth/reauth", { password: password.input.value, code: code.input.value.trim() }, { Prefer: "return=representation" });
+              setCsrf(done.csrf_token);
+              session.reauthenticatedAt = done.reauthenticated_at;
               dialog.returnValue = "ok";
               dialog.close();
             } catch (failure) {

@@ -547,3 +547,22 @@ async def test_practice_profile_validation(people: People) -> None:
     assert (await doctor.put("/api/v1/me/availability", json=good)).status_code == 200
     assert (await doctor.delete(f"/api/v1/me/visit-reasons/{reason}")).status_code == 204
     assert (await doctor.get("/api/v1/me/availability")).json()["weekly"] == []
+
+
+async def test_my_appointments_name_the_practitioners_time_zone(people: People) -> None:
+    """A patient in Paris booking in Nouméa reads 09:00 in Nouméa, not in the browser's zone: the
+    item says which zone its times are in (the front end formats them there)."""
+    doctor, (reason,) = await ready_practitioner(
+        people, city="Nouméa", timezone="Pacific/Noumea", name="Dr Tane Wakolo"
+    )
+    alice = await patient(people)
+    noumea = ZoneInfo("Pacific/Noumea")
+    day = (clock.now() + timedelta(days=2)).astimezone(noumea).date()
+    start = datetime(day.year, day.month, day.day, 9, 0, tzinfo=noumea)
+    booked = await book(alice, doctor.account_id, reason, start)
+    assert booked.status_code == 201, booked.text
+    mine = (await alice.get("/api/v1/me/appointments", params={"scope": "upcoming"})).json()
+    assert [(a["timezone"], a["start"]) for a in mine] == [("Pacific/Noumea", start.isoformat())]
+    one = (await alice.get(f"/api/v1/appointments/{booked.json()['id']}")).json()
+    assert one["timezone"] == "Pacific/Noumea"
+    assert datetime.fromisoformat(one["start"]).utcoffset() == timedelta(hours=11)

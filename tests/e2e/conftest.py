@@ -8,10 +8,14 @@
 - Every page records its requests and console messages: a request that leaves 127.0.0.1, a console
   error or a CSP violation fails the test that made it.
 - The axe-core scan uses ``ERDV_AXE_JS`` (a path to ``axe.min.js``) or ``tests/e2e/.axe/axe.min.js``.
+- ``new_person`` and ``listed_practitioner`` make accounts through the API, for tests that change a
+  password, end sessions or withdraw consents: the demo accounts stay as ``erdv demo`` made them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import re
 import shutil
@@ -20,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +36,7 @@ import pyotp
 import pytest
 
 from app.core.settings import Settings
-from tests.factories import mail_token
+from tests.factories import mail_token, valid_rpps
 
 CHROMIUM = Path(os.environ.get("ERDV_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -45,6 +50,7 @@ CHROMIUM_ARGS = [
 HERE = Path(__file__).resolve().parent
 SCREENSHOTS = HERE / "screenshots"
 DEMO_PASSWORD = "Demo-Harbor-Lantern-2027"
+PERSON_PASSWORD = "Velvet-Orchard-Compass-41"  # noqa: S105 - a test account's
 DEMO_SECRETS = {
     "patient@demo.erdv.localhost": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
     "practitioner@demo.erdv.localhost": "KRUGS4ZAON2GK3DPEBQW4ZDJNZTSA3LF",
@@ -220,7 +226,11 @@ def page(browser: Any, server: Server, watch: Watch) -> Iterator[Any]:
 
 
 class Authenticator:
-    """The test's authenticator app: a fresh TOTP code each time (a code is accepted once)."""
+    """The test's authenticator app: a fresh TOTP code each time (a code is accepted once).
+
+    The server accepts the previous, current and next 30-second step, each once and in increasing
+    order, so up to three codes are available per step before the test has to wait for the next.
+    """
 
     def __init__(self, secret: str) -> None:
         self.totp = pyotp.TOTP(secret)
@@ -230,10 +240,13 @@ class Authenticator:
         while True:
             now = time.time()
             step = int(now // 30)
-            # keep clear of a step boundary and never reuse a step
-            if step > self.last_step and now % 30 < 26:
-                self.last_step = step
-                return str(self.totp.at(now))
+            # the previous step only while it has at least 15 s left: the code still has to be
+            # typed and sent before the server's clock leaves its window
+            oldest = step - 1 if now % 30 < 15 else step
+            candidate = max(self.last_step + 1, oldest)
+            if candidate <= step + 1:
+                self.last_step = candidate
+                return str(self.totp.at(candidate * 30))
             time.sleep(0.5)
 
 
@@ -277,3 +290,202 @@ def wait_for_mail_token(server: Server, to: str, subject: str = "") -> str:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+@dataclass
+class Person:
+    """An account made through the API (the sign-up screens have their own test), so that a test
+    that changes a password, ends sessions or withdraws consents never touches the demo accounts
+    other tests rely on."""
+
+    email: str
+    password: str
+    full_name: str
+    role: str
+    recovery_codes: list[str]
+    account_id: str = ""
+
+    def code(self) -> str:
+        return authenticator(self.email).code()
+
+
+class Api:
+    """A signed-in API client for one person (cookie session and CSRF header), for test setup."""
+
+    def __init__(self, server: Server) -> None:
+        self.http = httpx.Client(base_url=server.url, timeout=30)
+        self.csrf = ""
+
+    def __enter__(self) -> Api:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.http.close()
+
+    def call(self, method: str, path: str, json: Any = None, expect: int = 200) -> Any:
+        headers = {"X-CSRF-Token": self.csrf} if self.csrf else {}
+        response = self.http.request(method, path, json=json, headers=headers)
+        assert response.status_code == expect, f"{method} {path}: {response.text}"
+        return response.json() if response.content else None
+
+    def sign_in(self, person: Person) -> Api:
+        step = self.call(
+            "POST", "/api/v1/auth/login", {"email": person.email, "password": person.password}
+        )
+        self.csrf = step["csrf_token"]
+        done = self.call("POST", "/api/v1/auth/mfa/verify", {"code": person.code()})
+        self.csrf = done["csrf_token"]
+        return self
+
+
+_people = itertools.count(1)
+
+
+def new_person(
+    server: Server,
+    role: str = "patient",
+    full_name: str = "Sacha Lambert",
+    password: str = PERSON_PASSWORD,
+    api: Api | None = None,
+) -> Person:
+    """Registers, verifies the address from the outbox, enrols TOTP: a full account. With ``api``,
+    that client stays signed in as the new person (one TOTP code fewer than signing in again)."""
+    email = f"{role}.{next(_people)}.{uuid.uuid4().hex[:8]}@example.test"
+    body: dict[str, str] = {
+        "email": email,
+        "password": password,
+        "full_name": full_name,
+        "role": role,
+    }
+    if role == "practitioner":
+        body["rpps"] = valid_rpps()
+    with contextlib.ExitStack() as stack:
+        if api is None:
+            api = stack.enter_context(Api(server))
+            # no session of the setup left behind (a test counts the person's sessions)
+            stack.callback(api.call, "POST", "/api/v1/auth/logout", None, 204)
+        api.call("POST", "/api/v1/auth/register", body, expect=202)
+        token = wait_for_mail_token(server, email)
+        api.call("POST", "/api/v1/auth/verify-email", {"token": token})
+        step = api.call("POST", "/api/v1/auth/login", {"email": email, "password": password})
+        api.csrf = step["csrf_token"]
+        setup = api.call("POST", "/api/v1/auth/mfa/totp/setup")
+        secret = setup["secret"]
+        done = api.call(
+            "POST", "/api/v1/auth/mfa/totp/activate", {"code": authenticator(email, secret).code()}
+        )
+        api.csrf = done["csrf_token"]
+        me = api.call("GET", "/api/v1/auth/session")
+    return Person(email, password, full_name, role, done["recovery_codes"], me["account"]["id"])
+
+
+def listed_practitioner(
+    server: Server, full_name: str, timezone: str = "Europe/Paris"
+) -> tuple[Person, str, str]:
+    """A practitioner with a complete profile, the listing purposes accepted, one visit reason,
+    opening hours every day from 07:00 to 21:00 and an admin's approval: listed and bookable.
+    Returns the person, the practitioner id and the visit reason id."""
+    with Api(server) as api:
+        person = new_person(server, "practitioner", full_name, api=api)
+        practice = api.call(
+            "PUT",
+            "/api/v1/me/practice",
+            {
+                "profession": "medecin",
+                "specialty": "medecine-generale",
+                "city": "Marseille",
+                "address": "1 quai du Port, 13002 Marseille",
+                "fees": "30 €",
+                "convention_sector": "1",
+                "timezone": timezone,
+            },
+        )
+        charter = api.call("GET", "/api/v1/charter")
+        for purpose in charter["purposes"]:
+            if purpose["audience"] == "practitioner":
+                api.call(
+                    "POST",
+                    "/api/v1/me/consents",
+                    {
+                        "purpose_id": purpose["id"],
+                        "purpose_version": purpose["version"],
+                        "decision": "grant",
+                    },
+                    expect=201,
+                )
+        reason = api.call(
+            "POST",
+            "/api/v1/me/visit-reasons",
+            {"label": "Consultation", "duration_minutes": 30, "new_patients": True},
+            expect=201,
+        )
+        weekly = [
+            {"weekday": day, "start": "07:00", "end": "21:00", "visit_reason_ids": [reason["id"]]}
+            for day in range(7)
+        ]
+        api.call("PUT", "/api/v1/me/availability", {"timezone": timezone, "weekly": weekly})
+    server.cli("practitioners", "approve", practice["id"])
+    return person, str(practice["id"]), str(reason["id"])
+
+
+#: WCAG 1.4.4 and 1.4.10: a 1280 px wide window zoomed to 200 % lays out like a 640 CSS px one
+ZOOM_200 = {"viewport": {"width": 640, "height": 450}, "device_scale_factor": 2}
+
+_REFLOW_CHECK = """() => {
+  const width = document.documentElement.clientWidth;
+  const problems = [];
+  if (document.documentElement.scrollWidth > window.innerWidth + 1) {
+    problems.push(`horizontal scrolling: ${document.documentElement.scrollWidth} > ${window.innerWidth}`);
+  }
+  const name = (el) => `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""} "${
+    (el.getAttribute("aria-label") || el.textContent || el.name || "").trim().slice(0, 40)}"`;
+  const controls = document.querySelectorAll(
+    "header a, header button, main a, main button, main input, main select, main textarea, footer a");
+  for (const el of controls) {
+    // a data table may scroll inside its own box (WCAG 1.4.10 exempts two-dimensional tables)
+    if (el.closest(".table-wrap")) continue;
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 && box.height === 0) continue;  // not rendered (hidden, closed <details>)
+    if (box.left < -1 || box.right > width + 1) {
+      problems.push(`${name(el)} sticks out: ${Math.round(box.left)}..${Math.round(box.right)} of ${width}`);
+    }
+    const style = getComputedStyle(el);
+    if (style.visibility === "hidden" || style.pointerEvents === "none" && el.tagName !== "INPUT") {
+      problems.push(`${name(el)} cannot be used`);
+    }
+  }
+  return problems;
+}"""
+
+
+def reflow_problems(page: Any) -> list[str]:
+    """No horizontal scrolling, and every rendered control of the page inside the viewport."""
+    return list(page.evaluate(_REFLOW_CHECK))
+
+
+AXE = Path(os.environ.get("ERDV_AXE_JS", HERE / ".axe" / "axe.min.js"))
+
+
+@pytest.fixture
+def axe_path() -> Path:
+    if not AXE.exists():
+        if os.environ.get("ERDV_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"axe-core not found at {AXE} (npm pack axe-core)")
+        pytest.skip(f"axe-core not found at {AXE}: run `npm pack axe-core` and extract axe.min.js")
+    return AXE
+
+
+def axe_violations(page: Any, axe: Path) -> list[str]:
+    """axe-core's serious and critical violations of WCAG 2.2 A/AA and best practice rules.
+
+    The page's context must bypass the CSP (``bypass_csp=True``): an injected script is not 'self'.
+    """
+    page.add_script_tag(path=str(axe))
+    return list(
+        page.evaluate(
+            """async () => (await axe.run(document, {runOnly: {type: 'tag',
+             values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}}))
+             .violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+             .map(v => `${v.id}: ${v.help} (${v.nodes.map(n => n.target.join(' ')).join(', ')})`)"""
+        )
+    )

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.e2e.conftest import (
+    Server,
+    Watch,
+    axe_violations,
+    new_context,
+    reflow_problems,
+    screenshot,
+    sign_in,
+)
 
-from tests.e2e.conftest import HERE, Server, Watch, new_context, screenshot, sign_in
-
-AXE = Path(os.environ.get("ERDV_AXE_JS", HERE / ".axe" / "axe.min.js"))
 PAGES = [
     ("/", "home"),
     ("/login", "login"),
@@ -33,32 +37,15 @@ SIGNED_IN = {
 }
 
 
-@pytest.fixture
-def axe_path() -> Path:
-    if not AXE.exists():
-        if os.environ.get("ERDV_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"axe-core not found at {AXE} (npm pack axe-core)")
-        pytest.skip(f"axe-core not found at {AXE}: run `npm pack axe-core` and extract axe.min.js")
-    return AXE
-
-
 def _scan(context: Any, axe: Path, path: str) -> list[str]:
     page = context.new_page()
     page.goto(path)
     page.locator("main h1").first.wait_for()
     page.wait_for_load_state("networkidle")
-    page.add_script_tag(path=str(axe))
-    result = page.evaluate(
-        """async () => (await axe.run(document, {runOnly: {type: 'tag',
-             values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}}))
-             .violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
-             .map(v => `${v.id}: ${v.help} (${v.nodes.map(n => n.target.join(' ')).join(', ')})`)"""
-    )
-    for size in ({"width": 320, "height": 700},):
-        page.set_viewport_size(size)
-        overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1")
-        if overflow:
-            result.append(f"horizontal scrolling at {size['width']} px")
+    result = axe_violations(page, axe)
+    # WCAG 1.4.10: 320 CSS px wide, no horizontal scrolling and every control on screen
+    page.set_viewport_size({"width": 320, "height": 700})
+    result += [f"at 320 px: {problem}" for problem in reflow_problems(page)]
     page.close()
     return [f"{path}: {v}" for v in result]
 

@@ -47,14 +47,17 @@ def test_home_search_and_practitioner_page(page: Any) -> None:
     # charter and transparency are linked from every page
     page.get_by_role("link", name="Charte e-RDV").click()
     expect(page).to_have_url(re.compile(r"/charter"))
+    screenshot(page, "charter")
     page.go_back()
     page.get_by_role("link", name="Transparence").click()
     expect(page).to_have_url(re.compile(r"/transparency"))
+    screenshot(page, "transparency")
 
 
 def test_unknown_practitioner_and_bad_links(page: Any) -> None:
     page.goto(f"/practitioners/{uuid.uuid4()}")
     expect(page.get_by_role("heading", level=1)).to_have_text("Professionnel introuvable")
+    screenshot(page, "practitioner-not-found")
     page.goto("/verify-email#token=not-a-real-token")
     expect(page.locator("#notice")).to_contain_text("plus valable")
     page.goto("/login")
@@ -62,6 +65,7 @@ def test_unknown_practitioner_and_bad_links(page: Any) -> None:
     page.get_by_label("Mot de passe").fill("Not-The-Password-123")
     page.get_by_role("button", name="Continuer").click()
     expect(page.locator("#notice")).to_contain_text("Adresse e-mail ou mot de passe incorrect")
+    screenshot(page, "login-error")
 
 
 def test_patient_registers_enrols_books_and_cancels(page: Any, server: Server) -> None:
@@ -93,6 +97,7 @@ def test_patient_registers_enrols_books_and_cancels(page: Any, server: Server) -
     page.get_by_role("button", name="Activer").click()
     expect(page.locator("#recovery-codes li")).to_have_count(10)
     expect(page.locator("#recovery-continue")).to_be_disabled()
+    screenshot(page, "recovery-codes")
     page.get_by_label("J'ai conservé mes codes de secours").check()
     page.locator("#recovery-continue").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Mes rendez-vous")

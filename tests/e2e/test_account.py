@@ -1,0 +1,312 @@
+"""A patient's account screens: forgotten password, recovery codes, sessions, consents, rescheduling.
+
+Each test makes its own account through the API (``new_person``): changing a password or ending a
+session must not touch the demo accounts the other tests sign in with.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import (
+    Api,
+    Server,
+    Watch,
+    listed_practitioner,
+    new_context,
+    new_person,
+    screenshot,
+    sign_in,
+    wait_for_mail_token,
+)
+
+NEW_PASSWORD = "Saffron-Glacier-Tambourine-92"  # noqa: S105 - a test account's
+
+
+@pytest.fixture(scope="module")
+def practitioner(server: Server) -> tuple[str, str]:
+    """A listed practitioner of this module: (practitioner id, visit reason id)."""
+    _person, practitioner_id, reason_id = listed_practitioner(server, "Dr Paul Girard")
+    return practitioner_id, reason_id
+
+
+def _login_form(page: Any, email: str, password: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Adresse e-mail").fill(email)
+    page.get_by_label("Mot de passe").fill(password)
+    page.get_by_role("button", name="Continuer").click()
+
+
+def test_forgotten_password_reset_with_the_mailed_link_and_a_code(
+    page: Any, server: Server
+) -> None:
+    person = new_person(server)
+    page.goto("/login")
+    page.get_by_role("link", name="Mot de passe oublié ?").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mot de passe oublié")
+    screenshot(page, "forgot-password")
+    page.get_by_label("Adresse e-mail").fill(person.email)
+    page.get_by_role("button", name="Envoyer le lien").click()
+    expect(page.locator("main")).to_contain_text("Si un compte existe pour cette adresse")
+
+    token = wait_for_mail_token(server, person.email, "reset")
+    page.goto(f"/reset-password#token={token}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Nouveau mot de passe")
+    # the token leaves the address bar at once
+    assert "token" not in page.url
+    screenshot(page, "reset-password")
+    page.get_by_label("Nouveau mot de passe").fill(NEW_PASSWORD)
+    page.get_by_label(re.compile("^Code à 6 chiffres")).fill(person.code())
+    page.get_by_role("button", name="Changer le mot de passe").click()
+    expect(page.locator("#notice")).to_contain_text("Mot de passe changé")
+    expect(page).to_have_url(re.compile(r"/login$"))
+
+    # the old password is refused, the new one signs in
+    _login_form(page, person.email, person.password)
+    expect(page.locator("#notice")).to_contain_text("Adresse e-mail ou mot de passe incorrect")
+    sign_in(page, person.email, NEW_PASSWORD)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mes rendez-vous")
+
+    # the link was single-use
+    page.locator("#logout").click()
+    page.goto(f"/reset-password#token={token}")
+    page.get_by_label("Nouveau mot de passe").fill("Another-Brand-New-Pass-77")
+    # the token is checked first: no code is spent on a dead link
+    page.get_by_label(re.compile("^Code à 6 chiffres")).fill("000000")
+    page.get_by_role("button", name="Changer le mot de passe").click()
+    expect(page.locator("#notice")).to_contain_text("Ce lien n'est plus valable")
+
+
+def test_sign_in_with_a_recovery_code_instead_of_totp(page: Any, server: Server) -> None:
+    person = new_person(server)
+    _login_form(page, person.email, person.password)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Double authentification")
+    screenshot(page, "mfa-code")
+    page.get_by_text("Utiliser un code de secours").click()
+    page.get_by_label("Code de secours").fill(person.recovery_codes[0])
+    screenshot(page, "mfa-recovery-code")
+    page.get_by_role("button", name="Valider").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mes rendez-vous")
+    page.locator("#logout").click()
+
+    # each recovery code works once
+    _login_form(page, person.email, person.password)
+    page.get_by_text("Utiliser un code de secours").click()
+    page.get_by_label("Code de secours").fill(person.recovery_codes[0])
+    page.get_by_role("button", name="Valider").click()
+    expect(page.locator("#notice")).to_contain_text("Code incorrect ou déjà utilisé")
+    page.get_by_label("Code de secours").fill(person.recovery_codes[1])
+    page.get_by_role("button", name="Valider").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mes rendez-vous")
+
+
+def test_ending_another_session_signs_it_out(
+    page: Any, browser: Any, server: Server, watch: Watch
+) -> None:
+    person = new_person(server)
+    other_context = new_context(browser, server, watch)
+    other = other_context.new_page()
+    sign_in(other, person.email, person.password)
+    expect(other.get_by_role("heading", level=1)).to_have_text("Mes rendez-vous")
+
+    sign_in(page, person.email, person.password)
+    page.get_by_role("link", name="Sécurité").click()
+    cards = page.locator("section[aria-labelledby=sessions-title] li.card")
+    expect(cards).to_have_count(2)
+    # the current session's title says so (and its button signs out); the other one can be ended
+    current = page.get_by_role("heading", level=3, name="Cette session", exact=True)
+    expect(current).to_have_count(1)
+    screenshot(page, "security")
+    cards.get_by_role("button", name="Fermer cette session").click()
+    expect(page.locator("#notice")).to_contain_text("Session fermée")
+    expect(cards).to_have_count(1)
+    expect(current).to_be_visible()
+
+    # the other browser is signed out at its next request
+    other.reload()
+    expect(other.get_by_role("heading", level=1)).to_have_text("Connexion requise")
+    expect(other.get_by_role("link", name="Se connecter").first).to_be_visible()
+    other_context.close()
+    # and this one still works
+    page.reload()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sécurité du compte")
+
+
+def test_consent_granted_then_withdrawn_with_history_and_receipts(
+    page: Any, server: Server
+) -> None:
+    person = new_person(server)
+    sign_in(page, person.email, person.password)
+    page.get_by_role("link", name="Mes données").click()
+    card = page.locator('[data-purpose="reminders-email"]')
+    expect(card.locator(".status")).to_have_text("Non accordé")
+    expect(page.locator("section[aria-labelledby=history-title]")).to_contain_text(
+        "Aucune décision enregistrée"
+    )
+
+    card.get_by_role("button", name="Accepter").click()
+    expect(page.locator("#notice")).to_contain_text("Décision enregistrée (reçu ")
+    expect(card.locator(".status")).to_contain_text("Accordé le")
+    card.get_by_role("button", name="Retirer mon accord").click()
+    expect(card.locator(".status")).to_have_text("Non accordé")
+    expect(card.get_by_role("button", name="Accepter")).to_be_visible()
+
+    history = page.request.get("/api/v1/me/consents/history").json()
+    assert [r["decision"] for r in history] == ["grant", "withdraw"]
+    # the notice quotes the latest receipt; the table lists every decision with its receipt
+    expect(page.locator("#notice")).to_contain_text(history[-1]["receipt_sha256"][:16])
+    rows = page.locator("section[aria-labelledby=history-title] tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("Accordé")
+    expect(rows.nth(0)).to_contain_text(history[0]["receipt_sha256"])
+    expect(rows.nth(1)).to_contain_text("Retiré")
+    expect(rows.nth(1)).to_contain_text(history[1]["receipt_sha256"])
+    screenshot(page, "consent-history")
+    # withdrawn is what the API says too
+    states = {c["purpose_id"]: c["status"] for c in page.request.get("/api/v1/me/consents").json()}
+    assert states["reminders-email"] == "withdrawn"
+
+
+def _book_via_api(
+    server: Server, person: Any, practitioner_id: str, reason_id: str, nth: int = 0
+) -> str:
+    """Books the ``nth`` free slot at least two days ahead (clear of the cancellation deadline)."""
+    with Api(server) as api:
+        api.sign_in(person)
+        charter = api.call("GET", "/api/v1/charter")
+        notice = next(p for p in charter["purposes"] if p["id"] == "privacy-notice")
+        api.call(
+            "POST",
+            "/api/v1/me/consents",
+            {"purpose_id": notice["id"], "purpose_version": notice["version"], "decision": "grant"},
+            expect=201,
+        )
+        start = datetime.now().astimezone() + timedelta(days=2)
+        window = {
+            "from": start.isoformat(),
+            "to": (start + timedelta(days=5)).isoformat(),
+            "visit_reason_id": reason_id,
+        }
+        slots = api.call(
+            "GET", f"/api/v1/practitioners/{practitioner_id}/slots?{urlencode(window)}"
+        )
+        booked = api.call(
+            "POST",
+            "/api/v1/appointments",
+            {
+                "practitioner_id": practitioner_id,
+                "visit_reason_id": reason_id,
+                "start": slots[nth]["start"],
+            },
+            expect=201,
+        )
+    return str(booked["id"])
+
+
+def test_reschedule_an_appointment(
+    page: Any, server: Server, practitioner: tuple[str, str]
+) -> None:
+    person = new_person(server)
+    appointment_id = _book_via_api(server, person, *practitioner)
+    sign_in(page, person.email, person.password)
+    card = page.locator(f'[data-appointment="{appointment_id}"]')
+    before = card.locator("h3").text_content()
+    with page.expect_response(re.compile(r"/api/v1/practitioners/[^/]+/slots")) as answer:
+        card.get_by_role("button", name="Déplacer").click()
+    expect(card.locator(".reschedule h4")).to_have_text("Choisir un nouveau créneau")
+    screenshot(page, "reschedule")
+    slots = answer.value.json()
+    target = card.locator(".reschedule .slot").nth(1)
+    target.click()
+    expect(page.locator("#notice")).to_contain_text("Rendez-vous déplacé")
+    moved = page.locator(f'[data-appointment="{appointment_id}"]')
+    expect(moved.locator("h3")).not_to_have_text(before or "")
+    expect(moved.locator(".status")).to_have_text("Confirmé")
+    # the API agrees: same appointment, the chosen start
+    current = page.request.get(f"/api/v1/appointments/{appointment_id}").json()
+    assert datetime.fromisoformat(current["start"]) == datetime.fromisoformat(slots[1]["start"])
+    assert current["status"] == "booked"
+
+
+def test_change_password_keeps_this_session_and_ends_the_others(
+    page: Any, browser: Any, server: Server, watch: Watch
+) -> None:
+    person = new_person(server)
+    other_context = new_context(browser, server, watch)
+    other = other_context.new_page()
+    sign_in(other, person.email, person.password)
+    sign_in(page, person.email, person.password)
+    page.get_by_role("link", name="Sécurité").click()
+    form = page.locator("section[aria-labelledby=password-title]")
+    expect(form.get_by_role("heading", level=2)).to_have_text("Changer le mot de passe")
+    current = form.get_by_label("Mot de passe actuel")
+    new = form.get_by_label("Nouveau mot de passe", exact=True)
+    again = form.get_by_label("Nouveau mot de passe, une seconde fois")
+    submit = form.get_by_role("button", name="Changer le mot de passe")
+
+    # a wrong current password, two different new ones, a common one: each says why
+    current.fill("Not-My-Password-At-All-1")
+    new.fill(NEW_PASSWORD)
+    again.fill(NEW_PASSWORD)
+    submit.click()
+    expect(page.locator("#notice")).to_contain_text("Le mot de passe actuel est incorrect")
+    expect(current).to_have_attribute("aria-invalid", "true")
+    current.fill(person.password)
+    again.fill(NEW_PASSWORD + "x")
+    submit.click()
+    expect(page.locator("#notice")).to_contain_text(
+        "Les deux saisies du nouveau mot de passe diffèrent"
+    )
+    expect(again).to_be_focused()
+    screenshot(page, "password-change-error")
+    new.fill("password1234")
+    again.fill("password1234")
+    submit.click()
+    expect(page.locator("#notice")).to_contain_text("trop faible ou trop courant")
+
+    new.fill(NEW_PASSWORD)
+    again.fill(NEW_PASSWORD)
+    submit.click()
+    expect(page.locator("#notice")).to_contain_text("Mot de passe changé")
+    sessions = page.locator("section[aria-labelledby=sessions-title] li.card")
+    expect(sessions).to_have_count(1)
+
+    # the other browser is signed out; this one is not
+    other.reload()
+    expect(other.get_by_role("heading", level=1)).to_have_text("Connexion requise")
+    other_context.close()
+    page.reload()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sécurité du compte")
+
+    # the old password no longer works, the new one does
+    page.locator("#logout").click()
+    _login_form(page, person.email, person.password)
+    expect(page.locator("#notice")).to_contain_text("Adresse e-mail ou mot de passe incorrect")
+    sign_in(page, person.email, NEW_PASSWORD)
+
+
+def test_appointments_show_the_practitioners_local_time(page: Any, server: Server) -> None:
+    """The browser is in Paris, the practice in Nouméa (UTC+11): the card gives Nouméa's time and
+    says so, as the API's ``timezone`` field tells it to."""
+    _doctor, practitioner_id, reason_id = listed_practitioner(
+        server, "Dr Tane Wakolo", timezone="Pacific/Noumea"
+    )
+    person = new_person(server)
+    appointment_id = _book_via_api(server, person, practitioner_id, reason_id, nth=4)
+    sign_in(page, person.email, person.password)
+    appointment = page.request.get(f"/api/v1/appointments/{appointment_id}").json()
+    assert appointment["timezone"] == "Pacific/Noumea"
+    local = datetime.fromisoformat(appointment["start"])
+    card = page.locator(f'[data-appointment="{appointment_id}"] h3')
+    expect(card).to_contain_text(f"{local:%H:%M}")
+    expect(card).to_contain_text("heure de Pacific/Noumea")
+    # 09:00 in Nouméa is 23:00 the day before in Paris: the Paris time must not be what it shows
+    paris = local.astimezone(ZoneInfo("Europe/Paris"))
+    expect(card).not_to_contain_text(f"{paris:%H:%M}")
