@@ -1,7 +1,6 @@
 -- POST /api/v1/appointments, one distinct slot per request, each from a patient's session.
 -- Lines: cookie<TAB>csrf<TAB>json body. Usage: wrk -s book.lua URL -- WORK_FILE
--- With BENCH_DELAY_MS set, each connection waits an exponentially distributed pause of that mean
--- before its next request (an open-ish arrival process at a chosen rate, for latency at half load).
+-- BENCH_DELAY_MS paces the connections (common.lua): latency at a chosen rate, for B2.
 local here = debug.getinfo(1, "S").source:sub(2):match("(.*/)") or "./"
 local common = dofile(here .. "common.lua")
 common.install()
@@ -21,11 +20,4 @@ function request()
     ["X-CSRF-Token"] = w[2],
     ["Content-Type"] = "application/json",
   }, w[3])
-end
-
-local mean_delay = tonumber(os.getenv("BENCH_DELAY_MS") or "")
-if mean_delay then
-  function delay()
-    return math.floor(-math.log(1 - math.random()) * mean_delay)
-  end
 end

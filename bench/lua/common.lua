@@ -17,6 +17,14 @@ end
 
 function M.install()
   counts = {}
+  -- BENCH_DELAY_MS: each connection pauses an exponentially distributed time of that mean between
+  -- its requests (arrivals at a chosen rate instead of as fast as possible).
+  local mean_delay = tonumber(os.getenv("BENCH_DELAY_MS") or "")
+  if mean_delay then
+    function delay()
+      return math.floor(-math.log(1 - math.random()) * mean_delay)
+    end
+  end
   function setup(thread)
     thread:set("tid", next_id)
     next_id = next_id + 1
