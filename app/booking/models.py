@@ -43,6 +43,17 @@ class Appointment(SQLModel, table=True):
         sa.Index("ix_appointment_practitioner_start", "practitioner_id", "start_at"),
         sa.Index("ix_appointment_patient_start", "patient_id", "start_at"),
         sa.Index("ix_appointment_end", "end_at"),
+        # "has this patient seen this practitioner before" (visit reasons closed to new
+        # patients): one probe, not a scan of either's whole history (bench/README.md, B10)
+        sa.Index("ix_appointment_patient_practitioner", "patient_id", "practitioner_id"),
+        # the visit-reason retention job (C7) reads only the appointments that still hold one,
+        # not the whole history, every hour
+        sa.Index(
+            "ix_appointment_reason_kept",
+            "end_at",
+            postgresql_where=sa.text("visit_reason_ct IS NOT NULL"),
+            sqlite_where=sa.text("visit_reason_ct IS NOT NULL"),
+        ),
     )
 
     id: uuid.UUID = Field(sa_type=sa.Uuid, primary_key=True)
