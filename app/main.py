@@ -143,7 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # page path serves it, so links in mails (/verify-email#token=...) and reloads work.
         # Pages stay out of the OpenAPI document: they are not endpoints (and a partial session
         # may load them to finish its second factor).
-        def shell() -> FileResponse:
+        async def shell() -> FileResponse:
             return FileResponse(STATIC_DIR / "index.html")
 
         for page in FRONT_END_PAGES:

@@ -182,7 +182,6 @@ def erdv_env(database_url: str) -> dict[str, str]:
     env |= {
         "ERDV_DATABASE_URL": database_url,
         "ERDV_DATA_DIR": str(WORK / "data"),
-        "ERDV_LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
     }
     return env

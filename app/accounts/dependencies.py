@@ -344,7 +344,7 @@ async def refuse_partial_sessions(request: Request, ctx: OptionalSession) -> Non
     raise MfaRequired("Complete the second factor first.")
 
 
-def get_auth_service(
+async def get_auth_service(
     db: DbSession,
     settings: AppSettings,
     passwords: Passwords,

@@ -11,7 +11,7 @@ from app.core.db import DbSession
 from app.core.deps import AppSettings
 
 
-def get_audit_trail(session: DbSession, settings: AppSettings) -> AuditTrail:
+async def get_audit_trail(session: DbSession, settings: AppSettings) -> AuditTrail:
     return AuditTrail(session, audit_key(settings.secret_key_bytes))
 
 

@@ -45,7 +45,7 @@ SlotReader = Annotated[Caller, Depends(public_caller(scope="slots:read"))]
 Exporter = RecentlyAuthenticatedPractitioner
 
 
-def get_booking_service(
+async def get_booking_service(
     db: DbSession,
     settings: AppSettings,
     audit: Audit,

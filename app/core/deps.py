@@ -1,4 +1,8 @@
-"""Dependencies every domain may use: the running app's settings."""
+"""Dependencies every domain may use: the running app's settings.
+
+Dependencies that do no I/O are still ``async def``: FastAPI runs a plain ``def`` dependency in its
+thread pool, a thread hop on every request for what is an attribute read (bench/README.md).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from fastapi import Depends, Request
 from app.core.settings import Settings
 
 
-def _app_settings(request: Request) -> Settings:
+async def _app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

@@ -112,7 +112,7 @@ def _yield_to_the_loop() -> None:
         )
 
 
-def _app_passwords(request: Request) -> PasswordHasher:
+async def _app_passwords(request: Request) -> PasswordHasher:
     hasher: PasswordHasher = request.app.state.passwords
     return hasher
 

@@ -13,7 +13,7 @@ from app.core.mail import OutgoingMail
 from app.practice.service import PracticeService
 
 
-def get_practice_service(
+async def get_practice_service(
     db: DbSession, settings: AppSettings, audit: Audit, mail: OutgoingMail
 ) -> PracticeService:
     return PracticeService(db, settings, audit, mail)

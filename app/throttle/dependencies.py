@@ -11,7 +11,7 @@ from app.core.deps import AppSettings
 from app.throttle.service import DatabaseStore, Policies, RedisStore, Throttle, ThrottleStore
 
 
-def get_throttle(request: Request, session: DbSession, settings: AppSettings) -> Throttle:
+async def get_throttle(request: Request, session: DbSession, settings: AppSettings) -> Throttle:
     policies = Policies.from_settings(settings)
     redis = getattr(request.app.state, "redis", None)
     store: ThrottleStore = (
