@@ -86,7 +86,10 @@ async def search_practitioners(
         ],
         "next_cursor": page.next_cursor,
     }
-    return Response(json.dumps(body, separators=(",", ":")).encode(), media_type="application/json")
+    return Response(
+        json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode(),
+        media_type="application/json",
+    )
 
 
 @router.get(

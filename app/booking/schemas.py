@@ -74,7 +74,7 @@ def slot_dicts(slots: Iterable[Slot]) -> list[dict[str, str]]:
 
 def slots_json(slots: Iterable[Slot]) -> bytes:
     """The body of a slot list (``list[SlotRead]``)."""
-    return json.dumps(slot_dicts(slots), separators=(",", ":")).encode()
+    return json.dumps(slot_dicts(slots), separators=(",", ":"), ensure_ascii=False).encode()
 
 
 class BookingIn(Schema):
