@@ -14,7 +14,6 @@ from functools import cache
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Account
@@ -24,6 +23,7 @@ from app.booking.models import (
     cell_table,
     idempotency_table,
 )
+from app.core.db import dialect_insert
 from app.practice.models import (
     absence_table,
     listed_clause,
@@ -69,13 +69,6 @@ class Inserted(StrEnum):
     BOOKED = "booked"
     SLOT_TAKEN = "slot_taken"
     KEY_TAKEN = "key_taken"
-
-
-def _insert_ignoring_conflicts(session: AsyncSession, table: sa.Table) -> Any:
-    """``INSERT ... ON CONFLICT DO NOTHING`` in the session's dialect (both support RETURNING)."""
-    dialect = session.get_bind().dialect.name
-    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(table).on_conflict_do_nothing()
 
 
 #: no appointment lasts longer (visit reasons are at most 480 minutes, ``app.practice.schemas``)
@@ -246,7 +239,8 @@ class BookingRepository:
         """
         if idempotency is not None:
             claimed = await self.session.execute(
-                _insert_ignoring_conflicts(self.session, idempotency_table)
+                dialect_insert(self.session, idempotency_table)
+                .on_conflict_do_nothing()
                 .values(**idempotency)
                 .returning(idempotency_table.c.key)
             )
@@ -259,7 +253,8 @@ class BookingRepository:
             for c in sorted(cells)
         ]  # fmt: skip
         taken = await self.session.execute(
-            _insert_ignoring_conflicts(self.session, cell_table)
+            dialect_insert(self.session, cell_table)
+            .on_conflict_do_nothing()
             .values(rows)
             .returning(cell_table.c.cell_at)
         )

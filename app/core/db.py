@@ -196,6 +196,13 @@ async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterato
             raise
 
 
+def dialect_insert(session: AsyncSession, table: Table) -> Any:
+    """``INSERT`` in the session's dialect, which has ``on_conflict_do_*`` (SQLite and PostgreSQL
+    alike) and ``returning``."""
+    dialect = session.get_bind().dialect.name
+    return sqlite_insert(table) if dialect == "sqlite" else pg_insert(table)
+
+
 async def upsert(
     session: AsyncSession,
     table: Table,
@@ -208,9 +215,7 @@ async def upsert(
     ``ON CONFLICT DO UPDATE`` on both SQLite and PostgreSQL: no read-then-write race between
     concurrent requests.
     """
-    dialect = session.get_bind().dialect.name
-    insert: Any = sqlite_insert(table) if dialect == "sqlite" else pg_insert(table)
-    statement = insert.values(**values)
+    statement = dialect_insert(session, table).values(**values)
     updates = {name: statement.excluded[name] for name in values if name not in keys}
     await session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updates))
 
