@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import lock_until_commit
+from app.core.db import dialect_insert, lock_until_commit
 from app.throttle.models import ThrottleState
 
 throttle_table = cast(sa.Table, ThrottleState.__table__)  # type: ignore[attr-defined]
@@ -25,13 +24,6 @@ class ThrottleRepository:
     async def lock(self, key: str) -> None:
         """Attempts on one key take turns until the transaction ends."""
         await lock_until_commit(self.session, f"erdv:throttle:{key}")
-
-    async def blocked_until(self, key: str) -> datetime | None:
-        result = await self.session.execute(
-            sa.select(throttle_table.c.blocked_until).where(throttle_table.c.key == key)
-        )
-        value: datetime | None = result.scalar_one_or_none()
-        return value
 
     async def blocked_until_many(self, keys: Sequence[str]) -> dict[str, datetime | None]:
         """``blocked_until`` of each key that has a row, in one statement."""
@@ -49,7 +41,7 @@ class ThrottleRepository:
         t = throttle_table
         blocked = t.c.blocked_until > now
         statement = (
-            self._insert()(t)
+            dialect_insert(self.session, t)
             .values(key=key, failures=1, last_failure_at=now, blocked_until=None)
             .on_conflict_do_update(
                 index_elements=[t.c.key],
@@ -67,15 +59,11 @@ class ThrottleRepository:
         row = (await self.session.execute(statement)).one()
         return int(row.failures), row.blocked_until
 
-    def _insert(self) -> Any:
-        dialect = self.session.get_bind().dialect.name
-        return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
     async def add_failure(self, key: str, now: datetime, forget_before: datetime) -> int:
         """Count one more failure (or restart at 1 when the last one is older than the window)."""
         t = throttle_table
         statement = (
-            self._insert()(t)
+            dialect_insert(self.session, t)
             .values(key=key, failures=1, last_failure_at=now, blocked_until=None)
             .on_conflict_do_update(
                 index_elements=[t.c.key],

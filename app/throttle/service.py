@@ -85,8 +85,6 @@ class Policies:
 class ThrottleStore(Protocol):
     async def serialize(self, key: str) -> None: ...
 
-    async def blocked_until(self, key: str) -> datetime | None: ...
-
     async def blocked_until_many(self, keys: Sequence[str]) -> dict[str, datetime | None]: ...
 
     async def add_failure(self, key: str, now: datetime, forget_before: datetime) -> int: ...
@@ -106,9 +104,6 @@ class DatabaseStore:
 
     async def serialize(self, key: str) -> None:
         await self.repository.lock(key)
-
-    async def blocked_until(self, key: str) -> datetime | None:
-        return await self.repository.blocked_until(key)
 
     async def blocked_until_many(self, keys: Sequence[str]) -> dict[str, datetime | None]:
         return await self.repository.blocked_until_many(keys)
