@@ -29,8 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from argon2 import PasswordHasher as Argon2Hasher
-from argon2 import Type
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from app.accounts.models import Account, AccountStatus, AuthSession, Role, SessionState
@@ -40,6 +38,7 @@ from app.consent.models import ConsentDecision, ConsentState
 from app.consent.registry import Gate, default_charter
 from app.consent.service import _receipt_hash, sync_registry
 from app.core.crypto import new_token
+from app.core.passwords import argon2_for
 from app.core.settings import Settings
 from app.practice.models import Practice, PracticeStatus, VisitReason
 from app.practice.profile import search_key
@@ -100,14 +99,7 @@ async def _build(
     charter = default_charter()
     now = datetime.now(UTC)
     keys = keys_for(settings.secret_key_bytes)
-    password_hash = Argon2Hasher(
-        time_cost=settings.argon2_time_cost,
-        memory_cost=settings.argon2_memory_kib,
-        parallelism=settings.argon2_parallelism,
-        hash_len=32,
-        salt_len=16,
-        type=Type.ID,
-    ).hash(PASSWORD)
+    password_hash = argon2_for(settings).hash(PASSWORD)
 
     accounts: list[dict[str, Any]] = []
     practices: list[dict[str, Any]] = []

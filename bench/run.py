@@ -42,8 +42,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from argon2 import PasswordHasher as Argon2Hasher
-from argon2 import Type
 
 from bench import dataset
 from bench.dataset import PASSWORD, WEEKLY_HOURS, ZONE, Workload
@@ -465,17 +463,10 @@ def pgbench_select(profile: Profile, seconds: float) -> float:
 
 def argon2_raw(seconds: float) -> float:
     """Verifications per second with one thread per core (argon2-cffi releases the GIL)."""
+    from app.core.passwords import argon2_for
     from app.core.settings import Settings
 
-    settings = Settings()
-    hasher = Argon2Hasher(
-        time_cost=settings.argon2_time_cost,
-        memory_cost=settings.argon2_memory_kib,
-        parallelism=settings.argon2_parallelism,
-        hash_len=32,
-        salt_len=16,
-        type=Type.ID,
-    )
+    hasher = argon2_for(Settings())
     stored = hasher.hash(PASSWORD)
     counts = [0] * CORES
     stop = time.monotonic() + seconds

@@ -34,18 +34,23 @@ from app.core.settings import Settings
 T = TypeVar("T")
 
 
+def argon2_for(settings: Settings) -> Argon2Hasher:
+    """argon2id at the configured cost: the one place erdv's hash parameters are spelled out."""
+    return Argon2Hasher(
+        time_cost=settings.argon2_time_cost,
+        memory_cost=settings.argon2_memory_kib,
+        parallelism=settings.argon2_parallelism,
+        hash_len=32,
+        salt_len=16,
+        type=Type.ID,
+    )
+
+
 class PasswordHasher:
     """The process's password hasher. Create one per app (``app.state.passwords``); ``close()`` it."""
 
     def __init__(self, settings: Settings) -> None:
-        self._argon2 = Argon2Hasher(
-            time_cost=settings.argon2_time_cost,
-            memory_cost=settings.argon2_memory_kib,
-            parallelism=settings.argon2_parallelism,
-            hash_len=32,
-            salt_len=16,
-            type=Type.ID,
-        )
+        self._argon2 = argon2_for(settings)
         threads = settings.password_hash_threads or os.cpu_count() or 1
         self._pool = ThreadPoolExecutor(
             max_workers=threads, thread_name_prefix="argon2", initializer=_yield_to_the_loop
