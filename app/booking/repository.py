@@ -135,33 +135,27 @@ class BookingRepository:
         *,
         exclude: uuid.UUID | None = None,
     ) -> Sequence[Any]:
-        """Absences and active appointments overlapping ``[start, end)``, in one statement.
+        """Absences and active appointments of one practitioner overlapping ``[start, end)``."""
+        return (await self.busy_of_many([practitioner_id], start, end, exclude=exclude))[
+            practitioner_id
+        ]
+
+    async def busy_of_many(
+        self,
+        practitioner_ids: Sequence[uuid.UUID],
+        start: datetime,
+        end: datetime,
+        *,
+        exclude: uuid.UUID | None = None,
+    ) -> dict[uuid.UUID, list[Any]]:
+        """Absences and active appointments overlapping ``[start, end)``, per practitioner, in one
+        statement (``exclude``: an appointment being moved does not stand in its own way).
 
         Appointments are also bounded below (``start_at > start - LONGEST_VISIT``): without it the
         index range on (practitioner, start) runs back through the whole history, and the planner
         may prefer scanning every practitioner's future appointments by ``end_at`` instead; with
         it the cost stays the same at 10^4 or 10^7 appointments (bench/README.md, B10).
         """
-        absences = sa.select(absence_table.c.start_at, absence_table.c.end_at).where(
-            absence_table.c.practitioner_id == practitioner_id,
-            absence_table.c.start_at < end,
-            absence_table.c.end_at > start,
-        )
-        bookings = sa.select(a.c.start_at, a.c.end_at).where(
-            a.c.practitioner_id == practitioner_id,
-            a.c.status == BOOKED,
-            a.c.start_at < end,
-            a.c.start_at > start - LONGEST_VISIT,
-            a.c.end_at > start,
-        )
-        if exclude is not None:
-            bookings = bookings.where(a.c.id != exclude)
-        return (await self.session.execute(sa.union_all(absences, bookings))).all()
-
-    async def busy_of_many(
-        self, practitioner_ids: Sequence[uuid.UUID], start: datetime, end: datetime
-    ) -> dict[uuid.UUID, list[Any]]:
-        """``busy`` for several practitioners in one statement (search results with slots)."""
         absences = sa.select(
             absence_table.c.practitioner_id, absence_table.c.start_at, absence_table.c.end_at
         ).where(
@@ -176,6 +170,8 @@ class BookingRepository:
             a.c.start_at > start - LONGEST_VISIT,
             a.c.end_at > start,
         )
+        if exclude is not None:
+            bookings = bookings.where(a.c.id != exclude)
         out: dict[uuid.UUID, list[Any]] = {pid: [] for pid in practitioner_ids}
         for row in (await self.session.execute(sa.union_all(absences, bookings))).all():
             out[row.practitioner_id].append(row)
