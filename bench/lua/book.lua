@@ -4,17 +4,16 @@
 local here = debug.getinfo(1, "S").source:sub(2):match("(.*/)") or "./"
 local common = dofile(here .. "common.lua")
 common.install()
-local work, i, stride
+local work, i
 
 function init(args)
   work = common.lines(args[1])
-  stride = tonumber(args[2] or "1")
   i = tid or 0
 end
 
 function request()
   local w = work[(i % #work) + 1]
-  i = i + stride
+  i = i + 1
   return wrk.format("POST", "/api/v1/appointments", {
     ["Cookie"] = "erdv_session=" .. w[1],
     ["X-CSRF-Token"] = w[2],

@@ -8,7 +8,6 @@ local common = dofile(here .. "common.lua")
 common.install()
 local slots, patients, staff
 local pending = {}
-booked, cancelled = 0, 0
 
 function init(args)
   math.randomseed(os.time() + (tid or 0) * 7919)
@@ -38,11 +37,8 @@ end
 
 function on_response(status, body)
   if status == 201 then
-    booked = booked + 1
     local id = body:match('"id":"([^"]+)"')
     local practitioner = body:match('"practitioner_id":"([^"]+)"')
     if id and practitioner then pending[#pending + 1] = {id = id, practitioner = practitioner} end
-  elseif status == 200 then
-    cancelled = cancelled + 1
   end
 end
