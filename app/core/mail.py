@@ -74,7 +74,9 @@ class FileMailer:
     def _write(self, message: EmailMessage) -> None:
         self.outbox.mkdir(parents=True, exist_ok=True)
         stamp = clock.now().strftime("%Y%m%dT%H%M%S%f")
-        fd, tmp = tempfile.mkstemp(dir=self.outbox, prefix=".tmp-", suffix=".eml")
+        # written under a name that does not end in .eml, then renamed: whoever reads "*.eml"
+        # (a person, a test, a mail viewer) never meets a half-written or vanishing file
+        fd, tmp = tempfile.mkstemp(dir=self.outbox, prefix=".tmp-", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(message.as_bytes())
