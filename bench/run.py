@@ -830,9 +830,13 @@ def sqlite_raw(path: Path, seconds: float, practitioners: int) -> float:
     done = 0
     stop = time.monotonic() + seconds
     started = time.monotonic()
+    taken: set[tuple[str, int]] = set()
     while time.monotonic() < stop:
-        p = random.choice(ids)
-        start = base + timedelta(minutes=15 * random.randrange(2_000_000))
+        p, quarter = random.choice(ids), random.randrange(2_000_000)
+        if (p, quarter) in taken:  # a free slot, as every booking of B11's erdv run gets
+            continue
+        taken.add((p, quarter))
+        start = base + timedelta(minutes=15 * quarter)
         at = [(start + timedelta(minutes=5 * c)).strftime("%Y-%m-%d %H:%M:%S.%f") for c in range(4)]
         appointment = uuid.uuid4().hex
         db.execute("BEGIN IMMEDIATE")
