@@ -19,6 +19,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -35,6 +36,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
+from app.core import sqlite
 from app.core.errors import RecordedFailure
 from app.core.settings import Settings
 
@@ -91,10 +93,11 @@ def create_engine(settings: Settings) -> AsyncEngine:
     """The process's engine, tuned per backend."""
     url = settings.database_url
     if settings.is_sqlite:
-        _ensure_sqlite_dir(url)
+        database = _ensure_sqlite_dir(url)
         engine = create_async_engine(
             url,
-            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            # statements on the event loop, lock waits and fsyncs in a thread (app.core.sqlite)
+            async_creator=partial(sqlite.connect, database, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000),
             hide_parameters=True,
         )
         _install_sqlite_pragmas(engine)
@@ -111,24 +114,30 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
 
 
-def _ensure_sqlite_dir(url: str) -> None:
+def _ensure_sqlite_dir(url: str) -> str:
+    """The database file named by ``url``, its folder created if needed."""
     from pathlib import Path
 
     from sqlalchemy.engine import make_url
 
-    database = make_url(url).database
-    if database and database != ":memory:":
+    database = make_url(url).database or ":memory:"
+    if database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+    return database
 
 
 def _install_sqlite_pragmas(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy, not the driver, decide where transactions begin (see module docstring).
-        dbapi_connection.isolation_level = None
+        # SQLAlchemy, not the driver, decides where transactions begin (see module docstring):
+        # app.core.sqlite opens its connections that way.
         cursor = dbapi_connection.cursor()
+        # WAL is a property of the file: set once. Asking again is not free: while another process
+        # holds the write lock, the request is refused at once (SQLITE_BUSY, no busy wait).
+        cursor.execute("PRAGMA journal_mode")
+        if cursor.fetchone()[0] != "wal":
+            cursor.execute("PRAGMA journal_mode=WAL")
         for pragma in (
-            "PRAGMA journal_mode=WAL",
             "PRAGMA synchronous=FULL",
             "PRAGMA foreign_keys=ON",
             f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",

@@ -1,0 +1,221 @@
+"""SQLite connections for the async engine: statements on the event loop, waits in a thread.
+
+SQLAlchemy's ``sqlite+aiosqlite`` dialect drives an *aiosqlite* connection, which runs every call in a
+thread of its own: a statement is four round trips between the event loop and that thread (open a
+cursor, execute, fetch, close), each a queue hand-off, a wake-up of the loop and a fight for the GIL.
+A booking makes a dozen statements of a few dozen microseconds each, so the hand-offs cost many times
+the work (bench/README.md, B11). This module is the connection object that dialect is given instead
+(``create_async_engine(..., async_creator=...)``, see ``app.core.db``); it keeps the dialect, its SQL
+and its type handling, and changes only where each call runs:
+
+- What can wait goes to the connection's own thread, so the event loop never blocks on it:
+  opening the file, anything outside a transaction (``BEGIN IMMEDIATE`` queues there on the
+  ``busy_timeout`` when another *process* holds the write lock), ``COMMIT`` (the fsync of
+  ``synchronous=FULL``), ``ROLLBACK`` and closing (a WAL checkpoint).
+- What cannot wait runs inline: statements inside a transaction. Inside ``BEGIN IMMEDIATE`` this
+  connection already holds the database's only write lock, and a WAL reader never waits for a
+  writer, so these are pure CPU work on pages mostly in memory: microseconds.
+- Writers of one process take turns on an ``asyncio.Lock`` per database file, in arrival order,
+  before their ``BEGIN IMMEDIATE``. Without it they would all reach SQLite at once and the losers
+  would poll on the busy handler's sleeps (1, 2, 5 ... 100 ms) while the lock sits free. The wait is
+  bounded by the same ``busy_timeout`` and fails the same way (``database is locked``).
+
+The connection is used by one task at a time (the pool hands it out), so the thread-side calls and
+the inline ones never overlap; ``check_same_thread=False`` only says so to ``sqlite3``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import weakref
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+#: statements that take the write lock (the ones ``app.core.db`` starts transactions with)
+_WRITE_BEGINS = ("BEGIN IMMEDIATE", "BEGIN EXCLUSIVE")
+
+_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _writers_lock(database: str) -> asyncio.Lock:
+    """The turn-taking lock of ``database`` in this event loop (a lock belongs to one loop)."""
+    loop = asyncio.get_running_loop()
+    return _writers.setdefault(loop, {}).setdefault(database, asyncio.Lock())
+
+
+async def connect(database: str, *, timeout: float = 5.0, **kwargs: Any) -> Connection:
+    """Open ``database`` (SQLAlchemy passes the file name and the ``connect_args``).
+
+    Transactions are SQLAlchemy's to begin (``isolation_level=None``: no implicit ``BEGIN`` from the
+    driver), and ``timeout`` is SQLite's busy timeout, which also bounds the wait for this process's
+    writers' turn.
+    """
+    kwargs.pop("check_same_thread", None)
+    kwargs.pop("isolation_level", None)
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="erdv-sqlite")
+    try:
+        raw = await asyncio.get_running_loop().run_in_executor(
+            executor,
+            lambda: sqlite3.connect(
+                database, timeout=timeout, isolation_level=None, check_same_thread=False, **kwargs
+            ),
+        )
+    except BaseException:
+        executor.shutdown(wait=False)
+        raise
+    return Connection(raw, executor, str(database), timeout)
+
+
+class Connection:
+    """What SQLAlchemy's aiosqlite adapter expects of an aiosqlite connection."""
+
+    def __init__(
+        self, raw: sqlite3.Connection, executor: ThreadPoolExecutor, database: str, timeout: float
+    ) -> None:
+        #: the adapter tests this attribute (``None`` once closed)
+        self._connection: sqlite3.Connection | None = raw
+        self._executor = executor
+        self._database = database
+        self._timeout = timeout
+        self._turn: asyncio.Lock | None = None  # held from BEGIN IMMEDIATE to COMMIT/ROLLBACK
+
+    @property
+    def _raw(self) -> sqlite3.Connection:
+        if self._connection is None:
+            # the message the adapter maps to a disconnect, as aiosqlite words it
+            raise ValueError("Connection closed")
+        return self._connection
+
+    @property
+    def isolation_level(self) -> str | None:
+        return self._raw.isolation_level
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._raw.in_transaction
+
+    async def _in_thread(self, call: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    def cursor(self) -> Cursor:
+        return Cursor(self, self._raw.cursor())
+
+    async def _run(self, sql: str, call: Callable[[], T]) -> T:
+        """Run a statement: inline inside a transaction, else in the thread (it may wait)."""
+        raw = self._raw
+        if raw.in_transaction:
+            return call()
+        if not sql.lstrip()[:15].upper().startswith(_WRITE_BEGINS):
+            return await self._in_thread(call)
+        turn = _writers_lock(self._database)
+        try:
+            await asyncio.wait_for(turn.acquire(), self._timeout)
+        except TimeoutError:
+            raise sqlite3.OperationalError("database is locked") from None
+        self._turn = turn
+        try:
+            return await self._in_thread(call)
+        except sqlite3.Error:
+            self._end_turn()
+            raise
+
+    def _end_turn(self) -> None:
+        if self._turn is not None:
+            self._turn.release()
+            self._turn = None
+
+    async def commit(self) -> None:
+        try:
+            if self._raw.in_transaction:
+                await self._in_thread(self._raw.commit)
+        finally:
+            if not self._connection or not self._connection.in_transaction:
+                self._end_turn()
+
+    async def rollback(self) -> None:
+        try:
+            if self._raw.in_transaction:
+                await self._in_thread(self._raw.rollback)
+        finally:
+            if not self._connection or not self._connection.in_transaction:
+                self._end_turn()
+
+    async def create_function(self, *args: Any, **kwargs: Any) -> None:
+        self._raw.create_function(*args, **kwargs)
+
+    async def close(self) -> None:
+        raw, self._connection = self._connection, None
+        self._end_turn()
+        if raw is not None:
+            try:
+                await asyncio.get_running_loop().run_in_executor(self._executor, raw.close)
+            finally:
+                self._executor.shutdown(wait=False)
+
+    def stop(self) -> None:
+        """Forced close (SQLAlchemy's terminate when a graceful close cannot run)."""
+        raw, self._connection = self._connection, None
+        self._end_turn()
+        if raw is not None:
+            self._executor.submit(raw.close)
+            self._executor.shutdown(wait=False)
+
+
+class Cursor:
+    """An ``sqlite3`` cursor behind the awaitable interface the adapter calls."""
+
+    def __init__(self, connection: Connection, raw: sqlite3.Cursor) -> None:
+        self._connection = connection
+        self._cursor = raw
+
+    async def __aenter__(self) -> Cursor:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self._cursor.close()
+
+    async def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> Cursor:
+        await self._connection._run(sql, lambda: self._cursor.execute(sql, parameters))
+        return self
+
+    async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> Cursor:
+        await self._connection._run(sql, lambda: self._cursor.executemany(sql, parameters))
+        return self
+
+    async def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        return self._cursor.fetchmany(self._cursor.arraysize if size is None else size)
+
+    async def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    async def close(self) -> None:
+        self._cursor.close()
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    @property
+    def arraysize(self) -> int:
+        return self._cursor.arraysize
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        self._cursor.arraysize = value

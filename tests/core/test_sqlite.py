@@ -1,0 +1,183 @@
+"""The SQLite connection (app.core.sqlite): where each call runs, and how writers take turns."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from app.core import sqlite
+from app.core.db import create_engine
+from app.core.settings import Settings
+
+pytestmark = pytest.mark.only_backend("sqlite")
+
+
+def _database(engine: AsyncEngine) -> str:
+    return str(engine.url.database)
+
+
+async def test_statements_run_on_the_loop_and_waits_in_the_connection_thread(
+    engine: AsyncEngine,
+) -> None:
+    """BEGIN IMMEDIATE (may wait for another process) and COMMIT (fsync) leave the event loop;
+    the statements between them, under the write lock already held, do not."""
+    seen: list[tuple[str, str]] = []
+    async with engine.connect() as connection:
+        raw = (await connection.get_raw_connection()).driver_connection
+        assert isinstance(raw, sqlite.Connection)
+        raw._raw.set_trace_callback(
+            lambda sql: seen.append((sql.split()[0].upper(), threading.current_thread().name))
+        )
+        async with connection.begin():
+            await connection.execute(sa.text("SELECT count(*) FROM account"))
+            await connection.execute(sa.text("SELECT 1"))
+        raw._raw.set_trace_callback(None)
+    loop_thread = threading.current_thread().name
+    (first, first_thread), (last, last_thread) = seen[0], seen[-1]
+    assert (first, last) == ("BEGIN", "COMMIT")
+    assert loop_thread not in (first_thread, last_thread)
+    assert {thread for _, thread in seen[1:-1]} == {loop_thread}
+
+
+async def test_writers_of_one_process_take_turns_without_meeting_the_lock(
+    engine: AsyncEngine,
+) -> None:
+    """Twenty concurrent read-modify-write transactions with SQLite's busy timeout at zero: a
+    writer that reached BEGIN IMMEDIATE while another held the lock would fail at once. None does,
+    because they queue for their turn first (instead of polling on the busy handler's sleeps)."""
+    database = _database(engine)
+    strict = create_async_engine(
+        f"sqlite+aiosqlite:///{database}",
+        async_creator=partial(sqlite.connect, database, timeout=5),
+        pool_size=20,
+        max_overflow=0,
+    )
+
+    @sa.event.listens_for(strict.sync_engine, "connect")
+    def _no_busy_wait(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=0")
+        cursor.close()
+
+    @sa.event.listens_for(strict.sync_engine, "begin")
+    def _immediate(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    async with strict.begin() as connection:
+        await connection.execute(sa.text("CREATE TABLE counter (n INTEGER NOT NULL)"))
+        await connection.execute(sa.text("INSERT INTO counter VALUES (0)"))
+
+    async def increment() -> None:
+        async with strict.begin() as connection:
+            n = (await connection.execute(sa.text("SELECT n FROM counter"))).scalar_one()
+            await asyncio.sleep(0.001)  # the other tasks run meanwhile, and must wait their turn
+            await connection.execute(sa.text("UPDATE counter SET n = :n"), {"n": n + 1})
+
+    try:
+        await asyncio.gather(*(increment() for _ in range(20)))
+        async with strict.connect() as connection:
+            assert (await connection.execute(sa.text("SELECT n FROM counter"))).scalar_one() == 20
+    finally:
+        await strict.dispose()
+
+
+async def test_waiting_for_another_process_keeps_the_loop_running(engine: AsyncEngine) -> None:
+    """Another process holds the write lock: our BEGIN IMMEDIATE waits in its thread while the
+    event loop goes on serving other tasks, then proceeds once the lock is free."""
+    async with engine.connect():  # the server's first connection has put the file in WAL mode
+        pass
+    other = sqlite3.connect(_database(engine), isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    async def release_later() -> None:
+        await asyncio.sleep(0.3)
+        other.execute("COMMIT")
+
+    tick = asyncio.create_task(ticker())
+    release = asyncio.create_task(release_later())
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(sa.text("SELECT 1"))
+    finally:
+        tick.cancel()
+        await release
+        other.close()
+    assert ticks >= 10
+
+
+async def test_the_wait_for_a_turn_is_bounded_like_the_busy_timeout(tmp_path: Path) -> None:
+    database = str(tmp_path / "turns.db")
+    first = await sqlite.connect(database, timeout=0.2)
+    second = await sqlite.connect(database, timeout=0.2)
+    try:
+        await first.cursor().execute("BEGIN IMMEDIATE")
+        with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+            await second.cursor().execute("BEGIN IMMEDIATE")
+        await first.rollback()  # ends the turn ...
+        await second.cursor().execute("BEGIN IMMEDIATE")  # ... so the next writer gets it
+        assert second.in_transaction
+        await second.commit()
+        assert not second.in_transaction
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_closing_a_connection_mid_transaction_ends_its_turn(tmp_path: Path) -> None:
+    database = str(tmp_path / "turns.db")
+    first = await sqlite.connect(database, timeout=1)
+    await first.cursor().execute("BEGIN IMMEDIATE")
+    await first.close()
+    second = await sqlite.connect(database, timeout=1)
+    try:
+        await second.cursor().execute("BEGIN IMMEDIATE")
+        await second.rollback()
+    finally:
+        await second.close()
+    with pytest.raises(ValueError, match="Connection closed"):
+        first.cursor()
+
+
+async def test_a_failed_begin_ends_its_turn(tmp_path: Path) -> None:
+    database = str(tmp_path / "turns.db")
+    other = sqlite3.connect(database, isolation_level=None)
+    other.execute("PRAGMA journal_mode=WAL")
+    other.execute("BEGIN IMMEDIATE")  # another process: SQLite's own lock, not our queue
+    first = await sqlite.connect(database, timeout=0.1)
+    second = await sqlite.connect(database, timeout=0.1)
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            await first.cursor().execute("BEGIN IMMEDIATE")
+        other.execute("COMMIT")
+        await second.cursor().execute("BEGIN IMMEDIATE")  # not stuck behind the failed turn
+        await second.commit()
+    finally:
+        other.close()
+        await first.close()
+        await second.close()
+
+
+async def test_the_app_engine_uses_it(settings: Settings) -> None:
+    engine = create_engine(settings)
+    try:
+        async with engine.connect() as connection:
+            raw = (await connection.get_raw_connection()).driver_connection
+            assert isinstance(raw, sqlite.Connection)
+            assert raw.isolation_level is None  # SQLAlchemy begins transactions, not the driver
+    finally:
+        await engine.dispose()
