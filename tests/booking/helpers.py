@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from fastapi import FastAPI
@@ -171,11 +172,19 @@ async def slots(
     return result
 
 
-def soon(minutes: int = 0) -> datetime:
+def soon(minutes: int = 0, zone: str = "Europe/Paris") -> datetime:
     """Now plus ``minutes``, rounded up to the next quarter hour (on the lattice of 15-minute
-    visits in blocks opening on the hour, in any zone with whole-hour offsets)."""
+    visits in blocks opening on the hour, in any zone with whole-hour offsets).
+
+    Opening hours end at 23:55 at the latest (a block stays within its day), so the last hour
+    before midnight in the practice's ``zone`` is skipped: a visit there might not fit, and a test
+    run at that time of day would fail for no reason of its own.
+    """
     at = clock.now().astimezone(UTC) + timedelta(minutes=minutes)
     at = at.replace(second=0, microsecond=0) + timedelta(minutes=15 - at.minute % 15)
+    local = at.astimezone(ZoneInfo(zone))
+    if local.hour == 23:
+        at += timedelta(minutes=60 - local.minute)
     return at
 
 
