@@ -23,7 +23,7 @@ from app.booking.models import (
     cell_table,
     idempotency_table,
 )
-from app.core.db import dialect_insert
+from app.core.db import insert_for
 from app.practice.models import (
     absence_table,
     listed_clause,
@@ -73,6 +73,62 @@ class Inserted(StrEnum):
 
 #: no appointment lasts longer (visit reasons are at most 480 minutes, ``app.practice.schemas``)
 LONGEST_VISIT = timedelta(days=1)
+
+
+# The booking's statements are built once: building a statement and computing its cache key cost
+# several times what running it does (bench/README.md). Values travel as bound parameters.
+
+
+@cache
+def _booking_context() -> sa.Select[Any]:
+    """``FOR SHARE OF practice`` on PostgreSQL: bookings run side by side, but an absence or new
+    opening hours (``FOR UPDATE`` on the same row) wait for them, and they for it."""
+    v = visit_reason_table
+    known = sa.exists().where(
+        a.c.practitioner_id == p.c.id, a.c.patient_id == sa.bindparam("patient_id")
+    )
+    return (
+        sa.select(
+            p.c.timezone,
+            p.c.weekly,
+            p.c.min_notice_minutes,
+            p.c.max_horizon_days,
+            v.c.label,
+            v.c.duration_minutes,
+            v.c.new_patients,
+            v.c.active,
+            known.label("known"),
+        )
+        .select_from(
+            p.outerjoin(
+                v,
+                sa.and_(v.c.id == sa.bindparam("visit_reason_id"), v.c.practitioner_id == p.c.id),
+            )
+        )
+        .where(p.c.id == sa.bindparam("practitioner_id"), listed_clause())
+        .with_for_update(read=True, of=p)
+    )
+
+
+_i = idempotency_table
+_REPLAYED = sa.select(
+    _i.c.request_hash, _i.c.appointment_id, _i.c.status_code, _i.c.response
+).where(_i.c.account_id == sa.bindparam("account_id"), _i.c.key == sa.bindparam("key"))
+_INSERT_APPOINTMENT = sa.insert(a)
+
+
+@cache
+def _claim_key(dialect: str) -> Any:
+    return (
+        insert_for(dialect, idempotency_table)
+        .on_conflict_do_nothing()
+        .returning(idempotency_table.c.key)
+    )
+
+
+@cache
+def _take_cells(dialect: str) -> Any:
+    return insert_for(dialect, cell_table).on_conflict_do_nothing().returning(cell_table.c.cell_at)
 
 
 class BookingRepository:
@@ -182,39 +238,18 @@ class BookingRepository:
     async def booking_context(
         self, practitioner_id: uuid.UUID, visit_reason_id: uuid.UUID, patient_id: uuid.UUID
     ) -> Any:
-        """The listed practice, the visit reason and whether the patient is known, in one statement.
-
-        ``FOR SHARE OF practice`` on PostgreSQL: bookings run side by side, but an absence or new
-        opening hours (``FOR UPDATE`` on the same row) wait for them, and they for it.
-        """
-        v = visit_reason_table
-        known = sa.exists().where(a.c.practitioner_id == p.c.id, a.c.patient_id == patient_id)
-        query = (
-            sa.select(
-                p.c.timezone,
-                p.c.weekly,
-                p.c.min_notice_minutes,
-                p.c.max_horizon_days,
-                v.c.label,
-                v.c.duration_minutes,
-                v.c.new_patients,
-                v.c.active,
-                known.label("known"),
-            )
-            .select_from(
-                p.outerjoin(v, sa.and_(v.c.id == visit_reason_id, v.c.practitioner_id == p.c.id))
-            )
-            .where(p.c.id == practitioner_id, listed_clause())
-            .with_for_update(read=True, of=p)
-        )
-        return (await self.session.execute(query)).one_or_none()
+        """The listed practice, the visit reason and whether the patient is known, in one statement
+        (``_booking_context``)."""
+        params = {
+            "practitioner_id": practitioner_id,
+            "visit_reason_id": visit_reason_id,
+            "patient_id": patient_id,
+        }
+        return (await self.session.execute(_booking_context(), params)).one_or_none()
 
     async def replayed(self, account_id: uuid.UUID, key: str) -> Any:
-        i = idempotency_table
-        query = sa.select(
-            i.c.request_hash, i.c.appointment_id, i.c.status_code, i.c.response
-        ).where(i.c.account_id == account_id, i.c.key == key)
-        return (await self.session.execute(query)).one_or_none()
+        params = {"account_id": account_id, "key": key}
+        return (await self.session.execute(_REPLAYED, params)).one_or_none()
 
     async def insert_booking(
         self,
@@ -233,27 +268,19 @@ class BookingRepository:
         the idempotency record goes first, so a lost key race has inserted nothing else. Cells go
         in one multi-row INSERT, ascending: no lock-order deadlock between two bookings.
         """
+        dialect = self.session.get_bind().dialect.name
         if idempotency is not None:
-            claimed = await self.session.execute(
-                dialect_insert(self.session, idempotency_table)
-                .on_conflict_do_nothing()
-                .values(**idempotency)
-                .returning(idempotency_table.c.key)
-            )
+            claimed = await self.session.execute(_claim_key(dialect), idempotency)
             if claimed.first() is None:
                 return Inserted.KEY_TAKEN
-        await self.session.execute(sa.insert(a).values(**appointment))
+        await self.session.execute(_INSERT_APPOINTMENT, appointment)
         rows = [
             {"practitioner_id": appointment["practitioner_id"], "cell_at": c,
              "appointment_id": appointment["id"]}
             for c in sorted(cells)
         ]  # fmt: skip
-        taken = await self.session.execute(
-            dialect_insert(self.session, cell_table)
-            .on_conflict_do_nothing()
-            .values(rows)
-            .returning(cell_table.c.cell_at)
-        )
+        # several parameter sets with RETURNING: SQLAlchemy sends them as one multi-row INSERT
+        taken = await self.session.execute(_take_cells(dialect), rows)
         if len(taken.all()) < len(rows):
             return Inserted.SLOT_TAKEN
         return Inserted.BOOKED

@@ -18,6 +18,15 @@ decision_table = cast(sa.Table, ConsentDecision.__table__)  # type: ignore[attr-
 state_table = cast(sa.Table, ConsentState.__table__)  # type: ignore[attr-defined]
 
 
+_s = state_table
+_GRANTED = sa.select(_s.c.purpose_id, _s.c.purpose_version).where(
+    _s.c.account_id == sa.bindparam("account_id"),
+    _s.c.purpose_id.in_(sa.bindparam("purpose_ids", expanding=True)),
+    _s.c.status == "granted",
+    _s.c.scope == "",
+)
+
+
 class ConsentRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -56,6 +65,17 @@ class ConsentRepository:
         if purpose_ids is not None:
             query = query.where(state_table.c.purpose_id.in_(list(purpose_ids)))
         return (await self.session.execute(query)).scalars().all()
+
+    async def granted_versions(
+        self, account_id: uuid.UUID, purpose_ids: Sequence[str]
+    ) -> set[tuple[str, int]]:
+        """(purpose, version) pairs the account has granted account-wide (no client scope).
+
+        Every booking and every listing asks this: a statement built once, columns not entities.
+        """
+        params = {"account_id": account_id, "purpose_ids": list(purpose_ids)}
+        rows = await self.session.execute(_GRANTED, params)
+        return {(row.purpose_id, row.purpose_version) for row in rows}
 
     async def history(self, account_id: uuid.UUID) -> Sequence[ConsentDecision]:
         query = (

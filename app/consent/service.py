@@ -252,10 +252,9 @@ async def missing_purposes(
     required = charter.purposes_required_for(gate)
     if not required:
         return []
-    states = await ConsentRepository(session).states(account_id, [p.id.value for p in required])
-    granted = {
-        (s.purpose_id, s.purpose_version) for s in states if s.status == "granted" and not s.scope
-    }
+    granted = await ConsentRepository(session).granted_versions(
+        account_id, [p.id.value for p in required]
+    )
     return [p.id.value for p in required if (p.id.value, p.version) not in granted]
 
 

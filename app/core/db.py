@@ -205,11 +205,15 @@ async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterato
             raise
 
 
-def dialect_insert(session: AsyncSession, table: Table) -> Any:
-    """``INSERT`` in the session's dialect, which has ``on_conflict_do_*`` (SQLite and PostgreSQL
-    alike) and ``returning``."""
-    dialect = session.get_bind().dialect.name
+def insert_for(dialect: str, table: Table) -> Any:
+    """``INSERT`` in ``dialect`` (a dialect name), which has ``on_conflict_do_*`` (SQLite and
+    PostgreSQL alike) and ``returning``."""
     return sqlite_insert(table) if dialect == "sqlite" else pg_insert(table)
+
+
+def dialect_insert(session: AsyncSession, table: Table) -> Any:
+    """``INSERT`` in the session's dialect (see ``insert_for``)."""
+    return insert_for(session.get_bind().dialect.name, table)
 
 
 async def upsert(
