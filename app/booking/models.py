@@ -42,7 +42,8 @@ class Appointment(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_appointment_practitioner_start", "practitioner_id", "start_at"),
         sa.Index("ix_appointment_patient_start", "patient_id", "start_at"),
-        sa.Index("ix_appointment_end", "end_at"),
+        # no index on end_at alone: PostgreSQL would read it for "end_at > now" in the busy-time
+        # query and walk every practitioner's future appointments (migration 5c2d9e1b7f40)
         # "has this patient seen this practitioner before" (visit reasons closed to new
         # patients): one probe, not a scan of either's whole history (bench/README.md, B10)
         sa.Index("ix_appointment_patient_practitioner", "patient_id", "practitioner_id"),
