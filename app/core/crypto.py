@@ -18,6 +18,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -29,8 +30,13 @@ _NONCE_BYTES = 12
 _FORMAT = "v1"
 
 
+@lru_cache(maxsize=64)
 def derive_key(secret: bytes, purpose: str, length: int = 32) -> bytes:
-    """A key for one purpose only (HKDF-SHA256, RFC 5869), e.g. ``derive_key(k, "audit-chain")``."""
+    """A key for one purpose only (HKDF-SHA256, RFC 5869), e.g. ``derive_key(k, "audit-chain")``.
+
+    Memoized: the same secret gives the same key, and requests ask for the audit, session and
+    column keys every time (the secret itself already lives in the process's settings).
+    """
     return HKDF(
         algorithm=hashes.SHA256(),
         length=length,
@@ -69,9 +75,8 @@ class ColumnCipher:
 
     @classmethod
     def from_secret(cls, secret: bytes) -> ColumnCipher:
-        key = derive_key(secret, "column-encryption")
-        kid = hashlib.sha256(key).hexdigest()[:8]
-        return cls({kid: key}, kid)
+        """The cipher of ``secret`` (one per secret and process: it holds no state but its keys)."""
+        return _cipher_of(secret)
 
     def encrypt(self, plaintext: str, *, context: str) -> str:
         nonce = secrets.token_bytes(_NONCE_BYTES)
@@ -93,3 +98,10 @@ class ColumnCipher:
         except (ValueError, InvalidTag) as error:
             raise DecryptionError("ciphertext cannot be decrypted") from error
         return plain.decode("utf-8")
+
+
+@lru_cache(maxsize=8)
+def _cipher_of(secret: bytes) -> ColumnCipher:
+    key = derive_key(secret, "column-encryption")
+    kid = hashlib.sha256(key).hexdigest()[:8]
+    return ColumnCipher({kid: key}, kid)
