@@ -43,6 +43,10 @@ def _profile(view: ProfileView) -> schemas.Profile:
     return schemas.Profile.model_validate(view, from_attributes=True)
 
 
+def _json(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
 def _appointment(view: AppointmentView) -> schemas.AppointmentRead:
     return schemas.AppointmentRead.model_validate(view, from_attributes=True)
 
@@ -78,18 +82,13 @@ async def search_practitioners(
         slots_days=slots_days,
     )
     # written as JSON directly, slots included (see list_slots): hundreds per result
-    body = {
-        "items": [
-            _profile(view).model_dump(mode="json")
-            | {"slots": None if view.slots is None else schemas.slot_dicts(view.slots)}
-            for view in page.items
-        ],
-        "next_cursor": page.next_cursor,
-    }
-    return Response(
-        json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode(),
-        media_type="application/json",
-    )
+    items = []
+    for view in page.items:
+        profile = _json(_profile(view).model_dump(mode="json"))
+        slots = "null" if view.slots is None else schemas.slots_text(view.slots)
+        items.append(f'{profile[:-1]},"slots":{slots}}}')
+    body = f'{{"items":[{",".join(items)}],"next_cursor":{_json(page.next_cursor)}}}'
+    return Response(body.encode(), media_type="application/json")
 
 
 @router.get(

@@ -60,12 +60,13 @@ from app.booking.models import AppointmentStatus, Channel
 from app.booking.repository import LONGEST_VISIT, BookingRepository, Inserted
 from app.booking.slots import (
     BookingRules,
+    FreeSlots,
     Interval,
     Schedule,
     Slot,
     Window,
     find_slot,
-    free_slots,
+    lay_free,
 )
 from app.booking.timegrid import ScheduleError, cells, in_zone
 from app.consent.registry import Gate
@@ -112,7 +113,7 @@ class ProfileView:
     visit_reasons: list[VisitReasonView]
     booking_rules: dict[str, int]
     #: free slots, only when a search asked for them (``slots_days``)
-    slots: list[Slot] | None = None
+    slots: FreeSlots | None = None
 
 
 @dataclass(frozen=True)
@@ -337,7 +338,7 @@ class BookingService:
         start: datetime | None,
         end: datetime | None,
         visit_reason_id: uuid.UUID | None,
-    ) -> list[Slot]:
+    ) -> FreeSlots:
         """Free, bookable-now slots starting in ``[start, end)`` (at most 31 days; default a week
         from now): three statements, whatever the agenda holds."""
         now = clock.now()
@@ -365,12 +366,12 @@ class BookingService:
         window: Window,
         now: datetime,
         visit_reason_id: str | None,
-    ) -> list[Slot]:
+    ) -> FreeSlots:
         try:
             schedule = Schedule(
                 _zone(row.timezone), tuple(blocks_of(row.weekly, set(durations))), durations
             )
-            return free_slots(
+            return lay_free(
                 schedule,
                 window,
                 now=now,
