@@ -327,10 +327,10 @@ class BookingService:
         ]
 
     async def profile(self, practitioner_id: uuid.UUID) -> ProfileView:
-        row = await self.repository.profile(practitioner_id)
+        row, reasons = await self.repository.profile_and_reasons(practitioner_id)
         if row is None:
             raise PractitionerNotFound()
-        return self._profiles([row], await self.repository.visit_reasons([row.id]))[0]
+        return self._profiles([row], reasons)[0]
 
     async def slots(
         self,
@@ -340,7 +340,7 @@ class BookingService:
         visit_reason_id: uuid.UUID | None,
     ) -> FreeSlots:
         """Free, bookable-now slots starting in ``[start, end)`` (at most 31 days; default a week
-        from now): three statements, whatever the agenda holds."""
+        from now): two statements, whatever the agenda holds."""
         now = clock.now()
         start = start or now
         end = end or start + timedelta(days=7)
@@ -348,10 +348,9 @@ class BookingService:
             window = Window(start, end)
         except ScheduleError as error:
             raise InvalidQuery(str(error)) from error
-        row = await self.repository.profile(practitioner_id)
+        row, reasons = await self.repository.profile_and_reasons(practitioner_id)
         if row is None:
             raise PractitionerNotFound()
-        reasons = await self.repository.visit_reasons([row.id])
         durations = {str(r.id): r.duration_minutes for r in reasons}
         busy = await self.repository.busy(row.id, start, end + LONGEST_VISIT)
         return self._free(
