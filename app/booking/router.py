@@ -17,6 +17,7 @@ from app.booking.dependencies import (
     AppointmentViewer,
     Booker,
     Booking,
+    Directory,
     DirectoryReader,
     Exporter,
     SlotReader,
@@ -59,7 +60,7 @@ def _appointment(view: AppointmentView) -> schemas.AppointmentRead:
     openapi_extra=PUBLIC,
 )
 async def search_practitioners(
-    booking: Booking,
+    booking: Directory,
     _caller: DirectoryReader,
     profession: Annotated[str | None, Query(max_length=40)] = None,
     specialty: Annotated[str | None, Query(max_length=40)] = None,
@@ -99,7 +100,7 @@ async def search_practitioners(
     openapi_extra=PUBLIC,
 )
 async def get_practitioner(
-    practitioner_id: uuid.UUID, booking: Booking, _caller: DirectoryReader
+    practitioner_id: uuid.UUID, booking: Directory, _caller: DirectoryReader
 ) -> schemas.Profile:
     return _profile(await booking.profile(practitioner_id))
 
@@ -113,7 +114,7 @@ async def get_practitioner(
 )
 async def list_slots(
     practitioner_id: uuid.UUID,
-    booking: Booking,
+    booking: Directory,
     _caller: SlotReader,
     start: From = None,
     end: To = None,

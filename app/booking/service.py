@@ -31,6 +31,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import functools
 import hashlib
 import json
 import uuid
@@ -225,7 +226,11 @@ class BookingService:
         self.throttle = throttle
         self.mail = mail
         self.repository = BookingRepository(session)
-        self.cipher = _cipher(settings)
+
+    @functools.cached_property
+    def cipher(self) -> ColumnCipher:
+        """Derived when first needed: the public reads never touch an encrypted column."""
+        return _cipher(self.settings)
 
     async def _record(self, action: AuditAction, **kwargs: Any) -> None:
         if self.audit is not None:
