@@ -63,14 +63,19 @@ _CLOCK: Final = tuple(f"T{h:02d}:{m:02d}:00" for h in range(24) for m in range(6
 _EPOCH_DAY: Final = date(1970, 1, 1).toordinal()
 
 
-def _stamp(minute: int, offset: int) -> str:
+def _stamp(minute: int, offset: int, days: dict[int, str], zones: dict[int, str]) -> str:
     """Minute ``minute`` since the epoch at ``offset`` minutes from UTC, as ``datetime.isoformat``
-    writes it for the fixed-offset datetimes of ``Slot`` (``2027-03-29T09:00:00+02:00``)."""
+    writes it for the fixed-offset datetimes of ``Slot`` (``2027-03-29T09:00:00+02:00``); ``days``
+    and ``zones`` keep the texts of dates and offsets already written."""
     day, clock = divmod(minute + offset, 1440)
-    hours, minutes = divmod(abs(offset), 60)
-    sign = "-" if offset < 0 else "+"
-    day_text = date.fromordinal(_EPOCH_DAY + day).isoformat()
-    return f"{day_text}{_CLOCK[clock]}{sign}{hours:02d}:{minutes:02d}"
+    day_text = days.get(day)
+    if day_text is None:
+        day_text = days[day] = date.fromordinal(_EPOCH_DAY + day).isoformat()
+    zone_text = zones.get(offset)
+    if zone_text is None:
+        hours, minutes = divmod(abs(offset), 60)
+        zone_text = zones[offset] = f"{'-' if offset < 0 else '+'}{hours:02d}:{minutes:02d}"
+    return day_text + _CLOCK[clock] + zone_text
 
 
 def slots_text(free: FreeSlots) -> str:
@@ -81,15 +86,17 @@ def slots_text(free: FreeSlots) -> str:
     a function of the instant, since all the slots are one practitioner's.
     """
     stamps: dict[int, str] = {}
+    days: dict[int, str] = {}
+    zones: dict[int, str] = {}
     reasons: dict[str, str] = {}
     parts = []
     for start, end, start_offset, end_offset, reason in free.rows:
         opens = stamps.get(start)
         if opens is None:
-            opens = stamps[start] = _stamp(start, start_offset)
+            opens = stamps[start] = _stamp(start, start_offset, days, zones)
         closes = stamps.get(end)
         if closes is None:
-            closes = stamps[end] = _stamp(end, end_offset)
+            closes = stamps[end] = _stamp(end, end_offset, days, zones)
         quoted = reasons.get(reason)
         if quoted is None:
             quoted = reasons[reason] = json.dumps(reason, ensure_ascii=False)
