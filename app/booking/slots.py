@@ -71,6 +71,8 @@ MAX_WINDOW: Final = timedelta(days=31)
 _WEEKDAYS: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _ONE_DAY: Final = timedelta(days=1)
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_DAY: Final = date(1970, 1, 1).toordinal()
+_MIDNIGHT: Final = time(0)
 _MINUTE: Final = timedelta(minutes=1)
 #: a minute after every occurrence: "the offset does not change"
 _NEVER: Final = 2**62
@@ -339,21 +341,34 @@ def lay_free(
     earliest_m = _minutes_up(earliest)
     window_end_m = _minutes_up(window_end)
     horizon_m = _minutes_down(horizon)
+    earliest_floor = _minutes_down(earliest)
     tz = schedule.timezone
     found: list[tuple[int, int, int, int, str]] = []
     for day in _local_days(earliest, min(window_end, horizon), tz):
-        for block in schedule.blocks_on(day.weekday()):
+        blocks = schedule.blocks_on(day.weekday())
+        if not blocks:
+            continue
+        steady = _steady_offset(day, tz)
+        midnight = (day.toordinal() - _EPOCH_DAY) * 1440
+        for block in blocks:
             reasons = block.visit_reason_ids
             if visit_reason_id is not None:
                 reasons = reasons & {visit_reason_id}
             if not reasons:
                 continue
-            block_start = wall_to_instant(day, block.start, tz)
-            block_end = wall_to_instant(day, block.end, tz)
-            if block_end <= earliest or block_start >= window_end or block_start >= block_end:
-                continue
-            offsets = _Offsets.of(block_start, block_end, tz)
-            opens, closes = _minutes_down(block_start), _minutes_down(block_end)
+            if steady is not None:  # the usual day: wall minutes minus one offset, no tz lookup
+                opens = midnight + block.start.hour * 60 + block.start.minute - steady
+                closes = midnight + block.end.hour * 60 + block.end.minute - steady
+                if closes <= earliest_floor or opens >= window_end_m:
+                    continue
+                offsets = _Offsets(steady, _NEVER, steady)
+            else:
+                block_start = wall_to_instant(day, block.start, tz)
+                block_end = wall_to_instant(day, block.end, tz)
+                if block_end <= earliest or block_start >= window_end or block_start >= block_end:
+                    continue
+                offsets = _Offsets.of(block_start, block_end, tz)
+                opens, closes = _minutes_down(block_start), _minutes_down(block_end)
             for reason in sorted(reasons):
                 _lay(
                     found,
@@ -482,6 +497,23 @@ def _merge_busy(intervals: Sequence[Interval]) -> tuple[list[int], list[int]]:
             starts.append(start)
             ends.append(end)
     return starts, ends
+
+
+def _steady_offset(day: date, tz: ZoneInfo) -> int | None:
+    """The zone's offset all through local ``day``, in minutes, if it is the same at both of the
+    day's midnights and a whole number of cells; otherwise None, and the day's blocks go through
+    ``wall_to_instant`` and ``_Offsets.of``, which handle changes and refuse odd offsets.
+
+    Equal offsets at both midnights mean no change in between, as no zone changes twice within
+    a day (see ``_Offsets``); a change at midnight itself shows as a difference. On such a day
+    every wall time of the day is an ordinary reading: its instant is the wall time minus the
+    offset, on the grid whenever the wall time is.
+    """
+    first = datetime.combine(day, _MIDNIGHT, tzinfo=tz).utcoffset()
+    last = datetime.combine(day + _ONE_DAY, _MIDNIGHT, tzinfo=tz).utcoffset()
+    if first is None or first != last or first % CELL:
+        return None
+    return first // _MINUTE
 
 
 def _minutes_down(instant: datetime) -> int:
