@@ -56,3 +56,12 @@ async def get_booking_service(
 
 
 Booking = Annotated[BookingService, Depends(get_booking_service)]
+
+
+async def get_directory_service(db: DbSession, settings: AppSettings) -> BookingService:
+    """For the public reads (search, profile, slots), which write nothing: no audit trail, throttle
+    or mail queue to set up on the busiest routes (each is per-request work: keys, policies)."""
+    return BookingService(db, settings)
+
+
+Directory = Annotated[BookingService, Depends(get_directory_service)]

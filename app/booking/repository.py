@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cache
@@ -63,6 +64,80 @@ def _profiles() -> sa.Select[Any]:
         .select_from(p.join(account_table, account_table.c.id == p.c.id))
         .where(listed_clause())
     )
+
+
+@cache
+def _profile_with_reasons() -> sa.Select[Any]:
+    """One listed practice by id, one row per active visit reason (or one row with none)."""
+    v = visit_reason_table
+    return (
+        sa.select(
+            *PROFILE_COLUMNS,
+            v.c.id.label("reason_id"),
+            v.c.label.label("reason_label"),
+            v.c.duration_minutes.label("reason_minutes"),
+            v.c.new_patients.label("reason_new_patients"),
+        )
+        .select_from(
+            p.join(account_table, account_table.c.id == p.c.id).outerjoin(
+                v, sa.and_(v.c.practitioner_id == p.c.id, v.c.active.is_(True))
+            )
+        )
+        .where(p.c.id == sa.bindparam("practitioner_id"), listed_clause())
+        .order_by(v.c.created_at, v.c.id)
+    )
+
+
+@cache
+def _visit_reasons() -> sa.Select[Any]:
+    v = visit_reason_table
+    return (
+        sa.select(v.c.id, v.c.practitioner_id, v.c.label, v.c.duration_minutes, v.c.new_patients)
+        .where(v.c.practitioner_id.in_(sa.bindparam("ids", expanding=True)), v.c.active.is_(True))
+        .order_by(v.c.created_at, v.c.id)
+    )
+
+
+@cache
+def _busy(*, many: bool, excluding: bool) -> sa.CompoundSelect[Any]:
+    """Busy time overlapping ``[:start, :end)`` of one practitioner (``:practitioner_id``) or several
+    (``:ids``), without appointment ``:exclude`` if ``excluding`` (see ``busy_of_many``)."""
+
+    def whose(column: sa.Column[Any]) -> sa.ColumnElement[bool]:
+        if many:
+            return column.in_(sa.bindparam("ids", expanding=True))
+        return column == sa.bindparam("practitioner_id")
+
+    start: sa.BindParameter[datetime] = sa.bindparam("start")
+    end: sa.BindParameter[datetime] = sa.bindparam("end")
+    absences = sa.select(
+        absence_table.c.practitioner_id, absence_table.c.start_at, absence_table.c.end_at
+    ).where(
+        whose(absence_table.c.practitioner_id),
+        absence_table.c.start_at < end,
+        absence_table.c.end_at > start,
+    )
+    bookings = sa.select(a.c.practitioner_id, a.c.start_at, a.c.end_at).where(
+        whose(a.c.practitioner_id),
+        a.c.status == BOOKED,
+        a.c.start_at < end,
+        a.c.start_at > sa.bindparam("since"),
+        a.c.end_at > start,
+    )
+    if excluding:
+        bookings = bookings.where(a.c.id != sa.bindparam("exclude"))
+    return sa.union_all(absences, bookings)
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonRow:
+    """An active visit reason, as ``visit_reasons`` gives it."""
+
+    id: uuid.UUID
+    practitioner_id: uuid.UUID
+    label: str
+    duration_minutes: int
+    new_patients: bool
 
 
 class Inserted(StrEnum):
@@ -168,20 +243,34 @@ class BookingRepository:
         rows: Sequence[Any] = (await self.session.execute(query)).all()
         return rows
 
-    async def profile(self, practitioner_id: uuid.UUID) -> Any:
-        query = _profiles().where(p.c.id == practitioner_id)
-        return (await self.session.execute(query)).one_or_none()
+    async def profile_and_reasons(self, practitioner_id: uuid.UUID) -> tuple[Any, list[ReasonRow]]:
+        """A listed practice and its active visit reasons in one statement (the slot list and the
+        public profile need both); ``(None, [])`` if it is not listed."""
+        rows = (
+            await self.session.execute(
+                _profile_with_reasons(), {"practitioner_id": practitioner_id}
+            )
+        ).all()
+        if not rows:
+            return None, []
+        reasons = [
+            ReasonRow(
+                r.reason_id,
+                r.id,
+                r.reason_label,
+                r.reason_minutes,
+                r.reason_new_patients,
+            )
+            for r in rows
+            if r.reason_id is not None
+        ]
+        return rows[0], reasons
 
     async def visit_reasons(self, practitioner_ids: Sequence[uuid.UUID]) -> Sequence[Any]:
-        v = visit_reason_table
-        query = (
-            sa.select(
-                v.c.id, v.c.practitioner_id, v.c.label, v.c.duration_minutes, v.c.new_patients
-            )
-            .where(v.c.practitioner_id.in_(list(practitioner_ids)), v.c.active.is_(True))
-            .order_by(v.c.created_at, v.c.id)
-        )
-        return (await self.session.execute(query)).all()
+        rows: Sequence[Any] = (
+            await self.session.execute(_visit_reasons(), {"ids": list(practitioner_ids)})
+        ).all()
+        return rows
 
     async def busy(
         self,
@@ -192,9 +281,12 @@ class BookingRepository:
         exclude: uuid.UUID | None = None,
     ) -> Sequence[Any]:
         """Absences and active appointments of one practitioner overlapping ``[start, end)``."""
-        return (await self.busy_of_many([practitioner_id], start, end, exclude=exclude))[
-            practitioner_id
-        ]
+        params = self._busy_params(start, end, exclude)
+        query = _busy(many=False, excluding=exclude is not None)
+        rows: Sequence[Any] = (
+            await self.session.execute(query, {"practitioner_id": practitioner_id, **params})
+        ).all()
+        return rows
 
     async def busy_of_many(
         self,
@@ -212,26 +304,21 @@ class BookingRepository:
         may prefer scanning every practitioner's future appointments by ``end_at`` instead; with
         it the cost stays the same at 10^4 or 10^7 appointments (bench/README.md, B10).
         """
-        absences = sa.select(
-            absence_table.c.practitioner_id, absence_table.c.start_at, absence_table.c.end_at
-        ).where(
-            absence_table.c.practitioner_id.in_(practitioner_ids),
-            absence_table.c.start_at < end,
-            absence_table.c.end_at > start,
-        )
-        bookings = sa.select(a.c.practitioner_id, a.c.start_at, a.c.end_at).where(
-            a.c.practitioner_id.in_(practitioner_ids),
-            a.c.status == BOOKED,
-            a.c.start_at < end,
-            a.c.start_at > start - LONGEST_VISIT,
-            a.c.end_at > start,
-        )
-        if exclude is not None:
-            bookings = bookings.where(a.c.id != exclude)
+        params = self._busy_params(start, end, exclude)
+        query = _busy(many=True, excluding=exclude is not None)
         out: dict[uuid.UUID, list[Any]] = {pid: [] for pid in practitioner_ids}
-        for row in (await self.session.execute(sa.union_all(absences, bookings))).all():
+        for row in (
+            await self.session.execute(query, {"ids": list(practitioner_ids), **params})
+        ).all():
             out[row.practitioner_id].append(row)
         return out
+
+    @staticmethod
+    def _busy_params(start: datetime, end: datetime, exclude: uuid.UUID | None) -> dict[str, Any]:
+        params: dict[str, Any] = {"start": start, "end": end, "since": start - LONGEST_VISIT}
+        if exclude is not None:
+            params["exclude"] = exclude
+        return params
 
     # booking
 

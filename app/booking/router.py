@@ -17,6 +17,7 @@ from app.booking.dependencies import (
     AppointmentViewer,
     Booker,
     Booking,
+    Directory,
     DirectoryReader,
     Exporter,
     SlotReader,
@@ -43,6 +44,10 @@ def _profile(view: ProfileView) -> schemas.Profile:
     return schemas.Profile.model_validate(view, from_attributes=True)
 
 
+def _json(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
 def _appointment(view: AppointmentView) -> schemas.AppointmentRead:
     return schemas.AppointmentRead.model_validate(view, from_attributes=True)
 
@@ -55,7 +60,7 @@ def _appointment(view: AppointmentView) -> schemas.AppointmentRead:
     openapi_extra=PUBLIC,
 )
 async def search_practitioners(
-    booking: Booking,
+    booking: Directory,
     _caller: DirectoryReader,
     profession: Annotated[str | None, Query(max_length=40)] = None,
     specialty: Annotated[str | None, Query(max_length=40)] = None,
@@ -78,18 +83,13 @@ async def search_practitioners(
         slots_days=slots_days,
     )
     # written as JSON directly, slots included (see list_slots): hundreds per result
-    body = {
-        "items": [
-            _profile(view).model_dump(mode="json")
-            | {"slots": None if view.slots is None else schemas.slot_dicts(view.slots)}
-            for view in page.items
-        ],
-        "next_cursor": page.next_cursor,
-    }
-    return Response(
-        json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode(),
-        media_type="application/json",
-    )
+    items = []
+    for view in page.items:
+        profile = _json(_profile(view).model_dump(mode="json"))
+        slots = "null" if view.slots is None else schemas.slots_text(view.slots)
+        items.append(f'{profile[:-1]},"slots":{slots}}}')
+    body = f'{{"items":[{",".join(items)}],"next_cursor":{_json(page.next_cursor)}}}'
+    return Response(body.encode(), media_type="application/json")
 
 
 @router.get(
@@ -100,7 +100,7 @@ async def search_practitioners(
     openapi_extra=PUBLIC,
 )
 async def get_practitioner(
-    practitioner_id: uuid.UUID, booking: Booking, _caller: DirectoryReader
+    practitioner_id: uuid.UUID, booking: Directory, _caller: DirectoryReader
 ) -> schemas.Profile:
     return _profile(await booking.profile(practitioner_id))
 
@@ -114,7 +114,7 @@ async def get_practitioner(
 )
 async def list_slots(
     practitioner_id: uuid.UUID,
-    booking: Booking,
+    booking: Directory,
     _caller: SlotReader,
     start: From = None,
     end: To = None,

@@ -31,6 +31,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import functools
 import hashlib
 import json
 import uuid
@@ -60,12 +61,13 @@ from app.booking.models import AppointmentStatus, Channel
 from app.booking.repository import LONGEST_VISIT, BookingRepository, Inserted
 from app.booking.slots import (
     BookingRules,
+    FreeSlots,
     Interval,
     Schedule,
     Slot,
     Window,
     find_slot,
-    free_slots,
+    lay_free,
 )
 from app.booking.timegrid import ScheduleError, cells, in_zone
 from app.consent.registry import Gate
@@ -112,7 +114,7 @@ class ProfileView:
     visit_reasons: list[VisitReasonView]
     booking_rules: dict[str, int]
     #: free slots, only when a search asked for them (``slots_days``)
-    slots: list[Slot] | None = None
+    slots: FreeSlots | None = None
 
 
 @dataclass(frozen=True)
@@ -224,7 +226,11 @@ class BookingService:
         self.throttle = throttle
         self.mail = mail
         self.repository = BookingRepository(session)
-        self.cipher = _cipher(settings)
+
+    @functools.cached_property
+    def cipher(self) -> ColumnCipher:
+        """Derived when first needed: the public reads never touch an encrypted column."""
+        return _cipher(self.settings)
 
     async def _record(self, action: AuditAction, **kwargs: Any) -> None:
         if self.audit is not None:
@@ -326,10 +332,10 @@ class BookingService:
         ]
 
     async def profile(self, practitioner_id: uuid.UUID) -> ProfileView:
-        row = await self.repository.profile(practitioner_id)
+        row, reasons = await self.repository.profile_and_reasons(practitioner_id)
         if row is None:
             raise PractitionerNotFound()
-        return self._profiles([row], await self.repository.visit_reasons([row.id]))[0]
+        return self._profiles([row], reasons)[0]
 
     async def slots(
         self,
@@ -337,9 +343,9 @@ class BookingService:
         start: datetime | None,
         end: datetime | None,
         visit_reason_id: uuid.UUID | None,
-    ) -> list[Slot]:
+    ) -> FreeSlots:
         """Free, bookable-now slots starting in ``[start, end)`` (at most 31 days; default a week
-        from now): three statements, whatever the agenda holds."""
+        from now): two statements, whatever the agenda holds."""
         now = clock.now()
         start = start or now
         end = end or start + timedelta(days=7)
@@ -347,10 +353,9 @@ class BookingService:
             window = Window(start, end)
         except ScheduleError as error:
             raise InvalidQuery(str(error)) from error
-        row = await self.repository.profile(practitioner_id)
+        row, reasons = await self.repository.profile_and_reasons(practitioner_id)
         if row is None:
             raise PractitionerNotFound()
-        reasons = await self.repository.visit_reasons([row.id])
         durations = {str(r.id): r.duration_minutes for r in reasons}
         busy = await self.repository.busy(row.id, start, end + LONGEST_VISIT)
         return self._free(
@@ -365,12 +370,12 @@ class BookingService:
         window: Window,
         now: datetime,
         visit_reason_id: str | None,
-    ) -> list[Slot]:
+    ) -> FreeSlots:
         try:
             schedule = Schedule(
                 _zone(row.timezone), tuple(blocks_of(row.weekly, set(durations))), durations
             )
-            return free_slots(
+            return lay_free(
                 schedule,
                 window,
                 now=now,

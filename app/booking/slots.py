@@ -34,7 +34,9 @@ of a listed slot always maps to whole cells.
 **Cost.** The work is proportional to days x blocks x visit reasons x (free slots + bookings in the
 way): the lattice jumps over notice, absences and bookings instead of stepping through them, and
 busy intervals are merged once and searched by bisection. A week with fifty bookings is a few hundred
-candidate slots.
+candidate slots. Only block occurrences are found with datetimes; slots are laid in whole minutes
+since the epoch (``lay_free``), and a slot list is written from those integers, not from one pair
+of datetimes per slot (``app.booking.schemas.slots_text``).
 
 The reschedule flow must leave the appointment being moved out of ``bookings``.
 """
@@ -56,9 +58,10 @@ from app.booking.timegrid import (
     UnsupportedTimezone,
     check_duration,
     check_offset,
-    in_zone,
     is_on_grid,
+    minute_in_zone,
     require_aware,
+    transition,
     wall_to_instant,
 )
 
@@ -67,6 +70,12 @@ MAX_WINDOW: Final = timedelta(days=31)
 
 _WEEKDAYS: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _ONE_DAY: Final = timedelta(days=1)
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_DAY: Final = date(1970, 1, 1).toordinal()
+_MIDNIGHT: Final = time(0)
+_MINUTE: Final = timedelta(minutes=1)
+#: a minute after every occurrence: "the offset does not change"
+_NEVER: Final = 2**62
 
 
 class InvalidAvailability(ScheduleError):
@@ -270,44 +279,111 @@ def free_slots(
     ``visit_reason_id`` keeps only that reason (an unknown one gives no slot). Raises
     ``UnsupportedTimezone`` if a block falls at an offset that is not a whole number of cells.
     """
+    return lay_free(
+        schedule,
+        window,
+        now=now,
+        rules=rules,
+        absences=absences,
+        bookings=bookings,
+        visit_reason_id=visit_reason_id,
+    ).as_slots()
+
+
+@dataclass(frozen=True, slots=True)
+class FreeSlots:
+    """Free slots in integer form, as ``lay_free`` finds them, for callers that list hundreds.
+
+    Each row is ``(start, end, start_offset, end_offset, visit_reason_id)``: ``start`` and ``end``
+    in whole minutes since the Unix epoch (UTC), each offset the practitioner's UTC offset at that
+    instant, in minutes. Rows sort as slots do (start, then end, then visit reason): an offset is a
+    function of its instant. ``as_slots`` gives the same slots as ``Slot`` objects.
+    """
+
+    rows: list[tuple[int, int, int, int, str]]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def as_slots(self) -> list[Slot]:
+        return [
+            Slot(minute_in_zone(start, start_offset), minute_in_zone(end, end_offset), reason)
+            for start, end, start_offset, end_offset, reason in self.rows
+        ]
+
+
+def lay_free(
+    schedule: Schedule,
+    window: Window,
+    *,
+    now: datetime,
+    rules: BookingRules,
+    absences: Iterable[Interval] = (),
+    bookings: Iterable[Interval] = (),
+    visit_reason_id: str | None = None,
+) -> FreeSlots:
+    """``free_slots`` in integer form (``FreeSlots``): the same slots, without one datetime each.
+
+    Only the occurrences of blocks are found with datetimes (``wall_to_instant``); slots are then
+    laid in whole minutes. Instants given with seconds are rounded to whole minutes in the one
+    direction that keeps every comparison with a slot edge (always a whole minute) unchanged:
+    lower bounds of where a slot may start (``earliest``, ``window.end``, busy ends) up, upper
+    bounds of where it may end (horizon, busy starts) down.
+    """
     require_aware(now, "now")
     earliest = max(window.start, now + timedelta(minutes=rules.min_notice_minutes)).astimezone(UTC)
     horizon = (now + timedelta(days=rules.max_horizon_days)).astimezone(UTC)
     window_end = window.end.astimezone(UTC)
     if earliest >= min(window_end, horizon):
-        return []
+        return FreeSlots([])
 
     starts, ends = _merge_busy([*absences, *bookings])
+    earliest_m = _minutes_up(earliest)
+    window_end_m = _minutes_up(window_end)
+    horizon_m = _minutes_down(horizon)
+    earliest_floor = _minutes_down(earliest)
     tz = schedule.timezone
-    found: list[tuple[datetime, datetime, str]] = []
+    found: list[tuple[int, int, int, int, str]] = []
     for day in _local_days(earliest, min(window_end, horizon), tz):
-        for block in schedule.blocks_on(day.weekday()):
+        blocks = schedule.blocks_on(day.weekday())
+        if not blocks:
+            continue
+        steady = _steady_offset(day, tz)
+        midnight = (day.toordinal() - _EPOCH_DAY) * 1440
+        for block in blocks:
             reasons = block.visit_reason_ids
             if visit_reason_id is not None:
                 reasons = reasons & {visit_reason_id}
             if not reasons:
                 continue
-            block_start = wall_to_instant(day, block.start, tz)
-            block_end = wall_to_instant(day, block.end, tz)
-            if block_end <= earliest or block_start >= window_end or block_start >= block_end:
-                continue
-            _require_cell_aligned(block_start, tz)
-            _require_cell_aligned(block_end, tz)
+            if steady is not None:  # the usual day: wall minutes minus one offset, no tz lookup
+                opens = midnight + block.start.hour * 60 + block.start.minute - steady
+                closes = midnight + block.end.hour * 60 + block.end.minute - steady
+                if closes <= earliest_floor or opens >= window_end_m:
+                    continue
+                offsets = _Offsets(steady, _NEVER, steady)
+            else:
+                block_start = wall_to_instant(day, block.start, tz)
+                block_end = wall_to_instant(day, block.end, tz)
+                if block_end <= earliest or block_start >= window_end or block_start >= block_end:
+                    continue
+                offsets = _Offsets.of(block_start, block_end, tz)
+                opens, closes = _minutes_down(block_start), _minutes_down(block_end)
             for reason in sorted(reasons):
-                found.extend(
-                    _lay(
-                        block_start,
-                        min(block_end, horizon),
-                        timedelta(minutes=schedule.durations[reason]),
-                        reason,
-                        earliest=earliest,
-                        window_end=window_end,
-                        busy_starts=starts,
-                        busy_ends=ends,
-                    )
+                _lay(
+                    found,
+                    opens,
+                    min(closes, horizon_m),
+                    schedule.durations[reason],
+                    reason,
+                    offsets,
+                    earliest=earliest_m,
+                    window_end=window_end_m,
+                    busy_starts=starts,
+                    busy_ends=ends,
                 )
     found.sort()
-    return [Slot(in_zone(start, tz), in_zone(end, tz), reason) for start, end, reason in found]
+    return FreeSlots(found)
 
 
 def find_slot(
@@ -340,51 +416,118 @@ def find_slot(
     return slots[0] if slots else None
 
 
+@dataclass(frozen=True, slots=True)
+class _Offsets:
+    """The zone's offset over one occurrence, in minutes: ``before`` until minute ``change``,
+    ``after`` from it on (``change`` is past the occurrence when the offset does not change).
+
+    An occurrence lies within a day or so, and holds at most one change of offset: the closest two
+    changes of any zone since 1970 are a week apart. The offset is checked at both ends (as the cell
+    grid needs) and, when they differ, the change is found by bisection, as ``wall_to_instant`` does.
+    """
+
+    before: int
+    change: int
+    after: int
+
+    @classmethod
+    def of(cls, start: datetime, end: datetime, tz: ZoneInfo) -> _Offsets:
+        first = _require_cell_aligned(start, tz)
+        last = _require_cell_aligned(end, tz)
+        if first == last:
+            return cls(_whole_minutes(first), _NEVER, _whole_minutes(first))
+        change = transition(start, end, tz, first)
+        return cls(_whole_minutes(first), _minutes_up(change), _whole_minutes(last))
+
+    def at(self, minute: int) -> int:
+        return self.before if minute < self.change else self.after
+
+
 def _lay(
-    block_start: datetime,
-    block_end: datetime,
-    duration: timedelta,
+    laid: list[tuple[int, int, int, int, str]],
+    block_start: int,
+    block_end: int,
+    duration: int,
     reason: str,
+    offsets: _Offsets,
     *,
-    earliest: datetime,
-    window_end: datetime,
-    busy_starts: Sequence[datetime],
-    busy_ends: Sequence[datetime],
-) -> list[tuple[datetime, datetime, str]]:
-    """Free lattice slots ``block_start + k * duration`` of one occurrence, jumping over busy time."""
-    laid: list[tuple[datetime, datetime, str]] = []
+    earliest: int,
+    window_end: int,
+    busy_starts: Sequence[int],
+    busy_ends: Sequence[int],
+) -> None:
+    """Free lattice slots ``block_start + k * duration`` of one occurrence, jumping over busy time,
+    appended to ``laid``; all in whole minutes since the epoch."""
     start = _lattice_at_or_after(block_start, duration, earliest)
     busy = bisect_right(busy_ends, start)  # first busy interval still running at ``start``
+    count = len(busy_ends)
+    steady = offsets.change > block_end  # one offset all along: the common case, kept cheap
+    offset = offsets.before
     while start < window_end and start + duration <= block_end:
         end = start + duration
-        while busy < len(busy_ends) and busy_ends[busy] <= start:
+        while busy < count and busy_ends[busy] <= start:
             busy += 1
-        if busy < len(busy_starts) and busy_starts[busy] < end:
+        if busy < count and busy_starts[busy] < end:
             start = _lattice_at_or_after(block_start, duration, busy_ends[busy])
             continue
-        laid.append((start, end, reason))
+        if steady:
+            laid.append((start, end, offset, offset, reason))
+        else:
+            laid.append((start, end, offsets.at(start), offsets.at(end), reason))
         start = end
-    return laid
 
 
-def _lattice_at_or_after(origin: datetime, step: timedelta, bound: datetime) -> datetime:
+def _lattice_at_or_after(origin: int, step: int, bound: int) -> int:
     """The first ``origin + k * step`` (k >= 0) at or after ``bound``, without walking there."""
     if bound <= origin:
         return origin
     return origin + -((origin - bound) // step) * step
 
 
-def _merge_busy(intervals: Sequence[Interval]) -> tuple[list[datetime], list[datetime]]:
-    """Busy time as sorted, disjoint UTC intervals (starts, ends), both lists increasing."""
-    starts: list[datetime] = []
-    ends: list[datetime] = []
-    for start, end in sorted((i.start.astimezone(UTC), i.end.astimezone(UTC)) for i in intervals):
+def _merge_busy(intervals: Sequence[Interval]) -> tuple[list[int], list[int]]:
+    """Busy time as sorted, disjoint intervals (starts, ends) in whole minutes since the epoch,
+    both lists increasing; starts rounded down and ends up, so that a slot (whole minutes)
+    overlaps the rounded interval exactly when it overlaps the real one."""
+    starts: list[int] = []
+    ends: list[int] = []
+    for start, end in sorted((_minutes_down(i.start), _minutes_up(i.end)) for i in intervals):
         if ends and start <= ends[-1]:
             ends[-1] = max(ends[-1], end)
         else:
             starts.append(start)
             ends.append(end)
     return starts, ends
+
+
+def _steady_offset(day: date, tz: ZoneInfo) -> int | None:
+    """The zone's offset all through local ``day``, in minutes, if it is the same at both of the
+    day's midnights and a whole number of cells; otherwise None, and the day's blocks go through
+    ``wall_to_instant`` and ``_Offsets.of``, which handle changes and refuse odd offsets.
+
+    Equal offsets at both midnights mean no change in between, as no zone changes twice within
+    a day (see ``_Offsets``); a change at midnight itself shows as a difference. On such a day
+    every wall time of the day is an ordinary reading: its instant is the wall time minus the
+    offset, on the grid whenever the wall time is.
+    """
+    first = datetime.combine(day, _MIDNIGHT, tzinfo=tz).utcoffset()
+    last = datetime.combine(day + _ONE_DAY, _MIDNIGHT, tzinfo=tz).utcoffset()
+    if first is None or first != last or first % CELL:
+        return None
+    return first // _MINUTE
+
+
+def _minutes_down(instant: datetime) -> int:
+    """Whole minutes since the epoch, rounded down."""
+    return (instant - _EPOCH) // _MINUTE
+
+
+def _minutes_up(instant: datetime) -> int:
+    """Whole minutes since the epoch, rounded up."""
+    return -((_EPOCH - instant) // _MINUTE)
+
+
+def _whole_minutes(offset: timedelta) -> int:
+    return offset // _MINUTE
 
 
 def _local_days(first: datetime, last: datetime, tz: ZoneInfo) -> Iterable[date]:
@@ -400,11 +543,13 @@ def _local_days(first: datetime, last: datetime, tz: ZoneInfo) -> Iterable[date]
         day += _ONE_DAY
 
 
-def _require_cell_aligned(instant: datetime, tz: ZoneInfo) -> None:
-    """Refuse an occurrence end the cell index could not represent (see ``timegrid``)."""
-    check_offset(instant, tz)
+def _require_cell_aligned(instant: datetime, tz: ZoneInfo) -> timedelta:
+    """Refuse an occurrence end the cell index could not represent (see ``timegrid``); give the
+    zone's offset there."""
+    offset = check_offset(instant, tz)
     if not is_on_grid(instant):  # a gap ending at an odd instant: not in tz data since 1970
         raise UnsupportedTimezone(
             f"time zone {tz.key} changes offset at {instant.isoformat()}, off the "
             f"{CELL_MINUTES}-minute grid"
         )
+    return offset

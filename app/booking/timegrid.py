@@ -54,6 +54,7 @@ CELL: Final = timedelta(minutes=CELL_MINUTES)
 MAX_DURATION_MINUTES: Final = 24 * 60
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_NAIVE: Final = datetime(1970, 1, 1)
 _ZERO: Final = timedelta(0)
 
 
@@ -158,12 +159,12 @@ def wall_to_instant(day: date, wall: time, tz: ZoneInfo) -> datetime:
     if before >= after:  # an ordinary reading, or a repeated one: its first occurrence
         return first.astimezone(UTC)
     # The clock jumped forward over this reading. The transition lies in (naive - after, naive - before].
-    return _transition(
+    return transition(
         (naive - after).replace(tzinfo=UTC), (naive - before).replace(tzinfo=UTC), tz, before
     )
 
 
-def _transition(low: datetime, high: datetime, tz: ZoneInfo, old: timedelta) -> datetime:
+def transition(low: datetime, high: datetime, tz: ZoneInfo, old: timedelta) -> datetime:
     """The first instant in ``(low, high]`` where ``tz`` no longer uses offset ``old``.
 
     Bisection on whole seconds (tz data has no finer transitions): at most 17 steps even for a gap of a
@@ -180,14 +181,16 @@ def _transition(low: datetime, high: datetime, tz: ZoneInfo, old: timedelta) -> 
     return _EPOCH + timedelta(seconds=hi)
 
 
-def check_offset(instant: datetime, tz: ZoneInfo) -> None:
-    """Refuse ``tz`` at ``instant`` if its offset would put grid-aligned wall times off the UTC grid."""
+def check_offset(instant: datetime, tz: ZoneInfo) -> timedelta:
+    """Refuse ``tz`` at ``instant`` if its offset would put grid-aligned wall times off the UTC grid;
+    give the offset otherwise."""
     offset = _offset(instant.astimezone(tz))
     if offset % CELL != _ZERO:
         raise UnsupportedTimezone(
             f"time zone {tz.key} is {_format_offset(offset)} from UTC at {instant.isoformat()}; "
             f"erdv needs offsets that are a whole multiple of {CELL_MINUTES} minutes"
         )
+    return offset
 
 
 def _format_offset(offset: timedelta) -> str:
@@ -201,6 +204,13 @@ def _format_offset(offset: timedelta) -> str:
 @lru_cache(maxsize=64)
 def _fixed(offset: timedelta) -> timezone:
     return timezone(offset)
+
+
+def minute_in_zone(minute: int, offset: int) -> datetime:
+    """Minute ``minute`` since the epoch (UTC) as a local time at ``offset`` minutes from UTC, the
+    way ``in_zone`` gives it when ``offset`` is the zone's offset then."""
+    local = _EPOCH_NAIVE + timedelta(minutes=minute + offset)
+    return local.replace(tzinfo=_fixed(timedelta(minutes=offset)))
 
 
 def in_zone(instant: datetime, tz: ZoneInfo) -> datetime:

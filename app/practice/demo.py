@@ -204,7 +204,9 @@ async def _demo_bookings(
         if practitioner is None:
             continue
         start = clock.now() + timedelta(days=2)
-        free = await service.slots(practitioner.id, start, start + timedelta(days=7), None)
+        free = (
+            await service.slots(practitioner.id, start, start + timedelta(days=7), None)
+        ).as_slots()
         if free:
             await service.book(
                 principal,

@@ -8,6 +8,7 @@ brute-force scan of the wall clock in 5-minute steps instead of ``fold`` arithme
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
@@ -17,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.booking.schemas import slots_text
 from app.booking.slots import (
     MAX_WINDOW,
     BookingRules,
@@ -29,12 +31,14 @@ from app.booking.slots import (
     Window,
     find_slot,
     free_slots,
+    lay_free,
 )
 from app.booking.timegrid import (
     CELL,
     CELL_MINUTES,
     ScheduleError,
     UnsupportedTimezone,
+    in_zone,
     is_on_grid,
     overlaps,
 )
@@ -886,3 +890,61 @@ def test_blocks_on_the_nights_of_the_changes_match_the_oracle(case: Case) -> Non
         mine = [s for s in slots if s.visit_reason_id == reason]
         for previous, current in zip(mine, mine[1:], strict=False):
             assert previous.end <= current.start
+
+
+def _as_json(tz: ZoneInfo, slots: Sequence[tuple[datetime, datetime, str]]) -> list[dict[str, str]]:
+    """The slot list body by the plain route: each instant through ``in_zone``, then ``isoformat``."""
+    return [
+        {
+            "start": in_zone(s, tz).isoformat(),
+            "end": in_zone(e, tz).isoformat(),
+            "visit_reason_id": r,
+        }
+        for s, e, r in slots
+    ]
+
+
+def _body(case: Case) -> list[dict[str, str]]:
+    laid = lay_free(
+        case.schedule,
+        case.window,
+        now=case.now,
+        rules=case.rules,
+        absences=case.absences,
+        bookings=case.bookings,
+        visit_reason_id=case.reason,
+    )
+    body: list[dict[str, str]] = json.loads(slots_text(laid))
+    return body
+
+
+@PROPERTY
+@given(case=cases())
+def test_the_slot_list_body_is_the_oracle_in_local_time(case: Case) -> None:
+    """The integer layout and its hand-written JSON (the route's body) against the brute force, each
+    instant shown in the zone by ``in_zone`` and ``isoformat``: same slots, offsets and text."""
+    expected = _oracle(
+        case.schedule,
+        case.window,
+        case.now,
+        case.rules,
+        case.absences + case.bookings,
+        case.reason,
+    )
+    assert _body(case) == _as_json(case.schedule.timezone, expected)
+
+
+@PROPERTY
+@given(case=transition_nights())
+def test_the_slot_list_body_on_the_nights_of_the_changes(case: Case) -> None:
+    """Slots across the change itself: a slot's start and end may carry different offsets."""
+    expected = _oracle(case.schedule, case.window, case.now, case.rules, case.bookings, case.reason)
+    assert _body(case) == _as_json(case.schedule.timezone, expected)
+    assert _body(case) == [
+        {
+            "start": s.start.isoformat(),
+            "end": s.end.isoformat(),
+            "visit_reason_id": s.visit_reason_id,
+        }
+        for s in _run(case)
+    ]

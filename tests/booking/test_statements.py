@@ -18,8 +18,8 @@ from tests.factories import People
 #: consent, practice + visit reason, busy time, 3 inserts (no savepoint: conflicts are skipped, not
 #: raised), then the audit append at commit (head, insert)
 BOOKING_MAX = 12
-#: slot search: profile, visit reasons, busy time (plus BEGIN on SQLite)
-SLOTS_MAX = 4
+#: slot search: profile with visit reasons, busy time (plus BEGIN on SQLite)
+SLOTS_MAX = 3
 SEARCH_MAX = 3
 
 
