@@ -9,12 +9,14 @@ survives power loss) and every transaction starts with ``BEGIN IMMEDIATE``: SQLi
 and a deferred transaction that reads and then writes can fail at once with ``SQLITE_BUSY`` when another
 writer got there first. Taking the write lock up front makes writers queue on ``busy_timeout`` instead,
 which is what keeps the audit chain and the booking grid consistent. PostgreSQL uses asyncpg with a
-bounded pool and ``pool_pre_ping`` so that a restarted server is picked up again without a restart.
+bounded pool whose connections are checked after they sat idle (``_ping_when_idle``), so that a
+restarted server is picked up again without a restart of erdv.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -27,6 +29,7 @@ from sqlalchemy import DateTime, MetaData, Table, event, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -54,6 +57,8 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 metadata: MetaData = SQLModel.metadata
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+#: a pooled PostgreSQL connection idle for longer is checked before use (``_ping_when_idle``)
+PING_AFTER_IDLE_SECONDS = 10.0
 READONLY_OPTION = "erdv_readonly"
 
 
@@ -102,16 +107,46 @@ def create_engine(settings: Settings) -> AsyncEngine:
         )
         _install_sqlite_pragmas(engine)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
         pool_timeout=10,
         connect_args={"timeout": 5, "command_timeout": 30},
         # SQL parameters are personal data and hashes: never in an error message or a log line
         hide_parameters=True,
     )
+    _ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
+    return engine
+
+
+def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
+    """Check a pooled connection before use only when it sat idle for ``idle_seconds``.
+
+    ``pool_pre_ping`` checks on every checkout, and asyncpg's check is three round trips (BEGIN, a
+    query, ROLLBACK): on a short request, more than its own statements. A connection that was in use
+    a moment ago is as alive as a check would show; one that sat idle may have been closed by a
+    server restart or a firewall, and is checked, then replaced if dead (SQLAlchemy's documented
+    pessimistic handling: ``DisconnectionError`` from ``checkout`` makes the pool retry with a fresh
+    connection). A server lost while connections are busy is detected by the failing statement,
+    after which SQLAlchemy invalidates the whole pool.
+    """
+    pool = engine.sync_engine.pool
+    dialect = engine.sync_engine.dialect
+
+    @event.listens_for(pool, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < idle_seconds:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise DisconnectionError("pooled connection lost while idle") from error
 
 
 def _ensure_sqlite_dir(url: str) -> str:

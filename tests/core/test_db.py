@@ -116,3 +116,46 @@ async def test_a_rollback_forgets_what_the_transaction_buffered(
         await commit(session)
         actions = (await session.execute(sa.select(entry_table.c.action))).scalars().all()
     assert actions == ["audit.verified"]
+
+
+def _postgres_engine(url: str, idle_seconds: float) -> AsyncEngine:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from app.core.db import _ping_when_idle
+
+    engine = create_async_engine(url, pool_size=1, max_overflow=0)
+    _ping_when_idle(engine, idle_seconds)
+    return engine
+
+
+@pytest.mark.only_backend("postgres")
+async def test_a_connection_in_use_is_not_pinged_before_each_checkout(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """asyncpg's ping is three round trips: not on every request, only after idleness."""
+    pings: list[object] = []
+    original = engine.sync_engine.dialect.do_ping
+    monkeypatch.setattr(
+        engine.sync_engine.dialect, "do_ping", lambda c: pings.append(c) or original(c)
+    )
+    for _ in range(3):
+        async with engine.connect() as connection:
+            await connection.execute(sa.text("SELECT 1"))
+    assert pings == []
+
+
+@pytest.mark.only_backend("postgres")
+async def test_an_idle_connection_the_server_dropped_is_replaced(engine: AsyncEngine) -> None:
+    """A server restart (here: the backend killed) while the connection sat in the pool: the
+    checkout finds it dead and the request gets a fresh one instead of an error."""
+    idle = _postgres_engine(engine.url.render_as_string(hide_password=False), 0.0)
+    try:
+        async with idle.connect() as connection:
+            pid = (await connection.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one()
+        async with engine.connect() as admin:
+            await admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        async with idle.connect() as connection:
+            again = (await connection.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one()
+        assert again != pid
+    finally:
+        await idle.dispose()
