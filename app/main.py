@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.session_factory = session_factory(engine)
         app.state.readonly_session_factory = session_factory(engine, readonly=True)
+        app.state.read_session_factory = session_factory(engine, readonly=True, snapshot=False)
         await _sync_charter(app.state.session_factory)
         jobs = None
         if settings.jobs_enabled:

@@ -19,7 +19,7 @@ from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.audit.dependencies import Audit
 from app.booking.service import BookingService
-from app.core.db import DbSession
+from app.core.db import DbSession, ReadSession
 from app.core.deps import AppSettings
 from app.core.mail import OutgoingMail
 from app.oauth.dependencies import caller, public_caller
@@ -58,9 +58,10 @@ async def get_booking_service(
 Booking = Annotated[BookingService, Depends(get_booking_service)]
 
 
-async def get_directory_service(db: DbSession, settings: AppSettings) -> BookingService:
-    """For the public reads (search, profile, slots), which write nothing: no audit trail, throttle
-    or mail queue to set up on the busiest routes (each is per-request work: keys, policies)."""
+async def get_directory_service(db: ReadSession, settings: AppSettings) -> BookingService:
+    """For the public reads (search, profile, slots), which write nothing: a read session (no write
+    lock, no transaction round trips), and no audit trail, throttle or mail queue to set up on the
+    busiest routes (each is per-request work: keys, policies)."""
     return BookingService(db, settings)
 
 

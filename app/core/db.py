@@ -188,11 +188,15 @@ def _install_sqlite_pragmas(engine: AsyncEngine) -> None:
 
 
 def session_factory(
-    engine: AsyncEngine, *, readonly: bool = False
+    engine: AsyncEngine, *, readonly: bool = False, snapshot: bool = True
 ) -> async_sessionmaker[AsyncSession]:
-    """Sessions on ``engine``. ``readonly`` ones are for long reads (streamed exports, verification):
-    on SQLite they do not take the write lock, so a big export never stalls bookings."""
+    """Sessions on ``engine``. ``readonly`` ones are for reads: on SQLite they do not take the write
+    lock, so a big export never stalls bookings. ``snapshot=False`` (with ``readonly``) is for short
+    public reads that need no consistency between their statements: on PostgreSQL each statement
+    then runs on its own (autocommit), without the BEGIN and COMMIT round trips."""
     bind = engine.execution_options(**{READONLY_OPTION: True}) if readonly else engine
+    if readonly and not snapshot and engine.dialect.name == "postgresql":
+        bind = bind.execution_options(isolation_level="AUTOCOMMIT")
     # expire_on_commit=False: objects stay readable after the commit that precedes the response.
     return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
 
@@ -329,3 +333,14 @@ async def _run_failure_hooks(request: Request, session: AsyncSession, error: Exc
 
 #: Committed before the response is sent: a 2xx is only ever answered for a durable change.
 DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session for public reads that write nothing (directory, profiles, slots): no write lock on
+    SQLite, no transaction round trips on PostgreSQL (``session_factory(snapshot=False)``)."""
+    factory: async_sessionmaker[AsyncSession] = request.app.state.read_session_factory
+    async with factory() as session:
+        yield session
+
+
+ReadSession = Annotated[AsyncSession, Depends(get_read_session, scope="function")]

@@ -14,7 +14,9 @@ and its type handling, and changes only where each call runs:
   ``synchronous=FULL``), ``ROLLBACK`` and closing (a WAL checkpoint).
 - What cannot wait runs inline: statements inside a transaction. Inside ``BEGIN IMMEDIATE`` this
   connection already holds the database's only write lock, and a WAL reader never waits for a
-  writer, so these are pure CPU work on pages mostly in memory: microseconds.
+  writer, so these are pure CPU work on pages mostly in memory: microseconds. A deferred ``BEGIN``
+  (read-only sessions) takes no lock, and ending a transaction that changed nothing syncs nothing:
+  a read runs without leaving the loop at all.
 - Writers of one process take turns on an ``asyncio.Lock`` per database file, in arrival order,
   before their ``BEGIN IMMEDIATE``. Without it they would all reach SQLite at once and the losers
   would poll on the busy handler's sleeps (1, 2, 5 ... 100 ms) while the lock sits free. The wait is
@@ -37,6 +39,10 @@ T = TypeVar("T")
 
 #: statements that take the write lock (the ones ``app.core.db`` starts transactions with)
 _WRITE_BEGINS = ("BEGIN IMMEDIATE", "BEGIN EXCLUSIVE")
+#: deferred transactions (read-only sessions): no lock until the first read, which never waits
+_READ_BEGINS = frozenset(
+    {"BEGIN", "BEGIN DEFERRED", "BEGIN TRANSACTION", "BEGIN DEFERRED TRANSACTION"}
+)
 
 _writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
     weakref.WeakKeyDictionary()
@@ -84,6 +90,7 @@ class Connection:
         self._database = database
         self._timeout = timeout
         self._turn: asyncio.Lock | None = None  # held from BEGIN IMMEDIATE to COMMIT/ROLLBACK
+        self._changes = -1  # rows changed by the connection when its deferred transaction began
 
     @property
     def _raw(self) -> sqlite3.Connection:
@@ -111,7 +118,11 @@ class Connection:
         raw = self._raw
         if raw.in_transaction:
             return call()
-        if not sql.lstrip()[:15].upper().startswith(_WRITE_BEGINS):
+        head = sql.strip().rstrip(";").upper()
+        if head in _READ_BEGINS:  # takes no lock: the first read takes a WAL snapshot
+            self._changes = raw.total_changes
+            return call()
+        if not head.startswith(_WRITE_BEGINS):
             return await self._in_thread(call)
         turn = _writers_lock(self._database)
         try:
@@ -130,18 +141,23 @@ class Connection:
             self._turn.release()
             self._turn = None
 
+    def _only_read(self) -> bool:
+        """A deferred transaction that changed nothing: ending it writes nothing, syncs nothing."""
+        return self._turn is None and self._raw.total_changes == self._changes
+
     async def commit(self) -> None:
-        try:
-            if self._raw.in_transaction:
-                await self._in_thread(self._raw.commit)
-        finally:
-            if not self._connection or not self._connection.in_transaction:
-                self._end_turn()
+        await self._end(self._raw.commit)
 
     async def rollback(self) -> None:
+        await self._end(self._raw.rollback)
+
+    async def _end(self, end: Callable[[], None]) -> None:
         try:
             if self._raw.in_transaction:
-                await self._in_thread(self._raw.rollback)
+                if self._only_read():
+                    end()  # only lets go of the snapshot
+                else:
+                    await self._in_thread(end)
         finally:
             if not self._connection or not self._connection.in_transaction:
                 self._end_turn()

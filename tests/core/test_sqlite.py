@@ -181,3 +181,33 @@ async def test_the_app_engine_uses_it(settings: Settings) -> None:
             assert raw.isolation_level is None  # SQLAlchemy begins transactions, not the driver
     finally:
         await engine.dispose()
+
+
+async def test_a_read_never_leaves_the_loop_and_a_write_commits_in_the_thread(
+    engine: AsyncEngine,
+) -> None:
+    """A deferred transaction takes no lock and, when it changed nothing, syncs nothing at its end:
+    all of it runs on the loop. One that changed rows syncs them from the thread."""
+    loop_thread = threading.current_thread().name
+    reads: list[tuple[str, str]] = []
+    readonly = engine.execution_options(erdv_readonly=True)
+    async with readonly.connect() as connection:
+        raw = (await connection.get_raw_connection()).driver_connection
+        raw._raw.set_trace_callback(
+            lambda sql: reads.append((sql.split()[0].upper(), threading.current_thread().name))
+        )
+        async with connection.begin():
+            await connection.execute(sa.text("SELECT count(*) FROM account"))
+        writes: list[tuple[str, str]] = []
+        raw._raw.set_trace_callback(
+            lambda sql: writes.append((sql.split()[0].upper(), threading.current_thread().name))
+        )
+        async with connection.begin():
+            await connection.execute(sa.text("DELETE FROM account WHERE email = 'nobody'"))
+            await connection.execute(sa.text("CREATE TEMP TABLE scratch (n INTEGER)"))
+            await connection.execute(sa.text("INSERT INTO scratch VALUES (1)"))
+        raw._raw.set_trace_callback(None)
+    assert [statement for statement, _ in reads] == ["BEGIN", "SELECT", "COMMIT"]
+    assert {thread for _, thread in reads} == {loop_thread}
+    assert writes[-1][0] == "COMMIT"
+    assert writes[-1][1] != loop_thread
