@@ -18,6 +18,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -29,8 +30,12 @@ _NONCE_BYTES = 12
 _FORMAT = "v1"
 
 
+@lru_cache(maxsize=64)
 def derive_key(secret: bytes, purpose: str, length: int = 32) -> bytes:
-    """A key for one purpose only (HKDF-SHA256, RFC 5869), e.g. ``derive_key(k, "audit-chain")``."""
+    """A key for one purpose only (HKDF-SHA256, RFC 5869), e.g. ``derive_key(k, "audit-chain")``.
+
+    Cached: requests derive the same few keys from the same secret over and over (the audit key,
+    the recovery-code key...), and the result is an immutable function of the arguments."""
     return HKDF(
         algorithm=hashes.SHA256(),
         length=length,
