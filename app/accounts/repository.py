@@ -191,11 +191,6 @@ class AccountRepository:
         )
 
     # sessions
-    async def add_session(self, row: AuthSession) -> AuthSession:
-        self.session.add(row)
-        await self.session.flush()
-        return row
-
     async def insert_session(self, values: Mapping[str, object]) -> None:
         """A new session row from its column values: a plain INSERT, no ORM unit of work (the
         login creates one and never reads it back in the request)."""
