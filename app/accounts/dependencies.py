@@ -43,11 +43,11 @@ from app.core.db import DbSession, FailureHook, on_failure
 from app.core.deps import AppSettings
 from app.core.errors import NotAuthenticated, NotFound
 from app.core.mail import OutgoingMail
-from app.core.passwords import Passwords
+from app.core.passwords import PasswordHasher
 from app.core.settings import Settings
 from app.oauth.errors import InsufficientScope
 from app.oauth.service import TokenGrant, authenticate_bearer
-from app.throttle.dependencies import RequestThrottle
+from app.throttle.dependencies import RequestThrottle, throttle_for
 from app.throttle.service import DatabaseStore
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -344,15 +344,20 @@ async def refuse_partial_sessions(request: Request, ctx: OptionalSession) -> Non
     raise MfaRequired("Complete the second factor first.")
 
 
-async def get_auth_service(
-    db: DbSession,
-    settings: AppSettings,
-    passwords: Passwords,
-    throttle: RequestThrottle,
-    audit: Audit,
-    mail: OutgoingMail,
-) -> AuthService:
-    return AuthService(db, settings, passwords, throttle, audit, mail)
+async def get_auth_service(request: Request, db: DbSession, mail: OutgoingMail) -> AuthService:
+    """Wired from the app's state, not from the settings, hasher, throttle and audit dependencies:
+    FastAPI's resolution of each costs Python on every login and every session step (bench B7),
+    and none of them does I/O."""
+    settings: Settings = request.app.state.settings
+    passwords: PasswordHasher = request.app.state.passwords
+    return AuthService(
+        db,
+        settings,
+        passwords,
+        throttle_for(request, db, settings),
+        AuditTrail(db, audit_key(settings.secret_key_bytes)),
+        mail,
+    )
 
 
 Auth = Annotated[AuthService, Depends(get_auth_service)]

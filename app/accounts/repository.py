@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -11,10 +12,70 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Account, AccountToken, AuthSession
+from app.mfa.models import TotpCredential
+from app.throttle.models import ThrottleState
 
 account_table = cast(sa.Table, Account.__table__)  # type: ignore[attr-defined]
 token_table = cast(sa.Table, AccountToken.__table__)  # type: ignore[attr-defined]
 session_table = cast(sa.Table, AuthSession.__table__)  # type: ignore[attr-defined]
+_totp_table = cast(sa.Table, TotpCredential.__table__)  # type: ignore[attr-defined]
+_throttle_table = cast(sa.Table, ThrottleState.__table__)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class LoginCandidate:
+    """What the password step needs about an email, read in one statement."""
+
+    #: the account's columns the password step uses, or None for an unknown email
+    account: LoginAccount | None
+    #: ``blocked_until`` of each requested throttle key that has a row (a row: failures counted)
+    throttle: Mapping[str, datetime | None]
+
+
+@dataclass(frozen=True)
+class LoginAccount:
+    id: uuid.UUID
+    role: str
+    password_hash: str
+    status: str
+    email_verified_at: datetime | None
+    totp_enrolled: bool
+
+
+def _login_statement(*, with_throttle: bool) -> sa.Select[Any]:
+    """One row whatever the email: the account (if any) with its TOTP enrolment and, when the
+    throttle state lives in this database, the login's two throttle keys. Built once: the login
+    is the hottest anonymous path, and each statement costs a round trip and its construction."""
+    a, totp = account_table, _totp_table
+    one = sa.select(sa.literal_column("1").label("one")).subquery("one")
+    joined = one.outerjoin(a, a.c.email == sa.bindparam("email")).outerjoin(
+        totp, totp.c.account_id == a.c.id
+    )
+    columns: list[sa.ColumnElement[Any]] = [
+        a.c.id,
+        a.c.role,
+        a.c.password_hash,
+        a.c.status,
+        a.c.email_verified_at,
+        totp.c.secret.is_not(None).label("totp_enrolled"),
+    ]
+    if with_throttle:
+        for name in ("account", "ip"):
+            state = _throttle_table.alias(f"throttle_{name}")
+            joined = joined.outerjoin(state, state.c.key == sa.bindparam(f"{name}_key"))
+            columns += [
+                state.c.key.label(f"{name}_key"),
+                state.c.blocked_until.label(f"{name}_blocked_until"),
+            ]
+    return sa.select(*columns).select_from(joined)
+
+
+_LOGIN = _login_statement(with_throttle=False)
+_LOGIN_WITH_THROTTLE = _login_statement(with_throttle=True)
+_INSERT_SESSION = sa.insert(session_table)
+_DELETE_SESSION_BY_HASH = sa.delete(session_table).where(
+    session_table.c.token_hash == sa.bindparam("token_hash")
+)
 
 
 def _count(result: Any) -> int:
@@ -31,6 +92,35 @@ class AccountRepository:
             sa.select(Account).where(account_table.c.email == email)
         )
         return result.scalar_one_or_none()
+
+    async def login_candidate(
+        self, email: str, throttle_keys: tuple[str, str] | None = None
+    ) -> LoginCandidate:
+        """The account for ``email`` as the password step needs it, with its TOTP enrolment and,
+        when given ``(account_key, ip_key)``, their throttle state: one statement for all three
+        (the throttle state is in this database, read after the caller took the key's lock)."""
+        params = {"email": email}
+        if throttle_keys is not None:
+            params["account_key"], params["ip_key"] = throttle_keys
+        statement = _LOGIN if throttle_keys is None else _LOGIN_WITH_THROTTLE
+        row = (await self.session.execute(statement, params)).one()
+        throttle: dict[str, datetime | None] = {}
+        if throttle_keys is not None:
+            for name in ("account", "ip"):
+                key = row._mapping[f"{name}_key"]
+                if key is not None:
+                    throttle[key] = row._mapping[f"{name}_blocked_until"]
+        account = None
+        if row.id is not None:
+            account = LoginAccount(
+                id=row.id,
+                role=row.role,
+                password_hash=row.password_hash,
+                status=row.status,
+                email_verified_at=row.email_verified_at,
+                totp_enrolled=bool(row.totp_enrolled),
+            )
+        return LoginCandidate(account, throttle)
 
     async def get(self, account_id: uuid.UUID) -> Account | None:
         return await self.session.get(Account, account_id)
@@ -101,10 +191,13 @@ class AccountRepository:
         )
 
     # sessions
-    async def add_session(self, row: AuthSession) -> AuthSession:
-        self.session.add(row)
-        await self.session.flush()
-        return row
+    async def insert_session(self, values: Mapping[str, object]) -> None:
+        """A new session row from its column values: a plain INSERT, no ORM unit of work (the
+        login creates one and never reads it back in the request)."""
+        await self.session.execute(_INSERT_SESSION, dict(values))
+
+    async def delete_session_by_hash(self, token_hash: str) -> None:
+        await self.session.execute(_DELETE_SESSION_BY_HASH, {"token_hash": token_hash})
 
     async def session_by_hash(self, token_hash: str) -> tuple[AuthSession, Account] | None:
         result = await self.session.execute(

@@ -46,11 +46,12 @@ from app.accounts.models import (
 )
 from app.accounts.passwords import check_password_async
 from app.accounts.principal import SESSION_TOKEN_PREFIX, Keys, Principal, SessionContext, keys_for
-from app.accounts.repository import AccountRepository
+from app.accounts.repository import AccountRepository, LoginAccount
 from app.audit.models import AuditAction, AuditOutcome
 from app.audit.service import Actor, AuditTrail
 from app.core import clock
 from app.core.crypto import hash_token, new_token
+from app.core.db import new_id
 from app.core.errors import Conflict, NotAuthenticated, NotFound
 from app.core.mail import Mail, MailQueue
 from app.core.passwords import PasswordHasher
@@ -303,12 +304,22 @@ class AuthService:
     async def login(
         self, *, email: str, password: str, client: ClientInfo, previous_token: str | None
     ) -> IssuedSession:
-        """Password step: a *partial* session (``mfa_setup`` or ``mfa``), never a full one."""
+        """Password step: a *partial* session (``mfa_setup`` or ``mfa``), never a full one.
+
+        Its SQL is kept to a fixed few statements (tests/accounts/test_login_statements.py): the
+        key's lock, then one read of the account, its TOTP enrolment and (database store) both
+        throttle keys, then the session row, then the audit append at commit.
+        """
         account_key = self._password_key(email)
         ip_key = self._ip_key("login", client)
         await self.throttle.serialize(account_key)
-        account = await self.repository.by_email(email)
-        pending = await self.throttle.pending(account_key, ip_key)
+        if self.throttle.in_database:
+            found = await self.repository.login_candidate(email, (account_key, ip_key))
+            pending = self.throttle.pending_from(found.throttle)
+        else:
+            found = await self.repository.login_candidate(email)
+            pending = await self.throttle.pending(account_key, ip_key)
+        account = found.account
         if pending.wait:
             await self._login_failed(account, "throttled", action=AuditAction.AUTH_THROTTLED)
             raise Throttled(pending.wait)
@@ -337,15 +348,12 @@ class AuthService:
             )
         if previous_token:
             # a login replaces whatever session the browser had (no session fixation, ASVS V7.2.4)
-            previous = await self.repository.session_by_hash(self.keys.session_hash(previous_token))
-            if previous is not None:
-                await self.repository.delete_session(previous[0].id)
-        enrolled = await self.mfa.is_enrolled(account.id)
-        state = SessionState.MFA if enrolled else SessionState.MFA_SETUP
-        issued = await self._new_session(account, state, client)
+            await self.repository.delete_session_by_hash(self.keys.session_hash(previous_token))
+        state = SessionState.MFA if account.totp_enrolled else SessionState.MFA_SETUP
+        issued = await self._new_session(account.id, state, client)
         await self.audit.record(
             AuditAction.AUTH_LOGIN_SUCCEEDED,
-            actor=actor_of(account),
+            actor=Actor.account(account.id, account.role),
             subject_id=account.id,
             object_type="session",
             object_id=issued.session_id,
@@ -355,7 +363,7 @@ class AuthService:
 
     async def _login_failed(
         self,
-        account: Account | None,
+        account: LoginAccount | None,
         reason: str,
         *,
         action: AuditAction = AuditAction.AUTH_LOGIN_FAILED,
@@ -375,22 +383,26 @@ class AuthService:
         )
 
     async def _new_session(
-        self, account: Account, state: SessionState, client: ClientInfo
+        self, account_id: uuid.UUID, state: SessionState, client: ClientInfo
     ) -> IssuedSession:
         token = new_token(SESSION_TOKEN_PREFIX)
         now = clock.now()
-        row = await self.repository.add_session(
-            AuthSession(
-                account_id=account.id,
-                token_hash=self.keys.session_hash(token),
-                state=state.value,
-                created_at=now,
-                last_seen_at=now,
-                ip=client.ip,
-                user_agent=(client.user_agent or "")[:_USER_AGENT_MAX] or None,
-            )
+        session_id = new_id()
+        await self.repository.insert_session(
+            {
+                "id": session_id,
+                "account_id": account_id,
+                "token_hash": self.keys.session_hash(token),
+                "state": state.value,
+                "created_at": now,
+                "last_seen_at": now,
+                "authenticated_at": None,
+                "reauthenticated_at": None,
+                "ip": client.ip,
+                "user_agent": (client.user_agent or "")[:_USER_AGENT_MAX] or None,
+            }
         )
-        return IssuedSession(row.id, token, self.keys.csrf_token(token), state)
+        return IssuedSession(session_id, token, self.keys.csrf_token(token), state)
 
     async def _rotate(self, row: AuthSession, **changes: object) -> IssuedSession:
         """A new token for the same session row: the old cookie stops working at once."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +15,46 @@ from app.core.db import lock_until_commit
 entry_table = cast(sa.Table, AuditEntry.__table__)  # type: ignore[attr-defined]
 checkpoint_table = cast(sa.Table, AuditCheckpoint.__table__)  # type: ignore[attr-defined]
 
+WRITERS_LOCK = "erdv:audit-writers"
+
+# Every audited request runs these at commit: built once, not per call.
+_HEAD = sa.select(entry_table.c.seq, entry_table.c.hash).order_by(entry_table.c.seq.desc()).limit(1)
+_INSERT = sa.insert(entry_table)
+
+
+def _lock_and_guess_head() -> sa.Select[Any]:
+    """PostgreSQL: take the writers' lock (the very lock ``lock_until_commit`` takes) and read the
+    head in the same round trip. The read's snapshot is taken when the statement starts, before
+    the lock is granted: after a wait it may miss the entries of the writer that held the lock,
+    so it is only a guess, which ``_INSERT_IF_NEXT`` checks."""
+    head = _HEAD.subquery("head")
+    one = sa.select(sa.literal_column("1").label("one")).subquery("one")
+    lock = sa.func.pg_advisory_xact_lock(
+        sa.func.hashtextextended(sa.bindparam("lock", type_=sa.String), 0)
+    )
+    return sa.select(lock.label("locked"), head.c.seq, head.c.hash).select_from(
+        one.outerjoin(head, sa.true())
+    )
+
+
+def _insert_if_next() -> sa.Insert:
+    """Insert one entry only if no entry has its ``seq`` or a later one. It runs after the lock
+    was granted, so its own snapshot sees every committed entry and nobody else can append until
+    this transaction ends: it succeeds exactly when the guessed head was the real one."""
+    columns = list(entry_table.columns)
+    values = sa.select(*(sa.bindparam(c.name, type_=c.type) for c in columns)).where(
+        ~sa.exists().where(entry_table.c.seq >= sa.bindparam("seq"))
+    )
+    return sa.insert(entry_table).from_select([c.name for c in columns], values)
+
+
+_LOCK_AND_GUESS_HEAD = _lock_and_guess_head()
+_INSERT_IF_NEXT = _insert_if_next()
+
+
+def _count(result: Any) -> int:
+    return int(result.rowcount or 0)
+
 
 class AuditRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -22,24 +62,45 @@ class AuditRepository:
 
     async def lock_writers(self) -> None:
         """Serialize appenders until the transaction ends, so the chain never forks."""
-        await lock_until_commit(self.session, "erdv:audit-writers")
+        await lock_until_commit(self.session, WRITERS_LOCK)
+
+    async def lock_writers_and_head(self) -> tuple[tuple[int, str] | None, bool]:
+        """``lock_writers()``, then the head as ``head()`` gives it, and whether that head is
+        certain. On PostgreSQL both take one round trip and the head is a guess (see
+        ``_lock_and_guess_head``): append it with ``insert_next``, which refuses a wrong guess.
+        SQLite's transactions already hold the write lock, so its head is certain."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            await self.lock_writers()
+            return await self.head(), True
+        row = (await self.session.execute(_LOCK_AND_GUESS_HEAD, {"lock": WRITERS_LOCK})).one()
+        if row.seq is not None:
+            return (int(row.seq), str(row.hash)), False
+        # no entry (or none yet visible): the checkpoint, read under the lock
+        checkpoint = await self.latest_checkpoint()
+        return ((checkpoint.cut_seq, checkpoint.cut_hash) if checkpoint else None), False
+
+    async def insert_next(self, rows: Sequence[dict[str, object]]) -> bool:
+        """Insert chained ``rows`` unless an entry already has the first one's ``seq`` or a later
+        one (the head they were chained to was not the real one): then insert nothing, say False.
+        Call it under the writers' lock."""
+        first, rest = rows[0], rows[1:]
+        if _count(await self.session.execute(_INSERT_IF_NEXT, first)) != 1:
+            return False
+        if rest:  # chained after the first, which is now the head, under the lock
+            await self.insert_entries(rest)
+        return True
 
     async def head(self) -> tuple[int, str] | None:
         """``(seq, hash)`` of the newest entry, else of the newest purge checkpoint, else ``None``."""
-        row = (
-            await self.session.execute(
-                sa.select(entry_table.c.seq, entry_table.c.hash)
-                .order_by(entry_table.c.seq.desc())
-                .limit(1)
-            )
-        ).first()
+        row = (await self.session.execute(_HEAD)).first()
         if row is not None:
             return int(row.seq), str(row.hash)
         checkpoint = await self.latest_checkpoint()
         return (checkpoint.cut_seq, checkpoint.cut_hash) if checkpoint else None
 
     async def insert_entries(self, rows: Sequence[dict[str, object]]) -> None:
-        await self.session.execute(sa.insert(entry_table), list(rows))
+        # one row (most requests) as a plain execute: a one-item executemany costs more
+        await self.session.execute(_INSERT, rows[0] if len(rows) == 1 else list(rows))
 
     async def latest_checkpoint(self) -> AuditCheckpoint | None:
         result = await self.session.execute(

@@ -141,10 +141,27 @@ def _clean_details(details: Mapping[str, _DETAIL_VALUE]) -> dict[str, _DETAIL_VA
 
 
 async def append(session: AsyncSession, key: bytes, rows: list[dict[str, object]]) -> None:
-    """Chain and insert ``rows`` (without seq/hashes) under the writers' lock."""
+    """Chain and insert ``rows`` (without seq/hashes) under the writers' lock.
+
+    On PostgreSQL the lock and a first read of the head share one round trip; that read may
+    predate the lock (another writer committed while this one waited), so the first entry is
+    inserted only if nothing took its place, else the head is read again, now surely current.
+    Either way the chain stays linear and gapless: every append happens under the lock, after the
+    real head.
+    """
     repository = AuditRepository(session)
-    await repository.lock_writers()
-    head = await repository.head()
+    head, certain = await repository.lock_writers_and_head()
+    _chain(rows, head, key)
+    if certain:
+        await repository.insert_entries(rows)
+        return
+    if await repository.insert_next(rows):
+        return
+    _chain(rows, await repository.head(), key)
+    await repository.insert_entries(rows)
+
+
+def _chain(rows: list[dict[str, object]], head: tuple[int, str] | None, key: bytes) -> None:
     seq, prev_hash = head if head is not None else (0, chain.GENESIS_HASH)
     for row in rows:
         seq += 1
@@ -154,7 +171,6 @@ async def append(session: AsyncSession, key: bytes, rows: list[dict[str, object]
         row["hash"] = digest
         row["mac"] = chain.entry_mac(key, digest)
         prev_hash = digest
-    await repository.insert_entries(rows)
 
 
 #: Resolves actor ids to display names: ``{"account": {id: name}, "client": {id: name}}``.

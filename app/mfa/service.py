@@ -20,6 +20,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from urllib.parse import quote
 
 import pyotp
@@ -69,8 +70,14 @@ def normalize_recovery_code(code: str) -> str:
 class MfaService:
     def __init__(self, session: AsyncSession, settings: Settings) -> None:
         self.repository = MfaRepository(session)
-        self.cipher = ColumnCipher.from_secret(settings.encryption_key_bytes)
+        self._settings = settings
         self.recovery_key = derive_key(settings.secret_key_bytes, "recovery-code")
+
+    @cached_property
+    def cipher(self) -> ColumnCipher:
+        """Built on first use: most requests that carry an ``MfaService`` (every login) never
+        encrypt or decrypt a seed."""
+        return ColumnCipher.from_secret(self._settings.encryption_key_bytes)
 
     @staticmethod
     def _context(account_id: uuid.UUID) -> str:

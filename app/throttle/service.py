@@ -15,7 +15,7 @@ durable on failure by the request session, see ``RecordedFailure``) and Redis wh
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -83,6 +83,10 @@ class Policies:
 
 
 class ThrottleStore(Protocol):
+    #: the state is in the request's database transaction: a caller may read it along with its
+    #: own rows, in one statement (``Throttle.pending_from``)
+    in_database: bool
+
     async def serialize(self, key: str) -> None: ...
 
     async def blocked_until_many(self, keys: Sequence[str]) -> dict[str, datetime | None]: ...
@@ -99,6 +103,8 @@ class ThrottleStore(Protocol):
 
 
 class DatabaseStore:
+    in_database = True
+
     def __init__(self, session: AsyncSession) -> None:
         self.repository = ThrottleRepository(session)
 
@@ -131,6 +137,7 @@ class RedisStore:
     """
 
     PREFIX = "erdv:throttle:"
+    in_database = False
 
     def __init__(self, redis: Any, window: timedelta) -> None:
         self.redis = redis
@@ -209,7 +216,17 @@ class Throttle:
 
     async def pending(self, *keys: str) -> Pending:
         """``retry_after``, and which keys have any state (a success need not reset the others)."""
-        states = await self.store.blocked_until_many(keys)
+        return self.pending_from(await self.store.blocked_until_many(keys))
+
+    @property
+    def in_database(self) -> bool:
+        """The state is in the request's transaction, readable with the caller's own query (the
+        login reads the account and its throttle keys at once); read it only after ``serialize``."""
+        return self.store.in_database
+
+    @staticmethod
+    def pending_from(states: Mapping[str, datetime | None]) -> Pending:
+        """``pending`` from states already read: ``blocked_until`` of each key that has a row."""
         return Pending(_seconds_until(clock.now(), states.values()), frozenset(states))
 
     async def check(self, *keys: str) -> None:

@@ -252,7 +252,9 @@ async def test_failed_audit_write_rolls_back_the_action(
     async def broken_insert(self: AuditRepository, rows: object) -> None:
         raise RuntimeError("audit storage failed")
 
+    # both ways entries are written: after a certain head (SQLite), after a guessed one (PostgreSQL)
     monkeypatch.setattr(AuditRepository, "insert_entries", broken_insert)
+    monkeypatch.setattr(AuditRepository, "insert_next", broken_insert)
     response = await client.post("/api/v1/_test/audited/2")
     assert response.status_code == 500
     assert response.json()["code"] == "internal_error"
