@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditCheckpoint, AuditEntry
-from app.core.db import lock_until_commit
+from app.core.db import advisory_lock, lock_until_commit
 
 entry_table = cast(sa.Table, AuditEntry.__table__)  # type: ignore[attr-defined]
 checkpoint_table = cast(sa.Table, AuditCheckpoint.__table__)  # type: ignore[attr-defined]
@@ -29,9 +29,7 @@ def _lock_and_guess_head() -> sa.Select[Any]:
     so it is only a guess, which ``_INSERT_IF_NEXT`` checks."""
     head = _HEAD.subquery("head")
     one = sa.select(sa.literal_column("1").label("one")).subquery("one")
-    lock = sa.func.pg_advisory_xact_lock(
-        sa.func.hashtextextended(sa.bindparam("lock", type_=sa.String), 0)
-    )
+    lock = advisory_lock("lock")
     return sa.select(lock.label("locked"), head.c.seq, head.c.hash).select_from(
         one.outerjoin(head, sa.true())
     )

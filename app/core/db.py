@@ -25,7 +25,7 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, Table, event, func, select, text
+from sqlalchemy import DateTime, MetaData, String, Table, bindparam, event, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
@@ -272,6 +272,16 @@ async def upsert(
     await session.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updates))
 
 
+def advisory_lock(parameter: str = "name") -> Any:
+    """PostgreSQL's transaction-level advisory lock on the name bound to ``parameter``: the one
+    expression of the locks ``lock_until_commit`` takes (other statements may take it too)."""
+    return func.pg_advisory_xact_lock(func.hashtextextended(bindparam(parameter, type_=String), 0))
+
+
+#: built once: every booking and every audited request takes a lock
+_ADVISORY_LOCK = select(advisory_lock())
+
+
 async def lock_until_commit(session: AsyncSession, name: str) -> None:
     """Serialize transactions that take the lock ``name`` until they end.
 
@@ -279,7 +289,7 @@ async def lock_until_commit(session: AsyncSession, name: str) -> None:
     every erdv transaction already holds the database's single write lock (``BEGIN IMMEDIATE``).
     """
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(name, 0))))
+        await session.execute(_ADVISORY_LOCK, {"name": name})
 
 
 async def ping(engine: AsyncEngine) -> None:
