@@ -111,3 +111,37 @@ def test_demo_prints_the_demo_logins(cli_env: dict[str, str]) -> None:
     assert "patient@demo.erdv.localhost" in first.stdout
     assert "TOTP secret" in first.stdout
     assert run_erdv("demo", env=cli_env).stdout == first.stdout
+
+
+@pytest.mark.parametrize(
+    ("workers", "given", "expected"),
+    [(2, None, str(max(1, (os.cpu_count() or 1) // 2))), (1, None, None), (2, "3", "3")],
+)
+def test_serve_shares_the_hashing_threads_between_workers(
+    cli_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    workers: int,
+    given: str | None,
+    expected: str | None,
+) -> None:
+    """Several workers share the cores: together they hash no more passwords at once than there
+    are cores, unless the operator said otherwise."""
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    for name, value in cli_env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("ERDV_PASSWORD_HASH_THREADS", raising=False)
+    if given is not None:
+        monkeypatch.setenv("ERDV_PASSWORD_HASH_THREADS", given)
+    seen: dict[str, str | None] = {}
+    monkeypatch.setattr(
+        uvicorn,
+        "run",
+        lambda *_a, **_k: seen.update(threads=os.environ.get("ERDV_PASSWORD_HASH_THREADS")),
+    )
+    result = CliRunner().invoke(cli, ["serve", "--workers", str(workers)])
+    assert result.exit_code == 0, result.output
+    assert seen["threads"] == expected

@@ -82,7 +82,8 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(default=19_456, ge=8, le=4_194_304)
     argon2_time_cost: int = Field(default=2, ge=1, le=100)
     argon2_parallelism: int = Field(default=1, ge=1, le=64)
-    #: Threads hashing passwords at once; default one per core (memory and CPU are the limits).
+    #: Threads hashing passwords at once; default one per core (memory and CPU are the limits),
+    #: shared out between the processes of ``erdv serve --workers N``.
     password_hash_threads: int | None = Field(default=None, ge=1, le=256)
     #: Session lifetimes (SECURITY.md, Sessions): idle per role, absolute for everyone.
     session_idle_minutes_patient: int = Field(default=30, ge=1)
