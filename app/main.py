@@ -125,17 +125,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.static_dir = STATIC_DIR
     install_error_handlers(app)
+    # Routes are matched in order, one regular expression each: the busiest (health probes, the
+    # directory, slots and bookings) come first. No path of one router overlaps another's.
     app.include_router(health_router)
+    app.include_router(booking_router)
+    app.include_router(practice_router)
+    app.include_router(auth_router)
     app.include_router(consent_router)
     app.include_router(audit_router)
-    app.include_router(auth_router)
     app.include_router(accounts_me_router)
     app.include_router(accounts_admin_router)
     app.include_router(oauth_router)
     app.include_router(oauth_admin_router)
     app.include_router(oauth_me_router)
-    app.include_router(practice_router)
-    app.include_router(booking_router)
 
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -225,11 +225,16 @@ def add_pre_commit_hook(session: AsyncSession, key: str, hook: PreCommitHook) ->
 
 
 async def commit(session: AsyncSession) -> None:
-    """Run the pre-commit hooks, then commit. The only commit path (request or CLI)."""
+    """Run the pre-commit hooks, then commit. The only commit path (request or CLI).
+
+    A session that never began a transaction (an anonymous request whose caller needed no lookup)
+    has nothing to commit: SQLAlchemy's commit machinery is skipped.
+    """
     hooks: dict[str, PreCommitHook] = session.info.pop("pre_commit", {})
     for hook in hooks.values():
         await hook(session)
-    await session.commit()
+    if session.in_transaction():
+        await session.commit()
 
 
 @asynccontextmanager
