@@ -82,6 +82,14 @@ def _count(result: Any) -> int:
     return int(result.rowcount or 0)
 
 
+#: every authenticated request loads its session: built once
+_SESSION_BY_HASH = (
+    sa.select(AuthSession, Account)
+    .join(Account, account_table.c.id == session_table.c.account_id)
+    .where(session_table.c.token_hash == sa.bindparam("token_hash"))
+)
+
+
 class AccountRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -200,11 +208,7 @@ class AccountRepository:
         await self.session.execute(_DELETE_SESSION_BY_HASH, {"token_hash": token_hash})
 
     async def session_by_hash(self, token_hash: str) -> tuple[AuthSession, Account] | None:
-        result = await self.session.execute(
-            sa.select(AuthSession, Account)
-            .join(Account, account_table.c.id == session_table.c.account_id)
-            .where(session_table.c.token_hash == token_hash)
-        )
+        result = await self.session.execute(_SESSION_BY_HASH, {"token_hash": token_hash})
         row = result.first()
         return (row[0], row[1]) if row is not None else None
 

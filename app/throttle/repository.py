@@ -4,15 +4,44 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import cast
+from functools import cache
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import dialect_insert, lock_until_commit
+from app.core.db import dialect_insert, insert_for, lock_until_commit
 from app.throttle.models import ThrottleState
 
 throttle_table = cast(sa.Table, ThrottleState.__table__)  # type: ignore[attr-defined]
+
+
+@cache
+def _hit(dialect: str) -> Any:
+    """The hit upsert, built once per dialect: every booking and every login counts one."""
+    t = throttle_table
+    now = sa.bindparam("now", type_=t.c.last_failure_at.type)
+    blocked = t.c.blocked_until > now
+    return (
+        insert_for(dialect, t)
+        .values(key=sa.bindparam("key"), failures=1, last_failure_at=now, blocked_until=None)
+        .on_conflict_do_update(
+            index_elements=[t.c.key],
+            set_={
+                "failures": sa.case(
+                    (blocked, t.c.failures),
+                    (
+                        t.c.last_failure_at
+                        < sa.bindparam("forget_before", type_=t.c.last_failure_at.type),
+                        1,
+                    ),
+                    else_=t.c.failures + 1,
+                ),
+                "last_failure_at": sa.case((blocked, t.c.last_failure_at), else_=now),
+            },
+        )
+        .returning(t.c.failures, t.c.blocked_until)
+    )
 
 
 class ThrottleRepository:
@@ -38,25 +67,9 @@ class ThrottleRepository:
     ) -> tuple[int, datetime | None]:
         """Count one hit unless the key is blocked at ``now``, in one statement; return the count
         and ``blocked_until`` (a blocked key's count is left as it was)."""
-        t = throttle_table
-        blocked = t.c.blocked_until > now
-        statement = (
-            dialect_insert(self.session, t)
-            .values(key=key, failures=1, last_failure_at=now, blocked_until=None)
-            .on_conflict_do_update(
-                index_elements=[t.c.key],
-                set_={
-                    "failures": sa.case(
-                        (blocked, t.c.failures),
-                        (t.c.last_failure_at < forget_before, 1),
-                        else_=t.c.failures + 1,
-                    ),
-                    "last_failure_at": sa.case((blocked, t.c.last_failure_at), else_=now),
-                },
-            )
-            .returning(t.c.failures, t.c.blocked_until)
-        )
-        row = (await self.session.execute(statement)).one()
+        dialect = self.session.get_bind().dialect.name
+        params = {"key": key, "now": now, "forget_before": forget_before}
+        row = (await self.session.execute(_hit(dialect), params)).one()
         return int(row.failures), row.blocked_until
 
     async def add_failure(self, key: str, now: datetime, forget_before: datetime) -> int:
