@@ -31,7 +31,6 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-import functools
 import hashlib
 import json
 import uuid
@@ -165,10 +164,6 @@ def booking_policy(settings: Settings) -> Policy:
     )
 
 
-def _cipher(settings: Settings) -> ColumnCipher:
-    return ColumnCipher.from_secret(settings.encryption_key_bytes)
-
-
 def _context(appointment_id: uuid.UUID) -> str:
     """AES-GCM associated data: a ciphertext moved to another appointment does not decrypt."""
     return f"appointment:{appointment_id}:visit_reason"
@@ -226,11 +221,8 @@ class BookingService:
         self.throttle = throttle
         self.mail = mail
         self.repository = BookingRepository(session)
-
-    @functools.cached_property
-    def cipher(self) -> ColumnCipher:
-        """Derived when first needed: the public reads never touch an encrypted column."""
-        return _cipher(self.settings)
+        # one cipher per secret and process (ColumnCipher.from_secret): nothing derived per request
+        self.cipher = ColumnCipher.from_secret(settings.encryption_key_bytes)
 
     async def _record(self, action: AuditAction, **kwargs: Any) -> None:
         if self.audit is not None:

@@ -20,7 +20,6 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cached_property
 from urllib.parse import quote
 
 import pyotp
@@ -70,14 +69,9 @@ def normalize_recovery_code(code: str) -> str:
 class MfaService:
     def __init__(self, session: AsyncSession, settings: Settings) -> None:
         self.repository = MfaRepository(session)
-        self._settings = settings
+        # both are derived once per secret and process (core.crypto memoizes them)
+        self.cipher = ColumnCipher.from_secret(settings.encryption_key_bytes)
         self.recovery_key = derive_key(settings.secret_key_bytes, "recovery-code")
-
-    @cached_property
-    def cipher(self) -> ColumnCipher:
-        """Built on first use: most requests that carry an ``MfaService`` (every login) never
-        encrypt or decrypt a seed."""
-        return ColumnCipher.from_secret(self._settings.encryption_key_bytes)
 
     @staticmethod
     def _context(account_id: uuid.UUID) -> str:
