@@ -119,7 +119,8 @@ class Connection:
         return Cursor(self, self._raw.cursor())
 
     async def _run(self, sql: str, call: Callable[[], T]) -> T:
-        """Run a statement: inline inside a transaction, else in the thread (it may wait)."""
+        """Run a statement: inline inside a transaction or to begin one, in the thread when it may
+        wait (outside a transaction, or BEGIN IMMEDIATE refused because another process writes)."""
         raw = self._raw
         if raw.in_transaction:
             return call()
@@ -136,14 +137,10 @@ class Connection:
             raise sqlite3.OperationalError("database is locked") from None
         self._turn = turn
         try:
-            return self._begin_at_once(call)
-        except _Busy:
-            pass  # another process holds the lock: wait for it away from the loop
-        except sqlite3.Error:
-            self._end_turn()
-            raise
-        try:
-            return await self._in_thread(call)
+            try:
+                return self._begin_at_once(call)
+            except _Busy:  # another process holds the lock: wait for it away from the loop
+                return await self._in_thread(call)
         except sqlite3.Error:
             self._end_turn()
             raise
