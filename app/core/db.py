@@ -5,10 +5,12 @@ handler returns, before the response is sent (FastAPI's ``scope="function"``), r
 so a failed request changes nothing and an acknowledged one is durable.
 
 SQLite is the embedded default. It runs in WAL mode with ``synchronous=FULL`` (an acknowledged write
-survives power loss) and every transaction starts with ``BEGIN IMMEDIATE``: SQLite allows one writer,
-and a deferred transaction that reads and then writes can fail at once with ``SQLITE_BUSY`` when another
-writer got there first. Taking the write lock up front makes writers queue on ``busy_timeout`` instead,
-which is what keeps the audit chain and the booking grid consistent. PostgreSQL uses asyncpg with a
+survives power loss) and every writing transaction starts with ``BEGIN IMMEDIATE``: SQLite allows one
+writer, and a deferred transaction that reads and then writes can fail at once with ``SQLITE_BUSY``
+when another writer got there first. Taking the write lock up front makes writers queue instead (in
+turn within a process, on ``busy_timeout`` across processes: ``app.core.sqlite``), which is what keeps
+the audit chain and the booking grid consistent. Read-only sessions begin deferred and never take
+it. PostgreSQL uses asyncpg with a
 bounded pool whose connections are checked after they sat idle (``_ping_when_idle``), so that a
 restarted server is picked up again without a restart of erdv.
 """
@@ -175,7 +177,6 @@ def _install_sqlite_pragmas(engine: AsyncEngine) -> None:
         for pragma in (
             "PRAGMA synchronous=FULL",
             "PRAGMA foreign_keys=ON",
-            f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
         ):
             cursor.execute(pragma)
         cursor.close()
