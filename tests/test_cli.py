@@ -128,6 +128,7 @@ def test_serve_shares_the_hashing_threads_between_workers(
     are cores, unless the operator said otherwise."""
     import uvicorn
     from typer.testing import CliRunner
+    from uvicorn.supervisors import Multiprocess
 
     from app.cli import cli
 
@@ -137,11 +138,24 @@ def test_serve_shares_the_hashing_threads_between_workers(
     if given is not None:
         monkeypatch.setenv("ERDV_PASSWORD_HASH_THREADS", given)
     seen: dict[str, str | None] = {}
-    monkeypatch.setattr(
-        uvicorn,
-        "run",
-        lambda *_a, **_k: seen.update(threads=os.environ.get("ERDV_PASSWORD_HASH_THREADS")),
-    )
+
+    def started(*_args: object, **_kwargs: object) -> None:
+        seen.update(threads=os.environ.get("ERDV_PASSWORD_HASH_THREADS"))
+
+    monkeypatch.setattr(uvicorn, "run", started)
+    monkeypatch.setattr(Multiprocess, "run", started)
     result = CliRunner().invoke(cli, ["serve", "--workers", str(workers)])
     assert result.exit_code == 0, result.output
     assert seen["threads"] == expected
+
+
+def test_serve_on_a_taken_port_says_so(cli_env: dict[str, str]) -> None:
+    import socket
+
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = str(other.getsockname()[1])
+        result = run_erdv("serve", "--port", port, "--workers", "2", env=cli_env)
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
