@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import event
 
+from app.core import clock
 from app.core.settings import Settings
 from tests.booking.helpers import book, fast_patients, ready_practitioner, slots
 from tests.factories import People
@@ -94,3 +95,13 @@ async def test_booking_and_slot_search_statement_counts(
     assert other
     for clients_ in clients:
         await clients_.aclose()
+
+
+async def test_a_session_touch_is_one_update(app: FastAPI, people: People) -> None:
+    """The idle timeout's ``last_seen_at`` is written once when a request touches the session, not
+    a second time by the flush at commit (the identity-map copy is kept in step as committed)."""
+    person = await people.signed_in()
+    with clock.frozen(clock.now() + timedelta(minutes=1)), counting(app) as touched:
+        assert (await person.client.get("/api/v1/me/appointments")).status_code == 200
+    updates = [s for s in touched.statements if s.lstrip().upper().startswith("UPDATE")]
+    assert len(updates) == 1, updates
