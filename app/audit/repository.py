@@ -38,10 +38,18 @@ def _lock_and_guess_head() -> sa.Select[Any]:
 def _insert_if_next() -> sa.Insert:
     """Insert one entry only if no entry has its ``seq`` or a later one. It runs after the lock
     was granted, so its own snapshot sees every committed entry and nobody else can append until
-    this transaction ends: it succeeds exactly when the guessed head was the real one."""
+    this transaction ends: it succeeds exactly when the guessed head was the real one.
+
+    The guard compares with ``max(seq)``, which PostgreSQL reads from the end of the primary key
+    whatever the plan. It was ``NOT EXISTS (... WHERE seq >= :seq)``: after five executions of the
+    prepared statement PostgreSQL settles on a generic plan, which, not knowing ``:seq``, expects a
+    third of the rows to match and scans the table for the first one; none ever matches, so every
+    audited request read the whole trail under the writers' lock (2.9 ms at 19,000 entries,
+    growing with the trail; bench/README.md, B7)."""
     columns = list(entry_table.columns)
+    newest = sa.select(sa.func.max(entry_table.c.seq)).scalar_subquery()
     values = sa.select(*(sa.bindparam(c.name, type_=c.type) for c in columns)).where(
-        ~sa.exists().where(entry_table.c.seq >= sa.bindparam("seq"))
+        sa.func.coalesce(newest, -1) < sa.bindparam("seq")
     )
     return sa.insert(entry_table).from_select([c.name for c in columns], values)
 

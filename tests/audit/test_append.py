@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit import service as audit_service
 from app.audit.models import AuditAction
-from app.audit.repository import AuditRepository, entry_table
+from app.audit.repository import _INSERT_IF_NEXT, AuditRepository, entry_table
 from app.audit.service import Actor, AuditTrail, verify
 from app.core import clock
 from app.core.db import new_id, transaction
@@ -108,3 +112,50 @@ async def test_the_append_waits_for_the_writers_lock_and_chains_after_the_holder
             AuditAction.AGENDA_READ.value,
             AuditAction.APPOINTMENT_READ.value,
         ]
+
+
+def _rows_read(plan: dict[str, Any]) -> int:
+    """Rows a plan node and its children produced or filtered out (EXPLAIN ANALYZE, JSON)."""
+    here = int(plan.get("Actual Rows", 0)) + int(plan.get("Rows Removed by Filter", 0))
+    return here + sum(_rows_read(child) for child in plan.get("Plans", []))
+
+
+@pytest.mark.only_backend("postgres")
+async def test_the_stale_head_guard_reads_one_row_even_with_a_generic_plan(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """After five executions PostgreSQL may run a prepared statement with a generic plan, blind to
+    the parameters. The guard must then still read the newest entry, not scan the trail for a
+    later one: with ``NOT EXISTS (seq >= :seq)`` it read all 2,000 entries here, on every audited
+    request, under the writers' lock."""
+    sql = str(_INSERT_IF_NEXT.compile(dialect=postgresql.asyncpg.dialect()))  # type: ignore[no-untyped-call]
+    arguments = []
+    for column in entry_table.columns:
+        kind = getattr(column.type, "impl", column.type)
+        if column.name == "seq":
+            arguments.append("1000000")
+        elif isinstance(kind, sa.Uuid):
+            arguments.append("gen_random_uuid()")
+        elif isinstance(kind, sa.DateTime):
+            arguments.append("now()")
+        else:
+            arguments.append("'x'")
+    placeholders = {int(n) for n in re.findall(r"\$(\d+)", sql)}
+    arguments += ["-1"] * (len(placeholders) - len(arguments))  # the guard's own constants
+    async with sessions() as session:
+        connection = await session.connection()
+        await connection.exec_driver_sql(
+            "INSERT INTO audit_entry (seq, id, at, action, outcome, actor_type, details, "
+            "prev_hash, hash, mac) SELECT n, gen_random_uuid(), now(), 'a', 'success', 'system', "
+            "'{}', 'p', 'h', 'm' FROM generate_series(1, 2000) AS n"
+        )
+        await connection.exec_driver_sql("ANALYZE audit_entry")
+        await connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+        await connection.exec_driver_sql(f"PREPARE guarded AS {sql}")
+        result = await connection.exec_driver_sql(
+            f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE guarded({', '.join(arguments)})"
+        )
+        plan = result.scalar_one()
+        await session.rollback()
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    assert _rows_read(plan[0]["Plan"]) <= 10, plan  # it was 2,001
