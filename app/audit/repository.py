@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditCheckpoint, AuditEntry
-from app.core.db import advisory_lock, lock_until_commit
+from app.core.db import lock_until_commit
 
 entry_table = cast(sa.Table, AuditEntry.__table__)  # type: ignore[attr-defined]
 checkpoint_table = cast(sa.Table, AuditCheckpoint.__table__)  # type: ignore[attr-defined]
@@ -22,23 +22,24 @@ _HEAD = sa.select(entry_table.c.seq, entry_table.c.hash).order_by(entry_table.c.
 _INSERT = sa.insert(entry_table)
 
 
-def _lock_and_guess_head() -> sa.Select[Any]:
-    """PostgreSQL: take the writers' lock (the very lock ``lock_until_commit`` takes) and read the
-    head in the same round trip. The read's snapshot is taken when the statement starts, before
-    the lock is granted: after a wait it may miss the entries of the writer that held the lock,
-    so it is only a guess, which ``_INSERT_IF_NEXT`` checks."""
-    head = _HEAD.subquery("head")
-    one = sa.select(sa.literal_column("1").label("one")).subquery("one")
-    lock = advisory_lock("lock")
-    return sa.select(lock.label("locked"), head.c.seq, head.c.hash).select_from(
-        one.outerjoin(head, sa.true())
+def _lock_and_head() -> sa.Select[Any]:
+    """PostgreSQL: take the writers' lock (the very lock ``lock_until_commit`` takes), then read the
+    head, in one round trip. A plain statement would read with the snapshot it started with,
+    before its lock wait, and miss the entries of the writer that held the lock; the function
+    (migration ``7d41c9a2e0b3``) is VOLATILE, so its read takes a snapshot of its own once the
+    lock is granted. No row: the trail is empty (see ``latest_checkpoint``)."""
+    head = sa.func.erdv_audit_lock_and_head(sa.bindparam("lock", type_=sa.String)).table_valued(
+        sa.column("seq", sa.BigInteger), sa.column("hash", sa.String)
     )
+    return sa.select(head.c.seq, head.c.hash)
 
 
 def _insert_if_next() -> sa.Insert:
     """Insert one entry only if no entry has its ``seq`` or a later one. It runs after the lock
     was granted, so its own snapshot sees every committed entry and nobody else can append until
-    this transaction ends: it succeeds exactly when the guessed head was the real one.
+    this transaction ends: it succeeds exactly when the head read before was the real one (a
+    safety net since ``_lock_and_head`` reads after the lock: it costs nothing, the insert is
+    one statement either way).
 
     The guard compares with ``max(seq)``, which PostgreSQL reads from the end of the primary key
     whatever the plan. It was ``NOT EXISTS (... WHERE seq >= :seq)``: after five executions of the
@@ -54,7 +55,7 @@ def _insert_if_next() -> sa.Insert:
     return sa.insert(entry_table).from_select([c.name for c in columns], values)
 
 
-_LOCK_AND_GUESS_HEAD = _lock_and_guess_head()
+_LOCK_AND_HEAD = _lock_and_head()
 _INSERT_IF_NEXT = _insert_if_next()
 
 
@@ -71,17 +72,17 @@ class AuditRepository:
         await lock_until_commit(self.session, WRITERS_LOCK)
 
     async def lock_writers_and_head(self) -> tuple[tuple[int, str] | None, bool]:
-        """``lock_writers()``, then the head as ``head()`` gives it, and whether that head is
-        certain. On PostgreSQL both take one round trip and the head is a guess (see
-        ``_lock_and_guess_head``): append it with ``insert_next``, which refuses a wrong guess.
-        SQLite's transactions already hold the write lock, so its head is certain."""
+        """``lock_writers()``, then the head as ``head()`` gives it, and whether nothing but this
+        transaction's own lock vouches for it. On PostgreSQL both take one round trip
+        (``_lock_and_head``); append with ``insert_next``, which also refuses a head that is not
+        the newest. SQLite's transactions already hold the write lock."""
         if self.session.get_bind().dialect.name != "postgresql":
             await self.lock_writers()
             return await self.head(), True
-        row = (await self.session.execute(_LOCK_AND_GUESS_HEAD, {"lock": WRITERS_LOCK})).one()
-        if row.seq is not None:
+        row = (await self.session.execute(_LOCK_AND_HEAD, {"lock": WRITERS_LOCK})).first()
+        if row is not None:
             return (int(row.seq), str(row.hash)), False
-        # no entry (or none yet visible): the checkpoint, read under the lock
+        # no entry: the checkpoint, read under the lock
         checkpoint = await self.latest_checkpoint()
         return ((checkpoint.cut_seq, checkpoint.cut_hash) if checkpoint else None), False
 

@@ -143,11 +143,10 @@ def _clean_details(details: Mapping[str, _DETAIL_VALUE]) -> dict[str, _DETAIL_VA
 async def append(session: AsyncSession, key: bytes, rows: list[dict[str, object]]) -> None:
     """Chain and insert ``rows`` (without seq/hashes) under the writers' lock.
 
-    On PostgreSQL the lock and a first read of the head share one round trip; that read may
-    predate the lock (another writer committed while this one waited), so the first entry is
-    inserted only if nothing took its place, else the head is read again, now surely current.
-    Either way the chain stays linear and gapless: every append happens under the lock, after the
-    real head.
+    On PostgreSQL the lock and the read of the head share one round trip, the read taken once the
+    lock is granted; the first entry is still inserted only if nothing took its place (else the
+    head is read again), so the chain stays linear and gapless even if that ever failed: every
+    append happens under the lock, after the real head.
     """
     repository = AuditRepository(session)
     head, certain = await repository.lock_writers_and_head()

@@ -280,7 +280,8 @@ async def upsert(
 
 def advisory_lock(parameter: str = "name") -> Any:
     """PostgreSQL's transaction-level advisory lock on the name bound to ``parameter``: the one
-    expression of the locks ``lock_until_commit`` takes (other statements may take it too)."""
+    expression of the locks ``lock_until_commit`` takes (other statements may take it too; the
+    audit trail's ``erdv_audit_lock_and_head`` function spells the same hash in SQL)."""
     return func.pg_advisory_xact_lock(func.hashtextextended(bindparam(parameter, type_=String), 0))
 
 

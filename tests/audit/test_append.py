@@ -70,15 +70,28 @@ async def verify_chain(sessions: async_sessionmaker[AsyncSession]) -> audit_serv
         return await verify(session, KEY)
 
 
+def _recording(method: Any, calls: list[object]) -> Any:
+    async def recorded(self: AuditRepository) -> Any:
+        calls.append(self)
+        return await method(self)
+
+    return recorded
+
+
 @pytest.mark.only_backend("postgres")
 async def test_the_append_waits_for_the_writers_lock_and_chains_after_the_holder(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Its combined statement takes the lock ``lock_writers`` (``lock_until_commit``) takes; its
-    first read of the head predates the holder's commit, and the append still lands after it."""
+    """Its one statement takes the lock ``lock_writers`` (``lock_until_commit``) takes, then reads
+    the head once the lock is granted: the holder's entry, committed while the waiter waited, is
+    seen at once, and the append lands after it without a second read."""
     await write_entries(sessions, 1)
     holder_locked = asyncio.Event()
     release = asyncio.Event()
+    reread: list[object] = []
+    monkeypatch.setattr(
+        AuditRepository, "head", _recording(AuditRepository.head, reread), raising=True
+    )
 
     async def holder() -> None:
         async with transaction(sessions) as session:
@@ -100,6 +113,8 @@ async def test_the_append_waits_for_the_writers_lock_and_chains_after_the_holder
     assert not waiting.done()  # blocked on the same lock
     release.set()
     await asyncio.gather(holding, waiting)
+    # the waiter read the head once its lock was granted: right the first time, no second read
+    assert reread == []
 
     result = await verify_chain(sessions)
     assert result.ok, result
