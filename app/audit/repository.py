@@ -72,10 +72,10 @@ class AuditRepository:
         await lock_until_commit(self.session, WRITERS_LOCK)
 
     async def lock_writers_and_head(self) -> tuple[tuple[int, str] | None, bool]:
-        """``lock_writers()``, then the head as ``head()`` gives it, and whether nothing but this
-        transaction's own lock vouches for it. On PostgreSQL both take one round trip
-        (``_lock_and_head``); append with ``insert_next``, which also refuses a head that is not
-        the newest. SQLite's transactions already hold the write lock."""
+        """``lock_writers()``, then the head as ``head()`` gives it, and whether entries may be
+        chained to it without ``insert_next``'s check. SQLite: yes, its transactions hold the
+        database's only write lock. PostgreSQL: both take one round trip (``_lock_and_head``), and
+        the append still goes through ``insert_next``, a safety net that costs no statement."""
         if self.session.get_bind().dialect.name != "postgresql":
             await self.lock_writers()
             return await self.head(), True
