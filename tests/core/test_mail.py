@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from email import message_from_bytes
 from email.policy import default
@@ -14,6 +13,7 @@ from aiosmtpd.controller import Controller
 
 from app.core.mail import FileMailer, Mail, SmtpMailer, build_mailer
 from app.core.settings import Settings
+from tests.helpers import free_port
 
 
 class Sink:
@@ -23,12 +23,6 @@ class Sink:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
         return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

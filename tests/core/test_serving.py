@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from app.core.serving import ReusePortSocket, reuse_port_supported
+from tests.helpers import free_port, stop
 
 pytestmark = pytest.mark.skipif(not reuse_port_supported(), reason="SO_REUSEPORT balancing: Linux")
 
@@ -41,12 +42,6 @@ def test_a_port_taken_by_another_program_is_refused() -> None:
         other.listen()
         with pytest.raises(OSError, match="Address already in use"):
             ReusePortSocket.bind_to("127.0.0.1", other.getsockname()[1])
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _workers(pid: int) -> list[int]:
@@ -98,7 +93,7 @@ def two_workers(
     env.pop("ERDV_REDIS_URL", None)
     erdv = [sys.executable, "-m", "app"]
     subprocess.run([*erdv, "migrate"], env=env, check=True, capture_output=True, timeout=120)  # noqa: S603
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(  # noqa: S603 - our own CLI
         [*erdv, "serve", "--port", str(port), "--workers", "2"],
         env=env,
@@ -114,11 +109,7 @@ def two_workers(
         time.sleep(1)  # the second worker too
         yield port, process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
 
 
 def _ready(port: int) -> bool:

@@ -19,7 +19,6 @@ import itertools
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,7 @@ import pytest
 
 from app.core.settings import Settings
 from tests.factories import mail_token, valid_rpps
+from tests.helpers import free_port, stop
 
 CHROMIUM = Path(os.environ.get("ERDV_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -78,12 +78,6 @@ def browser_available() -> None:
     pytest.skip(f"browser tests skipped: {missing}")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class Server:
     url: str
@@ -107,7 +101,7 @@ class Server:
 @pytest.fixture(scope="session")
 def server(browser_available: None) -> Iterator[Server]:
     folder = Path(tempfile.mkdtemp(prefix="erdv-e2e-"))
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
@@ -150,11 +144,7 @@ def server(browser_available: None) -> Iterator[Server]:
             time.sleep(0.2)
         yield srv
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -8,7 +8,6 @@ problem document. The examples per operation are bounded so the run stays short 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.helpers import free_port, stop
+
 DEMO_PASSWORD = "Demo-Harbor-Lantern-2027"
 DEMO_PATIENT = ("patient@demo.erdv.localhost", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
 EXAMPLES = 15
@@ -34,12 +35,6 @@ SESSION_ENDING = {
     "/api/v1/auth/password/change",
     "/api/v1/me/sessions/{session_id}",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +53,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         subprocess.run(  # noqa: S603
             [sys.executable, "-m", "app", *command], env=env, check=True, capture_output=True
         )
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "app", "serve", "--port", str(port)],
         env=env,
@@ -75,8 +70,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 time.sleep(0.1)
         yield base
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop(process)
 
 
 def _patient_headers(base: str) -> dict[str, str]:
