@@ -337,7 +337,7 @@ class BookingService:
         visit_reason_id: uuid.UUID | None,
     ) -> FreeSlots:
         """Free, bookable-now slots starting in ``[start, end)`` (at most 31 days; default a week
-        from now): two statements, whatever the agenda holds."""
+        from now): one statement, whatever the agenda holds."""
         now = clock.now()
         start = start or now
         end = end or start + timedelta(days=7)
@@ -345,13 +345,16 @@ class BookingService:
             window = Window(start, end)
         except ScheduleError as error:
             raise InvalidQuery(str(error)) from error
-        row, reasons = await self.repository.profile_and_reasons(practitioner_id)
-        if row is None:
+        context = await self.repository.slot_context(practitioner_id, start, end + LONGEST_VISIT)
+        if context is None:
             raise PractitionerNotFound()
-        durations = {str(r.id): r.duration_minutes for r in reasons}
-        busy = await self.repository.busy(row.id, start, end + LONGEST_VISIT)
         return self._free(
-            row, durations, busy, window, now, str(visit_reason_id) if visit_reason_id else None
+            context.practice,
+            context.durations,
+            context.busy,
+            window,
+            now,
+            str(visit_reason_id) if visit_reason_id else None,
         )
 
     @staticmethod

@@ -111,6 +111,11 @@ async def test_rules_too_soon_too_far_absence_and_outside_hours(people: People) 
         json={"start": at.isoformat(), "end": (at + timedelta(hours=1)).isoformat()},
     )
     assert absence.status_code == 201, absence.text
+    # the slot list leaves the absence out, and only it
+    assert await slots(alice, doctor.account_id, at, at + timedelta(hours=1)) == []
+    after = await slots(alice, doctor.account_id, at + timedelta(hours=1), at + timedelta(hours=2))
+    assert after
+    assert after[0]["start"] == (at + timedelta(hours=1)).isoformat()
     assert_problem(await book(alice, doctor.account_id, reason, at), 409, "slot_unavailable")
     assert (
         await book(alice, doctor.account_id, reason, at + timedelta(hours=1))
