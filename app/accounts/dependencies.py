@@ -47,7 +47,7 @@ from app.core.passwords import PasswordHasher
 from app.core.settings import Settings
 from app.oauth.errors import InsufficientScope
 from app.oauth.service import TokenGrant, authenticate_bearer
-from app.throttle.dependencies import RequestThrottle, throttle_for
+from app.throttle.dependencies import throttle_for
 from app.throttle.service import DatabaseStore
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
@@ -72,17 +72,20 @@ PARTIAL_SESSION_PATHS = frozenset(
 )
 
 
-async def load_session(
-    request: Request, db: DbSession, settings: AppSettings
-) -> SessionContext | None:
+async def load_session(request: Request, db: DbSession) -> SessionContext | None:
     """The live session named by the cookie, or None (absent, unknown, expired, suspended).
 
     Timeouts (SECURITY.md "Sessions", ASVS V7.3): idle 30 min for patients, 15 min for practitioners
     and admins; absolute 12 h from the password step, whatever the activity.
+
+    Every request resolves it (``refuse_partial_sessions``), so its dependencies are kept to what it
+    needs: each one FastAPI resolves costs Python on every request, the anonymous ones included
+    (the settings are read from the app's state instead, as ``get_auth_service`` does).
     """
     token = request.cookies.get(SESSION_COOKIE)
     if not token or len(token) > _MAX_TOKEN_LENGTH:
         return None
+    settings: Settings = request.app.state.settings
     repository = AccountRepository(db)
     found = await repository.session_by_hash(
         keys_for(settings.secret_key_bytes).session_hash(token)
@@ -198,17 +201,16 @@ def _session_principal(ctx: SessionContext) -> Principal:
     )
 
 
-async def resolve_caller(
-    request: Request,
-    ctx: OptionalSession,
-    db: DbSession,
-    settings: AppSettings,
-    throttle: RequestThrottle,
-) -> Caller:
+async def resolve_caller(request: Request, ctx: OptionalSession, db: DbSession) -> Caller:
     """A Bearer token wins over the cookie (no CSRF then: a token is not sent by the browser on its
-    own); an invalid, expired or revoked one is 401 ``invalid_token`` whatever else is present."""
+    own); an invalid, expired or revoked one is 401 ``invalid_token`` whatever else is present.
+
+    The public reads (directory, slots) resolve a caller on every request: the settings and the
+    throttle come from the app's state, the throttle only for a token (see ``load_session``)."""
     token = bearer_token(request)
     if token is not None:
+        settings: Settings = request.app.state.settings
+        throttle = throttle_for(request, db, settings)
         grant = await authenticate_bearer(db, settings, throttle, token)
         principal = None
         if grant.account_id is not None and grant.role is not None:

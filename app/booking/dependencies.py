@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
 from app.accounts.dependencies import Caller, RecentlyAuthenticatedPractitioner
 from app.accounts.models import Role
@@ -22,6 +22,7 @@ from app.booking.service import BookingService
 from app.core.db import DbSession, ReadSession
 from app.core.deps import AppSettings
 from app.core.mail import OutgoingMail
+from app.core.settings import Settings
 from app.oauth.dependencies import caller, public_caller
 from app.throttle.dependencies import RequestThrottle
 
@@ -58,10 +59,12 @@ async def get_booking_service(
 Booking = Annotated[BookingService, Depends(get_booking_service)]
 
 
-async def get_directory_service(db: ReadSession, settings: AppSettings) -> BookingService:
+async def get_directory_service(request: Request, db: ReadSession) -> BookingService:
     """For the public reads (search, profile, slots), which write nothing: a read session (no write
     lock, no transaction round trips), and no audit trail, throttle or mail queue to set up on the
-    busiest routes (each is per-request work: keys, policies)."""
+    busiest routes (each is per-request work: keys, policies). The settings come from the app's
+    state: one dependency less to resolve on every public read."""
+    settings: Settings = request.app.state.settings
     return BookingService(db, settings)
 
 
