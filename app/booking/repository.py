@@ -282,8 +282,9 @@ class BookingRepository:
         return rows
 
     async def profile_and_reasons(self, practitioner_id: uuid.UUID) -> tuple[Any, list[ReasonRow]]:
-        """A listed practice and its active visit reasons in one statement (the slot list and the
-        public profile need both); ``(None, [])`` if it is not listed."""
+        """A listed practice and its active visit reasons in one statement (the public profile);
+        ``(None, [])`` if it is not listed. The slot list reads them with its busy time instead
+        (``slot_context``)."""
         rows = (
             await self.session.execute(
                 _profile_with_reasons(), {"practitioner_id": practitioner_id}
@@ -316,7 +317,9 @@ class BookingRepository:
             (busy if row.busy else schedule).append(row)
         if not schedule:
             return None
-        durations = {str(r.reason_id): r.reason_minutes for r in schedule if r.reason_id}
+        durations = {
+            str(r.reason_id): r.reason_minutes for r in schedule if r.reason_id is not None
+        }
         return SlotContext(schedule[0], durations, busy)
 
     async def visit_reasons(self, practitioner_ids: Sequence[uuid.UUID]) -> Sequence[Any]:
