@@ -40,7 +40,7 @@ from app.audit.service import Actor, AuditTrail, audit_key
 from app.core import clock
 from app.core.crypto import constant_time_equal
 from app.core.db import DbSession, FailureHook, on_failure
-from app.core.deps import AppSettings
+from app.core.deps import AppSettings, settings_of
 from app.core.errors import NotAuthenticated, NotFound
 from app.core.mail import OutgoingMail
 from app.core.passwords import PasswordHasher
@@ -85,7 +85,7 @@ async def load_session(request: Request, db: DbSession) -> SessionContext | None
     token = request.cookies.get(SESSION_COOKIE)
     if not token or len(token) > _MAX_TOKEN_LENGTH:
         return None
-    settings: Settings = request.app.state.settings
+    settings = settings_of(request)
     repository = AccountRepository(db)
     found = await repository.session_by_hash(
         keys_for(settings.secret_key_bytes).session_hash(token)
@@ -209,7 +209,7 @@ async def resolve_caller(request: Request, ctx: OptionalSession, db: DbSession) 
     throttle come from the app's state, the throttle only for a token (see ``load_session``)."""
     token = bearer_token(request)
     if token is not None:
-        settings: Settings = request.app.state.settings
+        settings = settings_of(request)
         throttle = throttle_for(request, db, settings)
         grant = await authenticate_bearer(db, settings, throttle, token)
         principal = None
@@ -350,7 +350,7 @@ async def get_auth_service(request: Request, db: DbSession, mail: OutgoingMail) 
     """Wired from the app's state, not from the settings, hasher, throttle and audit dependencies:
     FastAPI's resolution of each costs Python on every login and every session step (bench B7),
     and none of them does I/O."""
-    settings: Settings = request.app.state.settings
+    settings = settings_of(request)
     passwords: PasswordHasher = request.app.state.passwords
     return AuthService(
         db,

@@ -20,9 +20,8 @@ from app.accounts.principal import Principal
 from app.audit.dependencies import Audit
 from app.booking.service import BookingService
 from app.core.db import DbSession, ReadSession
-from app.core.deps import AppSettings
+from app.core.deps import AppSettings, settings_of
 from app.core.mail import OutgoingMail
-from app.core.settings import Settings
 from app.oauth.dependencies import caller, public_caller
 from app.throttle.dependencies import RequestThrottle
 
@@ -64,8 +63,7 @@ async def get_directory_service(request: Request, db: ReadSession) -> BookingSer
     lock, no transaction round trips), and no audit trail, throttle or mail queue to set up on the
     busiest routes (each is per-request work: keys, policies). The settings come from the app's
     state: one dependency less to resolve on every public read."""
-    settings: Settings = request.app.state.settings
-    return BookingService(db, settings)
+    return BookingService(db, settings_of(request))
 
 
 Directory = Annotated[BookingService, Depends(get_directory_service)]

@@ -13,9 +13,16 @@ from fastapi import Depends, Request
 from app.core.settings import Settings
 
 
-async def _app_settings(request: Request) -> Settings:
+def settings_of(request: Request) -> Settings:
+    """The running app's settings, read where a dependency already has the request: every
+    dependency FastAPI resolves costs Python on every request (bench/README.md), so the hot
+    dependencies read the settings here rather than declaring ``AppSettings``."""
     settings: Settings = request.app.state.settings
     return settings
+
+
+async def _app_settings(request: Request) -> Settings:
+    return settings_of(request)
 
 
 AppSettings = Annotated[Settings, Depends(_app_settings)]
