@@ -17,13 +17,13 @@ from fastapi import Depends, Request
 from app.accounts.dependencies import Caller, RecentlyAuthenticatedPractitioner
 from app.accounts.models import Role
 from app.accounts.principal import Principal
-from app.audit.dependencies import Audit
+from app.audit.dependencies import audit_for
 from app.booking.service import BookingService
 from app.core.db import DbSession, ReadSession
-from app.core.deps import AppSettings, settings_of
+from app.core.deps import settings_of
 from app.core.mail import OutgoingMail
 from app.oauth.dependencies import caller, public_caller
-from app.throttle.dependencies import RequestThrottle
+from app.throttle.dependencies import throttle_for
 
 #: books on their own behalf, or a token with ``appointments:write`` acting for a patient
 Booker = Annotated[Principal, Depends(caller(Role.PATIENT, scope="appointments:write"))]
@@ -46,13 +46,15 @@ Exporter = RecentlyAuthenticatedPractitioner
 
 
 async def get_booking_service(
-    db: DbSession,
-    settings: AppSettings,
-    audit: Audit,
-    throttle: RequestThrottle,
-    mail: OutgoingMail,
+    request: Request, db: DbSession, mail: OutgoingMail
 ) -> BookingService:
-    return BookingService(db, settings, audit, throttle, mail)
+    """Wired from the app's state, as ``get_auth_service`` is: resolving the settings, audit and
+    throttle as dependencies costs Python on every booking, cancellation and agenda read (bench
+    B1, B11), and none of them does I/O."""
+    settings = settings_of(request)
+    return BookingService(
+        db, settings, audit_for(db, settings), throttle_for(request, db, settings), mail
+    )
 
 
 Booking = Annotated[BookingService, Depends(get_booking_service)]
