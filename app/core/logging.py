@@ -19,7 +19,11 @@ request_id_var: ContextVar[str | None] = ContextVar("erdv_request_id", default=N
 #: The client address as resolved by the server (proxy headers only from trusted proxies).
 client_ip_var: ContextVar[str | None] = ContextVar("erdv_client_ip", default=None)
 
-_STANDARD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
+#: what every record has, plus what ``Formatter.format`` adds to it (the message, the time)
+_STANDARD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message",
+    "asctime",
+}
 
 
 class _RequestIdFilter(logging.Filter):

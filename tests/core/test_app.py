@@ -221,3 +221,5 @@ def test_text_logs_carry_the_extra_fields() -> None:
     assert "[abc] request" in line
     assert "route=/healthz" in line
     assert "status=200" in line
+    # the time leads the line, once: the formatter's own asctime is not an extra field
+    assert "asctime=" not in line
