@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import inspect
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -73,6 +74,26 @@ async def _sync_charter(factory: async_sessionmaker[AsyncSession]) -> None:
         logger.warning("charter not synced at start-up: %s", type(error).__name__)
 
 
+#: FastAPI (0.16x) traces and meters every request into whatever OpenTelemetry provider the process
+#: has, and can configure exporters from the environment: spans with client addresses, user
+#: agents, paths and query strings, sent to a collector erdv knows nothing of. Appointment traffic
+#: is covered by medical secrecy (CHARTER.md); what leaves erdv goes through its own logs
+#: (``app.core.logging``), which were written not to carry personal data. Off, then; it also
+#: spares every request the check. Older FastAPI releases have no such feature.
+_NO_NATIVE_TELEMETRY: dict[str, Any] = (
+    {
+        "telemetry": {
+            "tracing": False,
+            "metrics": False,
+            "logs": False,
+            "auto_configure": False,
+        }
+    }
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters
+    else {}
+)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     if settings.env.value != "test":
@@ -124,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         # a partial session (MFA not done) reaches only the login steps (API.md)
         dependencies=[Depends(refuse_partial_sessions)],
+        **_NO_NATIVE_TELEMETRY,
     )
     app.state.settings = settings
     app.state.static_dir = STATIC_DIR

@@ -223,3 +223,28 @@ def test_text_logs_carry_the_extra_fields() -> None:
     assert "status=200" in line
     # the time leads the line, once: the formatter's own asctime is not an extra field
     assert "asctime=" not in line
+
+
+async def test_no_request_reaches_an_opentelemetry_provider(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FastAPI traces every request into a configured OpenTelemetry provider on its own: spans
+    with client addresses, user agents and paths would leave erdv for whatever collector the host
+    points at. erdv's own logs are the reviewed channel (app.core.logging); native telemetry is
+    off, whatever the environment configures."""
+    from opentelemetry import trace
+
+    asked: list[str] = []
+
+    class Provider(trace.TracerProvider):  # a configured one, as an SDK's would be
+        def get_tracer(self, name: str, *args: object, **kwargs: object) -> trace.Tracer:
+            asked.append(name)
+            return trace.NoOpTracer()
+
+    monkeypatch.setattr(trace, "get_tracer_provider", Provider)
+    app = create_app(settings)
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            assert (await client.get("/healthz")).status_code == 200
+    assert asked == []
