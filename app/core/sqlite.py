@@ -22,6 +22,13 @@ and its type handling, and changes only where each call runs:
   before their ``BEGIN IMMEDIATE``. Without it they would all reach SQLite at once and the losers
   would poll on the busy handler's sleeps (1, 2, 5 ... 100 ms) while the lock sits free. The wait is
   bounded by the same ``busy_timeout`` and fails the same way (``database is locked``).
+- Processes (``erdv serve --workers N``, a CLI command beside the server) take turns the same way,
+  on an ``flock`` of a side file (``<database>-writers``) that each holds from its ``BEGIN
+  IMMEDIATE`` to the end of its ``COMMIT``. A process waiting for it sleeps in the kernel, in the
+  connection's thread, and is woken as soon as the lock is given back; on SQLite's busy handler it
+  would poll, and with two workers a booking's 99th percentile reached one to two seconds
+  (bench/README.md, B11). A writer that does not take the file lock (another program) still meets
+  SQLite's own lock, and waits for it on the busy timeout as before.
 
 The connection is used by one task at a time (the pool hands it out), so the thread-side calls and
 the inline ones never overlap; ``check_same_thread=False`` only says so to ``sqlite3``.
@@ -30,11 +37,19 @@ the inline ones never overlap; ``check_same_thread=False`` only says so to ``sql
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
+import threading
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any, TypeVar
+
+try:
+    import fcntl
+except ImportError:  # not a POSIX system: this process's writers still take turns among themselves
+    fcntl = None  # type: ignore[assignment]
 
 T = TypeVar("T")
 
@@ -45,15 +60,90 @@ _READ_BEGINS = frozenset(
     {"BEGIN", "BEGIN DEFERRED", "BEGIN TRANSACTION", "BEGIN DEFERRED TRANSACTION"}
 )
 
-_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
+
+class _FileTurn:
+    """This event loop's place among the writer processes of one database file: an exclusive
+    ``flock`` on ``<database>-writers``.
+
+    ``flock`` locks belong to an open file description, so each loop opens the file for itself:
+    two loops of one process (tests, a CLI next to a server in one interpreter) exclude each other
+    like two processes. Only the loop's current writer (it holds the ``asyncio.Lock`` first) takes
+    or waits for it, so no two threads of one loop ever use the descriptor at once.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        weakref.finalize(self, os.close, self._fd)
+
+    def take_at_once(self) -> bool:
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def take_waiting(self, attempt: _Attempt) -> None:
+        """In a thread: sleep until the lock is free; give it straight back if the writer that
+        asked stopped waiting meanwhile (timeout, cancellation)."""
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        if not attempt.arrived():
+            self.give_back()
+
+    def give_back(self) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)  # a no-op when not held
+
+
+class _Attempt:
+    """A wait for the file lock in a thread, which the waiting writer may give up: exactly one of
+    ``arrived`` (the thread got the lock) and ``abandon`` (the writer stopped waiting) wins."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._state = "waiting"
+
+    def arrived(self) -> bool:
+        """The thread has the lock: True if the writer still wants it."""
+        with self._guard:
+            if self._state == "waiting":
+                self._state = "arrived"
+            return self._state == "arrived"
+
+    def abandon(self) -> bool:
+        """The writer stops waiting: True if the thread had not got the lock yet (it will give it
+        back when it does), False if it had (the writer must give it back)."""
+        with self._guard:
+            if self._state == "waiting":
+                self._state = "abandoned"
+            return self._state == "abandoned"
+
+
+class _Turn:
+    """Writers' turn-taking for one database file in one event loop: first among this loop's
+    writers (``lock``), then among processes (``file``, none for in-memory databases)."""
+
+    def __init__(self, database: str) -> None:
+        self.lock = asyncio.Lock()
+        self.file = None if _no_file_lock(database) else _FileTurn(f"{database}-writers")
+
+
+def _no_file_lock(database: str) -> bool:
+    """In-memory and URI databases have no side file to lock; nor has a system without flock."""
+    return fcntl is None or database in ("", ":memory:") or database.startswith("file:")
+
+
+_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Turn]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _writers_lock(database: str) -> asyncio.Lock:
-    """The turn-taking lock of ``database`` in this event loop (a lock belongs to one loop)."""
-    loop = asyncio.get_running_loop()
-    return _writers.setdefault(loop, {}).setdefault(database, asyncio.Lock())
+def _writers_turn(database: str) -> _Turn:
+    """The turn-taking of ``database`` in this event loop (an ``asyncio.Lock`` belongs to one
+    loop)."""
+    turns = _writers.setdefault(asyncio.get_running_loop(), {})
+    turn = turns.get(database)
+    if turn is None:
+        turn = turns[database] = _Turn(database)
+    return turn
 
 
 async def connect(database: str, *, timeout: float = 5.0, **kwargs: Any) -> Connection:
@@ -94,7 +184,7 @@ class Connection:
         self._executor = executor
         self._database = database
         self._timeout = timeout
-        self._turn: asyncio.Lock | None = None  # held from BEGIN IMMEDIATE to COMMIT/ROLLBACK
+        self._turn: _Turn | None = None  # held from BEGIN IMMEDIATE to COMMIT/ROLLBACK
         self._changes = -1  # rows changed by the connection when its deferred transaction began
 
     @property
@@ -130,19 +220,47 @@ class Connection:
             return call()
         if not head.startswith(_WRITE_BEGINS):
             return await self._in_thread(call)
-        turn = _writers_lock(self._database)
+        turn = _writers_turn(self._database)
+        deadline = asyncio.get_running_loop().time() + self._timeout
         try:
-            await asyncio.wait_for(turn.acquire(), self._timeout)
+            await asyncio.wait_for(turn.lock.acquire(), self._timeout)
         except TimeoutError:
             raise sqlite3.OperationalError("database is locked") from None
         self._turn = turn
         try:
+            if turn.file is not None:
+                await self._take_file_turn(turn.file, deadline)
             try:
                 return self._begin_at_once(call)
-            except _Busy:  # another process holds the lock: wait for it away from the loop
+            except _Busy:  # a program that does not queue holds the lock: wait away from the loop
                 return await self._in_thread(call)
-        except sqlite3.Error:
+        except BaseException:
             self._end_turn()
+            raise
+
+    async def _take_file_turn(self, file: _FileTurn, deadline: float) -> None:
+        """Other processes' writers first: the file lock at once if free, else sleep for it in the
+        connection's thread, no longer than the busy timeout."""
+        if file.take_at_once():
+            return
+        attempt = _Attempt()
+        loop = asyncio.get_running_loop()
+        waiting = loop.run_in_executor(self._executor, file.take_waiting, attempt)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiting), max(0.0, deadline - loop.time()))
+        except BaseException as error:  # timed out or cancelled: the thread may still get it
+            if attempt.abandon():
+                # The thread gives the lock back when it gets it. Until then this loop's next
+                # writer must not wait on the same descriptor (a second flock of one open file
+                # would succeed, and the first one's give-back would undo it): the loop's turn
+                # is handed on only once the thread is done.
+                turn, self._turn = self._turn, None
+                if turn is not None:
+                    waiting.add_done_callback(lambda _done: turn.lock.release())
+            else:
+                file.give_back()
+            if isinstance(error, TimeoutError):
+                raise sqlite3.OperationalError("database is locked") from None
             raise
 
     def _begin_at_once(self, call: Callable[[], T]) -> T:
@@ -161,9 +279,13 @@ class Connection:
             raw.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
 
     def _end_turn(self) -> None:
-        if self._turn is not None:
-            self._turn.release()
-            self._turn = None
+        turn, self._turn = self._turn, None
+        if turn is not None:
+            try:
+                if turn.file is not None:
+                    turn.file.give_back()
+            finally:
+                turn.lock.release()
 
     def _only_read(self) -> bool:
         """A deferred transaction that changed nothing: ending it writes nothing, syncs nothing."""
@@ -181,10 +303,18 @@ class Connection:
                 if self._only_read():
                     end()  # only lets go of the snapshot
                 else:
-                    await self._in_thread(end)
+                    await self._in_thread(partial(self._end_then_let_go, end))
         finally:
             if not self._connection or not self._connection.in_transaction:
                 self._end_turn()
+
+    def _end_then_let_go(self, end: Callable[[], None]) -> None:
+        """In the thread: COMMIT (or ROLLBACK), then give the file lock back at once, so the next
+        process's writer starts while this one's result is still on its way to the event loop."""
+        end()
+        turn = self._turn
+        if turn is not None and turn.file is not None and not self._raw.in_transaction:
+            turn.file.give_back()
 
     async def create_function(self, *args: Any, **kwargs: Any) -> None:
         self._raw.create_function(*args, **kwargs)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -174,6 +178,95 @@ async def test_a_failed_begin_ends_its_turn(tmp_path: Path) -> None:
         other.close()
         await first.close()
         await second.close()
+
+
+@contextmanager
+def another_process_writing(database: str) -> Iterator[int]:
+    """What another erdv process holds while it writes: the side file's lock, then SQLite's write
+    lock. Yields the side file's descriptor (another open file, so another flock owner)."""
+    other = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+    other.execute("PRAGMA journal_mode=WAL")
+    side = os.open(f"{database}-writers", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(side, fcntl.LOCK_EX)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        yield side
+    finally:
+        if other.in_transaction:
+            other.execute("COMMIT")
+        fcntl.flock(side, fcntl.LOCK_UN)
+        other.close()
+        os.close(side)
+
+
+def side_file_free(side: int) -> bool:
+    try:
+        fcntl.flock(side, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    fcntl.flock(side, fcntl.LOCK_UN)
+    return True
+
+
+async def test_writers_of_other_processes_queue_on_the_side_file(tmp_path: Path) -> None:
+    """Another process writes: our writer sleeps on the side file's lock, without asking SQLite
+    (whose busy handler would poll, 1 to 100 ms a try), starts as soon as it is given back, and
+    holds it in turn until its COMMIT is done."""
+    database = str(tmp_path / "turns.db")
+    ours = await sqlite.connect(database, timeout=5)
+    begins: list[str] = []
+    ours._raw.set_trace_callback(lambda sql: begins.append(sql) if sql[:5] == "BEGIN" else None)
+    try:
+        with another_process_writing(database) as side:
+            waiting = asyncio.create_task(ours.cursor().execute("BEGIN IMMEDIATE"))
+            await asyncio.sleep(0.2)
+            assert not waiting.done()
+            assert begins == []
+        await asyncio.wait_for(waiting, 2)
+        assert begins == ["BEGIN IMMEDIATE"]
+        assert ours.in_transaction
+        side = os.open(f"{database}-writers", os.O_RDWR)
+        try:
+            assert not side_file_free(side)  # another process would wait for our COMMIT
+            await ours.commit()
+            assert side_file_free(side)
+        finally:
+            os.close(side)
+    finally:
+        await ours.close()
+
+
+async def test_the_wait_for_another_process_is_bounded_and_leaves_nothing_taken(
+    tmp_path: Path,
+) -> None:
+    """A writer that gives up waiting (busy timeout, or its request cancelled) fails as SQLite
+    would (``database is locked``); the side file's lock it was sleeping for is given back as soon
+    as its thread gets it, and the next writer of this process goes in."""
+    database = str(tmp_path / "turns.db")
+    first = await sqlite.connect(database, timeout=0.2)
+    second = await sqlite.connect(database, timeout=0.2)
+    third = await sqlite.connect(database, timeout=2)
+    try:
+        with another_process_writing(database) as side:
+            with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+                await first.cursor().execute("BEGIN IMMEDIATE")
+            cancelled = asyncio.create_task(second.cursor().execute("BEGIN IMMEDIATE"))
+            await asyncio.sleep(0.05)
+            cancelled.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await cancelled
+            assert not first.in_transaction
+            assert not second.in_transaction
+        await asyncio.wait_for(third.cursor().execute("BEGIN IMMEDIATE"), 2)
+        await third.commit()
+        side = os.open(f"{database}-writers", os.O_RDWR)
+        try:
+            assert side_file_free(side)
+        finally:
+            os.close(side)
+    finally:
+        for connection in (first, second, third):
+            await connection.close()
 
 
 async def test_the_app_engine_uses_it(settings: Settings) -> None:
