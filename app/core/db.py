@@ -7,10 +7,12 @@ so a failed request changes nothing and an acknowledged one is durable.
 SQLite is the embedded default. It runs in WAL mode with ``synchronous=FULL`` (an acknowledged write
 survives power loss) and every writing transaction starts with ``BEGIN IMMEDIATE``: SQLite allows one
 writer, and a deferred transaction that reads and then writes can fail at once with ``SQLITE_BUSY``
-when another writer got there first. Taking the write lock up front makes writers queue instead (in
-turn within a process, on ``busy_timeout`` across processes: ``app.core.sqlite``), which is what keeps
-the audit chain and the booking grid consistent. Read-only sessions begin deferred and never take
-it. PostgreSQL uses asyncpg with a
+when another writer got there first. Taking the write lock before the transaction's first read makes
+writers queue instead (in turn within a process and across processes: ``app.core.sqlite``), which is
+what keeps the audit chain and the booking grid consistent. The transaction begins at its first
+statement that writes or locks (``FOR UPDATE``/``FOR SHARE``, ``lock_until_commit``); plain reads
+before it run on their own, as they would on PostgreSQL. Read-only sessions begin deferred and never
+take the lock. PostgreSQL uses asyncpg with a
 bounded pool whose connections are checked after they sat idle (``_ping_when_idle``), so that a
 restarted server is picked up again without a restart of erdv.
 """
@@ -181,6 +183,16 @@ def _install_sqlite_pragmas(engine: AsyncEngine) -> None:
             cursor.execute(pragma)
         cursor.close()
 
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _locking_read(
+        connection: Any, _cursor: Any, _sql: str, _params: Any, context: Any, _many: bool
+    ) -> None:
+        # SQLite has no FOR UPDATE / FOR SHARE (the compiler leaves it out): such a read must run
+        # under the write lock instead, so the held-back transaction begins before it.
+        compiled = getattr(context, "compiled", None)
+        if getattr(getattr(compiled, "statement", None), "_for_update_arg", None) is not None:
+            connection.connection.driver_connection.lock_next()
+
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         # Read-only work (exports, verification) takes a WAL snapshot and never blocks writers.
@@ -292,11 +304,16 @@ _ADVISORY_LOCK = select(advisory_lock())
 async def lock_until_commit(session: AsyncSession, name: str) -> None:
     """Serialize transactions that take the lock ``name`` until they end.
 
-    PostgreSQL: a transaction-level advisory lock on a hash of the name. SQLite: nothing to do,
-    every erdv transaction already holds the database's single write lock (``BEGIN IMMEDIATE``).
+    PostgreSQL: a transaction-level advisory lock on a hash of the name. SQLite: the database's one
+    write lock, which serializes every writer: the transaction, if still held back, begins with the
+    next statement (``app.core.sqlite``), at no statement of its own.
     """
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(_ADVISORY_LOCK, {"name": name})
+        return
+    raw = await (await session.connection()).get_raw_connection()
+    driver: Any = raw.driver_connection  # app.core.sqlite.Connection
+    driver.lock_next()
 
 
 async def ping(engine: AsyncEngine) -> None:

@@ -30,6 +30,16 @@ and its type handling, and changes only where each call runs:
   (bench/README.md, B11). A writer that does not take the file lock (another program) still meets
   SQLite's own lock, and waits for it on the busy timeout as before.
 
+- A writing transaction begins at its first statement that writes or locks, not at ``BEGIN
+  IMMEDIATE``: that statement is held back (``write_begins``), and the plain reads before the first
+  write run on their own, inline, each on the latest committed data (a WAL reader never waits), as
+  every statement does on PostgreSQL under READ COMMITTED. A request that reads its session, its
+  caller and a profile before it writes no longer holds the database's one write lock while it
+  does: with two workers, the other's writers go on meanwhile (bench/README.md, B11). What must be
+  read under the lock says so: a ``FOR UPDATE`` / ``FOR SHARE`` statement or ``lock_until_commit``
+  (``app.core.db`` marks them, ``lock_next``) begins the transaction first, as the row or advisory
+  lock would be taken on PostgreSQL. A transaction that only read commits nothing.
+
 The connection is used by one task at a time (the pool hands it out), so the thread-side calls and
 the inline ones never overlap; ``check_same_thread=False`` only says so to ``sqlite3``.
 """
@@ -185,6 +195,10 @@ class Connection:
         self._database = database
         self._timeout = timeout
         self._turn: _Turn | None = None  # held from BEGIN IMMEDIATE to COMMIT/ROLLBACK
+        self._begin: str | None = None  # a BEGIN IMMEDIATE asked for, held back (module docstring)
+        self._lock_next = (
+            False  # the next statement reads under the lock: it begins the transaction
+        )
         self._changes = -1  # rows changed by the connection when its deferred transaction began
 
     @property
@@ -208,18 +222,42 @@ class Connection:
     def cursor(self) -> Cursor:
         return Cursor(self, self._raw.cursor())
 
-    async def _run(self, sql: str, call: Callable[[], T]) -> T:
+    def lock_next(self) -> None:
+        """The next statement must run under the write lock (a locking read): if the writing
+        transaction is still held back, it begins before that statement."""
+        self._lock_next = True
+
+    @property
+    def write_begins(self) -> str | None:
+        """The ``BEGIN IMMEDIATE`` held back until the first statement that writes or locks."""
+        return self._begin
+
+    async def _run(self, sql: str, call: Callable[[], T]) -> T | None:
         """Run a statement: inline inside a transaction or to begin one, in the thread when it may
         wait (outside a transaction, or BEGIN IMMEDIATE refused because another process writes)."""
         raw = self._raw
         if raw.in_transaction:
+            self._lock_next = False
             return call()
         head = sql.strip().rstrip(";").upper()
         if head in _READ_BEGINS:  # takes no lock: the first read takes a WAL snapshot
             self._changes = raw.total_changes
             return call()
-        if not head.startswith(_WRITE_BEGINS):
+        if head.startswith(_WRITE_BEGINS):
+            self._begin = sql  # until the first statement that writes or locks
+            self._lock_next = False
+            return None
+        if self._begin is None:
             return await self._in_thread(call)
+        if head.startswith("SELECT") and not self._lock_next:
+            return call()  # a plain read before the first write: on its own, on the latest data
+        begin, self._begin, self._lock_next = self._begin, None, False
+        await self._begin_writing(begin)
+        return call()
+
+    async def _begin_writing(self, begin: str) -> None:
+        """Take this loop's, then this process's turn among writers, then SQLite's lock."""
+        raw = self._raw
         turn = _writers_turn(self._database)
         deadline = asyncio.get_running_loop().time() + self._timeout
         try:
@@ -231,9 +269,9 @@ class Connection:
             if turn.file is not None:
                 await self._take_file_turn(turn.file, deadline)
             try:
-                return self._begin_at_once(call)
+                self._begin_at_once(lambda: raw.execute(begin))
             except _Busy:  # a program that does not queue holds the lock: wait away from the loop
-                return await self._in_thread(call)
+                await self._in_thread(lambda: raw.execute(begin))
         except BaseException:
             self._end_turn()
             raise
@@ -298,6 +336,7 @@ class Connection:
         await self._end(self._raw.rollback)
 
     async def _end(self, end: Callable[[], None]) -> None:
+        self._begin, self._lock_next = None, False  # held back and never needed: nothing to end
         try:
             if self._raw.in_transaction:
                 if self._only_read():

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from app.core import sqlite
-from app.core.db import create_engine
+from app.core.db import create_engine, lock_until_commit
 from app.core.settings import Settings
 
 pytestmark = pytest.mark.only_backend("sqlite")
@@ -26,6 +26,16 @@ pytestmark = pytest.mark.only_backend("sqlite")
 
 def _database(engine: AsyncEngine) -> str:
     return str(engine.url.database)
+
+
+async def begin_writing(connection: sqlite.Connection) -> None:
+    """BEGIN IMMEDIATE, then a first statement that writes: where the transaction really begins."""
+    await connection.cursor().execute("BEGIN IMMEDIATE")
+    await connection.cursor().execute("CREATE TABLE IF NOT EXISTS scratch (n INTEGER)")
+
+
+#: a statement that writes nothing but is a write: it begins a held-back transaction
+WRITES_NOTHING = sa.text("DELETE FROM account WHERE 1 = 0")
 
 
 async def test_statements_run_on_the_loop_and_the_commit_in_the_connection_thread(
@@ -42,12 +52,13 @@ async def test_statements_run_on_the_loop_and_the_commit_in_the_connection_threa
             lambda sql: seen.append((sql.split()[0].upper(), threading.current_thread().name))
         )
         async with connection.begin():
+            await connection.execute(WRITES_NOTHING)
             await connection.execute(sa.text("SELECT count(*) FROM account"))
             await connection.execute(sa.text("SELECT 1"))
         raw._raw.set_trace_callback(None)
     loop_thread = threading.current_thread().name
     statements = [(sql, thread) for sql, thread in seen if sql != "PRAGMA"]
-    assert [sql for sql, _ in statements] == ["BEGIN", "SELECT", "SELECT", "COMMIT"]
+    assert [sql for sql, _ in statements] == ["BEGIN", "DELETE", "SELECT", "SELECT", "COMMIT"]
     assert {thread for _, thread in statements[:-1]} == {loop_thread}
     assert statements[-1][1] != loop_thread
     # the busy timeout is back to the connection's after the attempt without waiting
@@ -84,6 +95,8 @@ async def test_writers_of_one_process_take_turns_without_meeting_the_lock(
 
     async def increment() -> None:
         async with strict.begin() as connection:
+            # a read the write depends on runs under the lock (FOR UPDATE in the app's SQL)
+            (await connection.get_raw_connection()).driver_connection.lock_next()
             n = (await connection.execute(sa.text("SELECT n FROM counter"))).scalar_one()
             await asyncio.sleep(0.001)  # the other tasks run meanwhile, and must wait their turn
             await connection.execute(sa.text("UPDATE counter SET n = :n"), {"n": n + 1})
@@ -120,7 +133,7 @@ async def test_waiting_for_another_process_keeps_the_loop_running(engine: AsyncE
     release = asyncio.create_task(release_later())
     try:
         async with engine.begin() as connection:
-            await connection.execute(sa.text("SELECT 1"))
+            await connection.execute(WRITES_NOTHING)
     finally:
         tick.cancel()
         await release
@@ -133,11 +146,11 @@ async def test_the_wait_for_a_turn_is_bounded_like_the_busy_timeout(tmp_path: Pa
     first = await sqlite.connect(database, timeout=0.2)
     second = await sqlite.connect(database, timeout=0.2)
     try:
-        await first.cursor().execute("BEGIN IMMEDIATE")
+        await begin_writing(first)
         with pytest.raises(sqlite3.OperationalError, match="database is locked"):
-            await second.cursor().execute("BEGIN IMMEDIATE")
+            await begin_writing(second)
         await first.rollback()  # ends the turn ...
-        await second.cursor().execute("BEGIN IMMEDIATE")  # ... so the next writer gets it
+        await begin_writing(second)  # ... so the next writer gets it
         assert second.in_transaction
         await second.commit()
         assert not second.in_transaction
@@ -149,11 +162,11 @@ async def test_the_wait_for_a_turn_is_bounded_like_the_busy_timeout(tmp_path: Pa
 async def test_closing_a_connection_mid_transaction_ends_its_turn(tmp_path: Path) -> None:
     database = str(tmp_path / "turns.db")
     first = await sqlite.connect(database, timeout=1)
-    await first.cursor().execute("BEGIN IMMEDIATE")
+    await begin_writing(first)
     await first.close()
     second = await sqlite.connect(database, timeout=1)
     try:
-        await second.cursor().execute("BEGIN IMMEDIATE")
+        await begin_writing(second)
         await second.rollback()
     finally:
         await second.close()
@@ -170,9 +183,9 @@ async def test_a_failed_begin_ends_its_turn(tmp_path: Path) -> None:
     second = await sqlite.connect(database, timeout=0.1)
     try:
         with pytest.raises(sqlite3.OperationalError, match="locked"):
-            await first.cursor().execute("BEGIN IMMEDIATE")
+            await begin_writing(first)
         other.execute("COMMIT")
-        await second.cursor().execute("BEGIN IMMEDIATE")  # not stuck behind the failed turn
+        await begin_writing(second)  # not stuck behind the failed turn
         await second.commit()
     finally:
         other.close()
@@ -218,7 +231,7 @@ async def test_writers_of_other_processes_queue_on_the_side_file(tmp_path: Path)
     ours._raw.set_trace_callback(lambda sql: begins.append(sql) if sql[:5] == "BEGIN" else None)
     try:
         with another_process_writing(database) as side:
-            waiting = asyncio.create_task(ours.cursor().execute("BEGIN IMMEDIATE"))
+            waiting = asyncio.create_task(begin_writing(ours))
             await asyncio.sleep(0.2)
             assert not waiting.done()
             assert begins == []
@@ -249,15 +262,15 @@ async def test_the_wait_for_another_process_is_bounded_and_leaves_nothing_taken(
     try:
         with another_process_writing(database) as side:
             with pytest.raises(sqlite3.OperationalError, match="database is locked"):
-                await first.cursor().execute("BEGIN IMMEDIATE")
-            cancelled = asyncio.create_task(second.cursor().execute("BEGIN IMMEDIATE"))
+                await begin_writing(first)
+            cancelled = asyncio.create_task(begin_writing(second))
             await asyncio.sleep(0.05)
             cancelled.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await cancelled
             assert not first.in_transaction
             assert not second.in_transaction
-        await asyncio.wait_for(third.cursor().execute("BEGIN IMMEDIATE"), 2)
+        await asyncio.wait_for(begin_writing(third), 2)
         await third.commit()
         side = os.open(f"{database}-writers", os.O_RDWR)
         try:
@@ -308,3 +321,53 @@ async def test_a_read_never_leaves_the_loop_and_a_write_commits_in_the_thread(
     assert {thread for _, thread in reads} == {loop_thread}
     assert writes[-1][0] == "COMMIT"
     assert writes[-1][1] != loop_thread
+
+
+async def test_reads_before_the_first_write_hold_no_lock(engine: AsyncEngine) -> None:
+    """A writing transaction begins at its first write: until then its reads run on their own
+    (as on PostgreSQL), and other writers go on meanwhile, instead of waiting for a request that
+    is still reading its session, its caller and a profile."""
+    async with engine.connect() as reader, engine.connect() as other:
+        await reader.begin()
+        before = (await reader.execute(sa.text("SELECT count(*) FROM audit_checkpoint"))).scalar()
+        raw = (await reader.get_raw_connection()).driver_connection
+        assert raw.write_begins == "BEGIN IMMEDIATE"
+        assert not raw.in_transaction
+
+        async def write_elsewhere() -> None:
+            async with other.begin():
+                await other.execute(WRITES_NOTHING)
+
+        await asyncio.wait_for(write_elsewhere(), 2)  # not queued behind the reader
+        await reader.execute(WRITES_NOTHING)  # the transaction begins here
+        assert raw.in_transaction
+        assert raw.write_begins is None
+        await reader.commit()
+        assert before == 0
+
+
+async def test_a_locking_read_begins_the_write_transaction(engine: AsyncEngine) -> None:
+    """What must be read under the lock says so, as on PostgreSQL: ``FOR UPDATE`` (which SQLite
+    has not) begins the held-back transaction before it reads, ``lock_until_commit`` before the
+    next statement, and other writers wait until it ends."""
+    checkpoint = sa.table("audit_checkpoint", sa.column("cut_seq"))
+    locking_reads = {
+        "for update": lambda s: s.execute(sa.select(checkpoint.c.cut_seq).with_for_update()),
+        "lock_until_commit": lambda s: lock_until_commit(s, "erdv:test"),
+    }
+    for name, locking_read in locking_reads.items():
+        async with AsyncSession(engine) as holder, engine.connect() as other:
+            await locking_read(holder)
+            await holder.execute(sa.select(checkpoint.c.cut_seq))  # the read under the lock
+            raw = (await (await holder.connection()).get_raw_connection()).driver_connection
+            assert raw.in_transaction, name
+
+            async def write_elsewhere() -> None:
+                async with other.begin():
+                    await other.execute(WRITES_NOTHING)
+
+            waiting = asyncio.create_task(write_elsewhere())
+            await asyncio.sleep(0.2)
+            assert not waiting.done(), name  # queued for its turn
+            await holder.commit()
+            await asyncio.wait_for(waiting, 2)
