@@ -7,11 +7,11 @@ so a failed request changes nothing and an acknowledged one is durable.
 SQLite is the embedded default. It runs in WAL mode with ``synchronous=FULL`` (an acknowledged write
 survives power loss) and every writing transaction starts with ``BEGIN IMMEDIATE``: SQLite allows one
 writer, and a deferred transaction that reads and then writes can fail at once with ``SQLITE_BUSY``
-when another writer got there first. Taking the write lock before the transaction's first read makes
-writers queue instead (in turn within a process and across processes: ``app.core.sqlite``), which is
-what keeps the audit chain and the booking grid consistent. The transaction begins at its first
-statement that writes or locks (``FOR UPDATE``/``FOR SHARE``, ``lock_until_commit``); plain reads
-before it run on their own, as they would on PostgreSQL. Read-only sessions begin deferred and never
+when another writer got there first. Taking the write lock as the transaction begins makes writers
+queue instead (in turn within a process and across processes: ``app.core.sqlite``), which is what
+keeps the audit chain and the booking grid consistent. It begins at its first statement that writes
+or reads under a lock (``FOR UPDATE``/``FOR SHARE``, ``lock_until_commit``); plain reads before it
+run on their own, as each statement does on PostgreSQL. Read-only sessions begin deferred and never
 take the lock. PostgreSQL uses asyncpg with a
 bounded pool whose connections are checked after they sat idle (``_ping_when_idle``), so that a
 restarted server is picked up again without a restart of erdv.

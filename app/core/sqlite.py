@@ -29,7 +29,6 @@ and its type handling, and changes only where each call runs:
   would poll, and with two workers a booking's 99th percentile reached one to two seconds
   (bench/README.md, B11). A writer that does not take the file lock (another program) still meets
   SQLite's own lock, and waits for it on the busy timeout as before.
-
 - A writing transaction begins at its first statement that writes or locks, not at ``BEGIN
   IMMEDIATE``: that statement is held back (``write_begins``), and the plain reads before the first
   write run on their own, inline, each on the latest committed data (a WAL reader never waits), as
@@ -196,9 +195,7 @@ class Connection:
         self._timeout = timeout
         self._turn: _Turn | None = None  # held from BEGIN IMMEDIATE to COMMIT/ROLLBACK
         self._begin: str | None = None  # a BEGIN IMMEDIATE asked for, held back (module docstring)
-        self._lock_next = (
-            False  # the next statement reads under the lock: it begins the transaction
-        )
+        self._lock_next = False  # the next statement reads under the lock (``lock_next``)
         self._changes = -1  # rows changed by the connection when its deferred transaction began
 
     @property
@@ -233,8 +230,10 @@ class Connection:
         return self._begin
 
     async def _run(self, sql: str, call: Callable[[], T]) -> T | None:
-        """Run a statement: inline inside a transaction or to begin one, in the thread when it may
-        wait (outside a transaction, or BEGIN IMMEDIATE refused because another process writes)."""
+        """Run a statement: inline inside a transaction, and a plain read while the writing
+        transaction is held back; ``BEGIN IMMEDIATE`` is held back until the first statement that
+        writes or locks, which begins it first (``_begin_writing``); in the thread what may wait
+        (anything else outside a transaction)."""
         raw = self._raw
         if raw.in_transaction:
             self._lock_next = False
