@@ -184,6 +184,14 @@ class AccountRepository:
         )
         return _count(result) == 1
 
+    async def spend_all_tokens(self, account_id: uuid.UUID, now: datetime) -> None:
+        """Every mailed link of the account still unused stops working (suspension)."""
+        await self.session.execute(
+            sa.update(token_table)
+            .where(token_table.c.account_id == account_id, token_table.c.used_at.is_(None))
+            .values(used_at=now)
+        )
+
     async def spend_other_tokens(self, account_id: uuid.UUID, purpose: str, now: datetime) -> None:
         await self.session.execute(
             sa.update(token_table)

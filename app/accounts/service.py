@@ -648,7 +648,9 @@ class AuthService:
             TokenPurpose.PASSWORD_RESET.value, self._mail_token_hash(token), now
         )
         account = await self.repository.get(row.account_id) if row is not None else None
-        if row is None or account is None:
+        if row is None or account is None or account.status != AccountStatus.ACTIVE.value:
+            # a suspended account's links are spent (set_status): the same answer, in case one
+            # was issued in between
             raise InvalidToken("This link is unknown, already used or expired.")
         await check_password_async(new_password, email=account.email, full_name=account.full_name)
         factor: Factor | None = None
@@ -720,7 +722,7 @@ class AuthService:
     async def set_status(
         self, admin: Principal, account_id: uuid.UUID, status: AccountStatus
     ) -> Account:
-        """Suspend (ending every session) or reinstate an account."""
+        """Suspend (ending every session, OAuth token and mailed link) or reinstate an account."""
         account = await self.repository.get(account_id)
         if account is None:
             raise NotFound("No such account.")
@@ -731,6 +733,8 @@ class AuthService:
         if status is AccountStatus.SUSPENDED:
             ended = await self.repository.delete_sessions(account.id)
             revoked = await revoke_oauth_tokens(self.session, account.id)
+            # a reset link mailed before would let its holder take the account back over
+            await self.repository.spend_all_tokens(account.id, clock.now())
         await self.audit.record(
             AuditAction.ACCOUNT_SUSPENDED
             if status is AccountStatus.SUSPENDED

@@ -189,3 +189,23 @@ async def test_change_password_ends_the_other_sessions(people: People) -> None:
         401,
         "not_authenticated",
     )
+
+
+async def test_a_reset_link_dies_with_the_suspension_of_its_account(people: People) -> None:
+    """Suspension ends sessions and OAuth tokens; a reset link mailed before it must not let its
+    holder choose a new password for the suspended account (nor after reinstatement: the admin
+    decided on the account as it was). The answer is the one for any dead link."""
+    admin = await people.signed_in(role="admin")
+    patient = await people.signed_in()
+    await people.client().post("/api/v1/auth/password/forgot", json={"email": patient.email})
+    token = mail_token(people.settings, patient.email, "reset")
+    url = f"/api/v1/admin/accounts/{patient.account_id}"
+    assert (await admin.post(f"{url}/suspend")).status_code == 200
+
+    body = {"token": token, "new_password": "Granite-Lantern-Meadow-48", "code": patient.code()}
+    reset = await people.client().post("/api/v1/auth/password/reset", json=body)
+    assert_problem(reset, 400, "invalid_token")
+    assert (await admin.post(f"{url}/reinstate")).status_code == 200
+    again = await people.client().post("/api/v1/auth/password/reset", json=body)
+    assert_problem(again, 400, "invalid_token")
+    assert (await patient.login()).status_code == 200  # the password is the one it was
