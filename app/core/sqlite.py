@@ -268,9 +268,9 @@ class Connection:
             if turn.file is not None:
                 await self._take_file_turn(turn.file, deadline)
             try:
-                self._begin_at_once(lambda: raw.execute(begin))
+                self._begin_at_once(begin)
             except _Busy:  # a program that does not queue holds the lock: wait away from the loop
-                await self._in_thread(lambda: raw.execute(begin))
+                await self._in_thread(partial(raw.execute, begin))
         except BaseException:
             self._end_turn()
             raise
@@ -300,14 +300,14 @@ class Connection:
                 raise sqlite3.OperationalError("database is locked") from None
             raise
 
-    def _begin_at_once(self, call: Callable[[], T]) -> T:
+    def _begin_at_once(self, begin: str) -> None:
         """Try ``BEGIN IMMEDIATE`` on the loop without waiting: this process's writers have taken
         turns already, so the lock is free unless another process holds it. Handing the statement
         to the thread costs more than the statement (a wake-up and a GIL hand-off each way)."""
         raw = self._raw
         raw.execute("PRAGMA busy_timeout = 0")
         try:
-            return call()
+            raw.execute(begin)
         except sqlite3.OperationalError as error:
             if raw.in_transaction or "locked" not in str(error) and "busy" not in str(error):
                 raise
