@@ -125,7 +125,7 @@ def admin_create(
             settings,
             hasher,
             Throttle(DatabaseStore(session), Policies.from_settings(settings)),
-            AuditTrail(session, audit_key(settings.secret_key_bytes)),
+            AuditTrail.for_settings(session, settings),
             None,
         )
         account = await service.create_admin(email=address, password=password, full_name=name)
@@ -164,9 +164,7 @@ def practitioners_approve(
         raise typer.Exit(2) from error
 
     async def approve(session: AsyncSession) -> bool:
-        service = PracticeService(
-            session, settings, AuditTrail(session, audit_key(settings.secret_key_bytes))
-        )
+        service = PracticeService(session, settings, AuditTrail.for_settings(session, settings))
         view = await service.set_status(Actor.system(), target, PracticeStatus.APPROVED)
         return view.listed
 
@@ -420,7 +418,7 @@ def oauth_create_client(
     async def create(session: AsyncSession) -> dict[str, object]:
         created = await service.create_client(
             session,
-            AuditTrail(session, audit_key(settings.secret_key_bytes)),
+            AuditTrail.for_settings(session, settings),
             settings,
             actor=Actor.system(),
             name=name,
@@ -452,7 +450,7 @@ def oauth_enable(client_id: str = typer.Argument(..., help="The client to enable
     async def enable(session: AsyncSession) -> None:
         await service.set_client_enabled(
             session,
-            AuditTrail(session, audit_key(settings.secret_key_bytes)),
+            AuditTrail.for_settings(session, settings),
             actor=Actor.system(),
             client_id=client_id,
             enabled=True,

@@ -36,7 +36,7 @@ from app.accounts.repository import AccountRepository
 from app.accounts.service import AuthService, actor_of
 from app.audit.dependencies import Audit
 from app.audit.models import AuditAction, AuditOutcome
-from app.audit.service import Actor, AuditTrail, audit_key
+from app.audit.service import Actor, AuditTrail
 from app.core import clock
 from app.core.crypto import constant_time_equal
 from app.core.db import DbSession, FailureHook, on_failure
@@ -260,7 +260,7 @@ def _not_found_counter(principal: Principal, settings: Settings) -> FailureHook:
         key = f"not-found:account:{principal.account_id}"
         seen = await DatabaseStore(session).add_failure(key, now, now - window)
         if seen % settings.not_found_burst_threshold == 0:
-            await AuditTrail(session, audit_key(settings.secret_key_bytes)).record(
+            await AuditTrail.for_settings(session, settings).record(
                 AuditAction.ACCESS_NOT_FOUND_BURST,
                 actor=principal.actor,
                 outcome=AuditOutcome.DENIED,
@@ -357,7 +357,7 @@ async def get_auth_service(request: Request, db: DbSession, mail: OutgoingMail) 
         settings,
         passwords,
         throttle_for(request, db, settings),
-        AuditTrail(db, audit_key(settings.secret_key_bytes)),
+        AuditTrail.for_settings(db, settings),
         mail,
     )
 

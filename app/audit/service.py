@@ -27,6 +27,7 @@ from app.core import clock
 from app.core.crypto import derive_key
 from app.core.db import TX_PREFIX, add_pre_commit_hook, new_id
 from app.core.logging import client_ip_var, request_id_var
+from app.core.settings import Settings
 
 logger = logging.getLogger("erdv.audit")
 
@@ -80,6 +81,12 @@ class AuditTrail:
     def __init__(self, session: AsyncSession, key: bytes) -> None:
         self.session = session
         self.key = key
+
+    @classmethod
+    def for_settings(cls, session: AsyncSession, settings: Settings) -> AuditTrail:
+        """The recorder keyed from ``settings``' secret (``audit_key``). Any number may exist in
+        one transaction: what they record is buffered in the session."""
+        return cls(session, audit_key(settings.secret_key_bytes))
 
     async def record(
         self,

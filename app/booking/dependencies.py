@@ -17,7 +17,7 @@ from fastapi import Depends, Request
 from app.accounts.dependencies import Caller, RecentlyAuthenticatedPractitioner
 from app.accounts.models import Role
 from app.accounts.principal import Principal
-from app.audit.dependencies import audit_for
+from app.audit.service import AuditTrail
 from app.booking.service import BookingService
 from app.core.db import DbSession, ReadSession
 from app.core.deps import settings_of
@@ -53,7 +53,11 @@ async def get_booking_service(
     B1, B11), and none of them does I/O."""
     settings = settings_of(request)
     return BookingService(
-        db, settings, audit_for(db, settings), throttle_for(request, db, settings), mail
+        db,
+        settings,
+        AuditTrail.for_settings(db, settings),
+        throttle_for(request, db, settings),
+        mail,
     )
 
 

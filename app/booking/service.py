@@ -875,7 +875,6 @@ async def cancel_for_absence(
 async def purge_visit_reasons(session: AsyncSession, settings: Settings) -> str:
     """C7 retention job: erase visit reasons ``ERDV_VISIT_REASON_GRACE_HOURS`` after the visit
     (and any a cancellation left, defensively), drop day-old idempotency records; audited."""
-    from app.audit.service import audit_key
 
     repository = BookingRepository(session)
     now = clock.now()
@@ -883,7 +882,7 @@ async def purge_visit_reasons(session: AsyncSession, settings: Settings) -> str:
         now - timedelta(hours=settings.visit_reason_grace_hours)
     )
     forgotten = await repository.forget_idempotency_keys(now - IDEMPOTENCY_TTL)
-    await AuditTrail(session, audit_key(settings.secret_key_bytes)).record(
+    await AuditTrail.for_settings(session, settings).record(
         AuditAction.VISIT_REASONS_PURGED,
         actor=Actor.system(),
         object_type="appointment",

@@ -35,7 +35,7 @@ from app.accounts.dependencies import (
 from app.accounts.errors import WrongRole
 from app.accounts.models import Role
 from app.accounts.principal import Principal
-from app.audit.dependencies import audit_for
+from app.audit.service import AuditTrail
 from app.core.db import DbSession
 from app.core.deps import settings_of
 from app.oauth.errors import InsufficientScope
@@ -56,7 +56,7 @@ def caller(*roles: Role, scope: str) -> Callable[..., Awaitable[Principal]]:
         if who.token is not None and (scope not in who.token.scopes or who.principal is None):
             raise InsufficientScope(scope)
         settings = settings_of(request)
-        audit = audit_for(db, settings)
+        audit = AuditTrail.for_settings(db, settings)
         principal = await resolve_principal(request, who, ctx, settings, audit)
         if principal.role not in roles:
             await deny(audit, principal.actor, "wrong_role", request)

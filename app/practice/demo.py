@@ -19,7 +19,7 @@ from app.accounts.models import Account, Role
 from app.accounts.passwords import rpps_with_check_digit
 from app.accounts.principal import Principal
 from app.accounts.repository import AccountRepository
-from app.audit.service import Actor, AuditTrail, audit_key
+from app.audit.service import Actor, AuditTrail
 from app.booking.service import BookingService
 from app.consent.registry import Gate, default_charter
 from app.consent.service import Decision, decide, missing_purposes
@@ -97,7 +97,7 @@ async def seed_demo_practices(
 ) -> None:
     accounts = AccountRepository(session)
     practices = PracticeRepository(session)
-    audit = AuditTrail(session, audit_key(settings.secret_key_bytes))
+    audit = AuditTrail.for_settings(session, settings)
     hasher = PasswordHasher(settings)
     report.add("Demo practitioners (listed, bookable):")
     try:
