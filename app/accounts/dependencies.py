@@ -39,7 +39,7 @@ from app.audit.models import AuditAction, AuditOutcome
 from app.audit.service import Actor, AuditTrail
 from app.core import clock
 from app.core.crypto import constant_time_equal
-from app.core.db import DbSession, FailureHook, on_failure
+from app.core.db import Database, FailureHook, on_failure
 from app.core.deps import AppSettings, settings_of
 from app.core.errors import NotAuthenticated, NotFound
 from app.core.mail import OutgoingMail
@@ -72,7 +72,7 @@ PARTIAL_SESSION_PATHS = frozenset(
 )
 
 
-async def load_session(request: Request, db: DbSession) -> SessionContext | None:
+async def load_session(request: Request, database: Database) -> SessionContext | None:
     """The live session named by the cookie, or None (absent, unknown, expired, suspended).
 
     Timeouts (SECURITY.md "Sessions", ASVS V7.3): idle 30 min for patients, 15 min for practitioners
@@ -80,13 +80,14 @@ async def load_session(request: Request, db: DbSession) -> SessionContext | None
 
     Every request resolves it (``refuse_partial_sessions``), so its dependencies are kept to what it
     needs: each one FastAPI resolves costs Python on every request, the anonymous ones included
-    (the settings are read from the app's state instead, as ``get_auth_service`` does).
+    (the settings are read from the app's state instead, as ``get_auth_service`` does), and the
+    request's transaction is opened only when there is a cookie to look up.
     """
     token = request.cookies.get(SESSION_COOKIE)
     if not token or len(token) > _MAX_TOKEN_LENGTH:
         return None
     settings = settings_of(request)
-    repository = AccountRepository(db)
+    repository = AccountRepository(database.session)
     found = await repository.session_by_hash(
         keys_for(settings.secret_key_bytes).session_hash(token)
     )
@@ -201,7 +202,7 @@ def _session_principal(ctx: SessionContext) -> Principal:
     )
 
 
-async def resolve_caller(request: Request, ctx: OptionalSession, db: DbSession) -> Caller:
+async def resolve_caller(request: Request, ctx: OptionalSession, database: Database) -> Caller:
     """A Bearer token wins over the cookie (no CSRF then: a token is not sent by the browser on its
     own); an invalid, expired or revoked one is 401 ``invalid_token`` whatever else is present.
 
@@ -209,6 +210,7 @@ async def resolve_caller(request: Request, ctx: OptionalSession, db: DbSession) 
     throttle come from the app's state, the throttle only for a token (see ``load_session``)."""
     token = bearer_token(request)
     if token is not None:
+        db = database.session
         settings = settings_of(request)
         throttle = throttle_for(request, db, settings)
         grant = await authenticate_bearer(db, settings, throttle, token)
@@ -346,10 +348,11 @@ async def refuse_partial_sessions(request: Request, ctx: OptionalSession) -> Non
     raise MfaRequired("Complete the second factor first.")
 
 
-async def get_auth_service(request: Request, db: DbSession, mail: OutgoingMail) -> AuthService:
+async def get_auth_service(request: Request, database: Database, mail: OutgoingMail) -> AuthService:
     """Wired from the app's state, not from the settings, hasher, throttle and audit dependencies:
     FastAPI's resolution of each costs Python on every login and every session step (bench B7),
     and none of them does I/O."""
+    db = database.session
     settings = settings_of(request)
     passwords: PasswordHasher = request.app.state.passwords
     return AuthService(

@@ -19,7 +19,7 @@ from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.audit.service import AuditTrail
 from app.booking.service import BookingService
-from app.core.db import DbSession, ReadSession
+from app.core.db import Database
 from app.core.deps import settings_of
 from app.core.mail import OutgoingMail
 from app.oauth.dependencies import caller, public_caller
@@ -46,11 +46,12 @@ Exporter = RecentlyAuthenticatedPractitioner
 
 
 async def get_booking_service(
-    request: Request, db: DbSession, mail: OutgoingMail
+    request: Request, database: Database, mail: OutgoingMail
 ) -> BookingService:
     """Wired from the app's state, as ``get_auth_service`` is: resolving the settings, audit and
     throttle as dependencies costs Python on every booking, cancellation and agenda read (bench
     B1, B11), and none of them does I/O."""
+    db = database.session
     settings = settings_of(request)
     return BookingService(
         db,
@@ -64,12 +65,12 @@ async def get_booking_service(
 Booking = Annotated[BookingService, Depends(get_booking_service)]
 
 
-async def get_directory_service(request: Request, db: ReadSession) -> BookingService:
+async def get_directory_service(request: Request, database: Database) -> BookingService:
     """For the public reads (search, profile, slots), which write nothing: a read session (no write
     lock, no transaction round trips), and no audit trail, throttle or mail queue to set up on the
     busiest routes (each is per-request work: keys, policies). The settings come from the app's
     state: one dependency less to resolve on every public read."""
-    return BookingService(db, settings_of(request))
+    return BookingService(database.reader, settings_of(request))
 
 
 Directory = Annotated[BookingService, Depends(get_directory_service)]

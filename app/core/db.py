@@ -1,8 +1,9 @@
 """Database engine, sessions and column types shared by every domain.
 
-One async engine per process. A request gets one session and one transaction: committed when the
-handler returns, before the response is sent (FastAPI's ``scope="function"``), rolled back on any error,
-so a failed request changes nothing and an acknowledged one is durable.
+One async engine per process. A request gets one session and one transaction, opened when first
+needed (``RequestDatabase``): committed when the handler returns, before the response is sent
+(FastAPI's ``scope="function"``), rolled back on any error, so a failed request changes nothing and an
+acknowledged one is durable.
 
 SQLite is the embedded default. It runs in WAL mode with ``synchronous=FULL`` (an acknowledged write
 survives power loss) and every writing transaction starts with ``BEGIN IMMEDIATE``: SQLite allows one
@@ -19,6 +20,7 @@ restarted server is picked up again without a restart of erdv.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -337,26 +339,83 @@ def on_failure(request: Request, hook: FailureHook) -> None:
     hooks.append(hook)
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's session; the transaction commits when the handler returns without error."""
-    factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
-    async with factory() as session:
-        try:
-            yield session
+class RequestDatabase:
+    """A request's database sessions, each opened on its first use.
+
+    ``session`` is the request's one transaction: committed when the handler returns without error,
+    before the response is sent (``get_database``), rolled back otherwise. ``reader`` is for public
+    reads that write nothing (directory, profiles, slots): no write lock on SQLite, no transaction
+    round trips on PostgreSQL (``session_factory(snapshot=False)``).
+
+    Why lazily: every request resolves its caller (the app-wide partial-session guard), and most
+    public reads have none: no cookie, no token, nothing to look up. Opening a session they never
+    use, and a second dependency with its own teardown for the reader, was a tenth of a slot
+    list's Python (bench/README.md, B5) and of every health check's.
+    """
+
+    __slots__ = ("_factory", "_read_factory", "_session", "_reader")
+
+    def __init__(
+        self,
+        factory: async_sessionmaker[AsyncSession],
+        read_factory: async_sessionmaker[AsyncSession],
+    ) -> None:
+        self._factory = factory
+        self._read_factory = read_factory
+        self._session: AsyncSession | None = None
+        self._reader: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            self._session = self._factory()
+        return self._session
+
+    @property
+    def reader(self) -> AsyncSession:
+        if self._reader is None:
+            self._reader = self._read_factory()
+        return self._reader
+
+    @property
+    def opened(self) -> AsyncSession | None:
+        """The transaction's session if anything asked for it (else nothing to commit)."""
+        return self._session
+
+    async def close(self) -> None:
+        """Give the connections back, even if the request is being cancelled (as ``async with``
+        on a session does)."""
+        for session in (self._session, self._reader):
+            if session is not None:
+                await asyncio.shield(session.close())
+
+
+async def get_database(request: Request) -> AsyncIterator[RequestDatabase]:
+    """The request's sessions; the transaction commits when the handler returns without error."""
+    state = request.app.state
+    database = RequestDatabase(state.session_factory, state.read_session_factory)
+    try:
+        yield database
+        if database.opened is not None:
+            await commit(database.opened)
+    except BaseException as error:
+        session = database.opened
+        if isinstance(error, RecordedFailure) and session is not None:
+            # Only the failure's own bookkeeping was written (see RecordedFailure): keep it.
             await commit(session)
-        except BaseException as error:
-            if isinstance(error, RecordedFailure):
-                # Only the failure's own bookkeeping was written (see RecordedFailure): keep it.
-                await commit(session)
-            else:
+        else:
+            if session is not None:
                 await rollback(session)
-                if isinstance(error, Exception):
-                    await _run_failure_hooks(request, session, error)
-            raise
+            if isinstance(error, Exception):
+                await _run_failure_hooks(request, database, error)
+        raise
+    finally:
+        await database.close()
 
 
-async def _run_failure_hooks(request: Request, session: AsyncSession, error: Exception) -> None:
+async def _run_failure_hooks(request: Request, database: RequestDatabase, error: Exception) -> None:
     for hook in request.state.__dict__.get("failure_hooks", []):
+        session = database.session
         try:
             await hook(session, error)
             await commit(session)
@@ -366,15 +425,14 @@ async def _run_failure_hooks(request: Request, session: AsyncSession, error: Exc
 
 
 #: Committed before the response is sent: a 2xx is only ever answered for a durable change.
-DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
+#: Dependencies that need a session only sometimes (the caller's lookup) take this and open it
+#: when they do.
+Database = Annotated[RequestDatabase, Depends(get_database, scope="function")]
 
 
-async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """A session for public reads that write nothing (directory, profiles, slots): no write lock on
-    SQLite, no transaction round trips on PostgreSQL (``session_factory(snapshot=False)``)."""
-    factory: async_sessionmaker[AsyncSession] = request.app.state.read_session_factory
-    async with factory() as session:
-        yield session
+async def get_session(database: Database) -> AsyncSession:
+    """The request's transaction (see ``RequestDatabase.session``)."""
+    return database.session
 
 
-ReadSession = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
+DbSession = Annotated[AsyncSession, Depends(get_session)]

@@ -13,6 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.core.db import DbSession, UTCDateTime, commit, metadata, rollback, session_factory
 from app.core.errors import Conflict
+from tests.booking.helpers import ready_practitioner
+from tests.conftest import Backend
+from tests.factories import People
 
 probe = sa.Table(
     "_probe",
@@ -159,3 +162,47 @@ async def test_an_idle_connection_the_server_dropped_is_replaced(engine: AsyncEn
         assert again != pid
     finally:
         await idle.dispose()
+
+
+class _Counting:
+    """Wraps a session factory and counts the sessions it made."""
+
+    def __init__(self, factory: async_sessionmaker[AsyncSession]) -> None:
+        self.factory = factory
+        self.made = 0
+
+    def __call__(self) -> AsyncSession:
+        self.made += 1
+        return self.factory()
+
+
+async def test_a_request_opens_only_the_sessions_it_uses(
+    app: FastAPI, people: People, client: httpx.AsyncClient
+) -> None:
+    """Anonymous public reads (slots, health probes) open no transaction: there is no caller to
+    look up, nothing to commit (``RequestDatabase``). A signed-in caller's request opens one."""
+    doctor, _ = await ready_practitioner(people)
+    writes = app.state.session_factory = _Counting(app.state.session_factory)
+    reads = app.state.read_session_factory = _Counting(app.state.read_session_factory)
+
+    assert (await client.get("/healthz")).status_code == 200
+    assert (await client.get(f"/api/v1/practitioners/{doctor.account_id}/slots")).status_code == 200
+    assert (writes.made, reads.made) == (0, 1)
+
+    assert (await doctor.get(f"/api/v1/practitioners/{doctor.account_id}/slots")).status_code == 200
+    assert (writes.made, reads.made) == (1, 2)  # the cookie is looked up in the transaction
+
+
+async def test_every_session_a_request_opened_is_given_back(
+    app: FastAPI, people: People, client: httpx.AsyncClient, backend: Backend
+) -> None:
+    doctor, _ = await ready_practitioner(people)
+    slots = f"/api/v1/practitioners/{doctor.account_id}/slots"
+    for caller in (client, doctor):
+        for _ in range(3):
+            assert (await caller.get(slots)).status_code == 200
+        assert (await caller.get(f"{slots}?from=not-a-date")).status_code == 422
+    assert (
+        await doctor.get("/api/v1/practitioners/00000000-0000-4000-8000-000000000000/slots")
+    ).status_code == 404
+    assert app.state.engine.pool.checkedout() == 0, backend.name
