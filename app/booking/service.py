@@ -34,10 +34,9 @@ import dataclasses
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -170,27 +169,8 @@ def _context(appointment_id: uuid.UUID) -> str:
     return f"appointment:{appointment_id}:visit_reason"
 
 
-#: published schedules kept parsed (``schedule_of``): more than the practices a worker usually lists
-SCHEDULE_CACHE_SIZE = 2048
-
-
-def schedule_of(timezone: str, weekly: str, durations: Mapping[str, int]) -> Schedule:
-    """The ``Schedule`` a practice publishes: its zone, its stored weekly blocks (JSON) narrowed to
-    the visit reasons of ``durations``, and their durations.
-
-    Parsed and validated once per distinct input, then reused: the input is the stored text itself,
-    so a practitioner who changes their hours or reasons makes a new key, never a stale hit, and a
-    ``Schedule`` is immutable, so one instance serves every request (and thread). A slot list used
-    to rebuild it on each request: 8 % of the route's CPU (bench/README.md, B5). A schedule that
-    fails validation raises ``ScheduleError`` every time (failures are not cached).
-    """
-    return _schedule(timezone, weekly, tuple(sorted(durations.items())))
-
-
-@lru_cache(maxsize=SCHEDULE_CACHE_SIZE)
-def _schedule(timezone: str, weekly: str, durations: tuple[tuple[str, int], ...]) -> Schedule:
-    reasons = {reason for reason, _ in durations}
-    return Schedule(ZoneInfo(timezone), tuple(blocks_of(weekly, reasons)), dict(durations))
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 def _rules(row: Any) -> BookingRules:
@@ -387,7 +367,9 @@ class BookingService:
         visit_reason_id: str | None,
     ) -> FreeSlots:
         try:
-            schedule = schedule_of(row.timezone, row.weekly, durations)
+            schedule = Schedule(
+                _zone(row.timezone), tuple(blocks_of(row.weekly, set(durations))), durations
+            )
             return lay_free(
                 schedule,
                 window,
@@ -528,8 +510,10 @@ class BookingService:
         self, context: Any, reason_id: str, start: datetime, now: datetime, busy: Sequence[Any]
     ) -> Slot | None:
         try:
-            schedule = schedule_of(
-                context.timezone, context.weekly, {reason_id: context.duration_minutes}
+            schedule = Schedule(
+                _zone(context.timezone),
+                tuple(blocks_of(context.weekly, {reason_id})),
+                {reason_id: context.duration_minutes},
             )
             return find_slot(
                 schedule,
@@ -555,7 +539,7 @@ class BookingService:
         return uuid.UUID(data["id"]), str(data["label"])
 
     def _view(self, row: Any, *, with_reason: bool = True) -> AppointmentView:
-        tz = ZoneInfo(row.timezone)
+        tz = _zone(row.timezone)
         reason = self._reason(row) if with_reason else None
         return AppointmentView(
             id=row.id,
@@ -635,7 +619,7 @@ class BookingService:
             email = await self.repository.email_of(row.patient_id)
             if email:
                 self._notify_cancelled(
-                    email, row.display_name, in_zone(row.start_at, ZoneInfo(row.timezone))
+                    email, row.display_name, in_zone(row.start_at, _zone(row.timezone))
                 )
         found = await self.repository.appointment(row.id)
         return self._view(found)
@@ -749,7 +733,7 @@ class BookingService:
         practice, rows = await self.repository.export_rows(principal.account_id)
         if practice is None:
             raise PractitionerNotFound()
-        tz = ZoneInfo(practice.timezone)
+        tz = _zone(practice.timezone)
         practitioner_ref = f"Practitioner/{practice.id}"
         entries: list[dict[str, Any]] = [
             {
@@ -874,7 +858,7 @@ async def cancel_for_absence(
         raise AbsenceConflicts(len(rows))
     now = clock.now()
     count = await service.repository.cancel([r.id for r in rows], Role.PRACTITIONER.value, now)
-    tz = ZoneInfo(practice.timezone)
+    tz = _zone(practice.timezone)
     for r in rows:
         await audit.record(
             AuditAction.APPOINTMENT_CANCELLED,
