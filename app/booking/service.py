@@ -424,16 +424,19 @@ class BookingService:
                 "start": start.astimezone(UTC).isoformat(),
             },
         )
-        if self.throttle is not None:
-            await self.throttle.hit(
-                f"booking:account:{principal.account_id}", booking_policy(self.settings)
-            )
         if idempotency_key is not None:
             idempotency_key = _caller_key(principal, idempotency_key)
             replay = await self._replay(principal, idempotency_key, fingerprint)
             if replay is not None:
-                return replay
+                return replay  # the answer already given: books nothing, counts nothing
         await require(self.session, principal.account_id, Gate.BOOKING)
+        # The allowance is spent by attempts that may book. Its counter is the booking's first
+        # write: on SQLite the write lock is taken there (app.core.sqlite), so the reads above
+        # run before it, without holding up the other writers (bench B11).
+        if self.throttle is not None:
+            await self.throttle.hit(
+                f"booking:account:{principal.account_id}", booking_policy(self.settings)
+            )
         context = await self.repository.booking_context(
             practitioner_id, visit_reason_id, principal.account_id
         )

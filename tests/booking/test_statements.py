@@ -15,8 +15,8 @@ from app.core.settings import Settings
 from tests.booking.helpers import book, fast_patients, ready_practitioner, slots
 from tests.factories import People
 
-#: booking, all included (SQLite): BEGIN, session load, throttle (one upsert), idempotency lookup,
-#: consent, practice + visit reason, busy time, 3 inserts (no savepoint: conflicts are skipped, not
+#: booking, all included (SQLite): BEGIN, session load, idempotency lookup, consent, throttle (one
+#: upsert), practice + visit reason, busy time, 3 inserts (no savepoint: conflicts are skipped, not
 #: raised), then the audit append at commit (head, insert)
 BOOKING_MAX = 12
 #: slot search: one statement for the schedule, visit reasons and busy time (plus BEGIN on SQLite)
