@@ -348,9 +348,9 @@ class RequestDatabase:
     round trips on PostgreSQL (``session_factory(snapshot=False)``).
 
     Why lazily: every request resolves its caller (the app-wide partial-session guard), and most
-    public reads have none: no cookie, no token, nothing to look up. Opening a session they never
-    use, and a second dependency with its own teardown for the reader, was a tenth of a slot
-    list's Python (bench/README.md, B5) and of every health check's.
+    public reads have none: no cookie, no token, nothing to look up. A session made for nothing
+    on every such request (health probes too), and a second dependency with its own teardown for
+    the reader, cost about 5 % of an anonymous slot list's CPU (bench/README.md, sixth round).
     """
 
     __slots__ = ("_factory", "_read_factory", "_session", "_reader")
