@@ -108,6 +108,10 @@ def test_patient_registers_enrols_books_and_cancels(page: Any, server: Server) -
     page.get_by_label("Nom").fill("Bernard")
     page.get_by_role("button", name="Rechercher", exact=True).click()
     page.get_by_role("link", name="Dr Alix Bernard").click()
+    # a week ahead: this week's first slot may fall within the 24 h in which the demo practice
+    # takes no online cancellation (on a weekday, or a Sunday morning), and this patient cancels
+    page.locator(".slot").first.wait_for()
+    page.get_by_role("button", name="Semaine suivante").click()
     slot = page.locator(".slot").first
     slot_label = slot.get_attribute("aria-label") or ""
     slot.click()
