@@ -878,7 +878,6 @@ async def cancel_for_absence(
 async def purge_visit_reasons(session: AsyncSession, settings: Settings) -> str:
     """C7 retention job: erase visit reasons ``ERDV_VISIT_REASON_GRACE_HOURS`` after the visit
     (and any a cancellation left, defensively), drop day-old idempotency records; audited."""
-
     repository = BookingRepository(session)
     now = clock.now()
     erased = await repository.erase_visit_reasons(
