@@ -384,10 +384,13 @@ class RequestDatabase:
 
     async def close(self) -> None:
         """Give the connections back, even if the request is being cancelled (as ``async with``
-        on a session does)."""
-        for session in (self._session, self._reader):
-            if session is not None:
-                await asyncio.shield(session.close())
+        on a session does), the reader's even if closing the transaction's session failed."""
+        try:
+            if self._session is not None:
+                await asyncio.shield(self._session.close())
+        finally:
+            if self._reader is not None:
+                await asyncio.shield(self._reader.close())
 
 
 async def get_database(request: Request) -> AsyncIterator[RequestDatabase]:

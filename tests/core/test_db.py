@@ -11,7 +11,15 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.core.db import DbSession, UTCDateTime, commit, metadata, rollback, session_factory
+from app.core.db import (
+    DbSession,
+    RequestDatabase,
+    UTCDateTime,
+    commit,
+    metadata,
+    rollback,
+    session_factory,
+)
 from app.core.errors import Conflict
 from tests.booking.helpers import ready_practitioner
 from tests.conftest import Backend
@@ -206,3 +214,22 @@ async def test_every_session_a_request_opened_is_given_back(
         await doctor.get("/api/v1/practitioners/00000000-0000-4000-8000-000000000000/slots")
     ).status_code == 404
     assert app.state.engine.pool.checkedout() == 0, backend.name
+
+
+async def test_the_reader_is_given_back_even_if_the_transaction_fails_to_close() -> None:
+    closed: list[str] = []
+
+    class Failing:
+        async def close(self) -> None:
+            raise ConnectionError("lost while closing")
+
+    class Reader:
+        async def close(self) -> None:
+            closed.append("reader")
+
+    database = RequestDatabase(Failing, Reader)  # type: ignore[arg-type]
+    assert isinstance(database.session, Failing)  # both opened, as a request would
+    assert isinstance(database.reader, Reader)
+    with pytest.raises(ConnectionError):
+        await database.close()
+    assert closed == ["reader"]
