@@ -20,6 +20,7 @@ from app.core.db import DbSession
 from app.core.deps import AppSettings
 from app.core.problems import problem_responses
 from app.oauth.service import client_names
+from app.throttle.dependencies import RequestThrottle
 
 router = APIRouter(tags=["audit"])
 
@@ -59,17 +60,21 @@ async def my_access_log(
     response_class=StreamingResponse,
     responses={
         200: {"content": {"application/x-ndjson": {}}, "description": "streamed export"},
-        **problem_responses(*_SIGNED_IN, (403, "forbidden"), (403, "reauth_required")),
+        **problem_responses(
+            *_SIGNED_IN, (403, "forbidden"), (403, "reauth_required"), (429, "rate_limited")
+        ),
     },
 )
 async def export_audit(
     request: Request,
     admin: RecentlyAuthenticatedAdmin,
     audit: Audit,
+    throttle: RequestThrottle,
     format: Annotated[Literal["ndjson"], Query()] = "ndjson",  # noqa: A002 - API.md's name
     since: AwareDatetime | None = None,
     until: AwareDatetime | None = None,
 ) -> StreamingResponse:
+    await throttle.spend_export(admin.account_id)
     # Recorded (and committed) before the first byte: an export is itself an access.
     await audit.record(
         AuditAction.AUDIT_EXPORTED,

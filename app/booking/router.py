@@ -56,7 +56,7 @@ def _appointment(view: AppointmentView) -> schemas.AppointmentRead:
     "/api/v1/practitioners",
     summary="Search listed practitioners (exact profession/specialty; alphabetical, never paid)",
     response_model=schemas.ProfilePage,
-    responses=problem_responses((422, "validation_error")),
+    responses=problem_responses((422, "validation_error"), (429, "rate_limited")),
     openapi_extra=PUBLIC,
 )
 async def search_practitioners(
@@ -96,7 +96,9 @@ async def search_practitioners(
     "/api/v1/practitioners/{practitioner_id}",
     summary="A listed practitioner's public profile",
     response_model=schemas.Profile,
-    responses=problem_responses((404, "not_found"), (422, "validation_error")),
+    responses=problem_responses(
+        (404, "not_found"), (422, "validation_error"), (429, "rate_limited")
+    ),
     openapi_extra=PUBLIC,
 )
 async def get_practitioner(
@@ -109,7 +111,9 @@ async def get_practitioner(
     "/api/v1/practitioners/{practitioner_id}/slots",
     summary="Free slots bookable now, in the practitioner's time zone (window of 31 days at most)",
     response_model=list[schemas.SlotRead],
-    responses=problem_responses((404, "not_found"), (422, "validation_error")),
+    responses=problem_responses(
+        (404, "not_found"), (422, "validation_error"), (429, "rate_limited")
+    ),
     openapi_extra=PUBLIC,
 )
 async def list_slots(
@@ -278,7 +282,7 @@ async def read_my_agenda(
     "/api/v1/me/practice/export",
     summary="Reversibility export (C12): agenda and patient contacts as a FHIR Bundle",
     response_model=schemas.FhirBundle,
-    responses=problem_responses(*_AUTH, (403, "reauth_required")),
+    responses=problem_responses(*_AUTH, (403, "reauth_required"), (429, "rate_limited")),
 )
 async def export_my_practice(practitioner: Exporter, booking: Booking) -> schemas.FhirBundle:
     return schemas.FhirBundle.model_validate(await booking.export(practitioner))

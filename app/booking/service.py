@@ -733,6 +733,8 @@ class BookingService:
         """C12 reversibility: the practitioner leaves with their agenda and their patients'
         contact details, as a FHIR R4 ``Bundle`` (Practitioner, Patient, Appointment resources).
         No visit reason (C7, C8); each patient whose contact details leave gets an audit entry."""
+        if self.throttle is not None:
+            await self.throttle.spend_export(principal.account_id)
         practice, rows = await self.repository.export_rows(principal.account_id)
         if practice is None:
             raise PractitionerNotFound()

@@ -29,6 +29,7 @@ from app.core.db import DbSession
 from app.core.deps import AppSettings
 from app.core.problems import problem_responses
 from app.models import metadata as all_tables
+from app.throttle.dependencies import RequestThrottle
 
 router = APIRouter()
 
@@ -186,7 +187,10 @@ def _receipt(receipt: service.Receipt) -> ReceiptOut:
             "description": "streamed export, one row per decision",
         },
         **problem_responses(
-            (401, "not_authenticated"), (403, "forbidden"), (403, "reauth_required")
+            (401, "not_authenticated"),
+            (403, "forbidden"),
+            (403, "reauth_required"),
+            (429, "rate_limited"),
         ),
     },
 )
@@ -194,6 +198,7 @@ async def export_consent_log(
     request: Request,
     admin: RecentlyAuthenticatedAdmin,
     audit: Audit,
+    throttle: RequestThrottle,
     format: Annotated[Literal["csv", "ndjson"], Query()] = "csv",  # noqa: A002 - API.md's name
     since: AwareDatetime | None = None,
     until: AwareDatetime | None = None,
@@ -204,6 +209,7 @@ async def export_consent_log(
             default_charter().purpose(purpose)
         except KeyError as error:
             raise UnknownPurpose(f"No purpose {purpose!r} exists.") from error
+    await throttle.spend_export(admin.account_id)
     await audit.record(
         AuditAction.CONSENT_LOG_EXPORTED,
         actor=admin.actor,

@@ -11,7 +11,8 @@ that carries ``scope`` and acts for a person with one of ``roles``. The token's 
 person (``account_id``), with the client in ``actor`` and ``client_id``: object checks written for the
 person hold for their token (SECURITY.md: scopes never replace the object check).
 ``public_caller``: anyone; a token, if sent, must be valid (401 ``invalid_token``) and carry ``scope``
-(403 ``insufficient_scope``), so the client is rate-limited and audited as itself.
+(403 ``insufficient_scope``), so the client is rate-limited and audited as itself; a signed-in
+person's reads are rate-limited per account (``Throttle.spend_directory_read``).
 
 Answers: no credentials → 401 ``not_authenticated``; a bad token → 401 ``invalid_token`` with
 ``WWW-Authenticate: Bearer error="invalid_token"``; a token without the scope, or with no person behind
@@ -36,10 +37,11 @@ from app.accounts.errors import WrongRole
 from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.audit.service import AuditTrail
-from app.core.db import DbSession
+from app.core.db import Database, DbSession
 from app.core.deps import settings_of
 from app.oauth.errors import InsufficientScope
 from app.oauth.scopes import ALL_SCOPES
+from app.throttle.dependencies import throttle_for
 
 
 def caller(*roles: Role, scope: str) -> Callable[..., Awaitable[Principal]]:
@@ -71,9 +73,14 @@ def public_caller(scope: str) -> Callable[..., Awaitable[Caller]]:
     if scope not in ALL_SCOPES:
         raise ValueError(f"unknown OAuth scope {scope!r}")
 
-    async def anyone(who: AnyCaller) -> Caller:
+    async def anyone(request: Request, who: AnyCaller, database: Database) -> Caller:
         if who.token is not None and scope not in who.token.scopes:
             raise InsufficientScope(scope)
+        if who.token is None and who.principal is not None:
+            # A signed-in person's reads count against their account (a token's already counted
+            # against its client). Anonymous reads write nothing: they stay on the read session.
+            throttle = throttle_for(request, database.session, settings_of(request))
+            await throttle.spend_directory_read(who.principal.account_id)
         return who
 
     anyone.__name__ = f"anyone_or_{scope.replace(':', '_')}"

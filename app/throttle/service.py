@@ -1,8 +1,9 @@
 """Throttling with growing delays, never a permanent lock (SECURITY.md "Throttling", ASVS V6.1.1).
 
-A *key* names what is throttled (``login:email:<hmac>``, ``login:ip:<ip>``, ``mfa:account:<id>``,
-later ``booking:account:<id>``, ``export:client:<id>``...). A *policy* says how many consecutive
-failures are free, then how long each further one blocks the key: ``base x 2^(n - free)``, capped.
+A *key* names what is throttled (``password:email:<hmac>``, ``login:ip:<network>``,
+``mfa:account:<id>``, ``booking:account:<id>``, ``export:account:<id>``, ``api:client:<id>``...).
+A *policy* says how many consecutive failures are free, then how long each further one blocks the
+key: ``base x 2^(n - free)``, capped.
 Because the delay is capped and failures are forgotten after the window, an attacker can slow a real
 user down but never lock them out for good (NIST SP 800-63B §5.2.2); and because every key has its
 own state, a user on another IP is only held by the *account* key, which a success resets.
@@ -15,6 +16,7 @@ durable on failure by the request session, see ``RecordedFailure``) and Redis wh
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -57,6 +59,10 @@ class Policies:
     ip: Policy
     #: wrong second factors: the account policy plus a hard stop (20 codes a day, not 96)
     mfa: Policy
+    #: exports of personal data per account: an hourly allowance, then growing delays
+    export: Policy
+    #: directory reads (search, profiles, slots) per signed-in account: a minute's allowance
+    directory: Policy
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policies:
@@ -78,6 +84,18 @@ class Policies:
                 max_delay=account.max_delay,
                 window=account.window,
                 hard_limit=settings.throttle_mfa_hard_limit,
+            ),
+            export=Policy(
+                free_failures=settings.export_rate_per_hour,
+                base_delay=timedelta(seconds=60),
+                max_delay=timedelta(hours=1),
+                window=timedelta(hours=1),
+            ),
+            directory=Policy(
+                free_failures=settings.directory_reads_per_minute,
+                base_delay=timedelta(seconds=1),
+                max_delay=timedelta(seconds=60),
+                window=timedelta(minutes=1),
             ),
         )
 
@@ -258,3 +276,15 @@ class Throttle:
 
     async def reset(self, key: str) -> None:
         await self.store.reset(key)
+
+    async def spend_export(self, account_id: uuid.UUID) -> None:
+        """One export of personal data started by this account (SECURITY.md "Throttling": exports
+        are rate-limited per account). Each reads whole tables: a stolen admin or practitioner
+        session must not be able to loop on them. 429 ``rate_limited`` once the allowance is spent."""
+        await self.hit(f"export:account:{account_id}", self.policies.export)
+
+    async def spend_directory_read(self, account_id: uuid.UUID) -> None:
+        """One search, profile or slot list read by a signed-in account (SECURITY.md "Throttling":
+        search is rate-limited per account; OAuth clients are counted per client on every call).
+        The allowance is far above what a person browses, far below what a scraper needs."""
+        await self.hit(f"directory:account:{account_id}", self.policies.directory)
