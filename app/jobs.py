@@ -10,6 +10,7 @@ from app.audit.service import Actor, audit_key, purge_older_than, verify_and_rec
 from app.booking.service import purge_visit_reasons
 from app.core.jobs import Job
 from app.core.settings import Settings
+from app.throttle.service import forget_stale
 
 
 async def _purge_audit(session: AsyncSession, settings: Settings) -> str:
@@ -35,4 +36,6 @@ JOBS: list[Job] = [
     Job("audit-verify", timedelta(hours=24), _verify_audit),
     # charter C7: visit reasons erased after the visit + grace; hourly keeps the delay bounded
     Job("visit-reason-retention", timedelta(hours=1), purge_visit_reasons),
+    # throttle keys hold client IPs; forgotten by every policy after its window (24 h by default)
+    Job("throttle-retention", timedelta(hours=1), forget_stale),
 ]

@@ -74,6 +74,7 @@ def test_purge_runs_every_retention_job(cli_env: dict[str, str]) -> None:
     result = run_erdv("purge", env=cli_env)
     assert result.returncode == 0, result.stderr
     assert "audit-retention: removed 0 audit entries" in result.stdout
+    assert "throttle-retention: forgot 0 throttle keys" in result.stdout
 
 
 def test_admin_create_reads_the_password_on_stdin(cli_env: dict[str, str]) -> None:

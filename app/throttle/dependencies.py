@@ -22,7 +22,7 @@ def throttle_for(request: Request, session: AsyncSession, settings: Settings) ->
     policies = Policies.from_settings(settings)
     redis = getattr(request.app.state, "redis", None)
     store: ThrottleStore = (
-        RedisStore(redis, policies.account.window) if redis is not None else DatabaseStore(session)
+        RedisStore(redis, policies.longest_window) if redis is not None else DatabaseStore(session)
     )
     return Throttle(store, policies)
 

@@ -99,14 +99,14 @@ class ThrottleRepository:
     async def reset(self, key: str) -> None:
         await self.session.execute(sa.delete(throttle_table).where(throttle_table.c.key == key))
 
-    async def purge_older_than(self, before: datetime) -> int:
+    async def forget_stale(self, before: datetime, now: datetime) -> int:
+        """Delete the keys whose last failure or hit is older than ``before`` and that block nothing
+        at ``now``: each policy would start such a key again at 1, as if it had no row."""
+        t = throttle_table
         result = await self.session.execute(
-            sa.delete(throttle_table).where(
-                throttle_table.c.last_failure_at < before,
-                sa.or_(
-                    throttle_table.c.blocked_until.is_(None),
-                    throttle_table.c.blocked_until < before,
-                ),
+            sa.delete(t).where(
+                t.c.last_failure_at < before,
+                sa.or_(t.c.blocked_until.is_(None), t.c.blocked_until <= now),
             )
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]

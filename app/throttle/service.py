@@ -99,6 +99,11 @@ class Policies:
             ),
         )
 
+    @property
+    def longest_window(self) -> timedelta:
+        """State older than this is forgotten by every policy (``forget_stale``)."""
+        return max(p.window for p in (self.account, self.ip, self.mfa, self.export, self.directory))
+
 
 class ThrottleStore(Protocol):
     #: the state is in the request's database transaction: a caller may read it along with its
@@ -288,3 +293,19 @@ class Throttle:
         search is rate-limited per account; OAuth clients are counted per client on every call).
         The allowance is far above what a person browses, far below what a scraper needs."""
         await self.hit(f"directory:account:{account_id}", self.policies.directory)
+
+
+async def forget_stale(session: AsyncSession, settings: Settings) -> str:
+    """The throttle-retention job: drop the keys that every policy has forgotten.
+
+    A key's row outlives its use: ``login:ip:<address>`` and ``register:ip:...`` hold client IP
+    addresses, personal data that must not be kept longer than needed (GDPR art. 5(1)(e)), and
+    every patient who ever booked, every account that ever failed a login, left one. A key whose
+    last failure is older than the longest policy window (24 h by default) and that blocks nothing
+    any more counts as no key at all (``add_failure`` and ``hit`` start again at 1), so deleting it
+    changes no answer. Redis keys expire on their own (``RedisStore``).
+    """
+    now = clock.now()
+    window = Policies.from_settings(settings).longest_window
+    removed = await ThrottleRepository(session).forget_stale(now - window, now)
+    return f"forgot {removed} throttle keys"
