@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run serve test test-sqlite lint typecheck check migration demo clean bench bench-quick
+.PHONY: run serve test test-sqlite lint typecheck check migration demo clean bench bench-quick bench-login-bound
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,11 @@ bench: $(VENV)/.installed-dev
 bench-quick: $(VENV)/.installed-dev
 	bench/tools
 	$(BIN)/python -m bench.run --quick
+
+## bench-login-bound: B7's ceiling here: erdv's logins beside a bare server doing the same work
+bench-login-bound: $(VENV)/.installed-dev
+	bench/tools
+	$(BIN)/python -m bench.login_bound
 
 demo: $(VENV)/.installed-run
 	$(BIN)/erdv migrate
