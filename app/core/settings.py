@@ -77,9 +77,11 @@ class Settings(BaseSettings):
     #: Exports of personal data (audit trail, consent log, a practice's reversibility export) an
     #: account may start per hour before growing delays: each reads whole tables.
     export_rate_per_hour: int = Field(default=20, ge=1, le=10_000)
-    #: Directory reads (search, profiles, slots) a signed-in account may make per minute before
-    #: growing delays; OAuth clients have their own limit (SECURITY.md "Throttling").
-    directory_reads_per_minute: int = Field(default=120, ge=1, le=100_000)
+    #: Directory reads (search, profiles, slots) a signed-in account may make before growing
+    #: delays, counted until a minute passes without one (as every allowance here counts within
+    #: its window): a person browsing pauses, a scraper does not. OAuth clients have their own
+    #: limit (SECURITY.md "Throttling").
+    directory_reads_per_minute: int = Field(default=300, ge=1, le=100_000)
     #: Run the periodic jobs (retention purges) inside the server; off to run them from cron only.
     jobs_enabled: bool = True
     #: How often each process looks for due jobs.

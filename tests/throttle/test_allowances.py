@@ -84,10 +84,13 @@ async def test_signed_in_directory_reads_are_rate_limited(people: People) -> Non
     doctor, _reasons = await ready_practitioner(people)
     practitioner = f"/api/v1/practitioners/{doctor.account_id}"
     reads = [practitioner, f"{practitioner}/slots", "/api/v1/practitioners?city=Paris"]
-    alice = await people.signed_in(role="patient")
-    assert await _until_refused(alice, reads) == READS
-    bob = await people.signed_in(role="patient")  # per account
-    assert (await bob.get(f"{practitioner}/slots")).status_code == 200
+    with clock.frozen(clock.now()) as frozen:
+        alice = await people.signed_in(role="patient")
+        assert await _until_refused(alice, reads) == READS
+        bob = await people.signed_in(role="patient")  # per account
+        assert (await bob.get(f"{practitioner}/slots")).status_code == 200
+        frozen.advance(timedelta(seconds=61))  # a minute without reads: a whole allowance again
+        assert await _until_refused(alice, reads) == READS
 
 
 async def test_anonymous_reads_count_nothing(people: People, engine: AsyncEngine) -> None:
