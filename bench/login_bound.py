@@ -30,6 +30,7 @@ import os
 import secrets
 import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 from bench import run
@@ -84,7 +85,7 @@ class BareLogin:
         self.stored = ""
 
     async def startup(self) -> None:
-        import asyncpg
+        import asyncpg  # type: ignore[import-untyped]
 
         from app.core.passwords import PasswordHasher
         from app.core.settings import Settings
@@ -210,7 +211,7 @@ def main(argv: list[str]) -> int:
                 anchor = run.argon2_raw(ANCHOR_SECONDS)
             line = [f"round {n + 1}: argon2 {anchor:.1f}/s"]
             for name, server in servers.items():
-                flood = [emails, PASSWORD]
+                flood: list[str | Path] = [emails, PASSWORD]
                 run.wrk(server, "login.lua", flood, connections=8, seconds=WARMUP_SECONDS)
                 load = run.wrk(server, "login.lua", flood, connections=8, seconds=FLOOD_SECONDS)
                 if set(load.statuses) != {"200"}:
