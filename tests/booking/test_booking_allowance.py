@@ -18,6 +18,7 @@ from app.core.settings import Settings
 from tests.booking.helpers import book, grant, patient, ready_practitioner, soon
 from tests.core.test_app import assert_problem
 from tests.factories import People, Person
+from tests.throttle.helpers import successes_before_429
 
 ALLOWANCE = 2
 
@@ -29,14 +30,9 @@ def settings(settings: Settings) -> Settings:
 
 async def _bookings_until_refused(person: Person, doctor: Person, reason: str, first: int) -> int:
     """New bookings made before the first 429 (checked as the contract words it)."""
-    for n in range(10):
-        response = await book(person, doctor.account_id, reason, soon(first + 15 * n))
-        if response.status_code == 429:
-            assert_problem(response, 429, "rate_limited")
-            assert int(response.headers["Retry-After"]) > 0
-            return n
-        assert response.status_code == 201, response.text
-    raise AssertionError("never refused")
+    return await successes_before_429(
+        lambda n: book(person, doctor.account_id, reason, soon(first + 15 * n)), ok=201, tries=10
+    )
 
 
 async def test_the_allowance_ends_in_429(people: People) -> None:

@@ -19,6 +19,7 @@ from app.core.settings import Settings
 from tests.booking.helpers import ready_practitioner
 from tests.core.test_app import assert_problem
 from tests.factories import People, Person
+from tests.throttle.helpers import successes_before_429
 
 EXPORTS = 2
 READS = 3
@@ -33,14 +34,7 @@ def settings(settings: Settings) -> Settings:
 
 async def _until_refused(person: Person, urls: list[str]) -> int:
     """Successful calls (cycling through ``urls``) before the first 429."""
-    for n in range(20):
-        response = await person.get(urls[n % len(urls)])
-        if response.status_code == 429:
-            assert_problem(response, 429, "rate_limited")
-            assert int(response.headers["Retry-After"]) > 0
-            return n
-        assert response.status_code == 200, response.text
-    raise AssertionError("never refused")
+    return await successes_before_429(lambda n: person.get(urls[n % len(urls)]))
 
 
 async def _audited(engine: AsyncEngine, action: str) -> int:
