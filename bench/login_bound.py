@@ -200,12 +200,11 @@ def main(argv: list[str]) -> int:
     env = run.erdv_env(run.url_of(DB))
     # as `erdv serve --workers 2` shares the cores out between its workers
     env["ERDV_PASSWORD_HASH_THREADS"] = str(max(1, run.CORES // 2))
-    servers = {
-        "erdv": run.erdv_server(run.url_of(DB), 2, "bound-erdv"),
-        "bare": bare_server("db", env),
-        "hash only": bare_server("nodb", env),
-    }
+    servers: dict[str, run.Server] = {}
     try:
+        servers["erdv"] = run.erdv_server(run.url_of(DB), 2, "bound-erdv")
+        servers["bare"] = bare_server("db", env)
+        servers["hash only"] = bare_server("nodb", env)
         for n in range(rounds):
             with run.environment(env):
                 anchor = run.argon2_raw(ANCHOR_SECONDS)
