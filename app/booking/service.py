@@ -79,7 +79,7 @@ from app.practice import professions
 from app.practice.errors import AbsenceConflicts
 from app.practice.models import Practice
 from app.practice.profile import blocks_of, directory_url, search_key
-from app.throttle.service import Policy, Throttle
+from app.throttle.service import Throttle
 
 MAX_PAGE = 50
 MAX_LIST = 200
@@ -151,17 +151,6 @@ class Booked:
     status_code: int
     body: dict[str, Any]
     replayed: bool = False
-
-
-def booking_policy(settings: Settings) -> Policy:
-    """Per-patient booking rate (SECURITY.md "Throttling"): bookings beyond the hourly allowance
-    wait a growing delay; a real patient never books this many."""
-    return Policy(
-        free_failures=settings.booking_rate_per_hour,
-        base_delay=timedelta(seconds=60),
-        max_delay=timedelta(hours=1),
-        window=timedelta(hours=1),
-    )
 
 
 def _context(appointment_id: uuid.UUID) -> str:
@@ -435,7 +424,7 @@ class BookingService:
         # run before it, without holding up the other writers (bench B11).
         if self.throttle is not None:
             await self.throttle.hit(
-                f"booking:account:{principal.account_id}", booking_policy(self.settings)
+                f"booking:account:{principal.account_id}", self.throttle.policies.booking
             )
         context = await self.repository.booking_context(
             practitioner_id, visit_reason_id, principal.account_id

@@ -304,19 +304,19 @@ async def token(
 ) -> Response:
     """Client authentication: ``client_secret_basic`` or ``client_secret_post``. Rate-limited per
     client (CHARTER.md, the 2020 incident)."""
-    oauth_request = await _client_request(request, throttle, settings)
+    oauth_request = await _client_request(request, throttle)
     server = _server(db, settings, audit)
     answer = await server.run(lambda: server.create_token_response(oauth_request))
     return _to_response(answer, request)
 
 
-async def _client_request(request: Request, throttle: Throttle, settings: Settings) -> Any:
+async def _client_request(request: Request, throttle: Throttle) -> Any:
     """The form request of a client-authenticated endpoint, counted against that client's rate
     limit (CHARTER.md, the 2020 incident) before any work."""
     oauth_request = await _oauth_request(request)
     named = _client_named(request, oauth_request.form)
     if named:
-        await throttle.hit(f"oauth-token:client:{named}", service.token_endpoint_policy(settings))
+        await throttle.hit(f"oauth-token:client:{named}", throttle.policies.oauth_token)
     return oauth_request
 
 
@@ -330,7 +330,7 @@ async def _endpoint_response(
 ) -> Response:
     """Revocation (RFC 7009) and introspection (RFC 7662): Authlib endpoints behind client
     authentication and the client's rate limit."""
-    oauth_request = await _client_request(request, throttle, settings)
+    oauth_request = await _client_request(request, throttle)
     server = _server(db, settings, audit)
     answer = await server.run(lambda: server.create_endpoint_response(endpoint, oauth_request))
     return _to_response(answer, request)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +26,7 @@ from app.oauth.models import OAuthClient
 from app.oauth.repository import OAuthRepository
 from app.oauth.scopes import ALL_SCOPES, CLIENT_CREDENTIALS_SCOPES, GRANT_TYPES
 from app.oauth.server import CLIENT_SECRET_PREFIX, MAX_TOKEN_LENGTH, oauth_keys
-from app.throttle.service import Policy, Throttle
+from app.throttle.service import Throttle
 
 THIRD_PARTY_SHARING = "third-party-sharing"
 CLIENT_ID_PREFIX = "erdv_client_"
@@ -160,24 +160,6 @@ class TokenGrant:
         return Actor.client(self.client_id, on_behalf_of=self.account_id)
 
 
-def client_api_policy(settings: Settings) -> Policy:
-    return Policy(
-        free_failures=settings.oauth_client_requests_per_minute,
-        base_delay=timedelta(seconds=1),
-        max_delay=timedelta(seconds=60),
-        window=timedelta(minutes=1),
-    )
-
-
-def token_endpoint_policy(settings: Settings) -> Policy:
-    return Policy(
-        free_failures=settings.oauth_token_requests_per_minute,
-        base_delay=timedelta(seconds=1),
-        max_delay=timedelta(seconds=60),
-        window=timedelta(minutes=1),
-    )
-
-
 async def authenticate_bearer(
     session: AsyncSession, settings: Settings, throttle: Throttle, token: str
 ) -> TokenGrant:
@@ -195,7 +177,7 @@ async def authenticate_bearer(
         account is None or account.status != AccountStatus.ACTIVE.value
     ):
         raise InvalidAccessToken()
-    await throttle.hit(f"api:client:{client.client_id}", client_api_policy(settings))
+    await throttle.hit(f"api:client:{client.client_id}", throttle.policies.api_client)
     return TokenGrant(
         token_id=row.id,
         client_id=client.client_id,

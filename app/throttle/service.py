@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -59,10 +59,17 @@ class Policies:
     ip: Policy
     #: wrong second factors: the account policy plus a hard stop (20 codes a day, not 96)
     mfa: Policy
+    #: bookings per patient: an hourly allowance, then growing delays (a real patient never
+    #: books this many)
+    booking: Policy
     #: exports of personal data per account: an hourly allowance, then growing delays
     export: Policy
     #: directory reads (search, profiles, slots) per signed-in account: a minute's allowance
     directory: Policy
+    #: Bearer API calls per OAuth client, and token-endpoint requests per client (the 2020
+    #: incident: a connected tool read 6,128 appointments)
+    api_client: Policy
+    oauth_token: Policy
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policies:
@@ -85,24 +92,29 @@ class Policies:
                 window=account.window,
                 hard_limit=settings.throttle_mfa_hard_limit,
             ),
-            export=Policy(
-                free_failures=settings.export_rate_per_hour,
-                base_delay=timedelta(seconds=60),
-                max_delay=timedelta(hours=1),
-                window=timedelta(hours=1),
-            ),
-            directory=Policy(
-                free_failures=settings.directory_reads_per_minute,
-                base_delay=timedelta(seconds=1),
-                max_delay=timedelta(seconds=60),
-                window=timedelta(minutes=1),
-            ),
+            booking=_hourly(settings.booking_rate_per_hour),
+            export=_hourly(settings.export_rate_per_hour),
+            directory=_per_minute(settings.directory_reads_per_minute),
+            api_client=_per_minute(settings.oauth_client_requests_per_minute),
+            oauth_token=_per_minute(settings.oauth_token_requests_per_minute),
         )
 
     @property
     def longest_window(self) -> timedelta:
-        """State older than this is forgotten by every policy (``forget_stale``)."""
-        return max(p.window for p in (self.account, self.ip, self.mfa, self.export, self.directory))
+        """State older than this is forgotten by every policy (``forget_stale``): all of them, so
+        a policy added here is counted without anyone having to remember this."""
+        policies: list[Policy] = [getattr(self, f.name) for f in fields(self)]
+        return max(p.window for p in policies)
+
+
+def _hourly(allowance: int) -> Policy:
+    """An allowance of ``allowance`` in a row, then 1 min, 2 min... up to an hour."""
+    return Policy(allowance, timedelta(minutes=1), timedelta(hours=1), timedelta(hours=1))
+
+
+def _per_minute(allowance: int) -> Policy:
+    """An allowance of ``allowance`` in a row, then 1 s, 2 s... up to a minute."""
+    return Policy(allowance, timedelta(seconds=1), timedelta(seconds=60), timedelta(minutes=1))
 
 
 class ThrottleStore(Protocol):
