@@ -11,6 +11,7 @@ Headers follow ``shared/API.md`` and ``shared/SECURITY.md`` (ASVS V3.4): a CSP t
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from collections.abc import MutableMapping
@@ -28,6 +29,27 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
+#: what an origin in a CSP source list may be made of (scheme://host[:port], RFC 6454 §6.2)
+_ORIGIN = re.compile(
+    r"^(https?)://([a-z0-9.-]+|\[[0-9a-f:.]+\])(:[0-9]{1,5})?$",
+    re.IGNORECASE,
+)
+
+
+def policy_with_form_target(origin: str) -> str:
+    """The site's policy, with one more origin a form of this page may submit to.
+
+    ``form-action`` also governs the redirects that follow a form's submission (CSP 3, §6.4.2): the
+    OAuth consent page's form posts to erdv, whose 303 sends the browser on to the client's
+    redirect URI, on another origin. That page, and only it, names that one origin (the registered,
+    validated redirect URI's); every other page keeps ``form-action 'self'``. A value that is not a
+    plain origin is refused rather than pasted into the header.
+    """
+    if not _ORIGIN.match(origin):
+        raise ValueError("not an origin")
+    return CONTENT_SECURITY_POLICY.replace("form-action 'self'", f"form-action 'self' {origin}")
+
+
 _BASE_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-content-type-options", b"nosniff"),

@@ -167,6 +167,20 @@ class OAuthRepository:
         )
         return [(str(r[0]), r[1], r[2]) for r in result.all()]
 
+    async def last_approved_scope(self, account_id: uuid.UUID, client_id: str) -> str:
+        """The scope of the patient's latest approval for this client (each approval issues one
+        code, kept after use; a denial issues none)."""
+        result = await self.session.execute(
+            select(col(OAuthAuthorizationCode.scope))
+            .where(
+                col(OAuthAuthorizationCode.account_id) == account_id,
+                col(OAuthAuthorizationCode.client_id) == client_id,
+            )
+            .order_by(col(OAuthAuthorizationCode.created_at).desc())
+            .limit(1)
+        )
+        return str(result.scalar_one_or_none() or "")
+
     async def live_scopes(self, account_id: uuid.UUID, client_id: str, now: datetime) -> set[str]:
         """Scopes of the tokens still usable (access or refresh) for this patient and client."""
         result = await self.session.execute(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
@@ -37,6 +37,7 @@ from app.core.crypto import constant_time_equal
 from app.core.db import DbSession
 from app.core.deps import AppSettings
 from app.core.errors import NotAuthenticated
+from app.core.middleware import policy_with_form_target
 from app.core.problems import problem_responses
 from app.core.settings import Settings
 from app.oauth import pages, service
@@ -193,18 +194,33 @@ async def authorize_page(
             ),
             status_code=403,
         )
+    redirect_uri = oauth_request.payload.redirect_uri or ""
     return HTMLResponse(
         pages.consent_page(
             client_name=grant.client.row.name,
             account_name=ctx.account.full_name,
-            redirect_uri=oauth_request.payload.redirect_uri or "",
+            redirect_uri=redirect_uri,
             scopes=scope_list(grant.request.scope),
             params=list(request.query_params.multi_items()),
             csrf_token=keys_for(settings.secret_key_bytes).csrf_token(ctx.token),
             refresh_days=REFRESH_FAMILY_LIFETIME.days,
             access_minutes=int(ACCESS_TOKEN_LIFETIME.total_seconds() // 60),
-        )
+        ),
+        headers=_consent_page_policy(redirect_uri),
     )
+
+
+def _consent_page_policy(redirect_uri: str) -> dict[str, str]:
+    """The consent form posts here, and the answer's 303 takes the browser to the client: the
+    page's ``form-action`` must allow that redirect URI's origin, or the browser stops at the
+    redirect and the client never gets its code (``policy_with_form_target``). The URI was matched
+    exactly against the client's registered ones before the page was built."""
+    parts = urlsplit(redirect_uri)
+    try:
+        policy = policy_with_form_target(f"{parts.scheme}://{parts.netloc}")
+    except ValueError:
+        return {}  # not a web origin: the site's own policy, and the browser's refusal
+    return {"Content-Security-Policy": policy}
 
 
 @router.post(

@@ -252,8 +252,9 @@ class AuthorizedApp:
 
 
 async def authorized_apps(session: AsyncSession, account_id: uuid.UUID) -> list[AuthorizedApp]:
-    """Clients whose ``third-party-sharing`` consent is currently granted, with the scopes of their
-    live tokens and the dates of the consent and the last token issued."""
+    """Clients whose ``third-party-sharing`` consent is currently granted, with the scopes the
+    patient approved (and any a live token still carries) and the dates of the consent and of the
+    last token issued (none yet if the client has not redeemed its code)."""
     lines = await consent.current_consents(session, account_id, "patient")
     repository = OAuthRepository(session)
     issued = {cid: last for cid, _first, last in await repository.authorizations(account_id)}
@@ -265,11 +266,13 @@ async def authorized_apps(session: AsyncSession, account_id: uuid.UUID) -> list[
         client = await repository.client(line.scope)
         if client is None or line.decided_at is None:
             continue
+        approved = await repository.last_approved_scope(account_id, client.client_id)
+        live = await repository.live_scopes(account_id, client.client_id, now)
         apps.append(
             AuthorizedApp(
                 client_id=client.client_id,
                 name=client.name,
-                scopes=sorted(await repository.live_scopes(account_id, client.client_id, now)),
+                scopes=sorted(set(approved.split()) | live),
                 authorized_at=line.decided_at,
                 last_used_at=issued.get(client.client_id),
             )
