@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+import io
 import re
 import secrets
 import uuid
@@ -99,8 +100,7 @@ class MfaService:
             f"otpauth://totp/{quote(ISSUER)}:{quote(label)}?secret={secret}"
             f"&issuer={quote(ISSUER)}&algorithm=SHA1&digits={DIGITS}&period={STEP_SECONDS}"
         )
-        qr_svg = segno.make_qr(uri, error="m").svg_inline(scale=4, title="TOTP enrolment")
-        return Enrolment(secret=secret, otpauth_uri=uri, qr_svg=str(qr_svg))
+        return Enrolment(secret=secret, otpauth_uri=uri, qr_svg=_qr_svg(uri))
 
     def _matching_step(self, secret: str, code: str) -> int | None:
         code = code.strip()
@@ -173,3 +173,14 @@ class MfaService:
 def _new_recovery_code() -> str:
     raw = base64.b32encode(secrets.token_bytes(15)).decode("ascii")[:_RECOVERY_CHARS]
     return "-".join(raw[i : i + 5] for i in range(0, _RECOVERY_CHARS, 5))
+
+
+def _qr_svg(uri: str) -> str:
+    """A standalone SVG document of the QR code, with its namespace: the front end shows it as an
+    ``<img>`` (a ``data:`` URI, never markup in the page), and a browser draws an SVG image only
+    when its root is in the SVG namespace (segno's ``svg_inline`` leaves it out, for HTML)."""
+    buffer = io.BytesIO()
+    segno.make_qr(uri, error="m").save(
+        buffer, kind="svg", xmldecl=False, svgns=True, scale=4, border=4, title="TOTP"
+    )
+    return buffer.getvalue().decode("utf-8")
