@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -55,8 +56,28 @@ async def _erdv_error(request: Request, error: Exception) -> JSONResponse:
     return render_error(request, error)
 
 
-async def _http_error(request: Request, error: Exception) -> JSONResponse:
+#: where machines call: an unknown path there stays a problem document, whoever asks
+MACHINE_PREFIXES = ("/api/", "/oauth/", "/.well-known/", "/fhir/", "/static/")
+
+
+def _wants_a_page(request: Request) -> bool:
+    """A person's browser navigating to an address (``Accept: text/html``), not a program."""
+    return (
+        request.method in {"GET", "HEAD"}
+        and not request.url.path.startswith(MACHINE_PREFIXES)
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)  # noqa: S101
+    if error.status_code == 404 and _wants_a_page(request):
+        static_dir: Path | None = getattr(request.app.state, "static_dir", None)
+        shell = static_dir / "index.html" if static_dir is not None else None
+        if shell is not None and shell.is_file():
+            # a mistyped address: the app's own "page not found" (its router knows no such
+            # path), still answered 404; the API keeps its problem documents
+            return FileResponse(shell, status_code=404)
     code, title = HTTP_STATUS_CODES.get(error.status_code, ("http_error", "HTTP error"))
     detail = error.detail if isinstance(error.detail, str) and error.status_code != 500 else title
     return problem_response(
@@ -84,7 +105,15 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
             message = "Request body is not valid JSON"
         elif item.get("type") == "extra_forbidden":
             message = "Unknown field"
-        errors.append({"field": _field_name(tuple(item.get("loc", ()))), "message": message})
+        errors.append(
+            {
+                "field": _field_name(tuple(item.get("loc", ()))),
+                "message": message,
+                # stable and machine-readable (pydantic's error type, or our own), so a client
+                # can say it in the reader's language; the message is English
+                "type": str(item.get("type", "value_error")),
+            }
+        )
     return problem_response(
         request,
         status=422,

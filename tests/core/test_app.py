@@ -121,6 +121,23 @@ async def test_unknown_path_is_a_404_problem(client: httpx.AsyncClient) -> None:
     assert response.headers["cache-control"] == "no-store"
 
 
+async def test_a_browser_gets_the_app_page_for_an_unknown_address(
+    client: httpx.AsyncClient,
+) -> None:
+    """A mistyped address in a browser shows the app's own "page not found" (its router knows no
+    such path), answered 404; programs, and every API path, keep the problem document."""
+    html = {"accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+    page = await client.get("/this-page-does-not-exist", headers=html)
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert '<script type="module" src="/static/js/app.js">' in page.text
+    assert_security_headers(page)
+    for path in ("/api/v1/nothing", "/oauth/nothing", "/.well-known/nothing", "/static/nothing.js"):
+        assert_problem(await client.get(path, headers=html), 404, "not_found")
+    assert_problem(await client.get("/this-page-does-not-exist"), 404, "not_found")
+    assert_problem(await client.post("/this-page-does-not-exist", headers=html), 404, "not_found")
+
+
 async def test_wrong_method_is_a_405_problem(client: httpx.AsyncClient) -> None:
     response = await client.delete("/healthz")
     assert_problem(response, 405, "method_not_allowed")
@@ -133,7 +150,7 @@ async def test_malformed_json_is_a_422_problem(client: httpx.AsyncClient) -> Non
     )
     body = assert_problem(response, 422, "validation_error")
     assert body["errors"], body
-    assert all(set(e) == {"field", "message"} for e in body["errors"])  # type: ignore[union-attr]
+    assert all(set(e) == {"field", "message", "type"} for e in body["errors"])  # type: ignore[union-attr]
 
 
 @pytest.mark.usefixtures("probe_routes")
