@@ -59,16 +59,19 @@ def outbox(settings: Settings) -> list[EmailMessage]:
     return messages
 
 
-def mail_token(settings: Settings, to: str, subject_contains: str) -> str:
-    """The token in the latest mail to ``to`` whose subject contains ``subject_contains``."""
+def mail_token(settings: Settings, to: str, page: str = "") -> str:
+    """The token in the latest mail to ``to`` whose link opens ``page`` (``verify-email``,
+    ``reset-password``; any page if empty): found by the link, whatever the mail's language."""
+    pattern = re.compile(rf"/{re.escape(page) if page else '[a-z-]+'}#token=([A-Za-z0-9_\-]+)")
     for message in reversed(outbox(settings)):
-        if message["To"] == to and subject_contains.lower() in str(message["Subject"]).lower():
-            body = message.get_body(preferencelist=("plain",))
-            assert body is not None
-            found = re.search(r"token=([A-Za-z0-9_\-]+)", body.get_content())
-            assert found, "no token in the mail"
+        if message["To"] != to:
+            continue
+        body = message.get_body(preferencelist=("plain",))
+        assert body is not None
+        found = pattern.search(body.get_content())
+        if found:
             return found.group(1)
-    raise AssertionError(f"no mail to {to} about {subject_contains!r}")
+    raise AssertionError(f"no mail to {to} with a link to {page or 'a page'}")
 
 
 def valid_rpps() -> str:
@@ -125,6 +128,11 @@ class Person:
 
     async def put(self, url: str, **kwargs: Any) -> httpx.Response:
         return await self.client.put(
+            url, headers=self.headers() | kwargs.pop("headers", {}), **kwargs
+        )
+
+    async def patch(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.client.patch(
             url, headers=self.headers() | kwargs.pop("headers", {}), **kwargs
         )
 
@@ -221,7 +229,7 @@ class People:
         response = await person.client.post("/api/v1/auth/register", json=body)
         assert response.status_code == 202, response.text
         if verify:
-            token = mail_token(self.settings, email, "confirm")
+            token = mail_token(self.settings, email, "verify-email")
             verified = await person.client.post("/api/v1/auth/verify-email", json={"token": token})
             assert verified.status_code == 200, verified.text
         return person

@@ -66,6 +66,7 @@ PARTIAL_SESSION_PATHS = frozenset(
         "/api/v1/auth/mfa/verify",
         "/api/v1/auth/logout",
         "/api/v1/auth/session",  # answers 401 not_authenticated itself for a partial session
+        "/api/v1/auth/session/probe",  # answers signed_in: false for a partial session
         "/api/v1/auth/password/forgot",
         "/api/v1/auth/password/reset",
     }

@@ -52,6 +52,8 @@ class Account(SQLModel, table=True):
     phone: str | None = Field(default=None, max_length=32)
     #: practitioners only: 11 digits with a Luhn check digit
     rpps: str | None = Field(default=None, max_length=11)
+    #: the language of the mails and messages sent to this person: "fr" (default) or "en"
+    language: str = Field(default="fr", max_length=2, sa_column_kwargs={"server_default": "fr"})
     password_hash: str = Field(max_length=255)
     status: str = Field(default=AccountStatus.ACTIVE.value, max_length=16)
     email_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -12,6 +12,7 @@ import uuid
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
 
+from app.accounts import mails
 from app.accounts.dependencies import (
     AnySession,
     Auth,
@@ -22,10 +23,12 @@ from app.accounts.dependencies import (
     enforce_csrf,
 )
 from app.accounts.models import Account, AccountStatus, Role
-from app.accounts.principal import SESSION_COOKIE, keys_for
+from app.accounts.principal import SESSION_COOKIE, SessionContext, keys_for
 from app.accounts.schemas import (
     AccountAdminRead,
+    AccountProfile,
     AccountRead,
+    AccountUpdate,
     Activated,
     ChangePassword,
     CodeIn,
@@ -39,11 +42,12 @@ from app.accounts.schemas import (
     Register,
     Reset,
     SessionInfo,
+    SessionProbe,
     SessionRead,
     TotpSetup,
     VerifyEmail,
 )
-from app.accounts.service import ClientInfo, IssuedSession
+from app.accounts.service import AuthService, ClientInfo, IssuedSession
 from app.audit.dependencies import Audit
 from app.core.access import PUBLIC
 from app.core.deps import AppSettings
@@ -117,6 +121,7 @@ async def register(body: Register, auth: Auth, request: Request) -> Status:
         role=Role(body.role),
         phone=body.phone,
         rpps=body.rpps,
+        language=body.language,
     )
     return Status(status="check_email")
 
@@ -218,8 +223,28 @@ async def verify_mfa(
     responses=_problems((401, "not_authenticated")),
 )
 async def get_session(ctx: OptionalSession, auth: Auth, settings: AppSettings) -> SessionInfo:
-    if ctx is None or ctx.session.authenticated_at is None or ctx.session.state != "full":
+    info = _session_info(ctx, auth, settings)
+    if info is None:
         raise NotAuthenticated("No full session.")
+    return info
+
+
+@router.get(
+    "/session/probe",
+    summary="Whether this browser is signed in (200 either way), with the session if it is",
+    response_model=SessionProbe,
+    openapi_extra=PUBLIC,
+)
+async def probe_session(ctx: OptionalSession, auth: Auth, settings: AppSettings) -> SessionProbe:
+    info = _session_info(ctx, auth, settings)
+    return SessionProbe(signed_in=info is not None, session=info)
+
+
+def _session_info(
+    ctx: SessionContext | None, auth: AuthService, settings: Settings
+) -> SessionInfo | None:
+    if ctx is None or ctx.session.authenticated_at is None or ctx.session.state != "full":
+        return None
     return SessionInfo(
         account=_account(ctx.account),
         mfa=True,
@@ -362,6 +387,39 @@ async def change_password(
         principal, session, current=body.current_password, new=body.new_password
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _profile(account: Account) -> AccountProfile:
+    return AccountProfile(
+        id=account.id,
+        email=account.email,
+        full_name=account.full_name,
+        phone=account.phone,
+        language=mails.language_of(account.language),
+        role=account.role,
+    )
+
+
+@me_router.get(
+    "",
+    summary="My account: name, email, phone and the language of my mails",
+    response_model=AccountProfile,
+    responses=_problems(*_FULL_ERRORS),
+)
+async def read_my_account(principal: CurrentAccount, auth: Auth) -> AccountProfile:
+    return _profile(await auth.account(principal))
+
+
+@me_router.patch(
+    "",
+    summary="Change my name, phone (stored as E.164) or language; only the fields sent change",
+    response_model=AccountProfile,
+    responses=_problems(*_FULL_ERRORS, (422, "validation_error")),
+)
+async def update_my_account(
+    body: AccountUpdate, principal: CurrentAccount, auth: Auth
+) -> AccountProfile:
+    return _profile(await auth.update_profile(principal, body.changes()))
 
 
 @me_router.get(

@@ -7,7 +7,9 @@ import uuid
 from datetime import datetime
 from typing import Literal, Self
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+import phonenumbers
+from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from app.accounts.passwords import MAX_LENGTH, valid_rpps
 from app.core.schemas import Schema
@@ -28,8 +30,11 @@ class Register(Schema):
     password: str = Field(max_length=MAX_LENGTH)
     full_name: str = Field(min_length=1, max_length=200)
     role: Literal["patient", "practitioner"]
+    #: the language of the account's mails (the one the form was shown in)
+    language: Literal["fr", "en"] = "fr"
     phone: str | None = Field(default=None, max_length=32)
-    rpps: str | None = Field(default=None, max_length=11)
+    #: checked against ``role`` (declared before it), so an error names this field
+    rpps: str | None = Field(default=None, max_length=11, validate_default=True)
 
     @field_validator("email")
     @classmethod
@@ -48,19 +53,24 @@ class Register(Schema):
     @classmethod
     def _phone(cls, value: str | None) -> str | None:
         if value is not None and not _PHONE.match(value.strip()):
-            raise ValueError("not a valid phone number")
+            raise PydanticCustomError("invalid_phone", "not a valid phone number")
         return value.strip() if value else None
 
-    @model_validator(mode="after")
-    def _rpps(self) -> Self:
-        if self.role == "practitioner":
-            if self.rpps is None:
-                raise ValueError("rpps is required for practitioners")
-            if not valid_rpps(self.rpps):
-                raise ValueError("rpps must be 11 digits with a valid check digit")
-        elif self.rpps is not None:
-            raise ValueError("rpps is only for practitioners")
-        return self
+    @field_validator("rpps")
+    @classmethod
+    def _rpps(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # each error has its own type, which clients translate (the message is English)
+        role = info.data.get("role")
+        if role == "practitioner":
+            if value is None:
+                raise PydanticCustomError("rpps_required", "rpps is required for practitioners")
+            if not valid_rpps(value):
+                raise PydanticCustomError(
+                    "invalid_rpps", "rpps must be 11 digits with a valid check digit"
+                )
+        elif role is not None and value is not None:
+            raise PydanticCustomError("rpps_not_allowed", "rpps is only for practitioners")
+        return value
 
 
 class VerifyEmail(Schema):
@@ -132,6 +142,14 @@ class SessionInfo(BaseModel):
     csrf_token: str
 
 
+class SessionProbe(BaseModel):
+    """Whether this browser has a full session, answered 200 either way (the front end asks on every
+    page load, and a 401 there would be logged as an error by the browser for every visitor)."""
+
+    signed_in: bool
+    session: SessionInfo | None
+
+
 class Reauthenticated(BaseModel):
     """``POST /reauth`` with ``Prefer: return=representation`` (RFC 7240): the rotated session's
     CSRF token in the body as well as in the ``X-CSRF-Token`` header."""
@@ -187,3 +205,60 @@ class AccountAdminRead(BaseModel):
     id: uuid.UUID
     role: str
     status: str
+
+
+def e164(value: str) -> str:
+    """A phone number as E.164 (``+33612345678``), national French numbers accepted as typed
+    (``06 12 34 56 78``); anything that is not a valid number is refused, not guessed."""
+    try:
+        number = phonenumbers.parse(value, "FR")
+    except phonenumbers.NumberParseException as error:
+        raise PydanticCustomError("invalid_phone", "not a valid phone number") from error
+    if not phonenumbers.is_valid_number(number):
+        raise PydanticCustomError("invalid_phone", "not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class AccountProfile(BaseModel):
+    """``GET /api/v1/me``: the account's own details (API.md v1.1, "Patient rights")."""
+
+    id: uuid.UUID
+    email: str
+    full_name: str
+    phone: str | None
+    language: Literal["fr", "en"]
+    role: str
+
+
+class AccountUpdate(Schema):
+    """``PATCH /api/v1/me``: only the fields sent change; ``phone: null`` removes the number."""
+
+    full_name: str | None = Field(default=None, min_length=1, max_length=200)
+    phone: str | None = Field(default=None, max_length=32)
+    language: Literal["fr", "en"] | None = None
+
+    @field_validator("full_name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if not value:
+            raise PydanticCustomError("name_required", "a name is required")
+        return value
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return e164(value.strip()) if value and value.strip() else None
+
+    @model_validator(mode="after")
+    def _no_null_name_or_language(self) -> Self:
+        for name in ("full_name", "language"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise PydanticCustomError("null_not_allowed", f"{name} cannot be null")
+        return self
+
+    def changes(self) -> dict[str, str | None]:
+        """The fields sent, with their new values."""
+        return {name: getattr(self, name) for name in sorted(self.model_fields_set)}

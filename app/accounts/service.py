@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts import mails
 from app.accounts.errors import (
     AccountSuspended,
     CannotSuspendSelf,
@@ -188,6 +189,7 @@ class AuthService:
         role: Role,
         phone: str | None,
         rpps: str | None,
+        language: mails.Language = "fr",
     ) -> None:
         """202 alike for a new and a taken email: same checks, same hashing, one mail either way.
 
@@ -209,15 +211,10 @@ class AuthService:
                 details={"reason": "email_taken"},
             )
             self._send(
-                Mail(
-                    to=email,
-                    subject="Your erdv account",
-                    body=(
-                        "Someone (maybe you) tried to create an erdv account with this address, "
-                        "which already has one.\n\nIf it was you, sign in or reset your password: "
-                        f"{self.settings.public_url.rstrip('/')}/\n\n"
-                        "If it was not you, you can ignore this message.\n"
-                    ),
+                mails.already_registered(
+                    email,
+                    mails.language_of(existing.language),
+                    f"{self.settings.public_url.rstrip('/')}/",
                 )
             )
             return
@@ -229,6 +226,7 @@ class AuthService:
                 full_name=full_name,
                 phone=phone,
                 rpps=rpps,
+                language=language,
                 password_hash=password_hash,
                 password_changed_at=now,
                 created_at=now,
@@ -248,15 +246,11 @@ class AuthService:
             details={"role": role.value},
         )
         self._send(
-            Mail(
-                to=email,
-                subject="Confirm your email address",
-                body=(
-                    "Welcome to erdv.\n\nConfirm your email address with this link "
-                    f"(valid {self.settings.email_verification_hours} hours, usable once):\n"
-                    f"{self._link('verify-email', token)}\n\n"
-                    "If you did not create an account, ignore this message.\n"
-                ),
+            mails.verification(
+                email,
+                language,
+                self._link("verify-email", token),
+                self.settings.email_verification_hours,
             )
         )
 
@@ -603,6 +597,28 @@ class AuthService:
             object_id=session_id,
         )
 
+    # profile ----------------------------------------------------------------------------------
+    async def account(self, principal: Principal) -> Account:
+        account = await self.repository.get(principal.account_id)
+        if account is None:  # pragma: no cover - a principal's account exists
+            raise NotFound("No such account.")
+        return account
+
+    async def update_profile(self, principal: Principal, changes: dict[str, str | None]) -> Account:
+        """Name, phone (E.164) and language; audited with the names of the fields changed, never
+        their values (SECURITY.md "Audit trail")."""
+        if changes:
+            await self.repository.update(principal.account_id, **changes)
+            await self.audit.record(
+                AuditAction.ACCOUNT_PROFILE_UPDATED,
+                actor=principal.actor,
+                subject_id=principal.account_id,
+                object_type="account",
+                object_id=principal.account_id,
+                details={"fields": ",".join(sorted(changes))},
+            )
+        return await self.account(principal)
+
     # passwords --------------------------------------------------------------------------------
     async def forgot_password(self, *, email: str, client: ClientInfo) -> None:
         """202 always; a reset mail only if the account exists. Rate-limited per email and IP."""
@@ -627,15 +643,11 @@ class AuthService:
             object_id=account.id,
         )
         self._send(
-            Mail(
-                to=email,
-                subject="Reset your erdv password",
-                body=(
-                    f"Use this link within {minutes} minutes to choose a new password "
-                    "(you will also need a code from your authenticator app or a recovery code):\n"
-                    f"{self._link('reset-password', token)}\n\n"
-                    "If you did not ask for this, ignore this message; your password is unchanged.\n"
-                ),
+            mails.password_reset(
+                email,
+                mails.language_of(account.language),
+                self._link("reset-password", token),
+                minutes,
             )
         )
 

@@ -32,6 +32,7 @@ class AuditAction(StrEnum):
     ACCOUNT_SUSPENDED = "account.suspended"
     ACCOUNT_REINSTATED = "account.reinstated"
     ACCOUNT_DELETED = "account.deleted"
+    ACCOUNT_PROFILE_UPDATED = "account.profile_updated"
     AUTH_LOGIN_SUCCEEDED = "auth.login_succeeded"
     AUTH_LOGIN_FAILED = "auth.login_failed"
     AUTH_THROTTLED = "auth.throttled"

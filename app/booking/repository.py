@@ -534,7 +534,13 @@ class BookingRepository:
     ) -> Sequence[Any]:
         """Active appointments overlapping an absence, with the patients' addresses for the mail."""
         query = (
-            sa.select(a.c.id, a.c.patient_id, a.c.start_at, account_table.c.email)
+            sa.select(
+                a.c.id,
+                a.c.patient_id,
+                a.c.start_at,
+                account_table.c.email,
+                account_table.c.language,
+            )
             .select_from(a.join(account_table, account_table.c.id == a.c.patient_id))
             .where(
                 a.c.practitioner_id == practitioner_id,
@@ -546,9 +552,12 @@ class BookingRepository:
         )
         return (await self.session.execute(query)).all()
 
-    async def email_of(self, account_id: uuid.UUID) -> str | None:
-        query = sa.select(account_table.c.email).where(account_table.c.id == account_id)
-        return (await self.session.execute(query)).scalar_one_or_none()
+    async def contact_of(self, account_id: uuid.UUID) -> Any:
+        """The address a notice goes to, and the language it is written in."""
+        query = sa.select(account_table.c.email, account_table.c.language).where(
+            account_table.c.id == account_id
+        )
+        return (await self.session.execute(query)).one_or_none()
 
     async def export_rows(self, practitioner_id: uuid.UUID) -> tuple[Any, Sequence[Any]]:
         """The practice with its RPPS, and every appointment with the patient's contact details."""

@@ -56,6 +56,7 @@ from app.booking.errors import (
     PractitionerNotFound,
     SlotUnavailable,
 )
+from app.booking.mails import cancelled_by_practice
 from app.booking.models import AppointmentStatus, Channel
 from app.booking.repository import LONGEST_VISIT, BookingRepository, Inserted
 from app.booking.slots import (
@@ -73,7 +74,7 @@ from app.consent.registry import Gate
 from app.consent.service import require
 from app.core import clock
 from app.core.crypto import ColumnCipher, DecryptionError, derive_key, hash_token
-from app.core.mail import Mail, MailQueue
+from app.core.mail import MailQueue
 from app.core.settings import Settings
 from app.practice import professions
 from app.practice.errors import AbsenceConflicts
@@ -140,6 +141,8 @@ class AppointmentView:
     city: str
     #: the practitioner's IANA zone: start and end are given in it, and a client shows them there
     timezone: str
+    #: until when the patient may still cancel or move it online (the practice's deadline)
+    changes_until: datetime | None = None
     patient_name: str | None = None
     patient_phone: str | None = None
 
@@ -151,6 +154,15 @@ class Booked:
     status_code: int
     body: dict[str, Any]
     replayed: bool = False
+
+
+def _changes_until(row: Any, tz: ZoneInfo) -> datetime | None:
+    """The last instant a patient may cancel or move a booked appointment online (``_check_deadline``
+    refuses after it), so a client offers only what will work."""
+    deadline = getattr(row, "cancel_deadline_minutes", None)
+    if deadline is None or row.status != AppointmentStatus.BOOKED.value:
+        return None
+    return in_zone(row.start_at - timedelta(minutes=deadline), tz)
 
 
 def _context(appointment_id: uuid.UUID) -> str:
@@ -550,6 +562,7 @@ class BookingService:
             address=getattr(row, "address", ""),
             city=getattr(row, "city", ""),
             timezone=row.timezone,
+            changes_until=_changes_until(row, tz),
         )
 
     async def _mine(self, principal: Principal, appointment_id: uuid.UUID) -> Any:
@@ -608,10 +621,10 @@ class BookingService:
             details={"by": principal.role.value},
         )
         if principal.role is Role.PRACTITIONER:
-            email = await self.repository.email_of(row.patient_id)
-            if email:
+            contact = await self.repository.contact_of(row.patient_id)
+            if contact is not None:
                 self._notify_cancelled(
-                    email, row.display_name, in_zone(row.start_at, _zone(row.timezone))
+                    contact, row.display_name, in_zone(row.start_at, _zone(row.timezone))
                 )
         found = await self.repository.appointment(row.id)
         return self._view(found)
@@ -810,22 +823,18 @@ class BookingService:
     # -----------------------------------------------------------------------------------------------
     # Mail
 
-    def _notify_cancelled(self, email: str, practitioner: str, start: datetime) -> None:
-        """Tell the patient; no visit reason in the mail (C7, SECURITY.md "Data protection")."""
+    def _notify_cancelled(self, patient: Any, practitioner: str, start: datetime) -> None:
+        """Tell the patient (``email``, ``language``), in their language; no visit reason in the
+        mail (C7, SECURITY.md "Data protection")."""
         if self.mail is None:
             return
-        when = start.strftime("%d/%m/%Y à %H:%M")
         self.mail.queue(
-            Mail(
-                to=email,
-                subject="Rendez-vous annulé / Appointment cancelled",
-                body=(
-                    f"Bonjour,\n\nVotre rendez-vous du {when} avec {practitioner} a été annulé par "
-                    "le cabinet. Vous pouvez reprendre rendez-vous sur "
-                    f"{self.settings.public_url}.\n\n"
-                    f"Your appointment on {start.isoformat()} with {practitioner} was cancelled "
-                    "by the practice.\n"
-                ),
+            cancelled_by_practice(
+                patient.email,
+                patient.language,
+                practitioner=practitioner,
+                start=start,
+                link=self.settings.public_url.rstrip("/") + "/",
             )
         )
 
@@ -862,7 +871,7 @@ async def cancel_for_absence(
             object_id=r.id,
             details={"by": "practitioner", "absence": True},
         )
-        service._notify_cancelled(r.email, practice.display_name, in_zone(r.start_at, tz))
+        service._notify_cancelled(r, practice.display_name, in_zone(r.start_at, tz))
     return count
 
 

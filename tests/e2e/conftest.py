@@ -270,12 +270,13 @@ def sign_in(page: Any, email: str, password: str = DEMO_PASSWORD) -> None:
     page.get_by_role("button", name="Se déconnecter").wait_for()
 
 
-def wait_for_mail_token(server: Server, to: str, subject: str = "") -> str:
-    """The token of the latest mail to ``to``: mail goes out after the response, so wait a little."""
+def wait_for_mail_token(server: Server, to: str, page: str = "") -> str:
+    """The token of the latest mail to ``to`` (linking to ``page``, if given): mail goes out after
+    the response, so wait a little."""
     deadline = time.monotonic() + 15
     while True:
         try:
-            return mail_token(server.settings, to, subject)
+            return mail_token(server.settings, to, page)
         except AssertionError:
             if time.monotonic() > deadline:
                 raise

@@ -56,7 +56,7 @@ def test_forgotten_password_reset_with_the_mailed_link_and_a_code(
     page.get_by_role("button", name="Envoyer le lien").click()
     expect(page.locator("main")).to_contain_text("Si un compte existe pour cette adresse")
 
-    token = wait_for_mail_token(server, person.email, "reset")
+    token = wait_for_mail_token(server, person.email, "reset-password")
     page.goto(f"/reset-password#token={token}")
     expect(page.get_by_role("heading", level=1)).to_have_text("Nouveau mot de passe")
     # the token leaves the address bar at once

@@ -96,9 +96,9 @@ async def test_no_table_holds_a_seed_token_or_code_in_clear(
     people: People, engine: AsyncEngine
 ) -> None:
     patient = await people.signed_in()
-    verify_token = mail_token(people.settings, patient.email, "confirm")
+    verify_token = mail_token(people.settings, patient.email, "verify-email")
     await people.client().post("/api/v1/auth/password/forgot", json={"email": patient.email})
-    reset_token = mail_token(people.settings, patient.email, "reset")
+    reset_token = mail_token(people.settings, patient.email, "reset-password")
     secrets_in_clear = {
         "totp seed": patient.totp_secret,
         "session token": patient.session_cookie or "",
