@@ -148,6 +148,11 @@ class AppointmentRead(BaseModel):
     city: str
     #: the practitioner's IANA time zone, the one ``start`` and ``end`` are given in (API.md)
     timezone: str
+    changes_until: datetime | None = Field(
+        default=None,
+        description="Until when the patient may cancel or move it online (the practice's "
+        "deadline; later, 409 cancel_deadline_passed); null once cancelled",
+    )
 
 
 class AgendaPatient(BaseModel):

@@ -5,9 +5,10 @@ every route uses (``shared/API.md``). Opening hours are a small JSON document on
 (``weekly``): the slot search reads them with the profile in one statement.
 
 Listing is computed in SQL, never stored (``listed_clause``): approved by an admin, the account
-active, a profession and a city set, and every purpose the charter requires for listing granted at
-its *current* version. Granting, withdrawing, an admin decision or a version bump at start-up then
-take effect on the next query, with no flag to keep in step.
+active, a profession and a city set, at least one visit reason offered, and every purpose the
+charter requires for listing granted at its *current* version. Granting, withdrawing, an admin
+decision or a version bump at start-up then take effect on the next query, with no flag to keep in
+step.
 """
 
 from __future__ import annotations
@@ -129,12 +130,16 @@ def listed_clause(charter: Charter | None = None) -> sa.ColumnElement[bool]:
 def _build_listed_clause(charter: Charter) -> sa.ColumnElement[bool]:
     purposes = charter.purposes_required_for(Gate.LISTING)
     p = practice_table
-    account = _account.alias("listed_account")  # an alias: never correlated with an outer join
+    # aliases: never correlated with an outer query's join of the same tables
+    account = _account.alias("listed_account")
+    reason = visit_reason_table.alias("listed_reason")
     conditions: list[Any] = [
         p.c.status == PracticeStatus.APPROVED.value,
         p.c.profession.is_not(None),
         p.c.city != "",
         sa.exists().where(account.c.id == p.c.id, account.c.status == AccountStatus.ACTIVE.value),
+        # nothing to book without one (a listed profile with no visit reason is a dead end)
+        sa.exists().where(reason.c.practitioner_id == p.c.id, reason.c.active.is_(True)),
     ]
     if purposes:
         s = _consent_state

@@ -62,6 +62,11 @@ class VisitReasonIn(Schema):
     label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=80)]
     duration_minutes: int = Field(ge=5, le=480, multiple_of=5)
     new_patients: bool = True
+    offer_in_all_hours: bool = Field(
+        default=False,
+        description="Also offer it in every weekly opening block (else only where the opening "
+        "hours name it: a new reason has no slot until then)",
+    )
 
 
 class VisitReasonRead(BaseModel):

@@ -127,6 +127,8 @@ class PracticeService:
             missing.append("profession")
         if not practice.city:
             missing.append("city")
+        if not await self.repository.visit_reasons(practice_id):
+            missing.append("visit-reasons")
         return PracticeView(practice, listed, rpps, missing)
 
     async def my_practice(self, principal: Principal) -> PracticeView:
@@ -180,7 +182,7 @@ class PracticeService:
         return list(await self.repository.visit_reasons(practice.id))
 
     async def add_visit_reason(self, principal: Principal, body: VisitReasonIn) -> VisitReason:
-        practice = await self._own(principal)
+        practice = await self._own(principal, lock=body.offer_in_all_hours)
         if len(await self.repository.visit_reasons(practice.id)) >= MAX_VISIT_REASONS:
             raise TooManyVisitReasons(f"A practice has at most {MAX_VISIT_REASONS} visit reasons.")
         reason = VisitReason(
@@ -191,6 +193,14 @@ class PracticeService:
             created_at=clock.now(),
         )
         await self.repository.add_visit_reason(reason)
+        if body.offer_in_all_hours:
+            weekly = [
+                {**item, "visit_reason_ids": [*item["visit_reason_ids"], str(reason.id)]}
+                for item in load_weekly(practice.weekly)
+            ]
+            await self.repository.update(
+                practice.id, weekly=dump_weekly(blocks_of(weekly)), updated_at=clock.now()
+            )
         await self.audit.record(
             AuditAction.PRACTICE_VISIT_REASON_CREATED,
             actor=principal.actor,
