@@ -87,7 +87,8 @@ async def search_practitioners(
     for view in page.items:
         profile = _json(_profile(view).model_dump(mode="json"))
         slots = "null" if view.slots is None else schemas.slots_text(view.slots)
-        items.append(f'{profile[:-1]},"slots":{slots}}}')
+        first = schemas.slots_text(view.next_slot)[1:-1] if view.next_slot else ""
+        items.append(f'{profile[:-1]},"slots":{slots},"next_slot":{first or "null"}}}')
     body = f'{{"items":[{",".join(items)}],"next_cursor":{_json(page.next_cursor)}}}'
     return Response(body.encode(), media_type="application/json")
 

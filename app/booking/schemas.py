@@ -51,6 +51,11 @@ class ProfileWithSlots(Profile):
     slots: list[SlotRead] | None = Field(
         default=None, description="Free slots, only when the search asked for them (slots_days)"
     )
+    next_slot: SlotRead | None = Field(
+        default=None,
+        description="The earliest slot bookable now (any visit reason), or null if none is "
+        "open within the practice's booking horizon",
+    )
 
 
 class ProfilePage(BaseModel):

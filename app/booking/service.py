@@ -60,6 +60,7 @@ from app.booking.mails import cancelled_by_practice
 from app.booking.models import AppointmentStatus, Channel
 from app.booking.repository import LONGEST_VISIT, BookingRepository, Inserted
 from app.booking.slots import (
+    MAX_WINDOW,
     BookingRules,
     FreeSlots,
     Interval,
@@ -85,6 +86,8 @@ from app.throttle.service import Throttle
 MAX_PAGE = 50
 MAX_LIST = 200
 IDEMPOTENCY_TTL = timedelta(hours=24)
+#: where a search first looks for each result's next slot (most agendas have one within a week)
+NEXT_SLOT_FIRST_SPAN = timedelta(days=7)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -115,6 +118,8 @@ class ProfileView:
     booking_rules: dict[str, int]
     #: free slots, only when a search asked for them (``slots_days``)
     slots: FreeSlots | None = None
+    #: the earliest bookable slot (one row), searches only; empty when there is none
+    next_slot: FreeSlots | None = None
 
 
 @dataclass(frozen=True)
@@ -273,17 +278,18 @@ class BookingService:
         rows = rows[:limit]
         reasons = await self.repository.visit_reasons([r.id for r in rows]) if rows else []
         items = self._profiles(rows, reasons)
+        now = clock.now()
+        durations: dict[uuid.UUID, dict[str, int]] = {}
+        for reason in reasons:
+            durations.setdefault(reason.practitioner_id, {})[str(reason.id)] = (
+                reason.duration_minutes
+            )
+        first = await self._next_slots(rows, durations, now)
         if slots_days is not None and rows:
-            now = clock.now()
             window = Window(now, now + timedelta(days=slots_days))
             busy = await self.repository.busy_of_many(
                 [r.id for r in rows], window.start, window.end + LONGEST_VISIT
             )
-            durations: dict[uuid.UUID, dict[str, int]] = {}
-            for reason in reasons:
-                durations.setdefault(reason.practitioner_id, {})[str(reason.id)] = (
-                    reason.duration_minutes
-                )
             items = [
                 dataclasses.replace(
                     item,
@@ -293,8 +299,39 @@ class BookingService:
                 )
                 for item, row in zip(items, rows, strict=True)
             ]
+        items = [dataclasses.replace(item, next_slot=first[item.id]) for item in items]
         last = rows[-1] if more and rows else None
         return Page(items, encode_cursor(last.search_name, last.id) if last else None)
+
+    async def _next_slots(
+        self, rows: Sequence[Any], durations: dict[uuid.UUID, dict[str, int]], now: datetime
+    ) -> dict[uuid.UUID, FreeSlots]:
+        """Each result's earliest bookable slot, in a few statements for the whole page.
+
+        The first week is searched for every result at once (one statement for all their busy
+        time); only the results with nothing free in it are searched further, a window at a time,
+        until their booking horizon: a full agenda costs more statements, never one per result.
+        Each practice's days are laid only up to its first free one (``earliest_only``).
+        """
+        found = {row.id: FreeSlots([]) for row in rows}
+        pending = [row for row in rows if durations.get(row.id)]
+        start, span = now, NEXT_SLOT_FIRST_SPAN
+        while pending:
+            window = Window(start, start + span)
+            busy = await self.repository.busy_of_many(
+                [row.id for row in pending], window.start, window.end + LONGEST_VISIT
+            )
+            later = []
+            for row in pending:
+                free = self._free(
+                    row, durations[row.id], busy[row.id], window, now, None, earliest_only=True
+                )
+                if free.rows:
+                    found[row.id] = FreeSlots(free.rows[:1])
+                elif window.end < now + timedelta(days=row.max_horizon_days):
+                    later.append(row)
+            pending, start, span = later, window.end, MAX_WINDOW
+        return found
 
     def _profiles(self, rows: Sequence[Any], reasons: Sequence[Any]) -> list[ProfileView]:
         by_practice: dict[uuid.UUID, list[VisitReasonView]] = {}
@@ -366,6 +403,8 @@ class BookingService:
         window: Window,
         now: datetime,
         visit_reason_id: str | None,
+        *,
+        earliest_only: bool = False,
     ) -> FreeSlots:
         try:
             schedule = Schedule(
@@ -378,6 +417,7 @@ class BookingService:
                 rules=_rules(row),
                 absences=[Interval(b.start_at, b.end_at) for b in busy],
                 visit_reason_id=visit_reason_id,
+                earliest_only=earliest_only,
             )
         except ScheduleError as error:
             raise InvalidQuery(str(error)) from error

@@ -321,8 +321,12 @@ def lay_free(
     absences: Iterable[Interval] = (),
     bookings: Iterable[Interval] = (),
     visit_reason_id: str | None = None,
+    earliest_only: bool = False,
 ) -> FreeSlots:
     """``free_slots`` in integer form (``FreeSlots``): the same slots, without one datetime each.
+
+    ``earliest_only`` stops after the first local day that has a free slot: its slots, the
+    earliest among them, are all a "next available" needs (days are laid in order).
 
     Only the occurrences of blocks are found with datetimes (``wall_to_instant``); slots are then
     laid in whole minutes. Instants given with seconds are rounded to whole minutes in the one
@@ -382,6 +386,8 @@ def lay_free(
                     busy_starts=starts,
                     busy_ends=ends,
                 )
+        if earliest_only and found:
+            break
     found.sort()
     return FreeSlots(found)
 

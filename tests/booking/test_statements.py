@@ -21,7 +21,10 @@ from tests.factories import People
 BOOKING_MAX = 12
 #: slot search: one statement for the schedule, visit reasons and busy time (plus BEGIN on SQLite)
 SLOTS = 1
-SEARCH_MAX = 3
+#: search: the page, its visit reasons, and the first week's busy time of every result (each
+#: result's next slot; a further window only for results with nothing free in the first), plus
+#: BEGIN on SQLite
+SEARCH_MAX = 4
 
 
 class Counter:
