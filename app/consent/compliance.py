@@ -70,10 +70,22 @@ REVERSIBILITY_EXPORT = "/api/v1/me/practice/export"
 
 
 @dataclass(frozen=True)
+class Said:
+    """Evidence in the two languages of the interface: the report is read by admins and by the
+    public, in French or English (``GET /api/v1/charter/compliance?lang=``)."""
+
+    en: str
+    fr: str
+
+    def in_language(self, lang: str) -> str:
+        return self.fr if lang == "fr" else self.en
+
+
+@dataclass(frozen=True)
 class ClauseStatus:
     id: str
     status: str
-    evidence: str
+    evidence: Said
 
 
 @dataclass
@@ -86,7 +98,7 @@ class ComplianceContext:
     route_paths: list[str]
 
 
-Check = Callable[[ComplianceContext], Awaitable[tuple[str, str]]]
+Check = Callable[[ComplianceContext], Awaitable[tuple[str, Said]]]
 
 
 def _columns(metadata: sa.MetaData) -> Iterable[tuple[str, str]]:
@@ -108,29 +120,42 @@ def _gates(charter: Charter, purpose: PurposeId, gate: Gate) -> bool:
     return any(p.id is purpose for p in charter.purposes_required_for(gate))
 
 
-async def _c1(ctx: ComplianceContext) -> tuple[str, str]:
+async def _c1(ctx: ComplianceContext) -> tuple[str, Said]:
     paid = _schema_matches(ctx.metadata, _PAID_WORDS)
     if paid or not _gates(ctx.charter, PurposeId.DEONTOLOGY, Gate.LISTING):
-        return NOT_MET, f"paid-ranking fields {paid} or deontology not required for listing"
-    return MANUAL, (
+        return NOT_MET, Said(
+            f"paid-ranking fields {paid} or deontology not required for listing",
+            f"champs de classement payant {paid}, ou déontologie non exigée pour être listé",
+        )
+    return MANUAL, Said(
         "Automated part met: practitioners must accept the deontology commitment to be listed, and "
         "the schema has no paid-ranking field. A human should check that no paid offer changes "
-        "access to care (pricing on the transparency page, contracts)."
+        "access to care (pricing on the transparency page, contracts).",
+        "Partie automatique respectée : un professionnel doit accepter l'engagement déontologique "
+        "pour être listé, et le schéma n'a aucun champ de classement payant. Une personne doit "
+        "vérifier qu'aucune offre payante ne change l'accès aux soins (tarifs sur la page de "
+        "transparence, contrats).",
     )
 
 
-async def _c2(ctx: ComplianceContext) -> tuple[str, str]:
+async def _c2(ctx: ComplianceContext) -> tuple[str, Said]:
     if not _gates(ctx.charter, PurposeId.PROFILE_PUBLICATION, Gate.LISTING):
-        return NOT_MET, "profile publication is not required for listing"
-    return MET, "A profile is listed only once its practitioner granted profile-publication."
+        return NOT_MET, Said(
+            "profile publication is not required for listing",
+            "l'accord de publication du profil n'est pas exigé pour être listé",
+        )
+    return MET, Said(
+        "A profile is listed only once its practitioner granted profile-publication.",
+        "Un profil n'est listé qu'une fois son professionnel d'accord pour le publier.",
+    )
 
 
-async def _c4(ctx: ComplianceContext) -> tuple[str, str]:
-    problems: list[str] = []
+async def _c4(ctx: ComplianceContext) -> tuple[str, Said]:
+    problems: list[Said] = []
     directives = {d.strip() for d in CONTENT_SECURITY_POLICY.split(";")}
-    missing = _STRICT_CSP - directives
+    missing = sorted(_STRICT_CSP - directives)
     if missing:
-        problems.append(f"CSP lacks {sorted(missing)}")
+        problems.append(Said(f"CSP lacks {missing}", f"il manque {missing} à la CSP"))
     files = 0
     for path in sorted(ctx.static_dir.rglob("*")) if ctx.static_dir.is_dir() else []:
         if path.suffix not in {".html", ".js", ".mjs", ".css", ".svg"}:
@@ -139,41 +164,57 @@ async def _c4(ctx: ComplianceContext) -> tuple[str, str]:
         text = path.read_text("utf-8", errors="replace")
         name = path.relative_to(ctx.static_dir)
         if any(not match.group(1) for match in _EXTERNAL_REF.finditer(text)):
-            problems.append(f"{name} references another origin")
+            problems.append(
+                Said(f"{name} references another origin", f"{name} renvoie à une autre origine")
+            )
         if path.suffix in {".html", ".svg"} and (
             _INLINE_SCRIPT.search(text) or _INLINE_HANDLER.search(text)
         ):
-            problems.append(f"{name} has inline script")
+            problems.append(Said(f"{name} has inline script", f"{name} a un script en ligne"))
         if path.suffix == ".html" and _INLINE_STYLE.search(text):
-            problems.append(f"{name} has inline style")
+            problems.append(Said(f"{name} has inline style", f"{name} a un style en ligne"))
     ads = _schema_matches(ctx.metadata, _PAID_WORDS)
     if ads:
-        problems.append(f"advertising-like fields {ads}")
+        problems.append(Said(f"advertising-like fields {ads}", f"champs publicitaires {ads}"))
     if problems:
-        return NOT_MET, "; ".join(problems)
-    return MET, (
+        return NOT_MET, Said("; ".join(p.en for p in problems), " ; ".join(p.fr for p in problems))
+    return MET, Said(
         f"CSP allows only 'self'; {files} served files reference no other origin and carry no "
-        "inline script; no advertising field in the schema."
+        "inline script; no advertising field in the schema.",
+        f"La CSP n'autorise que 'self' ; {files} fichiers servis ne renvoient à aucune autre "
+        "origine et n'ont aucun script en ligne ; aucun champ publicitaire dans le schéma.",
     )
 
 
-async def _c5(ctx: ComplianceContext) -> tuple[str, str]:
+async def _c5(ctx: ComplianceContext) -> tuple[str, Said]:
     found = _schema_matches(ctx.metadata, _REVIEW_WORDS)
     if found:
-        return NOT_MET, f"review or rating storage found: {found}"
-    return MET, f"No review or rating table or column among {len(ctx.metadata.tables)} tables."
-
-
-async def _c6(ctx: ComplianceContext) -> tuple[str, str]:
-    found = _schema_matches(ctx.metadata, _FREE_TEXT_REASON)
-    if found:
-        return NOT_MET, f"free-text visit reason storage found: {found}"
-    return MET, (
-        "Visit reasons come from the practitioner's own list; no free-text reason column exists."
+        return NOT_MET, Said(
+            f"review or rating storage found: {found}",
+            f"stockage d'avis ou de notes trouvé : {found}",
+        )
+    tables = len(ctx.metadata.tables)
+    return MET, Said(
+        f"No review or rating table or column among {tables} tables.",
+        f"Aucune table ni colonne d'avis ou de notes parmi {tables} tables.",
     )
 
 
-async def _c8(ctx: ComplianceContext) -> tuple[str, str]:
+async def _c6(ctx: ComplianceContext) -> tuple[str, Said]:
+    found = _schema_matches(ctx.metadata, _FREE_TEXT_REASON)
+    if found:
+        return NOT_MET, Said(
+            f"free-text visit reason storage found: {found}",
+            f"stockage d'un motif en texte libre trouvé : {found}",
+        )
+    return MET, Said(
+        "Visit reasons come from the practitioner's own list; no free-text reason column exists.",
+        "Les motifs viennent de la liste du professionnel ; aucune colonne de motif en texte "
+        "libre n'existe.",
+    )
+
+
+async def _c8(ctx: ComplianceContext) -> tuple[str, Said]:
     known = {p.value for p in PurposeId}
     offered = {p.id.value for p in ctx.charter.purposes}
     exports = sorted(
@@ -183,14 +224,21 @@ async def _c8(ctx: ComplianceContext) -> tuple[str, str]:
         and path not in ALLOWED_EXPORT_ROUTES
     )
     if offered - known or exports:
-        return NOT_MET, f"unexpected purposes {sorted(offered - known)} or exports {exports}"
-    return MET, (
+        unexpected = sorted(offered - known)
+        return NOT_MET, Said(
+            f"unexpected purposes {unexpected} or exports {exports}",
+            f"finalités {unexpected} ou exports {exports} inattendus",
+        )
+    return MET, Said(
         f"Purposes are the closed list of {len(known)}; no analytics route; bulk exports are only "
-        "the data subject's own, the practitioner's reversibility export and legal registers."
+        "the data subject's own, the practitioner's reversibility export and legal registers.",
+        f"Les finalités sont la liste fermée de {len(known)} ; aucune route statistique ; les "
+        "seuls exports en masse sont ceux de la personne concernée, l'export de réversibilité du "
+        "professionnel et les registres légaux.",
     )
 
 
-async def _c9(ctx: ComplianceContext) -> tuple[str, str]:
+async def _c9(ctx: ComplianceContext) -> tuple[str, Said]:
     row = (
         await ctx.session.execute(
             sa.select(entry_table.c.at, entry_table.c.details)
@@ -200,68 +248,118 @@ async def _c9(ctx: ComplianceContext) -> tuple[str, str]:
         )
     ).first()
     if row is None:
-        return NOT_MET, "the audit chain has not been verified yet (daily audit-verify job)"
+        return NOT_MET, Said(
+            "the audit chain has not been verified yet (daily audit-verify job)",
+            "la chaîne d'audit n'a pas encore été vérifiée (tâche quotidienne audit-verify)",
+        )
+    at = row.at.isoformat()
     if '"ok":true' not in str(row.details):
-        return NOT_MET, f"the last audit verification ({row.at.isoformat()}) found a broken chain"
+        return NOT_MET, Said(
+            f"the last audit verification ({at}) found a broken chain",
+            f"la dernière vérification de l'audit ({at}) a trouvé une chaîne rompue",
+        )
     if clock.now() - row.at > AUDIT_VERIFY_MAX_AGE:
-        return NOT_MET, f"the last audit verification is too old ({row.at.isoformat()})"
-    return MET, (
+        return NOT_MET, Said(
+            f"the last audit verification is too old ({at})",
+            f"la dernière vérification de l'audit est trop ancienne ({at})",
+        )
+    return MET, Said(
         "MFA is mandatory for every account; TOTP seeds and visit reasons are encrypted at rest; "
-        f"the tamper-evident audit trail verified at {row.at.isoformat()}."
+        f"the tamper-evident audit trail verified at {at}.",
+        "La double authentification est obligatoire pour tous ; les secrets TOTP et les motifs "
+        f"sont chiffrés au repos ; la piste d'audit infalsifiable a été vérifiée le {at}.",
     )
 
 
-async def _c10(ctx: ComplianceContext) -> tuple[str, str]:
+async def _c10(ctx: ComplianceContext) -> tuple[str, Said]:
     s = ctx.settings
     if not s.financing.strip() or not s.operator_name.strip():
-        return NOT_MET, "the transparency page lacks the operator or the financing statement"
+        return NOT_MET, Said(
+            "the transparency page lacks the operator or the financing statement",
+            "la page de transparence ne nomme pas l'opérateur ou son financement",
+        )
     if s.is_production and "demo" in s.operator_name.lower():
-        return NOT_MET, "the transparency page still names the demo operator"
-    return MET, "The /transparency page states the operator, the DPO, the host and the financing."
+        return NOT_MET, Said(
+            "the transparency page still names the demo operator",
+            "la page de transparence nomme encore l'opérateur de démonstration",
+        )
+    return MET, Said(
+        "The /transparency page states the operator, the DPO, the host and the financing.",
+        "La page /transparency nomme l'opérateur, le DPO, l'hébergeur et le financement.",
+    )
 
 
-async def _c11(ctx: ComplianceContext) -> tuple[str, str]:
+async def _c11(ctx: ComplianceContext) -> tuple[str, Said]:
     if not _gates(ctx.charter, PurposeId.PRACTITIONER_CONTRACT, Gate.LISTING):
-        return NOT_MET, "the practitioner contract is not required for listing"
-    return MET, "Practitioners accept the versioned contract before they can be listed or booked."
+        return NOT_MET, Said(
+            "the practitioner contract is not required for listing",
+            "le contrat praticien n'est pas exigé pour être listé",
+        )
+    return MET, Said(
+        "Practitioners accept the versioned contract before they can be listed or booked.",
+        "Les professionnels acceptent le contrat versionné avant d'être listés ou réservables.",
+    )
 
 
-async def _c3(ctx: ComplianceContext) -> tuple[str, str]:
+async def _c3(ctx: ComplianceContext) -> tuple[str, Said]:
     found = await practice_service.directory_check(ctx.session)
     if found.without_directory_link:
-        return NOT_MET, f"{found.without_directory_link} listed practitioners have no RPPS link"
-    return MET, (
+        n = found.without_directory_link
+        return NOT_MET, Said(
+            f"{n} listed practitioners have no RPPS link",
+            f"{n} professionnels listés n'ont pas de lien RPPS",
+        )
+    return MET, Said(
         f"All {found.listed} listed practitioners link to the official directory by their "
-        "RPPS number (checked with its Luhn digit at registration)."
+        "RPPS number (checked with its Luhn digit at registration).",
+        f"Les {found.listed} professionnels listés renvoient à l'annuaire officiel par leur "
+        "numéro RPPS (clé de Luhn vérifiée à l'inscription).",
     )
 
 
-async def _c7(ctx: ComplianceContext) -> tuple[str, str]:
+async def _c7(ctx: ComplianceContext) -> tuple[str, Said]:
     kept = await booking_service.kept_visit_reasons(ctx.session, ctx.settings)
     if kept:
-        return NOT_MET, f"{kept} visit reasons are kept past their grace or after a cancellation"
-    return MET, (
-        f"No visit reason is kept past the appointment + {ctx.settings.visit_reason_grace_hours} h "
-        "(the hourly retention job) or after a cancellation."
+        return NOT_MET, Said(
+            f"{kept} visit reasons are kept past their grace or after a cancellation",
+            f"{kept} motifs sont gardés au-delà du délai ou après une annulation",
+        )
+    hours = ctx.settings.visit_reason_grace_hours
+    return MET, Said(
+        f"No visit reason is kept past the appointment + {hours} h "
+        "(the hourly retention job) or after a cancellation.",
+        f"Aucun motif n'est gardé au-delà du rendez-vous + {hours} h "
+        "(tâche de rétention horaire) ni après une annulation.",
     )
 
 
-async def _c12(ctx: ComplianceContext) -> tuple[str, str]:
+async def _c12(ctx: ComplianceContext) -> tuple[str, Said]:
     if REVERSIBILITY_EXPORT not in ctx.route_paths:
-        return NOT_MET, "the practitioner's reversibility export is not served"
-    return MET, (
+        return NOT_MET, Said(
+            "the practitioner's reversibility export is not served",
+            "l'export de réversibilité du professionnel n'est pas servi",
+        )
+    return MET, Said(
         f"{REVERSIBILITY_EXPORT} gives the agenda and patient contacts as a FHIR-shaped JSON "
-        "Bundle, to the practitioner, at any time."
+        "Bundle, to the practitioner, at any time.",
+        f"{REVERSIBILITY_EXPORT} donne à tout moment au professionnel son agenda et les "
+        "coordonnées de ses patients (Bundle JSON de forme FHIR).",
     )
 
 
-async def _c13(ctx: ComplianceContext) -> tuple[str, str]:
+async def _c13(ctx: ComplianceContext) -> tuple[str, Said]:
     found = await practice_service.directory_check(ctx.session)
     if found.off_the_list:
-        return NOT_MET, f"{found.off_the_list} listed profiles use a profession off the fixed list"
-    return MET, (
+        n = found.off_the_list
+        return NOT_MET, Said(
+            f"{n} listed profiles use a profession off the fixed list",
+            f"{n} profils listés utilisent une profession hors de la liste fixe",
+        )
+    return MET, Said(
         "Professions and specialties come from one fixed list and search filters on them "
-        f"exactly; all {found.listed} listed profiles use it."
+        f"exactly; all {found.listed} listed profiles use it.",
+        "Professions et spécialités viennent d'une liste fixe et la recherche les filtre "
+        f"exactement ; les {found.listed} profils listés l'utilisent.",
     )
 
 
@@ -290,14 +388,30 @@ async def report(ctx: ComplianceContext) -> list[ClauseStatus]:
             continue
         check = _CHECKS.get(clause.id)
         if check is None:
-            status, evidence = NOT_MET, "this clause has no check"
+            status, evidence = NOT_MET, Said("this clause has no check", "aucun contrôle")
         else:
             status, evidence = await check(ctx)
         lines.append(ClauseStatus(clause.id, status, evidence))
     failing = [line.id for line in lines if line.status == NOT_MET]
+    clauses = ", ".join(failing)
     badge = (
-        ClauseStatus("C14", MET, "Every automated check is met: the e-RDV badge may be shown.")
+        ClauseStatus(
+            "C14",
+            MET,
+            Said(
+                "Every automated check is met: the e-RDV badge may be shown.",
+                "Tous les contrôles automatiques sont respectés : le badge e-RDV peut être "
+                "affiché.",
+            ),
+        )
         if not failing
-        else ClauseStatus("C14", NOT_MET, f"Badge withheld: {', '.join(failing)} not met.")
+        else ClauseStatus(
+            "C14",
+            NOT_MET,
+            Said(
+                f"Badge withheld: {clauses} not met.",
+                f"Badge retenu : {clauses} non respecté(s).",
+            ),
+        )
     )
     return [*lines, badge]

@@ -55,7 +55,7 @@ async def get_charter(lang: LangQuery = "fr") -> CharterOut:
     openapi_extra=PUBLIC,
 )
 async def charter_compliance(
-    request: Request, session: DbSession, settings: AppSettings
+    request: Request, session: DbSession, settings: AppSettings, lang: LangQuery = "en"
 ) -> ComplianceOut:
     app = request.app
     context = compliance.ComplianceContext(
@@ -69,7 +69,9 @@ async def charter_compliance(
     lines = await compliance.report(context)
     return ComplianceOut(
         clauses=[
-            ClauseComplianceOut(id=line.id, status=line.status, evidence=line.evidence)
+            ClauseComplianceOut(
+                id=line.id, status=line.status, evidence=line.evidence.in_language(lang)
+            )
             for line in lines
         ],
         badge=lines[-1].status == compliance.MET,

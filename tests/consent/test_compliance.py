@@ -154,3 +154,15 @@ async def test_booking_clauses_follow_the_data(
     assert after["C3"] == "not_met"
     assert after["C13"] == "met"
     assert after["C14"] == "not_met"
+
+
+async def test_the_evidence_is_said_in_the_readers_language(client: httpx.AsyncClient) -> None:
+    """The admin page shows the report in French or English: every line has both."""
+    english = (await client.get("/api/v1/charter/compliance")).json()["clauses"]
+    french = (await client.get("/api/v1/charter/compliance", params={"lang": "fr"})).json()
+    assert [c["status"] for c in french["clauses"]] == [c["status"] for c in english]
+    for en, fr in zip(english, french["clauses"], strict=True):
+        assert en["evidence"] != fr["evidence"], en["id"]
+    by_id = {c["id"]: c["evidence"] for c in french["clauses"]}
+    assert "n'a pas encore été vérifiée" in by_id["C9"]
+    assert "Aucune table ni colonne d'avis" in by_id["C5"]
