@@ -57,7 +57,7 @@ def _page(lang: Lang, title: str, path: str, body: str) -> str:
         f"<title>{escape(title)} — erdv</title>\n"
         '<link rel="stylesheet" href="/static/style.css">\n<link rel="icon" href="data:,">\n'
         "</head>\n<body>\n"
-        f'<header><p class="brand"><a href="/">erdv</a></p>'
+        f'<header class="site"><p class="brand"><a href="/">erdv</a></p>'
         f'<nav aria-label="{escape(labels["other"])}"><a href="{path}?lang={other}" '
         f'hreflang="{other}" lang="{other}">{escape(labels["other"])}</a> · '
         f'<a href="/charter?lang={lang}">{escape(labels["charter"])}</a> · '

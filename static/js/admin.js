@@ -1,7 +1,7 @@
 // Admin: practitioners awaiting approval, OAuth clients, exports, audit chain verification.
 import { get, post } from "./api.js";
 import { h, clear, field, checkbox } from "./dom.js";
-import { t } from "./i18n.js";
+import { t, lang } from "./i18n.js";
 import { session, nav, link, notify, showError, heading, fmtShort, withReauth, reauthDialog, ensureRecentReauth } from "./state.js";
 import { table } from "./patient.js";
 
@@ -23,34 +23,72 @@ export async function adminView(main, section) {
 
 async function dashboardView(main) {
   main.append(heading(t("admin.title")));
-  const pending = await get("/api/v1/admin/practitioners?status=pending");
+  const [pending, approved, suspended, compliance, charter] = await Promise.all([
+    get("/api/v1/admin/practitioners?status=pending"),
+    get("/api/v1/admin/practitioners?status=approved"),
+    get("/api/v1/admin/practitioners?status=suspended"),
+    get(`/api/v1/charter/compliance?lang=${lang()}`),
+    get(`/api/v1/charter?lang=${lang()}`),
+  ]);
+  const decide = (p, action, done) => async () => {
+    if (action === "suspend" && !window.confirm(t("admin.suspend_confirm", { name: p.display_name }))) return;
+    try {
+      await post(`/api/v1/admin/practitioners/${p.id}/${action}`);
+      await nav.go("/admin", { replace: true });
+      notify(t(done, { name: p.display_name }), "success");
+    } catch (error) { showError(error); }
+  };
+  const directory = (p) => (p.directory_url ? h("a", { href: p.directory_url, rel: "noopener noreferrer", target: "_blank" }, p.rpps || "—") : (p.rpps || "—"));
   const approvals = h("section", { "aria-labelledby": "pending-title" }, h("h2", { id: "pending-title" }, t("admin.pending")));
   if (pending.length === 0) approvals.append(h("p", { class: "empty" }, t("admin.pending_empty")));
   else {
     approvals.append(table([t("admin.name"), t("register.rpps"), t("search.city"), t("admin.registered"), t("common.actions")],
-      pending.map((p) => [p.display_name,
-        p.directory_url ? h("a", { href: p.directory_url, rel: "noopener noreferrer", target: "_blank" }, p.rpps || "—") : (p.rpps || "—"),
-        p.city || "—", fmtShort(p.created_at),
-        h("button", { type: "button", "aria-label": `${t("admin.approve")} ${p.display_name}`, on: { click: async () => {
-          try {
-            await post(`/api/v1/admin/practitioners/${p.id}/approve`);
-            await nav.go("/admin", { replace: true });
-            notify(t("admin.approved", { name: p.display_name }), "success");
-          } catch (error) { showError(error); }
-        } } }, t("admin.approve"))])));
+      pending.map((p) => [p.display_name, directory(p), p.city || "—", fmtShort(p.created_at),
+        h("button", { type: "button", "aria-label": `${t("admin.approve")} ${p.display_name}`, on: { click: decide(p, "approve", "admin.approved") } }, t("admin.approve"))])));
   }
   main.append(approvals);
 
-  // exports: plain links (downloads), after a recent re-authentication
+  // practitioners at work: suspend one at once (out of search, not bookable); reinstate later
+  const listed = h("section", { "aria-labelledby": "approved-title" }, h("h2", { id: "approved-title" }, t("admin.approved_list")));
+  if (approved.length === 0 && suspended.length === 0) listed.append(h("p", { class: "empty" }, t("admin.approved_empty")));
+  else {
+    listed.append(table([t("admin.name"), t("register.rpps"), t("search.city"), t("practice.status"), t("common.actions")],
+      [...approved, ...suspended].map((p) => [p.display_name, directory(p), p.city || "—", t(`admin.status_${p.status}`),
+        p.status === "approved"
+          ? h("button", { type: "button", class: "danger", "aria-label": `${t("admin.suspend")} ${p.display_name}`, on: { click: decide(p, "suspend", "admin.suspended") } }, t("admin.suspend"))
+          : h("button", { type: "button", class: "secondary", "aria-label": `${t("admin.reinstate")} ${p.display_name}`, on: { click: decide(p, "approve", "admin.reinstated") } }, t("admin.reinstate"))])));
+  }
+  main.append(listed);
+
+  main.append(complianceSection(compliance, charter));
+
+  // exports: plain links (downloads), after a recent re-authentication, over the dates chosen
+  const since = field(t("admin.since"), { type: "date", id: "export-since" });
+  const until = field(t("admin.until"), { type: "date", id: "export-until" });
+  const links = [
+    exportLink("/api/v1/admin/consent-log?format=csv", "consent-log.csv", t("admin.consent_csv")),
+    exportLink("/api/v1/admin/consent-log?format=ndjson", "consent-log.ndjson", t("admin.consent_ndjson")),
+    exportLink("/api/v1/admin/audit?format=ndjson", "audit.ndjson", t("admin.audit_ndjson")),
+  ];
+  const refresh = () => {
+    for (const anchor of links) {
+      const url = new URL(anchor.dataset.base, window.location.origin);
+      // whole days in this browser's zone: from the start of "since" to the end of "until"
+      if (since.input.value) url.searchParams.set("since", new Date(`${since.input.value}T00:00:00`).toISOString());
+      if (until.input.value) url.searchParams.set("until", new Date(new Date(`${until.input.value}T00:00:00`).getTime() + 86400000).toISOString());
+      anchor.href = `${url.pathname}${url.search}`;
+    }
+  };
+  since.input.addEventListener("change", refresh);
+  until.input.addEventListener("change", refresh);
   const exports = h("section", { "aria-labelledby": "exports-title" }, h("h2", { id: "exports-title" }, t("admin.exports")),
     h("p", {}, t("admin.exports_intro")),
+    h("fieldset", {}, h("legend", {}, t("admin.period")), h("p", { class: "hint" }, t("admin.dates_hint")),
+      h("div", { class: "grid" }, since.wrap, until.wrap)),
     h("p", {}, h("button", { type: "button", class: "secondary", id: "reauth-now", on: { click: async () => {
       if (await reauthDialog()) notify(t("reauth.done"), "success");
     } } }, t("reauth.title"))),
-    h("ul", {},
-      h("li", {}, exportLink("/api/v1/admin/consent-log?format=csv", "consent-log.csv", t("admin.consent_csv"))),
-      h("li", {}, exportLink("/api/v1/admin/consent-log?format=ndjson", "consent-log.ndjson", t("admin.consent_ndjson"))),
-      h("li", {}, exportLink("/api/v1/admin/audit?format=ndjson", "audit.ndjson", t("admin.audit_ndjson")))));
+    h("ul", {}, links.map((a) => h("li", {}, a))));
   main.append(exports);
 
   const result = h("div", { id: "verify-result" });
@@ -66,6 +104,19 @@ async function dashboardView(main) {
     } } }, t("admin.verify_button")), result));
 }
 
+/** The charter's clauses as the live checks found them (C14: the badge only when all are met). */
+function complianceSection(compliance, charter) {
+  const titles = new Map(charter.clauses.map((c) => [c.id, c.title]));
+  const section = h("section", { "aria-labelledby": "compliance-title", id: "compliance" }, h("h2", { id: "compliance-title" }, t("admin.compliance")),
+    h("p", { class: compliance.badge ? "ok" : "error-text" }, compliance.badge ? t("admin.badge_on") : t("admin.badge_off")),
+    h("p", { class: "muted" }, t("admin.checked_at", { when: fmtShort(compliance.checked_at) })));
+  section.append(table([t("admin.clause"), t("admin.clause_status"), t("admin.evidence")],
+    compliance.clauses.map((c) => [`${c.id} — ${titles.get(c.id) || ""}`,
+      h("span", { class: c.status === "met" ? "ok" : c.status === "not_met" ? "error-text" : "" }, t(`compliance.${c.status}`)),
+      h("span", { class: "evidence" }, c.evidence)])));
+  return section;
+}
+
 /**
  * An export is a plain download: the browser fetches it itself, so a 403 reauth_required would be
  * saved as the file instead of being answered. Exports stay behind a recent re-authentication
@@ -73,7 +124,7 @@ async function dashboardView(main) {
  * browser download.
  */
 function exportLink(href, file, label) {
-  return h("a", { href, download: file, on: { click: async (event) => {
+  return h("a", { href, "data-base": href, download: file, on: { click: async (event) => {
     const anchor = event.currentTarget;
     if (anchor.dataset.ready === "1") {
       delete anchor.dataset.ready;

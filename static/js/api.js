@@ -53,3 +53,4 @@ export function query(params) {
   const text = search.toString();
   return text ? `?${text}` : "";
 }
+export const patch = (path, body) => api("PATCH", path, body);

@@ -1,8 +1,8 @@
 // The front end's entry point: path routing (History API), navigation by role, language switch.
-import { post, setCsrf } from "./api.js";
+import { post, patch, setCsrf } from "./api.js";
 import { h, clear } from "./dom.js";
 import { t, lang, setLang } from "./i18n.js";
-import { session, loadSession, nav, link, clearNotice, showError, heading } from "./state.js";
+import { session, loadSession, nav, link, clearNotice, showError, heading, forgetPendingBooking } from "./state.js";
 import { homeView, practitionerView } from "./public.js";
 import { loginView, registerView, verifyEmailView, forgotView, resetView } from "./auth.js";
 import { accountView } from "./patient.js";
@@ -72,7 +72,14 @@ async function logout() {
   }
   setCsrf(null);
   session.account = null;
+  forgetPendingBooking();
   go("/");
+}
+
+/** On a phone the navigation folds behind one button, so the header stays one line high. */
+function setMenu(open) {
+  document.querySelector("header.site").classList.toggle("menu-open", open);
+  document.getElementById("menu-toggle").setAttribute("aria-expanded", String(open));
 }
 
 function renderChrome() {
@@ -82,6 +89,7 @@ function renderChrome() {
   switcher.textContent = other === "en" ? "English" : "Français";
   switcher.lang = other;
   document.getElementById("skip-link").textContent = t("nav.skip");
+  document.getElementById("menu-toggle").textContent = t("nav.menu");
   document.getElementById("footer-charter").textContent = t("footer.charter");
   document.getElementById("footer-charter").href = `/charter?lang=${lang()}`;
   document.getElementById("footer-transparency").textContent = t("footer.transparency");
@@ -124,6 +132,7 @@ export async function render() {
 
 export function go(path, { replace = false } = {}) {
   clearNotice();
+  setMenu(false);
   if (replace) window.history.replaceState(null, "", path);
   else window.history.pushState(null, "", path);
   return render();
@@ -142,9 +151,21 @@ document.addEventListener("click", (event) => {
 
 window.addEventListener("popstate", () => render());
 
-document.getElementById("lang-switch").addEventListener("click", () => {
+document.getElementById("menu-toggle").addEventListener("click", (event) => {
+  setMenu(event.currentTarget.getAttribute("aria-expanded") !== "true");
+});
+
+document.getElementById("lang-switch").addEventListener("click", async () => {
   setLang(lang() === "fr" ? "en" : "fr");
-  render();
+  await render();
+  // a signed-in person's mails follow the language they read the site in
+  if (session.account) {
+    try {
+      await patch("/api/v1/me", { language: lang() });
+    } catch (error) {
+      showError(error);
+    }
+  }
 });
 
 await loadSession();

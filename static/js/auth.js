@@ -2,8 +2,8 @@
 // second-factor entry, forgotten and reset password.
 import { post, setCsrf } from "./api.js";
 import { h, clear, field, checkbox, base64Utf8 } from "./dom.js";
-import { t } from "./i18n.js";
-import { session, loadSession, nav, link, notify, showError, heading } from "./state.js";
+import { t, lang } from "./i18n.js";
+import { session, loadSession, nav, link, notify, showError, heading, takePendingBooking, forgetPendingBooking } from "./state.js";
 
 function form(onSubmit, ...children) {
   return h("form", {
@@ -51,6 +51,8 @@ export async function registerView(main) {
           password: password.input.value,
           full_name: name.input.value.trim(),
           role: asPro.checked ? "practitioner" : "patient",
+          // the account's mails come in the language of this form
+          language: lang(),
         };
         if (phone.input.value.trim()) body.phone = phone.input.value.trim();
         if (asPro.checked) body.rpps = rpps.input.value.trim();
@@ -154,7 +156,9 @@ async function finishLogin() {
   }
   const back = sessionStorage.getItem("erdv.after_login");
   sessionStorage.removeItem("erdv.after_login");
-  await nav.go(back && session.account.role === "patient" ? back : nav.homeFor(session.account));
+  // a slot chosen before signing in (or up): back to its confirmation
+  const pending = session.account.role === "patient" ? takePendingBooking() : (forgetPendingBooking(), null);
+  await nav.go(pending || (back && session.account.role === "patient" ? back : nav.homeFor(session.account)));
   notify(t("login.welcome", { name: session.account.full_name }), "success");
 }
 

@@ -1,7 +1,7 @@
 // Patient (and every signed-in person's security page): appointments, privacy, sessions.
 import { get, post, del, Problem } from "./api.js";
 import { h, clear, field } from "./dom.js";
-import { t, lang } from "./i18n.js";
+import { t, lang, colon } from "./i18n.js";
 import { session, nav, link, notify, showError, problemText, heading, loading, fmtDateTime, fmtShort } from "./state.js";
 import { slotPicker } from "./public.js";
 
@@ -41,7 +41,14 @@ async function appointmentsView(main) {
     get("/api/v1/me/appointments?scope=upcoming"),
     get("/api/v1/me/appointments?scope=past"),
   ]);
-  fillAppointments(upcoming, next, true);
+  // a cancelled visit is not ahead of anyone: it goes under its own heading, after the others
+  const cancelled = next.filter((a) => a.status === "cancelled");
+  fillAppointments(upcoming, next.filter((a) => a.status !== "cancelled"), true);
+  if (cancelled.length) {
+    const section = h("section", { "aria-labelledby": "cancelled-title" }, h("h2", { id: "cancelled-title" }, t("appointments.cancelled_title")));
+    fillAppointments(section, cancelled, false);
+    main.insertBefore(section, past);
+  }
   fillAppointments(past, before, false);
 }
 
@@ -72,12 +79,21 @@ function appointmentCard(a, upcoming) {
     h("p", { class: "status" }, cancelled ? t("appointments.cancelled") : t("appointments.booked")),
     actions,
   );
-  actions.append(h("a", { href: `/api/v1/appointments/${a.id}.ics`, download: "rendez-vous.ics", class: "button secondary" }, t("appointments.ics")));
+  if (!cancelled) {
+    actions.append(h("a", { href: `/api/v1/appointments/${a.id}.ics`, download: "rendez-vous.ics", class: "button secondary" }, t("appointments.ics")));
+  }
   if (upcoming && !cancelled) {
-    actions.append(
-      h("button", { type: "button", class: "secondary", on: { click: () => reschedule(card, a) } }, t("appointments.reschedule")),
-      h("button", { type: "button", class: "danger", on: { click: () => cancel(card, a) } }, t("appointments.cancel")),
-    );
+    // offer only what the practice's deadline still allows, and say why otherwise
+    const until = a.changes_until ? new Date(a.changes_until) : null;
+    if (until && until > new Date()) {
+      actions.append(
+        h("button", { type: "button", class: "secondary", on: { click: () => reschedule(card, a) } }, t("appointments.reschedule")),
+        h("button", { type: "button", class: "danger", on: { click: () => cancel(card, a) } }, t("appointments.cancel")),
+      );
+      card.insertBefore(h("p", { class: "muted deadline" }, t("appointments.changes_until", { when: fmtDateTime(a.changes_until, a.timezone) })), actions);
+    } else {
+      card.insertBefore(h("p", { class: "deadline too-late" }, t("appointments.too_late", { name: a.practitioner_name })), actions);
+    }
   }
   return card;
 }
@@ -86,7 +102,6 @@ async function cancel(card, a) {
   if (!window.confirm(t("appointments.cancel_confirm", { when: fmtDateTime(a.start, a.timezone) }))) return;
   try {
     await post(`/api/v1/appointments/${a.id}/cancel`);
-    notify(t("appointments.cancel_done"), "success");
     await nav.go("/account", { replace: true });
     notify(t("appointments.cancel_done"), "success");
   } catch (error) {
@@ -112,7 +127,9 @@ async function reschedule(card, a) {
           await nav.go("/account", { replace: true });
           notify(t("appointments.reschedule_done", { when: fmtDateTime(slot.start, profile.timezone) }), "success");
         } catch (error) {
-          showError(error);
+          // the deadline passed while the patient was choosing: say it of a move, not a cancel
+          if (error instanceof Problem && error.code === "cancel_deadline_passed") notify(t("appointments.too_late_to_move"), "error");
+          else showError(error);
         }
       },
     });
@@ -138,17 +155,17 @@ async function privacyView(main) {
   if (accessLog.length === 0) log.append(h("p", { class: "empty" }, t("log.empty")));
   else {
     log.append(table([t("log.at"), t("log.who"), t("log.action"), t("log.via")],
-      accessLog.map((e) => [fmtShort(e.at), `${e.actor_name} (${t(`role.${e.actor_role}`, e.actor_role)})`, t(`action.${e.action}`, e.action), e.via])));
+      accessLog.map((e) => [fmtShort(e.at), actorText(e), t(`action.${e.action}`, e.action), t(`via.${e.via}`, e.via)])));
   }
   main.append(log);
   // connected apps
-  const appsSection = h("section", { "aria-labelledby": "apps-title" }, h("h2", { id: "apps-title" }, t("apps.title")));
+  const appsSection = h("section", { "aria-labelledby": "apps-title", id: "apps" }, h("h2", { id: "apps-title" }, t("apps.title")));
   if (apps.length === 0) appsSection.append(h("p", { class: "empty" }, t("apps.empty")));
   else {
     appsSection.append(h("ul", { class: "cards" }, apps.map((app) => h("li", { class: "card" },
       h("h3", {}, app.name),
-      h("p", {}, `${t("apps.scopes")} : ${app.scopes.map((s) => t(`scope.${s}`, s)).join(", ")}`),
-      h("p", { class: "muted" }, `${t("apps.since")} ${fmtShort(app.authorized_at)}`),
+      h("p", {}, `${t("apps.scopes")}${colon()}${app.scopes.map((s) => t(`scope.${s}`, s)).join(", ")}`),
+      h("p", { class: "muted" }, `${t("apps.since")} ${fmtShort(app.authorized_at)} · ${app.last_token_at ? t("apps.last_used", { when: fmtShort(app.last_token_at) }) : t("apps.never_used")}`),
       h("button", { type: "button", class: "danger", on: { click: async () => {
         try {
           await del(`/api/v1/me/apps/${encodeURIComponent(app.client_id)}`);
@@ -158,6 +175,12 @@ async function privacyView(main) {
       } } }, t("apps.revoke"))))));
   }
   main.append(appsSection);
+}
+
+/** Who, in the reader's language: a person or an application by name, erdv's own jobs by role. */
+function actorText(e) {
+  const role = t(`role.${e.actor_role}`, e.actor_role);
+  return e.actor_role === "system" || e.actor_role === "anonymous" ? role : `${e.actor_name} (${role})`;
 }
 
 export function table(headers, rows) {
@@ -173,6 +196,14 @@ export function consentSection(charter, consents, audience, reload = "/account/p
   const purposes = charter.purposes.filter((p) => p.audience === audience);
   const list = h("ul", { class: "cards" });
   for (const p of purposes) {
+    if (p.id === "third-party-sharing") {
+      // decided application by application, on each one's consent screen, and withdrawn there
+      list.append(h("li", { class: "card", "data-purpose": p.id },
+        h("h3", {}, p.title),
+        h("details", {}, h("summary", {}, t("consents.read_text")), p.text.split(/\n\n+/).map((para) => h("p", {}, para))),
+        h("p", {}, t("consents.per_application"), " ", h("a", { href: "#apps" }, t("apps.title")), ".")));
+      continue;
+    }
     const state = byId.get(p.id);
     const granted = state && state.status === "granted" && state.purpose_version === p.version;
     const decide = async (decision) => {

@@ -2,8 +2,8 @@
 import { get, post, put, del, query } from "./api.js";
 import { h, clear, field, checkbox } from "./dom.js";
 import { t, lang } from "./i18n.js";
-import { session, nav, link, notify, showError, heading, loading, fmtDay, fmtTime, fmtDateTime, dayKey } from "./state.js";
-import { professions } from "./public.js";
+import { session, nav, link, notify, showError, heading, loading, fmtTime, fmtDateTime, dayKey, addDaysKey, startOfDayIn, fmtDayKey } from "./state.js";
+import { professions, slotPicker } from "./public.js";
 import { consentSection, table } from "./patient.js";
 
 const SECTIONS = { agenda: agendaView, hours: hoursView, absences: absencesView, reasons: reasonsView };
@@ -93,77 +93,194 @@ async function practiceView(main) {
   main.append(consentSection(charter, consents, "practitioner", "/pro"));
 }
 
-// ---- agenda --------------------------------------------------------------------------------------
+// ---- agenda: a day or week time grid -------------------------------------------------------------
 
+const REM_PER_HOUR = 5; // a quarter of an hour holds one line of text, half an hour two
+
+/**
+ * The practitioner's days as time grids in the practice's zone (hours down, days across), the
+ * opening hours shaded, each appointment a button that opens its details with "cancel" and "move".
+ * Day view opens on today; week view on the week holding today (Monday first).
+ */
 async function agendaView(main) {
   main.append(heading(t("agenda.title")));
+  const [availability, me] = await Promise.all([get("/api/v1/me/availability"), get("/api/v1/me/practice")]);
+  const tz = availability.timezone || me.timezone;
   const params = new URLSearchParams(window.location.search);
-  let mode = params.get("view") === "day" ? "day" : "week";
-  let start = startOfDay(params.get("date") ? new Date(`${params.get("date")}T00:00:00`) : new Date());
-  const dayButton = h("button", { type: "button", class: "secondary", "aria-pressed": "false" }, t("agenda.day"));
-  const weekButton = h("button", { type: "button", class: "secondary", "aria-pressed": "false" }, t("agenda.week"));
+  const today = dayKey(new Date().toISOString(), tz);
+  const narrow = !window.matchMedia("(min-width: 48rem)").matches;
+  let mode = params.get("view") === "week" || params.get("view") === "day" ? params.get("view") : narrow ? "day" : "week";
+  let first = /^\d{4}-\d{2}-\d{2}$/.test(params.get("date") || "") ? params.get("date") : today;
+  if (mode === "week") first = mondayOf(first);
+  const dayButton = h("button", { type: "button", class: "secondary", id: "agenda-day", "aria-pressed": "false" }, t("agenda.day"));
+  const weekButton = h("button", { type: "button", class: "secondary", id: "agenda-week", "aria-pressed": "false" }, t("agenda.week"));
   const prev = h("button", { type: "button", class: "secondary" }, t("agenda.prev"));
-  const today = h("button", { type: "button", class: "secondary" }, t("agenda.today"));
+  const todayButton = h("button", { type: "button", class: "secondary" }, t("agenda.today"));
   const next = h("button", { type: "button", class: "secondary" }, t("agenda.next"));
   const range = h("p", { class: "range", "aria-live": "polite" });
   const body = h("div", { class: "agenda" });
+  const details = h("div", { id: "agenda-details" });
   main.append(h("div", { class: "toolbar", role: "group", "aria-label": t("agenda.view") }, dayButton, weekButton),
-    h("div", { class: "week-nav" }, prev, today, range, next), body);
+    h("div", { class: "week-nav" }, prev, todayButton, range, next), details, body);
   const span = () => (mode === "day" ? 1 : 7);
-  dayButton.addEventListener("click", () => { mode = "day"; load(); });
-  weekButton.addEventListener("click", () => { mode = "week"; if (start.getDay() !== 1) start = monday(start); load(); });
-  prev.addEventListener("click", () => { start = addDays(start, -span()); load(); });
-  next.addEventListener("click", () => { start = addDays(start, span()); load(); });
-  today.addEventListener("click", () => { start = mode === "week" ? monday(new Date()) : startOfDay(new Date()); load(); });
-  if (mode === "week") start = monday(start);
+  dayButton.addEventListener("click", () => {
+    // the day shown is today when the week on screen holds it, else that week's first day
+    if (mode === "week" && today >= first && today < addDaysKey(first, 7)) first = today;
+    mode = "day";
+    load();
+  });
+  weekButton.addEventListener("click", () => { mode = "week"; first = mondayOf(first); load(); });
+  prev.addEventListener("click", () => { first = addDaysKey(first, -span()); load(); });
+  next.addEventListener("click", () => { first = addDaysKey(first, span()); load(); });
+  todayButton.addEventListener("click", () => { first = mode === "week" ? mondayOf(today) : today; load(); });
 
   async function load() {
     dayButton.setAttribute("aria-pressed", String(mode === "day"));
     weekButton.setAttribute("aria-pressed", String(mode === "week"));
-    const end = addDays(start, span());
-    clear(range, mode === "day" ? fmtDay(start.toISOString()) : t("book.range", { from: fmtDay(start.toISOString()), to: fmtDay(addDays(end, -1).toISOString()) }));
+    const days = [];
+    for (let i = 0; i < span(); i += 1) days.push(addDaysKey(first, i));
+    const end = addDaysKey(first, span());
+    clear(range, mode === "day" ? fmtDayKey(first) : t("book.range", { from: fmtDayKey(first), to: fmtDayKey(days[days.length - 1]) }));
+    clear(details);
     clear(body, loading());
+    window.history.replaceState(null, "", `/pro/agenda${query({ view: mode, date: first })}`);
+    let items;
     try {
-      const items = await get(`/api/v1/me/agenda${query({ from: start.toISOString(), to: end.toISOString() })}`);
-      clear(body);
-      const days = [];
-      for (let i = 0; i < span(); i += 1) days.push(addDays(start, i));
-      let any = false;
-      for (const day of days) {
-        const key = dayKey(day.toISOString());
-        const todays = items.filter((a) => dayKey(a.start) === key).sort((a, b) => a.start.localeCompare(b.start));
-        const section = h("section", { class: "day", "aria-label": fmtDay(day.toISOString()) }, h("h2", {}, fmtDay(day.toISOString())));
-        if (todays.length === 0) section.append(h("p", { class: "muted" }, t("agenda.free_day")));
-        else {
-          any = true;
-          section.append(h("ul", { class: "agenda-list" }, todays.map((a) => h("li", { class: `card${a.status === "cancelled" ? " cancelled" : ""}` },
-            h("p", {}, h("strong", {}, `${fmtTime(a.start)}–${fmtTime(a.end)}`), ` ${a.patient.full_name}`),
-            h("p", { class: "muted" }, [a.visit_reason, a.patient.phone, a.status === "cancelled" ? t("appointments.cancelled") : null].filter(Boolean).join(" · "))))));
-        }
-        body.append(section);
-      }
-      if (!any) notify(t("agenda.empty"));
+      items = await get(`/api/v1/me/agenda${query({ from: startOfDayIn(first, tz).toISOString(), to: startOfDayIn(end, tz).toISOString() })}`);
     } catch (error) {
       clear(body);
       showError(error);
+      return;
     }
+    const active = items.filter((a) => a.status !== "cancelled");
+    const cancelled = items.filter((a) => a.status === "cancelled");
+    clear(body, timeGrid(days, active, availability.weekly, tz, today, (a) => showDetails(a)));
+    if (cancelled.length) {
+      body.append(h("section", { "aria-labelledby": "agenda-cancelled", class: "agenda-cancelled" },
+        h("h2", { id: "agenda-cancelled" }, t("agenda.cancelled")),
+        h("ul", { class: "agenda-list" }, cancelled.map((a) => h("li", { class: "card cancelled" },
+          `${fmtDayKey(dayKey(a.start, tz), "short")} ${fmtTime(a.start, tz)}–${fmtTime(a.end, tz)} · ${a.patient.full_name}`)))));
+    }
+    if (items.length === 0) notify(t("agenda.empty"));
   }
+
+  function showDetails(a) {
+    const box = h("section", { class: "confirm agenda-item", "aria-labelledby": "item-title", tabindex: "-1" },
+      h("h2", { id: "item-title" }, `${fmtDateTime(a.start, tz)} – ${fmtTime(a.end, tz)}`),
+      h("dl", { class: "facts" },
+        h("dt", {}, t("agenda.patient")), h("dd", {}, a.patient.full_name),
+        h("dt", {}, t("field.phone")), h("dd", {}, a.patient.phone || "—"),
+        h("dt", {}, t("book.reason")), h("dd", {}, a.visit_reason || t("agenda.reason_erased")),
+        h("dt", {}, t("agenda.channel")), h("dd", {}, t(`channel.${a.channel}`, a.channel))));
+    const actions = h("div", { class: "actions" },
+      h("button", { type: "button", class: "secondary", id: "agenda-move", on: { click: () => move(box, a) } }, t("appointments.reschedule")),
+      h("button", { type: "button", class: "danger", id: "agenda-cancel", on: { click: () => cancelIt(a) } }, t("appointments.cancel")),
+      h("button", { type: "button", class: "link-button", on: { click: () => clear(details) } }, t("agenda.close")));
+    box.append(actions);
+    clear(details, box);
+    box.focus();
+  }
+
+  async function cancelIt(a) {
+    if (!window.confirm(t("agenda.cancel_confirm", { name: a.patient.full_name, when: fmtDateTime(a.start, tz) }))) return;
+    try {
+      await post(`/api/v1/appointments/${a.id}/cancel`);
+      await load();
+      notify(t("agenda.cancelled_done", { name: a.patient.full_name }), "success");
+    } catch (error) { showError(error); }
+  }
+
+  async function move(box, a) {
+    box.querySelector(".reschedule")?.remove();
+    const panel = h("div", { class: "reschedule" }, h("h3", {}, t("appointments.reschedule_title")));
+    box.append(panel);
+    if (!a.visit_reason_id) {
+      panel.append(h("p", { class: "empty" }, t("agenda.cannot_move")));
+      return;
+    }
+    let profile;
+    try {
+      profile = await get(`/api/v1/practitioners/${session.account.id}`);
+    } catch {
+      panel.append(h("p", { class: "empty" }, t("agenda.move_needs_listing")));
+      return;
+    }
+    slotPicker(panel, profile, {
+      fixedReason: a.visit_reason_id,
+      onPick: async (slot) => {
+        try {
+          await post(`/api/v1/appointments/${a.id}/reschedule`, { start: slot.start });
+          first = mode === "week" ? mondayOf(dayKey(slot.start, tz)) : dayKey(slot.start, tz);
+          await load();
+          notify(t("agenda.moved", { name: a.patient.full_name, when: fmtDateTime(slot.start, tz) }), "success");
+        } catch (error) { showError(error); }
+      },
+    });
+  }
+
   load();
 }
 
-function startOfDay(date) {
-  const d = new Date(date);
-  d.setHours(0, 0, 0, 0);
-  return d;
+/** The Monday of the week holding a day (YYYY-MM-DD). */
+function mondayOf(key) {
+  const [y, m, d] = key.split("-").map(Number);
+  const weekday = (new Date(Date.UTC(y, m - 1, d)).getUTCDay() + 6) % 7;
+  return addDaysKey(key, -weekday);
 }
-function addDays(date, days) {
-  const d = new Date(date);
-  d.setDate(d.getDate() + days);
-  return d;
+
+/** Minutes since local midnight of an instant in a zone. */
+function localMinutes(iso, tz) {
+  const [hh, mm] = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: tz }).format(new Date(iso)).split(":").map(Number);
+  return hh * 60 + mm;
 }
-function monday(date) {
-  const d = startOfDay(date);
-  return addDays(d, -((d.getDay() + 6) % 7));
+
+function timeGrid(days, items, weekly, tz, today, onOpen) {
+  // the hours shown: the opening hours and the appointments, at least 08:00-19:00
+  let from = 8 * 60;
+  let to = 19 * 60;
+  const hhmm = (v) => Number(v.slice(0, 2)) * 60 + Number(v.slice(3, 5));
+  for (const b of weekly) { from = Math.min(from, hhmm(b.start)); to = Math.max(to, hhmm(b.end)); }
+  for (const a of items) { from = Math.min(from, localMinutes(a.start, tz)); to = Math.max(to, localMinutes(a.end, tz) || 24 * 60); }
+  from = Math.floor(from / 60) * 60;
+  to = Math.min(24 * 60, Math.ceil(to / 60) * 60);
+  const rem = (minutes) => `${(minutes / 60) * REM_PER_HOUR}rem`;
+  const grid = h("div", { class: `timegrid days-${days.length}` });
+  const hours = h("div", { class: "hours", "aria-hidden": "true" });
+  hours.style.height = rem(to - from);
+  for (let m = from; m < to; m += 60) {
+    const label = h("span", { class: "hour" }, `${String(m / 60).padStart(2, "0")}:00`);
+    label.style.top = rem(m - from);
+    hours.append(label);
+  }
+  grid.append(h("div", { class: "corner" }), ...days.map((key) => h("h2", { class: `col-head${key === today ? " today" : ""}`, id: `day-${key}` }, fmtDayKey(key, "short"))), hours);
+  for (const key of days) {
+    const weekday = (new Date(`${key}T12:00:00Z`).getUTCDay() + 6) % 7;
+    const column = h("section", { class: `day-col${key === today ? " today" : ""}`, "aria-labelledby": `day-${key}` });
+    column.style.height = rem(to - from);
+    for (const b of weekly.filter((x) => x.weekday === weekday)) {
+      const open = h("div", { class: "open-hours", "aria-hidden": "true" });
+      open.style.top = rem(hhmm(b.start) - from);
+      open.style.height = rem(hhmm(b.end) - hhmm(b.start));
+      column.append(open);
+    }
+    const todays = items.filter((a) => dayKey(a.start, tz) === key).sort((a, b) => a.start.localeCompare(b.start));
+    const list = h("ol", { class: "visits" });
+    for (const a of todays) {
+      const start = localMinutes(a.start, tz);
+      const length = Math.max(15, (Date.parse(a.end) - Date.parse(a.start)) / 60000);
+      const item = h("li", { class: "visit" },
+        h("button", { type: "button", class: "visit-button", "data-appointment": a.id, on: { click: () => onOpen(a) } },
+          h("span", { class: "visit-time" }, `${fmtTime(a.start, tz)}–${fmtTime(a.end, tz)}`), " ",
+          h("span", { class: "visit-name" }, a.patient.full_name)));
+      item.style.top = rem(start - from);
+      item.style.height = rem(length);
+      list.append(item);
+    }
+    if (todays.length === 0) column.append(h("p", { class: "visually-hidden" }, t("agenda.free_day")));
+    column.append(list);
+    grid.append(column);
+  }
+  return h("div", { class: "timegrid-wrap" }, grid);
 }
 
 // ---- opening hours -------------------------------------------------------------------------------
@@ -192,6 +309,12 @@ async function hoursView(main) {
     return row;
   };
   for (const block of availability.weekly) addRow(block);
+  // a visit reason named by no block has no slot at all: say which
+  const offered = new Set(availability.weekly.flatMap((b) => b.visit_reason_ids));
+  const idle = reasons.filter((r) => !offered.has(r.id));
+  if (availability.weekly.length && idle.length) {
+    main.append(h("p", { class: "empty", id: "idle-reasons" }, t("hours.idle_reasons", { labels: idle.map((r) => r.label).join(", ") })));
+  }
   const add = h("button", { type: "button", class: "secondary", id: "add-block", on: { click: () => {
     const row = addRow({ weekday: 0, start: "09:00", end: "12:00", visit_reason_ids: reasons.map((r) => r.id) });
     row.querySelector("select").focus();
@@ -242,11 +365,13 @@ async function absencesView(main) {
 
 async function reasonsView(main) {
   main.append(heading(t("reasons.title")), h("p", {}, t("reasons.intro")));
-  const reasons = await get("/api/v1/me/visit-reasons");
+  const [reasons, availability] = await Promise.all([get("/api/v1/me/visit-reasons"), get("/api/v1/me/availability")]);
+  const offered = new Set(availability.weekly.flatMap((b) => b.visit_reason_ids));
   if (reasons.length === 0) main.append(h("p", { class: "empty" }, t("reasons.empty")));
   else {
-    main.append(table([t("reasons.label"), t("reasons.duration"), t("reasons.new_patients"), t("common.actions")],
+    main.append(table([t("reasons.label"), t("reasons.duration"), t("reasons.new_patients"), t("reasons.in_hours"), t("common.actions")],
       reasons.map((r) => [r.label, `${r.duration_minutes} min`, r.new_patients ? t("common.yes") : t("common.no"),
+        offered.has(r.id) ? t("common.yes") : h("span", {}, t("reasons.not_in_hours"), " ", link("/pro/hours", t("nav.hours"))),
         h("button", { type: "button", class: "danger", "aria-label": `${t("common.delete")} ${r.label}`, on: { click: async () => {
           try { await del(`/api/v1/me/visit-reasons/${r.id}`); await nav.go("/pro/reasons", { replace: true }); notify(t("reasons.deleted"), "success"); } catch (error) { showError(error); }
         } } }, t("common.delete"))])));
@@ -254,10 +379,17 @@ async function reasonsView(main) {
   const label = field(t("reasons.label"), { required: true, minlength: 2, maxlength: 80 });
   const duration = field(t("reasons.duration_minutes"), { type: "number", required: true, min: 5, max: 480, step: 5, value: 20 });
   const newPatients = checkbox(t("reasons.new_patients"), { checked: true });
+  // a new reason has no slot until the opening hours name it: offered everywhere unless unticked
+  const everywhere = checkbox(t("reasons.offer_everywhere"), { checked: true, id: "offer-everywhere" });
   main.append(h("section", { "aria-labelledby": "reason-new" }, h("h2", { id: "reason-new" }, t("reasons.new")),
     submitForm(async () => {
-      await post("/api/v1/me/visit-reasons", { label: label.input.value.trim(), duration_minutes: Number(duration.input.value), new_patients: newPatients.input.checked });
+      await post("/api/v1/me/visit-reasons", {
+        label: label.input.value.trim(),
+        duration_minutes: Number(duration.input.value),
+        new_patients: newPatients.input.checked,
+        offer_in_all_hours: everywhere.input.checked,
+      });
       await nav.go("/pro/reasons", { replace: true });
-      notify(t("reasons.created"), "success");
-    }, h("div", { class: "grid" }, label.wrap, duration.wrap), newPatients.wrap, h("button", { type: "submit" }, t("reasons.add")))));
+      notify(everywhere.input.checked ? t("reasons.created_everywhere") : t("reasons.created_nowhere"), "success");
+    }, h("div", { class: "grid" }, label.wrap, duration.wrap), newPatients.wrap, everywhere.wrap, h("button", { type: "submit" }, t("reasons.add")))));
 }

@@ -1,9 +1,11 @@
-// Everyone: practitioner search, practitioner page with a week of free slots, booking.
+// Everyone: practitioner search (each result with its next free slot), the practitioner's page with
+// a week of free slots, booking.
 import { get, post, query, Problem } from "./api.js";
 import { h, clear, field, checkbox } from "./dom.js";
 import { t, lang } from "./i18n.js";
 import {
-  session, nav, link, notify, showError, problemText, heading, loading, fmtDay, fmtTime, fmtDateTime, dayKey,
+  session, nav, link, notify, showError, problemText, heading, loading, fmtTime, fmtDateTime, dayKey,
+  addDaysKey, startOfDayIn, fmtDayKey, keepPendingBooking,
 } from "./state.js";
 
 let professionsCache = null;
@@ -21,6 +23,11 @@ export function professionLabel(list, profession, specialty) {
 
 export function sectorLabel(sector) {
   return sector ? t(`sector.${sector}`) : t("sector.unknown");
+}
+
+/** The page of a practitioner with one slot chosen (the confirmation opens at once). */
+export function slotAddress(practitionerId, slot) {
+  return `/practitioners/${practitionerId}?${new URLSearchParams({ slot: slot.start, reason: slot.visit_reason_id })}`;
 }
 
 export async function homeView(main) {
@@ -93,18 +100,7 @@ async function search(results, q, cursor, append = false) {
     ul = h("ul", { class: "cards" });
     results.append(ul);
   }
-  for (const p of page.items) {
-    ul.append(
-      h(
-        "li",
-        { class: "card" },
-        h("h3", {}, link(`/practitioners/${p.id}`, p.display_name)),
-        h("p", {}, professionLabel(list, p.profession, p.specialty)),
-        h("p", { class: "muted" }, `${p.address}`),
-        h("p", {}, `${sectorLabel(p.convention_sector)} · ${p.fees}`),
-      ),
-    );
-  }
+  for (const p of page.items) ul.append(resultCard(p, list));
   results.querySelector("button.more")?.remove();
   if (page.next_cursor) {
     results.append(
@@ -112,6 +108,28 @@ async function search(results, q, cursor, append = false) {
     );
   }
   notify(t("search.count", { n: ul.children.length }));
+}
+
+function resultCard(p, list) {
+  const next = p.next_slot;
+  const reason = next ? p.visit_reasons.find((r) => r.id === next.visit_reason_id) : null;
+  return h(
+    "li",
+    { class: "card result", "data-practitioner": p.id },
+    h("h3", {}, link(`/practitioners/${p.id}`, p.display_name)),
+    h("p", {}, professionLabel(list, p.profession, p.specialty)),
+    h("p", { class: "muted" }, p.address),
+    h("p", {}, `${sectorLabel(p.convention_sector)} · ${p.fees}`),
+    next
+      ? h("p", { class: "next-slot" },
+        h("span", { class: "muted" }, `${t("search.next_slot")} `),
+        link(slotAddress(p.id, next), [
+          `${fmtDateTime(next.start, p.timezone)}${reason ? ` — ${reason.label}` : ""}`,
+          h("span", { class: "visually-hidden" }, ` ${t("search.with", { name: p.display_name })}`),
+        ], { class: "button slot-link" }),
+        " ", link(`/practitioners/${p.id}`, t("search.other_slots")))
+      : h("p", { class: "muted" }, t("search.no_slot")),
+  );
 }
 
 export async function practitionerView(main, id) {
@@ -147,24 +165,39 @@ export async function practitionerView(main, id) {
   }
   const booking = h("section", { "aria-labelledby": "book-title", class: "booking" }, h("h2", { id: "book-title" }, t("book.title")));
   main.append(booking);
+  // a slot chosen on the results page, or before signing in: straight to its confirmation
+  const params = new URLSearchParams(window.location.search);
+  const chosen = params.get("slot") && params.get("reason") ? { start: params.get("slot"), reason: params.get("reason") } : null;
   slotPicker(booking, profile, {
+    initial: chosen,
     onPick: (slot, reason) => confirmBooking(booking, profile, reason, slot),
   });
 }
 
+const SLOTS_SHOWN = 8;
+const DAY_MS = 86400000;
+
 /**
- * A visit-reason choice and a week of free slots with previous/next; `onPick(slot, reason)`.
- * `fixedReason` skips the choice (rescheduling keeps the visit reason).
+ * A visit-reason choice and seven calendar days of free slots (the practitioner's days, in their
+ * zone), with previous/next; `onPick(slot, reason)`. `fixedReason` skips the choice (rescheduling
+ * keeps the visit reason); `initial` ({start, reason}) opens on that slot's week and picks it.
+ * An empty week says when the next free slot is, and the booking horizon bounds "next".
  */
-export function slotPicker(container, profile, { onPick, fixedReason } = {}) {
+export function slotPicker(container, profile, { onPick, fixedReason, initial } = {}) {
   const tz = profile.timezone;
   const reasons = profile.visit_reasons;
-  let reason = fixedReason ? reasons.find((r) => r.id === fixedReason) : reasons[0];
-  let weekStart = new Date();
+  const horizonDays = profile.booking_rules.max_horizon_days;
+  const lastDay = dayKey(new Date(Date.now() + horizonDays * DAY_MS).toISOString(), tz);
+  const today = dayKey(new Date().toISOString(), tz);
+  let reason = reasons.find((r) => r.id === (fixedReason || initial?.reason)) || reasons[0];
+  let first = initial ? dayKey(initial.start, tz) : today;
+  if (first < today) first = today;
   const reasonField = field(t("book.reason"), {
     tag: "select",
+    id: "visit-reason",
     options: reasons.map((r) => [r.id, `${r.label} (${r.duration_minutes} min)${r.new_patients ? "" : ` — ${t("book.known_patients")}`}`]),
   });
+  reasonField.input.value = reason.id;
   if (!fixedReason) {
     container.append(reasonField.wrap);
     reasonField.input.addEventListener("change", () => {
@@ -173,66 +206,112 @@ export function slotPicker(container, profile, { onPick, fixedReason } = {}) {
     });
   }
   const range = h("p", { class: "range", "aria-live": "polite" });
-  const prev = h("button", { type: "button", class: "secondary", on: { click: () => shift(-7) } }, t("book.prev"));
-  const next = h("button", { type: "button", class: "secondary", on: { click: () => shift(7) } }, t("book.next"));
+  const prev = h("button", { type: "button", class: "secondary", on: { click: () => { first = maxKey(addDaysKey(first, -7), today); load(); } } }, t("book.prev"));
+  const next = h("button", { type: "button", class: "secondary", on: { click: () => { first = addDaysKey(first, 7); load(); } } }, t("book.next"));
   const week = h("div", { class: "week" });
   container.append(h("div", { class: "week-nav" }, prev, range, next), week);
 
-  function shift(days) {
-    const moved = new Date(weekStart.getTime() + days * 86400000);
-    weekStart = moved < new Date() ? new Date() : moved;
-    load();
+  async function fetchSlots(fromKey, toKey) {
+    const from = new Date(Math.max(startOfDayIn(fromKey, tz).getTime(), Date.now()));
+    const to = startOfDayIn(toKey, tz);
+    if (to <= from) return [];
+    return get(`/api/v1/practitioners/${profile.id}/slots${query({ from: from.toISOString(), to: to.toISOString(), visit_reason_id: reason.id })}`);
   }
 
-  async function load() {
-    const from = weekStart;
-    const to = new Date(from.getTime() + 7 * 86400000);
-    prev.disabled = from.getTime() <= Date.now() + 60000;
-    clear(range, t("book.range", { from: fmtDay(from.toISOString(), tz), to: fmtDay(new Date(to.getTime() - 1).toISOString(), tz) }));
+  /** The first free slot after this week, looked for a month at a time up to the horizon. */
+  async function nextAfter(key) {
+    for (let from = key; from <= lastDay; from = addDaysKey(from, 28)) {
+      const found = await fetchSlots(from, minKey(addDaysKey(from, 28), addDaysKey(lastDay, 1)));
+      if (found.length) return found[0];
+    }
+    return null;
+  }
+
+  async function load(pick) {
+    const end = addDaysKey(first, 7);
+    prev.disabled = first <= today;
+    next.disabled = end > lastDay;
+    clear(range, t("book.range", { from: fmtDayKey(first), to: fmtDayKey(addDaysKey(end, -1)) }));
     clear(week, loading());
     let slots;
     try {
-      slots = await get(`/api/v1/practitioners/${profile.id}/slots${query({ from: from.toISOString(), to: to.toISOString(), visit_reason_id: reason.id })}`);
+      slots = await fetchSlots(first, end);
     } catch (error) {
       clear(week, h("p", { class: "empty" }, problemText(error)));
       return;
     }
-    clear(week);
-    if (slots.length === 0) {
-      week.append(h("p", { class: "empty" }, t("book.no_slots")));
-      return;
-    }
-    const days = new Map();
+    const byDay = new Map();
     for (const slot of slots) {
       const key = dayKey(slot.start, tz);
-      if (!days.has(key)) days.set(key, []);
-      days.get(key).push(slot);
+      if (!byDay.has(key)) byDay.set(key, []);
+      byDay.get(key).push(slot);
     }
-    for (const daySlots of days.values()) {
-      const title = fmtDay(daySlots[0].start, tz);
-      week.append(
-        h(
-          "div",
-          { class: "day", role: "group", "aria-label": title },
-          h("h3", {}, title),
-          h(
-            "ul",
-            { class: "slots" },
-            daySlots.map((slot) =>
-              h("li", {}, h("button", {
-                type: "button",
-                class: "slot",
-                "aria-label": `${fmtDateTime(slot.start, tz)} — ${reason.label}`,
-                on: { click: () => onPick(slot, reason) },
-              }, fmtTime(slot.start, tz))),
-            ),
-          ),
-        ),
-      );
+    clear(week);
+    if (slots.length === 0) {
+      await sayWhenNext(end);
+    } else {
+      // on a phone one day at a time (the first with free slots open), on a wide screen the week
+      const wide = window.matchMedia("(min-width: 48rem)").matches;
+      let opened = false;
+      for (let i = 0; i < 7; i += 1) {
+        const key = addDaysKey(first, i);
+        const daySlots = byDay.get(key) || [];
+        const open = wide || (!opened && daySlots.length > 0);
+        opened ||= open && daySlots.length > 0;
+        week.append(dayColumn(key, daySlots, open));
+      }
+    }
+    if (pick) {
+      const slot = slots.find((s) => s.start === pick || Date.parse(s.start) === Date.parse(pick));
+      if (slot) onPick(slot, reason);
+      else notify(t("book.chosen_gone"), "error");
     }
   }
-  load();
+
+  async function sayWhenNext(end) {
+    if (end > lastDay) {
+      week.append(h("p", { class: "empty" }, t("book.past_horizon", { n: horizonDays })));
+      return;
+    }
+    week.append(h("p", { class: "empty" }, t("book.no_slots_week")));
+    const found = await nextAfter(end);
+    if (!found) {
+      week.append(h("p", {}, t("book.none_before_horizon", { date: fmtDayKey(lastDay) })));
+      return;
+    }
+    const key = dayKey(found.start, tz);
+    week.append(h("p", {}, `${t("book.next_free", { when: fmtDateTime(found.start, tz) })} `,
+      h("button", { type: "button", class: "secondary", id: "go-next-free", on: { click: () => { first = key; load(); } } }, t("book.go_to_week"))));
+  }
+
+  function dayColumn(key, daySlots, open) {
+    const title = fmtDayKey(key);
+    const count = daySlots.length ? t("book.n_slots", { n: daySlots.length }) : t("book.none_today");
+    const list = h("ul", { class: "slots" });
+    const button = (slot) => h("li", {}, h("button", {
+      type: "button",
+      class: "slot",
+      "aria-label": `${fmtDateTime(slot.start, tz)} — ${reason.label}`,
+      on: { click: () => onPick(slot, reason) },
+    }, fmtTime(slot.start, tz)));
+    daySlots.slice(0, SLOTS_SHOWN).forEach((slot) => list.append(button(slot)));
+    const details = h("details", { class: "day", open, "data-day": key, "aria-label": title },
+      h("summary", {}, h("span", { class: "day-name" }, title), h("span", { class: "count" }, count)), list);
+    if (daySlots.length > SLOTS_SHOWN) {
+      const more = h("button", { type: "button", class: "link-button more-slots", on: { click: () => {
+        more.parentElement.remove();
+        daySlots.slice(SLOTS_SHOWN).forEach((slot) => list.append(button(slot)));
+      } } }, t("book.more_slots", { n: daySlots.length - SLOTS_SHOWN }));
+      list.append(h("li", { class: "more" }, more));
+    }
+    return details;
+  }
+
+  load(initial ? initial.start : undefined);
 }
+
+const minKey = (a, b) => (a < b ? a : b);
+const maxKey = (a, b) => (a > b ? a : b);
 
 function confirmBooking(container, profile, reason, slot) {
   container.querySelector(".confirm")?.remove();
@@ -240,7 +319,8 @@ function confirmBooking(container, profile, reason, slot) {
   const box = h("div", { class: "confirm", role: "region", "aria-labelledby": "confirm-title", tabindex: "-1" });
   box.append(h("h3", { id: "confirm-title" }, t("book.confirm_title")), h("p", {}, t("book.summary", { reason: reason.label, when, name: profile.display_name })));
   if (!session.account) {
-    sessionStorage.setItem("erdv.after_login", window.location.pathname);
+    // kept through the sign-in, or the sign-up and its e-mail check (maybe in another tab)
+    keepPendingBooking(profile.id, reason.id, slot.start);
     box.append(h("p", {}, t("book.sign_in_first")), h("p", { class: "actions" }, link("/login", t("nav.login"), { class: "button" }), link("/register", t("nav.register"), { class: "button secondary" })));
   } else if (session.account.role !== "patient") {
     box.append(h("p", {}, t("book.patients_only")));
@@ -250,15 +330,16 @@ function confirmBooking(container, profile, reason, slot) {
     button.addEventListener("click", () => book(box, button, profile, reason, slot, key));
     box.append(h("p", { class: "actions" }, button));
   }
-  container.append(box);
+  // next to the slot lists on a wide screen, first thing under the reason on a phone
+  container.insertBefore(box, container.querySelector(".week-nav"));
   box.focus();
+  box.scrollIntoView({ block: "nearest" });
 }
 
 async function book(box, button, profile, reason, slot, key) {
   button.disabled = true;
   try {
     await post("/api/v1/appointments", { practitioner_id: profile.id, visit_reason_id: reason.id, start: slot.start }, { "Idempotency-Key": key });
-    notify(t("book.done", { when: fmtDateTime(slot.start, profile.timezone) }), "success");
     await nav.go("/account");
     notify(t("book.done", { when: fmtDateTime(slot.start, profile.timezone) }), "success");
   } catch (error) {

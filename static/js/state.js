@@ -1,21 +1,64 @@
 // Shared state and helpers every view uses: the session, messages, navigation, formatting.
 import { get, post, Problem, setCsrf } from "./api.js";
 import { h, clear, field } from "./dom.js";
-import { t, lang } from "./i18n.js";
+import { t, lang, colon } from "./i18n.js";
 
 export const session = { account: null, reauthenticatedAt: null };
 
+/** Who is signed in: the probe answers 200 either way, so a visitor's browser logs no error. */
 export async function loadSession() {
   try {
-    const info = await get("/api/v1/auth/session");
-    session.account = info.account;
-    session.reauthenticatedAt = info.reauthenticated_at;
-    setCsrf(info.csrf_token);
+    const probe = await get("/api/v1/auth/session/probe");
+    const info = probe.session;
+    session.account = info ? info.account : null;
+    session.reauthenticatedAt = info ? info.reauthenticated_at : null;
+    setCsrf(info ? info.csrf_token : null);
   } catch (error) {
     if (!(error instanceof Problem)) throw error;
     session.account = null;
   }
   return session.account;
+}
+
+// ---- a booking started before signing in ----------------------------------------------------------
+
+const PENDING_KEY = "erdv.pending_booking";
+const PENDING_TTL_MS = 60 * 60 * 1000;
+
+/**
+ * The slot a visitor chose before signing in or up, kept in this browser for an hour so that the
+ * sign-in (or the e-mail check of a new account, often in another tab) leads back to it. Only ids
+ * and a time: no name, no visit reason label.
+ */
+export function keepPendingBooking(practitionerId, reasonId, start) {
+  try {
+    localStorage.setItem(PENDING_KEY, JSON.stringify({ practitionerId, reasonId, start, savedAt: Date.now() }));
+  } catch {
+    /* storage off: the patient picks the slot again */
+  }
+}
+
+/** The pending booking's address (its page with the slot chosen), or null; forgotten once read. */
+export function takePendingBooking() {
+  let pending = null;
+  try {
+    pending = JSON.parse(localStorage.getItem(PENDING_KEY) || "null");
+    localStorage.removeItem(PENDING_KEY);
+  } catch {
+    return null;
+  }
+  if (!pending || Date.now() - pending.savedAt > PENDING_TTL_MS) return null;
+  if (!/^[0-9a-f-]{36}$/.test(pending.practitionerId) || !/^[0-9a-f-]{36}$/.test(pending.reasonId)) return null;
+  const params = new URLSearchParams({ slot: pending.start, reason: pending.reasonId });
+  return `/practitioners/${pending.practitionerId}?${params}`;
+}
+
+export function forgetPendingBooking() {
+  try {
+    localStorage.removeItem(PENDING_KEY);
+  } catch {
+    /* nothing kept */
+  }
 }
 
 // ---- messages, announced by the aria-live region -------------------------------------------------
@@ -34,17 +77,26 @@ export function clearNotice() {
   region.className = "notice";
 }
 
-/** A problem document as a clear sentence: the code's own message, else the server's detail. */
+/**
+ * A problem document as a clear sentence in the reader's language: the code's own message, then
+ * each invalid field by its label and what is wrong with it (the API's messages are English, its
+ * codes and types are what we translate).
+ */
 export function problemText(error) {
   if (!(error instanceof Problem)) return t("err.unexpected");
   const known = t(`err.${error.code}`, null);
-  let text = known || error.body.detail || error.body.title || t("err.unexpected");
+  let text = known || t("err.unexpected");
   if (Array.isArray(error.body.errors) && error.body.errors.length) {
-    const fields = error.body.errors.map((e) => `${e.field}: ${e.message}`).join(" ; ");
-    text = `${text} (${fields})`;
+    const fields = error.body.errors.map((e) => {
+      const name = String(e.field || "").split(".").pop();
+      const label = t(`field.${name}`, null) || name;
+      const what = t(`verr.${e.type}`, null) || t("verr.value_error");
+      return `${label}${colon()}${what}`;
+    });
+    text = `${text} ${fields.join(" ; ")}.`;
   }
   if (Array.isArray(error.body.missing) && error.body.missing.length && !known) {
-    text = `${text} (${error.body.missing.join(", ")})`;
+    text = `${text} (${error.body.missing.map((m) => t(`missing.${m}`, m)).join(", ")})`;
   }
   return text;
 }
@@ -148,6 +200,37 @@ export function fmtShort(iso) {
 /** The calendar day of an instant in a zone, as YYYY-MM-DD (for grouping). */
 export function dayKey(iso, timeZone) {
   return new Intl.DateTimeFormat("en-CA", { year: "numeric", month: "2-digit", day: "2-digit", timeZone }).format(new Date(iso));
+}
+
+/** ``key`` (YYYY-MM-DD) moved by ``days`` calendar days. */
+export function addDaysKey(key, days) {
+  const [y, m, d] = key.split("-").map(Number);
+  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
+}
+
+/** Minutes a zone is ahead of UTC at an instant (DST included). */
+function zoneOffset(date, timeZone) {
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
+  }).formatToParts(date);
+  const v = Object.fromEntries(parts.map((p) => [p.type, Number(p.value)]));
+  return (Date.UTC(v.year, v.month - 1, v.day, v.hour, v.minute, v.second) - date.getTime()) / 60000;
+}
+
+/** The instant a calendar day (YYYY-MM-DD) begins in a zone: days are the practitioner's. */
+export function startOfDayIn(key, timeZone) {
+  const [y, m, d] = key.split("-").map(Number);
+  const guess = Date.UTC(y, m - 1, d);
+  let at = guess - zoneOffset(new Date(guess), timeZone) * 60000;
+  at = guess - zoneOffset(new Date(at), timeZone) * 60000;
+  return new Date(at);
+}
+
+/** A calendar day (YYYY-MM-DD) in words, e.g. "mardi 3 mars". */
+export function fmtDayKey(key, style = "long") {
+  const [y, m, d] = key.split("-").map(Number);
+  const options = style === "short" ? { weekday: "short", day: "numeric", month: "short", timeZone: "UTC" } : { weekday: "long", day: "numeric", month: "long", timeZone: "UTC" };
+  return new Intl.DateTimeFormat(locale(), options).format(new Date(Date.UTC(y, m - 1, d)));
 }
 
 export function heading(text) {

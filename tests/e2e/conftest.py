@@ -433,8 +433,9 @@ _REFLOW_CHECK = """() => {
   const controls = document.querySelectorAll(
     "header a, header button, main a, main button, main input, main select, main textarea, footer a");
   for (const el of controls) {
-    // a data table may scroll inside its own box (WCAG 1.4.10 exempts two-dimensional tables)
-    if (el.closest(".table-wrap")) continue;
+    // a data table or the agenda's time grid may scroll inside its own box (WCAG 1.4.10 exempts
+    // content that needs two dimensions to be understood)
+    if (el.closest(".table-wrap, .timegrid-wrap")) continue;
     const box = el.getBoundingClientRect();
     if (box.width === 0 && box.height === 0) continue;  // not rendered (hidden, closed <details>)
     if (box.left < -1 || box.right > width + 1) {
@@ -480,3 +481,53 @@ def axe_violations(page: Any, axe: Path) -> list[str]:
              .map(v => `${v.id}: ${v.help} (${v.nodes.map(n => n.target.join(' ')).join(', ')})`)"""
         )
     )
+
+
+class CallbackServer:
+    """A third-party platform's redirect endpoint: a real HTTP server on its own port (another
+    origin than erdv's), recording the query of every request it receives."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.received: list[dict[str, str]] = []
+        received = self.received
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+                from urllib.parse import parse_qs, urlsplit
+
+                url = urlsplit(self.path)
+                if url.path == "/cb":
+                    received.append({k: v[0] for k, v in parse_qs(url.query).items()})
+                body = (
+                    b'<!doctype html><html lang="en"><title>Platform</title>'
+                    b'<link rel="icon" href="data:,"><h1>Back on the platform</h1></html>'
+                )
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/cb"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def wait_for(self, count: int, timeout: float = 15) -> dict[str, str]:
+        """The ``count``-th request's query, once it arrived."""
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the platform received {len(self.received)} requests")
+            time.sleep(0.1)
+        return self.received[count - 1]
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

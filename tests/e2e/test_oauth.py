@@ -13,15 +13,17 @@ import hashlib
 import json
 import re
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import (
+    CallbackServer,
     Server,
     Watch,
     axe_violations,
@@ -36,9 +38,17 @@ ACCENT = "rgb(11, 79, 156)"  # --accent in static/style.css
 
 
 @pytest.fixture(scope="module")
-def platform(server: Server) -> dict[str, str]:
-    """An enabled client whose redirect URI is on this server (no request leaves 127.0.0.1)."""
-    redirect_uri = f"{server.url}/platform-callback"
+def callback() -> Iterator[CallbackServer]:
+    """The platform's own server, on another port: another origin, as in real life."""
+    served = CallbackServer()
+    yield served
+    served.close()
+
+
+@pytest.fixture(scope="module")
+def platform(server: Server, callback: CallbackServer) -> dict[str, str]:
+    """An enabled client whose redirect URI is the platform's server (no request leaves
+    127.0.0.1)."""
     created = json.loads(
         server.cli(
             "oauth",
@@ -46,7 +56,7 @@ def platform(server: Server) -> dict[str, str]:
             "--name",
             "Agenda Santé Test",
             "--redirect-uri",
-            redirect_uri,
+            callback.url,
             "--grant",
             "authorization_code",
             "--grant",
@@ -56,7 +66,7 @@ def platform(server: Server) -> dict[str, str]:
         )
     )
     server.cli("oauth", "enable", created["client_id"])
-    return {**created, "redirect_uri": redirect_uri}
+    return {**created, "redirect_uri": callback.url}
 
 
 def _authorize_url(platform: dict[str, str]) -> tuple[str, str, str]:
@@ -78,13 +88,22 @@ def _authorize_url(platform: dict[str, str]) -> tuple[str, str, str]:
     return f"/oauth/authorize?{query}", state, verifier
 
 
-def _callback(page: Any) -> dict[str, str]:
-    page.wait_for_url(re.compile(r"/platform-callback\?"))
-    return {k: v[0] for k, v in parse_qs(urlsplit(page.url).query).items()}
+def _arrived(page: Any, callback: CallbackServer, count: int) -> dict[str, str]:
+    """What the platform's server received, with the browser now showing its page."""
+    received = callback.wait_for(count)
+    page.wait_for_url(re.compile(r"^http://127\.0\.0\.1:\d+/cb\?"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Back on the platform")
+    return received
 
 
 def test_consent_page_authorize_then_revoke_the_app(
-    page: Any, browser: Any, server: Server, watch: Watch, platform: dict[str, str], axe_path: Path
+    page: Any,
+    browser: Any,
+    server: Server,
+    watch: Watch,
+    platform: dict[str, str],
+    callback: CallbackServer,
+    axe_path: Path,
 ) -> None:
     person = new_person(server, full_name="Noémie Blanc")
     url, state, _verifier = _authorize_url(platform)
@@ -112,7 +131,7 @@ def test_consent_page_authorize_then_revoke_the_app(
     expect(request).to_contain_text("Voir vos rendez-vous")
     expect(request).to_contain_text("appointments:read")
     expect(request).to_contain_text("Durée : jusqu'à")
-    expect(request).to_contain_text(urlsplit(server.url).netloc)
+    expect(request).to_contain_text(urlsplit(callback.url).netloc)
     # the site's stylesheet, not a bare page
     deny = page.get_by_role("button", name=re.compile("^Refuser"))
     approve = page.get_by_role("button", name=re.compile("^Autoriser"))
@@ -126,7 +145,7 @@ def test_consent_page_authorize_then_revoke_the_app(
     # deny is the default: focused on arrival, Enter denies
     expect(deny).to_be_focused()
     page.keyboard.press("Enter")
-    denied = _callback(page)
+    denied = _arrived(page, callback, 1)
     assert denied["error"] == "access_denied"
     assert denied["state"] == state
     assert "code" not in denied
@@ -138,7 +157,7 @@ def test_consent_page_authorize_then_revoke_the_app(
     page.keyboard.press("Tab")
     expect(approve).to_be_focused()
     page.keyboard.press("Enter")
-    answer = _callback(page)
+    answer = _arrived(page, callback, 2)
     assert answer["state"] == state
     assert answer["iss"] == server.url
     with httpx.Client(base_url=server.url) as http:
@@ -160,7 +179,7 @@ def test_consent_page_authorize_then_revoke_the_app(
         page.goto("/account/privacy")
         apps = page.locator("section[aria-labelledby=apps-title]")
         card = apps.locator("li.card", has_text="Agenda Santé Test")
-        expect(card).to_contain_text("lire vos rendez-vous")
+        expect(card).to_contain_text("Accès\u00a0: lire vos rendez-vous")
         card.get_by_role("button", name="Retirer l'accès").click()
         expect(page.locator("#notice")).to_contain_text("Agenda Santé Test n'a plus accès")
         expect(apps).to_contain_text("Aucune application n'a accès à votre compte")

@@ -28,15 +28,15 @@ def test_home_search_and_practitioner_page(page: Any) -> None:
     page.get_by_label("Ville").fill("Paris")
     page.get_by_label("Nom").fill("Bernard")
     page.get_by_role("button", name="Rechercher", exact=True).click()
-    page.get_by_role("link", name="Dr Alix Bernard").click()
+    page.get_by_role("link", name="Dr Alix Bernard", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Dr Alix Bernard")
     expect(page.locator(".facts")).to_contain_text("Honoraires")
     expect(page.locator(".slot").first).to_be_visible()
-    first = page.locator(".day h3").first.text_content()
+    first = page.locator(".day .day-name").first.text_content()
     page.get_by_role("button", name="Semaine suivante").click()
-    expect(page.locator(".day h3").first).not_to_have_text(first or "")
+    expect(page.locator(".day .day-name").first).not_to_have_text(first or "")
     page.get_by_role("button", name="Semaine précédente").click()
-    expect(page.locator(".day h3").first).to_have_text(first or "")
+    expect(page.locator(".day .day-name").first).to_have_text(first or "")
     screenshot(page, "practitioner")
     # English switch
     page.get_by_role("button", name="English").click()
@@ -107,7 +107,7 @@ def test_patient_registers_enrols_books_and_cancels(page: Any, server: Server) -
     page.get_by_role("link", name="Rechercher").click()
     page.get_by_label("Nom").fill("Bernard")
     page.get_by_role("button", name="Rechercher", exact=True).click()
-    page.get_by_role("link", name="Dr Alix Bernard").click()
+    page.get_by_role("link", name="Dr Alix Bernard", exact=True).click()
     # a week ahead: this week's first slot may fall within the 24 h in which the demo practice
     # takes no online cancellation (on a weekday, or a Sunday morning), and this patient cancels
     page.locator(".slot").first.wait_for()
@@ -147,6 +147,8 @@ def test_patient_registers_enrols_books_and_cancels(page: Any, server: Server) -
         "button", name="Annuler le rendez-vous"
     ).click()
     expect(page.locator("#notice")).to_contain_text("Rendez-vous annulé")
-    expect(page.locator("#upcoming-title ~ ul [data-appointment] .status").first).to_have_text(
+    # a cancelled visit is no longer "upcoming": it is listed apart
+    expect(page.locator("#cancelled-title ~ ul [data-appointment] .status").first).to_have_text(
         "Annulé"
     )
+    expect(page.locator("#upcoming-title + p")).to_contain_text("Aucun rendez-vous à venir")

@@ -81,11 +81,19 @@ def test_new_practitioner_accepts_purposes_fills_profile_and_awaits_approval(
     expect(status).not_to_contain_text("la profession")
     expect(status).not_to_contain_text("la ville")
 
-    # an admin approves: the status says so and the profile is listed, with the new fees
+    # an admin approves: the status says so; a visit reason is still missing (nothing to book)
     practice = page.request.get("/api/v1/me/practice").json()
     server.cli("practitioners", "approve", practice["id"])
     page.reload()
     expect(status).to_contain_text("Votre compte est validé")
+    expect(status).to_contain_text("Il manque")
+    expect(status).to_contain_text("au moins un motif de consultation")
+    page.get_by_role("link", name="Motifs", exact=True).click()
+    page.get_by_label("Libellé").fill("Consultation")
+    page.get_by_role("button", name="Ajouter le motif").click()
+    expect(page.locator("#notice")).to_contain_text("Motif ajouté")
+    # listed now, with the new fees
+    page.get_by_role("link", name="Mon cabinet", exact=True).click()
     expect(status).to_contain_text("Votre profil apparaît dans la recherche")
     screenshot(page, "pro-approved")
     page.get_by_role("link", name="Voir ma page publique").click()
@@ -142,7 +150,7 @@ def test_absence_removes_its_slots_from_the_public_page(
     )
     page.goto(f"/practitioners/{practitioner_id}")
     label = _day_label(page, day + timedelta(hours=12))
-    absent_day = page.locator(f'.day[aria-label="{label}"]')
+    absent_day = page.locator(f'details.day[aria-label="{label}"]')
     expect(absent_day.locator(".slot").first).to_be_visible()
 
     sign_in(page, person.email, person.password)
@@ -160,7 +168,8 @@ def test_absence_removes_its_slots_from_the_public_page(
 
     page.goto(f"/practitioners/{practitioner_id}")
     expect(page.locator(".slot").first).to_be_visible()
-    expect(absent_day).to_have_count(0)
+    expect(absent_day.locator(".slot")).to_have_count(0)
+    expect(absent_day).to_contain_text("aucun créneau")
 
     # deleting the absence gives the day back
     page.goto("/pro/absences")

@@ -72,7 +72,7 @@ def test_search_and_booking_prompt_work_at_200_percent_zoom(page: Any) -> None:
     page.get_by_label("Ville").fill("Paris")
     page.get_by_label("Nom").fill("Bernard")
     page.get_by_role("button", name="Rechercher", exact=True).click()
-    page.get_by_role("link", name="Dr Alix Bernard").click()
+    page.get_by_role("link", name="Dr Alix Bernard", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Dr Alix Bernard")
     next_week = page.get_by_role("button", name="Semaine suivante")
     next_week.scroll_into_view_if_needed()
