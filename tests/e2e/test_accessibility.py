@@ -23,12 +23,14 @@ PAGES = [
     ("/reset-password#token=x", "reset-password"),
     ("/charter", "charter"),
     ("/transparency", "transparency"),
+    ("/no-such-page", "not-found"),
 ]
 SIGNED_IN = {
     "patient@demo.erdv.localhost": ["/account", "/account/privacy", "/account/security"],
     "practitioner@demo.erdv.localhost": [
         "/pro",
         "/pro/agenda",
+        "/pro/agenda?view=day",
         "/pro/hours",
         "/pro/absences",
         "/pro/reasons",

@@ -18,12 +18,13 @@ from tests.e2e.conftest import (
     sign_in,
 )
 
-PUBLIC = ["/", "/login", "/register", "/forgot-password", "/charter", "/transparency"]
+PUBLIC = ["/", "/login", "/register", "/forgot-password", "/charter", "/transparency", "/nope"]
 SIGNED_IN = {
     "patient@demo.erdv.localhost": ["/account", "/account/privacy", "/account/security"],
     "practitioner@demo.erdv.localhost": [
         "/pro",
         "/pro/agenda",
+        "/pro/agenda?view=day",
         "/pro/hours",
         "/pro/absences",
         "/pro/reasons",
