@@ -284,38 +284,53 @@ class BookingService:
             durations.setdefault(reason.practitioner_id, {})[str(reason.id)] = (
                 reason.duration_minutes
             )
-        first = await self._next_slots(rows, durations, now)
+        laid: dict[uuid.UUID, FreeSlots] = {}
+        laid_until = now
         if slots_days is not None and rows:
             window = Window(now, now + timedelta(days=slots_days))
             busy = await self.repository.busy_of_many(
                 [r.id for r in rows], window.start, window.end + LONGEST_VISIT
             )
-            items = [
-                dataclasses.replace(
-                    item,
-                    slots=self._free(
-                        row, durations.get(row.id, {}), busy[row.id], window, now, None
-                    ),
-                )
-                for item, row in zip(items, rows, strict=True)
-            ]
-        items = [dataclasses.replace(item, next_slot=first[item.id]) for item in items]
+            laid = {
+                row.id: self._free(row, durations.get(row.id, {}), busy[row.id], window, now, None)
+                for row in rows
+            }
+            laid_until = window.end
+        first = await self._next_slots(rows, durations, now, laid, laid_until)
+        items = [
+            dataclasses.replace(item, slots=laid.get(item.id), next_slot=first[item.id])
+            for item in items
+        ]
         last = rows[-1] if more and rows else None
         return Page(items, encode_cursor(last.search_name, last.id) if last else None)
 
     async def _next_slots(
-        self, rows: Sequence[Any], durations: dict[uuid.UUID, dict[str, int]], now: datetime
+        self,
+        rows: Sequence[Any],
+        durations: dict[uuid.UUID, dict[str, int]],
+        now: datetime,
+        laid: dict[uuid.UUID, FreeSlots],
+        laid_until: datetime,
     ) -> dict[uuid.UUID, FreeSlots]:
         """Each result's earliest bookable slot, in a few statements for the whole page.
 
-        The first week is searched for every result at once (one statement for all their busy
-        time); only the results with nothing free in it are searched further, a window at a time,
-        until their booking horizon: a full agenda costs more statements, never one per result.
-        Each practice's days are laid only up to its first free one (``earliest_only``).
+        Slots already ``laid`` from now until ``laid_until`` (a search that asked for them) give
+        it at no cost. Otherwise the first week is searched for every result at once (one
+        statement for all their busy time); only results with nothing free so far are searched
+        further, a window at a time, until their booking horizon: a full agenda costs more
+        statements, never one per result. Days are laid only up to the first free one
+        (``earliest_only``).
         """
         found = {row.id: FreeSlots([]) for row in rows}
-        pending = [row for row in rows if durations.get(row.id)]
-        start, span = now, NEXT_SLOT_FIRST_SPAN
+        pending = []
+        for row in rows:
+            known = laid.get(row.id)
+            if known:
+                found[row.id] = FreeSlots(known.rows[:1])
+            elif durations.get(row.id) and laid_until < now + timedelta(days=row.max_horizon_days):
+                pending.append(row)
+        start = laid_until
+        span = NEXT_SLOT_FIRST_SPAN if start == now else MAX_WINDOW
         while pending:
             window = Window(start, start + span)
             busy = await self.repository.busy_of_many(

@@ -179,3 +179,21 @@ async def test_search_results_carry_their_next_slot(app: FastAPI, people: People
     # one statement for the first week of all three, one more for the two with nothing in it
     busy = [s for s in search.statements if "FROM absence" in s or "FROM appointment" in s]
     assert len(busy) == 2, search.statements
+
+
+async def test_a_search_with_slots_takes_the_next_slot_from_them(
+    app: FastAPI, people: People
+) -> None:
+    """Asked for its slots (``slots_days``), a result's next slot is the first of them: no more
+    statements than before next slots existed."""
+    doctor, _ = await ready_practitioner(people, city="Quimper", name="Dr Elsa Quéré")
+    visitor = await people.anonymous()
+    with counting(app) as search:
+        found = await visitor.get(
+            "/api/v1/practitioners", params={"city": "Quimper", "slots_days": "3"}
+        )
+    (item,) = found.json()["items"]
+    assert item["next_slot"] == item["slots"][0]
+    busy = [s for s in search.statements if "FROM absence" in s or "FROM appointment" in s]
+    assert len(busy) == 1, search.statements
+    assert doctor
