@@ -112,6 +112,9 @@ def server(browser_available: None) -> Iterator[Server]:
         "ERDV_MAIL_BACKEND": "file",
         "ERDV_JOBS_ENABLED": "false",
         "ERDV_LOG_LEVEL": "WARNING",
+        # every test person signs up from 127.0.0.1: the per-address allowance (20 sign-ups
+        # before delays) is meant for one client, not for the whole suite
+        "ERDV_THROTTLE_IP_FREE_FAILURES": "500",
     }
     env.pop("ERDV_REDIS_URL", None)
     settings = Settings(
