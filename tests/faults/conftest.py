@@ -174,9 +174,23 @@ def patient_headers(patient: dict[str, str], **extra: str) -> dict[str, str]:
     }
 
 
-def migrated(url: str) -> str:
-    migrate.upgrade(url)
+async def migrated(url: str) -> str:
+    await asyncio.to_thread(migrate.upgrade, url)
     return url
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> Settings:
+    """The secrets and argon2 cost the served processes use (``server_env``), for building a world
+    on a database that is not the ``backend`` fixture's."""
+    return Settings(
+        env="test",
+        data_dir=tmp_path / "keys",
+        secret_key=TEST_SECRET,
+        encryption_key=TEST_ENCRYPTION_KEY,
+        argon2_memory_kib=64,
+        argon2_time_cost=1,
+    )
 
 
 @pytest.fixture
