@@ -177,7 +177,7 @@ class Outbox:
             except asyncio.CancelledError:
                 raise
             except _Superseded:
-                logger.warning("outbox try superseded", extra={"message": str(staged.id)})
+                logger.warning("outbox try superseded", extra={"outbox_id": str(staged.id)})
             except PermanentFailure as error:
                 await self._finish(staged, OutboxStatus.DEAD, error=str(error))
             except Exception as error:
@@ -236,15 +236,15 @@ class Outbox:
         except Exception as failure:  # the database is away: the lease brings the message back
             logger.error(
                 "outbox result not recorded",
-                extra={"message": str(staged.id), "error": type(failure).__name__},
+                extra={"outbox_id": str(staged.id), "error": type(failure).__name__},
             )
             return
         if not kept:
-            logger.warning("outbox try superseded", extra={"message": str(staged.id)})
+            logger.warning("outbox try superseded", extra={"outbox_id": str(staged.id)})
         elif status is OutboxStatus.DEAD:
             logger.error(
                 "outbox message dead",
-                extra={"message": str(staged.id), "kind": staged.kind, "error": error},
+                extra={"outbox_id": str(staged.id), "kind": staged.kind, "error": error},
             )
 
     async def _failed(self, staged: Staged, error: Exception) -> None:
@@ -256,7 +256,7 @@ class Outbox:
             return
         logger.warning(
             "outbox try failed",
-            extra={"message": str(staged.id), "attempt": staged.attempt, "error": text},
+            extra={"outbox_id": str(staged.id), "attempt": staged.attempt, "error": text},
         )
         retry_at = clock.now() + retry_delay(self.settings, staged.attempt)
         await self._finish(staged, OutboxStatus.PENDING, error=text, retry_at=retry_at)
