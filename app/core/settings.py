@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     outbox_retry_max_seconds: float = Field(default=3600.0, gt=0)
     outbox_lease_seconds: float = Field(default=120.0, ge=1)
     outbox_poll_seconds: float = Field(default=5.0, gt=0)
-    outbox_concurrency: int = Field(default=4, ge=1, le=64)
+    outbox_concurrency: int = Field(default=8, ge=1, le=64)
     redis_url: str | None = None
     #: Audit entries are kept this long, then purged behind a signed checkpoint (CHARTER.md).
     audit_retention_days: int = Field(default=365, ge=30)

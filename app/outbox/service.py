@@ -37,7 +37,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.utils import parseaddr
 from typing import Any
 
@@ -78,6 +78,8 @@ class Staged:
     kind: str
     attempt: int
     content: dict[str, Any]
+    #: when the lease of this try ends: past it, another process may take the message over
+    leased_until: datetime
 
 
 class _Superseded(Exception):
@@ -155,7 +157,7 @@ class Outbox:
                     "next_attempt_at": now + self._lease if claimed else now,
                 }
             )
-            staged.append(Staged(message_id, kind, 1, content))
+            staged.append(Staged(message_id, kind, 1, content, now + self._lease))
         await OutboxRepository(session).add(rows)
         return staged
 
@@ -168,11 +170,18 @@ class Outbox:
     async def _attempt(self, staged: Staged) -> None:
         produced: list[Staged] = []
         async with self._slots:
+            # a try must end within its lease, or another process could take the message over
+            # and send it too: one that waited too long for a slot is left to the worker
+            budget = (staged.leased_until - clock.now()).total_seconds() - 1
+            if budget < 1:
+                logger.warning("outbox try left to its lease", extra={"outbox_id": str(staged.id)})
+                return
             try:
                 if "render" in staged.content:
                     await self._render(staged, produced)
                 else:
-                    await self._send(staged)
+                    async with asyncio.timeout(min(self._deadline, budget)):
+                        await self._send(staged)
                     await self._finish(staged, OutboxStatus.SENT)
             except asyncio.CancelledError:
                 raise
@@ -188,8 +197,7 @@ class Outbox:
     async def _send(self, staged: Staged) -> None:
         mail = Mail(**staged.content["mail"])
         message = build_message(mail, self.settings.mail_from, message_id=self.message_id(staged))
-        async with asyncio.timeout(self._deadline):
-            await self.mailer.send(message)
+        await self.mailer.send(message)
 
     def message_id(self, staged: Staged) -> str:
         """The same on every try of one message (RFC 5322 3.6.4)."""
@@ -285,7 +293,7 @@ class Outbox:
             staged = []
             for row in rows:
                 content = self._open(row.id, row.payload)
-                item = Staged(row.id, row.kind, row.attempts, content or {})
+                item = Staged(row.id, row.kind, row.attempts, content or {}, now + self._lease)
                 if content is None:
                     await self._finish(item, OutboxStatus.DEAD, error="payload unreadable")
                 else:
