@@ -21,7 +21,13 @@ from app.audit.models import AuditAction
 from app.audit.service import Actor, AuditTrail, audit_key, verify
 from app.consent.export import export_consent_log
 from app.core import migrate as migrations
-from app.core.db import create_engine, session_factory, transaction
+from app.core.db import (
+    connection_slots,
+    create_engine,
+    pool_overflow,
+    session_factory,
+    transaction,
+)
 from app.core.jobs import run_job
 from app.core.serving import ReusePortSocket, reuse_port_supported
 from app.core.settings import Settings, SettingsError, get_settings
@@ -316,6 +322,72 @@ async def _in_transaction(
         await engine.dispose()
 
 
+outbox_cli = typer.Typer(help="The outbox of messages to deliver.", no_args_is_help=True)
+cli.add_typer(outbox_cli, name="outbox")
+
+
+@outbox_cli.command("list")
+def outbox_list(
+    status: str = typer.Option(
+        "dead", "--status", help="pending, sending, sent, done or dead; 'all' for every state."
+    ),
+    limit: int = typer.Option(100, min=1, max=10_000, help="At most this many, newest first."),
+) -> None:
+    """Count messages by state, then list those in ``--status`` (dead ones by default): id, kind,
+    channel, tries, when created, the last error. Never content or recipients."""
+    from app.outbox import service as outbox
+    from app.outbox.models import OutboxStatus
+
+    chosen: OutboxStatus | None = None
+    if status != "all":
+        try:
+            chosen = OutboxStatus(status)
+        except ValueError as error:
+            typer.echo(f"erdv: unknown status {status!r}", err=True)
+            raise typer.Exit(2) from error
+    settings = _settings()
+
+    async def read(session: AsyncSession) -> tuple[dict[str, int], list[Any]]:
+        return await outbox.counts(session), await outbox.messages(session, chosen, limit=limit)
+
+    counts, rows = asyncio.run(_in_transaction(settings, read, readonly=True))
+    typer.echo(" ".join(f"{name}={counts.get(name.value, 0)}" for name in OutboxStatus))
+    for row in rows:
+        typer.echo(
+            f"{row.id}\t{row.status}\t{row.kind}\t{row.channel}\ttries={row.attempts}\t"
+            f"created={row.created_at.isoformat()}\t{row.last_error or '-'}"
+        )
+
+
+@outbox_cli.command("retry")
+def outbox_retry(
+    message_ids: list[str] = typer.Argument(None, help="Dead messages to send again."),
+    all_dead: bool = typer.Option(False, "--all-dead", help="Every dead message."),
+) -> None:
+    """Make dead messages due again (tries counted afresh); the servers deliver them at once."""
+    import uuid as _uuid
+
+    from app.outbox import service as outbox
+
+    if bool(message_ids) == all_dead:
+        typer.echo("erdv: name message ids, or --all-dead", err=True)
+        raise typer.Exit(2)
+    try:
+        ids = None if all_dead else [_uuid.UUID(m) for m in message_ids]
+    except ValueError as error:
+        typer.echo("erdv: not a message id", err=True)
+        raise typer.Exit(2) from error
+    settings = _settings()
+    retried = asyncio.run(_in_transaction(settings, lambda s: outbox.retry(s, ids)))
+    for message_id in retried:
+        typer.echo(f"retrying {message_id}")
+    missing = set(ids or []) - set(retried)
+    if missing:
+        typer.echo(f"erdv: not dead or not found: {' '.join(map(str, missing))}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{len(retried)} message(s) due again")
+
+
 @cli.command()
 def purge() -> None:
     """Run every retention job now (audit retention, visit reasons, idempotency keys)."""
@@ -353,8 +425,19 @@ def serve(
         # argon2 hashes than cores, each evicting the others' 19 MiB from the caches (measured:
         # 9 % fewer verifications per second with 4 threads on 2 cores than with 2).
         os.environ["ERDV_PASSWORD_HASH_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
+    if not settings.is_sqlite:
+        processes = settings.server_processes or workers
+        # every worker checks its pools against the server at start-up with the same count
+        os.environ.setdefault("ERDV_SERVER_PROCESSES", str(processes))
+        problem = asyncio.run(_pools_problem(settings, processes))
+        if problem is not None:
+            typer.echo(f"erdv: refusing to start: {problem}", err=True)
+            raise typer.Exit(2)
     options: dict[str, Any] = {
         "factory": True,
+        # slow and silent clients are timed out, connections per worker bounded (app.core.serving)
+        "http": "app.core.serving:GuardedHttpToolsProtocol",
+        "timeout_keep_alive": settings.http_keepalive_seconds,
         "host": host,
         "port": port,
         "workers": workers,
@@ -378,6 +461,23 @@ def serve(
     with listener:
         typer.echo(f"erdv: http://{host}:{listener.getsockname()[1]}, {workers} workers", err=True)
         Multiprocess(uvicorn.Config(APP, **options), sockets=[listener]).run()
+
+
+async def _pools_problem(settings: Settings, processes: int) -> str | None:
+    """What is wrong with the pools of ``processes`` processes on this PostgreSQL server (they
+    would open more connections than it allows), or ``None``; a server that cannot be reached now
+    is not checked (``/readyz`` says so until it is back)."""
+    engine = create_engine(settings)
+    try:
+        slots = await connection_slots(engine)
+    except (DBAPIError, OSError, TimeoutError) as error:
+        typer.echo(
+            f"erdv: warning: connection limit not checked ({type(error).__name__})", err=True
+        )
+        return None
+    finally:
+        await engine.dispose()
+    return None if slots is None else pool_overflow(settings, processes, slots)
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import __version__
 from app.accounts.dependencies import refuse_partial_sessions
@@ -29,7 +29,7 @@ from app.booking.router import router as booking_router
 from app.consent.registry import default_charter
 from app.consent.router import router as consent_router
 from app.consent.service import sync_registry
-from app.core.db import create_engine, session_factory, transaction
+from app.core.db import connection_slots, create_engine, pool_overflow, session_factory, transaction
 from app.core.handlers import install_error_handlers
 from app.core.jobs import run_forever
 from app.core.logging import configure_logging
@@ -37,11 +37,14 @@ from app.core.mail import build_mailer
 from app.core.middleware import RequestContextMiddleware
 from app.core.passwords import PasswordHasher
 from app.core.settings import Settings, get_settings
+from app.deferred import renderers
 from app.health.router import router as health_router
 from app.jobs import JOBS
 from app.oauth.router import admin_router as oauth_admin_router
 from app.oauth.router import me_router as oauth_me_router
 from app.oauth.router import router as oauth_router
+from app.outbox.router import router as outbox_router
+from app.outbox.service import Outbox
 from app.practice.router import router as practice_router
 
 logger = logging.getLogger("erdv.app")
@@ -73,6 +76,21 @@ async def _sync_charter(factory: async_sessionmaker[AsyncSession]) -> None:
             await sync_registry(session, default_charter())
     except (DBAPIError, OSError) as error:
         logger.warning("charter not synced at start-up: %s", type(error).__name__)
+
+
+async def _check_pools(engine: AsyncEngine, settings: Settings) -> None:
+    """Say loudly when this configuration's pools cannot all fit in the server's connections
+    (``erdv serve`` refuses to start then; a process started otherwise says it here)."""
+    try:
+        slots = await connection_slots(engine)
+    except (DBAPIError, OSError, TimeoutError) as error:
+        logger.warning("connection limit not checked at start-up: %s", type(error).__name__)
+        return
+    if slots is None:
+        return
+    problem = pool_overflow(settings, settings.server_processes or 1, slots)
+    if problem is not None:
+        logger.error("database pools too large: %s", problem)
 
 
 #: FastAPI (0.16x) traces and meters every request into whatever OpenTelemetry provider the process
@@ -108,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.readonly_session_factory = session_factory(engine, readonly=True)
         app.state.read_session_factory = session_factory(engine, readonly=True, snapshot=False)
         await _sync_charter(app.state.session_factory)
+        await _check_pools(engine, settings)
         jobs = None
         if settings.jobs_enabled:
             jobs = asyncio.create_task(
@@ -119,7 +138,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.passwords = PasswordHasher(settings)
         # the dummy hash for unknown emails is ready before the first login (equal timing)
         await app.state.passwords.warm_up()
-        app.state.mailer = build_mailer(settings)
+        app.state.outbox = Outbox(
+            settings,
+            app.state.session_factory,
+            build_mailer(settings),
+            renderers(settings, app.state.passwords),
+        )
+        # every process delivers: what its requests staged, retries, and what a dead process left
+        outbox_worker = (
+            asyncio.create_task(app.state.outbox.run(), name="erdv-outbox")
+            if settings.outbox_worker_enabled
+            else None
+        )
         app.state.redis = _redis(settings)
         _freeze_start_up_objects()
         switch_interval = _hand_the_gil_back_sooner()
@@ -128,10 +158,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             sys.setswitchinterval(switch_interval)
             gc.unfreeze()
-            if jobs is not None:
-                jobs.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await jobs
+            for task in (jobs, outbox_worker):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            app.state.outbox.close()
             app.state.passwords.close()
             if app.state.redis is not None:
                 await app.state.redis.aclose()
@@ -166,6 +198,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(oauth_router)
     app.include_router(oauth_admin_router)
     app.include_router(oauth_me_router)
+    app.include_router(outbox_router)
 
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

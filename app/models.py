@@ -11,8 +11,10 @@ import app.audit.models  # noqa: F401
 import app.booking.models  # noqa: F401
 import app.consent.models  # noqa: F401
 import app.core.jobs  # noqa: F401
+import app.health.models  # noqa: F401
 import app.mfa.models  # noqa: F401
 import app.oauth.models  # noqa: F401
+import app.outbox.models  # noqa: F401
 import app.practice.models  # noqa: F401
 import app.throttle.models  # noqa: F401
 from app.core.db import metadata

@@ -24,7 +24,7 @@ from app.booking.models import (
     cell_table,
     idempotency_table,
 )
-from app.core.db import UTCDateTime, insert_for
+from app.core.db import UTCDateTime, insert_for, lock_until_commit
 from app.practice.models import (
     absence_table,
     listed_clause,
@@ -393,6 +393,12 @@ class BookingRepository:
     async def replayed(self, account_id: uuid.UUID, key: str) -> Any:
         params = {"account_id": account_id, "key": key}
         return (await self.session.execute(_REPLAYED, params)).one_or_none()
+
+    async def hold_key(self, account_id: uuid.UUID, key: str) -> None:
+        """Hold the caller's Idempotency-Key until this transaction ends: an advisory lock on
+        PostgreSQL (bounded by ``lock_timeout``), SQLite's write lock (the next read runs under
+        it)."""
+        await lock_until_commit(self.session, f"erdv:idempotency:{account_id}:{key}")
 
     async def insert_booking(
         self,

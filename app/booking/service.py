@@ -17,8 +17,9 @@ skips the conflicting cells, after waiting for the winner's outcome) and answer 
 fingerprint of the body: a retry gets that answer again (201, same appointment) and books nothing;
 the same key with another body is refused with 422 ``idempotency_key_reused`` (the choice of
 draft-ietf-httpapi-idempotency-key-header). A refused booking is not remembered, so its retry is
-evaluated afresh. Two racing requests with one key: the loser fails on the key's primary key, and
-answers with the winner's response.
+evaluated afresh. Requests with one key take turns on it (a lock held until
+each commits), so a duplicate that arrives while the first is booking waits for it and answers with
+its response; the key's primary key stays the last line of defence.
 
 **Visit reasons are health data** (C7-C9): the appointment keeps the reason's id and label only
 encrypted, bound to the appointment id; they are erased at cancellation and after the visit (the
@@ -482,6 +483,11 @@ class BookingService:
         )
         if idempotency_key is not None:
             idempotency_key = _caller_key(principal, idempotency_key)
+            # Wait on the key, don't race it: a duplicate sent while the first request is still
+            # booking waits here until that one ends, then finds its answer. Reading first and
+            # claiming the key only at the insert let the duplicate see the slot taken by its own
+            # first request and answer 409 (issue 21).
+            await self.repository.hold_key(principal.account_id, idempotency_key)
             replay = await self._replay(principal, idempotency_key, fingerprint)
             if replay is not None:
                 return replay  # the answer already given: books nothing, counts nothing

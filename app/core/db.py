@@ -62,7 +62,6 @@ NAMING_CONVENTION = {
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 metadata: MetaData = SQLModel.metadata
 
-SQLITE_BUSY_TIMEOUT_MS = 15_000
 #: a pooled PostgreSQL connection idle for longer is checked before use (``_ping_when_idle``)
 PING_AFTER_IDLE_SECONDS = 10.0
 READONLY_OPTION = "erdv_readonly"
@@ -108,7 +107,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(
             url,
             # statements on the event loop, lock waits and fsyncs in a thread (app.core.sqlite)
-            async_creator=partial(sqlite.connect, database, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000),
+            async_creator=partial(
+                sqlite.connect, database, timeout=settings.sqlite_busy_timeout_seconds
+            ),
             hide_parameters=True,
         )
         _install_sqlite_pragmas(engine)
@@ -117,13 +118,32 @@ def create_engine(settings: Settings) -> AsyncEngine:
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_timeout=10,
-        connect_args={"timeout": 5, "command_timeout": 30},
+        pool_timeout=settings.db_pool_timeout_seconds,
+        connect_args=_postgres_connect_args(settings),
         # SQL parameters are personal data and hashes: never in an error message or a log line
         hide_parameters=True,
     )
     _ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
     return engine
+
+
+def _postgres_connect_args(settings: Settings) -> dict[str, Any]:
+    """Every statement is bounded, so a stuck database becomes a 503 in bounded time, not a hung
+    request (``app.core.handlers``).
+
+    The server enforces ``statement_timeout`` and ``lock_timeout`` (advisory locks included) and
+    cancels the statement itself; a server that does not answer at all (frozen, or cut off behind
+    a firewall that drops packets) cannot, so the driver gives up a second later
+    (``command_timeout``). Opening a connection is bounded the same way (``timeout``).
+    """
+    return {
+        "timeout": settings.db_connect_timeout_seconds,
+        "command_timeout": settings.db_statement_timeout_seconds + 1,
+        "server_settings": {
+            "statement_timeout": str(round(settings.db_statement_timeout_seconds * 1000)),
+            "lock_timeout": str(round(settings.db_lock_timeout_seconds * 1000)),
+        },
+    }
 
 
 def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
@@ -229,6 +249,17 @@ async def rollback(session: AsyncSession) -> None:
         del session.info[key]
 
 
+PostCommitHook = Callable[[], None]
+#: under TX_PREFIX: a rollback forgets them with the transaction
+POST_COMMIT = f"{TX_PREFIX}post_commit"
+
+
+def add_post_commit_hook(session: AsyncSession, key: str, hook: PostCommitHook) -> None:
+    """Call ``hook`` once the transaction has committed (never if it rolls back): what must know
+    that a change is durable, such as the outbox's delivery of the messages it just staged."""
+    session.info.setdefault(POST_COMMIT, {})[key] = hook
+
+
 def add_pre_commit_hook(session: AsyncSession, key: str, hook: PreCommitHook) -> None:
     """Run ``hook`` once, inside the transaction, just before it commits.
 
@@ -250,6 +281,9 @@ async def commit(session: AsyncSession) -> None:
         await hook(session)
     if session.in_transaction():
         await session.commit()
+    after: dict[str, PostCommitHook] = session.info.pop(POST_COMMIT, {})
+    for done in after.values():
+        done()
 
 
 @asynccontextmanager
@@ -323,6 +357,46 @@ async def ping(engine: AsyncEngine) -> None:
     not queue behind writers for the write lock)."""
     async with engine.execution_options(**{READONLY_OPTION: True}).connect() as connection:
         await connection.execute(text("SELECT 1"))
+
+
+async def connection_slots(engine: AsyncEngine) -> int | None:
+    """How many connections a non-superuser role may open on this PostgreSQL server
+    (``max_connections`` less the slots reserved for superusers and, from PostgreSQL 16, for
+    ``pg_use_reserved_connections``); ``None`` on SQLite."""
+    if engine.dialect.name != "postgresql":
+        return None
+    async with engine.connect() as connection:
+        row = (
+            await connection.execute(
+                text(
+                    "SELECT current_setting('max_connections')::int"
+                    " - current_setting('superuser_reserved_connections')::int"
+                    " - coalesce(current_setting('reserved_connections', true), '0')::int"
+                )
+            )
+        ).scalar_one()
+    return int(row)
+
+
+def pool_overflow(settings: Settings, processes: int, slots: int) -> str | None:
+    """Why ``processes`` pools of this configuration do not fit in ``slots`` server connections,
+    or ``None`` if they do.
+
+    Each process may open ``pool_size + max_overflow`` connections; past the server's limit a new
+    connection is refused with 53300 "too many clients", and the requests that needed it fail
+    (answered 503, but failed). Refusing the configuration at start-up is cheaper than finding out
+    under load.
+    """
+    per_process = settings.db_pool_size + settings.db_max_overflow
+    need = processes * per_process
+    if need <= slots:
+        return None
+    return (
+        f"{processes} process(es) x (ERDV_DB_POOL_SIZE {settings.db_pool_size} + "
+        f"ERDV_DB_MAX_OVERFLOW {settings.db_max_overflow}) = {need} connections, but the "
+        f"PostgreSQL server allows {slots} (max_connections less its reserved slots); lower the "
+        "pool settings or the workers, or raise max_connections"
+    )
 
 
 FailureHook = Callable[[AsyncSession, Exception], Awaitable[None]]

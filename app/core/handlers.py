@@ -131,14 +131,44 @@ async def _database_error(request: Request, error: Exception) -> JSONResponse:
     return render_error(request, DatabaseUnavailable("The database is not answering; retry soon."))
 
 
+#: SQLSTATEs (PostgreSQL, Appendix A) that say the server cannot serve now, not that the request
+#: or the code is wrong: whole classes (two characters) and single codes. Each is answered 503
+#: ``database_unavailable`` with ``Retry-After``; the client may retry, nothing was changed.
+_UNAVAILABLE_SQLSTATES = frozenset(
+    {
+        "08",  # connection exception: lost, refused, closed in the middle of an operation
+        "53",  # insufficient resources: 53300 too many clients, 53100 disk full, out of memory
+        "57",  # operator intervention: 57P01 admin shutdown, 57P03 starting up / shutting
+        # down, 57014 statement timeout or cancelled
+        "58",  # system error: I/O error
+        "55P03",  # lock_not_available: lock_timeout expired
+        "25006",  # read_only_sql_transaction: a standby, or the database set read-only
+    }
+)
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    """The SQLSTATE of a driver error (SQLAlchemy's asyncpg adapter copies it onto ``orig``)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        code = getattr(seen, "sqlstate", None) or getattr(seen, "pgcode", None)
+        if isinstance(code, str):
+            return code
+        seen = seen.__cause__
+    return None
+
+
 def _is_availability_error(error: sa_exc.DBAPIError) -> bool:
     if error.connection_invalidated or isinstance(error, sa_exc.InterfaceError):
         return True
     if isinstance(error, sa_exc.OperationalError):
-        return True  # connection refused, server gone, SQLite locked past busy_timeout
+        return True  # connection refused, server gone, SQLite locked past busy_timeout, disk full
     orig = error.orig
-    return isinstance(orig, ConnectionError | TimeoutError | OSError) or (
-        type(orig).__module__.startswith("asyncpg") and "Connection" in type(orig).__name__
+    if isinstance(orig, ConnectionError | TimeoutError | OSError):
+        return True
+    code = _sqlstate(orig) if orig is not None else None
+    return code is not None and (
+        code in _UNAVAILABLE_SQLSTATES or code[:2] in _UNAVAILABLE_SQLSTATES
     )
 
 
@@ -162,4 +192,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(sa_exc.DataError, _data_error)
     for exc_type in (sa_exc.DBAPIError, sa_exc.TimeoutError, ConnectionError, TimeoutError):
+        # TimeoutError: the driver gave up on a server that does not answer (frozen, cut off);
+        # sa_exc.TimeoutError: no pooled connection came free within the pool timeout
         app.add_exception_handler(exc_type, _database_error)

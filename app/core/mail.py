@@ -1,14 +1,23 @@
-"""Outgoing mail: a ``file`` backend (dev outbox of ``.eml`` files) and an ``smtp`` backend.
+"""Outgoing mail: what a message is, how it is built, the two transports, and the request's queue.
 
 - ``file`` writes each message as an RFC 5322 ``.eml`` under ``<data dir>/outbox/``, atomically (a
   temporary file renamed into place), so a reader never sees half a message (API.md, dev outbox).
-- ``smtp`` uses the standard library's ``smtplib`` in a worker thread (it blocks), with STARTTLS and
-  authentication per settings.
+- ``smtp`` talks to the relay with ``aiosmtplib`` on the event loop (STARTTLS and authentication per
+  settings): no thread at all, so a slow or silent relay holds no thread that request work needs
+  (password hashing, the password-strength check, SQLite's commits: issue 21, item 4).
 
-Requests do not send mail themselves: they queue it on ``Mail`` (a request dependency) and the queue is
-delivered **after** the response has been sent, and only if the request succeeded. So a mail never
-announces a change that rolled back, and its latency (an SMTP round trip) cannot tell a caller whether
-an address is registered (register and forgot-password answer alike, SECURITY.md "Passwords").
+Requests do not send mail themselves. ``MailQueue.queue(Mail(...))`` (the ``OutgoingMail``
+dependency) writes the message into the durable outbox **in the request's transaction**
+(``app.outbox``): a change that rolls back announces nothing, and a change that commits cannot lose
+its message, whatever happens to the process after the commit. Once the response has been sent, the
+request hands what it staged to the outbox for delivery; the outbox's worker retries what fails.
+Delivery happens after the response, so its latency (an SMTP round trip) cannot tell a caller
+whether an address is registered (register and forgot-password answer alike, SECURITY.md
+"Passwords").
+
+``MailQueue.prepare(kind, data)`` stages a message whose content is only decided after the commit,
+by the renderer of its kind (``app.deferred``): forgot-password uses it so that the request does
+the same work whether or not the address is registered.
 
 Mails carry links built from ``ERDV_PUBLIC_URL`` and never a visit reason, a password or a code.
 """
@@ -18,19 +27,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import smtplib
-import ssl
 import tempfile
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
-from typing import Annotated, Protocol
+from typing import Annotated, Any, Protocol
 
+import aiosmtplib
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
+from app.core.db import Database, add_post_commit_hook, add_pre_commit_hook
 from app.core.settings import MailBackend, Settings
 
 logger = logging.getLogger("erdv.mail")
@@ -45,31 +56,57 @@ class Mail:
     body: str
 
 
-def build_message(mail: Mail, sender: str) -> EmailMessage:
+@dataclass(frozen=True)
+class Deferred:
+    """A message whose content its kind's renderer decides once the transaction has committed."""
+
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+Outgoing = Mail | Deferred
+
+
+def build_message(mail: Mail, sender: str, *, message_id: str | None = None) -> EmailMessage:
+    """The RFC 5322 message. ``message_id`` is the outbox message's own (the same on every try), so
+    a recipient's system can recognise a message delivered twice (see ``app.outbox``)."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = mail.to
     message["Subject"] = mail.subject
     message["Date"] = format_datetime(clock.now())
-    message["Message-ID"] = make_msgid(domain="erdv.localhost")
+    message["Message-ID"] = message_id or make_msgid(domain="erdv.localhost")
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(mail.body)
     return message
 
 
+class PermanentFailure(Exception):
+    """The relay refused the message for good (an SMTP 5yz reply, RFC 5321 4.2.1): trying again
+    would fail again, so the outbox marks it dead at once. Carries the reply code only (replies
+    quote recipient addresses, which are personal data)."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(f"SMTP {code}")
+        self.code = code
+
+
 class Mailer(Protocol):
-    async def send(self, mail: Mail) -> None: ...
+    async def send(self, message: EmailMessage) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class FileMailer:
-    """Writes ``<outbox>/<timestamp>-<random>.eml`` files (development and tests)."""
+    """Writes ``<outbox>/<timestamp>-<random>.eml`` files (development and tests), with an fsync,
+    in a thread of its own: never in the pool that request work uses."""
 
-    def __init__(self, outbox: Path, sender: str) -> None:
+    def __init__(self, outbox: Path) -> None:
         self.outbox = outbox
-        self.sender = sender
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="erdv-mail-file")
 
-    async def send(self, mail: Mail) -> None:
-        await asyncio.to_thread(self._write, build_message(mail, self.sender))
+    async def send(self, message: EmailMessage) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._pool, self._write, message)
 
     def _write(self, message: EmailMessage) -> None:
         self.outbox.mkdir(parents=True, exist_ok=True)
@@ -88,69 +125,132 @@ class FileMailer:
             Path(tmp).unlink(missing_ok=True)
             raise
 
+    def close(self) -> None:
+        self._pool.shutdown(wait=False)
+
 
 class SmtpMailer:
-    """Sends through an SMTP relay (``ERDV_SMTP_*``); ``smtplib`` blocks, so it runs in a thread."""
+    """Sends through an SMTP relay (``ERDV_SMTP_*``) with ``aiosmtplib``, on the event loop."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    async def send(self, mail: Mail) -> None:
-        await asyncio.to_thread(self._send, build_message(mail, self.settings.mail_from))
-
-    def _send(self, message: EmailMessage) -> None:
+    async def send(self, message: EmailMessage) -> None:
         s = self.settings
-        with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_seconds) as smtp:
-            smtp.ehlo()
-            if s.smtp_starttls:
-                smtp.starttls(context=ssl.create_default_context())
-                smtp.ehlo()
-            if s.smtp_username:
-                password = s.smtp_password.get_secret_value() if s.smtp_password else ""
-                smtp.login(s.smtp_username, password)
-            smtp.send_message(message)
+        try:
+            await aiosmtplib.send(
+                message,
+                hostname=s.smtp_host,
+                port=s.smtp_port,
+                username=s.smtp_username,
+                password=s.smtp_password.get_secret_value() if s.smtp_password else None,
+                start_tls=s.smtp_starttls,
+                timeout=s.smtp_timeout_seconds,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as error:
+            codes = [r.code for r in error.recipients]
+            if codes and all(code >= 500 for code in codes):
+                raise PermanentFailure(codes[0]) from None
+            raise
+        except aiosmtplib.SMTPResponseException as error:
+            if error.code >= 500:
+                raise PermanentFailure(error.code) from None
+            raise
+
+    def close(self) -> None:
+        return None
 
 
 def build_mailer(settings: Settings) -> Mailer:
     if settings.mail_backend is MailBackend.SMTP:
         return SmtpMailer(settings)
-    return FileMailer(settings.outbox_dir, settings.mail_from)
+    return FileMailer(settings.outbox_dir)
+
+
+class MailSink(Protocol):
+    """Where a ``MailQueue`` puts its messages: the outbox (``app.outbox.service.Outbox``)."""
+
+    async def stage(
+        self, session: AsyncSession, items: Sequence[Outgoing], *, claimed: bool
+    ) -> list[Any]:
+        """Insert ``items`` in ``session``'s transaction; with ``claimed``, leased to this process,
+        which delivers them itself once the transaction has committed (``deliver``)."""
+        ...
+
+    async def deliver(self, staged: Sequence[Any]) -> None:
+        """Deliver what ``stage`` returned (after the commit); never raises."""
+        ...
 
 
 class MailQueue:
-    """Mail queued during a request, delivered after the response if the request succeeded."""
+    """The messages one transaction sends: staged in the outbox just before it commits.
 
-    def __init__(self, mailer: Mailer) -> None:
-        self.mailer = mailer
-        self.pending: list[Mail] = []
+    ``deliver_after`` receives what was staged once the transaction has committed, for whoever
+    delivers it at once (a request, after its response; the outbox worker, after a render). Without
+    one (a command-line tool), the messages wait for a server's outbox worker.
+    """
+
+    def __init__(
+        self,
+        session: Callable[[], AsyncSession],
+        sink: MailSink,
+        *,
+        deliver_after: list[Any] | None = None,
+    ) -> None:
+        self._session = session
+        self._sink = sink
+        self._deliver_after = deliver_after
+        self.pending: list[Outgoing] = []
 
     def queue(self, mail: Mail) -> None:
-        self.pending.append(mail)
+        self._add(mail)
 
-    async def deliver(self) -> None:
-        pending, self.pending = self.pending, []
-        for mail in pending:
-            try:
-                await self.mailer.send(mail)
-            except (
-                Exception
-            ) as error:  # a failed mail must not turn a committed success into an error
-                # the type only: SMTP errors carry recipient addresses (personal data)
-                logger.error(
-                    "mail delivery failed",
-                    extra={"subject": mail.subject, "error": type(error).__name__},
-                )
+    def prepare(self, kind: str, data: dict[str, Any]) -> None:
+        """Stage a message that the renderer of ``kind`` writes after the commit (``Deferred``)."""
+        self._add(Deferred(kind, data))
+
+    def _add(self, item: Outgoing) -> None:
+        if not self.pending:
+            session = self._session()
+            add_pre_commit_hook(session, "outbox", self._stage)
+        self.pending.append(item)
+
+    def discard(self) -> None:
+        """The work failed: what it meant to announce did not happen."""
+        self.pending.clear()
+
+    async def _stage(self, session: AsyncSession) -> None:
+        items, self.pending = self.pending, []
+        if not items:
+            return
+        staged = await self._sink.stage(session, items, claimed=self._deliver_after is not None)
+        if self._deliver_after is not None:
+            target = self._deliver_after
+            add_post_commit_hook(session, "outbox", lambda: target.extend(staged))
 
 
-async def _request_mail(request: Request) -> AsyncIterator[MailQueue]:
+async def _deliver_after_response(request: Request) -> AsyncIterator[list[Any]]:
     """Request scope: the code after ``yield`` runs once the response has been sent."""
-    queue = MailQueue(request.app.state.mailer)
+    staged: list[Any] = []
+    yield staged
+    if staged:
+        sink: MailSink = request.app.state.outbox
+        await sink.deliver(staged)
+
+
+async def _request_mail(
+    request: Request,
+    database: Database,
+    staged: Annotated[list[Any], Depends(_deliver_after_response, scope="request")],
+) -> AsyncIterator[MailQueue]:
+    queue = MailQueue(lambda: database.session, request.app.state.outbox, deliver_after=staged)
     try:
         yield queue
     except BaseException:
-        queue.pending.clear()  # the request failed: what it meant to announce did not happen
+        # the request failed: what it meant to announce did not happen (even when its own
+        # bookkeeping is kept, app.core.errors.RecordedFailure)
+        queue.discard()
         raise
-    await queue.deliver()
 
 
-OutgoingMail = Annotated[MailQueue, Depends(_request_mail, scope="request")]
+OutgoingMail = Annotated[MailQueue, Depends(_request_mail, scope="function")]

@@ -55,6 +55,21 @@ class Settings(BaseSettings):
     #: PostgreSQL pool bounds per process; SQLite ignores them.
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=5, ge=0, le=200)
+    #: Server processes sharing the database, for the start-up check of the pools against the
+    #: server's ``max_connections``: ``erdv serve --workers N`` sets it to N when unset; set it
+    #: to the total when several hosts share one database.
+    server_processes: int | None = Field(default=None, ge=1, le=10_000)
+    #: How long a request waits for a pooled PostgreSQL connection, and for a new one to open,
+    #: before it answers 503 ``database_unavailable``.
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    db_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    #: Longest a statement may run (PostgreSQL ``statement_timeout``; the driver gives up a second
+    #: later on a server that does not answer at all) and wait for a row or table lock
+    #: (``lock_timeout``): a stuck database becomes a 503 within this bound, not a hung request.
+    db_statement_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    db_lock_timeout_seconds: float = Field(default=5.0, gt=0, le=600)
+    #: SQLite: how long a writer waits for the database's one write lock (busy timeout).
+    sqlite_busy_timeout_seconds: float = Field(default=15.0, gt=0, le=600)
     secret_key: SecretStr | None = None
     encryption_key: SecretStr | None = None
     public_url: str = "http://127.0.0.1:8000"
@@ -67,6 +82,18 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    #: The outbox (``app.outbox``): a delivery worker in each server process (off only to test
+    #: what requests deliver themselves); tries per message before it is dead, the first retry delay
+    #: (doubling at each failure) and its cap; how long a claimed message is someone's before
+    #: another process may take it over; how often each process looks for due messages; how many
+    #: messages one process delivers at once.
+    outbox_worker_enabled: bool = True
+    outbox_max_attempts: int = Field(default=10, ge=1, le=100)
+    outbox_retry_base_seconds: float = Field(default=30.0, gt=0)
+    outbox_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    outbox_lease_seconds: float = Field(default=120.0, ge=1)
+    outbox_poll_seconds: float = Field(default=5.0, gt=0)
+    outbox_concurrency: int = Field(default=8, ge=1, le=64)
     redis_url: str | None = None
     #: Audit entries are kept this long, then purged behind a signed checkpoint (CHARTER.md).
     audit_retention_days: int = Field(default=365, ge=30)
@@ -115,6 +142,14 @@ class Settings(BaseSettings):
     not_found_burst_window_seconds: int = Field(default=600, ge=10)
     #: Largest request body accepted (413 payload_too_large beyond).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    #: Slow and silent clients (``app.core.serving``): time allowed for a request's headers (from
+    #: the connection's first byte, or from its opening for one that sends nothing), for its body
+    #: once the headers are in, and for an idle keep-alive connection; connections one worker
+    #: process holds at once (more are answered 503 and closed).
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    http_body_timeout_seconds: float = Field(default=20.0, gt=0, le=3600)
+    http_keepalive_seconds: int = Field(default=5, ge=1, le=600)
+    http_max_connections: int = Field(default=500, ge=1, le=100_000)
     #: OAuth clients (the 2020 incident): Bearer API calls and token requests per client and minute.
     oauth_client_requests_per_minute: int = Field(default=300, ge=1)
     oauth_token_requests_per_minute: int = Field(default=60, ge=1)

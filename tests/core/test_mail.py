@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from app.core.mail import FileMailer, Mail, SmtpMailer, build_mailer
+from app.core.mail import FileMailer, Mail, SmtpMailer, build_mailer, build_message
 from app.core.settings import Settings
 from tests.helpers import free_port
 
@@ -52,7 +52,8 @@ async def test_smtp_backend_sends_to_a_real_server(
     )
     mailer = build_mailer(settings)
     assert isinstance(mailer, SmtpMailer)
-    await mailer.send(Mail(to="someone@example.test", subject="Hello", body="Bonjour ✓\n"))
+    mail = Mail(to="someone@example.test", subject="Hello", body="Bonjour ✓\n")
+    await mailer.send(build_message(mail, settings.mail_from))
     assert len(sink.messages) == 1
     sender, recipients, content = sink.messages[0]
     assert recipients == ["someone@example.test"]
@@ -63,9 +64,11 @@ async def test_smtp_backend_sends_to_a_real_server(
 
 
 async def test_file_backend_writes_complete_eml_files(tmp_path: Path) -> None:
-    mailer = FileMailer(tmp_path / "outbox", "erdv <no-reply@erdv.localhost>")
+    mailer = FileMailer(tmp_path / "outbox")
     for i in range(3):
-        await mailer.send(Mail(to="a@example.test", subject=f"n{i}", body="x"))
+        mail = Mail(to="a@example.test", subject=f"n{i}", body="x")
+        await mailer.send(build_message(mail, "erdv <no-reply@erdv.localhost>"))
+    mailer.close()
     files = sorted((tmp_path / "outbox").iterdir())
     assert len(files) == 3
     assert all(f.suffix == ".eml" and not f.name.startswith(".tmp") for f in files)

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
+import time
 from collections.abc import AsyncIterator
 
+import asyncpg
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.settings import Settings
+from app.health.router import READINESS_TIMEOUT_SECONDS
 from app.main import create_app
 from tests.conftest import Backend
 
@@ -123,12 +125,71 @@ async def test_unreachable_database_at_start_is_503_not_500(settings: Settings) 
 
 
 @pytest.mark.only_backend("sqlite")
-async def test_readyz_does_not_queue_behind_a_writer(
-    client: httpx.AsyncClient, engine: AsyncEngine
+async def test_readyz_waits_its_turn_behind_a_short_writer(
+    client: httpx.AsyncClient, settings: Settings
 ) -> None:
-    """Found by fuzzing: the probe took SQLite's write lock and timed out behind a writer."""
-    async with engine.connect() as writer:
-        await writer.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: the write lock is held
+    """The probe writes, so it queues for SQLite's write lock as a booking would: a writer that
+    holds it briefly only delays the answer."""
+    outside = sqlite3.connect(_sqlite_file(settings), isolation_level=None)
+    try:
+        outside.execute("BEGIN IMMEDIATE")
+        asyncio.get_running_loop().call_later(0.5, outside.rollback)
         response = await asyncio.wait_for(client.get("/readyz"), timeout=5)
-        assert response.status_code == 200
-        await writer.rollback()
+    finally:
+        outside.close()
+    assert response.status_code == 200
+
+
+@pytest.mark.only_backend("sqlite")
+async def test_readyz_is_503_while_an_outside_writer_holds_the_lock(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """Found by an outside test: /readyz said 200 while another program held the write lock and
+    every booking failed. Reads still work meanwhile; writes do not."""
+    outside = sqlite3.connect(_sqlite_file(settings), isolation_level=None)
+    try:
+        outside.execute("BEGIN IMMEDIATE")
+        started = time.monotonic()
+        response = await client.get("/readyz")
+        assert time.monotonic() - started < READINESS_TIMEOUT_SECONDS + 1.5
+        assert response.status_code == 503
+        assert response.json()["code"] == "database_unavailable"
+        outside.rollback()
+        for _ in range(50):  # the abandoned probe may still hold its turn for a moment
+            if (await client.get("/readyz")).status_code == 200:
+                break
+            await asyncio.sleep(0.1)
+        assert (await client.get("/readyz")).status_code == 200
+    finally:
+        outside.close()
+
+
+@pytest.mark.only_backend("postgres")
+async def test_readyz_is_503_while_an_outside_lock_blocks_writes(
+    backend: Backend, settings: Settings
+) -> None:
+    """PostgreSQL: a session that locks the probe's table (as a long migration would lock a table
+    bookings write to) makes the probe wait past lock_timeout: 503, not a hung probe."""
+    app = create_app(settings.model_copy(update={"db_lock_timeout_seconds": 1.0}))
+    url = backend.url.replace("postgresql+asyncpg://", "postgresql://")
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            assert (await client.get("/readyz")).status_code == 200
+            outside = await asyncpg.connect(url)
+            try:
+                locking = outside.transaction()
+                await locking.start()
+                await outside.execute("LOCK TABLE readiness_probe IN ACCESS EXCLUSIVE MODE")
+                started = time.monotonic()
+                response = await client.get("/readyz")
+                assert time.monotonic() - started < READINESS_TIMEOUT_SECONDS + 1.5
+                assert response.status_code == 503
+                await locking.rollback()
+            finally:
+                await outside.close()
+            assert (await client.get("/readyz")).status_code == 200
+
+
+def _sqlite_file(settings: Settings) -> str:
+    return settings.database_url.removeprefix("sqlite+aiosqlite:///")
