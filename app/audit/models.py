@@ -69,6 +69,7 @@ class AuditAction(StrEnum):
     APPOINTMENT_CANCELLED = "appointment.cancelled"
     APPOINTMENT_RESCHEDULED = "appointment.rescheduled"
     APPOINTMENT_READ = "appointment.read"
+    APPOINTMENTS_LISTED = "appointment.listed"
     APPOINTMENT_CALENDAR_EXPORTED = "appointment.calendar_exported"
     AGENDA_READ = "agenda.read"
     VISIT_REASONS_PURGED = "retention.visit_reasons_purged"
