@@ -18,7 +18,7 @@ from app.audit.service import Actor, AuditTrail
 from app.consent import service as consent
 from app.consent.registry import default_charter
 from app.core import clock
-from app.core.crypto import new_token
+from app.core.crypto import constant_time_equal, new_token
 from app.core.db import new_id
 from app.core.settings import Settings
 from app.oauth.errors import AppNotFound, ClientNotFound, InvalidAccessToken, InvalidClientSettings
@@ -188,6 +188,49 @@ async def authenticate_bearer(
         display_name=account.full_name if account is not None else None,
         expires_at=row.access_expires_at,
     )
+
+
+async def admit_client_request(
+    session: AsyncSession,
+    settings: Settings,
+    throttle: Throttle,
+    *,
+    client_id: str | None,
+    client_secret: str | None,
+    network: str,
+) -> None:
+    """Count a request to ``/oauth/token``, ``/revoke`` or ``/introspect`` before any work.
+
+    The per-client allowance (CHARTER.md, the 2020 incident) is spent only by requests that
+    authenticate as that client: a ``client_id`` is public, so counting what merely *claims* it
+    let anyone lock a real client out (issue 20: 65 wrong secrets made its refresh answer 429).
+    A request that fails client authentication is counted instead in buckets of its own, per
+    client address and per claimed id, with growing delays (429 once they are spent); the real
+    client's requests never consult them. Authlib authenticates the client again and answers
+    ``invalid_client`` itself: this check only decides which allowance pays.
+    """
+    row = (
+        await OAuthRepository(session).client(client_id)
+        if client_id and len(client_id) <= 64
+        else None
+    )
+    if (
+        row is not None
+        and row.enabled
+        and client_secret
+        and len(client_secret) <= MAX_TOKEN_LENGTH
+        and constant_time_equal(oauth_keys(settings).secret_hash(client_secret), row.secret_hash)
+    ):
+        await throttle.hit(f"oauth-token:client:{row.client_id}", throttle.policies.oauth_token)
+        return
+    policies = throttle.policies
+    failures = [(f"oauth-auth:ip:{network}", policies.ip)]
+    if client_id:
+        claimed = client_id[:64]
+        failures.append((f"oauth-auth:client:{claimed}", policies.account))
+    await throttle.check(*(key for key, _ in failures))
+    for key, policy in failures:
+        await throttle.failure(key, policy)
 
 
 async def revoke_account_tokens(
