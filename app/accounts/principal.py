@@ -27,6 +27,8 @@ class Keys:
     csrf: bytes
     mail_token: bytes
     throttle: bytes
+    #: device cookies (``app.accounts.devices``)
+    device: bytes
 
     def session_hash(self, token: str) -> str:
         return hash_token(self.session, token)
@@ -50,6 +52,7 @@ def keys_for(secret: bytes) -> Keys:
         csrf=derive_key(secret, "csrf-token"),
         mail_token=derive_key(secret, "account-token"),
         throttle=derive_key(secret, "throttle-key"),
+        device=derive_key(secret, "device-cookie"),
     )
 
 

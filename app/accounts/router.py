@@ -21,6 +21,7 @@ from app.accounts.dependencies import (
     OptionalSession,
     enforce_csrf,
 )
+from app.accounts.devices import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE, DEVICE_COOKIE_PATH
 from app.accounts.models import Account, AccountStatus, Role
 from app.accounts.principal import SESSION_COOKIE, keys_for
 from app.accounts.schemas import (
@@ -81,6 +82,20 @@ def set_session_cookie(
         secure=request.url.scheme == "https" or settings.is_production,
         httponly=True,
         samesite="lax",
+    )
+
+
+def set_device_cookie(response: Response, request: Request, settings: Settings, value: str) -> None:
+    """The device cookie of a completed login (``app.accounts.devices``): sent back to the
+    login steps only, never readable by scripts."""
+    response.set_cookie(
+        DEVICE_COOKIE,
+        value,
+        max_age=DEVICE_COOKIE_MAX_AGE,
+        path=DEVICE_COOKIE_PATH,
+        secure=request.url.scheme == "https" or settings.is_production,
+        httponly=True,
+        samesite="strict",
     )
 
 
@@ -153,6 +168,7 @@ async def login(
         password=body.password,
         client=client_info(request),
         previous_token=request.cookies.get(SESSION_COOKIE),
+        device_cookie=request.cookies.get(DEVICE_COOKIE),
     )
     set_session_cookie(response, request, settings, issued)
     return LoginStep(next=issued.state.value, csrf_token=issued.csrf_token)
@@ -187,6 +203,8 @@ async def activate_totp(
 ) -> Activated:
     activation = await auth.activate_totp(session, body.code)
     set_session_cookie(response, request, settings, activation.session)
+    device = auth.device_cookie(session.account, request.cookies.get(DEVICE_COOKIE))
+    set_device_cookie(response, request, settings, device)
     return Activated(
         recovery_codes=activation.recovery_codes, csrf_token=activation.session.csrf_token
     )
@@ -208,6 +226,8 @@ async def verify_mfa(
 ) -> MfaDone:
     done = await auth.verify_mfa(session, code=body.code, recovery_code=body.recovery_code)
     set_session_cookie(response, request, settings, done.session)
+    device = auth.device_cookie(done.account, request.cookies.get(DEVICE_COOKIE))
+    set_device_cookie(response, request, settings, device)
     return MfaDone(account=_account(done.account), csrf_token=done.session.csrf_token)
 
 
@@ -318,7 +338,11 @@ def _wants_representation(request: Request) -> bool:
     responses=_problems((429, "rate_limited")),
 )
 async def forgot_password(body: Forgot, request: Request, auth: Auth) -> Status:
-    await auth.forgot_password(email=body.email, client=client_info(request))
+    await auth.forgot_password(
+        email=body.email,
+        client=client_info(request),
+        device_cookie=request.cookies.get(DEVICE_COOKIE),
+    )
     return Status(status="check_email")
 
 

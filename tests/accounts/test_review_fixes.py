@@ -94,6 +94,30 @@ async def test_wrong_codes_stop_at_the_hard_limit(people: People, settings: Sett
     assert tried == limit
 
 
+async def test_wrong_codes_at_reauth_stop_at_the_hard_limit(
+    people: People, settings: Settings
+) -> None:
+    """Issue 20: /reauth evaluated 40 wrong codes where /mfa/verify stops at 20."""
+    limit = settings.throttle_mfa_hard_limit
+    tried = 0
+    with clock.frozen(datetime.now(UTC)) as frozen:
+        person = await people.signed_in()  # a patient: 30 min idle, longer than any delay
+        wrong = {"password": person.password, "code": "000000"}
+        for _ in range(4 * limit):
+            response = await person.post("/api/v1/auth/reauth", json=wrong)
+            if response.status_code == 429:
+                wait = int(response.headers["Retry-After"])
+                if wait > settings.throttle_max_delay_seconds:
+                    break  # the hard stop: longer than any growing delay
+                frozen.advance(timedelta(seconds=wait + 1))
+                continue
+            assert response.status_code == 400, response.text
+            tried += 1
+        else:
+            pytest.fail("no hard stop reached")
+    assert tried == limit
+
+
 def test_sql_parameters_never_reach_error_messages(engine: AsyncEngine) -> None:
     assert engine.sync_engine.hide_parameters is True
 
