@@ -348,8 +348,8 @@ class AuthService:
             await self._login_failed(account, "throttled", action=AuditAction.AUTH_THROTTLED)
             raise Throttled(pending.wait)
 
-        ok = await self.passwords.verify(account.password_hash if account else None, password)
-        if not ok or account is None:
+        checked = await self.passwords.check(account.password_hash if account else None, password)
+        if not checked.ok or account is None:
             await self.throttle.failure(held_key, self.throttle.policies.account)
             await self.throttle.failure(ip_key, self.throttle.policies.ip)
             await self._login_failed(account, "bad_password" if account else "unknown_account")
@@ -365,8 +365,9 @@ class AuthService:
 
         if held_key in pending.known:  # attempts on one account take turns: still exact
             await self.throttle.reset(held_key)
-        if self.passwords.needs_rehash(account.password_hash):
-            # parameters changed since this hash was made: upgrade it now that we know the password
+        if checked.rehash:
+            # parameters changed since this hash was made, or it was made before passwords were
+            # normalised (NFKC): upgrade it now that we know the password
             await self.repository.update(
                 account.id, password_hash=await self.passwords.hash(password)
             )
