@@ -20,10 +20,12 @@ from app.accounts.dependencies import (
     FullSession,
     OptionalSession,
     enforce_csrf,
+    secure_cookies,
+    session_token,
 )
 from app.accounts.devices import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE, DEVICE_COOKIE_PATH
 from app.accounts.models import Account, AccountStatus, Role
-from app.accounts.principal import SESSION_COOKIE, keys_for
+from app.accounts.principal import keys_for, session_cookie_name
 from app.accounts.schemas import (
     AccountAdminRead,
     AccountRead,
@@ -73,13 +75,15 @@ def client_info(request: Request) -> ClientInfo:
 def set_session_cookie(
     response: Response, request: Request, settings: Settings, issued: IssuedSession
 ) -> None:
-    """HttpOnly, SameSite=Lax, Path=/; Secure over HTTPS and always in production (API.md)."""
+    """HttpOnly, SameSite=Lax, Path=/; Secure, and named with the ``__Host-`` prefix, over HTTPS
+    and always in production (API.md; ``app.accounts.principal.SECURE_SESSION_COOKIE``)."""
+    secure = secure_cookies(request, settings)
     response.set_cookie(
-        SESSION_COOKIE,
+        session_cookie_name(secure),
         issued.token,
         max_age=settings.session_absolute_hours * 3600,
         path="/",
-        secure=request.url.scheme == "https" or settings.is_production,
+        secure=secure,
         httponly=True,
         samesite="lax",
     )
@@ -93,17 +97,18 @@ def set_device_cookie(response: Response, request: Request, settings: Settings, 
         value,
         max_age=DEVICE_COOKIE_MAX_AGE,
         path=DEVICE_COOKIE_PATH,
-        secure=request.url.scheme == "https" or settings.is_production,
+        secure=secure_cookies(request, settings),
         httponly=True,
         samesite="strict",
     )
 
 
 def clear_session_cookie(response: Response, request: Request, settings: Settings) -> None:
+    secure = secure_cookies(request, settings)
     response.delete_cookie(
-        SESSION_COOKIE,
+        session_cookie_name(secure),
         path="/",
-        secure=request.url.scheme == "https" or settings.is_production,
+        secure=secure,
         httponly=True,
         samesite="lax",
     )
@@ -167,7 +172,7 @@ async def login(
         email=body.email,
         password=body.password,
         client=client_info(request),
-        previous_token=request.cookies.get(SESSION_COOKIE),
+        previous_token=session_token(request, settings),
         device_cookie=request.cookies.get(DEVICE_COOKIE),
     )
     set_session_cookie(response, request, settings, issued)
