@@ -33,6 +33,7 @@ from app.audit.service import (
 )
 from app.consent.export import export_consent_log
 from app.core import migrate as migrations
+from app.core.datadir import make_private
 from app.core.db import create_engine, session_factory, transaction
 from app.core.jobs import run_job
 from app.core.serving import ReusePortSocket, reuse_port_supported
@@ -56,10 +57,12 @@ cli = typer.Typer(
 
 def _settings() -> Settings:
     try:
-        return get_settings()
+        settings = get_settings()
     except (SettingsError, ValueError) as error:
         typer.echo(f"erdv: configuration error: {error}", err=True)
         raise typer.Exit(2) from error
+    make_private(settings)
+    return settings
 
 
 @cli.command()

@@ -29,6 +29,7 @@ from app.booking.router import router as booking_router
 from app.consent.registry import default_charter
 from app.consent.router import router as consent_router
 from app.consent.service import sync_registry
+from app.core.datadir import make_private
 from app.core.db import create_engine, session_factory, transaction
 from app.core.handlers import install_error_handlers
 from app.core.jobs import run_forever
@@ -97,6 +98,7 @@ _NO_NATIVE_TELEMETRY: dict[str, Any] = (
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    make_private(settings)
     if settings.env.value != "test":
         configure_logging(settings.log_level, json_logs=settings.json_logs)
 
