@@ -46,15 +46,23 @@ def _invalid(field: str, message: str) -> InvalidClientSettings:
     return InvalidClientSettings(message, errors=[{"field": field, "message": message}])
 
 
-def _check_redirect_uri(uri: str, settings: Settings) -> None:
-    """Absolute https URIs without fragment (RFC 6749 §3.1.2, RFC 9700 §4.1.3); http only for
-    loopback, outside production, so local tests can run."""
-    parts = urlsplit(uri)
-    loopback = parts.hostname in {"127.0.0.1", "localhost", "::1"}
-    if parts.fragment or not parts.netloc or parts.scheme not in {"https", "http"}:
+def _check_redirect_uri(uri: str) -> None:
+    """Absolute https URIs (RFC 9700 §2.6) without fragment (RFC 6749 §3.1.2) and without
+    userinfo (``user:pw@``: a credential in a URL, and a way to make a URI look like another
+    host's); plain http only on a loopback address (RFC 8252 §7.3: a native app's own port)."""
+    try:
+        parts = urlsplit(uri)
+        hostname = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a port out of range
+    except ValueError as error:
+        raise _invalid("redirect_uris", "Each redirect URI must be a valid URL.") from error
+    loopback = hostname in {"127.0.0.1", "localhost", "::1"}
+    if "#" in uri or not hostname or parts.scheme not in {"https", "http"}:
         raise _invalid("redirect_uris", "Each redirect URI must be an absolute URL, no fragment.")
-    if parts.scheme == "http" and (settings.is_production or not loopback):
-        raise _invalid("redirect_uris", "Redirect URIs must use https.")
+    if "@" in parts.netloc:
+        raise _invalid("redirect_uris", "Redirect URIs must not carry a user name or password.")
+    if parts.scheme == "http" and not loopback:
+        raise _invalid("redirect_uris", "Redirect URIs must use https (plain http: loopback only).")
 
 
 async def create_client(
@@ -81,7 +89,7 @@ async def create_client(
     if "authorization_code" in grants and not redirect_uris:
         raise _invalid("redirect_uris", "authorization_code needs at least one redirect URI.")
     for uri in redirect_uris:
-        _check_redirect_uri(uri, settings)
+        _check_redirect_uri(uri)
     secret = new_token(CLIENT_SECRET_PREFIX)
     now = clock.now()
     row = OAuthClient(
