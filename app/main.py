@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app import __version__
+from app import __version__, openapi
 from app.accounts.dependencies import refuse_partial_sessions
 from app.accounts.router import admin_router as accounts_admin_router
 from app.accounts.router import me_router as accounts_me_router
@@ -155,6 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.static_dir = STATIC_DIR
     install_error_handlers(app)
+    openapi.install(app)
     # Routes are matched in order, one regular expression each: the busiest (health probes, the
     # directory, slots and bookings) come first. No path of one router overlaps another's.
     app.include_router(health_router)
