@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -24,21 +23,15 @@ from app.core.db import transaction
 from tests.audit.tampering import tampering
 from tests.audit.test_chain import KEY, check, write_entries
 from tests.conftest import TEST_SECRET, Backend
+from tests.helpers import cli_env
 
 
 def _cli(
     backend: Backend, *args: str, secret: str = TEST_SECRET
 ) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "ERDV_DATABASE_URL": backend.url,
-        "ERDV_SECRET_KEY": secret,
-        "ERDV_ENCRYPTION_KEY": "x" * 43,
-        "ERDV_ENV": "test",
-    }
     return subprocess.run(  # noqa: S603
         [sys.executable, "-m", "app", "audit", *args],
-        env=env,
+        env=cli_env(backend) | {"ERDV_SECRET_KEY": secret},
         capture_output=True,
         text=True,
         timeout=60,
