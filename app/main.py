@@ -31,6 +31,7 @@ from app.consent.router import router as consent_router
 from app.consent.service import sync_registry
 from app.core.datadir import make_private
 from app.core.db import create_engine, session_factory, transaction
+from app.core.deps import refuse_nul_in_query
 from app.core.handlers import install_error_handlers
 from app.core.jobs import run_forever
 from app.core.logging import configure_logging
@@ -149,7 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         # a partial session (MFA not done) reaches only the login steps (API.md)
-        dependencies=[Depends(refuse_partial_sessions)],
+        dependencies=[Depends(refuse_partial_sessions), Depends(refuse_nul_in_query)],
         **_NO_NATIVE_TELEMETRY,
     )
     app.state.settings = settings

@@ -198,6 +198,29 @@ def _api_routes(app: FastAPI) -> Iterator[APIRoute]:
             yield route
 
 
+#: ``app.core.schemas.Schema`` refuses NUL characters in request bodies, and the database refuses
+#: them in query parameters (422 either way): the document says so, on every free-text string
+_NO_NUL = "^[^\\x00]*$"
+
+
+def _without_nul(schema: Any) -> None:
+    if isinstance(schema, list):
+        for item in schema:
+            _without_nul(item)
+        return
+    if not isinstance(schema, dict):
+        return
+    if schema.get("type") == "string" and not {"pattern", "format", "enum", "const"} & set(schema):
+        schema["pattern"] = _NO_NUL
+    for key in ("properties", "items", "anyOf", "oneOf", "allOf", "additionalProperties"):
+        value = schema.get(key)
+        if isinstance(value, dict) and key == "properties":
+            for item in value.values():
+                _without_nul(item)
+        else:
+            _without_nul(value)
+
+
 def build(app: FastAPI) -> dict[str, Any]:
     document = get_openapi(
         title=app.title,
@@ -209,6 +232,8 @@ def build(app: FastAPI) -> dict[str, Any]:
     schemas = components.setdefault("schemas", {})
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
+    for schema in schemas.values():
+        _without_nul(schema)
     schemas["Problem"] = PROBLEM_SCHEMA
     components["securitySchemes"] = SECURITY_SCHEMES
     for route in _api_routes(app):
@@ -218,6 +243,8 @@ def build(app: FastAPI) -> dict[str, Any]:
             operation = document["paths"].get(route.path_format, {}).get(method.lower())
             if operation is None:
                 continue
+            for parameter in operation.get("parameters", []):
+                _without_nul(parameter.get("schema"))
             public = operation.get(ACCESS_KEY) == "public"
             security = security_of(route, method, public)
             operation["security"] = security

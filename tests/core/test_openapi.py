@@ -56,3 +56,18 @@ async def test_an_undecodable_body_is_a_422(client: httpx.AsyncClient) -> None:
         headers={"Content-Type": "application/json"},
     )
     assert_problem(answer, 422, "validation_error")
+
+
+async def test_a_nul_in_a_query_parameter_is_a_422_on_every_database(
+    client: httpx.AsyncClient,
+) -> None:
+    """The document says no string holds a NUL; SQLite would have searched for one (200)."""
+    answer = await client.get("/api/v1/practitioners?q=a%00b")
+    assert_problem(answer, 422, "validation_error")
+    document = (await client.get("/openapi.json")).json()
+    q = next(
+        p
+        for p in document["paths"]["/api/v1/practitioners"]["get"]["parameters"]
+        if p["name"] == "q"
+    )
+    assert q["schema"]["anyOf"][0]["pattern"] == "^[^\\x00]*$"
