@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -18,9 +19,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import __version__
 from app.audit.export import export_ndjson
 from app.audit.models import AuditAction
-from app.audit.service import Actor, AuditTrail, audit_key, verify
+from app.audit.service import (
+    Actor,
+    AnchorError,
+    AuditTrail,
+    VerifyResult,
+    audit_key,
+    make_anchor,
+    pin_missing_head,
+    read_anchor,
+    verify,
+    verify_with_anchor,
+)
 from app.consent.export import export_consent_log
 from app.core import migrate as migrations
+from app.core.datadir import make_private
 from app.core.db import (
     connection_slots,
     create_engine,
@@ -50,10 +63,12 @@ cli = typer.Typer(
 
 def _settings() -> Settings:
     try:
-        return get_settings()
+        settings = get_settings()
     except (SettingsError, ValueError) as error:
         typer.echo(f"erdv: configuration error: {error}", err=True)
         raise typer.Exit(2) from error
+    make_private(settings)
+    return settings
 
 
 @cli.command()
@@ -67,6 +82,10 @@ def migrate(revision: str = typer.Argument("head", help="Target revision.")) -> 
     """Bring the database schema up to date (Alembic upgrade)."""
     settings = _settings()
     migrations.upgrade(settings.database_url, revision)
+    if revision == "head":
+        key = audit_key(settings.secret_key_bytes)
+        if asyncio.run(_in_transaction(settings, lambda s: pin_missing_head(s, key))):
+            typer.echo("audit trail: head record pinned to the newest entry")
     typer.echo(f"database migrated to {revision}")
 
 
@@ -196,15 +215,33 @@ def _read_password() -> str:
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
+def audit_verify(
+    anchor: Path | None = typer.Option(
+        None,
+        "--anchor",
+        help="An anchor from `erdv audit anchor`: the chain must still reach the head it names.",
+    ),
+) -> None:
     """Recompute the hash chain: exit 0 with the head hash, or 1 naming the first bad entry."""
     settings = _settings()
     key = audit_key(settings.secret_key_bytes)
-    result = asyncio.run(
-        _in_transaction(settings, lambda session: verify(session, key), readonly=True)
-    )
+    pinned: tuple[int, str] | None = None
+    if anchor is not None:
+        try:
+            pinned = read_anchor(anchor.read_text("utf-8"), settings.secret_key_bytes)
+        except (OSError, UnicodeError, AnchorError) as error:
+            typer.echo(f"erdv: {anchor}: {error}", err=True)
+            raise typer.Exit(2) from error
+
+    async def work(session: AsyncSession) -> VerifyResult:
+        if pinned is None:
+            return await verify(session, key)
+        return await verify_with_anchor(session, key, pinned)
+
+    result = asyncio.run(_in_transaction(settings, work, readonly=True))
     if result.ok:
-        typer.echo(f"ok: {result.entries} entries, head {result.head}")
+        reached = f", reaches the anchored seq {pinned[0]}" if pinned else ""
+        typer.echo(f"ok: {result.entries} entries, head {result.head}{reached}")
         return
     typer.echo(
         f"BROKEN at entry seq={result.first_bad_seq} id={result.first_bad}: {result.reason} "
@@ -212,6 +249,32 @@ def audit_verify() -> None:
         err=True,
     )
     raise typer.Exit(1)
+
+
+@audit_cli.command("anchor")
+def audit_anchor(
+    output: Path = typer.Option(Path("-"), "--output", "-o", help="File to write; - for stdout."),
+) -> None:
+    """Print the verified head, signed: store it outside the database (another host, a ticket, a
+    printout) and check it later with `erdv audit verify --anchor FILE` (docs/security.md)."""
+    settings = _settings()
+    try:
+        document = asyncio.run(
+            _in_transaction(
+                settings,
+                lambda session: make_anchor(session, settings.secret_key_bytes),
+                readonly=True,
+            )
+        )
+    except AnchorError as error:
+        typer.echo(f"erdv: no anchor: {error}", err=True)
+        raise typer.Exit(1) from error
+    text = json.dumps(document, indent=2) + "\n"
+    if str(output) == "-":
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, "utf-8")
+        typer.echo(f"anchor written to {output} (seq {document['seq']})", err=True)
 
 
 @audit_cli.command("export")

@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app import __version__
+from app import __version__, openapi
 from app.accounts.dependencies import refuse_partial_sessions
 from app.accounts.router import admin_router as accounts_admin_router
 from app.accounts.router import me_router as accounts_me_router
@@ -29,7 +29,9 @@ from app.booking.router import router as booking_router
 from app.consent.registry import default_charter
 from app.consent.router import router as consent_router
 from app.consent.service import sync_registry
+from app.core.datadir import make_private
 from app.core.db import connection_slots, create_engine, pool_overflow, session_factory, transaction
+from app.core.deps import refuse_nul_in_query
 from app.core.handlers import install_error_handlers
 from app.core.jobs import run_forever
 from app.core.logging import configure_logging
@@ -115,6 +117,7 @@ _NO_NATIVE_TELEMETRY: dict[str, Any] = (
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    make_private(settings)
     if settings.env.value != "test":
         configure_logging(settings.log_level, json_logs=settings.json_logs)
 
@@ -179,12 +182,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         # a partial session (MFA not done) reaches only the login steps (API.md)
-        dependencies=[Depends(refuse_partial_sessions)],
+        dependencies=[Depends(refuse_partial_sessions), Depends(refuse_nul_in_query)],
         **_NO_NATIVE_TELEMETRY,
     )
     app.state.settings = settings
     app.state.static_dir = STATIC_DIR
     install_error_handlers(app)
+    openapi.install(app)
     # Routes are matched in order, one regular expression each: the busiest (health probes, the
     # directory, slots and bookings) come first. No path of one router overlaps another's.
     app.include_router(health_router)

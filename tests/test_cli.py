@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -53,8 +54,8 @@ def test_migrate_then_demo_is_idempotent(cli_env: dict[str, str]) -> None:
 def test_demo_is_refused_in_production(cli_env: dict[str, str]) -> None:
     env = cli_env | {
         "ERDV_ENV": "production",
-        "ERDV_SECRET_KEY": "s" * 43,
-        "ERDV_ENCRYPTION_KEY": "e" * 43,
+        "ERDV_SECRET_KEY": secrets.token_urlsafe(32),
+        "ERDV_ENCRYPTION_KEY": secrets.token_urlsafe(32),
         "ERDV_PUBLIC_URL": "https://erdv.example",
     }
     result = run_erdv("demo", env=env)

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.errors import CsrfFailed, MfaRequired, ReauthRequired, WrongRole
 from app.accounts.models import AccountStatus, Role, SessionState
-from app.accounts.principal import SESSION_COOKIE, Principal, SessionContext, keys_for
+from app.accounts.principal import Principal, SessionContext, keys_for, session_cookie_name
 from app.accounts.repository import AccountRepository
 from app.accounts.service import AuthService, actor_of
 from app.audit.dependencies import Audit
@@ -73,6 +73,17 @@ PARTIAL_SESSION_PATHS = frozenset(
 )
 
 
+def secure_cookies(request: Request, settings: Settings) -> bool:
+    """Cookies are Secure over HTTPS and always in production (API.md)."""
+    return request.url.scheme == "https" or settings.is_production
+
+
+def session_token(request: Request, settings: Settings) -> str | None:
+    """The session cookie's token. Over HTTPS only the ``__Host-`` cookie counts: a plain-named
+    one may have been planted over plain http (session fixation)."""
+    return request.cookies.get(session_cookie_name(secure_cookies(request, settings)))
+
+
 async def load_session(request: Request, database: Database) -> SessionContext | None:
     """The live session named by the cookie, or None (absent, unknown, expired, suspended).
 
@@ -84,10 +95,10 @@ async def load_session(request: Request, database: Database) -> SessionContext |
     (the settings are read from the app's state instead, as ``get_auth_service`` does), and the
     request's transaction is opened only when there is a cookie to look up.
     """
-    token = request.cookies.get(SESSION_COOKIE)
+    settings = settings_of(request)
+    token = session_token(request, settings)
     if not token or len(token) > _MAX_TOKEN_LENGTH:
         return None
-    settings = settings_of(request)
     repository = AccountRepository(database.session)
     found = await repository.session_by_hash(
         keys_for(settings.secret_key_bytes).session_hash(token)

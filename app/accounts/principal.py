@@ -16,6 +16,18 @@ from app.core import clock
 from app.core.crypto import derive_key, hash_token
 
 SESSION_COOKIE = "erdv_session"
+#: The name over HTTPS (and always in production): browsers keep a ``__Host-`` cookie only if it
+#: is Secure, has ``Path=/`` and no ``Domain``, so neither a sibling subdomain nor a plain-http
+#: response can plant or overwrite it (RFC 6265bis §4.1.3.2; SECURITY.md "Sessions"). Over plain
+#: http (development, the tests) it cannot be set at all: there the cookie keeps its plain name.
+SECURE_SESSION_COOKIE = "__Host-erdv_session"
+
+
+def session_cookie_name(secure: bool) -> str:
+    """The session cookie's name for a request over HTTPS (``secure``) or plain http."""
+    return SECURE_SESSION_COOKIE if secure else SESSION_COOKIE
+
+
 SESSION_TOKEN_PREFIX = "erdv_s_"  # noqa: S105 - a prefix, not a secret
 
 
@@ -27,6 +39,8 @@ class Keys:
     csrf: bytes
     mail_token: bytes
     throttle: bytes
+    #: device cookies (``app.accounts.devices``)
+    device: bytes
 
     def session_hash(self, token: str) -> str:
         return hash_token(self.session, token)
@@ -50,6 +64,7 @@ def keys_for(secret: bytes) -> Keys:
         csrf=derive_key(secret, "csrf-token"),
         mail_token=derive_key(secret, "account-token"),
         throttle=derive_key(secret, "throttle-key"),
+        device=derive_key(secret, "device-cookie"),
     )
 
 

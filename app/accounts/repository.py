@@ -43,9 +43,14 @@ class LoginAccount:
     totp_enrolled: bool
 
 
-def _login_statement(*, with_throttle: bool) -> sa.Select[Any]:
+#: the login's throttle keys, in the order ``login_candidate`` takes them: the account's, the
+#: client address's, and a trusted device's (a browser that completed a login for the account)
+_KEY_NAMES = ("account", "ip", "device")
+
+
+def _login_statement(*, keys: int) -> sa.Select[Any]:
     """One row whatever the email: the account (if any) with its TOTP enrolment and, when the
-    throttle state lives in this database, the login's two throttle keys. Built once: the login
+    throttle state lives in this database, the login's throttle keys. Built once: the login
     is the hottest anonymous path, and each statement costs a round trip and its construction."""
     a, totp = account_table, _totp_table
     one = sa.select(sa.literal_column("1").label("one")).subquery("one")
@@ -60,19 +65,17 @@ def _login_statement(*, with_throttle: bool) -> sa.Select[Any]:
         a.c.email_verified_at,
         totp.c.secret.is_not(None).label("totp_enrolled"),
     ]
-    if with_throttle:
-        for name in ("account", "ip"):
-            state = _throttle_table.alias(f"throttle_{name}")
-            joined = joined.outerjoin(state, state.c.key == sa.bindparam(f"{name}_key"))
-            columns += [
-                state.c.key.label(f"{name}_key"),
-                state.c.blocked_until.label(f"{name}_blocked_until"),
-            ]
+    for name in _KEY_NAMES[:keys]:
+        state = _throttle_table.alias(f"throttle_{name}")
+        joined = joined.outerjoin(state, state.c.key == sa.bindparam(f"{name}_key"))
+        columns += [
+            state.c.key.label(f"{name}_key"),
+            state.c.blocked_until.label(f"{name}_blocked_until"),
+        ]
     return sa.select(*columns).select_from(joined)
 
 
-_LOGIN = _login_statement(with_throttle=False)
-_LOGIN_WITH_THROTTLE = _login_statement(with_throttle=True)
+_LOGIN_BY_KEYS = {keys: _login_statement(keys=keys) for keys in (0, 2, 3)}
 _INSERT_SESSION = sa.insert(session_table)
 _DELETE_SESSION_BY_HASH = sa.delete(session_table).where(
     session_table.c.token_hash == sa.bindparam("token_hash")
@@ -103,22 +106,21 @@ class AccountRepository:
         return result.scalar_one_or_none()
 
     async def login_candidate(
-        self, email: str, throttle_keys: tuple[str, str] | None = None
+        self, email: str, throttle_keys: tuple[str, ...] = ()
     ) -> LoginCandidate:
         """The account for ``email`` as the password step needs it, with its TOTP enrolment and,
-        when given ``(account_key, ip_key)``, their throttle state: one statement for all three
-        (the throttle state is in this database, read after the caller took the key's lock)."""
+        when given ``(account_key, ip_key[, device_key])``, their throttle state: one statement
+        for all (the throttle state is in this database, read after the caller took the key's
+        lock)."""
         params = {"email": email}
-        if throttle_keys is not None:
-            params["account_key"], params["ip_key"] = throttle_keys
-        statement = _LOGIN if throttle_keys is None else _LOGIN_WITH_THROTTLE
-        row = (await self.session.execute(statement, params)).one()
+        names = _KEY_NAMES[: len(throttle_keys)]
+        params |= {f"{name}_key": key for name, key in zip(names, throttle_keys, strict=True)}
+        row = (await self.session.execute(_LOGIN_BY_KEYS[len(throttle_keys)], params)).one()
         throttle: dict[str, datetime | None] = {}
-        if throttle_keys is not None:
-            for name in ("account", "ip"):
-                key = row._mapping[f"{name}_key"]
-                if key is not None:
-                    throttle[key] = row._mapping[f"{name}_blocked_until"]
+        for name in names:
+            key = row._mapping[f"{name}_key"]
+            if key is not None:
+                throttle[key] = row._mapping[f"{name}_blocked_until"]
         account = None
         if row.id is not None:
             account = LoginAccount(

@@ -21,9 +21,12 @@ from app.accounts.dependencies import (
     FullSession,
     OptionalSession,
     enforce_csrf,
+    secure_cookies,
+    session_token,
 )
+from app.accounts.devices import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE, DEVICE_COOKIE_PATH
 from app.accounts.models import Account, AccountStatus, Role
-from app.accounts.principal import SESSION_COOKIE, SessionContext, keys_for
+from app.accounts.principal import SessionContext, keys_for, session_cookie_name
 from app.accounts.schemas import (
     AccountAdminRead,
     AccountProfile,
@@ -76,23 +79,40 @@ def client_info(request: Request) -> ClientInfo:
 def set_session_cookie(
     response: Response, request: Request, settings: Settings, issued: IssuedSession
 ) -> None:
-    """HttpOnly, SameSite=Lax, Path=/; Secure over HTTPS and always in production (API.md)."""
+    """HttpOnly, SameSite=Lax, Path=/; Secure, and named with the ``__Host-`` prefix, over HTTPS
+    and always in production (API.md; ``app.accounts.principal.SECURE_SESSION_COOKIE``)."""
+    secure = secure_cookies(request, settings)
     response.set_cookie(
-        SESSION_COOKIE,
+        session_cookie_name(secure),
         issued.token,
         max_age=settings.session_absolute_hours * 3600,
         path="/",
-        secure=request.url.scheme == "https" or settings.is_production,
+        secure=secure,
         httponly=True,
         samesite="lax",
     )
 
 
+def set_device_cookie(response: Response, request: Request, settings: Settings, value: str) -> None:
+    """The device cookie of a completed login (``app.accounts.devices``): sent back to the
+    login steps only, never readable by scripts."""
+    response.set_cookie(
+        DEVICE_COOKIE,
+        value,
+        max_age=DEVICE_COOKIE_MAX_AGE,
+        path=DEVICE_COOKIE_PATH,
+        secure=secure_cookies(request, settings),
+        httponly=True,
+        samesite="strict",
+    )
+
+
 def clear_session_cookie(response: Response, request: Request, settings: Settings) -> None:
+    secure = secure_cookies(request, settings)
     response.delete_cookie(
-        SESSION_COOKIE,
+        session_cookie_name(secure),
         path="/",
-        secure=request.url.scheme == "https" or settings.is_production,
+        secure=secure,
         httponly=True,
         samesite="lax",
     )
@@ -157,7 +177,8 @@ async def login(
         email=body.email,
         password=body.password,
         client=client_info(request),
-        previous_token=request.cookies.get(SESSION_COOKIE),
+        previous_token=session_token(request, settings),
+        device_cookie=request.cookies.get(DEVICE_COOKIE),
     )
     set_session_cookie(response, request, settings, issued)
     return LoginStep(next=issued.state.value, csrf_token=issued.csrf_token)
@@ -192,6 +213,8 @@ async def activate_totp(
 ) -> Activated:
     activation = await auth.activate_totp(session, body.code)
     set_session_cookie(response, request, settings, activation.session)
+    device = auth.device_cookie(session.account, request.cookies.get(DEVICE_COOKIE))
+    set_device_cookie(response, request, settings, device)
     return Activated(
         recovery_codes=activation.recovery_codes, csrf_token=activation.session.csrf_token
     )
@@ -213,6 +236,8 @@ async def verify_mfa(
 ) -> MfaDone:
     done = await auth.verify_mfa(session, code=body.code, recovery_code=body.recovery_code)
     set_session_cookie(response, request, settings, done.session)
+    device = auth.device_cookie(done.account, request.cookies.get(DEVICE_COOKIE))
+    set_device_cookie(response, request, settings, device)
     return MfaDone(account=_account(done.account), csrf_token=done.session.csrf_token)
 
 
@@ -343,7 +368,11 @@ def _wants_representation(request: Request) -> bool:
     responses=_problems((429, "rate_limited")),
 )
 async def forgot_password(body: Forgot, request: Request, auth: Auth) -> Status:
-    await auth.forgot_password(email=body.email, client=client_info(request))
+    await auth.forgot_password(
+        email=body.email,
+        client=client_info(request),
+        device_cookie=request.cookies.get(DEVICE_COOKIE),
+    )
     return Status(status="check_email")
 
 

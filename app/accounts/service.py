@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import ipaddress
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import mails
+from app.accounts.devices import remember, trusted_device
 from app.accounts.errors import (
     AccountSuspended,
     CannotSuspendSelf,
@@ -61,7 +62,7 @@ from app.mfa.errors import InvalidCode
 from app.mfa.service import Enrolment, Factor, MfaService
 from app.oauth.service import revoke_account_tokens as revoke_oauth_tokens
 from app.throttle.errors import Throttled
-from app.throttle.service import Throttle
+from app.throttle.service import Pending, Throttle
 
 VERIFY_TOKEN_PREFIX = "erdv_ev_"  # noqa: S105 - prefixes, not secrets
 RESET_TOKEN_PREFIX = "erdv_pr_"  # noqa: S105
@@ -169,6 +170,14 @@ class AuthService:
         """IPv6 clients are keyed by their /64: one subscriber usually holds the whole prefix and
         could otherwise rotate addresses to escape the per-address limit."""
         return f"{scope}:ip:{network_of(client.ip)}"
+
+    @staticmethod
+    def _session_password_key(ctx: SessionContext) -> str:
+        """The password typed again inside a full session (``/reauth``, a password change) is
+        throttled per session: the session proves a completed login, so failed logins from
+        elsewhere (the account's key) cannot hold its owner up, and a stolen session is held on
+        its own key."""
+        return f"password:session:{ctx.session.id}"
 
     @staticmethod
     def _mfa_key(account_id: uuid.UUID) -> str:
@@ -300,31 +309,46 @@ class AuthService:
 
     # login ------------------------------------------------------------------------------------
     async def login(
-        self, *, email: str, password: str, client: ClientInfo, previous_token: str | None
+        self,
+        *,
+        email: str,
+        password: str,
+        client: ClientInfo,
+        previous_token: str | None,
+        device_cookie: str | None = None,
     ) -> IssuedSession:
         """Password step: a *partial* session (``mfa_setup`` or ``mfa``), never a full one.
 
         Its SQL is kept to a fixed few statements (tests/accounts/test_login_statements.py): the
-        key's lock, then one read of the account, its TOTP enrolment and (database store) both
+        key's lock, then one read of the account, its TOTP enrolment and (database store) the
         throttle keys, then the session row, then the audit append at commit.
+
+        A browser with a device cookie for this account is throttled on that device's key, not
+        the account's (``app.accounts.devices``): failures from elsewhere cannot hold it up.
         """
         account_key = self._password_key(email)
         ip_key = self._ip_key("login", client)
+        device = trusted_device(self.keys.device, self.keys.email_key(email), device_cookie)
+        keys = (account_key, ip_key) if device is None else (account_key, ip_key, device.key)
         await self.throttle.serialize(account_key)
         if self.throttle.in_database:
-            found = await self.repository.login_candidate(email, (account_key, ip_key))
-            pending = self.throttle.pending_from(found.throttle)
+            found = await self.repository.login_candidate(email, keys)
+            states = found.throttle
         else:
             found = await self.repository.login_candidate(email)
-            pending = await self.throttle.pending(account_key, ip_key)
+            states = await self.throttle.states(*keys)
+        # a device cookie that failed too often is locked out: it counts as none (OWASP)
+        trusted = device is not None and not _pending(self.throttle, states, device.key).wait
+        held_key = device.key if device is not None and trusted else account_key
+        pending = _pending(self.throttle, states, held_key, ip_key)
         account = found.account
         if pending.wait:
             await self._login_failed(account, "throttled", action=AuditAction.AUTH_THROTTLED)
             raise Throttled(pending.wait)
 
-        ok = await self.passwords.verify(account.password_hash if account else None, password)
-        if not ok or account is None:
-            await self.throttle.failure(account_key, self.throttle.policies.account)
+        checked = await self.passwords.check(account.password_hash if account else None, password)
+        if not checked.ok or account is None:
+            await self.throttle.failure(held_key, self.throttle.policies.account)
             await self.throttle.failure(ip_key, self.throttle.policies.ip)
             await self._login_failed(account, "bad_password" if account else "unknown_account")
             raise InvalidCredentials("The email or the password is wrong.")
@@ -337,10 +361,11 @@ class AuthService:
             await self._login_failed(account, "suspended")
             raise AccountSuspended("This account is suspended; contact support.")
 
-        if account_key in pending.known:  # attempts on one account take turns: still exact
-            await self.throttle.reset(account_key)
-        if self.passwords.needs_rehash(account.password_hash):
-            # parameters changed since this hash was made: upgrade it now that we know the password
+        if held_key in pending.known:  # attempts on one account take turns: still exact
+            await self.throttle.reset(held_key)
+        if checked.rehash:
+            # parameters changed since this hash was made, or it was made before passwords were
+            # normalised (NFKC): upgrade it now that we know the password
             await self.repository.update(
                 account.id, password_hash=await self.passwords.hash(password)
             )
@@ -409,6 +434,10 @@ class AuthService:
             row.id, token_hash=self.keys.session_hash(token), last_seen_at=clock.now(), **changes
         )
         return IssuedSession(row.id, token, self.keys.csrf_token(token), SessionState(row.state))
+
+    def device_cookie(self, account: Account, cookie: str | None) -> str:
+        """The device cookie to set once a login is complete (``app.accounts.devices``)."""
+        return remember(self.keys.device, self.keys.email_key(account.email), cookie)
 
     # second factor ----------------------------------------------------------------------------
     async def begin_totp_setup(self, ctx: SessionContext) -> Enrolment:
@@ -542,7 +571,7 @@ class AuthService:
     ) -> Reauthentication:
         """Password and a fresh TOTP code again; rotates the session (ASVS V7.5.3)."""
         account = ctx.account
-        password_key = self._password_key(account.email)
+        password_key = self._session_password_key(ctx)
         mfa_key = self._mfa_key(account.id)
         await self._check_throttle(account, password_key, mfa_key)
         if not await self.passwords.verify(account.password_hash, password):
@@ -550,7 +579,8 @@ class AuthService:
             await self._reauth_failed(account, "password")
             raise InvalidCredentials("The password is wrong.")
         if not await self.mfa.verify_totp(account.id, code):
-            await self.throttle.failure(mfa_key, self.throttle.policies.account)
+            # the second factor's policy, hard stop included, as at /mfa/verify (issue 20)
+            await self.throttle.failure(mfa_key, self.throttle.policies.mfa)
             await self._reauth_failed(account, "code")
             raise InvalidCode("The code is wrong or was already used.")
         await self.throttle.reset(password_key)
@@ -624,8 +654,12 @@ class AuthService:
         return await self.account(principal)
 
     # passwords --------------------------------------------------------------------------------
-    async def forgot_password(self, *, email: str, client: ClientInfo) -> None:
-        """202 always; a reset mail only if the account exists. Rate-limited per email and IP.
+    async def forgot_password(
+        self, *, email: str, client: ClientInfo, device_cookie: str | None = None
+    ) -> None:
+        """202 always; a reset mail only if the account exists. Rate-limited per email and IP;
+        a browser with a device cookie for this account has its own allowance instead of the
+        email's, which anyone can spend (``app.accounts.devices``).
 
         The request does the same work for every address: after the throttle, it stages one
         deferred message in the outbox (``PASSWORD_RESET_KIND``), and the account's lookup, the
@@ -633,9 +667,10 @@ class AuthService:
         (``send_password_reset``). Looking the account up here made registered addresses answer
         measurably slower (issue 20).
         """
-        await self.throttle.hit(
-            f"forgot:email:{self.keys.email_key(email)}", self.throttle.policies.account
-        )
+        email_key = self.keys.email_key(email)
+        device = trusted_device(self.keys.device, email_key, device_cookie)
+        bucket = f"forgot:{device.key}" if device is not None else f"forgot:email:{email_key}"
+        await self.throttle.hit(bucket, self.throttle.policies.account)
         await self.throttle.hit(self._ip_key("forgot", client), self.throttle.policies.ip)
         if self.mail is not None:
             self.mail.prepare(PASSWORD_RESET_KIND, {"email": email})
@@ -720,7 +755,7 @@ class AuthService:
         self, principal: Principal, ctx: SessionContext, *, current: str, new: str
     ) -> None:
         account = ctx.account
-        key = self._password_key(account.email)
+        key = self._session_password_key(ctx)
         await self._check_throttle(account, key)
         if not await self.passwords.verify(account.password_hash, current):
             await self.throttle.failure(key, self.throttle.policies.account)
@@ -801,6 +836,11 @@ class AuthService:
             object_id=account.id,
         )
         return account
+
+
+def _pending(throttle: Throttle, states: Mapping[str, datetime | None], *keys: str) -> Pending:
+    """``Throttle.pending_from`` over some of the states read."""
+    return throttle.pending_from({key: states[key] for key in keys if key in states})
 
 
 def _recent(at: object, settings: Settings) -> bool:

@@ -68,5 +68,9 @@ def checkpoint_mac(key: bytes, cut_seq: int, cut_hash: str) -> str:
     ).hexdigest()
 
 
+def head_mac(key: bytes, seq: int, digest: str) -> str:
+    return hmac.new(key, f"head:{seq}:{digest}".encode("ascii"), hashlib.sha256).hexdigest()
+
+
 def constant_mac_ok(expected: str, stored: str) -> bool:
     return hmac.compare_digest(expected.encode("ascii"), stored.encode("ascii", "replace"))

@@ -29,6 +29,7 @@ _EXT = "urn:erdv:audit:"
 #: FHIR AuditEvent.action: C create, R read, U update, D delete, E execute.
 _FHIR_ACTION_BY_VERB = {
     "read": "R",
+    "listed": "R",
     "exported": "R",
     "calendar_exported": "R",
     "log_exported": "R",

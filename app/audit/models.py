@@ -8,6 +8,12 @@ C9). ``seq`` is gapless because the application, not a sequence, assigns it unde
 
 ``audit_checkpoint`` records where a retention purge cut the chain (the last removed entry's ``seq``
 and ``hash``), MAC'd with the same key, so that the remaining chain stays verifiable.
+
+``audit_head`` pins the newest entry (``seq``, ``hash``, MAC'd) in one row rewritten in the
+transaction of every append: the chain alone cannot tell that its newest entries were deleted (what
+remains is a shorter valid chain), the head record can. Replaying an older head record is caught by
+an anchor kept outside the database (``erdv audit anchor``; docs/security.md). On PostgreSQL,
+triggers refuse UPDATE and DELETE on the trail except the retention purge (migration ``b3e1f0c7a9d2``).
 """
 
 from __future__ import annotations
@@ -70,6 +76,7 @@ class AuditAction(StrEnum):
     APPOINTMENT_CANCELLED = "appointment.cancelled"
     APPOINTMENT_RESCHEDULED = "appointment.rescheduled"
     APPOINTMENT_READ = "appointment.read"
+    APPOINTMENTS_LISTED = "appointment.listed"
     APPOINTMENT_CALENDAR_EXPORTED = "appointment.calendar_exported"
     AGENDA_READ = "agenda.read"
     VISIT_REASONS_PURGED = "retention.visit_reasons_purged"
@@ -142,3 +149,15 @@ class AuditCheckpoint(SQLModel, table=True):
     cut_hash: str = Field(max_length=64)
     purged_count: int = Field(sa_type=sa.BigInteger)
     mac: str = Field(max_length=64)
+
+
+class AuditHead(SQLModel, table=True):
+    """The newest entry, pinned (one row, ``id = 1``): ``mac = HMAC(audit key, head:seq:hash)``."""
+
+    __tablename__ = "audit_head"
+
+    id: int = Field(sa_column=sa.Column(sa.Integer, primary_key=True, autoincrement=False))
+    seq: int = Field(sa_type=sa.BigInteger)
+    hash: str = Field(max_length=64)
+    mac: str = Field(max_length=64)
+    updated_at: datetime = Field(sa_type=UTCDateTime)

@@ -9,17 +9,29 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.models import AuditCheckpoint, AuditEntry
+from app.audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from app.core.db import lock_until_commit
 
 entry_table = cast(sa.Table, AuditEntry.__table__)  # type: ignore[attr-defined]
 checkpoint_table = cast(sa.Table, AuditCheckpoint.__table__)  # type: ignore[attr-defined]
+head_table = cast(sa.Table, AuditHead.__table__)  # type: ignore[attr-defined]
+HEAD_ID = 1
 
 WRITERS_LOCK = "erdv:audit-writers"
 
 # Every audited request runs these at commit: built once, not per call.
 _HEAD = sa.select(entry_table.c.seq, entry_table.c.hash).order_by(entry_table.c.seq.desc()).limit(1)
 _INSERT = sa.insert(entry_table)
+_MOVE_HEAD = (
+    sa.update(head_table)
+    .where(head_table.c.id == HEAD_ID)
+    .values(
+        seq=sa.bindparam("head_seq"),
+        hash=sa.bindparam("head_hash"),
+        mac=sa.bindparam("head_mac"),
+        updated_at=sa.bindparam("head_at"),
+    )
+)
 
 
 def _lock_and_head() -> sa.Select[Any]:
@@ -108,6 +120,42 @@ class AuditRepository:
     async def insert_entries(self, rows: Sequence[dict[str, object]]) -> None:
         # one row (most requests) as a plain execute: a one-item executemany costs more
         await self.session.execute(_INSERT, rows[0] if len(rows) == 1 else list(rows))
+
+    async def move_head(self, seq: int, digest: str, mac: str, at: datetime) -> None:
+        """Pin the newest entry, in the appending transaction, under the writers' lock. One
+        UPDATE on every append; the very first one inserts the row."""
+        values = {"head_seq": seq, "head_hash": digest, "head_mac": mac, "head_at": at}
+        if _count(await self.session.execute(_MOVE_HEAD, values)) == 0:
+            await self.session.execute(
+                sa.insert(head_table).values(
+                    id=HEAD_ID, seq=seq, hash=digest, mac=mac, updated_at=at
+                )
+            )
+
+    async def head_record(self) -> AuditHead | None:
+        row = (await self.session.execute(sa.select(head_table))).first()
+        if row is None:
+            return None
+        return AuditHead(**row._mapping)
+
+    async def entry_hash(self, seq: int) -> str | None:
+        """The stored hash of entry ``seq``, if it is still there."""
+        found = await self.session.execute(
+            sa.select(entry_table.c.hash).where(entry_table.c.seq == seq)
+        )
+        value = found.scalar_one_or_none()
+        return str(value) if value is not None else None
+
+    async def count_through(self, seq: int) -> int:
+        return int(
+            (
+                await self.session.execute(
+                    sa.select(sa.func.count())
+                    .select_from(entry_table)
+                    .where(entry_table.c.seq <= seq)
+                )
+            ).scalar_one()
+        )
 
     async def latest_checkpoint(self) -> AuditCheckpoint | None:
         result = await self.session.execute(

@@ -6,7 +6,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.dependencies import CurrentAdmin, CurrentPatient, RecentlyAuthenticatedAdmin
@@ -19,6 +18,7 @@ from app.audit.schemas import AccessLogEntry, VerifyReport
 from app.core.db import DbSession
 from app.core.deps import AppSettings
 from app.core.problems import problem_responses
+from app.core.schemas import Instant
 from app.oauth.service import client_names
 from app.throttle.dependencies import RequestThrottle
 
@@ -46,7 +46,9 @@ async def my_access_log(
     patient: CurrentPatient,
     session: DbSession,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before: Annotated[int | None, Query(ge=1, description="Older than this seq.")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="Older than this seq.")
+    ] = None,
 ) -> list[AccessLogEntry]:
     lines = await service.access_log(
         session, str(patient.account_id), _names, limit=limit, before_seq=before
@@ -71,8 +73,8 @@ async def export_audit(
     audit: Audit,
     throttle: RequestThrottle,
     format: Annotated[Literal["ndjson"], Query()] = "ndjson",  # noqa: A002 - API.md's name
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
 ) -> StreamingResponse:
     await throttle.spend_export(admin.account_id)
     # Recorded (and committed) before the first byte: an export is itself an access.

@@ -13,15 +13,21 @@ data (no visit reason, no name, no email), never secrets (token hashes at most).
 
 from __future__ import annotations
 
+import base64
+import dataclasses
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import chain
-from app.audit.models import ActorType, AuditAction, AuditCheckpoint, AuditOutcome
+from app.audit.models import ActorType, AuditAction, AuditCheckpoint, AuditHead, AuditOutcome
 from app.audit.repository import AuditRepository
 from app.core import clock
 from app.core.crypto import derive_key
@@ -160,11 +166,13 @@ async def append(session: AsyncSession, key: bytes, rows: list[dict[str, object]
     _chain(rows, head, key)
     if certain:
         await repository.insert_entries(rows)
-        return
-    if await repository.insert_next(rows):
-        return
-    _chain(rows, await repository.head(), key)
-    await repository.insert_entries(rows)
+    elif not await repository.insert_next(rows):
+        _chain(rows, await repository.head(), key)
+        await repository.insert_entries(rows)
+    # the head record moves with the chain, in this transaction (see ``verify``)
+    newest = rows[-1]
+    seq, digest = int(str(newest["seq"])), str(newest["hash"])
+    await repository.move_head(seq, digest, chain.head_mac(key, seq, digest), clock.now())
 
 
 def _chain(rows: list[dict[str, object]], head: tuple[int, str] | None, key: bytes) -> None:
@@ -251,6 +259,8 @@ class VerifyResult:
     first_bad: str | None = None
     first_bad_seq: int | None = None
     reason: str | None = None
+    #: the newest entry's seq when the chain holds (0: empty)
+    head_seq: int | None = None
 
 
 async def verify(session: AsyncSession, key: bytes) -> VerifyResult:
@@ -260,6 +270,8 @@ async def verify(session: AsyncSession, key: bytes) -> VerifyResult:
     removed one (a gap in ``seq`` or a broken link), an inserted or reordered one (a broken link).
     """
     repository = AuditRepository(session)
+    # read before the entries: whatever the walk finds was committed with this head or after it
+    pinned = await repository.head_record()
     checkpoint = await repository.latest_checkpoint()
     expected_seq, prev_hash = 1, chain.GENESIS_HASH
     if checkpoint is not None:
@@ -288,7 +300,134 @@ async def verify(session: AsyncSession, key: bytes) -> VerifyResult:
         count += 1
         expected_seq = int(row.seq) + 1
         prev_hash = str(fields["hash"])
-    return VerifyResult(True, count, prev_hash)
+        if pinned is not None and int(row.seq) == pinned.seq and prev_hash != pinned.hash:
+            return VerifyResult(
+                False, count, prev_hash, str(row.id), int(row.seq), "head record does not match"
+            )
+    problem = _head_problem(pinned, key, expected_seq - 1, checkpoint is not None or count > 0)
+    if problem is not None:
+        return VerifyResult(False, count, prev_hash, None, expected_seq, problem)
+    return VerifyResult(True, count, prev_hash, head_seq=expected_seq - 1)
+
+
+def _head_problem(
+    pinned: AuditHead | None, key: bytes, newest_seq: int, anything: bool
+) -> str | None:
+    """Deleting the newest entries leaves a shorter chain that is valid in itself: the head
+    record, MAC'd and moved in the transaction of every append, says how far it must reach."""
+    if pinned is None:
+        return "the head record is missing" if anything else None
+    if not chain.constant_mac_ok(chain.head_mac(key, pinned.seq, pinned.hash), pinned.mac):
+        return "the head record is not authenticated by the audit key"
+    if newest_seq < pinned.seq:
+        return f"entries {newest_seq + 1} to {pinned.seq} are missing (the head record names them)"
+    return None
+
+
+async def pin_missing_head(session: AsyncSession, key: bytes) -> bool:
+    """A trail written before the head record existed gets one, pinned to its newest entry (run
+    by ``erdv migrate``): from then on, deleting entries from its end is detected."""
+    repository = AuditRepository(session)
+    await repository.lock_writers()
+    if await repository.head_record() is not None:
+        return False
+    head = await repository.head()
+    if head is None:
+        return False
+    seq, digest = head
+    await repository.move_head(seq, digest, chain.head_mac(key, seq, digest), clock.now())
+    return True
+
+
+ANCHOR_KIND = "erdv-audit-anchor"
+
+
+class AnchorError(ValueError):
+    """An anchor file that cannot be used: unreadable, or not signed by this installation."""
+
+
+def _anchor_key(secret_key: bytes) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(derive_key(secret_key, "audit-anchor"))
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+async def make_anchor(session: AsyncSession, secret_key: bytes) -> dict[str, object]:
+    """The verified head, signed (Ed25519, key derived from the secret) for an operator to keep
+    outside the database: a later ``verify_with_anchor`` proves that the trail still reaches it.
+    The head record alone cannot show that it was replaced by an older one with its entries;
+    a copy kept elsewhere can. Refuses to sign a broken chain."""
+    result = await verify(session, audit_key(secret_key))
+    if not result.ok:
+        raise AnchorError(f"the chain is broken at seq {result.first_bad_seq}: {result.reason}")
+    signer = _anchor_key(secret_key)
+    body: dict[str, object] = {
+        "kind": ANCHOR_KIND,
+        "seq": result.head_seq or 0,
+        "hash": result.head,
+        "at": chain.format_instant(clock.now()),
+    }
+    signature = signer.sign(chain.canonical_json(body).encode("utf-8"))
+    public = signer.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return body | {"public_key": _b64(public), "signature": _b64(signature)}
+
+
+def read_anchor(text: str, secret_key: bytes) -> tuple[int, str]:
+    """``(seq, hash)`` of an anchor this installation signed; else ``AnchorError``."""
+    try:
+        document = json.loads(text)
+        body = {name: document[name] for name in ("kind", "seq", "hash", "at")}
+        signature = _unb64(str(document["signature"]))
+        seq, digest = int(body["seq"]), str(body["hash"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise AnchorError("not an erdv audit anchor") from error
+    if body["kind"] != ANCHOR_KIND:
+        raise AnchorError("not an erdv audit anchor")
+    try:
+        _anchor_key(secret_key).public_key().verify(
+            signature, chain.canonical_json(body).encode("utf-8")
+        )
+    except InvalidSignature as error:
+        raise AnchorError("the anchor's signature does not match this installation") from error
+    return seq, digest
+
+
+async def verify_with_anchor(
+    session: AsyncSession, key: bytes, anchor: tuple[int, str]
+) -> VerifyResult:
+    """``verify``, and the chain reaches at least the anchored head, through the very entry it
+    names (or past it, behind a purge checkpoint)."""
+    result = await verify(session, key)
+    if not result.ok:
+        return result
+    seq, digest = anchor
+    repository = AuditRepository(session)
+    if (result.head_seq or 0) < seq:
+        return dataclasses.replace(
+            result,
+            ok=False,
+            first_bad_seq=(result.head_seq or 0) + 1,
+            reason=f"the trail ends at seq {result.head_seq or 0}, before the anchored seq {seq}",
+        )
+    checkpoint = await repository.latest_checkpoint()
+    cut = checkpoint.cut_seq if checkpoint is not None else 0
+    if seq > cut:
+        found = await repository.entry_hash(seq)
+    elif checkpoint is not None and seq == cut:
+        found = checkpoint.cut_hash
+    else:
+        found = digest  # purged since it was anchored: the checkpoint vouches for the cut
+    if seq > 0 and found != digest:
+        return dataclasses.replace(
+            result, ok=False, first_bad_seq=seq, reason="the anchored entry was replaced"
+        )
+    return result
 
 
 async def verify_and_record(session: AsyncSession, key: bytes, actor: Actor) -> VerifyResult:
@@ -321,17 +460,19 @@ async def purge_older_than(
     if cut is None:
         return 0
     cut_seq, cut_hash = cut
-    removed = await repository.delete_through(cut_seq)
+    # the checkpoint first: on PostgreSQL a trigger lets only entries a checkpoint covers be
+    # deleted (migration b3e1f0c7a9d2), so nothing newer can be removed, purge or not
     await repository.add_checkpoint(
         AuditCheckpoint(
             id=new_id(),
             created_at=clock.now(),
             cut_seq=cut_seq,
             cut_hash=cut_hash,
-            purged_count=removed,
+            purged_count=await repository.count_through(cut_seq),
             mac=chain.checkpoint_mac(key, cut_seq, cut_hash),
         )
     )
+    removed = await repository.delete_through(cut_seq)
     await AuditTrail(session, key).record(
         AuditAction.AUDIT_PURGED,
         actor=Actor.system(),

@@ -70,7 +70,11 @@ async def get_directory_service(request: Request, database: Database) -> Booking
     lock, no transaction round trips), and no audit trail, throttle or mail queue to set up on the
     busiest routes (each is per-request work: keys, policies). The settings come from the app's
     state: one dependency less to resolve on every public read."""
-    return BookingService(database.reader, settings_of(request))
+    settings = settings_of(request)
+    # the recorder is mandatory; these routes read no personal data, so it never writes here
+    return BookingService(
+        database.reader, settings, AuditTrail.for_settings(database.reader, settings)
+    )
 
 
 Directory = Annotated[BookingService, Depends(get_directory_service)]

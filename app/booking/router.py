@@ -7,7 +7,6 @@ import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Response, status
-from pydantic import AwareDatetime
 
 from app.booking import schemas
 from app.booking.dependencies import (
@@ -25,6 +24,7 @@ from app.booking.dependencies import (
 from app.booking.service import MAX_PAGE, AppointmentView, ProfileView
 from app.core.access import PUBLIC
 from app.core.problems import problem_responses
+from app.core.schemas import Instant
 
 router = APIRouter(tags=["booking"])
 
@@ -36,8 +36,8 @@ _AUTH = (
     (403, "insufficient_scope"),
 )
 _UNSAFE = (*_AUTH, (403, "csrf_failed"))
-From = Annotated[AwareDatetime | None, Query(alias="from", description="RFC 3339 with offset")]
-To = Annotated[AwareDatetime | None, Query(alias="to", description="RFC 3339 with offset")]
+From = Annotated[Instant | None, Query(alias="from", description="RFC 3339 with offset")]
+To = Annotated[Instant | None, Query(alias="to", description="RFC 3339 with offset")]
 
 
 def _profile(view: ProfileView) -> schemas.Profile:

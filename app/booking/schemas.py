@@ -7,10 +7,10 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Final, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from app.booking.slots import FreeSlots
-from app.core.schemas import Schema
+from app.core.schemas import Instant, Schema
 
 
 class VisitReasonPublic(BaseModel):
@@ -117,11 +117,11 @@ def slots_json(free: FreeSlots) -> bytes:
 class BookingIn(Schema):
     practitioner_id: uuid.UUID
     visit_reason_id: uuid.UUID
-    start: AwareDatetime
+    start: Instant
 
 
 class RescheduleIn(Schema):
-    start: AwareDatetime
+    start: Instant
 
 
 class Booked(BaseModel):

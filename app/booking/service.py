@@ -218,7 +218,7 @@ class BookingService:
         self,
         session: AsyncSession,
         settings: Settings,
-        audit: AuditTrail | None = None,
+        audit: AuditTrail,
         throttle: Throttle | None = None,
         mail: MailQueue | None = None,
     ) -> None:
@@ -232,8 +232,9 @@ class BookingService:
         self.cipher = ColumnCipher.from_secret(settings.encryption_key_bytes)
 
     async def _record(self, action: AuditAction, **kwargs: Any) -> None:
-        if self.audit is not None:
-            await self.audit.record(action, **kwargs)
+        # Mandatory (issue 20): a channel that reads personal data without a recorder cannot be
+        # built, so none can forget the patient's access log (charter C9).
+        await self.audit.record(action, **kwargs)
 
     # -----------------------------------------------------------------------------------------------
     # Directory (public)
@@ -459,7 +460,7 @@ class BookingService:
         # the stored answer leaves the visit reason out (C7): add it back while it still exists
         body["visit_reason_id"] = None
         found = await self.repository.appointment(stored.appointment_id)
-        if found is not None:
+        if found is not None and not principal.via_token:  # C6, C7: never to an application
             reason = self._reason(found)
             body["visit_reason_id"] = str(reason[0]) if reason else None
         return Booked(stored.status_code, body, replayed=True)
@@ -569,7 +570,9 @@ class BookingService:
             object_type="appointment",
             object_id=appointment_id,
         )
-        return Booked(201, body | {"visit_reason_id": str(visit_reason_id)})
+        # C6, C7: an application booking for the patient is not told the reason back
+        shown = None if principal.via_token else str(visit_reason_id)
+        return Booked(201, body | {"visit_reason_id": shown})
 
     def _find(
         self, context: Any, reason_id: str, start: datetime, now: datetime, busy: Sequence[Any]
@@ -637,9 +640,17 @@ class BookingService:
             return row
         raise AppointmentNotFound()
 
+    def _view_for(self, principal: Principal, row: Any) -> AppointmentView:
+        """The appointment as ``principal`` may see it: the visit reason is for the patient and
+        the practitioner (charter C6, C7), never for a third-party application, whatever its
+        scopes (the consent page describes ``appointments:read`` as practitioner, date and time)."""
+        return self._view(row, with_reason=not principal.via_token)
+
     async def read(self, principal: Principal, appointment_id: uuid.UUID) -> AppointmentView:
         row = await self._mine(principal, appointment_id)
-        if principal.role is Role.PRACTITIONER:  # C9: a read of a patient's data by someone else
+        if principal.role is Role.PRACTITIONER or principal.via_token:
+            # C9: a read of a patient's data by someone else (the practitioner, or an
+            # application acting with the patient's token) is in the patient's access log
             await self._record(
                 AuditAction.APPOINTMENT_READ,
                 actor=principal.actor,
@@ -647,7 +658,7 @@ class BookingService:
                 object_type="appointment",
                 object_id=row.id,
             )
-        return self._view(row)
+        return self._view_for(principal, row)
 
     async def calendar(self, principal: Principal, appointment_id: uuid.UUID) -> str:
         """An iCalendar file (RFC 5545): who, where and when, never why (C7)."""
@@ -688,7 +699,7 @@ class BookingService:
                     contact, row.display_name, in_zone(row.start_at, _zone(row.timezone))
                 )
         found = await self.repository.appointment(row.id)
-        return self._view(found)
+        return self._view_for(principal, found)
 
     def _check_deadline(self, principal: Principal, row: Any, now: datetime) -> None:
         if principal.role is not Role.PATIENT:
@@ -747,7 +758,7 @@ class BookingService:
             object_id=row.id,
         )
         found = await self.repository.appointment(row.id)
-        return self._view(found)
+        return self._view_for(principal, found)
 
     # -----------------------------------------------------------------------------------------------
     # Lists
@@ -758,7 +769,15 @@ class BookingService:
         rows = await self.repository.of_patient(
             principal.account_id, clock.now(), upcoming=upcoming, limit=MAX_LIST
         )
-        return [self._view(r) for r in rows]
+        if principal.via_token:  # C9: an application read the patient's appointments
+            await self._record(
+                AuditAction.APPOINTMENTS_LISTED,
+                actor=principal.actor,
+                subject_id=principal.account_id,
+                object_type="appointment_list",
+                details={"scope": "upcoming" if upcoming else "past", "count": len(rows)},
+            )
+        return [self._view_for(principal, r) for r in rows]
 
     async def agenda(
         self, principal: Principal, start: datetime | None, end: datetime | None
@@ -787,7 +806,9 @@ class BookingService:
                 )
             views.append(
                 dataclasses.replace(
-                    self._view(row), patient_name=row.full_name, patient_phone=row.phone
+                    self._view_for(principal, row),
+                    patient_name=row.full_name,
+                    patient_phone=row.phone,
                 )
             )
         return views

@@ -6,7 +6,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import HTMLResponse, StreamingResponse
-from pydantic import AwareDatetime
 
 from app.accounts.dependencies import CurrentAccount, RecentlyAuthenticatedAdmin
 from app.audit.dependencies import Audit
@@ -28,6 +27,7 @@ from app.core.access import PUBLIC
 from app.core.db import DbSession
 from app.core.deps import AppSettings
 from app.core.problems import problem_responses
+from app.core.schemas import Instant
 from app.models import metadata as all_tables
 from app.throttle.dependencies import RequestThrottle
 
@@ -202,8 +202,8 @@ async def export_consent_log(
     audit: Audit,
     throttle: RequestThrottle,
     format: Annotated[Literal["csv", "ndjson"], Query()] = "csv",  # noqa: A002 - API.md's name
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     purpose: str | None = None,
 ) -> StreamingResponse:
     if purpose is not None:

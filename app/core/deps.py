@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from app.core.errors import Unprocessable
 from app.core.settings import Settings
 
 
@@ -26,3 +27,14 @@ async def _app_settings(request: Request) -> Settings:
 
 
 AppSettings = Annotated[Settings, Depends(_app_settings)]
+
+
+async def refuse_nul_in_query(request: Request) -> None:
+    """No query parameter needs a NUL character, PostgreSQL cannot compare one, and SQLite would:
+    422 on both databases alike (request bodies refuse it in ``app.core.schemas.Schema``), as the
+    OpenAPI document says (``app.openapi``)."""
+    if "%00" in request.url.query:
+        raise Unprocessable(
+            "Query parameters must not contain NUL characters.",
+            errors=[{"field": "query", "message": "text must not contain NUL characters"}],
+        )

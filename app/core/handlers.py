@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +58,9 @@ async def _erdv_error(request: Request, error: Exception) -> JSONResponse:
     return render_error(request, error)
 
 
+#: FastAPI's answer to a body it cannot decode (bytes that are not UTF-8, say); a JSON syntax
+#: error is already a 422, and so is this: the request is not valid (API.md)
+_UNPARSABLE_BODY = "There was an error parsing the body"
 #: where machines call: an unknown path there stays a problem document, whoever asks
 MACHINE_PREFIXES = ("/api/", "/oauth/", "/.well-known/", "/fhir/", "/static/")
 
@@ -78,16 +83,46 @@ async def _http_error(request: Request, error: Exception) -> Response:
             # a mistyped address: the app's own "page not found" (its router knows no such
             # path), still answered 404; the API keeps its problem documents
             return FileResponse(shell, status_code=404)
+    if error.status_code == 400 and error.detail == _UNPARSABLE_BODY:
+        return _invalid(
+            request,
+            [
+                {
+                    "field": "body",
+                    "message": "Request body is not valid JSON",
+                    "type": "json_invalid",
+                }
+            ],
+        )
     code, title = HTTP_STATUS_CODES.get(error.status_code, ("http_error", "HTTP error"))
     detail = error.detail if isinstance(error.detail, str) and error.status_code != 500 else title
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
+        allowed = _allowed_methods(request, headers.get("Allow"))
+        if allowed:
+            headers["Allow"] = allowed
     return problem_response(
-        request,
-        status=error.status_code,
-        code=code,
-        title=title,
-        detail=detail,
-        headers=dict(error.headers or {}),
+        request, status=error.status_code, code=code, title=title, detail=detail, headers=headers
     )
+
+
+def _allowed_methods(request: Request, fallback: str | None) -> str | None:
+    """RFC 9110 §15.5.6: ``Allow`` lists every method of the resource, as the OpenAPI document
+    declares them. Starlette names only those of the first route whose path matched, and a path
+    served by several routes (``GET`` and ``POST /api/v1/me/absences``) has more."""
+    path = request.url.path
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        if _template(template).fullmatch(path):
+            return ", ".join(sorted(m.upper() for m in operations if m in _HTTP_METHODS))
+    return fallback
+
+
+_HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+
+
+@functools.lru_cache(maxsize=512)
+def _template(path: str) -> re.Pattern[str]:
+    return re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path)))
 
 
 def _field_name(loc: tuple[int | str, ...]) -> str:
@@ -114,6 +149,10 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
                 "type": str(item.get("type", "value_error")),
             }
         )
+    return _invalid(request, errors)
+
+
+def _invalid(request: Request, errors: list[dict[str, str]]) -> JSONResponse:
     return problem_response(
         request,
         status=422,

@@ -10,7 +10,10 @@ Why this shape (SECURITY.md "Passwords", ASVS V6.2, NIST SP 800-63B §3.1.1.2):
 - **Same work for unknown accounts.** ``verify(None, password)`` checks the password against a dummy
   hash made with the current parameters, so "no such email" costs exactly what "wrong password" costs
   and timing does not reveal who is registered.
-- The password is hashed as given: no truncation, no case folding, no normalization (any Unicode).
+- **Unicode-normalised** (NIST SP 800-63B §3.1.1.2): the password is hashed in NFKC, so the same
+  passphrase typed on another keyboard or system (composed or decomposed accents, full-width forms,
+  ligatures) is the same password. No truncation, no case folding (any Unicode). Hashes made before
+  this, of the password as typed, still verify, and are replaced at the next login (``check``).
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ import contextlib
 import os
 import secrets
 import threading
+import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
 from argon2 import PasswordHasher as Argon2Hasher
@@ -46,6 +51,24 @@ def argon2_for(settings: Settings) -> Argon2Hasher:
     )
 
 
+def normalize(password: str) -> str:
+    """NFKC (NIST SP 800-63B §3.1.1.2; RFC 8265's OpaqueString profile uses NFC, NIST asks NFKC)."""
+    return unicodedata.normalize("NFKC", password)
+
+
+def _forms(password: str) -> tuple[str, ...]:
+    """The forms a stored hash may be of: NFKC, then as typed (hashes from before NFKC)."""
+    normal = normalize(password)
+    return (normal,) if normal == password else (normal, password)
+
+
+@dataclass(frozen=True)
+class PasswordCheck:
+    ok: bool
+    #: replace the stored hash with ``hash(password)`` now that the password is known
+    rehash: bool
+
+
 class PasswordHasher:
     """The process's password hasher. Create one per app (``app.state.passwords``); ``close()`` it."""
 
@@ -61,8 +84,8 @@ class PasswordHasher:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
 
     async def hash(self, password: str) -> str:
-        """An argon2id PHC string (``$argon2id$v=19$m=...``)."""
-        digest: str = await self._run(self._argon2.hash, password)
+        """An argon2id PHC string (``$argon2id$v=19$m=...``) of the NFKC form."""
+        digest: str = await self._run(self._argon2.hash, normalize(password))
         return digest
 
     async def dummy_hash(self) -> str:
@@ -73,9 +96,24 @@ class PasswordHasher:
 
     async def verify(self, stored: str | None, password: str) -> bool:
         """True if ``password`` matches ``stored``; ``stored=None`` does the same work and says no."""
+        return (await self.check(stored, password)).ok
+
+    async def check(self, stored: str | None, password: str) -> PasswordCheck:
+        """``verify``, and whether ``stored`` should be replaced by ``hash(password)``: it was made
+        with other parameters, or of the password as typed before passwords were normalised.
+        Unknown accounts (``stored=None``) cost the same: the same forms against the dummy hash."""
         target = stored if stored is not None else await self.dummy_hash()
-        ok: bool = await self._run(self._verify_sync, target, password)
-        return ok and stored is not None
+        matched = await self._run(self._match_sync, target, _forms(password))
+        ok = matched is not None and stored is not None
+        rehash = ok and (bool(matched) or self.needs_rehash(target))
+        return PasswordCheck(ok, rehash)
+
+    def _match_sync(self, stored: str, forms: tuple[str, ...]) -> int | None:
+        """Which of ``forms`` matches (0: the NFKC form), in one trip to the pool."""
+        for index, form in enumerate(forms):
+            if self._verify_sync(stored, form):
+                return index
+        return None
 
     def _verify_sync(self, stored: str, password: str) -> bool:
         try:

@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, model_validator
+
+#: The instants a request may name: far wider than any appointment, absence or audit query needs,
+#: narrow enough that adding a window or a week to one, or converting it to UTC or to a
+#: practitioner's zone, never overflows (year 1 and year 9999 answered 500: issue 20).
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2999, 12, 31, tzinfo=UTC)
+
+
+def _in_range(value: datetime) -> datetime:
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError("instants must lie between the years 1900 and 2999")
+    return value
+
+
+#: An RFC 3339 instant with an offset, within ``EARLIEST`` and ``LATEST`` (else 422).
+Instant = Annotated[AwareDatetime, AfterValidator(_in_range)]
 
 
 def _has_nul(value: Any) -> bool:

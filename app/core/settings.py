@@ -41,6 +41,22 @@ class SettingsError(RuntimeError):
     """The configuration cannot be used (raised at start-up, never at request time)."""
 
 
+#: zxcvbn's estimate (log10 of the guesses) a production secret must reach: 10^36 is about 120
+#: bits; 43 random base64 characters score 43, a repeated word or character under 20
+_MIN_SECRET_GUESSES_LOG10 = 36
+#: zxcvbn's time grows with the input: what it reads of a secret (longer ones are not weaker)
+_SECRET_CHECKED_CHARS = 100
+
+
+def _random_enough(raw: str) -> bool:
+    """Refuses what a person types or a pattern (``a`` x 43, a repeated word): zxcvbn, the
+    password checker's own estimator, finds repeats, sequences, keyboard walks and words."""
+    from zxcvbn import zxcvbn
+
+    estimate = zxcvbn(raw[:_SECRET_CHECKED_CHARS])
+    return float(estimate["guesses_log10"]) >= _MIN_SECRET_GUESSES_LOG10
+
+
 def _new_secret() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(_MIN_SECRET_BYTES)).decode("ascii")
 
@@ -171,15 +187,21 @@ class Settings(BaseSettings):
     def _check_production(self) -> Self:
         if self.env is not Environment.PRODUCTION:
             return self
+        raws = []
         for name in ("secret_key", "encryption_key"):
             value: SecretStr | None = getattr(self, name)
             raw = value.get_secret_value() if value else ""
-            if raw.lower() in _WEAK_SECRETS or len(raw) < 43:
+            if raw.lower() in _WEAK_SECRETS or len(raw) < 43 or not _random_enough(raw):
                 raise SettingsError(
                     f"ERDV_{name.upper()} must be set to a random value of at least 32 bytes "
-                    "(43 base64 characters) in production; generate one with "
+                    "(43 base64 characters) in production, not a word, a pattern or a repeated "
+                    "character; generate one with "
                     "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
                 )
+            raws.append(raw)
+        if raws[0] == raws[1]:
+            # one leaked value would give both the token MACs and the encrypted columns away
+            raise SettingsError("ERDV_SECRET_KEY and ERDV_ENCRYPTION_KEY must be different values")
         if not self.public_url.startswith("https://"):
             raise SettingsError("ERDV_PUBLIC_URL must be an https:// URL in production")
         return self

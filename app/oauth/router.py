@@ -29,7 +29,7 @@ from app.accounts.dependencies import (
 from app.accounts.errors import CsrfFailed
 from app.accounts.models import Role, SessionState
 from app.accounts.principal import Principal, keys_for
-from app.accounts.service import actor_of
+from app.accounts.service import actor_of, network_of
 from app.audit.dependencies import Audit
 from app.audit.service import AuditTrail
 from app.core.access import PUBLIC
@@ -37,6 +37,7 @@ from app.core.crypto import constant_time_equal
 from app.core.db import DbSession
 from app.core.deps import AppSettings
 from app.core.errors import NotAuthenticated
+from app.core.logging import client_ip_var
 from app.core.middleware import policy_with_form_target
 from app.core.problems import problem_responses
 from app.core.settings import Settings
@@ -298,10 +299,12 @@ async def authorize_decision(
     return _to_response(answer, request)
 
 
-def _client_named(request: Request, form: dict[str, str]) -> str | None:
-    client_id, _secret = extract_basic_authorization(request.headers)
-    named = client_id or form.get("client_id")
-    return named[:64] if named else None
+def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str | None, str | None]:
+    """The client's id and secret as Authlib reads them: HTTP Basic if sent, else the form."""
+    client_id, secret = extract_basic_authorization(request.headers)
+    if client_id:
+        return client_id, secret
+    return form.get("client_id"), form.get("client_secret")
 
 
 @router.post(
@@ -320,19 +323,30 @@ async def token(
 ) -> Response:
     """Client authentication: ``client_secret_basic`` or ``client_secret_post``. Rate-limited per
     client (CHARTER.md, the 2020 incident)."""
-    oauth_request = await _client_request(request, throttle)
+    oauth_request = await _client_request(request, db, settings, throttle)
     server = _server(db, settings, audit)
     answer = await server.run(lambda: server.create_token_response(oauth_request))
     return _to_response(answer, request)
 
 
-async def _client_request(request: Request, throttle: Throttle) -> Any:
-    """The form request of a client-authenticated endpoint, counted against that client's rate
-    limit (CHARTER.md, the 2020 incident) before any work."""
+async def _client_request(
+    request: Request, db: AsyncSession, settings: Settings, throttle: Throttle
+) -> Any:
+    """The form request of a client-authenticated endpoint, counted before any work against the
+    authenticated client's rate limit, or else against the failed attempts' own buckets
+    (``service.admit_client_request``)."""
     oauth_request = await _oauth_request(request)
-    named = _client_named(request, oauth_request.form)
-    if named:
-        await throttle.hit(f"oauth-token:client:{named}", throttle.policies.oauth_token)
+    client_id, secret = _client_credentials(request, oauth_request.form)
+    await service.admit_client_request(
+        db,
+        settings,
+        throttle,
+        client_id=client_id,
+        client_secret=secret,
+        network=network_of(
+            client_ip_var.get() or (request.client.host if request.client else None)
+        ),
+    )
     return oauth_request
 
 
@@ -346,7 +360,7 @@ async def _endpoint_response(
 ) -> Response:
     """Revocation (RFC 7009) and introspection (RFC 7662): Authlib endpoints behind client
     authentication and the client's rate limit."""
-    oauth_request = await _client_request(request, throttle)
+    oauth_request = await _client_request(request, db, settings, throttle)
     server = _server(db, settings, audit)
     answer = await server.run(lambda: server.create_endpoint_response(endpoint, oauth_request))
     return _to_response(answer, request)

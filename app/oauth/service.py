@@ -18,7 +18,7 @@ from app.audit.service import Actor, AuditTrail
 from app.consent import service as consent
 from app.consent.registry import default_charter
 from app.core import clock
-from app.core.crypto import new_token
+from app.core.crypto import constant_time_equal, new_token
 from app.core.db import new_id
 from app.core.settings import Settings
 from app.oauth.errors import AppNotFound, ClientNotFound, InvalidAccessToken, InvalidClientSettings
@@ -46,15 +46,23 @@ def _invalid(field: str, message: str) -> InvalidClientSettings:
     return InvalidClientSettings(message, errors=[{"field": field, "message": message}])
 
 
-def _check_redirect_uri(uri: str, settings: Settings) -> None:
-    """Absolute https URIs without fragment (RFC 6749 §3.1.2, RFC 9700 §4.1.3); http only for
-    loopback, outside production, so local tests can run."""
-    parts = urlsplit(uri)
-    loopback = parts.hostname in {"127.0.0.1", "localhost", "::1"}
-    if parts.fragment or not parts.netloc or parts.scheme not in {"https", "http"}:
+def _check_redirect_uri(uri: str) -> None:
+    """Absolute https URIs (RFC 9700 §2.6) without fragment (RFC 6749 §3.1.2) and without
+    userinfo (``user:pw@``: a credential in a URL, and a way to make a URI look like another
+    host's); plain http only on a loopback address (RFC 8252 §7.3: a native app's own port)."""
+    try:
+        parts = urlsplit(uri)
+        hostname = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a port out of range
+    except ValueError as error:
+        raise _invalid("redirect_uris", "Each redirect URI must be a valid URL.") from error
+    loopback = hostname in {"127.0.0.1", "localhost", "::1"}
+    if "#" in uri or not hostname or parts.scheme not in {"https", "http"}:
         raise _invalid("redirect_uris", "Each redirect URI must be an absolute URL, no fragment.")
-    if parts.scheme == "http" and (settings.is_production or not loopback):
-        raise _invalid("redirect_uris", "Redirect URIs must use https.")
+    if "@" in parts.netloc:
+        raise _invalid("redirect_uris", "Redirect URIs must not carry a user name or password.")
+    if parts.scheme == "http" and not loopback:
+        raise _invalid("redirect_uris", "Redirect URIs must use https (plain http: loopback only).")
 
 
 async def create_client(
@@ -81,7 +89,7 @@ async def create_client(
     if "authorization_code" in grants and not redirect_uris:
         raise _invalid("redirect_uris", "authorization_code needs at least one redirect URI.")
     for uri in redirect_uris:
-        _check_redirect_uri(uri, settings)
+        _check_redirect_uri(uri)
     secret = new_token(CLIENT_SECRET_PREFIX)
     now = clock.now()
     row = OAuthClient(
@@ -188,6 +196,49 @@ async def authenticate_bearer(
         display_name=account.full_name if account is not None else None,
         expires_at=row.access_expires_at,
     )
+
+
+async def admit_client_request(
+    session: AsyncSession,
+    settings: Settings,
+    throttle: Throttle,
+    *,
+    client_id: str | None,
+    client_secret: str | None,
+    network: str,
+) -> None:
+    """Count a request to ``/oauth/token``, ``/revoke`` or ``/introspect`` before any work.
+
+    The per-client allowance (CHARTER.md, the 2020 incident) is spent only by requests that
+    authenticate as that client: a ``client_id`` is public, so counting what merely *claims* it
+    let anyone lock a real client out (issue 20: 65 wrong secrets made its refresh answer 429).
+    A request that fails client authentication is counted instead in buckets of its own, per
+    client address and per claimed id, with growing delays (429 once they are spent); the real
+    client's requests never consult them. Authlib authenticates the client again and answers
+    ``invalid_client`` itself: this check only decides which allowance pays.
+    """
+    row = (
+        await OAuthRepository(session).client(client_id)
+        if client_id and len(client_id) <= 64
+        else None
+    )
+    if (
+        row is not None
+        and row.enabled
+        and client_secret
+        and len(client_secret) <= MAX_TOKEN_LENGTH
+        and constant_time_equal(oauth_keys(settings).secret_hash(client_secret), row.secret_hash)
+    ):
+        await throttle.hit(f"oauth-token:client:{row.client_id}", throttle.policies.oauth_token)
+        return
+    policies = throttle.policies
+    failures = [(f"oauth-auth:ip:{network}", policies.ip)]
+    if client_id:
+        claimed = client_id[:64]
+        failures.append((f"oauth-auth:client:{claimed}", policies.account))
+    await throttle.check(*(key for key, _ in failures))
+    for key, policy in failures:
+        await throttle.failure(key, policy)
 
 
 async def revoke_account_tokens(

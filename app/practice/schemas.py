@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
-from app.core.schemas import Schema
+from app.core.schemas import Instant, Schema
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
@@ -89,8 +89,8 @@ class Availability(Schema):
 
 
 class AbsenceIn(Schema):
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
     cancel_appointments: bool = False
 
 

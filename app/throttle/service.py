@@ -253,6 +253,10 @@ class Throttle:
         """``retry_after``, and which keys have any state (a success need not reset the others)."""
         return self.pending_from(await self.store.blocked_until_many(keys))
 
+    async def states(self, *keys: str) -> Mapping[str, datetime | None]:
+        """``blocked_until`` of each key that has state, for ``pending_from`` on a subset."""
+        return await self.store.blocked_until_many(keys)
+
     @property
     def in_database(self) -> bool:
         """The state is in the request's transaction, readable with the caller's own query (the

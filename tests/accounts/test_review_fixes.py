@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -70,28 +72,53 @@ def test_the_mfa_policy_has_a_hard_stop(settings: Settings) -> None:
     assert policy.delay(policy.hard_limit - 1) <= policy.max_delay
 
 
+async def _evaluated_until_the_hard_stop(
+    call: Callable[[], Awaitable[httpx.Response]], settings: Settings, frozen: Any
+) -> int:
+    """How many wrong codes ``call`` gets evaluated (400) before a 429 longer than any growing
+    delay, waiting out each shorter one on the frozen clock."""
+    tried = 0
+    for _ in range(4 * settings.throttle_mfa_hard_limit):
+        response = await call()
+        if response.status_code == 429:
+            wait = int(response.headers["Retry-After"])
+            if wait > settings.throttle_max_delay_seconds:
+                return tried  # the hard stop
+            frozen.advance(timedelta(seconds=wait + 1))
+            continue
+        assert response.status_code == 400, response.text
+        tried += 1
+    pytest.fail("no hard stop reached")
+
+
 async def test_wrong_codes_stop_at_the_hard_limit(people: People, settings: Settings) -> None:
     person = await people.registered()
     await person.login()
     await person.enrol_totp()
     await person.client.post("/api/v1/auth/logout", headers=person.headers())
     await person.login()
-    limit = settings.throttle_mfa_hard_limit
-    tried = 0
     with clock.frozen(datetime.now(UTC)) as frozen:
-        for _ in range(4 * limit):
-            response = await person.post("/api/v1/auth/mfa/verify", json={"code": "000000"})
-            if response.status_code == 429:
-                wait = int(response.headers["Retry-After"])
-                if wait > settings.throttle_max_delay_seconds:
-                    break  # the hard stop: longer than any growing delay
-                frozen.advance(timedelta(seconds=wait + 1))
-                continue
-            assert response.status_code == 400
-            tried += 1
-        else:
-            pytest.fail("no hard stop reached")
-    assert tried == limit
+
+        async def wrong_code() -> httpx.Response:
+            return await person.post("/api/v1/auth/mfa/verify", json={"code": "000000"})
+
+        tried = await _evaluated_until_the_hard_stop(wrong_code, settings, frozen)
+    assert tried == settings.throttle_mfa_hard_limit
+
+
+async def test_wrong_codes_at_reauth_stop_at_the_hard_limit(
+    people: People, settings: Settings
+) -> None:
+    """Issue 20: /reauth evaluated 40 wrong codes where /mfa/verify stops at 20."""
+    with clock.frozen(datetime.now(UTC)) as frozen:
+        person = await people.signed_in()  # a patient: 30 min idle, longer than any delay
+
+        async def wrong_code() -> httpx.Response:
+            wrong = {"password": person.password, "code": "000000"}
+            return await person.post("/api/v1/auth/reauth", json=wrong)
+
+        tried = await _evaluated_until_the_hard_stop(wrong_code, settings, frozen)
+    assert tried == settings.throttle_mfa_hard_limit
 
 
 def test_sql_parameters_never_reach_error_messages(engine: AsyncEngine) -> None:

@@ -21,10 +21,11 @@ from app.audit import chain
 from app.audit import service as audit_service
 from app.audit.dependencies import Audit
 from app.audit.models import AuditAction, AuditOutcome
-from app.audit.repository import AuditRepository, checkpoint_table, entry_table
+from app.audit.repository import AuditRepository, checkpoint_table, entry_table, head_table
 from app.audit.service import Actor, AuditTrail, audit_key, purge_older_than, verify
 from app.core import clock
 from app.core.db import DbSession, transaction
+from tests.audit.tampering import tampering
 from tests.conftest import TEST_SECRET, Backend
 
 KEY = audit_key(TEST_SECRET.encode())
@@ -80,7 +81,7 @@ async def test_changed_row_is_named(
 ) -> None:
     await write_entries(sessions, 6)
     target = await seq_of(engine, 4)
-    async with engine.begin() as connection:
+    async with tampering(engine) as connection:
         await connection.execute(
             entry_table.update().where(entry_table.c.seq == 4).values(object_id="appt-other")
         )
@@ -95,7 +96,7 @@ async def test_removed_row_is_named(
     sessions: async_sessionmaker[AsyncSession], engine: AsyncEngine
 ) -> None:
     await write_entries(sessions, 6)
-    async with engine.begin() as connection:
+    async with tampering(engine) as connection:
         await connection.execute(entry_table.delete().where(entry_table.c.seq == 3))
     result = await check(sessions)
     assert not result.ok
@@ -103,19 +104,39 @@ async def test_removed_row_is_named(
     assert "gap" in (result.reason or "")
 
 
-async def test_removed_last_rows_leave_a_shorter_valid_chain_but_a_different_head(
+@pytest.mark.parametrize("removed", [1, 5])
+async def test_removed_last_rows_are_detected(
+    sessions: async_sessionmaker[AsyncSession], engine: AsyncEngine, removed: int
+) -> None:
+    """Issue 20: deleting the newest entries left a shorter chain that verified. The head record,
+    moved in the transaction of every append, names what is missing."""
+    await write_entries(sessions, 8)
+    assert (await check(sessions)).ok
+    async with tampering(engine) as connection:
+        await connection.execute(entry_table.delete().where(entry_table.c.seq > 8 - removed))
+    after = await check(sessions)
+    assert not after.ok
+    assert after.first_bad_seq == 9 - removed
+    assert "missing" in (after.reason or "")
+
+
+async def test_the_head_record_cannot_be_dropped_or_forged(
     sessions: async_sessionmaker[AsyncSession], engine: AsyncEngine
 ) -> None:
-    """Truncating the tail cannot be seen from the chain alone: the exported head hash (manifest,
-    CLI output) is what an auditor compares against; the head changes."""
-    await write_entries(sessions, 4)
-    before = await check(sessions)
-    async with engine.begin() as connection:
-        await connection.execute(entry_table.delete().where(entry_table.c.seq == 4))
-    after = await check(sessions)
-    assert after.ok
-    assert after.entries == 3
-    assert after.head != before.head
+    await write_entries(sessions, 3)
+    async with tampering(engine) as connection:
+        await connection.execute(entry_table.delete().where(entry_table.c.seq == 3))
+        await connection.execute(head_table.delete())
+    assert "head record is missing" in ((await check(sessions)).reason or "")
+
+    second = await seq_of(engine, 2)
+    async with tampering(engine) as connection:
+        await connection.execute(
+            head_table.insert().values(
+                id=1, seq=2, hash=second["hash"], mac="0" * 64, updated_at=clock.now()
+            )
+        )
+    assert "not authenticated" in ((await check(sessions)).reason or "")
 
 
 async def test_inserted_row_is_named(
@@ -127,7 +148,7 @@ async def test_inserted_row_is_named(
     forged |= {"seq": 3, "id": uuid.uuid4(), "object_id": "forged", "prev_hash": forged["hash"]}
     forged["hash"] = chain.entry_hash(str(forged["prev_hash"]), chain.entry_payload(forged))
     forged["mac"] = "0" * 64  # without the key, no valid MAC
-    async with engine.begin() as connection:
+    async with tampering(engine) as connection:
         for seq in (5, 4, 3):
             await connection.execute(
                 entry_table.update().where(entry_table.c.seq == seq).values(seq=seq + 1)
@@ -143,7 +164,7 @@ async def test_swapped_rows_are_named(
 ) -> None:
     await write_entries(sessions, 5)
     second, third = await seq_of(engine, 2), await seq_of(engine, 3)
-    async with engine.begin() as connection:
+    async with tampering(engine) as connection:
         await connection.execute(entry_table.delete().where(entry_table.c.seq.in_([2, 3])))
         await connection.execute(entry_table.insert().values(**(third | {"seq": 2})))
         await connection.execute(entry_table.insert().values(**(second | {"seq": 3})))
@@ -158,7 +179,7 @@ async def test_recomputed_chain_without_the_key_is_detected(
     """Someone with database access edits an entry and recomputes every later hash: the MAC fails."""
     await write_entries(sessions, 4)
     rows = [await seq_of(engine, seq) for seq in range(1, 5)]
-    async with engine.begin() as connection:
+    async with tampering(engine) as connection:
         prev = chain.GENESIS_HASH
         for seq, row in enumerate(rows, start=1):
             if seq == 2:
@@ -298,7 +319,7 @@ async def test_purge_keeps_the_rest_verifiable(
         actions = (await connection.execute(sa.select(entry_table.c.action))).scalars().all()
     assert "audit.purged" in actions
 
-    async with engine.begin() as connection:
+    async with tampering(engine) as connection:
         await connection.execute(checkpoint_table.update().values(cut_hash="f" * 64))
     tampered = await check(sessions)
     assert not tampered.ok
@@ -332,7 +353,7 @@ async def test_cli_verify_exit_codes(
     head = (await check(sessions)).head
     assert head in ok.stdout
 
-    async with engine.begin() as connection:
+    async with tampering(engine) as connection:
         await connection.execute(
             entry_table.update().where(entry_table.c.seq == 2).values(outcome=AuditOutcome.FAILURE)
         )

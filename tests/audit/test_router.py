@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.audit.repository import entry_table
+from tests.audit.tampering import tampering
 from tests.core.test_app import assert_problem
 from tests.factories import People
 
@@ -56,7 +57,7 @@ async def test_verify_reports_the_chain_and_the_first_bad_entry(
     assert report["entries"] > 0
     assert len(report["head"]) == 64
 
-    async with engine.begin() as connection:
+    async with tampering(engine) as connection:
         await connection.execute(
             entry_table.update().where(entry_table.c.seq == 2).values(object_id="tampered")
         )

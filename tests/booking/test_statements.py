@@ -17,8 +17,8 @@ from tests.factories import People
 
 #: booking, all included (SQLite): BEGIN, session load, idempotency lookup, consent, throttle (one
 #: upsert), practice + visit reason, busy time, 3 inserts (no savepoint: conflicts are skipped, not
-#: raised), then the audit append at commit (head, insert)
-BOOKING_MAX = 12
+#: raised), then the audit append at commit (head, insert, head record)
+BOOKING_MAX = 13
 #: slot search: one statement for the schedule, visit reasons and busy time (plus BEGIN on SQLite)
 SLOTS = 1
 #: search: the page, its visit reasons, and the first week's busy time of every result (each

@@ -21,6 +21,7 @@ from app.core.settings import Settings
 from app.jobs import JOBS
 from app.models import metadata
 from app.practice.models import practice_table
+from tests.audit.tampering import tampering
 from tests.booking.helpers import book, patient, ready_practitioner, soon
 from tests.factories import People
 
@@ -95,7 +96,7 @@ async def test_a_tampered_audit_chain_breaks_c9(
 ) -> None:
     await verify_job(sessions, settings)
     assert (await statuses(client))["C9"] == "met"
-    async with engine.begin() as connection:
+    async with tampering(engine) as connection:
         await connection.execute(
             entry_table.update().where(entry_table.c.seq == 1).values(object_id="forged")
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import stat
 from pathlib import Path
 
@@ -9,7 +10,8 @@ import pytest
 
 from app.core.settings import Settings, SettingsError
 
-STRONG = "x" * 43
+STRONG = secrets.token_urlsafe(32)
+OTHER = secrets.token_urlsafe(32)
 
 
 def test_production_refuses_missing_secrets(tmp_path: Path) -> None:
@@ -29,16 +31,56 @@ def test_production_refuses_weak_secrets(tmp_path: Path, weak: str) -> None:
         )
 
 
+@pytest.mark.parametrize(
+    "weak",
+    [
+        "a" * 43,
+        "correcthorsebattery" * 3,
+        "abcdefghijklmnopqrstuvwxyz0123456789abcdefghij",
+        "changeme-changeme-changeme-changeme-changeme",
+    ],
+)
+@pytest.mark.parametrize("which", ["secret_key", "encryption_key"])
+def test_production_refuses_low_entropy_secrets(tmp_path: Path, weak: str, which: str) -> None:
+    """Issue 20: 43 times ``a`` or a repeated word passed the length check."""
+    keys = {"secret_key": STRONG, "encryption_key": OTHER} | {which: weak}
+    with pytest.raises(SettingsError, match=f"ERDV_{which.upper()}"):
+        Settings(env="production", data_dir=tmp_path, public_url="https://erdv.example", **keys)
+
+
+def test_production_refuses_the_same_value_for_both_keys(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="different"):
+        Settings(
+            env="production",
+            data_dir=tmp_path,
+            secret_key=STRONG,
+            encryption_key=STRONG,
+            public_url="https://erdv.example",
+        )
+
+
+@pytest.mark.parametrize("generated", [secrets.token_urlsafe(32), secrets.token_hex(32)])
+def test_production_accepts_generated_secrets(tmp_path: Path, generated: str) -> None:
+    settings = Settings(
+        env="production",
+        data_dir=tmp_path,
+        secret_key=generated,
+        encryption_key=secrets.token_urlsafe(48),
+        public_url="https://erdv.example",
+    )
+    assert settings.secret_key_bytes == generated.encode()
+
+
 def test_production_requires_https_public_url(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="https"):
-        Settings(env="production", secret_key=STRONG, encryption_key=STRONG, data_dir=tmp_path)
+        Settings(env="production", secret_key=STRONG, encryption_key=OTHER, data_dir=tmp_path)
 
 
 def test_production_with_strong_secrets_starts(tmp_path: Path) -> None:
     settings = Settings(
         env="production",
         secret_key=STRONG,
-        encryption_key="y" * 43,
+        encryption_key=OTHER,
         public_url="https://erdv.example",
         data_dir=tmp_path,
     )

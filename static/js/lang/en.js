@@ -206,7 +206,7 @@ export const EN = {
   "action.practice.absence_created": "absence added", "action.practice.absence_deleted": "absence deleted",
   "action.practice.exported": "practice data exported",
   "action.appointment.booked": "appointment booked", "action.appointment.cancelled": "appointment cancelled",
-  "action.appointment.rescheduled": "appointment moved", "action.appointment.read": "appointment viewed",
+  "action.appointment.rescheduled": "appointment moved", "action.appointment.listed": "list of your appointments viewed", "action.appointment.read": "appointment viewed",
   "action.appointment.calendar_exported": "appointment added to a calendar (.ics)", "action.agenda.read": "practice agenda viewed",
   "action.retention.visit_reasons_purged": "visit reasons erased after the appointment",
   "action.oauth.client_created": "application registered", "action.oauth.client_enabled": "application enabled",

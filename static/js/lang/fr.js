@@ -211,7 +211,7 @@ export const FR = {
   "action.practice.absence_created": "absence ajoutée", "action.practice.absence_deleted": "absence supprimée",
   "action.practice.exported": "export des données du cabinet",
   "action.appointment.booked": "rendez-vous pris", "action.appointment.cancelled": "rendez-vous annulé",
-  "action.appointment.rescheduled": "rendez-vous déplacé", "action.appointment.read": "consultation d'un rendez-vous",
+  "action.appointment.rescheduled": "rendez-vous déplacé", "action.appointment.listed": "liste de vos rendez-vous consultée", "action.appointment.read": "consultation d'un rendez-vous",
   "action.appointment.calendar_exported": "rendez-vous ajouté à un agenda (.ics)", "action.agenda.read": "consultation de l'agenda du cabinet",
   "action.retention.visit_reasons_purged": "motifs de consultation effacés après le rendez-vous",
   "action.oauth.client_created": "application enregistrée", "action.oauth.client_enabled": "application activée",
