@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from datetime import datetime
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 import email_validator
 import phonenumbers
-from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from app.accounts.passwords import MAX_LENGTH, valid_rpps
@@ -257,10 +265,25 @@ class AccountProfile(BaseModel):
     role: str
 
 
+def _not_nullable(*names: str) -> Callable[[dict[str, Any]], None]:
+    """The JSON schema of optional fields that may be left out but not sent as null."""
+
+    def edit(schema: dict[str, Any]) -> None:
+        for name in names:
+            field = schema["properties"][name]
+            kinds = [k for k in field.pop("anyOf", []) if k.get("type") != "null"]
+            if kinds:
+                field.update(kinds[0])
+
+    return edit
+
+
 class AccountUpdate(Schema):
     """``PATCH /api/v1/me``: only the fields sent change; ``phone: null`` removes the number."""
 
-    full_name: str | None = Field(default=None, min_length=1, max_length=200)
+    model_config = ConfigDict(json_schema_extra=_not_nullable("full_name", "language"))
+
+    full_name: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"\S")
     phone: str | None = Field(default=None, max_length=32)
     language: Literal["fr", "en"] | None = None
 

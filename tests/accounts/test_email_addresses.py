@@ -45,7 +45,7 @@ async def test_the_domain_case_is_normalised_and_one_address_is_one_account(
     people: People,
 ) -> None:
     person = await people.registered(email="Camille.Martin@Example.TEST", verify=False)
-    token = mail_token(people.settings, "camille.martin@example.test", "confirm")
+    token = mail_token(people.settings, "camille.martin@example.test", "verify-email")
     verified = await person.client.post("/api/v1/auth/verify-email", json={"token": token})
     assert verified.status_code == 200, verified.text
     again = await people.client().post(
@@ -59,7 +59,7 @@ async def test_the_domain_case_is_normalised_and_one_address_is_one_account(
     )
     assert again.status_code == 202  # the same answer, and the "you already have one" mail
     subjects = [m["Subject"] for m in outbox(people.settings)]
-    assert subjects.count("Your erdv account") == 1
+    assert subjects.count("Votre compte erdv") == 1
     login = await people.client().post(
         "/api/v1/auth/login",
         json={"email": "CAMILLE.MARTIN@example.test", "password": person.password},

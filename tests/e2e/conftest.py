@@ -322,6 +322,25 @@ class Api:
         assert response.status_code == expect, f"{method} {path}: {response.text}"
         return response.json() if response.content else None
 
+    def grant(self, *purpose_ids: str, audience: str | None = None) -> None:
+        """Grants the current version of the purposes named, or of every purpose of an audience
+        decided on its own (third-party sharing is decided per application)."""
+        for purpose in self.call("GET", "/api/v1/charter")["purposes"]:
+            wanted = purpose["id"] in purpose_ids or (
+                purpose["audience"] == audience and purpose["id"] != "third-party-sharing"
+            )
+            if wanted:
+                self.call(
+                    "POST",
+                    "/api/v1/me/consents",
+                    {
+                        "purpose_id": purpose["id"],
+                        "purpose_version": purpose["version"],
+                        "decision": "grant",
+                    },
+                    expect=201,
+                )
+
     def sign_in(self, person: Person) -> Api:
         step = self.call(
             "POST", "/api/v1/auth/login", {"email": person.email, "password": person.password}
@@ -394,19 +413,7 @@ def listed_practitioner(
                 "timezone": timezone,
             },
         )
-        charter = api.call("GET", "/api/v1/charter")
-        for purpose in charter["purposes"]:
-            if purpose["audience"] == "practitioner":
-                api.call(
-                    "POST",
-                    "/api/v1/me/consents",
-                    {
-                        "purpose_id": purpose["id"],
-                        "purpose_version": purpose["version"],
-                        "decision": "grant",
-                    },
-                    expect=201,
-                )
+        api.grant(audience="practitioner")
         reason = api.call(
             "POST",
             "/api/v1/me/visit-reasons",

@@ -180,14 +180,7 @@ def _book_via_api(
     """Books the ``nth`` free slot at least two days ahead (clear of the cancellation deadline)."""
     with Api(server) as api:
         api.sign_in(person)
-        charter = api.call("GET", "/api/v1/charter")
-        notice = next(p for p in charter["purposes"] if p["id"] == "privacy-notice")
-        api.call(
-            "POST",
-            "/api/v1/me/consents",
-            {"purpose_id": notice["id"], "purpose_version": notice["version"], "decision": "grant"},
-            expect=201,
-        )
+        api.grant("privacy-notice")
         start = datetime.now().astimezone() + timedelta(days=2)
         window = {
             "from": start.isoformat(),

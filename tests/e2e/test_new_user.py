@@ -47,17 +47,6 @@ def doctor(server: Server) -> tuple[Person, str, str]:
     return listed_practitioner(server, "Dr Maëlle Perrin")
 
 
-def _grant_notice(api: Api) -> None:
-    charter = api.call("GET", "/api/v1/charter")
-    notice = next(p for p in charter["purposes"] if p["id"] == "privacy-notice")
-    api.call(
-        "POST",
-        "/api/v1/me/consents",
-        {"purpose_id": notice["id"], "purpose_version": notice["version"], "decision": "grant"},
-        expect=201,
-    )
-
-
 def _slots(
     server: Server, practitioner_id: str, start: datetime, days: int
 ) -> list[dict[str, Any]]:
@@ -72,7 +61,7 @@ def _slots(
 def _book(server: Server, person: Person, practitioner_id: str, slot: dict[str, Any]) -> str:
     with Api(server) as api:
         api.sign_in(person)
-        _grant_notice(api)
+        api.grant("privacy-notice")
         booked = api.call(
             "POST",
             "/api/v1/appointments",
@@ -165,7 +154,7 @@ def test_signing_in_from_the_booking_box_keeps_the_chosen_slot(
     patient = new_person(server, full_name="Yann Ollivier")
     with Api(server) as api:
         api.sign_in(patient)
-        _grant_notice(api)
+        api.grant("privacy-notice")
     page.goto(f"/practitioners/{practitioner_id}")
     with page.expect_response(re.compile(r"/slots\?")) as answer:
         page.goto(f"/practitioners/{practitioner_id}")
@@ -194,7 +183,7 @@ def test_from_search_to_a_booked_visit_in_four_clicks(
     patient = new_person(server, full_name="Lou Garnier")
     with Api(server) as api:
         api.sign_in(patient)
-        _grant_notice(api)
+        api.grant("privacy-notice")
     sign_in(page, patient.email, patient.password)
     page.goto("/")
     page.evaluate(
@@ -457,18 +446,7 @@ def test_a_practice_without_visit_reasons_is_not_listed(page: Any, server: Serve
             "/api/v1/me/practice",
             {"profession": "medecin", "specialty": "medecine-generale", "city": "Vannes"},
         )
-        for purpose in api.call("GET", "/api/v1/charter")["purposes"]:
-            if purpose["audience"] == "practitioner":
-                api.call(
-                    "POST",
-                    "/api/v1/me/consents",
-                    {
-                        "purpose_id": purpose["id"],
-                        "purpose_version": purpose["version"],
-                        "decision": "grant",
-                    },
-                    expect=201,
-                )
+        api.grant(audience="practitioner")
     server.cli("practitioners", "approve", practice["id"])
     page.goto("/?city=Vannes")
     expect(page.locator(".results .empty")).to_contain_text("Aucun professionnel")
@@ -494,7 +472,9 @@ def test_the_agenda_is_a_time_grid_to_work_in(
     page.get_by_role("button", name="Jour", exact=True).click()
     expect(grid.locator(".col-head")).to_have_count(1)
     expect(grid.locator(".col-head.today")).to_have_count(1)
-    page.get_by_role("button", name="Suivant", exact=True).click()
+    # the booked visit's own day (tomorrow, or later when the evening has no free slot left)
+    day = datetime.fromisoformat(free[4]["start"]).astimezone(PARIS).date().isoformat()
+    page.goto(f"/pro/agenda?view=day&date={day}")
     visit = page.get_by_role("button", name=re.compile("Oscar Lemaire"))
     expect(visit).to_contain_text(_clock(free[4]["start"]))
     screenshot(page, "pro-agenda-day")
