@@ -209,3 +209,15 @@ async def test_a_reset_link_dies_with_the_suspension_of_its_account(people: Peop
     again = await people.client().post("/api/v1/auth/password/reset", json=body)
     assert_problem(again, 400, "invalid_token")
     assert (await patient.login()).status_code == 200  # the password is the one it was
+
+
+async def test_a_128_character_password_works_whole_and_only_whole(people: People) -> None:
+    """SECURITY.md: at least 128 characters accepted, never truncated."""
+    password = ("Quiet harbor lantern, " * 6 + "Ω" * 20)[:128]
+    assert len(password) == 128
+    person = await people.signed_in(password=password)
+    assert (await person.post("/api/v1/auth/logout")).status_code == 204
+    person.password = password[:127]
+    assert_problem(await person.login(), 401, "invalid_credentials")
+    person.password = password
+    assert (await person.login()).status_code == 200
