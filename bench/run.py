@@ -433,7 +433,13 @@ def pgbench_booking(profile: Profile, clients: int, seconds: float) -> tuple[flo
         "-f", HERE / "sql" / "booking.sql", f"{PG}/{DB}",
     )  # fmt: skip
     psql("DELETE FROM appointment WHERE channel = 'pgbench'", DB)
-    psql(f"DELETE FROM audit_entry WHERE seq > {int(top)}", DB)
+    # the trail refuses deletions to the application (docs/security.md, "Audit trail"); the
+    # bench's superuser switches its triggers off for this one transaction, as an operator can
+    psql(
+        "BEGIN; SET LOCAL session_replication_role = replica; "
+        f"DELETE FROM audit_entry WHERE seq > {int(top)}; COMMIT",
+        DB,
+    )
     psql("VACUUM ANALYZE appointment, booking_cell, audit_entry", DB)
     return _pgbench_figures(out)
 
