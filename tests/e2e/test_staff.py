@@ -113,6 +113,7 @@ def test_admin_approves_a_practitioner_and_creates_an_oauth_client(
     sign_in(admin, ADMIN)
     expect(admin.get_by_role("heading", level=1)).to_have_text("Administration")
     row = admin.locator("section[aria-labelledby=pending-title] tr", has_text="Dr Jeanne Petit")
+    expect(row).to_be_visible()
     screenshot(admin, "admin")
     row.get_by_role("button", name="Valider").click()
     expect(admin.locator("#notice")).to_contain_text("Dr Jeanne Petit est validé")
