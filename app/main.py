@@ -21,12 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import __version__, openapi
 from app.accounts.dependencies import refuse_partial_sessions
-from app.accounts.router import admin_router as accounts_admin_router
 from app.accounts.router import me_router as accounts_me_router
 from app.accounts.router import router as auth_router
+from app.admin.router import router as admin_router
 from app.audit.router import router as audit_router
 from app.booking.router import router as booking_router
-from app.consent.registry import default_charter
+from app.charter.registry import default_charter
+from app.charter.router import router as charter_router
+from app.compliance.router import router as compliance_router
 from app.consent.router import router as consent_router
 from app.consent.service import sync_registry
 from app.core.datadir import make_private
@@ -42,10 +44,9 @@ from app.core.settings import Settings, get_settings
 from app.deferred import renderers
 from app.health.router import router as health_router
 from app.jobs import JOBS
-from app.oauth.router import admin_router as oauth_admin_router
+from app.models import metadata as all_tables
 from app.oauth.router import me_router as oauth_me_router
 from app.oauth.router import router as oauth_router
-from app.outbox.router import router as outbox_router
 from app.outbox.service import Outbox
 from app.practice.router import router as practice_router
 
@@ -187,6 +188,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.static_dir = STATIC_DIR
+    # every table, for the compliance report's schema checks (charter C1, C4-C7)
+    app.state.tables = all_tables
     install_error_handlers(app)
     openapi.install(app)
     # Routes are matched in order, one regular expression each: the busiest (health probes, the
@@ -195,14 +198,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(booking_router)
     app.include_router(practice_router)
     app.include_router(auth_router)
+    app.include_router(charter_router)
+    app.include_router(compliance_router)
     app.include_router(consent_router)
     app.include_router(audit_router)
     app.include_router(accounts_me_router)
-    app.include_router(accounts_admin_router)
     app.include_router(oauth_router)
-    app.include_router(oauth_admin_router)
     app.include_router(oauth_me_router)
-    app.include_router(outbox_router)
+    app.include_router(admin_router)
 
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from app.audit.models import AuditAction
-from app.consent.registry import Gate, default_charter
+from app.charter.registry import Gate, default_charter
 from app.core.errors import HTTP_STATUS_CODES, ErdvError
 from app.main import create_app  # noqa: F401 - loads every domain's errors
 from app.oauth.scopes import ALL_SCOPES

@@ -17,7 +17,6 @@ from app.accounts.dependencies import (
     AnySession,
     Auth,
     CurrentAccount,
-    CurrentAdmin,
     FullSession,
     OptionalSession,
     enforce_csrf,
@@ -25,10 +24,9 @@ from app.accounts.dependencies import (
     session_token,
 )
 from app.accounts.devices import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE, DEVICE_COOKIE_PATH
-from app.accounts.models import Account, AccountStatus, Role
+from app.accounts.models import Account, Role
 from app.accounts.principal import SessionContext, keys_for, session_cookie_name
 from app.accounts.schemas import (
-    AccountAdminRead,
     AccountProfile,
     AccountRead,
     AccountUpdate,
@@ -483,33 +481,3 @@ async def list_my_sessions(principal: CurrentAccount, auth: Auth) -> list[Sessio
 async def end_my_session(session_id: uuid.UUID, principal: CurrentAccount, auth: Auth) -> Response:
     await auth.revoke_session(principal, session_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@admin_router.post(
-    "/{account_id}/suspend",
-    summary="Suspend an account and end all its sessions",
-    response_model=AccountAdminRead,
-    responses=_problems(
-        *_FULL_ERRORS, (403, "forbidden"), (404, "not_found"), (409, "cannot_suspend_self")
-    ),
-)
-async def suspend_account(
-    account_id: uuid.UUID, admin: CurrentAdmin, auth: Auth
-) -> AccountAdminRead:
-    account = await auth.set_status(admin, account_id, AccountStatus.SUSPENDED)
-    return AccountAdminRead(id=account.id, role=account.role, status=AccountStatus.SUSPENDED.value)
-
-
-@admin_router.post(
-    "/{account_id}/reinstate",
-    summary="Reinstate a suspended account",
-    response_model=AccountAdminRead,
-    responses=_problems(
-        *_FULL_ERRORS, (403, "forbidden"), (404, "not_found"), (409, "cannot_suspend_self")
-    ),
-)
-async def reinstate_account(
-    account_id: uuid.UUID, admin: CurrentAdmin, auth: Auth
-) -> AccountAdminRead:
-    account = await auth.set_status(admin, account_id, AccountStatus.ACTIVE)
-    return AccountAdminRead(id=account.id, role=account.role, status=AccountStatus.ACTIVE.value)

@@ -1,7 +1,7 @@
 """Appointment tables: appointments, the cell grid that forbids double booking, idempotency keys.
 
 **Cells** (``shared/SECURITY.md``, Reliability): an active appointment owns one ``booking_cell`` row
-per 5-minute UTC cell it covers (``app.booking.timegrid.cells``), under the primary key
+per 5-minute UTC cell it covers (``app.schedule.timegrid.cells``), under the primary key
 (practitioner, cell start). Two appointments of one practitioner that overlap, whatever their lengths,
 share a cell, so the second insert fails in the database whatever the timing; the cells are deleted
 when the appointment is cancelled or moved, in the same transaction.

@@ -9,8 +9,8 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, Field
 
-from app.booking.slots import FreeSlots
 from app.core.schemas import Instant, Schema
+from app.schedule.slots import FreeSlots
 
 
 class VisitReasonPublic(BaseModel):

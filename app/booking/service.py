@@ -60,7 +60,18 @@ from app.booking.errors import (
 from app.booking.mails import cancelled_by_practice
 from app.booking.models import AppointmentStatus, Channel
 from app.booking.repository import LONGEST_VISIT, BookingRepository, Inserted
-from app.booking.slots import (
+from app.charter.registry import Gate
+from app.consent.service import require
+from app.core import clock
+from app.core.crypto import ColumnCipher, DecryptionError, derive_key, hash_token
+from app.core.mail import MailQueue
+from app.core.settings import Settings
+from app.practice import professions
+from app.practice.errors import AbsenceConflicts
+from app.practice.models import Practice
+from app.practice.profile import directory_url, search_key
+from app.schedule.hours import blocks_of
+from app.schedule.slots import (
     MAX_WINDOW,
     BookingRules,
     FreeSlots,
@@ -71,17 +82,7 @@ from app.booking.slots import (
     find_slot,
     lay_free,
 )
-from app.booking.timegrid import ScheduleError, cells, in_zone
-from app.consent.registry import Gate
-from app.consent.service import require
-from app.core import clock
-from app.core.crypto import ColumnCipher, DecryptionError, derive_key, hash_token
-from app.core.mail import MailQueue
-from app.core.settings import Settings
-from app.practice import professions
-from app.practice.errors import AbsenceConflicts
-from app.practice.models import Practice
-from app.practice.profile import blocks_of, directory_url, search_key
+from app.schedule.timegrid import ScheduleError, cells, in_zone
 from app.throttle.service import Throttle
 
 MAX_PAGE = 50

@@ -11,32 +11,6 @@ from pydantic import BaseModel, Field
 from app.core.schemas import Schema
 
 
-class ClauseOut(BaseModel):
-    id: str
-    version: int
-    title: str
-    summary: str
-    text_sha256: str
-
-
-class PurposeOut(BaseModel):
-    id: str
-    version: int
-    title: str
-    kind: Literal["acknowledgement", "consent", "agreement"]
-    audience: Literal["patient", "practitioner"]
-    clause_ids: list[str]
-    required_for: Literal["booking", "listing"] | None
-    text: str
-    text_sha256: str
-
-
-class CharterOut(BaseModel):
-    version: int
-    clauses: list[ClauseOut]
-    purposes: list[PurposeOut]
-
-
 class ConsentStatusOut(BaseModel):
     purpose_id: str
     purpose_version: int
@@ -63,16 +37,3 @@ class ReceiptOut(BaseModel):
     decided_at: datetime
     receipt_sha256: str
     client_id: str | None = None
-
-
-class ClauseComplianceOut(BaseModel):
-    id: str
-    status: Literal["met", "not_met", "manual"]
-    evidence: str
-
-
-class ComplianceOut(BaseModel):
-    clauses: list[ClauseComplianceOut]
-    #: the e-RDV badge may be shown (C14): every automated check is met
-    badge: bool
-    checked_at: datetime

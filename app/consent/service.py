@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditAction
 from app.audit.service import Actor, AuditTrail
+from app.charter.registry import Charter, CharterError, Gate, PurposeId, default_charter
 from app.consent.errors import (
     ConsentRequired,
     GrantedPerApplication,
@@ -20,7 +21,6 @@ from app.consent.errors import (
     UnknownPurpose,
 )
 from app.consent.models import ConsentDecision, ConsentPurposeVersion, ConsentState
-from app.consent.registry import Charter, CharterError, Gate, PurposeId, default_charter
 from app.consent.repository import ConsentRepository
 from app.core import clock
 from app.core.db import new_id

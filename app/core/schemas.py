@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
+from fastapi import Query
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, model_validator
 
 #: The instants a request may name: far wider than any appointment, absence or audit query needs,
@@ -50,3 +51,7 @@ class Schema(BaseModel):
 
 class Status(Schema):
     status: str
+
+
+#: ``?lang=``: the language of texts a route returns (French, the default of the pages, or English)
+LangQuery = Annotated[Literal["fr", "en"], Query(description="Language of the texts.")]

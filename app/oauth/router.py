@@ -10,20 +10,18 @@ Their errors are RFC 6749 JSON errors, not problem documents (that is what OAuth
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.dependencies import (
-    CurrentAdmin,
     CurrentPatient,
     OptionalSession,
-    RecentlyAuthenticatedAdmin,
     deny,
 )
 from app.accounts.errors import CsrfFailed
@@ -44,9 +42,7 @@ from app.core.settings import Settings
 from app.oauth import pages, service
 from app.oauth.schemas import (
     AuthorizedAppRead,
-    ClientCreate,
-    ClientCreated,
-    ClientRead,
+    ClientIdPath,
     ServerMetadata,
 )
 from app.oauth.scopes import ALL_SCOPES, GRANT_TYPES, scope_list
@@ -401,93 +397,6 @@ async def introspect(
 
 
 # --- admin: clients ---
-
-ClientIdPath = Annotated[str, Path(max_length=64)]
-
-
-def _client_read(row: Any) -> ClientRead:
-    return ClientRead(
-        client_id=row.client_id,
-        name=row.name,
-        redirect_uris=row.redirect_uris,
-        grant_types=row.grant_types,
-        scopes=row.scopes,
-        enabled=row.enabled,
-        created_at=row.created_at,
-    )
-
-
-@admin_router.post(
-    "",
-    summary="Register an OAuth client (disabled until enabled; the secret is shown once)",
-    status_code=status.HTTP_201_CREATED,
-    response_model=ClientCreated,
-    responses=problem_responses(
-        *_ADMIN_ERRORS, (403, "reauth_required"), (422, "validation_error")
-    ),
-)
-async def create_client(
-    body: ClientCreate,
-    admin: RecentlyAuthenticatedAdmin,
-    db: DbSession,
-    settings: AppSettings,
-    audit: Audit,
-) -> ClientCreated:
-    created = await service.create_client(
-        db,
-        audit,
-        settings,
-        actor=admin.actor,
-        name=body.name,
-        redirect_uris=body.redirect_uris,
-        grant_types=list(body.grant_types),
-        scopes=list(body.scopes),
-    )
-    return ClientCreated(
-        client_id=created.client.client_id,
-        client_secret=created.client_secret,
-        enabled=created.client.enabled,
-    )
-
-
-@admin_router.get(
-    "",
-    summary="List OAuth clients (never their secrets)",
-    response_model=list[ClientRead],
-    responses=problem_responses(*_ADMIN_ERRORS),
-)
-async def list_clients(admin: CurrentAdmin, db: DbSession) -> list[ClientRead]:
-    return [_client_read(row) for row in await service.list_clients(db)]
-
-
-@admin_router.post(
-    "/{client_id}/enable",
-    summary="Enable an OAuth client",
-    response_model=ClientRead,
-    responses=problem_responses(*_ADMIN_ERRORS, (403, "reauth_required"), (404, "not_found")),
-)
-async def enable_client(
-    client_id: ClientIdPath, admin: RecentlyAuthenticatedAdmin, db: DbSession, audit: Audit
-) -> ClientRead:
-    row = await service.set_client_enabled(
-        db, audit, actor=admin.actor, client_id=client_id, enabled=True
-    )
-    return _client_read(row)
-
-
-@admin_router.post(
-    "/{client_id}/disable",
-    summary="Disable an OAuth client and revoke all its tokens (no re-auth: an incident is urgent)",
-    response_model=ClientRead,
-    responses=problem_responses(*_ADMIN_ERRORS, (404, "not_found")),
-)
-async def disable_client(
-    client_id: ClientIdPath, admin: CurrentAdmin, db: DbSession, audit: Audit
-) -> ClientRead:
-    row = await service.set_client_enabled(
-        db, audit, actor=admin.actor, client_id=client_id, enabled=False
-    )
-    return _client_read(row)
 
 
 # --- the patient's apps ---

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, Field
 
 from app.core.schemas import Schema
@@ -64,3 +65,7 @@ class ServerMetadata(BaseModel):
     introspection_endpoint_auth_methods_supported: list[str]
     code_challenge_methods_supported: list[str]
     authorization_response_iss_parameter_supported: bool
+
+
+#: an OAuth client's id in a path (ids are at most 64 characters)
+ClientIdPath = Annotated[str, Path(max_length=64)]

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import AccountStatus, Role
 from app.audit.models import AuditAction
 from app.audit.service import Actor, AuditTrail
+from app.charter.registry import default_charter
 from app.consent import service as consent
-from app.consent.registry import default_charter
 from app.core import clock
 from app.core.crypto import constant_time_equal, new_token
 from app.core.db import new_id

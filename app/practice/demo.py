@@ -21,7 +21,7 @@ from app.accounts.principal import Principal
 from app.accounts.repository import AccountRepository
 from app.audit.service import Actor, AuditTrail
 from app.booking.service import BookingService
-from app.consent.registry import Gate, default_charter
+from app.charter.registry import Gate, default_charter
 from app.consent.service import Decision, decide, missing_purposes
 from app.core import clock
 from app.core.passwords import PasswordHasher

@@ -1,4 +1,4 @@
-"""Pure helpers for practice data: search keys, the directory link, opening hours (de)serialised.
+"""Pure helpers for practice data: search keys, the directory link, time zones.
 
 **directory_url** (charter C3): the official public directory of French health professionals is the
 *Annuaire Santé* run by the Agence du Numérique en Santé (annuaire.sante.fr), which publishes every
@@ -10,15 +10,10 @@ Ordre's own site (each Order has one, and not every profession has an Order). Th
 
 from __future__ import annotations
 
-import json
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import time
-from typing import Any, Final
+from typing import Final
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
-
-from app.booking.slots import OpeningBlock
 
 DIRECTORY_BASE: Final = "https://annuaire.sante.fr/web/site-pro/recherche/resultats"
 
@@ -51,51 +46,3 @@ def zone(key: str) -> ZoneInfo | None:
         return ZoneInfo(key)
     except (ZoneInfoNotFoundError, ValueError):  # pragma: no cover - listed zones load
         return None
-
-
-def _hhmm(value: time) -> str:
-    return value.strftime("%H:%M")
-
-
-def dump_weekly(blocks: Iterable[OpeningBlock]) -> str:
-    return json.dumps(
-        [
-            {
-                "weekday": b.weekday,
-                "start": _hhmm(b.start),
-                "end": _hhmm(b.end),
-                "visit_reason_ids": sorted(b.visit_reason_ids),
-            }
-            for b in sorted(blocks, key=lambda b: (b.weekday, b.start))
-        ],
-        separators=(",", ":"),
-    )
-
-
-def load_weekly(raw: str) -> list[dict[str, Any]]:
-    loaded: list[dict[str, Any]] = json.loads(raw or "[]")
-    return loaded
-
-
-def blocks_of(
-    raw: str | Sequence[Mapping[str, Any]], keep: set[str] | None = None
-) -> list[OpeningBlock]:
-    """Opening blocks from the stored JSON; ``keep`` narrows each block's visit reasons (blocks left
-    with none are dropped), which is how a retired reason disappears from the slot search."""
-    items = load_weekly(raw) if isinstance(raw, str) else raw
-    blocks = []
-    for item in items:
-        reasons = set(item["visit_reason_ids"])
-        if keep is not None:
-            reasons &= keep
-        if not reasons and keep is not None:
-            continue
-        blocks.append(
-            OpeningBlock(
-                int(item["weekday"]),
-                time.fromisoformat(item["start"]),
-                time.fromisoformat(item["end"]),
-                frozenset(reasons),
-            )
-        )
-    return blocks

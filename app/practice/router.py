@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Response, status
 
-from app.accounts.dependencies import CurrentAdmin, CurrentPractitioner
+from app.accounts.dependencies import CurrentPractitioner
 from app.core.access import PUBLIC
 from app.core.problems import problem_responses
 from app.practice import professions
 from app.practice.dependencies import Practices
-from app.practice.models import PracticeStatus
 from app.practice.profile import directory_url
 from app.practice.schemas import (
     AbsenceIn,
@@ -21,7 +20,6 @@ from app.practice.schemas import (
     BookingRules,
     PracticeRead,
     PracticeUpdate,
-    PractitionerAdminRead,
     ProfessionRead,
     SpecialtyRead,
     VisitReasonIn,
@@ -55,22 +53,6 @@ def _practice(view: PracticeView) -> PracticeRead:
         status=p.status,
         listed=view.listed,
         listing_missing=view.missing,
-    )
-
-
-def _admin(view: PracticeView) -> PractitionerAdminRead:
-    p = view.practice
-    return PractitionerAdminRead(
-        id=p.id,
-        display_name=p.display_name,
-        rpps=view.rpps,
-        directory_url=directory_url(view.rpps),
-        profession=p.profession,
-        specialty=p.specialty,
-        city=p.city,
-        status=p.status,
-        listed=view.listed,
-        created_at=p.created_at,
     )
 
 
@@ -229,46 +211,3 @@ async def delete_my_absence(
 ) -> Response:
     await practices.delete_absence(practitioner, absence_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.get(
-    "/api/v1/admin/practitioners",
-    tags=["admin"],
-    summary="Practitioners to review, by approval status",
-    response_model=list[PractitionerAdminRead],
-    responses=problem_responses(*_AUTH),
-)
-async def list_practitioners_for_review(
-    admin: CurrentAdmin,
-    practices: Practices,
-    status: Literal["pending", "approved", "suspended"] | None = None,
-) -> list[PractitionerAdminRead]:
-    return [_admin(v) for v in await practices.admin_list(status)]
-
-
-@router.post(
-    "/api/v1/admin/practitioners/{practitioner_id}/approve",
-    tags=["admin"],
-    summary="Approve a practitioner (after checking the RPPS in the official directory)",
-    response_model=PractitionerAdminRead,
-    responses=problem_responses(*_UNSAFE, (404, "not_found")),
-)
-async def approve_practitioner(
-    practitioner_id: uuid.UUID, admin: CurrentAdmin, practices: Practices
-) -> PractitionerAdminRead:
-    view = await practices.set_status(admin.actor, practitioner_id, PracticeStatus.APPROVED)
-    return _admin(view)
-
-
-@router.post(
-    "/api/v1/admin/practitioners/{practitioner_id}/suspend",
-    tags=["admin"],
-    summary="Suspend a practitioner: out of search, not bookable",
-    response_model=PractitionerAdminRead,
-    responses=problem_responses(*_UNSAFE, (404, "not_found")),
-)
-async def suspend_practitioner(
-    practitioner_id: uuid.UUID, admin: CurrentAdmin, practices: Practices
-) -> PractitionerAdminRead:
-    view = await practices.set_status(admin.actor, practitioner_id, PracticeStatus.SUSPENDED)
-    return _admin(view)

@@ -8,7 +8,7 @@ grants the listing purposes (charter C2, C11, C1; ``listed_clause``).
 
 Profile changes are live at once and audited (C2). Visit reasons are the practitioner's own list
 (C6); retiring one removes it from the opening hours. Opening hours are validated by the pure slot
-core (``app.booking.slots.Schedule``): what is stored can always be laid out as slots.
+core (``app.schedule.slots.Schedule``): what is stored can always be laid out as slots.
 """
 
 from __future__ import annotations
@@ -24,9 +24,7 @@ from app.accounts.principal import Principal
 from app.audit.models import AuditAction
 from app.audit.service import Actor, AuditTrail
 from app.booking import service as booking
-from app.booking.slots import Schedule
-from app.booking.timegrid import ScheduleError
-from app.consent.registry import Gate
+from app.charter.registry import Gate
 from app.consent.service import missing_purposes
 from app.core import clock
 from app.core.mail import MailQueue
@@ -42,15 +40,15 @@ from app.practice.errors import (
 )
 from app.practice.models import Absence, Practice, PracticeStatus, VisitReason
 from app.practice.profile import (
-    blocks_of,
     directory_url,
-    dump_weekly,
-    load_weekly,
     search_key,
     zone,
 )
 from app.practice.repository import PracticeRepository
 from app.practice.schemas import Availability, PracticeUpdate, VisitReasonIn
+from app.schedule.hours import blocks_of, dump_weekly, load_weekly
+from app.schedule.slots import Schedule
+from app.schedule.timegrid import ScheduleError
 
 MAX_VISIT_REASONS = 50
 MAX_ABSENCE = timedelta(days=366)

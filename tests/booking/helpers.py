@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from app.accounts.models import Account, AuthSession, SessionState
 from app.accounts.principal import SESSION_COOKIE, SESSION_TOKEN_PREFIX, keys_for
 from app.audit.service import Actor, AuditTrail, audit_key
-from app.consent.registry import default_charter
+from app.charter.registry import default_charter
 from app.consent.service import Decision, decide
 from app.core import clock
 from app.core.crypto import new_token

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.booking.schemas import slots_text
-from app.booking.slots import (
+from app.schedule.slots import (
     MAX_WINDOW,
     BookingRules,
     Interval,
@@ -33,7 +33,7 @@ from app.booking.slots import (
     free_slots,
     lay_free,
 )
-from app.booking.timegrid import (
+from app.schedule.timegrid import (
     CELL,
     CELL_MINUTES,
     ScheduleError,

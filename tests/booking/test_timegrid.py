@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.booking.timegrid import (
+from app.schedule.timegrid import (
     CELL,
     CELL_MINUTES,
     OffGrid,

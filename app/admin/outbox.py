@@ -1,4 +1,4 @@
-"""``GET /api/v1/admin/outbox``: the messages whose delivery an admin must look at (dead ones)."""
+"""Admin: the messages whose delivery needs a look (dead letters of the outbox)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from app.outbox import service
 from app.outbox.models import OutboxStatus
 from app.outbox.schemas import OutboxMessageRead
 
-router = APIRouter(prefix="/api/v1/admin/outbox", tags=["admin"])
+router = APIRouter(tags=["admin"])
 
 
 @router.get(
-    "",
+    "/api/v1/admin/outbox",
     summary="Outbox messages, newest first (status=dead: those that will not be tried again)",
     response_model=list[OutboxMessageRead],
     responses=problem_responses(

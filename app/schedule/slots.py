@@ -51,7 +51,7 @@ from types import MappingProxyType
 from typing import ClassVar, Final
 from zoneinfo import ZoneInfo
 
-from app.booking.timegrid import (
+from app.schedule.timegrid import (
     CELL,
     CELL_MINUTES,
     ScheduleError,

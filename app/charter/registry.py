@@ -6,7 +6,7 @@ patient be informed at collection, and ``shared/CHARTER.md`` says that when a pu
 version goes up and earlier grants stop counting for what it gates. So every clause and purpose has an
 integer ``version`` and the SHA-256 of its canonical text, and ``charter/charter.lock.json`` pins both.
 Editing a text without raising its version would silently change what earlier grants meant:
-``check_lock`` reports it and ``python -m app.consent.registry lock`` refuses to record it.
+``check_lock`` reports it and ``python -m app.charter.registry lock`` refuses to record it.
 
 Pure: no database, no HTTP, no settings. Later code (consent records, ``GET /api/v1/charter``,
 the compliance report) builds on ``load_charter`` / ``default_charter``.
@@ -28,8 +28,8 @@ not exceptions but a list of readable problems, because ``check`` wants to show 
 
 Command line::
 
-    python -m app.consent.registry check [--charter-dir DIR]   # exit 1 on any problem
-    python -m app.consent.registry lock  [--charter-dir DIR]   # rewrite the lock, or refuse (exit 1)
+    python -m app.charter.registry check [--charter-dir DIR]   # exit 1 on any problem
+    python -m app.charter.registry lock  [--charter-dir DIR]   # rewrite the lock, or refuse (exit 1)
 """
 
 from __future__ import annotations
@@ -647,7 +647,7 @@ def load_lock(path: Path) -> Lock:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise CharterError(
-            file, None, "missing; run `python -m app.consent.registry lock`"
+            file, None, "missing; run `python -m app.charter.registry lock`"
         ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise CharterError(file, None, f"not valid JSON: {error}") from None
@@ -697,7 +697,7 @@ class LockProblem:
     recordable: bool
 
 
-_RUN_LOCK = "run `python -m app.consent.registry lock`"
+_RUN_LOCK = "run `python -m app.charter.registry lock`"
 
 
 def lock_problems(charter: Charter, lock: Lock) -> list[LockProblem]:
@@ -836,7 +836,7 @@ def _say(stream: Any, lines: Iterable[str]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """``check`` or ``lock`` the charter under ``--charter-dir``; returns the exit status."""
     parser = argparse.ArgumentParser(
-        prog="python -m app.consent.registry",
+        prog="python -m app.charter.registry",
         description="Check the charter data against charter.lock.json, or rewrite the lock.",
     )
     parser.add_argument("command", choices=("check", "lock"))

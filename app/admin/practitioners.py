@@ -1,0 +1,81 @@
+"""Admin: verify, list and suspend practitioners (charter C3, API.md "Admin")."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from fastapi import APIRouter
+
+from app.accounts.dependencies import CurrentAdmin
+from app.admin.common import ADMIN_ERRORS
+from app.core.problems import problem_responses
+from app.practice.dependencies import Practices
+from app.practice.models import PracticeStatus
+from app.practice.profile import directory_url
+from app.practice.schemas import (
+    PractitionerAdminRead,
+)
+from app.practice.service import PracticeView
+
+
+def _admin(view: PracticeView) -> PractitionerAdminRead:
+    p = view.practice
+    return PractitionerAdminRead(
+        id=p.id,
+        display_name=p.display_name,
+        rpps=view.rpps,
+        directory_url=directory_url(view.rpps),
+        profession=p.profession,
+        specialty=p.specialty,
+        city=p.city,
+        status=p.status,
+        listed=view.listed,
+        created_at=p.created_at,
+    )
+
+
+router = APIRouter(tags=["admin"])
+
+
+@router.get(
+    "/api/v1/admin/practitioners",
+    tags=["admin"],
+    summary="Practitioners to review, by approval status",
+    response_model=list[PractitionerAdminRead],
+    responses=problem_responses(*ADMIN_ERRORS),
+)
+async def list_practitioners_for_review(
+    admin: CurrentAdmin,
+    practices: Practices,
+    status: Literal["pending", "approved", "suspended"] | None = None,
+) -> list[PractitionerAdminRead]:
+    return [_admin(v) for v in await practices.admin_list(status)]
+
+
+@router.post(
+    "/api/v1/admin/practitioners/{practitioner_id}/approve",
+    tags=["admin"],
+    summary="Approve a practitioner (after checking the RPPS in the official directory)",
+    response_model=PractitionerAdminRead,
+    responses=problem_responses(*ADMIN_ERRORS, (404, "not_found")),
+)
+async def approve_practitioner(
+    practitioner_id: uuid.UUID, admin: CurrentAdmin, practices: Practices
+) -> PractitionerAdminRead:
+    view = await practices.set_status(admin.actor, practitioner_id, PracticeStatus.APPROVED)
+    return _admin(view)
+
+
+@router.post(
+    "/api/v1/admin/practitioners/{practitioner_id}/suspend",
+    tags=["admin"],
+    summary="Suspend a practitioner: out of search, not bookable",
+    response_model=PractitionerAdminRead,
+    responses=problem_responses(*ADMIN_ERRORS, (404, "not_found")),
+)
+async def suspend_practitioner(
+    practitioner_id: uuid.UUID, admin: CurrentAdmin, practices: Practices
+) -> PractitionerAdminRead:
+    view = await practices.set_status(admin.actor, practitioner_id, PracticeStatus.SUSPENDED)
+    return _admin(view)

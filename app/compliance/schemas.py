@@ -1,0 +1,21 @@
+"""Response body of the compliance report (API.md "Charter": ``/api/v1/charter/compliance``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+
+class ClauseComplianceOut(BaseModel):
+    id: str
+    status: Literal["met", "not_met", "manual"]
+    evidence: str
+
+
+class ComplianceOut(BaseModel):
+    clauses: list[ClauseComplianceOut]
+    #: the e-RDV badge may be shown (C14): every automated check is met
+    badge: bool
+    checked_at: datetime
