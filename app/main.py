@@ -20,11 +20,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import __version__, openapi
-from app.accounts.dependencies import refuse_partial_sessions
 from app.accounts.router import me_router as accounts_me_router
 from app.accounts.router import router as auth_router
 from app.admin.router import router as admin_router
 from app.audit.router import router as audit_router
+from app.auth.sessions import refuse_partial_sessions
 from app.booking.router import router as booking_router
 from app.charter.registry import default_charter
 from app.charter.router import router as charter_router

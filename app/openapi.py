@@ -23,11 +23,11 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
-from app.accounts.dependencies import any_session, full_session, resolve_principal
 from app.accounts.principal import SECURE_SESSION_COOKIE, SESSION_COOKIE
+from app.auth.authenticator import Authenticator, PublicCaller
+from app.auth.sessions import any_session, full_session
 from app.core.access import ACCESS_KEY
 from app.core.problems import PROBLEM_MEDIA_TYPE
-from app.oauth.scopes import ALL_SCOPES
 
 SESSION = "session"
 CSRF = "csrf"
@@ -105,17 +105,21 @@ def _calls(dependant: Dependant) -> Iterator[Any]:
         yield from _calls(sub)
 
 
+def _door(route: APIRoute) -> Authenticator | PublicCaller | None:
+    """The ``Authenticator`` or ``PublicCaller`` a route declares, if any (``app.auth``)."""
+    for call in _calls(route.dependant):
+        if isinstance(call, Authenticator | PublicCaller):
+            return call
+    return None
+
+
 def _token_scope(route: APIRoute) -> tuple[str, bool] | None:
     """The scope a route asks of a Bearer token, if it takes tokens at all, and whether it takes a
-    session too (``caller`` and ``public_caller`` name themselves after both)."""
-    for call in _calls(route.dependant):
-        name = getattr(call, "__name__", "")
-        for prefix, session in (("require_", True), ("anyone_or_", False)):
-            if name.startswith(prefix) and "_or_" in name:
-                scope = name.rsplit("_or_", 1)[1].replace("_", ":", 1)
-                if scope in ALL_SCOPES:
-                    return scope, session
-    return None
+    session too (an ``Authenticator`` does, a ``PublicCaller`` needs none)."""
+    door = _door(route)
+    if door is None or door.scope is None:
+        return None
+    return door.scope, isinstance(door, Authenticator)
 
 
 def security_of(route: APIRoute, method: str, public: bool) -> list[dict[str, list[str]]]:
@@ -133,7 +137,7 @@ def security_of(route: APIRoute, method: str, public: bool) -> list[dict[str, li
     requirements: list[dict[str, list[str]]] = []
     if public:
         requirements.append({})
-    if calls & {resolve_principal, any_session, full_session} or (token and token[1]):
+    if calls & {any_session, full_session} or isinstance(_door(route), Authenticator):
         requirements.append(session)
     elif public and token is not None:
         requirements.append({SESSION: []})  # a signed-in person's reads count against them

@@ -13,16 +13,7 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from app.accounts import mails
-from app.accounts.dependencies import (
-    AnySession,
-    Auth,
-    CurrentAccount,
-    FullSession,
-    OptionalSession,
-    enforce_csrf,
-    secure_cookies,
-    session_token,
-)
+from app.accounts.dependencies import Auth
 from app.accounts.devices import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE, DEVICE_COOKIE_PATH
 from app.accounts.models import Account, Role
 from app.accounts.principal import SessionContext, keys_for, session_cookie_name
@@ -50,6 +41,15 @@ from app.accounts.schemas import (
 )
 from app.accounts.service import AuthService, ClientInfo, IssuedSession
 from app.audit.dependencies import Audit
+from app.auth.authenticator import CurrentAccount
+from app.auth.sessions import (
+    AnySession,
+    FullSession,
+    OptionalSession,
+    enforce_csrf,
+    secure_cookies,
+    session_token,
+)
 from app.core.access import PUBLIC
 from app.core.deps import AppSettings
 from app.core.errors import NotAuthenticated

@@ -6,15 +6,13 @@ import uuid
 
 from fastapi import APIRouter
 
-from app.accounts.dependencies import (
-    Auth,
-    CurrentAdmin,
-)
+from app.accounts.dependencies import Auth
 from app.accounts.models import AccountStatus
 from app.accounts.schemas import (
     AccountAdminRead,
 )
-from app.admin.common import ADMIN_ERRORS
+from app.admin.common import SESSION_CHANGE
+from app.auth.authenticator import CurrentAdmin
 from app.core.problems import problem_responses as _problems
 
 router = APIRouter(tags=["admin"])
@@ -25,7 +23,7 @@ router = APIRouter(tags=["admin"])
     summary="Suspend an account and end all its sessions",
     response_model=AccountAdminRead,
     responses=_problems(
-        *ADMIN_ERRORS, (403, "forbidden"), (404, "not_found"), (409, "cannot_suspend_self")
+        *SESSION_CHANGE, (403, "forbidden"), (404, "not_found"), (409, "cannot_suspend_self")
     ),
 )
 async def suspend_account(
@@ -40,7 +38,7 @@ async def suspend_account(
     summary="Reinstate a suspended account",
     response_model=AccountAdminRead,
     responses=_problems(
-        *ADMIN_ERRORS, (403, "forbidden"), (404, "not_found"), (409, "cannot_suspend_self")
+        *SESSION_CHANGE, (403, "forbidden"), (404, "not_found"), (409, "cannot_suspend_self")
     ),
 )
 async def reinstate_account(

@@ -7,13 +7,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from app.accounts.dependencies import CurrentAdmin, RecentlyAuthenticatedAdmin
-from app.admin.common import ADMIN_ERRORS
+from app.admin.common import SIGNED_IN
 from app.audit import service
 from app.audit.dependencies import Audit
 from app.audit.export import export_ndjson
 from app.audit.models import AuditAction
 from app.audit.schemas import VerifyReport
+from app.auth.authenticator import CurrentAdmin, RecentlyAuthenticatedAdmin
 from app.core.db import DbSession
 from app.core.deps import AppSettings
 from app.core.problems import problem_responses
@@ -30,7 +30,7 @@ router = APIRouter(tags=["admin"])
     responses={
         200: {"content": {"application/x-ndjson": {}}, "description": "streamed export"},
         **problem_responses(
-            *ADMIN_ERRORS, (403, "forbidden"), (403, "reauth_required"), (429, "rate_limited")
+            *SIGNED_IN, (403, "forbidden"), (403, "reauth_required"), (429, "rate_limited")
         ),
     },
 )
@@ -66,7 +66,7 @@ async def export_audit(
     "/api/v1/admin/audit/verify",
     summary="Recompute the audit hash chain",
     response_model=VerifyReport,
-    responses=problem_responses(*ADMIN_ERRORS, (403, "forbidden")),
+    responses=problem_responses(*SIGNED_IN, (403, "forbidden")),
 )
 async def verify_audit(
     admin: CurrentAdmin, session: DbSession, settings: AppSettings

@@ -6,12 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, status
 
-from app.accounts.dependencies import (
-    CurrentAdmin,
-    RecentlyAuthenticatedAdmin,
-)
-from app.admin.common import ADMIN_ERRORS
+from app.admin.common import ADMIN_NO_TOKEN
 from app.audit.dependencies import Audit
+from app.auth.authenticator import CurrentAdmin, RecentlyAuthenticatedAdmin
 from app.core.db import DbSession
 from app.core.deps import AppSettings
 from app.core.problems import problem_responses
@@ -44,7 +41,9 @@ router = APIRouter(tags=["admin"])
     summary="Register an OAuth client (disabled until enabled; the secret is shown once)",
     status_code=status.HTTP_201_CREATED,
     response_model=ClientCreated,
-    responses=problem_responses(*ADMIN_ERRORS, (403, "reauth_required"), (422, "validation_error")),
+    responses=problem_responses(
+        *ADMIN_NO_TOKEN, (403, "reauth_required"), (422, "validation_error")
+    ),
 )
 async def create_client(
     body: ClientCreate,
@@ -74,7 +73,7 @@ async def create_client(
     "/api/v1/admin/oauth/clients",
     summary="List OAuth clients (never their secrets)",
     response_model=list[ClientRead],
-    responses=problem_responses(*ADMIN_ERRORS),
+    responses=problem_responses(*ADMIN_NO_TOKEN),
 )
 async def list_clients(admin: CurrentAdmin, db: DbSession) -> list[ClientRead]:
     return [_client_read(row) for row in await service.list_clients(db)]
@@ -84,7 +83,7 @@ async def list_clients(admin: CurrentAdmin, db: DbSession) -> list[ClientRead]:
     "/api/v1/admin/oauth/clients/{client_id}/enable",
     summary="Enable an OAuth client",
     response_model=ClientRead,
-    responses=problem_responses(*ADMIN_ERRORS, (403, "reauth_required"), (404, "not_found")),
+    responses=problem_responses(*ADMIN_NO_TOKEN, (403, "reauth_required"), (404, "not_found")),
 )
 async def enable_client(
     client_id: ClientIdPath, admin: RecentlyAuthenticatedAdmin, db: DbSession, audit: Audit
@@ -99,7 +98,7 @@ async def enable_client(
     "/api/v1/admin/oauth/clients/{client_id}/disable",
     summary="Disable an OAuth client and revoke all its tokens (no re-auth: an incident is urgent)",
     response_model=ClientRead,
-    responses=problem_responses(*ADMIN_ERRORS, (404, "not_found")),
+    responses=problem_responses(*ADMIN_NO_TOKEN, (404, "not_found")),
 )
 async def disable_client(
     client_id: ClientIdPath, admin: CurrentAdmin, db: DbSession, audit: Audit

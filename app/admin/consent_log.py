@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from app.accounts.dependencies import RecentlyAuthenticatedAdmin
 from app.audit.dependencies import Audit
 from app.audit.models import AuditAction
+from app.auth.authenticator import RecentlyAuthenticatedAdmin
 from app.charter.registry import default_charter
 from app.consent import export as consent_export
 from app.consent.errors import UnknownPurpose
@@ -22,7 +22,6 @@ router = APIRouter(tags=["admin"])
 
 @router.get(
     "/api/v1/admin/consent-log",
-    tags=["admin"],
     summary="Export every consent decision (CSV or NDJSON), streamed",
     response_class=StreamingResponse,
     responses={

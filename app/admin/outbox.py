@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.accounts.dependencies import CurrentAdmin
+from app.auth.authenticator import CurrentAdmin
 from app.core.db import DbSession
 from app.core.problems import problem_responses
 from app.outbox import service

@@ -7,8 +7,8 @@ from typing import Literal
 
 from fastapi import APIRouter
 
-from app.accounts.dependencies import CurrentAdmin
-from app.admin.common import ADMIN_ERRORS
+from app.admin.common import ADMIN_CHANGE, ADMIN_READ
+from app.auth.authenticator import CurrentAdmin
 from app.core.problems import problem_responses
 from app.practice.dependencies import Practices
 from app.practice.models import PracticeStatus
@@ -40,10 +40,9 @@ router = APIRouter(tags=["admin"])
 
 @router.get(
     "/api/v1/admin/practitioners",
-    tags=["admin"],
     summary="Practitioners to review, by approval status",
     response_model=list[PractitionerAdminRead],
-    responses=problem_responses(*ADMIN_ERRORS),
+    responses=problem_responses(*ADMIN_READ),
 )
 async def list_practitioners_for_review(
     admin: CurrentAdmin,
@@ -55,10 +54,9 @@ async def list_practitioners_for_review(
 
 @router.post(
     "/api/v1/admin/practitioners/{practitioner_id}/approve",
-    tags=["admin"],
     summary="Approve a practitioner (after checking the RPPS in the official directory)",
     response_model=PractitionerAdminRead,
-    responses=problem_responses(*ADMIN_ERRORS, (404, "not_found")),
+    responses=problem_responses(*ADMIN_CHANGE, (404, "not_found")),
 )
 async def approve_practitioner(
     practitioner_id: uuid.UUID, admin: CurrentAdmin, practices: Practices
@@ -69,10 +67,9 @@ async def approve_practitioner(
 
 @router.post(
     "/api/v1/admin/practitioners/{practitioner_id}/suspend",
-    tags=["admin"],
     summary="Suspend a practitioner: out of search, not bookable",
     response_model=PractitionerAdminRead,
-    responses=problem_responses(*ADMIN_ERRORS, (404, "not_found")),
+    responses=problem_responses(*ADMIN_CHANGE, (404, "not_found")),
 )
 async def suspend_practitioner(
     practitioner_id: uuid.UUID, admin: CurrentAdmin, practices: Practices

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.dependencies import CurrentPatient
 from app.accounts.service import display_names
 from app.audit import service
 from app.audit.schemas import AccessLogEntry
+from app.auth.authenticator import CurrentPatient
 from app.core.db import DbSession
 from app.core.problems import problem_responses
 from app.oauth.service import client_names

@@ -14,33 +14,35 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from app.accounts.dependencies import Caller, RecentlyAuthenticatedPractitioner
 from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.audit.service import AuditTrail
+from app.auth.authenticator import Authenticator, PublicCaller, RecentlyAuthenticatedPractitioner
+from app.auth.callers import Caller
 from app.booking.service import BookingService
 from app.core.db import Database
 from app.core.deps import settings_of
 from app.core.mail import OutgoingMail
-from app.oauth.dependencies import caller, public_caller
 from app.throttle.dependencies import throttle_for
 
 #: books on their own behalf, or a token with ``appointments:write`` acting for a patient
-Booker = Annotated[Principal, Depends(caller(Role.PATIENT, scope="appointments:write"))]
+Booker = Annotated[Principal, Depends(Authenticator(Role.PATIENT, scope="appointments:write"))]
 #: lists their own appointments, or ``appointments:read``
-AppointmentReader = Annotated[Principal, Depends(caller(Role.PATIENT, scope="appointments:read"))]
+AppointmentReader = Annotated[
+    Principal, Depends(Authenticator(Role.PATIENT, scope="appointments:read"))
+]
 #: the patient or the practitioner of one appointment; the service answers 404 to anyone else
 AppointmentViewer = Annotated[
-    Principal, Depends(caller(Role.PATIENT, Role.PRACTITIONER, scope="appointments:read"))
+    Principal, Depends(Authenticator(Role.PATIENT, Role.PRACTITIONER, scope="appointments:read"))
 ]
 AppointmentChanger = Annotated[
-    Principal, Depends(caller(Role.PATIENT, Role.PRACTITIONER, scope="appointments:write"))
+    Principal, Depends(Authenticator(Role.PATIENT, Role.PRACTITIONER, scope="appointments:write"))
 ]
 #: reads their own agenda, or ``agenda:read``
-AgendaReader = Annotated[Principal, Depends(caller(Role.PRACTITIONER, scope="agenda:read"))]
+AgendaReader = Annotated[Principal, Depends(Authenticator(Role.PRACTITIONER, scope="agenda:read"))]
 #: anyone; a token, if sent, must be valid and carry the scope
-DirectoryReader = Annotated[Caller, Depends(public_caller(scope="practitioners:read"))]
-SlotReader = Annotated[Caller, Depends(public_caller(scope="slots:read"))]
+DirectoryReader = Annotated[Caller, Depends(PublicCaller("practitioners:read"))]
+SlotReader = Annotated[Caller, Depends(PublicCaller("slots:read"))]
 #: the reversibility export carries every patient's contact details: re-authentication required
 Exporter = RecentlyAuthenticatedPractitioner
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.accounts.dependencies import CurrentAccount
 from app.audit.dependencies import Audit
+from app.auth.authenticator import CurrentAccount
 from app.consent import service
 from app.consent.schemas import (
     ConsentDecisionIn,

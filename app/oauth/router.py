@@ -19,17 +19,14 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.dependencies import (
-    CurrentPatient,
-    OptionalSession,
-    deny,
-)
 from app.accounts.errors import CsrfFailed
 from app.accounts.models import Role, SessionState
 from app.accounts.principal import Principal, keys_for
 from app.accounts.service import actor_of, network_of
 from app.audit.dependencies import Audit
 from app.audit.service import AuditTrail
+from app.auth.authenticator import CurrentPatient
+from app.auth.sessions import OptionalSession, deny
 from app.core.access import PUBLIC
 from app.core.crypto import constant_time_equal
 from app.core.db import DbSession

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response, status
 
-from app.accounts.dependencies import CurrentPractitioner
+from app.auth.authenticator import CurrentPractitioner
 from app.core.access import PUBLIC
 from app.core.problems import problem_responses
 from app.practice import professions

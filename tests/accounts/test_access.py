@@ -16,14 +16,14 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.accounts.dependencies import (
-    PARTIAL_SESSION_PATHS,
+from app.audit.repository import entry_table
+from app.auth.authenticator import (
     CurrentAdmin,
     CurrentPatient,
     CurrentPractitioner,
     RecentlyAuthenticatedAdmin,
 )
-from app.audit.repository import entry_table
+from app.auth.sessions import PARTIAL_SESSION_PATHS
 from app.core.access import ACCESS_KEY
 from app.core.settings import Settings
 from tests.core.test_app import assert_problem

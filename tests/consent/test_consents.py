@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.repository import entry_table
+from app.charter.registry import Gate, default_charter
 from app.consent import service
 from app.consent.errors import ConsentRequired
-from app.charter.registry import Gate, default_charter
 from tests.core.test_app import assert_problem
 from tests.factories import People, Person
 

@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.accounts.repository import account_table
 from app.audit.repository import entry_table
-from app.consent.export import COLUMNS, escape_formula
 from app.charter.registry import default_charter
+from app.consent.export import COLUMNS, escape_formula
 from app.consent.repository import decision_table
 from app.consent.service import sync_registry
 from app.core.db import transaction

@@ -7,11 +7,11 @@ from typing import Annotated
 import httpx
 from fastapi import Depends, FastAPI
 
-from app.accounts.dependencies import Caller, CurrentPatient
 from app.accounts.models import Role
 from app.accounts.principal import Principal
+from app.auth.authenticator import Authenticator, CurrentPatient, PublicCaller
+from app.auth.callers import Caller
 from app.core.errors import NotFound
-from app.oauth.dependencies import caller, public_caller
 from tests.core.test_app import assert_problem
 from tests.factories import People, Person
 from tests.oauth.conftest import Registered, get_tokens, oauth_client, register_client
@@ -21,10 +21,10 @@ OWNERS: dict[str, str] = {}
 
 
 def install_test_routes(app: FastAPI) -> None:
-    reader = caller(Role.PATIENT, scope="appointments:read")
-    booker = caller(Role.PATIENT, scope="appointments:write")
-    agenda = caller(Role.PRACTITIONER, scope="agenda:read")
-    slots = public_caller(scope="slots:read")
+    reader = Authenticator(Role.PATIENT, scope="appointments:read")
+    booker = Authenticator(Role.PATIENT, scope="appointments:write")
+    agenda = Authenticator(Role.PRACTITIONER, scope="agenda:read")
+    slots = PublicCaller("slots:read")
 
     @app.get("/api/v1/_test/appointments/{appointment_id}")
     async def read_appointment(
