@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import Actor, audit_key, purge_older_than, verify_and_record
-from app.booking.service import purge_visit_reasons
+from app.booking.retention import purge_visit_reasons
 from app.core.jobs import Job
 from app.core.settings import Settings
 from app.throttle.service import forget_stale

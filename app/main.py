@@ -19,15 +19,15 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app import __version__, openapi
-from app.accounts.router import me_router as accounts_me_router
-from app.accounts.router import router as auth_router
+from app import __version__, openapi, reactions
 from app.admin.router import router as admin_router
-from app.audit.router import router as audit_router
+from app.auth.router import me_router as accounts_me_router
+from app.auth.router import router as auth_router
 from app.auth.sessions import refuse_partial_sessions
 from app.booking.router import router as booking_router
 from app.charter.registry import default_charter
 from app.charter.router import router as charter_router
+from app.compliance.access_log import router as audit_router
 from app.compliance.router import router as compliance_router
 from app.consent.router import router as consent_router
 from app.consent.service import sync_registry
@@ -118,6 +118,7 @@ _NO_NATIVE_TELEMETRY: dict[str, Any] = (
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    reactions.connect()
     make_private(settings)
     if settings.env.value != "test":
         configure_logging(settings.log_level, json_logs=settings.json_logs)

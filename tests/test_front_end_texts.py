@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from app.audit.models import AuditAction
+from app.auth.scopes import ALL_SCOPES
 from app.charter.registry import Gate, default_charter
 from app.core.errors import HTTP_STATUS_CODES, ErdvError
 from app.main import create_app  # noqa: F401 - loads every domain's errors
-from app.oauth.scopes import ALL_SCOPES
 
 STATIC = Path(__file__).resolve().parent.parent / "static" / "js"
 _KEY = re.compile(r'^\s*"([^"]+)":\s', re.MULTILINE)

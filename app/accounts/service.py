@@ -37,6 +37,7 @@ from app.accounts.errors import (
     MfaRequired,
     ReauthRequired,
 )
+from app.accounts.hooks import credentials_revoked
 from app.accounts.models import (
     Account,
     AccountStatus,
@@ -60,7 +61,6 @@ from app.core.passwords import PasswordHasher
 from app.core.settings import Settings
 from app.mfa.errors import InvalidCode
 from app.mfa.service import Enrolment, Factor, MfaService
-from app.oauth.service import revoke_account_tokens as revoke_oauth_tokens
 from app.throttle.errors import Throttled
 from app.throttle.service import Pending, Throttle
 
@@ -738,7 +738,7 @@ class AuthService:
             email_verified_at=account.email_verified_at or now,
         )
         ended = await self.repository.delete_sessions(account.id)
-        revoked = await revoke_oauth_tokens(self.session, account.id)
+        revoked = await self._revoke_grants(account.id)
         await self.throttle.reset(self._password_key(account.email))
         if factor is not None:
             await self._factor_succeeded(account, factor, None)
@@ -774,13 +774,17 @@ class AuthService:
             password_changed_at=clock.now(),
         )
         ended = await self.repository.delete_sessions(account.id, except_id=ctx.session.id)
-        revoked = await revoke_oauth_tokens(self.session, account.id)
+        revoked = await self._revoke_grants(account.id)
         await self.audit.record(
             AuditAction.AUTH_PASSWORD_CHANGED,
             actor=principal.actor,
             subject_id=account.id,
             details={"sessions_ended": ended, "oauth_tokens_revoked": revoked},
         )
+
+    async def _revoke_grants(self, account_id: uuid.UUID) -> int:
+        """End every grant made with the account's credentials (OAuth tokens: ``app.oauth``)."""
+        return sum(await credentials_revoked.fire(self.session, account_id))
 
     # administration ---------------------------------------------------------------------------
     async def set_status(
@@ -796,7 +800,7 @@ class AuthService:
         ended = revoked = 0
         if status is AccountStatus.SUSPENDED:
             ended = await self.repository.delete_sessions(account.id)
-            revoked = await revoke_oauth_tokens(self.session, account.id)
+            revoked = await self._revoke_grants(account.id)
             # a reset link mailed before would let its holder take the account back over
             await self.repository.spend_all_tokens(account.id, clock.now())
         await self.audit.record(

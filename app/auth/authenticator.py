@@ -42,11 +42,11 @@ from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.audit.service import AuditTrail
 from app.auth.callers import AnyCaller, Caller, resolve_principal
+from app.auth.errors import InsufficientScope
+from app.auth.scopes import ALL_SCOPES
 from app.auth.sessions import OptionalSession, deny
 from app.core.db import Database, DbSession
 from app.core.deps import settings_of
-from app.oauth.errors import InsufficientScope
-from app.oauth.scopes import ALL_SCOPES
 from app.throttle.dependencies import throttle_for
 
 
@@ -68,7 +68,7 @@ class Authenticator:
         self, request: Request, who: AnyCaller, ctx: OptionalSession, db: DbSession
     ) -> Principal:
         # the settings and the recorder from the app's state: two dependencies fewer to resolve
-        # on every authenticated request (see ``app.booking.dependencies.get_booking_service``)
+        # on every authenticated request (see ``app.booking.dependencies._wired``)
         token = who.token
         if token is not None and (
             self.scope is None or self.scope not in token.scopes or who.principal is None

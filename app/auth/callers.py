@@ -15,14 +15,14 @@ from app.accounts.service import actor_of
 from app.audit.dependencies import Audit
 from app.audit.models import AuditAction, AuditOutcome
 from app.audit.service import Actor, AuditTrail
+from app.auth.errors import InsufficientScope
 from app.auth.sessions import OptionalSession, full_session
+from app.auth.tokens import TokenGrant, verify_bearer
 from app.core import clock
 from app.core.db import Database, FailureHook, on_failure
 from app.core.deps import AppSettings, settings_of
 from app.core.errors import NotFound
 from app.core.settings import Settings
-from app.oauth.errors import InsufficientScope
-from app.oauth.service import TokenGrant, authenticate_bearer
 from app.throttle.dependencies import throttle_for
 from app.throttle.service import DatabaseStore
 
@@ -72,7 +72,7 @@ async def resolve_caller(request: Request, ctx: OptionalSession, database: Datab
         db = database.session
         settings = settings_of(request)
         throttle = throttle_for(request, db, settings)
-        grant = await authenticate_bearer(db, settings, throttle, token)
+        grant = await verify_bearer(db, settings, throttle, token)
         principal = None
         if grant.account_id is not None and grant.role is not None:
             principal = Principal(

@@ -1,7 +1,7 @@
 """Who may call the booking routes, in one place each (CONVENTIONS habit 4).
 
 Each alias takes a browser session of the right role, or a third-party OAuth token with the scope
-the route needs, acting for one person (``app.oauth.dependencies.caller``): the services take the
+the route needs, acting for one person (``app.auth.authenticator.Authenticator``): the services take the
 resulting ``Principal`` and check every object against ``principal.account_id``, so a token acting
 for patient P sees and books only as P; ``actor.client_id`` marks the third party in the audit
 trail and as the booking ``channel``. Public routes accept a token too, which must then be valid
@@ -13,17 +13,24 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.audit.service import AuditTrail
 from app.auth.authenticator import Authenticator, PublicCaller, RecentlyAuthenticatedPractitioner
 from app.auth.callers import Caller
-from app.booking.service import BookingService
+from app.booking.agenda import AgendaService
+from app.booking.appointments import AppointmentService
+from app.booking.directory import DirectoryService
 from app.core.db import Database
 from app.core.deps import settings_of
 from app.core.mail import OutgoingMail
+from app.core.settings import Settings
 from app.throttle.dependencies import throttle_for
+from app.throttle.service import Throttle
+
+WiredParts = tuple[AsyncSession, Settings, AuditTrail, Throttle, OutgoingMail]
 
 #: books on their own behalf, or a token with ``appointments:write`` acting for a patient
 Booker = Annotated[Principal, Depends(Authenticator(Role.PATIENT, scope="appointments:write"))]
@@ -47,15 +54,13 @@ SlotReader = Annotated[Caller, Depends(PublicCaller("slots:read"))]
 Exporter = RecentlyAuthenticatedPractitioner
 
 
-async def get_booking_service(
-    request: Request, database: Database, mail: OutgoingMail
-) -> BookingService:
+def _wired(request: Request, database: Database, mail: OutgoingMail) -> WiredParts:
     """Wired from the app's state, as ``get_auth_service`` is: resolving the settings, audit and
     throttle as dependencies costs Python on every booking, cancellation and agenda read (bench
     B1, B11), and none of them does I/O."""
     db = database.session
     settings = settings_of(request)
-    return BookingService(
+    return (
         db,
         settings,
         AuditTrail.for_settings(db, settings),
@@ -64,19 +69,34 @@ async def get_booking_service(
     )
 
 
-Booking = Annotated[BookingService, Depends(get_booking_service)]
+async def get_appointment_service(
+    request: Request, database: Database, mail: OutgoingMail
+) -> AppointmentService:
+    return AppointmentService(*_wired(request, database, mail))
 
 
-async def get_directory_service(request: Request, database: Database) -> BookingService:
+Appointments = Annotated[AppointmentService, Depends(get_appointment_service)]
+
+
+async def get_agenda_service(
+    request: Request, database: Database, mail: OutgoingMail
+) -> AgendaService:
+    return AgendaService(*_wired(request, database, mail))
+
+
+Agenda = Annotated[AgendaService, Depends(get_agenda_service)]
+
+
+async def get_directory_service(request: Request, database: Database) -> DirectoryService:
     """For the public reads (search, profile, slots), which write nothing: a read session (no write
     lock, no transaction round trips), and no audit trail, throttle or mail queue to set up on the
     busiest routes (each is per-request work: keys, policies). The settings come from the app's
     state: one dependency less to resolve on every public read."""
     settings = settings_of(request)
     # the recorder is mandatory; these routes read no personal data, so it never writes here
-    return BookingService(
+    return DirectoryService(
         database.reader, settings, AuditTrail.for_settings(database.reader, settings)
     )
 
 
-Directory = Annotated[BookingService, Depends(get_directory_service)]
+Directory = Annotated[DirectoryService, Depends(get_directory_service)]

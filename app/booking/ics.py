@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from app.booking.service import AppointmentView
+    from app.booking.views import AppointmentView
 
 
 def _escape(text: str) -> str:

@@ -10,18 +10,19 @@ from fastapi import APIRouter, Header, Query, Response, status
 
 from app.booking import schemas
 from app.booking.dependencies import (
+    Agenda,
     AgendaReader,
     AppointmentChanger,
     AppointmentReader,
+    Appointments,
     AppointmentViewer,
     Booker,
-    Booking,
     Directory,
     DirectoryReader,
     Exporter,
     SlotReader,
 )
-from app.booking.service import MAX_PAGE, AppointmentView, ProfileView
+from app.booking.views import MAX_PAGE, AppointmentView, ProfileView
 from app.core.access import PUBLIC
 from app.core.problems import problem_responses
 from app.core.schemas import Instant
@@ -150,7 +151,7 @@ async def list_slots(
 async def book_appointment(
     body: schemas.BookingIn,
     patient: Booker,
-    booking: Booking,
+    booking: Appointments,
     response: Response,
     idempotency_key: Annotated[
         str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
@@ -176,7 +177,7 @@ async def book_appointment(
 )
 async def list_my_appointments(
     patient: AppointmentReader,
-    booking: Booking,
+    booking: Appointments,
     scope: Literal["upcoming", "past"] = "upcoming",
 ) -> list[schemas.AppointmentRead]:
     views = await booking.my_appointments(patient, upcoming=scope == "upcoming")
@@ -193,7 +194,7 @@ async def list_my_appointments(
     },
 )
 async def appointment_calendar(
-    appointment_id: uuid.UUID, caller: AppointmentViewer, booking: Booking
+    appointment_id: uuid.UUID, caller: AppointmentViewer, booking: Appointments
 ) -> Response:
     return Response(
         await booking.calendar(caller, appointment_id),
@@ -209,7 +210,7 @@ async def appointment_calendar(
     responses=problem_responses(*_AUTH, (404, "not_found")),
 )
 async def get_appointment(
-    appointment_id: uuid.UUID, caller: AppointmentViewer, booking: Booking
+    appointment_id: uuid.UUID, caller: AppointmentViewer, booking: Appointments
 ) -> schemas.AppointmentRead:
     return _appointment(await booking.read(caller, appointment_id))
 
@@ -223,7 +224,7 @@ async def get_appointment(
     ),
 )
 async def cancel_appointment(
-    appointment_id: uuid.UUID, caller: AppointmentChanger, booking: Booking
+    appointment_id: uuid.UUID, caller: AppointmentChanger, booking: Appointments
 ) -> schemas.AppointmentRead:
     return _appointment(await booking.cancel(caller, appointment_id))
 
@@ -245,7 +246,7 @@ async def reschedule_appointment(
     appointment_id: uuid.UUID,
     body: schemas.RescheduleIn,
     caller: AppointmentChanger,
-    booking: Booking,
+    booking: Appointments,
 ) -> schemas.AppointmentRead:
     return _appointment(await booking.reschedule(caller, appointment_id, body.start))
 
@@ -257,7 +258,7 @@ async def reschedule_appointment(
     responses=problem_responses(*_AUTH, (422, "validation_error")),
 )
 async def read_my_agenda(
-    practitioner: AgendaReader, booking: Booking, start: From = None, end: To = None
+    practitioner: AgendaReader, booking: Agenda, start: From = None, end: To = None
 ) -> list[schemas.AgendaItem]:
     views = await booking.agenda(practitioner, start, end)
     return [
@@ -285,5 +286,5 @@ async def read_my_agenda(
     response_model=schemas.FhirBundle,
     responses=problem_responses(*_AUTH, (403, "reauth_required"), (429, "rate_limited")),
 )
-async def export_my_practice(practitioner: Exporter, booking: Booking) -> schemas.FhirBundle:
+async def export_my_practice(practitioner: Exporter, booking: Agenda) -> schemas.FhirBundle:
     return schemas.FhirBundle.model_validate(await booking.export(practitioner))

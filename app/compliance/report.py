@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.repository import entry_table
-from app.booking import service as booking_service
+from app.booking import retention as booking_retention
 from app.charter.registry import Charter, Gate, PurposeId
 from app.core import clock
 from app.core.middleware import CONTENT_SECURITY_POLICY
@@ -318,7 +318,7 @@ async def _c3(ctx: ComplianceContext) -> tuple[str, Said]:
 
 
 async def _c7(ctx: ComplianceContext) -> tuple[str, Said]:
-    kept = await booking_service.kept_visit_reasons(ctx.session, ctx.settings)
+    kept = await booking_retention.kept_visit_reasons(ctx.session, ctx.settings)
     if kept:
         return NOT_MET, Said(
             f"{kept} visit reasons are kept past their grace or after a cancellation",

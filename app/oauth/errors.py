@@ -11,7 +11,7 @@ they are the JSON error responses of RFC 6749 §5.2, produced by Authlib.
 
 from __future__ import annotations
 
-from app.core.errors import Forbidden, NotAuthenticated, NotFound, Unprocessable
+from app.core.errors import NotAuthenticated, NotFound, Unprocessable
 
 
 class InvalidAccessToken(NotAuthenticated):
@@ -25,22 +25,6 @@ class InvalidAccessToken(NotAuthenticated):
             detail or "The access token is invalid, expired or revoked.",
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
-
-
-class InsufficientScope(Forbidden):
-    code = "insufficient_scope"
-    title = "Insufficient scope"
-
-    def __init__(self, scope: str | None) -> None:
-        challenge = 'Bearer error="insufficient_scope"'
-        if scope:
-            challenge += f', scope="{scope}"'
-        detail = (
-            f"This route needs a token with the scope {scope!r}."
-            if scope
-            else "This route does not accept OAuth access tokens."
-        )
-        super().__init__(detail, headers={"WWW-Authenticate": challenge})
 
 
 class ClientNotFound(NotFound):

@@ -14,7 +14,7 @@ from __future__ import annotations
 from html import escape
 from urllib.parse import urlencode, urlsplit
 
-from app.oauth.scopes import SCOPES
+from app.auth.scopes import SCOPES
 
 
 def _bi(fr: str, en: str) -> str:

@@ -26,6 +26,7 @@ from app.accounts.service import actor_of, network_of
 from app.audit.dependencies import Audit
 from app.audit.service import AuditTrail
 from app.auth.authenticator import CurrentPatient
+from app.auth.scopes import ALL_SCOPES, GRANT_TYPES, scope_list
 from app.auth.sessions import OptionalSession, deny
 from app.core.access import PUBLIC
 from app.core.crypto import constant_time_equal
@@ -42,7 +43,6 @@ from app.oauth.schemas import (
     ClientIdPath,
     ServerMetadata,
 )
-from app.oauth.scopes import ALL_SCOPES, GRANT_TYPES, scope_list
 from app.oauth.server import (
     ACCESS_TOKEN_LIFETIME,
     CLIENT_AUTH_METHODS,

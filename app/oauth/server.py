@@ -67,19 +67,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import AccountStatus
 from app.audit.models import AuditAction, AuditOutcome
 from app.audit.service import Actor, AuditTrail
-from app.core import clock
-from app.core.crypto import constant_time_equal, derive_key, hash_token, new_token
-from app.core.db import new_id
-from app.core.settings import Settings
-from app.oauth.models import OAuthAuthorizationCode, OAuthClient, OAuthToken
-from app.oauth.repository import OAuthRepository
-from app.oauth.scopes import (
+from app.auth.scopes import (
     ALL_SCOPES,
     CLIENT_CREDENTIALS_SCOPES,
     PATIENT_SCOPES,
     scope_list,
     scope_string,
 )
+from app.core import clock
+from app.core.crypto import constant_time_equal, derive_key, hash_token, new_token
+from app.core.db import new_id
+from app.core.settings import Settings
+from app.oauth.models import OAuthAuthorizationCode, OAuthClient, OAuthToken
+from app.oauth.repository import OAuthRepository
 
 ACCESS_TOKEN_PREFIX = "erdv_at_"  # noqa: S105 - a prefix, not a secret
 REFRESH_TOKEN_PREFIX = "erdv_rt_"  # noqa: S105

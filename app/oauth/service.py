@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import AccountStatus, Role
 from app.audit.models import AuditAction
 from app.audit.service import Actor, AuditTrail
+from app.auth.scopes import ALL_SCOPES, CLIENT_CREDENTIALS_SCOPES, GRANT_TYPES
+from app.auth.tokens import TokenGrant
 from app.charter.registry import default_charter
 from app.consent import service as consent
 from app.core import clock
@@ -24,7 +26,6 @@ from app.core.settings import Settings
 from app.oauth.errors import AppNotFound, ClientNotFound, InvalidAccessToken, InvalidClientSettings
 from app.oauth.models import OAuthClient
 from app.oauth.repository import OAuthRepository
-from app.oauth.scopes import ALL_SCOPES, CLIENT_CREDENTIALS_SCOPES, GRANT_TYPES
 from app.oauth.server import CLIENT_SECRET_PREFIX, MAX_TOKEN_LENGTH, oauth_keys
 from app.throttle.service import Throttle
 
@@ -147,25 +148,6 @@ async def set_client_enabled(
 
 
 # --- resource server ---
-
-
-@dataclass(frozen=True)
-class TokenGrant:
-    """What a valid Bearer token allows: who (client, and the patient it acts for), and what."""
-
-    token_id: uuid.UUID
-    client_id: str
-    client_name: str
-    scopes: frozenset[str]
-    account_id: uuid.UUID | None
-    role: Role | None
-    display_name: str | None
-    expires_at: datetime
-
-    @property
-    def actor(self) -> Actor:
-        """Everything a client does is audited under the client (charter C9; the 2020 incident)."""
-        return Actor.client(self.client_id, on_behalf_of=self.account_id)
 
 
 async def authenticate_bearer(

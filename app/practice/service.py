@@ -23,7 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.principal import Principal
 from app.audit.models import AuditAction
 from app.audit.service import Actor, AuditTrail
-from app.booking import service as booking
 from app.charter.registry import Gate
 from app.consent.service import missing_purposes
 from app.core import clock
@@ -38,6 +37,7 @@ from app.practice.errors import (
     TooManyVisitReasons,
     VisitReasonNotFound,
 )
+from app.practice.hooks import AbsenceAdded, absence_added
 from app.practice.models import Absence, Practice, PracticeStatus, VisitReason
 from app.practice.profile import (
     directory_url,
@@ -295,17 +295,17 @@ class PracticeService:
         if end - start > MAX_ABSENCE:
             raise InvalidProfile("an absence lasts at most 366 days")
         practice = await self._own(principal, lock=True)
-        cancelled = await booking.cancel_for_absence(
-            self.session,
-            self.audit,
-            self.mail,
+        event = AbsenceAdded(
             practice=practice,
             start=start,
             end=end,
             cancel=cancel_appointments,
             actor=principal.actor,
+            audit=self.audit,
+            mail=self.mail,
             settings=self.settings,
         )
+        cancelled = sum(await absence_added.fire(self.session, event))
         absence = Absence(
             practitioner_id=practice.id, start_at=start, end_at=end, created_at=clock.now()
         )

@@ -38,7 +38,8 @@ candidate slots. Only block occurrences are found with datetimes; slots are laid
 since the epoch (``lay_free``), and a slot list is written from those integers, not from one pair
 of datetimes per slot (``app.booking.schemas.slots_text``).
 
-The reschedule flow must leave the appointment being moved out of ``bookings``.
+``busy`` is every interval a slot may not overlap, absences and active bookings alike (one query
+reads both); the reschedule flow must leave the appointment being moved out of it.
 """
 
 from __future__ import annotations
@@ -237,7 +238,7 @@ def validate_weekly(blocks: Sequence[OpeningBlock], durations: Mapping[str, int]
             raise InvalidAvailability(f"visit reason {reason_id!r}: {error}") from error
     by_day: dict[int, list[OpeningBlock]] = {}
     for block in blocks:
-        validate_block(block)
+        # each block was validated when it was built (``OpeningBlock.__post_init__``)
         unknown = sorted(block.visit_reason_ids - durations.keys())
         if unknown:
             raise InvalidAvailability(
@@ -270,8 +271,7 @@ def free_slots(
     *,
     now: datetime,
     rules: BookingRules,
-    absences: Iterable[Interval] = (),
-    bookings: Iterable[Interval] = (),
+    busy: Iterable[Interval] = (),
     visit_reason_id: str | None = None,
 ) -> list[Slot]:
     """The free slots starting in ``window``, sorted by start instant (see the module docstring).
@@ -284,8 +284,7 @@ def free_slots(
         window,
         now=now,
         rules=rules,
-        absences=absences,
-        bookings=bookings,
+        busy=busy,
         visit_reason_id=visit_reason_id,
     ).as_slots()
 
@@ -318,8 +317,7 @@ def lay_free(
     *,
     now: datetime,
     rules: BookingRules,
-    absences: Iterable[Interval] = (),
-    bookings: Iterable[Interval] = (),
+    busy: Iterable[Interval] = (),
     visit_reason_id: str | None = None,
     earliest_only: bool = False,
 ) -> FreeSlots:
@@ -341,7 +339,7 @@ def lay_free(
     if earliest >= min(window_end, horizon):
         return FreeSlots([])
 
-    starts, ends = _merge_busy([*absences, *bookings])
+    starts, ends = _merge_busy(list(busy))
     earliest_m = _minutes_up(earliest)
     window_end_m = _minutes_up(window_end)
     horizon_m = _minutes_down(horizon)
@@ -399,8 +397,7 @@ def find_slot(
     *,
     now: datetime,
     rules: BookingRules,
-    absences: Iterable[Interval] = (),
-    bookings: Iterable[Interval] = (),
+    busy: Iterable[Interval] = (),
 ) -> Slot | None:
     """The free slot starting at ``start`` for ``visit_reason_id``, if there is one.
 
@@ -415,8 +412,7 @@ def find_slot(
         Window(start, start + CELL),
         now=now,
         rules=rules,
-        absences=absences,
-        bookings=bookings,
+        busy=busy,
         visit_reason_id=visit_reason_id,
     )
     return slots[0] if slots else None

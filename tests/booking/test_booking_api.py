@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.booking.service import purge_visit_reasons
+from app.booking.retention import purge_visit_reasons
 from app.core import clock
 from app.core.jobs import run_job
 from app.core.settings import Settings

@@ -104,14 +104,14 @@ def test_the_monday_after_spring_forward_is_in_summer_time() -> None:
 def test_absences_remove_every_slot_they_touch() -> None:
     monday = Window(at(PARIS, 2027, 1, 11), at(PARIS, 2027, 1, 12))
     absence = Interval(at(PARIS, 2027, 1, 11, 10, 10), at(PARIS, 2027, 1, 11, 11, 0))
-    slots = free_slots(MORNINGS, monday, now=EARLY, rules=OPEN, absences=[absence])
+    slots = free_slots(MORNINGS, monday, now=EARLY, rules=OPEN, busy=[absence])
     assert [s.start.strftime("%H:%M") for s in slots] == ["09:00", "09:30", "11:00", "11:30"]
 
 
 def test_an_absence_over_days_closes_them_all() -> None:
     week = Window(at(PARIS, 2027, 1, 11), at(PARIS, 2027, 1, 18))
     absence = Interval(at(PARIS, 2027, 1, 11, 12), at(PARIS, 2027, 1, 14, 11))
-    slots = free_slots(MORNINGS, week, now=EARLY, rules=OPEN, absences=[absence])
+    slots = free_slots(MORNINGS, week, now=EARLY, rules=OPEN, busy=[absence])
     assert local_starts(slots) == [
         "2027-01-11T09:00:00+01:00",
         "2027-01-11T09:30:00+01:00",
@@ -137,7 +137,7 @@ def test_bookings_of_different_lengths_block_what_they_overlap() -> None:
         Interval(datetime(2027, 1, 11, 9, 0, tzinfo=UTC), datetime(2027, 1, 11, 9, 45, tzinfo=UTC)),
     ]
     monday = Window(at(PARIS, 2027, 1, 11), at(PARIS, 2027, 1, 12))
-    slots = free_slots(schedule, monday, now=EARLY, rules=OPEN, bookings=bookings)
+    slots = free_slots(schedule, monday, now=EARLY, rules=OPEN, busy=bookings)
     by_reason = {
         reason: [s.start.strftime("%H:%M") for s in slots if s.visit_reason_id == reason]
         for reason in ("short", "long")
@@ -444,9 +444,7 @@ def test_find_slot_agrees_with_the_list() -> None:
         at(PARIS, 2027, 1, 11, 9, 1),  # off the grid
         at(PARIS, 2027, 1, 11, 12),  # after closing
     ):
-        assert (
-            find_slot(MORNINGS, start, "consult", now=EARLY, rules=OPEN, bookings=[booked]) is None
-        )
+        assert find_slot(MORNINGS, start, "consult", now=EARLY, rules=OPEN, busy=[booked]) is None
     assert find_slot(MORNINGS, at(PARIS, 2027, 1, 11, 9), "other", now=EARLY, rules=OPEN) is None
 
 
@@ -703,8 +701,7 @@ def _run(case: Case, window: Window | None = None) -> list[Slot]:
         window or case.window,
         now=case.now,
         rules=case.rules,
-        absences=case.absences,
-        bookings=case.bookings,
+        busy=[*case.absences, *case.bookings],
         visit_reason_id=case.reason,
     )
 
@@ -910,8 +907,7 @@ def _body(case: Case) -> list[dict[str, str]]:
         case.window,
         now=case.now,
         rules=case.rules,
-        absences=case.absences,
-        bookings=case.bookings,
+        busy=[*case.absences, *case.bookings],
         visit_reason_id=case.reason,
     )
     body: list[dict[str, str]] = json.loads(slots_text(laid))

@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.booking.service import BookingService
+from app.booking.appointments import AppointmentService
 from app.core.settings import Settings
 from tests.booking.helpers import book, patient, ready_practitioner, soon
 from tests.factories import People, Person
@@ -94,4 +94,4 @@ async def test_the_booking_service_cannot_be_built_without_a_recorder(
     session: AsyncSession
     async with sessions() as session:
         with pytest.raises(TypeError):
-            BookingService(session, settings)  # type: ignore[call-arg]
+            AppointmentService(session, settings)  # type: ignore[call-arg]

@@ -14,7 +14,7 @@ from app.accounts.repository import AccountRepository
 from app.core import clock
 from app.core.passwords import PasswordHasher
 from app.core.settings import Settings
-from app.demo import DemoReport
+from app.demo.report import DemoReport
 from app.mfa.service import MfaService
 
 DEMO_PASSWORD = "Demo-Harbor-Lantern-2027"  # noqa: S105 - demo only, printed, refused in production

@@ -20,13 +20,14 @@ from app.accounts.passwords import rpps_with_check_digit
 from app.accounts.principal import Principal
 from app.accounts.repository import AccountRepository
 from app.audit.service import Actor, AuditTrail
-from app.booking.service import BookingService
+from app.booking.appointments import AppointmentService
+from app.booking.directory import DirectoryService
 from app.charter.registry import Gate, default_charter
 from app.consent.service import Decision, decide, missing_purposes
 from app.core import clock
 from app.core.passwords import PasswordHasher
 from app.core.settings import Settings
-from app.demo import DemoReport
+from app.demo.report import DemoReport
 from app.practice.models import PracticeStatus, VisitReason
 from app.practice.profile import search_key
 from app.practice.repository import PracticeRepository
@@ -195,7 +196,8 @@ async def _demo_bookings(
         session_id=None,
         actor=Actor.account(patient.id, Role.PATIENT.value),
     )
-    service = BookingService(session, settings, audit)
+    service = AppointmentService(session, settings, audit)
+    directory = DirectoryService(session, settings, audit)
     if await service.my_appointments(principal, upcoming=True):
         return await _report(service, principal, report)
     booked = 0
@@ -205,7 +207,7 @@ async def _demo_bookings(
             continue
         start = clock.now() + timedelta(days=2)
         free = (
-            await service.slots(practitioner.id, start, start + timedelta(days=7), None)
+            await directory.slots(practitioner.id, start, start + timedelta(days=7), None)
         ).as_slots()
         if free:
             await service.book(
@@ -219,7 +221,7 @@ async def _demo_bookings(
     await _report(service, principal, report)
 
 
-async def _report(service: BookingService, principal: Principal, report: DemoReport) -> None:
+async def _report(service: AppointmentService, principal: Principal, report: DemoReport) -> None:
     """The same line on every run (the seed is idempotent, and so is what it prints)."""
     upcoming = await service.my_appointments(principal, upcoming=True)
     report.add(f"  {DEMO_PATIENT} has {len(upcoming)} upcoming demo appointment(s)")

@@ -1,0 +1,40 @@
+"""An absence over booked appointments (practice domain's hook ``absence_added``): refused with 409
+``absence_conflicts``, or the appointments cancelled and each patient told."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import Role
+from app.audit.models import AuditAction
+from app.booking.appointments import AppointmentService
+from app.booking.views import zone_named
+from app.core import clock
+from app.practice.errors import AbsenceConflicts
+from app.practice.hooks import AbsenceAdded
+from app.schedule.timegrid import in_zone
+
+
+async def cancel_for_absence(session: AsyncSession, event: AbsenceAdded) -> int:
+    """The appointments inside a new absence: 409 ``absence_conflicts`` unless ``cancel``; else
+    they are cancelled (visit reasons erased, cells freed) and each patient gets a mail."""
+    service = AppointmentService(session, event.settings, event.audit, None, event.mail)
+    rows = await service.repository.booked_between(event.practice.id, event.start, event.end)
+    if not rows:
+        return 0
+    if not event.cancel:
+        raise AbsenceConflicts(len(rows))
+    now = clock.now()
+    count = await service.repository.cancel([r.id for r in rows], Role.PRACTITIONER.value, now)
+    tz = zone_named(event.practice.timezone)
+    for r in rows:
+        await event.audit.record(
+            AuditAction.APPOINTMENT_CANCELLED,
+            actor=event.actor,
+            subject_id=r.patient_id,
+            object_type="appointment",
+            object_id=r.id,
+            details={"by": "practitioner", "absence": True},
+        )
+        service.notify_cancelled(r, event.practice.display_name, in_zone(r.start_at, tz))
+    return count

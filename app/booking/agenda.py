@@ -1,0 +1,149 @@
+"""The practitioner's side: the agenda over a window, and the reversibility export (charter C12)."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from app.accounts.principal import Principal
+from app.audit.models import AuditAction
+from app.booking.base import BookingBase
+from app.booking.errors import (
+    InvalidQuery,
+    PractitionerNotFound,
+)
+from app.booking.views import AppointmentView, zone_named
+from app.core import clock
+from app.schedule.slots import (
+    Window,
+)
+from app.schedule.timegrid import ScheduleError, in_zone
+
+
+class AgendaService(BookingBase):
+    """The practitioner's agenda and the reversibility export (charter C12)."""
+
+    async def agenda(
+        self, principal: Principal, start: datetime | None, end: datetime | None
+    ) -> list[AppointmentView]:
+        """The practitioner's own appointments with patients' names and phones; each patient whose
+        data is read gets an ``agenda.read`` entry in their access log (C9)."""
+        now = clock.now()
+        start = start or now.replace(hour=0, minute=0, second=0, microsecond=0)
+        end = end or start + timedelta(days=7)
+        try:
+            Window(start, end)
+        except ScheduleError as error:
+            raise InvalidQuery(str(error)) from error
+        rows = await self.repository.agenda(principal.account_id, start, end, limit=1000)
+        views = []
+        seen: set[uuid.UUID] = set()
+        for row in rows:
+            if row.patient_id not in seen:
+                seen.add(row.patient_id)
+                await self._record(
+                    AuditAction.AGENDA_READ,
+                    actor=principal.actor,
+                    subject_id=row.patient_id,
+                    object_type="agenda",
+                    object_id=principal.account_id,
+                )
+            views.append(
+                dataclasses.replace(
+                    self._view_for(principal, row),
+                    patient_name=row.full_name,
+                    patient_phone=row.phone,
+                )
+            )
+        return views
+
+    async def export(self, principal: Principal) -> dict[str, Any]:
+        """C12 reversibility: the practitioner leaves with their agenda and their patients'
+        contact details, as a FHIR R4 ``Bundle`` (Practitioner, Patient, Appointment resources).
+        No visit reason (C7, C8); each patient whose contact details leave gets an audit entry."""
+        if self.throttle is not None:
+            await self.throttle.spend_export(principal.account_id)
+        practice, rows = await self.repository.export_rows(principal.account_id)
+        if practice is None:
+            raise PractitionerNotFound()
+        tz = zone_named(practice.timezone)
+        practitioner_ref = f"Practitioner/{practice.id}"
+        entries: list[dict[str, Any]] = [
+            {
+                "fullUrl": f"urn:uuid:{practice.id}",
+                "resource": {
+                    "resourceType": "Practitioner",
+                    "id": str(practice.id),
+                    "identifier": (
+                        [{"system": "urn:oid:1.2.250.1.71.4.2.1", "value": practice.rpps}]
+                        if practice.rpps
+                        else []
+                    ),
+                    "name": [{"text": practice.display_name}],
+                    "address": [{"text": practice.address, "city": practice.city}],
+                },
+            }
+        ]
+        patients: dict[uuid.UUID, Any] = {}
+        for row in rows:
+            patients.setdefault(row.patient_id, row)
+        for patient_id, row in patients.items():
+            telecom = [{"system": "email", "value": row.email}]
+            if row.phone:
+                telecom.insert(0, {"system": "phone", "value": row.phone})
+            entries.append(
+                {
+                    "fullUrl": f"urn:uuid:{patient_id}",
+                    "resource": {
+                        "resourceType": "Patient",
+                        "id": str(patient_id),
+                        "name": [{"text": row.full_name}],
+                        "telecom": telecom,
+                    },
+                }
+            )
+        for row in rows:
+            entries.append(
+                {
+                    "fullUrl": f"urn:uuid:{row.id}",
+                    "resource": {
+                        "resourceType": "Appointment",
+                        "id": str(row.id),
+                        "status": row.status,
+                        "start": in_zone(row.start_at, tz).isoformat(),
+                        "end": in_zone(row.end_at, tz).isoformat(),
+                        "created": row.created_at.isoformat(),
+                        "participant": [
+                            {"actor": {"reference": practitioner_ref}, "status": "accepted"},
+                            {
+                                "actor": {"reference": f"Patient/{row.patient_id}"},
+                                "status": "accepted",
+                            },
+                        ],
+                    },
+                }
+            )
+        await self._record(
+            AuditAction.PRACTICE_EXPORTED,
+            actor=principal.actor,
+            object_type="practice",
+            object_id=practice.id,
+            details={"patients": len(patients), "appointments": len(rows)},
+        )
+        for patient_id in patients:
+            await self._record(
+                AuditAction.PRACTICE_EXPORTED,
+                actor=principal.actor,
+                subject_id=patient_id,
+                object_type="practice",
+                object_id=practice.id,
+            )
+        return {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "timestamp": clock.now().isoformat(),
+            "total": len(entries),
+            "entry": entries,
+        }

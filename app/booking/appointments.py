@@ -1,0 +1,362 @@
+"""Directory, slots and appointments: the rules of booking, over the pure slot core.
+
+**Who may book what.** Only listed practitioners (``app.practice.models.listed_clause``) are found,
+shown or booked; anyone else answers 404. A patient books a slot the slot list would show at that
+instant (``slots.find_slot``: opening hours, visit reason, absences, bookings, minimum notice,
+horizon), and only with the current privacy notice acknowledged (409 ``consent_required``). A visit
+reason closed to new patients is bookable only by patients the practitioner already saw.
+
+**No double booking** is the database's job, not this module's: the check above is advisory, and
+the appointment's cells (``booking_cell``, primary key (practitioner, cell)) are inserted in the same
+transaction. Whichever request commits first wins; the others find the key taken (their insert
+skips the conflicting cells, after waiting for the winner's outcome) and answer 409
+``slot_unavailable``. The request's transaction then rolls back, so nothing of a refused booking
+(appointment, cells, audit entry, which is only written at commit) survives.
+
+**Idempotency-Key.** The first successful answer is kept per (caller, key) for 24 hours, with a keyed
+fingerprint of the body: a retry gets that answer again (201, same appointment) and books nothing;
+the same key with another body is refused with 422 ``idempotency_key_reused`` (the choice of
+draft-ietf-httpapi-idempotency-key-header). A refused booking is not remembered, so its retry is
+evaluated afresh. Requests with one key take turns on it (a lock held until
+each commits), so a duplicate that arrives while the first is booking waits for it and answers with
+its response; the key's primary key stays the last line of defence.
+
+**Visit reasons are health data** (C7-C9): the appointment keeps the reason's id and label only
+encrypted, bound to the appointment id; they are erased at cancellation and after the visit (the
+``visit-reason-retention`` job), and never put into a mail, an ICS file, an export, a log line, an
+audit entry or the stored idempotent answer."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from app.accounts.models import Role
+from app.accounts.principal import Principal
+from app.audit.models import AuditAction
+from app.booking.availability import bookable_slot
+from app.booking.base import BookingBase
+from app.booking.errors import (
+    AlreadyCancelled,
+    AppointmentNotFound,
+    CancelDeadlinePassed,
+    IdempotencyKeyReused,
+    InvalidQuery,
+    PractitionerNotFound,
+    SlotUnavailable,
+)
+from app.booking.mails import cancelled_by_practice
+from app.booking.models import AppointmentStatus
+from app.booking.repository import Inserted
+from app.booking.views import (
+    MAX_LIST,
+    AppointmentView,
+    Booked,
+    caller_key,
+    channel_of,
+    visit_reason_aad,
+    zone_named,
+)
+from app.charter.registry import Gate
+from app.consent.service import require
+from app.core import clock
+from app.core.crypto import derive_key, hash_token
+from app.schedule.timegrid import cells, in_zone
+
+
+class AppointmentService(BookingBase):
+    """Book, read, cancel and move one appointment; list a patient's own."""
+
+    def _fingerprint(self, principal: Principal, body: dict[str, str]) -> str:
+        """Keyed (HMAC), because a plain hash of (practitioner, reason, time) is easy to invert."""
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+        key = derive_key(self.settings.secret_key_bytes, "idempotency-fingerprint")
+        return hash_token(key, f"{principal.account_id}:{canonical}")
+
+    async def _replay(self, principal: Principal, key: str, fingerprint: str) -> Booked | None:
+        stored = await self.repository.replayed(principal.account_id, key)
+        if stored is None:
+            return None
+        if stored.request_hash != fingerprint:
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was first sent with another body; use a new key."
+            )
+        body: dict[str, Any] = json.loads(stored.response)
+        # the stored answer leaves the visit reason out (C7): add it back while it still exists
+        body["visit_reason_id"] = None
+        found = await self.repository.appointment(stored.appointment_id)
+        if found is not None and not principal.via_token:  # C6, C7: never to an application
+            reason = self._reason(found)
+            body["visit_reason_id"] = str(reason[0]) if reason else None
+        return Booked(stored.status_code, body, replayed=True)
+
+    async def book(
+        self,
+        principal: Principal,
+        *,
+        practitioner_id: uuid.UUID,
+        visit_reason_id: uuid.UUID,
+        start: datetime,
+        idempotency_key: str | None,
+    ) -> Booked:
+        fingerprint = self._fingerprint(
+            principal,
+            {
+                "practitioner_id": str(practitioner_id),
+                "visit_reason_id": str(visit_reason_id),
+                "start": start.astimezone(UTC).isoformat(),
+            },
+        )
+        if idempotency_key is not None:
+            idempotency_key = caller_key(principal, idempotency_key)
+            # Wait on the key, don't race it: a duplicate sent while the first request is still
+            # booking waits here until that one ends, then finds its answer. Reading first and
+            # claiming the key only at the insert let the duplicate see the slot taken by its own
+            # first request and answer 409 (issue 21).
+            await self.repository.hold_key(principal.account_id, idempotency_key)
+            replay = await self._replay(principal, idempotency_key, fingerprint)
+            if replay is not None:
+                return replay  # the answer already given: books nothing, counts nothing
+        await require(self.session, principal.account_id, Gate.BOOKING)
+        # The allowance is spent by attempts that may book. Its counter is the booking's first
+        # write: on SQLite the write lock is taken there (app.core.sqlite), so the reads above
+        # run before it, without holding up the other writers (bench B11).
+        if self.throttle is not None:
+            await self.throttle.hit(
+                f"booking:account:{principal.account_id}", self.throttle.policies.booking
+            )
+        context = await self.repository.booking_context(
+            practitioner_id, visit_reason_id, principal.account_id
+        )
+        if context is None:
+            raise PractitionerNotFound()
+        if context.duration_minutes is None or not context.active:
+            raise InvalidQuery(
+                "This practitioner offers no such visit reason.",
+                errors=[{"field": "visit_reason_id", "message": "unknown visit reason"}],
+            )
+        if not context.new_patients and not context.known:
+            raise SlotUnavailable("This visit reason is only for patients already followed here.")
+        duration = timedelta(minutes=context.duration_minutes)
+        now = clock.now()
+        busy = await self.repository.busy(practitioner_id, start, start + duration)
+        slot = bookable_slot(context, str(visit_reason_id), start, now, busy)
+        if slot is None:
+            raise SlotUnavailable(
+                "This time is not free for this visit reason; pick a listed slot."
+            )
+        appointment_id = uuid.uuid4()
+        secret = json.dumps({"id": str(visit_reason_id), "label": context.label})
+        body = {
+            "id": str(appointment_id),
+            "practitioner_id": str(practitioner_id),
+            "start": slot.start.isoformat(),
+            "end": slot.end.isoformat(),
+            "status": AppointmentStatus.BOOKED.value,
+            "channel": channel_of(principal),
+            "created_at": now.isoformat(),
+        }
+        appointment = {
+            "id": appointment_id,
+            "practitioner_id": practitioner_id,
+            "patient_id": principal.account_id,
+            "start_at": slot.start.astimezone(UTC),
+            "end_at": slot.end.astimezone(UTC),
+            "status": AppointmentStatus.BOOKED.value,
+            "channel": channel_of(principal),
+            "visit_reason_ct": self.cipher.encrypt(
+                secret, context=visit_reason_aad(appointment_id)
+            ),
+            "created_at": now,
+        }
+        idempotency = None
+        if idempotency_key is not None:
+            idempotency = {
+                "account_id": principal.account_id,
+                "key": idempotency_key,
+                "request_hash": fingerprint,
+                "appointment_id": appointment_id,
+                "status_code": 201,
+                "response": json.dumps(body),  # no visit reason in it (see _replay)
+                "created_at": now,
+            }
+        inserted = await self.repository.insert_booking(
+            appointment, cells(slot.start, slot.end), idempotency
+        )
+        if inserted is Inserted.KEY_TAKEN and idempotency_key is not None:
+            # a concurrent request with this key won: answer as it did
+            replay = await self._replay(principal, idempotency_key, fingerprint)
+            if replay is not None:
+                return replay
+        if inserted is not Inserted.BOOKED:
+            raise SlotUnavailable("This time was just booked by someone else.")
+        await self._record(
+            AuditAction.APPOINTMENT_BOOKED,
+            actor=principal.actor,
+            subject_id=principal.account_id,
+            object_type="appointment",
+            object_id=appointment_id,
+        )
+        # C6, C7: an application booking for the patient is not told the reason back
+        shown = None if principal.via_token else str(visit_reason_id)
+        return Booked(201, body | {"visit_reason_id": shown})
+
+    async def _mine(self, principal: Principal, appointment_id: uuid.UUID) -> Any:
+        """The appointment if the caller is its patient or its practitioner; else 404 (API.md)."""
+        row = await self.repository.appointment(appointment_id)
+        if row is None:
+            raise AppointmentNotFound()
+        if principal.role is Role.PATIENT and row.patient_id == principal.account_id:
+            return row
+        if principal.role is Role.PRACTITIONER and row.practitioner_id == principal.account_id:
+            return row
+        raise AppointmentNotFound()
+
+    async def read(self, principal: Principal, appointment_id: uuid.UUID) -> AppointmentView:
+        row = await self._mine(principal, appointment_id)
+        if principal.role is Role.PRACTITIONER or principal.via_token:
+            # C9: a read of a patient's data by someone else (the practitioner, or an
+            # application acting with the patient's token) is in the patient's access log
+            await self._record(
+                AuditAction.APPOINTMENT_READ,
+                actor=principal.actor,
+                subject_id=row.patient_id,
+                object_type="appointment",
+                object_id=row.id,
+            )
+        return self._view_for(principal, row)
+
+    async def calendar(self, principal: Principal, appointment_id: uuid.UUID) -> str:
+        """An iCalendar file (RFC 5545): who, where and when, never why (C7)."""
+        from app.booking.ics import appointment_ics
+
+        row = await self._mine(principal, appointment_id)
+        await self._record(
+            AuditAction.APPOINTMENT_CALENDAR_EXPORTED,
+            actor=principal.actor,
+            subject_id=row.patient_id,
+            object_type="appointment",
+            object_id=row.id,
+        )
+        return appointment_ics(self._view(row, with_reason=False), clock.now())
+
+    async def cancel(self, principal: Principal, appointment_id: uuid.UUID) -> AppointmentView:
+        """The patient until ``cancel_deadline_minutes`` before the start, the practitioner at any
+        time (the patient is then told by mail). Cancelling erases the visit reason (C7)."""
+        row = await self._mine(principal, appointment_id)
+        if row.status != AppointmentStatus.BOOKED.value:
+            raise AlreadyCancelled()
+        now = clock.now()
+        self._check_deadline(principal, row, now)
+        if not await self.repository.cancel([row.id], principal.role.value, now):
+            raise AlreadyCancelled()  # a concurrent cancel got there first
+        await self._record(
+            AuditAction.APPOINTMENT_CANCELLED,
+            actor=principal.actor,
+            subject_id=row.patient_id,
+            object_type="appointment",
+            object_id=row.id,
+            details={"by": principal.role.value},
+        )
+        if principal.role is Role.PRACTITIONER:
+            contact = await self.repository.contact_of(row.patient_id)
+            if contact is not None:
+                self.notify_cancelled(
+                    contact, row.display_name, in_zone(row.start_at, zone_named(row.timezone))
+                )
+        found = await self.repository.appointment(row.id)
+        return self._view_for(principal, found)
+
+    def _check_deadline(self, principal: Principal, row: Any, now: datetime) -> None:
+        if principal.role is not Role.PATIENT:
+            return
+        if now > row.start_at - timedelta(minutes=row.cancel_deadline_minutes):
+            raise CancelDeadlinePassed(
+                "The practice's deadline for changes online has passed; call the practice."
+            )
+
+    async def reschedule(
+        self, principal: Principal, appointment_id: uuid.UUID, start: datetime
+    ) -> AppointmentView:
+        """Move a booked appointment, same visit reason, atomically: the new cells are taken and
+        the old ones freed in one savepoint, so a taken time leaves the original untouched."""
+        row = await self._mine(principal, appointment_id)
+        if row.status != AppointmentStatus.BOOKED.value:
+            raise AlreadyCancelled()
+        now = clock.now()
+        self._check_deadline(principal, row, now)
+        reason = self._reason(row)
+        if reason is None:
+            raise SlotUnavailable("This appointment can no longer be moved online.")
+        context = await self.repository.booking_context(
+            row.practitioner_id, reason[0], row.patient_id
+        )
+        if context is None or context.duration_minutes is None or not context.active:
+            raise SlotUnavailable("This visit reason is no longer offered.")
+        duration = row.end_at - row.start_at
+        busy = await self.repository.busy(
+            row.practitioner_id, start, start + duration, exclude=row.id
+        )
+        slot = bookable_slot(context, str(reason[0]), start, now, busy)
+        if slot is None or slot.end - slot.start != duration:
+            raise SlotUnavailable(
+                "This time is not free for this visit reason; pick a listed slot."
+            )
+        try:
+            async with self.session.begin_nested():
+                moved = await self.repository.move(
+                    row.id,
+                    row.practitioner_id,
+                    row.start_at,
+                    slot.start.astimezone(UTC),
+                    slot.end.astimezone(UTC),
+                    cells(slot.start, slot.end),
+                )
+                if not moved:
+                    raise SlotUnavailable("This appointment changed meanwhile; reload it.")
+        except IntegrityError as error:
+            raise SlotUnavailable("This time was just booked by someone else.") from error
+        await self._record(
+            AuditAction.APPOINTMENT_RESCHEDULED,
+            actor=principal.actor,
+            subject_id=row.patient_id,
+            object_type="appointment",
+            object_id=row.id,
+        )
+        found = await self.repository.appointment(row.id)
+        return self._view_for(principal, found)
+
+    async def my_appointments(
+        self, principal: Principal, *, upcoming: bool
+    ) -> list[AppointmentView]:
+        rows = await self.repository.of_patient(
+            principal.account_id, clock.now(), upcoming=upcoming, limit=MAX_LIST
+        )
+        if principal.via_token:  # C9: an application read the patient's appointments
+            await self._record(
+                AuditAction.APPOINTMENTS_LISTED,
+                actor=principal.actor,
+                subject_id=principal.account_id,
+                object_type="appointment_list",
+                details={"scope": "upcoming" if upcoming else "past", "count": len(rows)},
+            )
+        return [self._view_for(principal, r) for r in rows]
+
+    def notify_cancelled(self, patient: Any, practitioner: str, start: datetime) -> None:
+        """Tell the patient (``email``, ``language``), in their language; no visit reason in the
+        mail (C7, SECURITY.md "Data protection")."""
+        if self.mail is None:
+            return
+        self.mail.queue(
+            cancelled_by_practice(
+                patient.email,
+                patient.language,
+                practitioner=practitioner,
+                start=start,
+                link=self.settings.public_url.rstrip("/") + "/",
+            )
+        )

@@ -1,0 +1,77 @@
+"""The slot engine (``app.schedule``) applied to a practitioner's stored rows: the free slots of a
+window, and whether one start is bookable. Pure: the services read the rows, this lays the slots."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from app.booking.errors import (
+    InvalidQuery,
+)
+from app.booking.views import rules_of, zone_named
+from app.schedule.hours import blocks_of
+from app.schedule.slots import (
+    FreeSlots,
+    Interval,
+    Schedule,
+    Slot,
+    Window,
+    find_slot,
+    lay_free,
+)
+from app.schedule.timegrid import ScheduleError
+
+
+def free_in(
+    row: Any,
+    durations: dict[str, int],
+    busy: Sequence[Any],
+    window: Window,
+    now: datetime,
+    visit_reason_id: str | None,
+    *,
+    earliest_only: bool = False,
+) -> FreeSlots:
+    """The free slots of ``row``'s practice in ``window`` (its visit reasons' ``durations``, its
+    ``busy`` time), or 422 ``invalid_query`` for a window the engine refuses."""
+    try:
+        schedule = Schedule(
+            zone_named(row.timezone), tuple(blocks_of(row.weekly, set(durations))), durations
+        )
+        return lay_free(
+            schedule,
+            window,
+            now=now,
+            rules=rules_of(row),
+            busy=[Interval(b.start_at, b.end_at) for b in busy],
+            visit_reason_id=visit_reason_id,
+            earliest_only=earliest_only,
+        )
+    except ScheduleError as error:
+        raise InvalidQuery(str(error)) from error
+
+
+def bookable_slot(
+    offer: Any, reason_id: str, start: datetime, now: datetime, busy: Sequence[Any]
+) -> Slot | None:
+    """The slot ``start`` for ``reason_id`` if the engine would list it now (``find_slot``): what
+    "bookable" means for a booking and a reschedule alike. ``offer`` is the practice's hours and
+    rules with the reason's duration, as the repository reads them for a booking."""
+    try:
+        schedule = Schedule(
+            zone_named(offer.timezone),
+            tuple(blocks_of(offer.weekly, {reason_id})),
+            {reason_id: offer.duration_minutes},
+        )
+        return find_slot(
+            schedule,
+            start,
+            reason_id,
+            now=now,
+            rules=rules_of(offer),
+            busy=[Interval(b.start_at, b.end_at) for b in busy],
+        )
+    except ScheduleError:
+        return None

@@ -1,0 +1,88 @@
+"""The booking services' common ground: the request's collaborators, the audit recorder that cannot
+be left out, and an appointment as its caller may see it (visit reasons decrypted for the patient
+and the practitioner only)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.principal import Principal
+from app.audit.models import AuditAction
+from app.audit.service import AuditTrail
+from app.booking.repository import BookingRepository
+from app.booking.views import AppointmentView, changes_until, visit_reason_aad, zone_named
+from app.core.crypto import ColumnCipher, DecryptionError
+from app.core.mail import MailQueue
+from app.core.settings import Settings
+from app.schedule.timegrid import in_zone
+from app.throttle.service import Throttle
+
+
+class BookingBase:
+    """What every booking service holds: the request's session and its collaborators."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        audit: AuditTrail,
+        throttle: Throttle | None = None,
+        mail: MailQueue | None = None,
+    ) -> None:
+        self.session = session
+        self.settings = settings
+        self.audit = audit
+        self.throttle = throttle
+        self.mail = mail
+        self.repository = BookingRepository(session)
+        # one cipher per secret and process (ColumnCipher.from_secret): nothing derived per request
+        self.cipher = ColumnCipher.from_secret(settings.encryption_key_bytes)
+
+    async def _record(self, action: AuditAction, **kwargs: Any) -> None:
+        # Mandatory (issue 20): a channel that reads personal data without a recorder cannot be
+        # built, so none can forget the patient's access log (charter C9).
+        await self.audit.record(action, **kwargs)
+
+    def _reason(self, row: Any) -> tuple[uuid.UUID, str] | None:
+        if row.visit_reason_ct is None:
+            return None
+        try:
+            data = json.loads(
+                self.cipher.decrypt(row.visit_reason_ct, context=visit_reason_aad(row.id))
+            )
+        except DecryptionError:
+            return None
+        return uuid.UUID(data["id"]), str(data["label"])
+
+    def _view(self, row: Any, *, with_reason: bool = True) -> AppointmentView:
+        tz = zone_named(row.timezone)
+        reason = self._reason(row) if with_reason else None
+        return AppointmentView(
+            id=row.id,
+            practitioner_id=row.practitioner_id,
+            patient_id=row.patient_id,
+            visit_reason_id=reason[0] if reason else None,
+            visit_reason=reason[1] if reason else None,
+            start=in_zone(row.start_at, tz),
+            end=in_zone(row.end_at, tz),
+            status=row.status,
+            channel=row.channel,
+            created_at=row.created_at,
+            cancelled_at=row.cancelled_at,
+            # the agenda's rows are the practitioner's own: no name or address to repeat
+            practitioner_name=getattr(row, "display_name", ""),
+            address=getattr(row, "address", ""),
+            city=getattr(row, "city", ""),
+            timezone=row.timezone,
+            changes_until=changes_until(row, tz),
+        )
+
+    def _view_for(self, principal: Principal, row: Any) -> AppointmentView:
+        """The appointment as ``principal`` may see it: the visit reason is for the patient and
+        the practitioner (charter C6, C7), never for a third-party application, whatever its
+        scopes (the consent page describes ``appointments:read`` as practitioner, date and time)."""
+        return self._view(row, with_reason=not principal.via_token)
