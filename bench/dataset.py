@@ -34,7 +34,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 from app.accounts.models import Account, AccountStatus, AuthSession, Role, SessionState
 from app.accounts.principal import SESSION_TOKEN_PREFIX, keys_for
 from app.booking.models import Appointment, BookingCell
-from app.charter.registry import Gate, default_charter
+from app.charter.model import Gate
+from app.charter.registry import default_charter
 from app.consent.models import ConsentDecision, ConsentState
 from app.consent.service import _receipt_hash, sync_registry
 from app.core.crypto import new_token

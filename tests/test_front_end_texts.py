@@ -15,7 +15,8 @@ import pytest
 
 from app.audit.models import AuditAction
 from app.auth.scopes import ALL_SCOPES
-from app.charter.registry import Gate, default_charter
+from app.charter.model import Gate
+from app.charter.registry import default_charter
 from app.core.errors import HTTP_STATUS_CODES, ErdvError
 from app.main import create_app  # noqa: F401 - loads every domain's errors
 

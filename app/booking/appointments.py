@@ -61,7 +61,7 @@ from app.booking.views import (
     visit_reason_aad,
     zone_named,
 )
-from app.charter.registry import Gate
+from app.charter.model import Gate
 from app.consent.service import require
 from app.core import clock
 from app.core.crypto import derive_key, hash_token

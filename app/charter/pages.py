@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from html import escape
 
-from app.charter.registry import Charter, Lang
+from app.charter.model import Charter, Lang
 from app.core.settings import Settings
 
 _LABELS = {

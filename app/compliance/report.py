@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.repository import entry_table
 from app.booking import retention as booking_retention
-from app.charter.registry import Charter, Gate, PurposeId
+from app.charter.model import Charter, Gate, PurposeId
 from app.core import clock
 from app.core.middleware import CONTENT_SECURITY_POLICY
 from app.core.settings import Settings

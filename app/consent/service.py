@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditAction
 from app.audit.service import Actor, AuditTrail
-from app.charter.registry import Charter, CharterError, Gate, PurposeId, default_charter
+from app.charter.model import Charter, CharterError, Gate, PurposeId
+from app.charter.registry import default_charter
 from app.consent.errors import (
     ConsentRequired,
     GrantedPerApplication,

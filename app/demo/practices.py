@@ -22,7 +22,8 @@ from app.accounts.repository import AccountRepository
 from app.audit.service import Actor, AuditTrail
 from app.booking.appointments import AppointmentService
 from app.booking.directory import DirectoryService
-from app.charter.registry import Gate, default_charter
+from app.charter.model import Gate
+from app.charter.registry import default_charter
 from app.consent.service import Decision, decide, missing_purposes
 from app.core import clock
 from app.core.passwords import PasswordHasher

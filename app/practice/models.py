@@ -22,7 +22,8 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from app.accounts.models import Account, AccountStatus
-from app.charter.registry import Charter, Gate, default_charter
+from app.charter.model import Charter, Gate
+from app.charter.registry import default_charter
 from app.consent.models import ConsentState
 from app.core.db import UTCDateTime, new_id
 

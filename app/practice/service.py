@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.principal import Principal
 from app.audit.models import AuditAction
 from app.audit.service import Actor, AuditTrail
-from app.charter.registry import Gate
+from app.charter.model import Gate
 from app.consent.service import missing_purposes
 from app.core import clock
 from app.core.mail import MailQueue

@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 
-from app.charter.registry import (
+from app.charter.lock import check_lock, load_lock, main
+from app.charter.model import (
     DEFAULT_CHARTER_DIR,
     LOCK_FILE_NAME,
     Audience,
@@ -30,13 +31,9 @@ from app.charter.registry import (
     PurposeId,
     PurposeKind,
     canonical_text,
-    check_lock,
-    default_charter,
-    load_charter,
-    load_lock,
-    main,
     text_sha256,
 )
+from app.charter.registry import default_charter, load_charter
 
 # ---------------------------------------------------------------------------------------------------
 # Helpers: a copy of charter/ to edit, and a tiny TOML writer for the shapes our files use.
@@ -218,7 +215,7 @@ def test_shipped_lock_matches(charter: Charter) -> None:
 def test_check_command_passes_on_shipped_data() -> None:
     """The real entry point, as CI or a reviewer runs it."""
     result = subprocess.run(  # noqa: S603 - our own module, fixed arguments
-        [sys.executable, "-m", "app.charter.registry", "check"],
+        [sys.executable, "-m", "app.charter.lock", "check"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -326,9 +323,9 @@ def test_raising_the_versions_lets_lock_record_the_new_text(
     problems = check_lock(load_charter(charter_dir), load_lock(lock_path))
     assert problems == [
         "clause C7: version 2 is not locked yet (lock has 1); "
-        "run `python -m app.charter.registry lock`",
+        "run `python -m app.charter.lock lock`",
         "charter.toml: version 2 is not locked yet (lock has 1); "
-        "run `python -m app.charter.registry lock`",
+        "run `python -m app.charter.lock lock`",
     ]
 
     status, out, err = run_command(capsys, "lock", "--charter-dir", str(charter_dir))

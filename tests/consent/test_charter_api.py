@@ -9,7 +9,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.charter.registry import CharterError, default_charter
+from app.charter.model import CharterError
+from app.charter.registry import default_charter
 from app.consent.models import ConsentPurposeVersion
 from app.consent.service import sync_registry
 from app.core.db import transaction

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.repository import entry_table
-from app.charter.registry import Gate, default_charter
+from app.charter.model import Gate
+from app.charter.registry import default_charter
 from app.consent import service
 from app.consent.errors import ConsentRequired
 from tests.core.test_app import assert_problem
