@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import __version__, openapi, reactions
+from app.accounts.deferred import renderers
 from app.admin.router import router as admin_router
 from app.auth.router import me_router as accounts_me_router
 from app.auth.router import router as auth_router
@@ -41,7 +42,6 @@ from app.core.mail import build_mailer
 from app.core.middleware import RequestContextMiddleware
 from app.core.passwords import PasswordHasher
 from app.core.settings import Settings, get_settings
-from app.deferred import renderers
 from app.health.router import router as health_router
 from app.jobs import JOBS
 from app.models import metadata as all_tables

@@ -253,14 +253,14 @@ class People:
     async def admin(
         self, *, email: str | None = None, password: str = PASSWORD, ip: str = "127.0.0.1"
     ) -> Person:
-        from app.accounts.service import AuthService
+        from app.accounts.administration import AccountAdministration
         from app.audit.service import AuditTrail, audit_key
         from app.core.db import transaction
         from app.throttle.service import DatabaseStore, Policies, Throttle
 
         email = email or f"admin-{uuid.uuid4().hex[:10]}@example.test"
         async with transaction(self.app.state.session_factory) as session:
-            service = AuthService(
+            service = AccountAdministration(
                 session,
                 self.settings,
                 self.app.state.passwords,

@@ -1,11 +1,15 @@
-"""The accounts service, wired for a request (``Auth``); who may call is ``app.auth``'s."""
+"""The accounts services, wired for a request (``Auth``, ``Passwords``, ``Administration``); who may
+call is ``app.auth``'s."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 
+from app.accounts.administration import AccountAdministration
+from app.accounts.base import AccountsBase
+from app.accounts.recovery import PasswordService
 from app.accounts.service import AuthService
 from app.audit.service import AuditTrail
 from app.core.db import Database
@@ -14,15 +18,19 @@ from app.core.mail import OutgoingMail
 from app.core.passwords import PasswordHasher
 from app.throttle.dependencies import throttle_for
 
+ServiceType = TypeVar("ServiceType", bound=AccountsBase)
 
-async def get_auth_service(request: Request, database: Database, mail: OutgoingMail) -> AuthService:
+
+def _wired(
+    kind: type[ServiceType], request: Request, database: Database, mail: OutgoingMail
+) -> ServiceType:
     """Wired from the app's state, not from the settings, hasher, throttle and audit dependencies:
     FastAPI's resolution of each costs Python on every login and every session step (bench B7),
     and none of them does I/O."""
     db = database.session
     settings = settings_of(request)
     passwords: PasswordHasher = request.app.state.passwords
-    return AuthService(
+    return kind(
         db,
         settings,
         passwords,
@@ -32,4 +40,22 @@ async def get_auth_service(request: Request, database: Database, mail: OutgoingM
     )
 
 
+async def get_auth_service(request: Request, database: Database, mail: OutgoingMail) -> AuthService:
+    return _wired(AuthService, request, database, mail)
+
+
+async def get_password_service(
+    request: Request, database: Database, mail: OutgoingMail
+) -> PasswordService:
+    return _wired(PasswordService, request, database, mail)
+
+
+async def get_account_administration(
+    request: Request, database: Database, mail: OutgoingMail
+) -> AccountAdministration:
+    return _wired(AccountAdministration, request, database, mail)
+
+
 Auth = Annotated[AuthService, Depends(get_auth_service)]
+Passwords = Annotated[PasswordService, Depends(get_password_service)]
+Administration = Annotated[AccountAdministration, Depends(get_account_administration)]

@@ -13,97 +13,57 @@ sessions and MFA"). The decisions worth knowing:
   The token is rotated at login (a new row; the cookie's previous session is deleted), at MFA
   completion and at re-authentication (ASVS V7.2.4), and the CSRF token, an HMAC of it, rotates along.
 - **The second factor is never bypassed**: the password reset needs the mailed token *and* a TOTP or
-  recovery code (once TOTP is enrolled), and ends every session (ASVS V6.4.3).
-"""
+  recovery code (once TOTP is enrolled), and ends every session (ASVS V6.4.3)."""
 
 from __future__ import annotations
 
-import ipaddress
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import mails
+from app.accounts.base import _USER_AGENT_MAX, AccountsBase
 from app.accounts.devices import remember, trusted_device
 from app.accounts.errors import (
     AccountSuspended,
-    CannotSuspendSelf,
     EmailNotVerified,
     InvalidCredentials,
     InvalidToken,
     MfaRequired,
     ReauthRequired,
 )
-from app.accounts.hooks import credentials_revoked
 from app.accounts.models import (
     Account,
     AccountStatus,
-    AccountToken,
     AuthSession,
     Role,
     SessionState,
     TokenPurpose,
 )
 from app.accounts.passwords import check_password_async
-from app.accounts.principal import SESSION_TOKEN_PREFIX, Keys, Principal, SessionContext, keys_for
+from app.accounts.principal import SESSION_TOKEN_PREFIX, Principal, SessionContext
 from app.accounts.repository import AccountRepository, LoginAccount
+from app.accounts.views import (
+    Activation,
+    ClientInfo,
+    IssuedSession,
+    MfaCompleted,
+    Reauthentication,
+    actor_of,
+)
 from app.audit.models import AuditAction, AuditOutcome
-from app.audit.service import Actor, AuditTrail
+from app.audit.service import Actor
 from app.core import clock
-from app.core.crypto import hash_token, new_token
+from app.core.crypto import new_token
 from app.core.db import new_id
-from app.core.errors import Conflict, NotAuthenticated, NotFound
-from app.core.mail import Mail, MailQueue
-from app.core.passwords import PasswordHasher
+from app.core.errors import NotAuthenticated, NotFound
 from app.core.settings import Settings
 from app.mfa.errors import InvalidCode
-from app.mfa.service import Enrolment, Factor, MfaService
+from app.mfa.service import Enrolment
 from app.throttle.errors import Throttled
 from app.throttle.service import Pending, Throttle
-
-VERIFY_TOKEN_PREFIX = "erdv_ev_"  # noqa: S105 - prefixes, not secrets
-RESET_TOKEN_PREFIX = "erdv_pr_"  # noqa: S105
-_USER_AGENT_MAX = 200
-
-
-@dataclass(frozen=True)
-class ClientInfo:
-    ip: str | None
-    user_agent: str | None
-
-
-@dataclass(frozen=True)
-class IssuedSession:
-    """A session token for the cookie, and its CSRF token for the client's headers."""
-
-    session_id: uuid.UUID
-    token: str
-    csrf_token: str
-    state: SessionState
-
-
-@dataclass(frozen=True)
-class Activation:
-    recovery_codes: list[str]
-    session: IssuedSession
-
-
-@dataclass(frozen=True)
-class Reauthentication:
-    """The rotated session, and until when sensitive operations are unlocked."""
-
-    session: IssuedSession
-    at: datetime
-    valid_until: datetime
-
-
-@dataclass(frozen=True)
-class MfaCompleted:
-    account: Account
-    session: IssuedSession
 
 
 async def display_names(session: AsyncSession, account_ids: set[str]) -> dict[str, str]:
@@ -118,80 +78,9 @@ async def display_names(session: AsyncSession, account_ids: set[str]) -> dict[st
     return {str(key): value for key, value in names.items()}
 
 
-def network_of(ip: str | None) -> str:
-    """The throttling unit for an address: itself for IPv4, its /64 for IPv6."""
-    if not ip:
-        return "unknown"
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return "unknown"
-    if address.version == 6:
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(address)
+class AuthService(AccountsBase):
+    """Registration, sign-in, the second factor, the session and the profile, for one request."""
 
-
-def actor_of(account: Account) -> Actor:
-    return Actor.account(account.id, account.role)
-
-
-#: the outbox kind of a password reset asked for by ``forgot_password`` (``app.deferred``)
-PASSWORD_RESET_KIND = "accounts.password_reset"  # noqa: S105 - an outbox kind
-
-
-class AuthService:
-    """The accounts domain's operations, bound to one request (its session, audit, throttle, mail)."""
-
-    def __init__(
-        self,
-        session: AsyncSession,
-        settings: Settings,
-        passwords: PasswordHasher,
-        throttle: Throttle,
-        audit: AuditTrail,
-        mail: MailQueue | None,
-    ) -> None:
-        self.settings = settings
-        self.session = session
-        self.repository = AccountRepository(session)
-        self.mfa = MfaService(session, settings)
-        self.passwords = passwords
-        self.throttle = throttle
-        self.audit = audit
-        self.mail = mail
-        self.keys: Keys = keys_for(settings.secret_key_bytes)
-
-    # keys -------------------------------------------------------------------------------------
-    def _password_key(self, email: str) -> str:
-        return f"password:email:{self.keys.email_key(email)}"
-
-    @staticmethod
-    def _ip_key(scope: str, client: ClientInfo) -> str:
-        """IPv6 clients are keyed by their /64: one subscriber usually holds the whole prefix and
-        could otherwise rotate addresses to escape the per-address limit."""
-        return f"{scope}:ip:{network_of(client.ip)}"
-
-    @staticmethod
-    def _session_password_key(ctx: SessionContext) -> str:
-        """The password typed again inside a full session (``/reauth``, a password change) is
-        throttled per session: the session proves a completed login, so failed logins from
-        elsewhere (the account's key) cannot hold its owner up, and a stolen session is held on
-        its own key."""
-        return f"password:session:{ctx.session.id}"
-
-    @staticmethod
-    def _mfa_key(account_id: uuid.UUID) -> str:
-        return f"mfa:account:{account_id}"
-
-    def _send(self, mail: Mail) -> None:
-        if self.mail is not None:
-            self.mail.queue(mail)
-
-    def _link(self, path: str, token: str) -> str:
-        # the token travels in the fragment: browsers never send it to a server or in a Referer
-        return f"{self.settings.public_url.rstrip('/')}/{path}#token={token}"
-
-    # registration -----------------------------------------------------------------------------
     async def register(
         self,
         *,
@@ -267,26 +156,6 @@ class AuthService:
             )
         )
 
-    async def _new_mail_token(
-        self, account_id: uuid.UUID, purpose: TokenPurpose, lifetime: timedelta
-    ) -> str:
-        prefix = VERIFY_TOKEN_PREFIX if purpose is TokenPurpose.VERIFY_EMAIL else RESET_TOKEN_PREFIX
-        token = new_token(prefix)
-        now = clock.now()
-        await self.repository.add_token(
-            AccountToken(
-                account_id=account_id,
-                purpose=purpose.value,
-                token_hash=self._mail_token_hash(token),
-                created_at=now,
-                expires_at=now + lifetime,
-            )
-        )
-        return token
-
-    def _mail_token_hash(self, token: str) -> str:
-        return hash_token(self.keys.mail_token, token)
-
     async def verify_email(self, token: str) -> None:
         now = clock.now()
         row = await self.repository.live_token(
@@ -307,7 +176,6 @@ class AuthService:
             object_id=account.id,
         )
 
-    # login ------------------------------------------------------------------------------------
     async def login(
         self,
         *,
@@ -427,19 +295,10 @@ class AuthService:
         )
         return IssuedSession(session_id, token, self.keys.csrf_token(token), state)
 
-    async def _rotate(self, row: AuthSession, **changes: object) -> IssuedSession:
-        """A new token for the same session row: the old cookie stops working at once."""
-        token = new_token(SESSION_TOKEN_PREFIX)
-        await self.repository.update_session(
-            row.id, token_hash=self.keys.session_hash(token), last_seen_at=clock.now(), **changes
-        )
-        return IssuedSession(row.id, token, self.keys.csrf_token(token), SessionState(row.state))
-
     def device_cookie(self, account: Account, cookie: str | None) -> str:
         """The device cookie to set once a login is complete (``app.accounts.devices``)."""
         return remember(self.keys.device, self.keys.email_key(account.email), cookie)
 
-    # second factor ----------------------------------------------------------------------------
     async def begin_totp_setup(self, ctx: SessionContext) -> Enrolment:
         """Partial ``mfa_setup`` sessions enrol; a full session re-enrols only after ``/reauth``."""
         await self._may_enrol(ctx)
@@ -512,50 +371,6 @@ class AuthService:
         await self._factor_succeeded(account, factor, ctx.session.id)
         return MfaCompleted(account, _full(issued))
 
-    async def _check_throttle(self, account: Account, *keys: str) -> None:
-        for key in keys:
-            await self.throttle.serialize(key)
-        wait = await self.throttle.retry_after(*keys)
-        if wait:
-            await self.audit.record(
-                AuditAction.AUTH_THROTTLED,
-                actor=actor_of(account),
-                outcome=AuditOutcome.DENIED,
-                subject_id=account.id,
-                details={"reason": "second_factor"},
-            )
-            raise Throttled(wait)
-
-    async def _factor_failed(self, account: Account, key: str, step: str) -> None:
-        await self.throttle.failure(key, self.throttle.policies.mfa)
-        await self.audit.record(
-            AuditAction.AUTH_MFA_FAILED,
-            actor=actor_of(account),
-            outcome=AuditOutcome.FAILURE,
-            subject_id=account.id,
-            details={"step": step},
-        )
-
-    async def _factor_succeeded(
-        self, account: Account, factor: Factor, session_id: uuid.UUID | None
-    ) -> None:
-        if factor is Factor.RECOVERY_CODE:
-            await self.audit.record(
-                AuditAction.AUTH_RECOVERY_CODE_USED,
-                actor=actor_of(account),
-                subject_id=account.id,
-                details={"remaining": await self.mfa.remaining_recovery_codes(account.id)},
-            )
-        await self.audit.record(
-            AuditAction.AUTH_MFA_SUCCEEDED,
-            actor=actor_of(account),
-            subject_id=account.id,
-            object_type="session",
-            object_id=session_id,
-            details={"factor": factor.value},
-        )
-
-    # the session ------------------------------------------------------------------------------
     async def logout(self, ctx: SessionContext) -> None:
         await self.repository.delete_session(ctx.session.id)
         await self.audit.record(
@@ -631,7 +446,6 @@ class AuthService:
             object_id=session_id,
         )
 
-    # profile ----------------------------------------------------------------------------------
     async def account(self, principal: Principal) -> Account:
         account = await self.repository.get(principal.account_id)
         if account is None:  # pragma: no cover - a principal's account exists
@@ -652,194 +466,6 @@ class AuthService:
                 details={"fields": ",".join(sorted(changes))},
             )
         return await self.account(principal)
-
-    # passwords --------------------------------------------------------------------------------
-    async def forgot_password(
-        self, *, email: str, client: ClientInfo, device_cookie: str | None = None
-    ) -> None:
-        """202 always; a reset mail only if the account exists. Rate-limited per email and IP;
-        a browser with a device cookie for this account has its own allowance instead of the
-        email's, which anyone can spend (``app.accounts.devices``).
-
-        The request does the same work for every address: after the throttle, it stages one
-        deferred message in the outbox (``PASSWORD_RESET_KIND``), and the account's lookup, the
-        token, the audit entry and the mail happen once the response has been sent
-        (``send_password_reset``). Looking the account up here made registered addresses answer
-        measurably slower (issue 20).
-        """
-        email_key = self.keys.email_key(email)
-        device = trusted_device(self.keys.device, email_key, device_cookie)
-        bucket = f"forgot:{device.key}" if device is not None else f"forgot:email:{email_key}"
-        await self.throttle.hit(bucket, self.throttle.policies.account)
-        await self.throttle.hit(self._ip_key("forgot", client), self.throttle.policies.ip)
-        if self.mail is not None:
-            self.mail.prepare(PASSWORD_RESET_KIND, {"email": email})
-
-    async def send_password_reset(self, email: str) -> None:
-        """The reset mail asked for by ``forgot_password``, if the account exists and is active:
-        run by the outbox after the request, in a transaction that commits once."""
-        account = await self.repository.by_email(email)
-        if account is None or account.status != AccountStatus.ACTIVE.value:
-            return
-        now = clock.now()
-        await self.repository.spend_other_tokens(account.id, TokenPurpose.PASSWORD_RESET.value, now)
-        minutes = self.settings.password_reset_minutes
-        token = await self._new_mail_token(
-            account.id, TokenPurpose.PASSWORD_RESET, timedelta(minutes=minutes)
-        )
-        await self.audit.record(
-            AuditAction.AUTH_PASSWORD_RESET_REQUESTED,
-            actor=Actor.anonymous(),
-            subject_id=account.id,
-            object_type="account",
-            object_id=account.id,
-        )
-        self._send(
-            mails.password_reset(
-                email,
-                mails.language_of(account.language),
-                self._link("reset-password", token),
-                minutes,
-            )
-        )
-
-    async def reset_password(
-        self, *, token: str, new_password: str, code: str | None, recovery_code: str | None
-    ) -> None:
-        """Mailed token AND second factor; then every session of the account ends."""
-        now = clock.now()
-        row = await self.repository.live_token(
-            TokenPurpose.PASSWORD_RESET.value, self._mail_token_hash(token), now
-        )
-        account = await self.repository.get(row.account_id) if row is not None else None
-        if row is None or account is None or account.status != AccountStatus.ACTIVE.value:
-            # a suspended account's links are spent (set_status): the same answer, in case one
-            # was issued in between
-            raise InvalidToken("This link is unknown, already used or expired.")
-        await check_password_async(new_password, email=account.email, full_name=account.full_name)
-        factor: Factor | None = None
-        if await self.mfa.is_enrolled(account.id):
-            key = self._mfa_key(account.id)
-            await self._check_throttle(account, key)
-            factor = await self.mfa.verify(account.id, code=code, recovery_code=recovery_code)
-            if factor is None:
-                await self._factor_failed(account, key, "password_reset")
-                raise InvalidCode(
-                    "A valid code from your authenticator or a recovery code is needed."
-                )
-            await self.throttle.reset(key)
-        if not await self.repository.spend_token(row.id, now):
-            raise InvalidToken("This link is unknown, already used or expired.")
-        await self.repository.update(
-            account.id,
-            password_hash=await self.passwords.hash(new_password),
-            password_changed_at=now,
-            # the mailed token proves the address
-            email_verified_at=account.email_verified_at or now,
-        )
-        ended = await self.repository.delete_sessions(account.id)
-        revoked = await self._revoke_grants(account.id)
-        await self.throttle.reset(self._password_key(account.email))
-        if factor is not None:
-            await self._factor_succeeded(account, factor, None)
-        await self.audit.record(
-            AuditAction.AUTH_PASSWORD_RESET,
-            actor=Actor.anonymous(),
-            subject_id=account.id,
-            object_type="account",
-            object_id=account.id,
-            details={"sessions_ended": ended, "oauth_tokens_revoked": revoked},
-        )
-
-    async def change_password(
-        self, principal: Principal, ctx: SessionContext, *, current: str, new: str
-    ) -> None:
-        account = ctx.account
-        key = self._session_password_key(ctx)
-        await self._check_throttle(account, key)
-        if not await self.passwords.verify(account.password_hash, current):
-            await self.throttle.failure(key, self.throttle.policies.account)
-            await self.audit.record(
-                AuditAction.AUTH_PASSWORD_CHANGED,
-                actor=principal.actor,
-                outcome=AuditOutcome.FAILURE,
-                subject_id=account.id,
-                details={"reason": "bad_password"},
-            )
-            raise InvalidCredentials("The current password is wrong.")
-        await check_password_async(new, email=account.email, full_name=account.full_name)
-        await self.repository.update(
-            account.id,
-            password_hash=await self.passwords.hash(new),
-            password_changed_at=clock.now(),
-        )
-        ended = await self.repository.delete_sessions(account.id, except_id=ctx.session.id)
-        revoked = await self._revoke_grants(account.id)
-        await self.audit.record(
-            AuditAction.AUTH_PASSWORD_CHANGED,
-            actor=principal.actor,
-            subject_id=account.id,
-            details={"sessions_ended": ended, "oauth_tokens_revoked": revoked},
-        )
-
-    async def _revoke_grants(self, account_id: uuid.UUID) -> int:
-        """End every grant made with the account's credentials (OAuth tokens: ``app.oauth``)."""
-        return sum(await credentials_revoked.fire(self.session, account_id))
-
-    # administration ---------------------------------------------------------------------------
-    async def set_status(
-        self, admin: Principal, account_id: uuid.UUID, status: AccountStatus
-    ) -> Account:
-        """Suspend (ending every session, OAuth token and mailed link) or reinstate an account."""
-        account = await self.repository.get(account_id)
-        if account is None:
-            raise NotFound("No such account.")
-        if account.id == admin.account_id:
-            raise CannotSuspendSelf()
-        await self.repository.update(account.id, status=status.value)
-        ended = revoked = 0
-        if status is AccountStatus.SUSPENDED:
-            ended = await self.repository.delete_sessions(account.id)
-            revoked = await self._revoke_grants(account.id)
-            # a reset link mailed before would let its holder take the account back over
-            await self.repository.spend_all_tokens(account.id, clock.now())
-        await self.audit.record(
-            AuditAction.ACCOUNT_SUSPENDED
-            if status is AccountStatus.SUSPENDED
-            else AuditAction.ACCOUNT_REINSTATED,
-            actor=admin.actor,
-            subject_id=account.id,
-            object_type="account",
-            object_id=account.id,
-            details={"sessions_ended": ended, "oauth_tokens_revoked": revoked},
-        )
-        return account
-
-    async def create_admin(self, *, email: str, password: str, full_name: str) -> Account:
-        """``erdv admin create``: a verified admin who enrols TOTP at first login."""
-        await check_password_async(password, email=email, full_name=full_name)
-        if await self.repository.by_email(email) is not None:
-            raise Conflict("An account with this email already exists.")
-        now = clock.now()
-        account = await self.repository.add(
-            Account(
-                email=email,
-                role=Role.ADMIN.value,
-                full_name=full_name,
-                password_hash=await self.passwords.hash(password),
-                email_verified_at=now,
-                password_changed_at=now,
-                created_at=now,
-            )
-        )
-        await self.audit.record(
-            AuditAction.ACCOUNT_ADMIN_CREATED,
-            actor=Actor.system(),
-            subject_id=account.id,
-            object_type="account",
-            object_id=account.id,
-        )
-        return account
 
 
 def _pending(throttle: Throttle, states: Mapping[str, datetime | None], *keys: str) -> Pending:

@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter
 
-from app.accounts.dependencies import Auth
+from app.accounts.dependencies import Administration
 from app.accounts.models import AccountStatus
 from app.accounts.schemas import (
     AccountAdminRead,
@@ -27,9 +27,9 @@ router = APIRouter(tags=["admin"])
     ),
 )
 async def suspend_account(
-    account_id: uuid.UUID, admin: CurrentAdmin, auth: Auth
+    account_id: uuid.UUID, admin: CurrentAdmin, accounts: Administration
 ) -> AccountAdminRead:
-    account = await auth.set_status(admin, account_id, AccountStatus.SUSPENDED)
+    account = await accounts.set_status(admin, account_id, AccountStatus.SUSPENDED)
     return AccountAdminRead(id=account.id, role=account.role, status=AccountStatus.SUSPENDED.value)
 
 
@@ -42,7 +42,7 @@ async def suspend_account(
     ),
 )
 async def reinstate_account(
-    account_id: uuid.UUID, admin: CurrentAdmin, auth: Auth
+    account_id: uuid.UUID, admin: CurrentAdmin, accounts: Administration
 ) -> AccountAdminRead:
-    account = await auth.set_status(admin, account_id, AccountStatus.ACTIVE)
+    account = await accounts.set_status(admin, account_id, AccountStatus.ACTIVE)
     return AccountAdminRead(id=account.id, role=account.role, status=AccountStatus.ACTIVE.value)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role, SessionState
 from app.accounts.principal import Principal, SessionContext
-from app.accounts.service import actor_of
+from app.accounts.views import actor_of
 from app.audit.dependencies import Audit
 from app.audit.models import AuditAction, AuditOutcome
 from app.audit.service import Actor, AuditTrail

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from app.accounts import mails
-from app.accounts.dependencies import Auth
+from app.accounts.dependencies import Auth, Passwords
 from app.accounts.devices import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE, DEVICE_COOKIE_PATH
 from app.accounts.models import Account, Role
 from app.accounts.principal import SessionContext, keys_for, session_cookie_name
@@ -39,7 +39,8 @@ from app.accounts.schemas import (
     TotpSetup,
     VerifyEmail,
 )
-from app.accounts.service import AuthService, ClientInfo, IssuedSession
+from app.accounts.service import AuthService
+from app.accounts.views import ClientInfo, IssuedSession
 from app.audit.dependencies import Audit
 from app.auth.authenticator import CurrentAccount
 from app.auth.sessions import (
@@ -365,8 +366,8 @@ def _wants_representation(request: Request) -> bool:
     response_model=Status,
     responses=_problems((429, "rate_limited")),
 )
-async def forgot_password(body: Forgot, request: Request, auth: Auth) -> Status:
-    await auth.forgot_password(
+async def forgot_password(body: Forgot, request: Request, passwords: Passwords) -> Status:
+    await passwords.forgot_password(
         email=body.email,
         client=client_info(request),
         device_cookie=request.cookies.get(DEVICE_COOKIE),
@@ -385,9 +386,9 @@ async def forgot_password(body: Forgot, request: Request, auth: Auth) -> Status:
     ),
 )
 async def reset_password(
-    body: Reset, request: Request, auth: Auth, settings: AppSettings
+    body: Reset, request: Request, passwords: Passwords, settings: AppSettings
 ) -> Response:
-    await auth.reset_password(
+    await passwords.reset_password(
         token=body.token,
         new_password=body.new_password,
         code=body.code,
@@ -408,9 +409,9 @@ async def reset_password(
     ),
 )
 async def change_password(
-    body: ChangePassword, principal: CurrentAccount, session: FullSession, auth: Auth
+    body: ChangePassword, principal: CurrentAccount, session: FullSession, passwords: Passwords
 ) -> Response:
-    await auth.change_password(
+    await passwords.change_password(
         principal, session, current=body.current_password, new=body.new_password
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -15,7 +15,7 @@ from app.accounts.errors import CsrfFailed, MfaRequired
 from app.accounts.models import AccountStatus, Role, SessionState
 from app.accounts.principal import SessionContext, keys_for, session_cookie_name
 from app.accounts.repository import AccountRepository
-from app.accounts.service import actor_of
+from app.accounts.views import actor_of
 from app.audit.dependencies import Audit
 from app.audit.models import AuditAction, AuditOutcome
 from app.audit.service import Actor, AuditTrail

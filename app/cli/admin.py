@@ -26,9 +26,9 @@ def admin_create(
     """
     settings = load_settings()
     password = read_password()
+    from app.accounts.administration import AccountAdministration
     from app.accounts.errors import WeakPassword
     from app.accounts.schemas import normalize_email
-    from app.accounts.service import AuthService
     from app.core.errors import Conflict
     from app.core.passwords import PasswordHasher
     from app.throttle.service import DatabaseStore, Policies, Throttle
@@ -41,7 +41,7 @@ def admin_create(
     hasher = PasswordHasher(settings)
 
     async def create(session: AsyncSession) -> str:
-        service = AuthService(
+        service = AccountAdministration(
             session,
             settings,
             hasher,

@@ -16,7 +16,7 @@ whether an address is registered (register and forgot-password answer alike, SEC
 "Passwords").
 
 ``MailQueue.prepare(kind, data)`` stages a message whose content is only decided after the commit,
-by the renderer of its kind (``app.deferred``): forgot-password uses it so that the request does
+by the renderer of its kind (``app.accounts.deferred``): forgot-password uses it so that the request does
 the same work whether or not the address is registered.
 
 Mails carry links built from ``ERDV_PUBLIC_URL`` and never a visit reason, a password or a code.

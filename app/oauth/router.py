@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.errors import CsrfFailed
 from app.accounts.models import Role, SessionState
 from app.accounts.principal import Principal, keys_for
-from app.accounts.service import actor_of, network_of
+from app.accounts.views import actor_of, network_of
 from app.audit.dependencies import Audit
 from app.audit.service import AuditTrail
 from app.auth.authenticator import CurrentPatient

@@ -1,7 +1,7 @@
 """The outbox table: one row per message to deliver, whatever its channel.
 
 A row says *what* it is (``kind``: ``mail`` for a message written by the request, or the kind of a
-message written later by its renderer, ``app.deferred``), *how* it travels (``channel``: ``mail``
+message written later by its renderer, ``app.accounts.deferred``), *how* it travels (``channel``: ``mail``
 today; the notifications issue adds ``sms``, webhooks add ``webhook``), and where its delivery
 stands (``status``, ``attempts``, ``next_attempt_at``, ``last_error``). What it says is in
 ``payload``: JSON, encrypted (AES-GCM bound to the row id, ``app.core.crypto``) because it holds

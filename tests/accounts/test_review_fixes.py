@@ -157,7 +157,7 @@ async def test_registration_is_rate_limited_per_address(people: People, settings
 
 
 def test_ipv6_clients_are_throttled_by_their_64() -> None:
-    from app.accounts.service import network_of
+    from app.accounts.views import network_of
 
     assert network_of("2001:db8:1:2:aaaa::1") == network_of("2001:db8:1:2:bbbb::2")
     assert network_of("2001:db8:1:3::1") != network_of("2001:db8:1:2::1")

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.service import PASSWORD_RESET_KIND, AuthService
+from app.accounts.recovery import PASSWORD_RESET_KIND, PasswordService
 from app.audit.service import AuditTrail
 from app.core.mail import MailQueue
 from app.core.passwords import PasswordHasher
@@ -21,7 +21,7 @@ def renderers(settings: Settings, passwords: PasswordHasher) -> dict[str, Render
     async def password_reset(session: AsyncSession, mail: MailQueue, data: dict[str, Any]) -> None:
         # forgot-password's account lookup, token, audit entry and mail (issue 20: the request
         # itself does the same work for a registered and an unknown address)
-        service = AuthService(
+        service = PasswordService(
             session,
             settings,
             passwords,
