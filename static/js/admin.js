@@ -2,26 +2,14 @@
 import { get, post } from "./api.js";
 import { h, clear, field, checkbox } from "./dom.js";
 import { t, lang } from "./i18n.js";
-import { session, nav, link, notify, showError, heading, fmtShort, withReauth, reauthDialog, ensureRecentReauth } from "./state.js";
-import { table } from "./patient.js";
+import { nav, notify, showError, withReauth, reauthDialog, ensureRecentReauth } from "./state.js";
+import { fmtShort } from "./format.js";
+import { heading, link, section, table, cards } from "./widgets.js";
 
 const SCOPES = ["practitioners:read", "slots:read", "appointments:read", "appointments:write", "agenda:read"];
 const GRANTS = ["authorization_code", "refresh_token", "client_credentials"];
 
-export async function adminView(main, section) {
-  if (!session.account || session.account.role !== "admin") {
-    main.append(heading(t("signin.required")), h("p", {}, link("/login", t("nav.login"), { class: "button" })));
-    return;
-  }
-  if (section === "clients") return clientsView(main);
-  if (section) {
-    main.append(heading(t("notfound.title")));
-    return;
-  }
-  return dashboardView(main);
-}
-
-async function dashboardView(main) {
+export async function dashboardView(main) {
   main.append(heading(t("admin.title")));
   const [pending, approved, suspended, compliance, charter] = await Promise.all([
     get("/api/v1/admin/practitioners?status=pending"),
@@ -39,26 +27,20 @@ async function dashboardView(main) {
     } catch (error) { showError(error); }
   };
   const directory = (p) => (p.directory_url ? h("a", { href: p.directory_url, rel: "noopener noreferrer", target: "_blank" }, p.rpps || "—") : (p.rpps || "—"));
-  const approvals = h("section", { "aria-labelledby": "pending-title" }, h("h2", { id: "pending-title" }, t("admin.pending")));
-  if (pending.length === 0) approvals.append(h("p", { class: "empty" }, t("admin.pending_empty")));
-  else {
-    approvals.append(table([t("admin.name"), t("register.rpps"), t("search.city"), t("admin.registered"), t("common.actions")],
+  main.append(section({ heading: "pending-title", title: t("admin.pending") },
+    table([t("admin.name"), t("register.rpps"), t("search.city"), t("admin.registered"), t("common.actions")],
       pending.map((p) => [p.display_name, directory(p), p.city || "—", fmtShort(p.created_at),
-        h("button", { type: "button", "aria-label": `${t("admin.approve")} ${p.display_name}`, on: { click: decide(p, "approve", "admin.approved") } }, t("admin.approve"))])));
-  }
-  main.append(approvals);
+        h("button", { type: "button", "aria-label": `${t("admin.approve")} ${p.display_name}`, on: { click: decide(p, "approve", "admin.approved") } }, t("admin.approve"))]),
+      t("admin.pending_empty"))));
 
   // practitioners at work: suspend one at once (out of search, not bookable); reinstate later
-  const listed = h("section", { "aria-labelledby": "approved-title" }, h("h2", { id: "approved-title" }, t("admin.approved_list")));
-  if (approved.length === 0 && suspended.length === 0) listed.append(h("p", { class: "empty" }, t("admin.approved_empty")));
-  else {
-    listed.append(table([t("admin.name"), t("register.rpps"), t("search.city"), t("practice.status"), t("common.actions")],
+  main.append(section({ heading: "approved-title", title: t("admin.approved_list") },
+    table([t("admin.name"), t("register.rpps"), t("search.city"), t("practice.status"), t("common.actions")],
       [...approved, ...suspended].map((p) => [p.display_name, directory(p), p.city || "—", t(`admin.status_${p.status}`),
         p.status === "approved"
           ? h("button", { type: "button", class: "danger", "aria-label": `${t("admin.suspend")} ${p.display_name}`, on: { click: decide(p, "suspend", "admin.suspended") } }, t("admin.suspend"))
-          : h("button", { type: "button", class: "secondary", "aria-label": `${t("admin.reinstate")} ${p.display_name}`, on: { click: decide(p, "approve", "admin.reinstated") } }, t("admin.reinstate"))])));
-  }
-  main.append(listed);
+          : h("button", { type: "button", class: "secondary", "aria-label": `${t("admin.reinstate")} ${p.display_name}`, on: { click: decide(p, "approve", "admin.reinstated") } }, t("admin.reinstate"))]),
+      t("admin.approved_empty"))));
 
   main.append(complianceSection(compliance, charter));
 
@@ -81,7 +63,7 @@ async function dashboardView(main) {
   };
   since.input.addEventListener("change", refresh);
   until.input.addEventListener("change", refresh);
-  const exports = h("section", { "aria-labelledby": "exports-title" }, h("h2", { id: "exports-title" }, t("admin.exports")),
+  const exports = section({ heading: "exports-title", title: t("admin.exports") },
     h("p", {}, t("admin.exports_intro")),
     h("fieldset", {}, h("legend", {}, t("admin.period")), h("p", { class: "hint" }, t("admin.dates_hint")),
       h("div", { class: "grid" }, since.wrap, until.wrap)),
@@ -92,7 +74,7 @@ async function dashboardView(main) {
   main.append(exports);
 
   const result = h("div", { id: "verify-result" });
-  main.append(h("section", { "aria-labelledby": "verify-title" }, h("h2", { id: "verify-title" }, t("admin.verify")),
+  main.append(section({ heading: "verify-title", title: t("admin.verify") },
     h("p", {}, t("admin.verify_intro")),
     h("button", { type: "button", id: "verify-chain", on: { click: async () => {
       try {
@@ -107,14 +89,13 @@ async function dashboardView(main) {
 /** The charter's clauses as the live checks found them (C14: the badge only when all are met). */
 function complianceSection(compliance, charter) {
   const titles = new Map(charter.clauses.map((c) => [c.id, c.title]));
-  const section = h("section", { "aria-labelledby": "compliance-title", id: "compliance" }, h("h2", { id: "compliance-title" }, t("admin.compliance")),
+  return section({ heading: "compliance-title", title: t("admin.compliance"), id: "compliance" },
     h("p", { class: compliance.badge ? "ok" : "error-text" }, compliance.badge ? t("admin.badge_on") : t("admin.badge_off")),
-    h("p", { class: "muted" }, t("admin.checked_at", { when: fmtShort(compliance.checked_at) })));
-  section.append(table([t("admin.clause"), t("admin.clause_status"), t("admin.evidence")],
-    compliance.clauses.map((c) => [`${c.id} — ${titles.get(c.id) || ""}`,
-      h("span", { class: c.status === "met" ? "ok" : c.status === "not_met" ? "error-text" : "" }, t(`compliance.${c.status}`)),
-      h("span", { class: "evidence" }, c.evidence)])));
-  return section;
+    h("p", { class: "muted" }, t("admin.checked_at", { when: fmtShort(compliance.checked_at) })),
+    table([t("admin.clause"), t("admin.clause_status"), t("admin.evidence")],
+      compliance.clauses.map((c) => [`${c.id} — ${titles.get(c.id) || ""}`,
+        h("span", { class: c.status === "met" ? "ok" : c.status === "not_met" ? "error-text" : "" }, t(`compliance.${c.status}`)),
+        h("span", { class: "evidence" }, c.evidence)])));
 }
 
 /**
@@ -139,18 +120,15 @@ function exportLink(href, file, label) {
   } } }, label);
 }
 
-async function clientsView(main) {
+export async function clientsView(main) {
   main.append(heading(t("clients.title")));
   const clients = await get("/api/v1/admin/oauth/clients");
-  const listSection = h("section", { "aria-labelledby": "clients-list" }, h("h2", { id: "clients-list" }, t("clients.list")));
-  if (clients.length === 0) listSection.append(h("p", { class: "empty" }, t("clients.empty")));
-  else {
-    listSection.append(h("ul", { class: "cards" }, clients.map((c) => h("li", { class: "card", "data-client": c.client_id },
+  const listSection = section({ heading: "clients-list", title: t("clients.list") }, cards(clients, (c) => h("li", { class: "card", "data-client": c.client_id },
       h("h3", {}, c.name),
       h("p", {}, h("code", {}, c.client_id)),
-      h("p", {}, `${t("clients.scopes")} : ${c.scopes.join(", ")}`),
-      h("p", {}, `${t("clients.grants")} : ${c.grant_types.join(", ")}`),
-      c.redirect_uris.length ? h("p", {}, `${t("clients.redirects")} : ${c.redirect_uris.join(", ")}`) : null,
+      h("p", {}, t("common.pair", { label: t("clients.scopes"), value: c.scopes.join(", ") })),
+      h("p", {}, t("common.pair", { label: t("clients.grants"), value: c.grant_types.join(", ") })),
+      c.redirect_uris.length ? h("p", {}, t("common.pair", { label: t("clients.redirects"), value: c.redirect_uris.join(", ") })) : null,
       h("p", { class: "status" }, c.enabled ? t("clients.enabled") : t("clients.disabled")),
       h("button", { type: "button", class: c.enabled ? "danger" : "", on: { click: async () => {
         try {
@@ -158,8 +136,7 @@ async function clientsView(main) {
           await nav.go("/admin/clients", { replace: true });
           notify(c.enabled ? t("clients.disabled") : t("clients.enabled"), "success");
         } catch (error) { showError(error); }
-      } } }, c.enabled ? t("clients.disable") : t("clients.enable"))))));
-  }
+      } } }, c.enabled ? t("clients.disable") : t("clients.enable"))), t("clients.empty")));
   const name = field(t("clients.name"), { required: true, maxlength: 120, id: "client-name" });
   const redirects = field(t("clients.redirects"), { tag: "textarea", rows: 3, id: "client-redirects" }, t("clients.redirects_hint"));
   const grants = GRANTS.map((g) => checkbox(g, { class: "grant", value: g, checked: g !== "client_credentials" }));
@@ -191,5 +168,5 @@ async function clientsView(main) {
   h("fieldset", {}, h("legend", {}, t("clients.grants")), grants.map((g) => g.wrap)),
   h("fieldset", {}, h("legend", {}, t("clients.scopes")), scopes.map((s) => s.wrap)),
   h("button", { type: "submit", id: "create-client" }, t("clients.create")));
-  main.append(listSection, h("section", { "aria-labelledby": "clients-new" }, h("h2", { id: "clients-new" }, t("clients.new")), form, secretBox));
+  main.append(listSection, section({ heading: "clients-new", title: t("clients.new") }, form, secretBox));
 }

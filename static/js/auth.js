@@ -3,27 +3,9 @@
 import { post, setCsrf } from "./api.js";
 import { h, clear, field, checkbox, base64Utf8 } from "./dom.js";
 import { t, lang } from "./i18n.js";
-import { session, loadSession, nav, link, notify, showError, heading, takePendingBooking, forgetPendingBooking } from "./state.js";
-
-function form(onSubmit, ...children) {
-  return h("form", {
-    novalidate: false,
-    on: {
-      submit: async (event) => {
-        event.preventDefault();
-        const button = event.target.querySelector("button[type=submit]");
-        if (button) button.disabled = true;
-        try {
-          await onSubmit();
-        } catch (error) {
-          showError(error);
-        } finally {
-          if (button && button.isConnected) button.disabled = false;
-        }
-      },
-    },
-  }, ...children);
-}
+import { session, loadSession, nav, notify, showError, takePendingBooking, forgetPendingBooking } from "./state.js";
+import { heading, link, empty, form } from "./widgets.js";
+import { homeFor } from "./gate.js";
 
 export async function registerView(main) {
   main.append(heading(t("register.title")), h("p", {}, t("register.intro")));
@@ -82,7 +64,7 @@ export async function verifyEmailView(main) {
   // the token leaves the address bar at once (no history entry, no copy-paste leak)
   window.history.replaceState(null, "", "/verify-email");
   if (!token) {
-    main.append(h("p", { class: "empty" }, t("verify.missing")));
+    main.append(empty(t("verify.missing")));
     return;
   }
   const status = h("p", {}, t("common.loading"));
@@ -121,12 +103,12 @@ export async function loginView(main) {
   if (next) sessionStorage.setItem(AFTER_LOGIN_OAUTH, next);
   else sessionStorage.removeItem(AFTER_LOGIN_OAUTH);
   if (session.account) {
-    const target = next && session.account.role === "patient" ? h("a", { href: next }, t("login.continue")) : link(nav.homeFor(session.account), t("login.continue"));
+    const target = next && session.account.role === "patient" ? h("a", { href: next }, t("login.continue")) : link(homeFor(session.account), t("login.continue"));
     main.append(heading(t("login.title")), h("p", {}, t("login.already")), h("p", {}, target));
     return;
   }
   main.append(heading(t("login.title")));
-  if (next) main.append(h("p", { class: "empty", id: "oauth-return" }, t("login.oauth_return")));
+  if (next) main.append(empty(t("login.oauth_return"), { id: "oauth-return" }));
   const email = field(t("auth.email"), { type: "email", autocomplete: "username", required: true });
   const password = field(t("auth.password"), { type: "password", autocomplete: "current-password", required: true });
   main.append(
@@ -158,7 +140,7 @@ async function finishLogin() {
   sessionStorage.removeItem("erdv.after_login");
   // a slot chosen before signing in (or up): back to its confirmation
   const pending = session.account.role === "patient" ? takePendingBooking() : (forgetPendingBooking(), null);
-  await nav.go(pending || (back && session.account.role === "patient" ? back : nav.homeFor(session.account)));
+  await nav.go(pending || (back && session.account.role === "patient" ? back : homeFor(session.account)));
   notify(t("login.welcome", { name: session.account.full_name }), "success");
 }
 
@@ -246,7 +228,7 @@ export async function resetView(main) {
   window.history.replaceState(null, "", "/reset-password");
   main.append(heading(t("reset.title")));
   if (!token) {
-    main.append(h("p", { class: "empty" }, t("reset.missing")), h("p", {}, link("/forgot-password", t("login.forgot"))));
+    main.append(empty(t("reset.missing")), h("p", {}, link("/forgot-password", t("login.forgot"))));
     return;
   }
   const password = field(t("reset.new_password"), { type: "password", autocomplete: "new-password", required: true, minlength: 12 }, t("register.password_hint"));

@@ -1,7 +1,10 @@
-// French by default, English on request; the choice is remembered in this browser, and in the
-// account when signed in (its mails follow it).
+// The one way a text reaches the page: t("key") from lang/fr.js or lang/en.js. French is the default,
+// English on request; the choice is remembered in this browser, and in the account when signed in (its
+// mails follow it). Even the language's punctuation ("common.pair") and its date locale ("lang.locale",
+// for Intl) come from the dictionaries, so no view ever branches on the language itself.
 import { FR } from "./lang/fr.js";
 import { EN } from "./lang/en.js";
+
 const DICTIONARIES = { fr: FR, en: EN };
 const STORAGE_KEY = "erdv.lang";
 
@@ -15,13 +18,14 @@ let current = (() => {
   return "fr";
 })();
 
+/** "fr" or "en": for the API (?lang=, the account's language) and <html lang>, never for wording. */
 export function lang() {
   return current;
 }
 
-/** The colon before a value, as each language sets it ("Ville : Lyon", "City: Lyon"). */
-export function colon() {
-  return current === "fr" ? "\u00a0: " : ": ";
+/** The language the switch offers: the one not shown. */
+export function otherLang() {
+  return current === "fr" ? "en" : "fr";
 }
 
 export function setLang(value) {
@@ -35,7 +39,7 @@ export function setLang(value) {
 
 /**
  * t("key", {n: 2}) interpolates; t("key", "fallback") or t("key", null) says what to return for an
- * unknown key (the key itself otherwise).
+ * unknown key (the key itself otherwise). A key missing in English falls back to French.
  */
 export function t(key, vars) {
   let text = DICTIONARIES[current][key] ?? FR[key];

@@ -1,41 +1,16 @@
 // Patient (and every signed-in person's security page): appointments, privacy, sessions.
 import { get, post, del, Problem } from "./api.js";
 import { h, clear, field } from "./dom.js";
-import { t, lang, colon } from "./i18n.js";
-import { session, nav, link, notify, showError, problemText, heading, loading, fmtDateTime, fmtShort } from "./state.js";
-import { slotPicker } from "./public.js";
+import { t, lang } from "./i18n.js";
+import { session, nav, notify, showError, problemText } from "./state.js";
+import { fmtDateTime, fmtShort } from "./format.js";
+import { heading, link, loading, empty, section, table, cards } from "./widgets.js";
+import { slotPicker } from "./slotpicker.js";
 
-function needSignIn(main, role) {
-  if (!session.account) {
-    sessionStorage.setItem("erdv.after_login", window.location.pathname);
-    main.append(heading(t("signin.required")), h("p", {}, link("/login", t("nav.login"), { class: "button" })));
-    return true;
-  }
-  if (role && session.account.role !== role) {
-    main.append(heading(t("signin.wrong_role")), h("p", {}, link(nav.homeFor(session.account), t("login.continue"))));
-    return true;
-  }
-  return false;
-}
-
-export async function accountView(main, section) {
-  if (section === "security") {
-    if (needSignIn(main)) return;
-    return securityView(main);
-  }
-  if (needSignIn(main, "patient")) return;
-  if (section === "privacy") return privacyView(main);
-  if (section) {
-    main.append(heading(t("notfound.title")));
-    return;
-  }
-  return appointmentsView(main);
-}
-
-async function appointmentsView(main) {
+export async function appointmentsView(main) {
   main.append(heading(t("appointments.title")), h("p", {}, link("/", t("appointments.book_new"))));
-  const upcoming = h("section", { "aria-labelledby": "upcoming-title" }, h("h2", { id: "upcoming-title" }, t("appointments.upcoming")), loading());
-  const past = h("section", { "aria-labelledby": "past-title" }, h("h2", { id: "past-title" }, t("appointments.past")), loading());
+  const upcoming = section({ heading: "upcoming-title", title: t("appointments.upcoming") }, loading());
+  const past = section({ heading: "past-title", title: t("appointments.past") }, loading());
   main.append(upcoming, past);
   const [next, before] = await Promise.all([
     get("/api/v1/me/appointments?scope=upcoming"),
@@ -45,22 +20,17 @@ async function appointmentsView(main) {
   const cancelled = next.filter((a) => a.status === "cancelled");
   fillAppointments(upcoming, next.filter((a) => a.status !== "cancelled"), true);
   if (cancelled.length) {
-    const section = h("section", { "aria-labelledby": "cancelled-title" }, h("h2", { id: "cancelled-title" }, t("appointments.cancelled_title")));
-    fillAppointments(section, cancelled, false);
-    main.insertBefore(section, past);
+    const gone = section({ heading: "cancelled-title", title: t("appointments.cancelled_title") });
+    fillAppointments(gone, cancelled, false);
+    main.insertBefore(gone, past);
   }
   fillAppointments(past, before, false);
 }
 
-function fillAppointments(section, items, upcoming) {
-  section.querySelector("p.muted")?.remove();
-  if (items.length === 0) {
-    section.append(h("p", { class: "empty" }, upcoming ? t("appointments.none_upcoming") : t("appointments.none_past")));
-    return;
-  }
-  const list = h("ul", { class: "cards appointments" });
-  for (const a of items) list.append(appointmentCard(a, upcoming));
-  section.append(list);
+function fillAppointments(part, items, upcoming) {
+  part.querySelector("p.muted")?.remove();
+  const none = upcoming ? t("appointments.none_upcoming") : t("appointments.none_past");
+  part.append(cards(items, (a) => appointmentCard(a, upcoming), none, { class: "cards appointments" }));
 }
 
 /** The browser's own zone: a time elsewhere is shown in the practitioner's zone and says so. */
@@ -116,7 +86,7 @@ async function reschedule(card, a) {
   try {
     const profile = await get(`/api/v1/practitioners/${a.practitioner_id}`);
     if (!a.visit_reason_id || !profile.visit_reasons.some((r) => r.id === a.visit_reason_id)) {
-      box.append(h("p", { class: "empty" }, t("appointments.reschedule_unavailable")));
+      box.append(empty(t("appointments.reschedule_unavailable")));
       return;
     }
     slotPicker(box, profile, {
@@ -135,11 +105,11 @@ async function reschedule(card, a) {
     });
     box.focus();
   } catch (error) {
-    clear(box, h("p", { class: "empty" }, problemText(error)));
+    clear(box, empty(problemText(error)));
   }
 }
 
-async function privacyView(main) {
+export async function privacyView(main) {
   main.append(heading(t("privacy.title")));
   const [charter, consents, history, accessLog, apps] = await Promise.all([
     get(`/api/v1/charter?lang=${lang()}`),
@@ -151,20 +121,14 @@ async function privacyView(main) {
   main.append(consentSection(charter, consents, "patient"));
   main.append(historySection(charter, history));
   // who accessed my data
-  const log = h("section", { "aria-labelledby": "log-title" }, h("h2", { id: "log-title" }, t("log.title")), h("p", {}, t("log.intro")));
-  if (accessLog.length === 0) log.append(h("p", { class: "empty" }, t("log.empty")));
-  else {
-    log.append(table([t("log.at"), t("log.who"), t("log.action"), t("log.via")],
-      accessLog.map((e) => [fmtShort(e.at), actorText(e), t(`action.${e.action}`, e.action), t(`via.${e.via}`, e.via)])));
-  }
-  main.append(log);
+  main.append(section({ heading: "log-title", title: t("log.title") }, h("p", {}, t("log.intro")),
+    table([t("log.at"), t("log.who"), t("log.action"), t("log.via")],
+      accessLog.map((e) => [fmtShort(e.at), actorText(e), t(`action.${e.action}`, e.action), t(`via.${e.via}`, e.via)]), t("log.empty"))));
   // connected apps
-  const appsSection = h("section", { "aria-labelledby": "apps-title", id: "apps" }, h("h2", { id: "apps-title" }, t("apps.title")));
-  if (apps.length === 0) appsSection.append(h("p", { class: "empty" }, t("apps.empty")));
-  else {
-    appsSection.append(h("ul", { class: "cards" }, apps.map((app) => h("li", { class: "card" },
+  main.append(section({ heading: "apps-title", title: t("apps.title"), id: "apps" },
+    cards(apps, (app) => h("li", { class: "card" },
       h("h3", {}, app.name),
-      h("p", {}, `${t("apps.scopes")}${colon()}${app.scopes.map((s) => t(`scope.${s}`, s)).join(", ")}`),
+      h("p", {}, t("common.pair", { label: t("apps.scopes"), value: app.scopes.map((s) => t(`scope.${s}`, s)).join(", ") })),
       h("p", { class: "muted" }, `${t("apps.since")} ${fmtShort(app.authorized_at)} · ${app.last_token_at ? t("apps.last_used", { when: fmtShort(app.last_token_at) }) : t("apps.never_used")}`),
       h("button", { type: "button", class: "danger", on: { click: async () => {
         try {
@@ -172,9 +136,7 @@ async function privacyView(main) {
           await nav.go("/account/privacy", { replace: true });
           notify(t("apps.revoked", { name: app.name }), "success");
         } catch (error) { showError(error); }
-      } } }, t("apps.revoke"))))));
-  }
-  main.append(appsSection);
+      } } }, t("apps.revoke"))), t("apps.empty"))));
 }
 
 /** Who, in the reader's language: a person or an application by name, erdv's own jobs by role. */
@@ -183,15 +145,8 @@ function actorText(e) {
   return e.actor_role === "system" || e.actor_role === "anonymous" ? role : `${e.actor_name} (${role})`;
 }
 
-export function table(headers, rows) {
-  return h("div", { class: "table-wrap" }, h("table", {},
-    h("thead", {}, h("tr", {}, headers.map((x) => h("th", { scope: "col" }, x)))),
-    h("tbody", {}, rows.map((r) => h("tr", {}, r.map((c) => h("td", {}, c)))))));
-}
-
 /** The purposes of one audience with their current decision and a grant/withdraw button. */
 export function consentSection(charter, consents, audience, reload = "/account/privacy") {
-  const section = h("section", { "aria-labelledby": "consents-title" }, h("h2", { id: "consents-title" }, t("consents.title")));
   const byId = new Map(consents.map((c) => [c.purpose_id, c]));
   const purposes = charter.purposes.filter((p) => p.audience === audience);
   const list = h("ul", { class: "cards" });
@@ -222,27 +177,22 @@ export function consentSection(charter, consents, audience, reload = "/account/p
         ? h("button", { type: "button", class: "secondary", on: { click: () => decide("withdraw") } }, t("consents.withdraw"))
         : h("button", { type: "button", on: { click: () => decide("grant") } }, t("consents.grant"))));
   }
-  section.append(list);
-  return section;
+  return section({ heading: "consents-title", title: t("consents.title") }, list);
 }
 
 export function historySection(charter, history) {
   const titles = new Map(charter.purposes.map((p) => [p.id, p.title]));
-  const section = h("section", { "aria-labelledby": "history-title" }, h("h2", { id: "history-title" }, t("consents.history")));
-  if (history.length === 0) section.append(h("p", { class: "empty" }, t("consents.history_empty")));
-  else {
-    section.append(table([t("consents.when"), t("consents.purpose"), t("consents.decision"), t("consents.receipt_col")],
-      history.map((r) => [fmtShort(r.decided_at), `${titles.get(r.purpose_id) || r.purpose_id} (v${r.purpose_version})`, t(`consents.decision_${r.decision}`), h("code", { class: "hash" }, r.receipt_sha256)])));
-  }
-  return section;
+  return section({ heading: "history-title", title: t("consents.history") },
+    table([t("consents.when"), t("consents.purpose"), t("consents.decision"), t("consents.receipt_col")],
+      history.map((r) => [fmtShort(r.decided_at), `${titles.get(r.purpose_id) || r.purpose_id} (v${r.purpose_version})`, t(`consents.decision_${r.decision}`), h("code", { class: "hash" }, r.receipt_sha256)]),
+      t("consents.history_empty")));
 }
 
-async function securityView(main) {
+export async function securityView(main) {
   main.append(heading(t("security.title")));
   const sessions = await get("/api/v1/me/sessions");
   main.append(passwordSection());
-  const section = h("section", { "aria-labelledby": "sessions-title" }, h("h2", { id: "sessions-title" }, t("sessions.title")));
-  section.append(h("ul", { class: "cards" }, sessions.map((s) => h("li", { class: "card" },
+  main.append(section({ heading: "sessions-title", title: t("sessions.title") }, cards(sessions, (s) => h("li", { class: "card" },
     h("h3", {}, s.current ? t("sessions.current") : (s.user_agent || t("sessions.unknown_device")).slice(0, 80)),
     h("p", {}, `${t("sessions.started")} ${fmtShort(s.created_at)} · ${t("sessions.last_seen")} ${fmtShort(s.last_seen_at)}${s.ip ? ` · ${s.ip}` : ""}`),
     h("button", { type: "button", class: "danger", on: { click: async () => {
@@ -257,10 +207,7 @@ async function securityView(main) {
         notify(t("sessions.ended"), "success");
       } catch (error) { showError(error); }
     } } }, s.current ? t("nav.logout") : t("sessions.end"))))));
-  main.append(section);
 }
-
-export { Problem };
 
 /** Change the password: the current one is required (SECURITY.md); the other sessions end. */
 function passwordSection() {
@@ -293,5 +240,5 @@ function passwordSection() {
       if (submit.isConnected) submit.disabled = false;
     }
   } } }, h("p", {}, t("password.intro")), current.wrap, next.wrap, again.wrap, submit);
-  return h("section", { "aria-labelledby": "password-title" }, h("h2", { id: "password-title" }, t("password.title")), form);
+  return section({ heading: "password-title", title: t("password.title") }, form);
 }

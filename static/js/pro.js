@@ -2,41 +2,19 @@
 import { get, post, put, del, query } from "./api.js";
 import { h, clear, field, checkbox } from "./dom.js";
 import { t, lang } from "./i18n.js";
-import { session, nav, link, notify, showError, heading, loading, fmtTime, fmtDateTime, dayKey, addDaysKey, startOfDayIn, fmtDayKey } from "./state.js";
-import { professions, slotPicker } from "./public.js";
-import { consentSection, table } from "./patient.js";
+import { session, nav, notify, showError } from "./state.js";
+import { fmtTime, fmtDateTime, dayKey, addDaysKey, startOfDayIn, fmtDayKey } from "./format.js";
+import { heading, link, loading, empty, section, table, cards, form } from "./widgets.js";
+import { slotPicker } from "./slotpicker.js";
+import { professions } from "./public.js";
+import { consentSection } from "./patient.js";
 
-const SECTIONS = { agenda: agendaView, hours: hoursView, absences: absencesView, reasons: reasonsView };
-
-export async function proView(main, section) {
-  if (!session.account || session.account.role !== "practitioner") {
-    sessionStorage.setItem("erdv.after_login", window.location.pathname);
-    main.append(heading(t("signin.required")), h("p", {}, link("/login", t("nav.login"), { class: "button" })));
-    return;
-  }
-  if (!section) return practiceView(main);
-  const view = SECTIONS[section];
-  if (!view) {
-    main.append(heading(t("notfound.title")));
-    return;
-  }
-  return view(main);
-}
-
-function submitForm(onSubmit, ...children) {
-  return h("form", { on: { submit: async (event) => {
-    event.preventDefault();
-    try { await onSubmit(); } catch (error) { showError(error); }
-  } } }, ...children);
-}
-
-async function practiceView(main) {
+export async function practiceView(main) {
   main.append(heading(t("practice.title")));
   const [practice, list, charter, consents] = await Promise.all([
     get("/api/v1/me/practice"), professions(), get(`/api/v1/charter?lang=${lang()}`), get("/api/v1/me/consents"),
   ]);
-  const status = h("section", { "aria-labelledby": "status-title", class: `status-box ${practice.status}` },
-    h("h2", { id: "status-title" }, t("practice.status")),
+  const status = section({ heading: "status-title", title: t("practice.status"), class: `status-box ${practice.status}` },
     h("p", { id: "practice-status" }, t(`practice.status_${practice.status}`)),
     h("p", {}, practice.listed ? t("practice.listed") : t("practice.not_listed")));
   if (!practice.listed && practice.listing_missing.length) {
@@ -67,8 +45,8 @@ async function practiceView(main) {
   const notice = field(t("rules.min_notice"), { type: "number", min: 0, value: rules.min_notice_minutes });
   const horizon = field(t("rules.max_horizon"), { type: "number", min: 1, max: 366, value: rules.max_horizon_days });
   const deadline = field(t("rules.cancel_deadline"), { type: "number", min: 0, value: rules.cancel_deadline_minutes });
-  main.append(h("section", { "aria-labelledby": "profile-title" }, h("h2", { id: "profile-title" }, t("practice.profile")),
-    submitForm(async () => {
+  main.append(section({ heading: "profile-title", title: t("practice.profile") },
+    form(async () => {
       const body = {
         display_name: name.input.value.trim(),
         address: address.input.value.trim(),
@@ -102,7 +80,7 @@ const REM_PER_HOUR = 5; // a quarter of an hour holds one line of text, half an 
  * opening hours shaded, each appointment a button that opens its details with "cancel" and "move".
  * Day view opens on today; week view on the week holding today (Monday first).
  */
-async function agendaView(main) {
+export async function agendaView(main) {
   main.append(heading(t("agenda.title")));
   const [availability, me] = await Promise.all([get("/api/v1/me/availability"), get("/api/v1/me/practice")]);
   const tz = availability.timezone || me.timezone;
@@ -156,8 +134,7 @@ async function agendaView(main) {
     const cancelled = items.filter((a) => a.status === "cancelled");
     clear(body, timeGrid(days, active, availability.weekly, tz, today, (a) => showDetails(a)));
     if (cancelled.length) {
-      body.append(h("section", { "aria-labelledby": "agenda-cancelled", class: "agenda-cancelled" },
-        h("h2", { id: "agenda-cancelled" }, t("agenda.cancelled")),
+      body.append(section({ heading: "agenda-cancelled", title: t("agenda.cancelled"), class: "agenda-cancelled" },
         h("ul", { class: "agenda-list" }, cancelled.map((a) => h("li", { class: "card cancelled" },
           `${fmtDayKey(dayKey(a.start, tz), "short")} ${fmtTime(a.start, tz)}–${fmtTime(a.end, tz)} · ${a.patient.full_name}`)))));
     }
@@ -195,14 +172,14 @@ async function agendaView(main) {
     const panel = h("div", { class: "reschedule" }, h("h3", {}, t("appointments.reschedule_title")));
     box.append(panel);
     if (!a.visit_reason_id) {
-      panel.append(h("p", { class: "empty" }, t("agenda.cannot_move")));
+      panel.append(empty(t("agenda.cannot_move")));
       return;
     }
     let profile;
     try {
       profile = await get(`/api/v1/practitioners/${session.account.id}`);
     } catch {
-      panel.append(h("p", { class: "empty" }, t("agenda.move_needs_listing")));
+      panel.append(empty(t("agenda.move_needs_listing")));
       return;
     }
     slotPicker(panel, profile, {
@@ -285,11 +262,11 @@ function timeGrid(days, items, weekly, tz, today, onOpen) {
 
 // ---- opening hours -------------------------------------------------------------------------------
 
-async function hoursView(main) {
+export async function hoursView(main) {
   main.append(heading(t("hours.title")), h("p", {}, t("hours.intro")));
   const [availability, reasons] = await Promise.all([get("/api/v1/me/availability"), get("/api/v1/me/visit-reasons")]);
   if (reasons.length === 0) {
-    main.append(h("p", { class: "empty" }, t("hours.need_reasons")), h("p", {}, link("/pro/reasons", t("nav.reasons"))));
+    main.append(empty(t("hours.need_reasons")), h("p", {}, link("/pro/reasons", t("nav.reasons"))));
     return;
   }
   const rows = h("ol", { class: "blocks", id: "hours-blocks" });
@@ -313,13 +290,13 @@ async function hoursView(main) {
   const offered = new Set(availability.weekly.flatMap((b) => b.visit_reason_ids));
   const idle = reasons.filter((r) => !offered.has(r.id));
   if (availability.weekly.length && idle.length) {
-    main.append(h("p", { class: "empty", id: "idle-reasons" }, t("hours.idle_reasons", { labels: idle.map((r) => r.label).join(", ") })));
+    main.append(empty(t("hours.idle_reasons", { labels: idle.map((r) => r.label).join(", ") }), { id: "idle-reasons" }));
   }
   const add = h("button", { type: "button", class: "secondary", id: "add-block", on: { click: () => {
     const row = addRow({ weekday: 0, start: "09:00", end: "12:00", visit_reason_ids: reasons.map((r) => r.id) });
     row.querySelector("select").focus();
   } } }, t("hours.add"));
-  main.append(submitForm(async () => {
+  main.append(form(async () => {
     const weekly = [...rows.querySelectorAll("li.block")].map((row) => ({
       weekday: Number(row.querySelector("select.weekday").value),
       start: row.querySelector("input.start").value.slice(0, 5),
@@ -329,28 +306,24 @@ async function hoursView(main) {
     await put("/api/v1/me/availability", { timezone: availability.timezone, weekly });
     notify(t("common.saved"), "success");
   }, rows, h("p", { class: "actions" }, add, h("button", { type: "submit", id: "save-hours" }, t("common.save")))));
-  if (availability.weekly.length === 0) main.insertBefore(h("p", { class: "empty" }, t("hours.none")), main.querySelector("form"));
+  if (availability.weekly.length === 0) main.insertBefore(empty(t("hours.none")), main.querySelector("form"));
 }
 
 // ---- absences ------------------------------------------------------------------------------------
 
-async function absencesView(main) {
+export async function absencesView(main) {
   main.append(heading(t("absences.title")));
   const absences = await get("/api/v1/me/absences");
-  const listSection = h("section", { "aria-labelledby": "abs-list" }, h("h2", { id: "abs-list" }, t("absences.list")));
-  if (absences.length === 0) listSection.append(h("p", { class: "empty" }, t("absences.empty")));
-  else {
-    listSection.append(h("ul", { class: "cards" }, absences.map((a) => h("li", { class: "card" },
-      h("p", {}, `${fmtDateTime(a.start)} → ${fmtDateTime(a.end)}`),
-      h("button", { type: "button", class: "danger", on: { click: async () => {
-        try { await del(`/api/v1/me/absences/${a.id}`); await nav.go("/pro/absences", { replace: true }); notify(t("absences.deleted"), "success"); } catch (error) { showError(error); }
-      } } }, t("common.delete"))))));
-  }
+  const listSection = section({ heading: "abs-list", title: t("absences.list") }, cards(absences, (a) => h("li", { class: "card" },
+    h("p", {}, `${fmtDateTime(a.start)} → ${fmtDateTime(a.end)}`),
+    h("button", { type: "button", class: "danger", on: { click: async () => {
+      try { await del(`/api/v1/me/absences/${a.id}`); await nav.go("/pro/absences", { replace: true }); notify(t("absences.deleted"), "success"); } catch (error) { showError(error); }
+    } } }, t("common.delete"))), t("absences.empty")));
   const start = field(t("absences.start"), { type: "datetime-local", required: true });
   const end = field(t("absences.end"), { type: "datetime-local", required: true });
   const cancel = checkbox(t("absences.cancel"));
-  main.append(listSection, h("section", { "aria-labelledby": "abs-new" }, h("h2", { id: "abs-new" }, t("absences.new")),
-    submitForm(async () => {
+  main.append(listSection, section({ heading: "abs-new", title: t("absences.new") },
+    form(async () => {
       const created = await post("/api/v1/me/absences", {
         start: new Date(start.input.value).toISOString(),
         end: new Date(end.input.value).toISOString(),
@@ -363,26 +336,23 @@ async function absencesView(main) {
 
 // ---- visit reasons -------------------------------------------------------------------------------
 
-async function reasonsView(main) {
+export async function reasonsView(main) {
   main.append(heading(t("reasons.title")), h("p", {}, t("reasons.intro")));
   const [reasons, availability] = await Promise.all([get("/api/v1/me/visit-reasons"), get("/api/v1/me/availability")]);
   const offered = new Set(availability.weekly.flatMap((b) => b.visit_reason_ids));
-  if (reasons.length === 0) main.append(h("p", { class: "empty" }, t("reasons.empty")));
-  else {
-    main.append(table([t("reasons.label"), t("reasons.duration"), t("reasons.new_patients"), t("reasons.in_hours"), t("common.actions")],
-      reasons.map((r) => [r.label, `${r.duration_minutes} min`, r.new_patients ? t("common.yes") : t("common.no"),
-        offered.has(r.id) ? t("common.yes") : h("span", {}, t("reasons.not_in_hours"), " ", link("/pro/hours", t("nav.hours"))),
-        h("button", { type: "button", class: "danger", "aria-label": `${t("common.delete")} ${r.label}`, on: { click: async () => {
-          try { await del(`/api/v1/me/visit-reasons/${r.id}`); await nav.go("/pro/reasons", { replace: true }); notify(t("reasons.deleted"), "success"); } catch (error) { showError(error); }
-        } } }, t("common.delete"))])));
-  }
+  main.append(table([t("reasons.label"), t("reasons.duration"), t("reasons.new_patients"), t("reasons.in_hours"), t("common.actions")],
+    reasons.map((r) => [r.label, t("common.minutes", { n: r.duration_minutes }), r.new_patients ? t("common.yes") : t("common.no"),
+      offered.has(r.id) ? t("common.yes") : h("span", {}, t("reasons.not_in_hours"), " ", link("/pro/hours", t("nav.hours"))),
+      h("button", { type: "button", class: "danger", "aria-label": `${t("common.delete")} ${r.label}`, on: { click: async () => {
+        try { await del(`/api/v1/me/visit-reasons/${r.id}`); await nav.go("/pro/reasons", { replace: true }); notify(t("reasons.deleted"), "success"); } catch (error) { showError(error); }
+      } } }, t("common.delete"))]), t("reasons.empty")));
   const label = field(t("reasons.label"), { required: true, minlength: 2, maxlength: 80 });
   const duration = field(t("reasons.duration_minutes"), { type: "number", required: true, min: 5, max: 480, step: 5, value: 20 });
   const newPatients = checkbox(t("reasons.new_patients"), { checked: true });
   // a new reason has no slot until the opening hours name it: offered everywhere unless unticked
   const everywhere = checkbox(t("reasons.offer_everywhere"), { checked: true, id: "offer-everywhere" });
-  main.append(h("section", { "aria-labelledby": "reason-new" }, h("h2", { id: "reason-new" }, t("reasons.new")),
-    submitForm(async () => {
+  main.append(section({ heading: "reason-new", title: t("reasons.new") },
+    form(async () => {
       await post("/api/v1/me/visit-reasons", {
         label: label.input.value.trim(),
         duration_minutes: Number(duration.input.value),

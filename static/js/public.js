@@ -1,12 +1,12 @@
 // Everyone: practitioner search (each result with its next free slot), the practitioner's page with
-// a week of free slots, booking.
+// a week of free slots (slotpicker.js), booking.
 import { get, post, query, Problem } from "./api.js";
 import { h, clear, field, checkbox } from "./dom.js";
 import { t, lang } from "./i18n.js";
-import {
-  session, nav, link, notify, showError, problemText, heading, loading, fmtTime, fmtDateTime, dayKey,
-  addDaysKey, startOfDayIn, fmtDayKey, keepPendingBooking,
-} from "./state.js";
+import { session, nav, notify, showError, problemText, keepPendingBooking } from "./state.js";
+import { fmtDateTime } from "./format.js";
+import { heading, link, loading, empty, section, cards } from "./widgets.js";
+import { slotPicker } from "./slotpicker.js";
 
 let professionsCache = null;
 export async function professions() {
@@ -14,19 +14,19 @@ export async function professions() {
   return professionsCache;
 }
 
-export function professionLabel(list, profession, specialty) {
+function professionLabel(list, profession, specialty) {
   const found = list.find((p) => p.id === profession);
   if (!found) return profession || "";
   const spec = found.specialties.find((s) => s.id === specialty);
   return spec ? `${found.label} — ${spec.label}` : found.label;
 }
 
-export function sectorLabel(sector) {
+function sectorLabel(sector) {
   return sector ? t(`sector.${sector}`) : t("sector.unknown");
 }
 
 /** The page of a practitioner with one slot chosen (the confirmation opens at once). */
-export function slotAddress(practitionerId, slot) {
+function slotAddress(practitionerId, slot) {
   return `/practitioners/${practitionerId}?${new URLSearchParams({ slot: slot.start, reason: slot.visit_reason_id })}`;
 }
 
@@ -54,7 +54,7 @@ export async function homeView(main) {
   city.input.value = params.get("city") || "";
   name.input.value = params.get("q") || "";
   profession.input.addEventListener("change", fillSpecialties);
-  const results = h("section", { "aria-labelledby": "results-title", class: "results" });
+  const results = section({ heading: "results-title", title: t("search.results"), class: "results" });
   const form = h(
     "form",
     {
@@ -80,27 +80,26 @@ async function search(results, q, cursor, append = false) {
   const params = new URLSearchParams(q);
   if (cursor) params.set("cursor", cursor);
   params.set("limit", "20");
-  if (!append) clear(results, h("h2", { id: "results-title" }, t("search.results")), loading());
+  // the section keeps its heading; what follows it is this search's
+  const title = results.firstChild;
+  if (!append) clear(results, title, loading());
   let page;
   try {
     page = await get(`/api/v1/practitioners?${params}`);
   } catch (error) {
-    clear(results, h("h2", { id: "results-title" }, t("search.results")), h("p", { class: "empty" }, problemText(error)));
+    clear(results, title, empty(problemText(error)));
     showError(error);
     return;
   }
   const list = await professions();
   let ul = results.querySelector("ul.cards");
   if (!append) {
-    clear(results, h("h2", { id: "results-title" }, t("search.results")));
-    if (page.items.length === 0) {
-      results.append(h("p", { class: "empty" }, t("search.empty")));
-      return;
-    }
-    ul = h("ul", { class: "cards" });
-    results.append(ul);
+    ul = cards(page.items, (p) => resultCard(p, list), t("search.empty"));
+    clear(results, title, ul);
+    if (page.items.length === 0) return;
+  } else {
+    for (const p of page.items) ul.append(resultCard(p, list));
   }
-  for (const p of page.items) ul.append(resultCard(p, list));
   results.querySelector("button.more")?.remove();
   if (page.next_cursor) {
     results.append(
@@ -160,10 +159,10 @@ export async function practitionerView(main, id) {
     ),
   );
   if (profile.visit_reasons.length === 0) {
-    main.append(h("p", { class: "empty" }, t("practitioner.no_reasons")));
+    main.append(empty(t("practitioner.no_reasons")));
     return;
   }
-  const booking = h("section", { "aria-labelledby": "book-title", class: "booking" }, h("h2", { id: "book-title" }, t("book.title")));
+  const booking = section({ heading: "book-title", title: t("book.title"), class: "booking" });
   main.append(booking);
   // a slot chosen on the results page, or before signing in: straight to its confirmation
   const params = new URLSearchParams(window.location.search);
@@ -173,145 +172,6 @@ export async function practitionerView(main, id) {
     onPick: (slot, reason) => confirmBooking(booking, profile, reason, slot),
   });
 }
-
-const SLOTS_SHOWN = 8;
-const DAY_MS = 86400000;
-
-/**
- * A visit-reason choice and seven calendar days of free slots (the practitioner's days, in their
- * zone), with previous/next; `onPick(slot, reason)`. `fixedReason` skips the choice (rescheduling
- * keeps the visit reason); `initial` ({start, reason}) opens on that slot's week and picks it.
- * An empty week says when the next free slot is, and the booking horizon bounds "next".
- */
-export function slotPicker(container, profile, { onPick, fixedReason, initial } = {}) {
-  const tz = profile.timezone;
-  const reasons = profile.visit_reasons;
-  const horizonDays = profile.booking_rules.max_horizon_days;
-  const lastDay = dayKey(new Date(Date.now() + horizonDays * DAY_MS).toISOString(), tz);
-  const today = dayKey(new Date().toISOString(), tz);
-  let reason = reasons.find((r) => r.id === (fixedReason || initial?.reason)) || reasons[0];
-  let first = initial ? dayKey(initial.start, tz) : today;
-  if (first < today) first = today;
-  const reasonField = field(t("book.reason"), {
-    tag: "select",
-    id: "visit-reason",
-    options: reasons.map((r) => [r.id, `${r.label} (${r.duration_minutes} min)${r.new_patients ? "" : ` — ${t("book.known_patients")}`}`]),
-  });
-  reasonField.input.value = reason.id;
-  if (!fixedReason) {
-    container.append(reasonField.wrap);
-    reasonField.input.addEventListener("change", () => {
-      reason = reasons.find((r) => r.id === reasonField.input.value);
-      load();
-    });
-  }
-  const range = h("p", { class: "range", "aria-live": "polite" });
-  const prev = h("button", { type: "button", class: "secondary", on: { click: () => { first = maxKey(addDaysKey(first, -7), today); load(); } } }, t("book.prev"));
-  const next = h("button", { type: "button", class: "secondary", on: { click: () => { first = addDaysKey(first, 7); load(); } } }, t("book.next"));
-  const week = h("div", { class: "week" });
-  container.append(h("div", { class: "week-nav" }, prev, range, next), week);
-
-  async function fetchSlots(fromKey, toKey) {
-    const from = new Date(Math.max(startOfDayIn(fromKey, tz).getTime(), Date.now()));
-    const to = startOfDayIn(toKey, tz);
-    if (to <= from) return [];
-    return get(`/api/v1/practitioners/${profile.id}/slots${query({ from: from.toISOString(), to: to.toISOString(), visit_reason_id: reason.id })}`);
-  }
-
-  /** The first free slot after this week, looked for a month at a time up to the horizon. */
-  async function nextAfter(key) {
-    for (let from = key; from <= lastDay; from = addDaysKey(from, 28)) {
-      const found = await fetchSlots(from, minKey(addDaysKey(from, 28), addDaysKey(lastDay, 1)));
-      if (found.length) return found[0];
-    }
-    return null;
-  }
-
-  async function load(pick) {
-    const end = addDaysKey(first, 7);
-    prev.disabled = first <= today;
-    next.disabled = end > lastDay;
-    clear(range, t("book.range", { from: fmtDayKey(first), to: fmtDayKey(addDaysKey(end, -1)) }));
-    clear(week, loading());
-    let slots;
-    try {
-      slots = await fetchSlots(first, end);
-    } catch (error) {
-      clear(week, h("p", { class: "empty" }, problemText(error)));
-      return;
-    }
-    const byDay = new Map();
-    for (const slot of slots) {
-      const key = dayKey(slot.start, tz);
-      if (!byDay.has(key)) byDay.set(key, []);
-      byDay.get(key).push(slot);
-    }
-    clear(week);
-    if (slots.length === 0) {
-      await sayWhenNext(end);
-    } else {
-      // on a phone one day at a time (the first with free slots open), on a wide screen the week
-      const wide = window.matchMedia("(min-width: 48rem)").matches;
-      let opened = false;
-      for (let i = 0; i < 7; i += 1) {
-        const key = addDaysKey(first, i);
-        const daySlots = byDay.get(key) || [];
-        const open = wide || (!opened && daySlots.length > 0);
-        opened ||= open && daySlots.length > 0;
-        week.append(dayColumn(key, daySlots, open));
-      }
-    }
-    if (pick) {
-      const slot = slots.find((s) => s.start === pick || Date.parse(s.start) === Date.parse(pick));
-      if (slot) onPick(slot, reason);
-      else notify(t("book.chosen_gone"), "error");
-    }
-  }
-
-  async function sayWhenNext(end) {
-    if (end > lastDay) {
-      week.append(h("p", { class: "empty" }, t("book.past_horizon", { n: horizonDays })));
-      return;
-    }
-    week.append(h("p", { class: "empty" }, t("book.no_slots_week")));
-    const found = await nextAfter(end);
-    if (!found) {
-      week.append(h("p", {}, t("book.none_before_horizon", { date: fmtDayKey(lastDay) })));
-      return;
-    }
-    const key = dayKey(found.start, tz);
-    week.append(h("p", {}, `${t("book.next_free", { when: fmtDateTime(found.start, tz) })} `,
-      h("button", { type: "button", class: "secondary", id: "go-next-free", on: { click: () => { first = key; load(); } } }, t("book.go_to_week"))));
-  }
-
-  function dayColumn(key, daySlots, open) {
-    const title = fmtDayKey(key);
-    const count = daySlots.length ? t("book.n_slots", { n: daySlots.length }) : t("book.none_today");
-    const list = h("ul", { class: "slots" });
-    const button = (slot) => h("li", {}, h("button", {
-      type: "button",
-      class: "slot",
-      "aria-label": `${fmtDateTime(slot.start, tz)} — ${reason.label}`,
-      on: { click: () => onPick(slot, reason) },
-    }, fmtTime(slot.start, tz)));
-    daySlots.slice(0, SLOTS_SHOWN).forEach((slot) => list.append(button(slot)));
-    const details = h("details", { class: "day", open, "data-day": key, "aria-label": title },
-      h("summary", {}, h("span", { class: "day-name" }, title), h("span", { class: "count" }, count)), list);
-    if (daySlots.length > SLOTS_SHOWN) {
-      const more = h("button", { type: "button", class: "link-button more-slots", on: { click: () => {
-        more.parentElement.remove();
-        daySlots.slice(SLOTS_SHOWN).forEach((slot) => list.append(button(slot)));
-      } } }, t("book.more_slots", { n: daySlots.length - SLOTS_SHOWN }));
-      list.append(h("li", { class: "more" }, more));
-    }
-    return details;
-  }
-
-  load(initial ? initial.start : undefined);
-}
-
-const minKey = (a, b) => (a < b ? a : b);
-const maxKey = (a, b) => (a > b ? a : b);
 
 function confirmBooking(container, profile, reason, slot) {
   container.querySelector(".confirm")?.remove();
@@ -353,7 +213,7 @@ async function book(box, button, profile, reason, slot, key) {
 }
 
 /** The privacy notice of each missing purpose, and one acknowledgement that grants them all. */
-export async function askConsent(container, missing, then) {
+async function askConsent(container, missing, then) {
   const charter = await get(`/api/v1/charter?lang=${lang()}`);
   const purposes = charter.purposes.filter((p) => missing.includes(p.id));
   container.querySelector(".consent")?.remove();

@@ -1,7 +1,8 @@
-// Shared state and helpers every view uses: the session, messages, navigation, formatting.
+// Shared state every view uses: the session, a booking kept through sign-in, messages, re-authentication,
+// navigation. Dates are in format.js, page parts in widgets.js.
 import { get, post, Problem, setCsrf } from "./api.js";
 import { h, clear, field } from "./dom.js";
-import { t, lang, colon } from "./i18n.js";
+import { t } from "./i18n.js";
 
 export const session = { account: null, reauthenticatedAt: null };
 
@@ -91,7 +92,7 @@ export function problemText(error) {
       const name = String(e.field || "").split(".").pop();
       const label = t(`field.${name}`, null) || name;
       const what = t(`verr.${e.type}`, null) || t("verr.value_error");
-      return `${label}${colon()}${what}`;
+      return t("common.pair", { label, value: what });
     });
     text = `${text} ${fields.join(" ; ")}.`;
   }
@@ -176,67 +177,3 @@ export function reauthDialog() {
 // ---- navigation (set by app.js) ------------------------------------------------------------------
 
 export const nav = { go: (path) => window.location.assign(path) };
-
-export function link(href, text, attrs = {}) {
-  return h("a", { href, "data-link": true, ...attrs }, text);
-}
-
-// ---- formatting ----------------------------------------------------------------------------------
-
-const locale = () => (lang() === "en" ? "en-GB" : "fr-FR");
-
-export function fmtDateTime(iso, timeZone) {
-  return new Intl.DateTimeFormat(locale(), { dateStyle: "full", timeStyle: "short", timeZone }).format(new Date(iso));
-}
-export function fmtDay(iso, timeZone) {
-  return new Intl.DateTimeFormat(locale(), { weekday: "long", day: "numeric", month: "long", timeZone }).format(new Date(iso));
-}
-export function fmtTime(iso, timeZone) {
-  return new Intl.DateTimeFormat(locale(), { hour: "2-digit", minute: "2-digit", timeZone }).format(new Date(iso));
-}
-export function fmtShort(iso) {
-  return new Intl.DateTimeFormat(locale(), { dateStyle: "medium", timeStyle: "short" }).format(new Date(iso));
-}
-/** The calendar day of an instant in a zone, as YYYY-MM-DD (for grouping). */
-export function dayKey(iso, timeZone) {
-  return new Intl.DateTimeFormat("en-CA", { year: "numeric", month: "2-digit", day: "2-digit", timeZone }).format(new Date(iso));
-}
-
-/** ``key`` (YYYY-MM-DD) moved by ``days`` calendar days. */
-export function addDaysKey(key, days) {
-  const [y, m, d] = key.split("-").map(Number);
-  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
-}
-
-/** Minutes a zone is ahead of UTC at an instant (DST included). */
-function zoneOffset(date, timeZone) {
-  const parts = new Intl.DateTimeFormat("en-US", {
-    timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
-  }).formatToParts(date);
-  const v = Object.fromEntries(parts.map((p) => [p.type, Number(p.value)]));
-  return (Date.UTC(v.year, v.month - 1, v.day, v.hour, v.minute, v.second) - date.getTime()) / 60000;
-}
-
-/** The instant a calendar day (YYYY-MM-DD) begins in a zone: days are the practitioner's. */
-export function startOfDayIn(key, timeZone) {
-  const [y, m, d] = key.split("-").map(Number);
-  const guess = Date.UTC(y, m - 1, d);
-  let at = guess - zoneOffset(new Date(guess), timeZone) * 60000;
-  at = guess - zoneOffset(new Date(at), timeZone) * 60000;
-  return new Date(at);
-}
-
-/** A calendar day (YYYY-MM-DD) in words, e.g. "mardi 3 mars". */
-export function fmtDayKey(key, style = "long") {
-  const [y, m, d] = key.split("-").map(Number);
-  const options = style === "short" ? { weekday: "short", day: "numeric", month: "short", timeZone: "UTC" } : { weekday: "long", day: "numeric", month: "long", timeZone: "UTC" };
-  return new Intl.DateTimeFormat(locale(), options).format(new Date(Date.UTC(y, m - 1, d)));
-}
-
-export function heading(text) {
-  return h("h1", { tabindex: "-1" }, text);
-}
-
-export function loading() {
-  return h("p", { class: "muted" }, t("common.loading"));
-}

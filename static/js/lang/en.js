@@ -256,4 +256,8 @@ export const EN = {
   "admin.checked_at": "Checked on {when}.", "admin.clause": "Clause", "admin.clause_status": "Status", "admin.evidence": "Evidence",
   "compliance.met": "met", "compliance.not_met": "not met", "compliance.manual": "for a person to check",
   "admin.period": "Period exported", "admin.since": "From", "admin.until": "To", "admin.dates_hint": "Dates included; leave empty to export everything.",
+  // ---- the language itself: its date locale for Intl, the name the switch shows (the other
+  // language, in its own words), its punctuation around a value
+  "lang.locale": "en-GB", "lang.other": "Français",
+  "common.pair": "{label}: {value}", "common.minutes": "{n} min",
 };

@@ -261,4 +261,8 @@ export const FR = {
   "admin.checked_at": "Contrôlé le {when}.", "admin.clause": "Clause", "admin.clause_status": "État", "admin.evidence": "Constat",
   "compliance.met": "respectée", "compliance.not_met": "non respectée", "compliance.manual": "à vérifier par une personne",
   "admin.period": "Période exportée", "admin.since": "Du", "admin.until": "Au", "admin.dates_hint": "Dates incluses ; laissez vide pour tout exporter.",
+  // ---- the language itself: its date locale for Intl, the name the switch shows (the other
+  // language, in its own words), its punctuation around a value
+  "lang.locale": "fr-FR", "lang.other": "English",
+  "common.pair": "{label}\u00a0: {value}", "common.minutes": "{n} min",
 };

@@ -1,0 +1,51 @@
+// Dates and times, written by Intl in the reader's language (its locale is a dictionary entry), and
+// calendar-day arithmetic in a practice's zone: a practitioner's days are theirs, not the browser's.
+import { t } from "./i18n.js";
+
+const locale = () => t("lang.locale");
+
+export function fmtDateTime(iso, timeZone) {
+  return new Intl.DateTimeFormat(locale(), { dateStyle: "full", timeStyle: "short", timeZone }).format(new Date(iso));
+}
+export function fmtTime(iso, timeZone) {
+  return new Intl.DateTimeFormat(locale(), { hour: "2-digit", minute: "2-digit", timeZone }).format(new Date(iso));
+}
+export function fmtShort(iso) {
+  return new Intl.DateTimeFormat(locale(), { dateStyle: "medium", timeStyle: "short" }).format(new Date(iso));
+}
+
+/** A calendar day (YYYY-MM-DD) in words, e.g. "mardi 3 mars". */
+export function fmtDayKey(key, style = "long") {
+  const [y, m, d] = key.split("-").map(Number);
+  const options = style === "short" ? { weekday: "short", day: "numeric", month: "short", timeZone: "UTC" } : { weekday: "long", day: "numeric", month: "long", timeZone: "UTC" };
+  return new Intl.DateTimeFormat(locale(), options).format(new Date(Date.UTC(y, m - 1, d)));
+}
+
+/** The calendar day of an instant in a zone, as YYYY-MM-DD (for grouping). */
+export function dayKey(iso, timeZone) {
+  return new Intl.DateTimeFormat("en-CA", { year: "numeric", month: "2-digit", day: "2-digit", timeZone }).format(new Date(iso));
+}
+
+/** ``key`` (YYYY-MM-DD) moved by ``days`` calendar days. */
+export function addDaysKey(key, days) {
+  const [y, m, d] = key.split("-").map(Number);
+  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
+}
+
+/** Minutes a zone is ahead of UTC at an instant (DST included). */
+function zoneOffset(date, timeZone) {
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
+  }).formatToParts(date);
+  const v = Object.fromEntries(parts.map((p) => [p.type, Number(p.value)]));
+  return (Date.UTC(v.year, v.month - 1, v.day, v.hour, v.minute, v.second) - date.getTime()) / 60000;
+}
+
+/** The instant a calendar day (YYYY-MM-DD) begins in a zone: days are the practitioner's. */
+export function startOfDayIn(key, timeZone) {
+  const [y, m, d] = key.split("-").map(Number);
+  const guess = Date.UTC(y, m - 1, d);
+  let at = guess - zoneOffset(new Date(guess), timeZone) * 60000;
+  at = guess - zoneOffset(new Date(at), timeZone) * 60000;
+  return new Date(at);
+}
