@@ -38,21 +38,21 @@ from app.core.middleware import policy_with_form_target
 from app.core.problems import problem_responses
 from app.core.settings import Settings
 from app.oauth import pages, service
+from app.oauth.adapters import (
+    ACCESS_TOKEN_LIFETIME,
+    CLIENT_AUTH_METHODS,
+    REFRESH_FAMILY_LIFETIME,
+    ErdvOAuth2Request,
+    OAuthResponse,
+    oauth_keys,
+)
 from app.oauth.schemas import (
     AuthorizedAppRead,
     ClientIdPath,
     ServerMetadata,
 )
-from app.oauth.server import (
-    ACCESS_TOKEN_LIFETIME,
-    CLIENT_AUTH_METHODS,
-    REFRESH_FAMILY_LIFETIME,
-    ErdvAuthorizationServer,
-    ErdvOAuth2Request,
-    OAuthResponse,
-    Store,
-    oauth_keys,
-)
+from app.oauth.server import ErdvAuthorizationServer
+from app.oauth.store import Store
 from app.throttle.dependencies import RequestThrottle
 from app.throttle.service import Throttle
 

@@ -23,10 +23,10 @@ from app.core import clock
 from app.core.crypto import constant_time_equal, new_token
 from app.core.db import new_id
 from app.core.settings import Settings
+from app.oauth.adapters import CLIENT_SECRET_PREFIX, MAX_TOKEN_LENGTH, oauth_keys
 from app.oauth.errors import AppNotFound, ClientNotFound, InvalidAccessToken, InvalidClientSettings
 from app.oauth.models import OAuthClient
 from app.oauth.repository import OAuthRepository
-from app.oauth.server import CLIENT_SECRET_PREFIX, MAX_TOKEN_LENGTH, oauth_keys
 from app.throttle.service import Throttle
 
 THIRD_PARTY_SHARING = "third-party-sharing"
