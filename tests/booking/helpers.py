@@ -176,19 +176,15 @@ def soon(minutes: int = 0, zone: str = "Europe/Paris") -> datetime:
     """Now plus ``minutes``, rounded up to the next quarter hour (on the lattice of 15-minute
     visits in blocks opening on the hour, in any zone with whole-hour offsets).
 
-    Opening hours end at 23:55 at the latest (a block stays within its day), so the hour before
-    midnight in the practice's ``zone`` is skipped: every time from the next (or current) 23:00
-    on moves one hour later. Moving them all keeps distinct offsets distinct (a test's bookings
-    15 minutes apart must never land on one slot), where moving only the 23:xx ones would fold
-    them onto the hour after.
+    Opening hours end at 23:55 at the latest (a block stays within its day), so the last hour
+    before midnight in the practice's ``zone`` is skipped: a visit there might not fit, and a test
+    run at that time of day would fail for no reason of its own.
     """
-    now = clock.now()
-    at = now.astimezone(UTC) + timedelta(minutes=minutes)
+    at = clock.now().astimezone(UTC) + timedelta(minutes=minutes)
     at = at.replace(second=0, microsecond=0) + timedelta(minutes=15 - at.minute % 15)
-    local_now = now.astimezone(ZoneInfo(zone))
-    skip_from = local_now.replace(hour=23, minute=0, second=0, microsecond=0)
-    if at >= skip_from:
-        at += timedelta(hours=1)
+    local = at.astimezone(ZoneInfo(zone))
+    if local.hour == 23:
+        at += timedelta(minutes=60 - local.minute)
     return at
 
 
