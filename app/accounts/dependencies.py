@@ -12,10 +12,10 @@ from app.accounts.base import AccountsBase
 from app.accounts.recovery import PasswordService
 from app.accounts.service import AuthService
 from app.audit.service import AuditTrail
-from app.core.db import Database
 from app.core.deps import settings_of
 from app.core.mail import OutgoingMail
 from app.core.passwords import PasswordHasher
+from app.core.request_db import Database
 from app.throttle.dependencies import throttle_for
 
 ServiceType = TypeVar("ServiceType", bound=AccountsBase)

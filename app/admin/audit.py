@@ -14,9 +14,9 @@ from app.audit.export import export_ndjson
 from app.audit.models import AuditAction
 from app.audit.schemas import VerifyReport
 from app.auth.authenticator import CurrentAdmin, RecentlyAuthenticatedAdmin
-from app.core.db import DbSession
 from app.core.deps import AppSettings
 from app.core.problems import problem_responses
+from app.core.request_db import DbSession
 from app.core.schemas import Instant
 from app.throttle.dependencies import RequestThrottle
 

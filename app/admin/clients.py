@@ -9,9 +9,9 @@ from fastapi import APIRouter, status
 from app.admin.common import ADMIN_NO_TOKEN
 from app.audit.dependencies import Audit
 from app.auth.authenticator import CurrentAdmin, RecentlyAuthenticatedAdmin
-from app.core.db import DbSession
 from app.core.deps import AppSettings
 from app.core.problems import problem_responses
+from app.core.request_db import DbSession
 from app.oauth import service
 from app.oauth.schemas import (
     ClientCreate,

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.auth.authenticator import CurrentAdmin
-from app.core.db import DbSession
 from app.core.problems import problem_responses
+from app.core.request_db import DbSession
 from app.outbox import service
 from app.outbox.models import OutboxStatus
 from app.outbox.schemas import OutboxMessageRead

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import Depends
 
 from app.audit.service import AuditTrail
-from app.core.db import DbSession
 from app.core.deps import AppSettings
+from app.core.request_db import DbSession
 
 
 async def get_audit_trail(session: DbSession, settings: AppSettings) -> AuditTrail:

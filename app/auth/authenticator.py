@@ -45,8 +45,8 @@ from app.auth.callers import AnyCaller, Caller, resolve_principal
 from app.auth.errors import InsufficientScope
 from app.auth.scopes import ALL_SCOPES
 from app.auth.sessions import OptionalSession, deny
-from app.core.db import Database, DbSession
 from app.core.deps import settings_of
+from app.core.request_db import Database, DbSession
 from app.throttle.dependencies import throttle_for
 
 

@@ -19,9 +19,9 @@ from app.auth.errors import InsufficientScope
 from app.auth.sessions import OptionalSession, full_session
 from app.auth.tokens import TokenGrant, verify_bearer
 from app.core import clock
-from app.core.db import Database, FailureHook, on_failure
 from app.core.deps import AppSettings, settings_of
 from app.core.errors import NotFound
+from app.core.request_db import Database, FailureHook, on_failure
 from app.core.settings import Settings
 from app.throttle.dependencies import throttle_for
 from app.throttle.service import DatabaseStore

@@ -21,9 +21,9 @@ from app.audit.models import AuditAction, AuditOutcome
 from app.audit.service import Actor, AuditTrail
 from app.core import clock
 from app.core.crypto import constant_time_equal
-from app.core.db import Database
 from app.core.deps import AppSettings, settings_of
 from app.core.errors import NotAuthenticated
+from app.core.request_db import Database
 from app.core.settings import Settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})

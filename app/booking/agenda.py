@@ -16,9 +16,7 @@ from app.booking.errors import (
 )
 from app.booking.views import AppointmentView, zone_named
 from app.core import clock
-from app.schedule.slots import (
-    Window,
-)
+from app.schedule.model import Window
 from app.schedule.timegrid import ScheduleError, in_zone
 
 

@@ -51,7 +51,7 @@ from app.booking.errors import (
 )
 from app.booking.mails import cancelled_by_practice
 from app.booking.models import AppointmentStatus
-from app.booking.repository import Inserted
+from app.booking.statements import Inserted
 from app.booking.views import (
     MAX_LIST,
     AppointmentView,

@@ -12,15 +12,8 @@ from app.booking.errors import (
 )
 from app.booking.views import rules_of, zone_named
 from app.schedule.hours import blocks_of
-from app.schedule.slots import (
-    FreeSlots,
-    Interval,
-    Schedule,
-    Slot,
-    Window,
-    find_slot,
-    lay_free,
-)
+from app.schedule.model import Interval, Schedule, Slot, Window
+from app.schedule.slots import FreeSlots, find_slot, lay_free
 from app.schedule.timegrid import ScheduleError
 
 

@@ -23,9 +23,9 @@ from app.auth.callers import Caller
 from app.booking.agenda import AgendaService
 from app.booking.appointments import AppointmentService
 from app.booking.directory import DirectoryService
-from app.core.db import Database
 from app.core.deps import settings_of
 from app.core.mail import OutgoingMail
+from app.core.request_db import Database
 from app.core.settings import Settings
 from app.throttle.dependencies import throttle_for
 from app.throttle.service import Throttle

@@ -14,7 +14,7 @@ from app.booking.errors import (
     InvalidQuery,
     PractitionerNotFound,
 )
-from app.booking.repository import LONGEST_VISIT
+from app.booking.statements import LONGEST_VISIT
 from app.booking.views import (
     NEXT_SLOT_FIRST_SPAN,
     Page,
@@ -26,11 +26,8 @@ from app.booking.views import (
 from app.core import clock
 from app.practice import professions
 from app.practice.profile import directory_url, search_key
-from app.schedule.slots import (
-    MAX_WINDOW,
-    FreeSlots,
-    Window,
-)
+from app.schedule.model import MAX_WINDOW, Window
+from app.schedule.slots import FreeSlots
 from app.schedule.timegrid import ScheduleError
 
 

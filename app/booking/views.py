@@ -18,10 +18,8 @@ from app.booking.errors import (
     InvalidQuery,
 )
 from app.booking.models import AppointmentStatus, Channel
-from app.schedule.slots import (
-    BookingRules,
-    FreeSlots,
-)
+from app.schedule.model import BookingRules
+from app.schedule.slots import FreeSlots
 from app.schedule.timegrid import in_zone
 
 MAX_PAGE = 50

@@ -22,10 +22,7 @@ from app.audit.service import (
     verify_with_anchor,
 )
 from app.cli.common import aware, in_transaction, load_settings, open_output, record_export
-from app.core.db import (
-    create_engine,
-    session_factory,
-)
+from app.core.db import create_engine, session_factory
 
 commands = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
 

@@ -20,11 +20,7 @@ from app.audit.service import (
     audit_key,
 )
 from app.core.datadir import make_private
-from app.core.db import (
-    create_engine,
-    session_factory,
-    transaction,
-)
+from app.core.db import create_engine, session_factory, transaction
 from app.core.settings import Settings, SettingsError, get_settings
 
 T = TypeVar("T")

@@ -11,10 +11,7 @@ import typer
 from app.audit.models import AuditAction
 from app.cli.common import aware, load_settings, open_output, record_export
 from app.consent.export import export_consent_log
-from app.core.db import (
-    create_engine,
-    session_factory,
-)
+from app.core.db import create_engine, session_factory
 
 commands = typer.Typer(help="Consent records.", no_args_is_help=True)
 

@@ -16,12 +16,7 @@ from app.audit.service import (
 )
 from app.cli.common import in_transaction, load_settings
 from app.core import migrate as migrations
-from app.core.db import (
-    connection_slots,
-    create_engine,
-    pool_overflow,
-    session_factory,
-)
+from app.core.db import connection_slots, create_engine, pool_overflow, session_factory
 from app.core.jobs import run_job
 from app.core.serving import ReusePortSocket, reuse_port_supported
 from app.core.settings import Settings

@@ -11,8 +11,8 @@ from app.accounts.service import display_names
 from app.audit import service
 from app.audit.schemas import AccessLogEntry
 from app.auth.authenticator import CurrentPatient
-from app.core.db import DbSession
 from app.core.problems import problem_responses
+from app.core.request_db import DbSession
 from app.oauth.service import client_names
 
 router = APIRouter(tags=["audit"])

@@ -9,8 +9,8 @@ from app.compliance import report as compliance
 from app.compliance.schemas import ClauseComplianceOut, ComplianceOut
 from app.core import clock
 from app.core.access import PUBLIC
-from app.core.db import DbSession
 from app.core.deps import AppSettings
+from app.core.request_db import DbSession
 from app.core.schemas import LangQuery
 
 router = APIRouter()

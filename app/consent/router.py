@@ -12,8 +12,8 @@ from app.consent.schemas import (
     ConsentStatusOut,
     ReceiptOut,
 )
-from app.core.db import DbSession
 from app.core.problems import problem_responses
+from app.core.request_db import DbSession
 
 router = APIRouter()
 

@@ -20,7 +20,6 @@ restarted server is picked up again without a restart of erdv.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
@@ -28,9 +27,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from functools import partial
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, String, Table, bindparam, event, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -46,7 +44,6 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
 
 from app.core import sqlite
-from app.core.errors import RecordedFailure
 from app.core.settings import Settings
 
 logger = logging.getLogger("erdv.db")
@@ -397,119 +394,3 @@ def pool_overflow(settings: Settings, processes: int, slots: int) -> str | None:
         f"PostgreSQL server allows {slots} (max_connections less its reserved slots); lower the "
         "pool settings or the workers, or raise max_connections"
     )
-
-
-FailureHook = Callable[[AsyncSession, Exception], Awaitable[None]]
-
-
-def on_failure(request: Request, hook: FailureHook) -> None:
-    """Run ``hook`` if this request fails, in a fresh transaction after the failed one rolled back.
-
-    For bookkeeping about failures that must survive them and that the failing code cannot write
-    itself (counting a caller's 404s on object ids: the enumeration of the 2020 incident). A hook
-    that fails is logged and never changes the answer.
-    """
-    hooks: list[FailureHook] = request.state.__dict__.setdefault("failure_hooks", [])
-    hooks.append(hook)
-
-
-class RequestDatabase:
-    """A request's database sessions, each opened on its first use.
-
-    ``session`` is the request's one transaction: committed when the handler returns without error,
-    before the response is sent (``get_database``), rolled back otherwise. ``reader`` is for public
-    reads that write nothing (directory, profiles, slots): no write lock on SQLite, no transaction
-    round trips on PostgreSQL (``session_factory(snapshot=False)``).
-
-    Why lazily: every request resolves its caller (the app-wide partial-session guard), and most
-    public reads have none: no cookie, no token, nothing to look up. A session made for nothing
-    on every such request (health probes too), and a second dependency with its own teardown for
-    the reader, cost about 5 % of an anonymous slot list's CPU (bench/README.md, sixth round).
-    """
-
-    __slots__ = ("_factory", "_read_factory", "_session", "_reader")
-
-    def __init__(
-        self,
-        factory: async_sessionmaker[AsyncSession],
-        read_factory: async_sessionmaker[AsyncSession],
-    ) -> None:
-        self._factory = factory
-        self._read_factory = read_factory
-        self._session: AsyncSession | None = None
-        self._reader: AsyncSession | None = None
-
-    @property
-    def session(self) -> AsyncSession:
-        if self._session is None:
-            self._session = self._factory()
-        return self._session
-
-    @property
-    def reader(self) -> AsyncSession:
-        if self._reader is None:
-            self._reader = self._read_factory()
-        return self._reader
-
-    @property
-    def opened(self) -> AsyncSession | None:
-        """The transaction's session if anything asked for it (else nothing to commit)."""
-        return self._session
-
-    async def close(self) -> None:
-        """Give the connections back, even if the request is being cancelled (as ``async with``
-        on a session does), the reader's even if closing the transaction's session failed."""
-        try:
-            if self._session is not None:
-                await asyncio.shield(self._session.close())
-        finally:
-            if self._reader is not None:
-                await asyncio.shield(self._reader.close())
-
-
-async def get_database(request: Request) -> AsyncIterator[RequestDatabase]:
-    """The request's sessions; the transaction commits when the handler returns without error."""
-    state = request.app.state
-    database = RequestDatabase(state.session_factory, state.read_session_factory)
-    try:
-        yield database
-        if database.opened is not None:
-            await commit(database.opened)
-    except BaseException as error:
-        session = database.opened
-        if isinstance(error, RecordedFailure) and session is not None:
-            # Only the failure's own bookkeeping was written (see RecordedFailure): keep it.
-            await commit(session)
-        else:
-            if session is not None:
-                await rollback(session)
-            if isinstance(error, Exception):
-                await _run_failure_hooks(request, database, error)
-        raise
-    finally:
-        await database.close()
-
-
-async def _run_failure_hooks(request: Request, database: RequestDatabase, error: Exception) -> None:
-    for hook in request.state.__dict__.get("failure_hooks", []):
-        session = database.session
-        try:
-            await hook(session, error)
-            await commit(session)
-        except Exception:
-            logger.exception("failure hook failed")
-            await rollback(session)
-
-
-#: Committed before the response is sent: a 2xx is only ever answered for a durable change.
-#: Dependencies that need a session only sometimes (the caller's lookup) take this and open it
-#: when they do.
-Database = Annotated[RequestDatabase, Depends(get_database, scope="function")]
-
-
-async def get_session(database: Database) -> AsyncSession:
-    """The request's transaction (see ``RequestDatabase.session``)."""
-    return database.session
-
-
-DbSession = Annotated[AsyncSession, Depends(get_session)]

@@ -41,7 +41,8 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
-from app.core.db import Database, add_post_commit_hook, add_pre_commit_hook
+from app.core.db import add_post_commit_hook, add_pre_commit_hook
+from app.core.request_db import Database
 from app.core.settings import MailBackend, Settings
 
 logger = logging.getLogger("erdv.mail")

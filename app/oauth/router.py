@@ -30,12 +30,12 @@ from app.auth.scopes import ALL_SCOPES, GRANT_TYPES, scope_list
 from app.auth.sessions import OptionalSession, deny
 from app.core.access import PUBLIC
 from app.core.crypto import constant_time_equal
-from app.core.db import DbSession
 from app.core.deps import AppSettings
 from app.core.errors import NotAuthenticated
 from app.core.logging import client_ip_var
 from app.core.middleware import policy_with_form_target
 from app.core.problems import problem_responses
+from app.core.request_db import DbSession
 from app.core.settings import Settings
 from app.oauth import pages, service
 from app.oauth.adapters import (

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import Depends
 
 from app.audit.dependencies import Audit
-from app.core.db import DbSession
 from app.core.deps import AppSettings
 from app.core.mail import OutgoingMail
+from app.core.request_db import DbSession
 from app.practice.service import PracticeService
 
 

@@ -47,7 +47,7 @@ from app.practice.profile import (
 from app.practice.repository import PracticeRepository
 from app.practice.schemas import Availability, PracticeUpdate, VisitReasonIn
 from app.schedule.hours import blocks_of, dump_weekly, load_weekly
-from app.schedule.slots import Schedule
+from app.schedule.model import Schedule
 from app.schedule.timegrid import ScheduleError
 
 MAX_VISIT_REASONS = 50

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import time
 from typing import Any
 
-from app.schedule.slots import OpeningBlock
+from app.schedule.model import OpeningBlock
 
 
 def _hhmm(value: time) -> str:

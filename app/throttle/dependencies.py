@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import DbSession
 from app.core.deps import AppSettings
+from app.core.request_db import DbSession
 from app.core.settings import Settings
 from app.throttle.service import DatabaseStore, Policies, RedisStore, Throttle, ThrottleStore
 

@@ -24,7 +24,8 @@ from app.audit.models import AuditAction, AuditOutcome
 from app.audit.repository import AuditRepository, checkpoint_table, entry_table, head_table
 from app.audit.service import Actor, AuditTrail, audit_key, purge_older_than, verify
 from app.core import clock
-from app.core.db import DbSession, transaction
+from app.core.db import transaction
+from app.core.request_db import DbSession
 from tests.audit.tampering import tampering
 from tests.conftest import TEST_SECRET, Backend
 

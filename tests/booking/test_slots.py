@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.booking.schemas import slots_text
-from app.schedule.slots import (
+from app.schedule.model import (
     MAX_WINDOW,
     BookingRules,
     Interval,
@@ -29,10 +29,8 @@ from app.schedule.slots import (
     Schedule,
     Slot,
     Window,
-    find_slot,
-    free_slots,
-    lay_free,
 )
+from app.schedule.slots import find_slot, free_slots, lay_free
 from app.schedule.timegrid import (
     CELL,
     CELL_MINUTES,

@@ -11,16 +11,9 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.core.db import (
-    DbSession,
-    RequestDatabase,
-    UTCDateTime,
-    commit,
-    metadata,
-    rollback,
-    session_factory,
-)
+from app.core.db import UTCDateTime, commit, metadata, rollback, session_factory
 from app.core.errors import Conflict
+from app.core.request_db import DbSession, RequestDatabase
 from tests.booking.helpers import ready_practitioner
 from tests.conftest import Backend
 from tests.factories import People
