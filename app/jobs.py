@@ -14,7 +14,8 @@ from app.throttle.service import forget_stale
 
 
 async def _purge_audit(session: AsyncSession, settings: Settings) -> str:
-    """Audit entries older than the retention (default 12 months, CHARTER.md) go; a checkpoint stays."""
+    """Audit entries older than the retention (default 12 months, docs/charter.md "Retention") go; a
+    checkpoint stays."""
     removed = await purge_older_than(
         session,
         audit_key(settings.secret_key_bytes),

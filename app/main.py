@@ -99,7 +99,7 @@ async def _check_pools(engine: AsyncEngine, settings: Settings) -> None:
 #: FastAPI (0.16x) traces and meters every request into whatever OpenTelemetry provider the process
 #: has, and can configure exporters from the environment: spans with client addresses, user
 #: agents, paths and query strings, sent to a collector erdv knows nothing of. Appointment traffic
-#: is covered by medical secrecy (CHARTER.md); what leaves erdv goes through its own logs
+#: is covered by medical secrecy (docs/charter.md C9); what leaves erdv goes through its own logs
 #: (``app.core.logging``), which were written not to carry personal data. Off, then; it also
 #: spares every request the check. Older FastAPI releases have no such feature.
 _NO_NATIVE_TELEMETRY: dict[str, Any] = (
@@ -183,7 +183,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # the OpenAPI document itself stays public.
         docs_url=None,
         redoc_url=None,
-        # a partial session (MFA not done) reaches only the login steps (API.md)
+        # a partial session (MFA not done) reaches only the login steps (docs/api.md "Who may call")
         dependencies=[Depends(refuse_partial_sessions), Depends(refuse_nul_in_query)],
         **_NO_NATIVE_TELEMETRY,
     )

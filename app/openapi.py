@@ -1,11 +1,11 @@
-"""The OpenAPI document, made true (issue 20; API.md: "keep the OpenAPI document complete and true").
+"""The OpenAPI document, made true (docs/api.md "The OpenAPI document").
 
 FastAPI describes each route from its signature; three things it cannot know are added here, once,
 when the document is first asked for:
 
 - **Who may call, per operation** (OpenAPI ``security``): the session cookie, with the
   ``X-CSRF-Token`` header on unsafe methods; a Bearer token with the OAuth scope the route names
-  (``app.oauth.dependencies``); nobody at all on public routes (an empty requirement). They are read
+  (``app.auth.authenticator``); nobody at all on public routes (an empty requirement). They are read
   from the same dependencies that enforce them, so the document cannot drift from the code.
 - **Errors are problem documents**: every problem answer is ``application/problem+json`` with the
   ``Problem`` schema, 422 included (FastAPI documents its own ``HTTPValidationError`` as
@@ -70,7 +70,7 @@ SECURITY_SCHEMES: dict[str, Any] = {
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "description": "RFC 9457 problem details; `code` is stable (API.md).",
+    "description": "RFC 9457 problem details; `code` is stable (docs/api.md, 'Errors').",
     "required": ["type", "title", "status", "detail", "code"],
     "properties": {
         "type": {"type": "string"},
@@ -158,7 +158,7 @@ _AUTHORIZE_ERROR_PAGE: dict[str, Any] = {
 def _answers_of(security: list[dict[str, list[str]]]) -> list[tuple[int, str]]:
     """The problems a way in can answer, whatever the route: a session that is missing or half
     done, a CSRF token that does not match; a token that is invalid, lacks the scope, or whose
-    client spent its allowance (``app.oauth.dependencies``)."""
+    client spent its allowance (``app.oauth.service``)."""
     answers: list[tuple[int, str]] = []
     if {} not in security:
         answers.append((401, "not_authenticated"))

@@ -19,7 +19,8 @@ from app.throttle.service import DatabaseStore, Policies, Throttle
 
 def renderers(settings: Settings, passwords: PasswordHasher) -> dict[str, Renderer]:
     async def password_reset(session: AsyncSession, mail: MailQueue, data: dict[str, Any]) -> None:
-        # forgot-password's account lookup, token, audit entry and mail (issue 20: the request
+        # forgot-password's account lookup, token, audit entry and mail (docs/security.md
+        # "Passwords": the request
         # itself does the same work for a registered and an unknown address)
         service = PasswordService(
             session,

@@ -1,8 +1,10 @@
-"""Device cookies: a browser that completed a login keeps its own allowance (issue 20).
+"""Device cookies: a browser that completed a login keeps its own allowance (docs/security.md
+"Device cookies").
 
 Throttling per account lets anyone who knows an email hold its owner at the delay cap with one wrong
-password per window; SECURITY.md ("Throttling") says a lock-out must not deny a real user forever.
-OWASP's "Slow Down Online Guessing Attacks with Device Cookies" answers it, and erdv follows it:
+password per window; docs/security.md ("Throttling") says a lock-out must not deny a real user
+forever. OWASP's "Slow Down Online Guessing Attacks with Device Cookies" answers it, and erdv
+follows it:
 
 - When a login completes (the second factor too), the browser gets a device cookie: a random nonce
   and ``HMAC(key, email_key:nonce)``, so it is bound to that account, cannot be forged or moved to

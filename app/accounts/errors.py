@@ -1,4 +1,4 @@
-"""Errors of accounts and sessions, with the exact codes of API.md.
+"""Errors of accounts and sessions, with the codes of docs/api.md "Errors".
 
 Those marked ``RecordedFailure`` leave a trace that must survive the failed request (a throttle
 counter, an audit entry): see ``app.throttle.errors``.

@@ -2,8 +2,8 @@
 default, English on request).
 
 Each mail says what happened, what to do and what to do if it was not the reader; links carry their
-token in the fragment (never sent to a server or in a ``Referer``). No mail holds a password, a
-code or any health data (SECURITY.md "Data protection").
+token in the fragment (never sent to a server or in a ``Referer``). No mail holds a password, a code
+or any health data (docs/security.md "Data protection").
 """
 
 from __future__ import annotations

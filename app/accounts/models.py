@@ -2,7 +2,7 @@
 
 Nothing here is a secret in clear: passwords are argon2id PHC strings, verification and reset tokens
 and session tokens are stored only as HMAC-SHA256 (``app.core.crypto.hash_token``), so a copy of the
-database yields no usable credential (SECURITY.md "Sessions", CONVENTIONS habit 7).
+database yields no usable credential (docs/security.md "Sessions", "Secrets at rest").
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class TokenPurpose(StrEnum):
 
 
 class SessionState(StrEnum):
-    """A session is *partial* until the second factor is done (API.md, "Accounts, sessions and MFA")."""
+    """A session is *partial* until the second factor is done (docs/api.md "Accounts, sessions and MFA")."""
 
     MFA_SETUP = "mfa_setup"  # password ok, no TOTP yet: may only enrol
     MFA = "mfa"  # password ok, TOTP enrolled: may only verify a code

@@ -1,4 +1,4 @@
-"""The password policy (SECURITY.md "Passwords", ASVS V6.2, NIST SP 800-63B §3.1.1.2).
+"""The password policy (docs/security.md "Passwords", ASVS V6.2, NIST SP 800-63B §3.1.1.2).
 
 - 12 to 1024 characters (at least 128 accepted: 1024 only bounds the work an attacker can make the
   hasher do); any Unicode; the password is checked and hashed exactly as typed: no truncation, no case

@@ -18,7 +18,7 @@ from app.core.crypto import derive_key, hash_token
 SESSION_COOKIE = "erdv_session"
 #: The name over HTTPS (and always in production): browsers keep a ``__Host-`` cookie only if it
 #: is Secure, has ``Path=/`` and no ``Domain``, so neither a sibling subdomain nor a plain-http
-#: response can plant or overwrite it (RFC 6265bis §4.1.3.2; SECURITY.md "Sessions"). Over plain
+#: response can plant or overwrite it (RFC 6265bis §4.1.3.2; docs/security.md "Sessions"). Over plain
 #: http (development, the tests) it cannot be set at all: there the cookie keeps its plain name.
 SECURE_SESSION_COOKIE = "__Host-erdv_session"
 

@@ -1,5 +1,5 @@
 """The password lifecycle: forgot, the deferred reset mail, reset (mailed token and second factor),
-change; each ends the grants made with the old password (SECURITY.md "Passwords")."""
+change; each ends the grants made with the old password (docs/security.md "Passwords")."""
 
 from __future__ import annotations
 
@@ -39,11 +39,11 @@ class PasswordService(AccountsBase):
         a browser with a device cookie for this account has its own allowance instead of the
         email's, which anyone can spend (``app.accounts.devices``).
 
-        The request does the same work for every address: after the throttle, it stages one
-        deferred message in the outbox (``PASSWORD_RESET_KIND``), and the account's lookup, the
-        token, the audit entry and the mail happen once the response has been sent
-        (``send_password_reset``). Looking the account up here made registered addresses answer
-        measurably slower (issue 20).
+        The request does the same work for every address: after the throttle, it stages one deferred
+        message in the outbox (``PASSWORD_RESET_KIND``), and the account's lookup, the token, the
+        audit entry and the mail happen once the response has been sent (``send_password_reset``).
+        Looking the account up here made registered addresses answer measurably slower
+        (bench/README.md B16).
         """
         email_key = self.keys.email_key(email)
         device = trusted_device(self.keys.device, email_key, device_cookie)

@@ -33,12 +33,12 @@ for _allowed in ("localhost", "test"):
 
 
 def normalize_email(value: str) -> str:
-    """Exactly one RFC 5322 addr-spec (issue 20: ``victim@x.example,``, ``"x"<victim@x.example>``
-    and ``a,victim@x.example`` were separate accounts whose mail reached the victim), checked by
-    email-validator: no display name, no quoted local part, no IP-literal domain, no list, and
-    ASCII on the wire (an internationalised domain is stored in its IDNA form, so no mail relay
-    needs SMTPUTF8). The domain's case is normalised; so is the local part's: erdv treats
-    addresses case-insensitively, as nearly every mail provider does, so that ``Alice@`` and
+    """Exactly one RFC 5322 addr-spec (docs/security.md "Passwords"; ``victim@x.example,``,
+    ``"x"<victim@x.example>`` and ``a,victim@x.example`` were separate accounts whose mail reached
+    the victim), checked by email-validator: no display name, no quoted local part, no IP-literal
+    domain, no list, and ASCII on the wire (an internationalised domain is stored in its IDNA form,
+    so no mail relay needs SMTPUTF8). The domain's case is normalised; so is the local part's: erdv
+    treats addresses case-insensitively, as nearly every mail provider does, so that ``Alice@`` and
     ``alice@`` are one account. Else ``ValueError`` (422)."""
     try:
         checked = email_validator.validate_email(
@@ -255,7 +255,7 @@ def e164(value: str) -> str:
 
 
 class AccountProfile(BaseModel):
-    """``GET /api/v1/me``: the account's own details (API.md v1.1, "Patient rights")."""
+    """``GET /api/v1/me``: the account's own details (docs/api.md "My account")."""
 
     id: uuid.UUID
     email: str

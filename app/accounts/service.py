@@ -1,7 +1,7 @@
 """Registration, login, the second factor, sessions and the password lifecycle.
 
-The rules come from SECURITY.md ("Passwords", "MFA", "Throttling", "Sessions") and API.md ("Accounts,
-sessions and MFA"). The decisions worth knowing:
+The rules come from docs/security.md ("Passwords", "MFA", "Throttling", "Sessions") and docs/api.md
+("Accounts, sessions and MFA"). The decisions worth knowing:
 
 - **No enumeration** (ASVS V6.3.8): register, login and forgot-password answer alike whether or not the
   email is registered, and do the same argon2 work (a dummy hash for unknown emails). Mails go out after
@@ -95,8 +95,8 @@ class AuthService(AccountsBase):
     ) -> None:
         """202 alike for a new and a taken email: same checks, same hashing, one mail either way.
 
-        Rate-limited per client address before any work: each call costs a password check, an
-        argon2 hash and a mail (mail-bombing, CPU exhaustion; SECURITY.md "Throttling").
+        Rate-limited per client address before any work: each call costs a password check, an argon2
+        hash and a mail (mail-bombing, CPU exhaustion; docs/security.md "Throttling").
         """
         await self.throttle.hit(self._ip_key("register", client), self.throttle.policies.ip)
         await check_password_async(password, email=email, full_name=full_name)
@@ -221,7 +221,7 @@ class AuthService(AccountsBase):
             await self._login_failed(account, "bad_password" if account else "unknown_account")
             raise InvalidCredentials("The email or the password is wrong.")
 
-        # The password is right: from here on the answer may say so (API.md lists these codes).
+        # The password is right: from here on the answer may say so (docs/api.md "Errors" lists these codes).
         if account.email_verified_at is None:
             await self._login_failed(account, "email_not_verified")
             raise EmailNotVerified("Confirm your email address first (see the mail we sent).")
@@ -333,7 +333,7 @@ class AuthService(AccountsBase):
             raise InvalidCode("The code is wrong; check the time on your device.")
         await self.throttle.reset(key)
         now = clock.now()
-        # A new authenticator ends every other session: a replaced one (SECURITY.md "Sessions"),
+        # A new authenticator ends every other session: a replaced one (docs/security.md "Sessions"),
         # and at first enrolment any other half-open session started with the password alone.
         await self.repository.delete_sessions(account.id, except_id=ctx.session.id)
         if state is SessionState.FULL:
@@ -394,7 +394,7 @@ class AuthService(AccountsBase):
             await self._reauth_failed(account, "password")
             raise InvalidCredentials("The password is wrong.")
         if not await self.mfa.verify_totp(account.id, code):
-            # the second factor's policy, hard stop included, as at /mfa/verify (issue 20)
+            # the second factor's policy, hard stop included, as at /mfa/verify (docs/security.md "MFA")
             await self.throttle.failure(mfa_key, self.throttle.policies.mfa)
             await self._reauth_failed(account, "code")
             raise InvalidCode("The code is wrong or was already used.")
@@ -454,7 +454,7 @@ class AuthService(AccountsBase):
 
     async def update_profile(self, principal: Principal, changes: dict[str, str | None]) -> Account:
         """Name, phone (E.164) and language; audited with the names of the fields changed, never
-        their values (SECURITY.md "Audit trail")."""
+        their values (docs/security.md "Audit trail")."""
         if changes:
             await self.repository.update(principal.account_id, **changes)
             await self.audit.record(

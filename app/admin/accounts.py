@@ -1,4 +1,4 @@
-"""Admin: suspend and reinstate accounts (API.md "Admin")."""
+"""Admin: suspend and reinstate accounts (docs/api.md "Admin")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Admin: export the audit trail and verify its chain (API.md "Audit")."""
+"""Admin: export the audit trail and verify its chain (docs/api.md "Audit")."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ async def export_audit(
     admin: RecentlyAuthenticatedAdmin,
     audit: Audit,
     throttle: RequestThrottle,
-    format: Annotated[Literal["ndjson"], Query()] = "ndjson",  # noqa: A002 - API.md's name
+    format: Annotated[Literal["ndjson"], Query()] = "ndjson",  # noqa: A002 - docs/api.md's name
     since: Instant | None = None,
     until: Instant | None = None,
 ) -> StreamingResponse:

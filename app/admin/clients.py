@@ -1,4 +1,4 @@
-"""Admin: approve, list, enable and disable OAuth clients (API.md "Third-party API")."""
+"""Admin: approve, list, enable and disable OAuth clients (docs/api.md "OAuth 2")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What admin routes may answer besides their own errors (API.md "Errors"), one name per family.
+"""What admin routes may answer besides their own errors (docs/api.md "Errors"), one name per family.
 
 The lists keep the order each route documented before the back office had its own package, so the
 OpenAPI document did not change when the routes moved.

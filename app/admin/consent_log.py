@@ -1,4 +1,4 @@
-"""Admin: export every consent decision, streamed (API.md "Consent")."""
+"""Admin: export every consent decision, streamed (docs/api.md "Charter and consent")."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ async def export_consent_log(
     admin: RecentlyAuthenticatedAdmin,
     audit: Audit,
     throttle: RequestThrottle,
-    format: Annotated[Literal["csv", "ndjson"], Query()] = "csv",  # noqa: A002 - API.md's name
+    format: Annotated[Literal["csv", "ndjson"], Query()] = "csv",  # noqa: A002 - docs/api.md's name
     since: Instant | None = None,
     until: Instant | None = None,
     purpose: str | None = None,

@@ -1,4 +1,4 @@
-"""Admin: verify, list and suspend practitioners (charter C3, API.md "Admin")."""
+"""Admin: verify, list and suspend practitioners (charter C3, docs/api.md "Admin")."""
 
 from __future__ import annotations
 

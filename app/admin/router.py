@@ -1,4 +1,4 @@
-"""The back office: every ``/api/v1/admin/*`` route, mounted once (API.md "Admin").
+"""The back office: every ``/api/v1/admin/*`` route, mounted once (docs/api.md "Admin").
 
 Admin routes compose the other domains' services; the admin package owns no table. Each theme
 has its module (practitioners, OAuth clients, accounts, exports of the audit trail and the consent

@@ -1,10 +1,11 @@
 """The audit trail's tables and its closed vocabulary.
 
 ``audit_entry`` is append-only and hash-chained: entry *n* stores ``hash = SHA-256(prev_hash ||
-canonical JSON of the entry)`` and a keyed ``mac = HMAC(audit key, hash)``. The plain chain detects a
-changed, removed, inserted or reordered row; the MAC stops someone with database access (but not the
-application's secret) from recomputing the chain after editing it (SECURITY.md, "Audit trail"; charter
-C9). ``seq`` is gapless because the application, not a sequence, assigns it under a writers' lock.
+canonical JSON of the entry)`` and a keyed ``mac = HMAC(audit key, hash)``. The plain chain detects
+a changed, removed, inserted or reordered row; the MAC stops someone with database access (but not
+the application's secret) from recomputing the chain after editing it (docs/security.md "Audit
+trail"; charter C9). ``seq`` is gapless because the application, not a sequence, assigns it under a
+writers' lock.
 
 ``audit_checkpoint`` records where a retention purge cut the chain (the last removed entry's ``seq``
 and ``hash``), MAC'd with the same key, so that the remaining chain stays verifiable.

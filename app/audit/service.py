@@ -2,8 +2,8 @@
 
 ``AuditTrail.record()`` is how every domain leaves a trace: it is bound to the request's session and
 appends its entries in the same transaction as the change they describe, just before the commit (a
-pre-commit hook, ``app.core.db``). If the audit write fails, the transaction fails with it, so there is
-no action without its trace (SECURITY.md, "Audit trail").
+pre-commit hook, ``app.core.db``). If the audit write fails, the transaction fails with it, so there
+is no action without its trace (docs/security.md "Audit trail").
 
 What an entry may hold: who (account id and role, OAuth client id, or ``system``), what (an
 ``AuditAction``), about whom (``subject_id``: the patient whose data it is), which object (type and

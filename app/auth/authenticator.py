@@ -1,4 +1,4 @@
-"""One door for every caller (CONVENTIONS habit 17): ``Authenticator(roles, scope, recent)``.
+"""One door for every caller (docs/architecture.md "Who may call"): ``Authenticator(roles, scope, recent)``.
 
 Sessions and Bearer tokens go through the same door, and a route says who may call it in its
 signature with a one-line alias::
@@ -10,17 +10,18 @@ signature with a one-line alias::
 - ``scope``: the OAuth scope a Bearer token must carry to call (RFC 6750); without one the route
   takes browser sessions only, and a token gets 403 ``insufficient_scope`` (deny by default). A
   token's principal *is* the person it acts for, with the client in ``actor`` and ``client_id``:
-  object checks written for the person hold for their token (SECURITY.md: scopes never replace the
-  object check); a client-credentials token has no person and is refused on a person's route.
+  object checks written for the person hold for their token (docs/security.md "OAuth 2 authorization
+  server": scopes never replace the object check); a client-credentials token has no person and is
+  refused on a person's route.
 - ``recent``: a re-authentication (``POST /api/v1/auth/reauth``) within the last
-  ``ERDV_REAUTH_WINDOW_MINUTES`` (API.md, ASVS V7.5.3).
+  ``ERDV_REAUTH_WINDOW_MINUTES`` (docs/api.md "Who may call", ASVS V7.5.3).
 
-Answers (API.md): no credentials 401 ``not_authenticated``; a partial session 401 ``mfa_required``;
-a bad token 401 ``invalid_token``; an unsafe method without the CSRF header 403 ``csrf_failed``; a
-token without the scope 403 ``insufficient_scope``; the wrong role 403 ``forbidden`` (role-only routes
-are public in the OpenAPI document, so a 403 confirms nothing; routes about one object answer 404 for
-someone else's, in their service); no recent re-authentication 403 ``reauth_required``. Every denial
-after authentication is audited (``deny``).
+Answers (docs/api.md "Who may call"): no credentials 401 ``not_authenticated``; a partial session
+401 ``mfa_required``; a bad token 401 ``invalid_token``; an unsafe method without the CSRF header
+403 ``csrf_failed``; a token without the scope 403 ``insufficient_scope``; the wrong role 403
+``forbidden`` (role-only routes are public in the OpenAPI document, so a 403 confirms nothing;
+routes about one object answer 404 for someone else's, in their service); no recent
+re-authentication 403 ``reauth_required``. Every denial after authentication is audited (``deny``).
 
 ``PublicCaller(scope)`` is the public reads' door: anyone, but a token, if sent, must be valid and
 carry ``scope`` so the client is rate-limited and audited as itself.

@@ -98,7 +98,7 @@ async def resolve_principal(
 ) -> Principal:
     """The one place a caller becomes a ``Principal``: a full, CSRF-checked browser session, or a
     Bearer token acting for a person. Routes that take tokens check the scope first
-    (``app.oauth.dependencies.caller``); a client-credentials token has no person to be."""
+    (``app.auth.authenticator.Authenticator``); a client-credentials token has no person to be."""
     if caller.token is not None:
         if caller.principal is None:
             raise InsufficientScope(None)
@@ -110,8 +110,8 @@ async def resolve_principal(
 
 
 def _not_found_counter(principal: Principal, settings: Settings) -> FailureHook:
-    """Count an authenticated caller's 404s on objects; each burst is audited (SECURITY.md: the
-    2020 theft of appointments began as an enumeration of object ids)."""
+    """Count an authenticated caller's 404s on objects; each burst is audited (docs/security.md
+    "Throttling": the 2020 theft of appointments began as an enumeration of object ids)."""
 
     async def count(session: AsyncSession, error: Exception) -> None:
         if not isinstance(error, NotFound):

@@ -1,4 +1,4 @@
-"""``/api/v1/auth`` (API.md "Accounts, sessions and MFA"), ``/api/v1/me/sessions`` and admin accounts.
+"""``/api/v1/auth`` (docs/api.md "Accounts, sessions and MFA"), ``/api/v1/me/sessions`` and admin accounts.
 
 Routers are thin: authenticate, call one service method, set or clear the cookie, return a schema.
 Failed attempts keep their throttle counter and audit entry although the request answers with an
@@ -78,8 +78,9 @@ def client_info(request: Request) -> ClientInfo:
 def set_session_cookie(
     response: Response, request: Request, settings: Settings, issued: IssuedSession
 ) -> None:
-    """HttpOnly, SameSite=Lax, Path=/; Secure, and named with the ``__Host-`` prefix, over HTTPS
-    and always in production (API.md; ``app.accounts.principal.SECURE_SESSION_COOKIE``)."""
+    """HttpOnly, SameSite=Lax, Path=/; Secure, and named with the ``__Host-`` prefix, over HTTPS and
+    always in production (docs/api.md "Who may call";
+    ``app.accounts.principal.SECURE_SESSION_COOKIE``)."""
     secure = secure_cookies(request, settings)
     response.set_cookie(
         session_cookie_name(secure),

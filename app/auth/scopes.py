@@ -1,7 +1,8 @@
 """The closed list of OAuth scopes and what each means, in plain French and English.
 
-The consent page shows these texts (SECURITY.md: "scopes in plain language"). ``CLIENT_CREDENTIALS``
-is what a platform may get with no patient behind it: public directory data only (API.md).
+The consent page shows these texts (docs/security.md "OAuth 2 authorization server": scopes in plain
+words). ``CLIENT_CREDENTIALS`` is what a platform may get with no patient behind it: public
+directory data only (docs/api.md "OAuth 2").
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ SCOPES: dict[str, ScopeInfo] = {
 }
 
 ALL_SCOPES: frozenset[str] = frozenset(SCOPES)
-#: client_credentials: no patient behind the token, public data only (API.md).
+#: client_credentials: no patient behind the token, public data only (docs/api.md "OAuth 2").
 CLIENT_CREDENTIALS_SCOPES: frozenset[str] = frozenset({"practitioners:read", "slots:read"})
 #: what a patient can delegate on the consent page (``agenda:read`` belongs to practitioners).
 PATIENT_SCOPES: frozenset[str] = ALL_SCOPES - {"agenda:read"}

@@ -1,7 +1,7 @@
 """Browser sessions: the cookie's session loaded once per request, CSRF, partial sessions.
 
 Timeouts, the CSRF synchronizer token and what a partial session (password done, MFA not yet) may
-reach are SECURITY.md's "Sessions" lines; ``docs/security.md`` names the tests of each.
+reach are ``docs/security.md`` "Sessions"; it names the tests of each.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ _TOUCH_EVERY = timedelta(seconds=30)
 _MAX_TOKEN_LENGTH = 128
 
 
-#: What a partial session may reach (API.md): the login steps, logout, and the public auth endpoints.
+# : What a partial session may reach (docs/api.md "Who may call"): the login steps, logout, and
+# the public auth endpoints.
 PARTIAL_SESSION_PATHS = frozenset(
     {
         "/api/v1/auth/register",
@@ -55,7 +56,7 @@ PARTIAL_SESSION_PATHS = frozenset(
 
 
 def secure_cookies(request: Request, settings: Settings) -> bool:
-    """Cookies are Secure over HTTPS and always in production (API.md)."""
+    """Cookies are Secure over HTTPS and always in production (docs/api.md "Who may call")."""
     return request.url.scheme == "https" or settings.is_production
 
 
@@ -68,8 +69,8 @@ def session_token(request: Request, settings: Settings) -> str | None:
 async def load_session(request: Request, database: Database) -> SessionContext | None:
     """The live session named by the cookie, or None (absent, unknown, expired, suspended).
 
-    Timeouts (SECURITY.md "Sessions", ASVS V7.3): idle 30 min for patients, 15 min for practitioners
-    and admins; absolute 12 h from the password step, whatever the activity.
+    Timeouts (docs/security.md "Sessions", ASVS V7.3): idle 30 min for patients, 15 min for
+    practitioners and admins; absolute 12 h from the password step, whatever the activity.
 
     Every request resolves it (``refuse_partial_sessions``), so its dependencies are kept to what it
     needs: each one FastAPI resolves costs Python on every request, the anonymous ones included
@@ -110,8 +111,9 @@ OptionalSession = Annotated[SessionContext | None, Depends(load_session)]
 
 
 async def deny(audit: AuditTrail, actor: Actor, reason: str, request: Request) -> None:
-    """Record a denied access (SECURITY.md: every denied access is in the audit trail); the error
-    raised next is a ``RecordedFailure``, so this entry survives the failed request."""
+    """Record a denied access (docs/security.md "Audit trail": every denied access is in the audit
+    trail); the error raised next is a ``RecordedFailure``, so this entry survives the failed
+    request."""
     route = request.scope.get("route")
     await audit.record(
         AuditAction.ACCESS_DENIED,

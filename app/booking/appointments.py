@@ -116,7 +116,7 @@ class AppointmentService(BookingBase):
             # Wait on the key, don't race it: a duplicate sent while the first request is still
             # booking waits here until that one ends, then finds its answer. Reading first and
             # claiming the key only at the insert let the duplicate see the slot taken by its own
-            # first request and answer 409 (issue 21).
+            # first request and answer 409 (docs/api.md "Idempotency keys").
             await self.repository.hold_key(principal.account_id, idempotency_key)
             replay = await self._replay(principal, idempotency_key, fingerprint)
             if replay is not None:
@@ -206,7 +206,8 @@ class AppointmentService(BookingBase):
         return Booked(201, body | {"visit_reason_id": shown})
 
     async def _mine(self, principal: Principal, appointment_id: uuid.UUID) -> Any:
-        """The appointment if the caller is its patient or its practitioner; else 404 (API.md)."""
+        """The appointment if the caller is its patient or its practitioner; else 404 (docs/api.md
+        "Conventions")."""
         row = await self.repository.appointment(appointment_id)
         if row is None:
             raise AppointmentNotFound()
@@ -348,7 +349,7 @@ class AppointmentService(BookingBase):
 
     def notify_cancelled(self, patient: Any, practitioner: str, start: datetime) -> None:
         """Tell the patient (``email``, ``language``), in their language; no visit reason in the
-        mail (C7, SECURITY.md "Data protection")."""
+        mail (C7, docs/security.md "Data protection")."""
         if self.mail is None:
             return
         self.mail.queue(

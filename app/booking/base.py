@@ -43,7 +43,8 @@ class BookingBase:
         self.cipher = ColumnCipher.from_secret(settings.encryption_key_bytes)
 
     async def _record(self, action: AuditAction, **kwargs: Any) -> None:
-        # Mandatory (issue 20): a channel that reads personal data without a recorder cannot be
+        # Mandatory (docs/security.md "Audit trail"): a channel that reads personal data without
+        # a recorder cannot be
         # built, so none can forget the patient's access log (charter C9).
         await self.audit.record(action, **kwargs)
 

@@ -1,4 +1,4 @@
-"""Who may call the booking routes, in one place each (CONVENTIONS habit 4).
+"""Who may call the booking routes, in one place each (docs/architecture.md "Who may call").
 
 Each alias takes a browser session of the right role, or a third-party OAuth token with the scope
 the route needs, acting for one person (``app.auth.authenticator.Authenticator``): the services take the

@@ -1,4 +1,4 @@
-"""Booking errors (codes from shared/API.md)."""
+"""Booking errors (codes in docs/api.md "Errors")."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from app.core.errors import Conflict, NotFound, Unprocessable
 
 
 class AppointmentNotFound(NotFound):
-    """Also for someone else's appointment: no existence oracle (API.md)."""
+    """Also for someone else's appointment: no existence oracle (docs/api.md "Conventions")."""
 
     title = "No such appointment"
 

@@ -1,8 +1,8 @@
 """Mails about appointments, in the patient's language (``account.language``).
 
 Who, where and when, and a link: never the visit reason, the profession or the specialty, nor any
-other health data (charter C7, SECURITY.md "Data protection"). Times are the practitioner's local
-wall time, said in words a person reads ("mardi 2 mars 2027 à 09:30").
+other health data (charter C7, docs/security.md "Data protection"). Times are the practitioner's
+local wall time, said in words a person reads ("mardi 2 mars 2027 à 09:30").
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Appointment tables: appointments, the cell grid that forbids double booking, idempotency keys.
 
-**Cells** (``shared/SECURITY.md``, Reliability): an active appointment owns one ``booking_cell`` row
+**Cells** (``docs/security.md`` "Reliability"): an active appointment owns one ``booking_cell`` row
 per 5-minute UTC cell it covers (``app.schedule.timegrid.cells``), under the primary key
-(practitioner, cell start). Two appointments of one practitioner that overlap, whatever their lengths,
-share a cell, so the second insert fails in the database whatever the timing; the cells are deleted
-when the appointment is cancelled or moved, in the same transaction.
+(practitioner, cell start). Two appointments of one practitioner that overlap, whatever their
+lengths, share a cell, so the second insert fails in the database whatever the timing; the cells are
+deleted when the appointment is cancelled or moved, in the same transaction.
 
 **Minimal data** (charter C7-C9): an appointment holds who, when, its status and channel, and the
 visit reason (id and label) *encrypted* (``visit_reason_ct``, AES-GCM bound to the appointment id); the label

@@ -1,4 +1,4 @@
-"""Directory, slots and appointments (shared/API.md "Practitioners and agenda", "Appointments")."""
+"""Directory, slots and appointments (docs/api.md "Practitioners and agenda", "Appointments")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Request and response bodies of the directory and appointment routes (shared/API.md)."""
+"""Request and response bodies of the directory and appointment routes (docs/api.md)."""
 
 from __future__ import annotations
 
@@ -151,7 +151,7 @@ class AppointmentRead(BaseModel):
     practitioner_name: str
     address: str
     city: str
-    #: the practitioner's IANA time zone, the one ``start`` and ``end`` are given in (API.md)
+    #: the practitioner's IANA time zone, the one ``start`` and ``end`` are given in (docs/api.md "Time")
     timezone: str
     changes_until: datetime | None = Field(
         default=None,

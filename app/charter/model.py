@@ -54,7 +54,8 @@ class Audience(StrEnum):
 
 
 class Gate(StrEnum):
-    """What a purpose must be granted for, at its current version (API.md: ``consent_required``)."""
+    """What a purpose must be granted for, at its current version (docs/api.md "Errors":
+    ``consent_required``)."""
 
     BOOKING = "booking"
     LISTING = "listing"
@@ -148,7 +149,8 @@ class Clause:
 
 @dataclass(frozen=True, slots=True)
 class Purpose:
-    """Something a person decides, tied to clauses, versioned, its text hashed (shared/CHARTER.md)."""
+    """Something a person decides, tied to clauses, versioned, its text hashed (docs/charter.md
+    "Consent purposes")."""
 
     id: PurposeId
     version: int
@@ -206,7 +208,7 @@ class Charter:
         return tuple(p for p in self.purposes if p.required_for is wanted)
 
     def public(self, lang: Lang = "fr") -> dict[str, Any]:
-        """The body of ``GET /api/v1/charter`` (shared/API.md), texts in ``lang``.
+        """The body of ``GET /api/v1/charter`` (docs/api.md), texts in ``lang``.
 
         ``text_sha256`` is the hash of the text served in that language, so a client can check what it
         shows: for ``fr`` it is the locked reference hash, for ``en`` the locked ``text_en_sha256``.

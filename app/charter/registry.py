@@ -1,12 +1,13 @@
 """The Charte e-RDV and the consent purposes, loaded from ``charter/`` and pinned by its lock file.
 
-Why versioned data with a lock: a decision is only worth something if we can show, years later, which
-text the person saw. GDPR Art. 7(1) asks the controller to *demonstrate* consent, Art. 13 asks that the
-patient be informed at collection, and ``shared/CHARTER.md`` says that when a purpose's text changes its
-version goes up and earlier grants stop counting for what it gates. So every clause and purpose has an
-integer ``version`` and the SHA-256 of its canonical text, and ``charter/charter.lock.json`` pins both.
-Editing a text without raising its version would silently change what earlier grants meant:
-``check_lock`` reports it and ``python -m app.charter.lock lock`` refuses to record it.
+Why versioned data with a lock: a decision is only worth something if we can show, years later,
+which text the person saw. GDPR Art. 7(1) asks the controller to *demonstrate* consent, Art. 13 asks
+that the patient be informed at collection, and ``docs/charter.md`` ("Consent purposes") says that
+when a purpose's text changes its version goes up and earlier grants stop counting for what it
+gates. So every clause and purpose has an integer ``version`` and the SHA-256 of its canonical text,
+and ``charter/charter.lock.json`` pins both. Editing a text without raising its version would
+silently change what earlier grants meant: ``check_lock`` reports it and ``python -m
+app.charter.lock lock`` refuses to record it.
 
 Pure: no database, no HTTP, no settings. Later code (consent records, ``GET /api/v1/charter``,
 the compliance report) builds on ``load_charter`` / ``default_charter``.
@@ -279,7 +280,7 @@ def _gate(table: _Table, raw: str) -> Gate:
 def _check_gate_rules(
     table: _Table, audience: Audience, kind: PurposeKind, required_for: Gate | None
 ) -> None:
-    """The rules of shared/CHARTER.md that the data alone could break.
+    """The rules of docs/charter.md ("Consent purposes") that the data alone could break.
 
     Booking rests on contract and care (GDPR Art. 6(1)(b), 9(2)(h)), so what gates it can only be the
     acknowledgement of the privacy notice, never a consent; a consent that gates anything is not freely

@@ -1,4 +1,4 @@
-"""Response bodies of the charter endpoint (API.md "Charter")."""
+"""Response bodies of the charter endpoint (docs/api.md "Charter and consent")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Audit endpoints: the patient's access log, the admin export and chain verification (API.md)."""
+"""Audit endpoints: the patient's access log, the admin export and chain verification (docs/api.md
+"Audit")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Response body of the compliance report (API.md "Charter": ``/api/v1/charter/compliance``)."""
+"""Response body of the compliance report (docs/api.md "Charter and consent":
+``/api/v1/charter/compliance``)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""Consent: the Charte e-RDV registry (loaded from ``charter/``), and later consent decisions.
+"""Consent: each person's decisions, purpose by purpose and version by version, with their receipts.
 
-``app.charter.registry`` is pure (no database, no HTTP): it loads the versioned clauses and purposes,
-validates them, and checks them against ``charter/charter.lock.json``. This package deliberately
-imports nothing at import time, so ``python -m app.charter.registry`` runs the module exactly once.
+The purposes and their texts are the charter's (``app.charter``: loaded from ``charter/`` and pinned by
+``charter/charter.lock.json``); this package records who granted or withdrew which version, gates
+booking and listing on the required ones, and exports the consent log (docs/charter.md "Consent
+purposes").
 """

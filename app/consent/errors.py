@@ -1,4 +1,4 @@
-"""Consent errors (codes from shared/API.md)."""
+"""Consent errors (codes in docs/api.md "Errors")."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class GrantedPerApplication(Unprocessable):
 
 
 class ConsentRequired(Conflict):
-    """Raised by gates; ``missing`` lists the purposes to accept (API.md)."""
+    """Raised by gates; ``missing`` lists the purposes to accept (docs/api.md "Errors")."""
 
     code = "consent_required"
     title = "A required acknowledgement or agreement is missing"

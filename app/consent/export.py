@@ -1,4 +1,4 @@
-"""The consent log export (admins, API.md): one row per decision, CSV or NDJSON, streamed.
+"""The consent log export (admins, docs/api.md "Admin"): one row per decision, CSV or NDJSON, streamed.
 
 What a controller needs to demonstrate consent (GDPR Art. 7(1)): who (account id), which text
 (purpose, version, SHA-256), what (grant or withdraw), when, through which channel, and the receipt

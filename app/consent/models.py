@@ -32,7 +32,7 @@ class ConsentPurposeVersion(SQLModel, table=True):
 
 
 class ConsentDecision(SQLModel, table=True):
-    """One decision, never updated or deleted while the account lives (+5 years, CHARTER.md).
+    """One decision, never updated or deleted while the account lives (+5 years, docs/charter.md "Retention").
 
     ``client_id`` scopes a ``third-party-sharing`` decision to one OAuth client; it is empty ("")
     for every other purpose so that (account, purpose, scope) is a plain key on every database.

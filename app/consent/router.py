@@ -1,4 +1,5 @@
-"""Consent endpoints: my decisions, per purpose and version, with their receipts (API.md "Consent")."""
+"""Consent endpoints: my decisions, per purpose and version, with their receipts (docs/api.md
+"Charter and consent")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Request and response bodies of the charter and consent endpoints (shared/API.md)."""
+"""Request and response bodies of the charter and consent endpoints (docs/api.md)."""
 
 from __future__ import annotations
 

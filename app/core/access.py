@@ -1,4 +1,4 @@
-"""Route access declarations (SECURITY.md, access control: deny by default).
+"""Route access declarations (docs/security.md "Access control": deny by default).
 
 A route is protected unless it says otherwise: the typed caller dependencies (``CurrentPatient``,
 ``RecentlyAuthenticatedAdmin``, ...) answer 401/403 for everyone else. A route that anyone may call

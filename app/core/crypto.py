@@ -2,10 +2,11 @@
 
 - **Derived keys.** Each use of a secret gets its own key (HKDF-SHA256 with a purpose label), so a key
   leaked from one mechanism (say, the audit MAC) says nothing about another (session hashes).
-- **Tokens** (session ids, reset and verification tokens, recovery codes, OAuth codes and tokens) are
-  256-bit random strings with a readable prefix (``erdv_at_``) so that a leaked one is recognisable in
-  logs and secret scanners. Only their HMAC-SHA256 is stored (SECURITY.md, sessions): a database dump
-  does not yield usable tokens, and unlike a plain hash an attacker without the key cannot test guesses.
+- **Tokens** (session ids, reset and verification tokens, recovery codes, OAuth codes and tokens)
+  are 256-bit random strings with a readable prefix (``erdv_at_``) so that a leaked one is
+  recognisable in logs and secret scanners. Only their HMAC-SHA256 is stored (docs/security.md
+  "Secrets at rest"): a database dump does not yield usable tokens, and unlike a plain hash an
+  attacker without the key cannot test guesses.
 - **Encrypted columns** (TOTP seeds, visit reasons: they cannot be hashed because they must be read
   back) use AES-256-GCM with a fresh 96-bit nonce and an *associated data* string naming the row and
   column, so a ciphertext copied into another row fails to decrypt. The stored form carries a key id so

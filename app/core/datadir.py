@@ -1,4 +1,4 @@
-"""The data dir is private to the user erdv runs as (issue 20).
+"""The data dir is private to the user erdv runs as (docs/security.md "Data protection").
 
 It holds the generated secrets, the SQLite database with its WAL, and the mail outbox, whose files
 carry password-reset links: in development they were created world-readable. Every erdv process

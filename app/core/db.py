@@ -92,7 +92,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def new_id() -> uuid.UUID:
-    """Opaque, unguessable identifiers (random UUIDs), never sequences (API.md, Conventions)."""
+    """Opaque, unguessable identifiers (random UUIDs), never sequences (docs/api.md "Conventions")."""
     return uuid.uuid4()
 
 

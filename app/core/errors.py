@@ -1,8 +1,8 @@
 """Domain errors and their single rendering as RFC 9457 problem details.
 
-Services raise these; they never raise ``HTTPException``. One handler in ``app.main`` turns any of them
-into ``application/problem+json`` with a stable ``code`` (the contract of ``shared/API.md``), so a status
-and a code are decided in exactly one place: the class.
+Services raise these; they never raise ``HTTPException``. One handler in ``app.main`` turns any of
+them into ``application/problem+json`` with a stable ``code`` (``docs/api.md`` "Errors"), so a
+status and a code are decided in exactly one place: the class.
 
     ErdvError                       500 internal_error
     ├── BadRequest                  400 bad_request

@@ -59,7 +59,7 @@ async def _erdv_error(request: Request, error: Exception) -> JSONResponse:
 
 
 #: FastAPI's answer to a body it cannot decode (bytes that are not UTF-8, say); a JSON syntax
-#: error is already a 422, and so is this: the request is not valid (API.md)
+#: error is already a 422, and so is this: the request is not valid (docs/api.md "Errors")
 _UNPARSABLE_BODY = "There was an error parsing the body"
 #: where machines call: an unknown path there stays a problem document, whoever asks
 MACHINE_PREFIXES = ("/api/", "/oauth/", "/.well-known/", "/fhir/", "/static/")

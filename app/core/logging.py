@@ -1,9 +1,9 @@
 """Structured logs that never contain personal data.
 
 Log records carry the request id, method, route template and status, never bodies, query strings,
-emails, names, tokens or codes (SECURITY.md, data protection). Modules log *events* with identifiers
-that mean nothing outside the database (UUIDs), and the access log records the route template
-(``/api/v1/appointments/{appointment_id}``) rather than the raw path.
+emails, names, tokens or codes (docs/security.md "Data protection"). Modules log *events* with
+identifiers that mean nothing outside the database (UUIDs), and the access log records the route
+template (``/api/v1/appointments/{appointment_id}``) rather than the raw path.
 """
 
 from __future__ import annotations

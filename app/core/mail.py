@@ -1,10 +1,12 @@
 """Outgoing mail: what a message is, how it is built, the two transports, and the request's queue.
 
 - ``file`` writes each message as an RFC 5322 ``.eml`` under ``<data dir>/outbox/``, atomically (a
-  temporary file renamed into place), so a reader never sees half a message (API.md, dev outbox).
+  temporary file renamed into place), so a reader never sees half a message (docs/api.md "Mail in
+  development").
 - ``smtp`` talks to the relay with ``aiosmtplib`` on the event loop (STARTTLS and authentication per
   settings): no thread at all, so a slow or silent relay holds no thread that request work needs
-  (password hashing, the password-strength check, SQLite's commits: issue 21, item 4).
+  (password hashing, the password-strength check, SQLite's commits: README.md "Mail and the
+  outbox").
 
 Requests do not send mail themselves. ``MailQueue.queue(Mail(...))`` (the ``OutgoingMail``
 dependency) writes the message into the durable outbox **in the request's transaction**
@@ -12,7 +14,7 @@ dependency) writes the message into the durable outbox **in the request's transa
 its message, whatever happens to the process after the commit. Once the response has been sent, the
 request hands what it staged to the outbox for delivery; the outbox's worker retries what fails.
 Delivery happens after the response, so its latency (an SMTP round trip) cannot tell a caller
-whether an address is registered (register and forgot-password answer alike, SECURITY.md
+whether an address is registered (register and forgot-password answer alike, docs/security.md
 "Passwords").
 
 ``MailQueue.prepare(kind, data)`` stages a message whose content is only decided after the commit,

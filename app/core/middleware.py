@@ -3,9 +3,9 @@
 Written as plain ASGI rather than ``BaseHTTPMiddleware`` so that streamed exports pass through without
 buffering and context variables (the request id) reach the handlers.
 
-Headers follow ``shared/API.md`` and ``shared/SECURITY.md`` (ASVS V3.4): a CSP that allows only
-``'self'`` (no inline script, no third-party origin: charter C4 and the 2021 ad-tracker case),
-``no-store`` on every API and OAuth answer, HSTS in production.
+Headers follow ``docs/api.md`` "Headers and caching" and ``docs/security.md`` "Headers" (ASVS V3.4):
+a CSP that allows only ``'self'`` (no inline script, no third-party origin: charter C4 and the 2021
+ad-tracker case), ``no-store`` on every API and OAuth answer, HSTS in production.
 """
 
 from __future__ import annotations

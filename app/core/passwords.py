@@ -1,6 +1,6 @@
 """Password hashing: argon2id in a bounded worker pool, with a dummy hash for unknown accounts.
 
-Why this shape (SECURITY.md "Passwords", ASVS V6.2, NIST SP 800-63B §3.1.1.2):
+Why this shape (docs/security.md "Passwords", ASVS V6.2, NIST SP 800-63B §3.1.1.2):
 
 - **argon2id at OWASP's cost** (m=19 MiB, t=2, p=1) by default; the parameters are settings, and a
   stored hash made with other parameters is replaced at the next successful login (``needs_rehash``).

@@ -1,6 +1,6 @@
 """The request's database: one transaction opened on first use, committed on success, rolled back on
-error (CONVENTIONS habit 3), a read-only session for the public reads, and failure hooks that must
-survive a failed request (a denial's audit entry, a 404 counter)."""
+error (docs/architecture.md "One transaction per request"), a read-only session for the public
+reads, and failure hooks that must survive a failed request (a denial's audit entry, a 404 counter)."""
 
 from __future__ import annotations
 

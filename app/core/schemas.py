@@ -10,7 +10,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, model
 
 #: The instants a request may name: far wider than any appointment, absence or audit query needs,
 #: narrow enough that adding a window or a week to one, or converting it to UTC or to a
-#: practitioner's zone, never overflows (year 1 and year 9999 answered 500: issue 20).
+#: practitioner's zone, never overflows (year 1 and year 9999 once answered 500; docs/api.md "Time").
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(2999, 12, 31, tzinfo=UTC)
 
@@ -36,7 +36,7 @@ def _has_nul(value: Any) -> bool:
 
 
 class Schema(BaseModel):
-    """Request bodies reject unknown fields (no mass assignment, API.md conventions) and NUL
+    """Request bodies reject unknown fields (no mass assignment, docs/api.md "Conventions") and NUL
     characters, which no text field needs and PostgreSQL cannot store (a 422, never a 500)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)

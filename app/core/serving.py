@@ -19,19 +19,19 @@ the kernel sends it nothing.
 The price, as for nginx's ``reuseport``: connections still waiting in a worker's accept queue when
 that worker dies are reset instead of being taken by another worker.
 
-**Slow and silent clients** (issue 21, item 5). uvicorn times out an idle keep-alive connection
-between requests, but nothing else: a client that opens a connection and sends nothing, sends its
-headers a byte at a time, or announces a body and never sends it, holds the connection (and, once
-the body is awaited, a request task and perhaps a database session) for ever. erdv runs without a
-proxy in front (the Dockerfile serves it directly behind a TLS terminator that may not buffer), so
-the server bounds these itself, as nginx's ``client_header_timeout``, ``client_body_timeout`` and
-``limit_conn`` do: ``GuardedHttpToolsProtocol`` gives each request ``ERDV_HTTP_HEADER_TIMEOUT_SECONDS``
-for its headers (counted from the connection's opening, or from the first byte of a request on a
-kept-alive one), then ``ERDV_HTTP_BODY_TIMEOUT_SECONDS`` for its body; past either, the client gets
-408 ``request_timeout`` (when nothing else was sent yet) and the connection is closed, and a handler
-waiting for the rest of the body sees the client gone. A worker holds at most
-``ERDV_HTTP_MAX_CONNECTIONS`` connections; one more is answered 503 with ``Retry-After`` and
-closed at once, so a flood of idle connections cannot exhaust file descriptors.
+**Slow and silent clients** (README.md "The HTTP service"). uvicorn times out an idle keep-alive
+connection between requests, but nothing else: a client that opens a connection and sends nothing,
+sends its headers a byte at a time, or announces a body and never sends it, holds the connection
+(and, once the body is awaited, a request task and perhaps a database session) for ever. erdv runs
+without a proxy in front (the Dockerfile serves it directly behind a TLS terminator that may not
+buffer), so the server bounds these itself, as nginx's ``client_header_timeout``,
+``client_body_timeout`` and ``limit_conn`` do: ``GuardedHttpToolsProtocol`` gives each request
+``ERDV_HTTP_HEADER_TIMEOUT_SECONDS`` for its headers (counted from the connection's opening, or from
+the first byte of a request on a kept-alive one), then ``ERDV_HTTP_BODY_TIMEOUT_SECONDS`` for its
+body; past either, the client gets 408 ``request_timeout`` (when nothing else was sent yet) and the
+connection is closed, and a handler waiting for the rest of the body sees the client gone. A worker
+holds at most ``ERDV_HTTP_MAX_CONNECTIONS`` connections; one more is answered 503 with
+``Retry-After`` and closed at once, so a flood of idle connections cannot exhaust file descriptors.
 """
 
 from __future__ import annotations

@@ -111,11 +111,11 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = Field(default=5.0, gt=0)
     outbox_concurrency: int = Field(default=8, ge=1, le=64)
     redis_url: str | None = None
-    #: Audit entries are kept this long, then purged behind a signed checkpoint (CHARTER.md).
+    #: Audit entries are kept this long, then purged behind a signed checkpoint (docs/charter.md "Retention").
     audit_retention_days: int = Field(default=365, ge=30)
     #: Visit reasons are erased this long after the appointment ends (charter C7).
     visit_reason_grace_hours: int = Field(default=24, ge=0, le=24 * 30)
-    #: Bookings a patient may make per hour before growing delays (SECURITY.md "Throttling").
+    #: Bookings a patient may make per hour before growing delays (docs/security.md "Throttling").
     booking_rate_per_hour: int = Field(default=30, ge=1, le=10_000)
     #: Exports of personal data (audit trail, consent log, a practice's reversibility export) an
     #: account may start per hour before growing delays: each reads whole tables.
@@ -123,7 +123,7 @@ class Settings(BaseSettings):
     #: Directory reads (search, profiles, slots) a signed-in account may make before growing
     #: delays, counted until a minute passes without one (as every allowance here counts within
     #: its window): a person browsing pauses, a scraper does not. OAuth clients have their own
-    #: limit (SECURITY.md "Throttling").
+    #: limit (docs/security.md "Throttling").
     directory_reads_per_minute: int = Field(default=300, ge=1, le=100_000)
     #: Run the periodic jobs (retention purges) inside the server; off to run them from cron only.
     jobs_enabled: bool = True
@@ -136,7 +136,7 @@ class Settings(BaseSettings):
     #: Threads hashing passwords at once; default one per core (memory and CPU are the limits),
     #: shared out between the processes of ``erdv serve --workers N``.
     password_hash_threads: int | None = Field(default=None, ge=1, le=256)
-    #: Session lifetimes (SECURITY.md, Sessions): idle per role, absolute for everyone.
+    #: Session lifetimes (docs/security.md "Sessions"): idle per role, absolute for everyone.
     session_idle_minutes_patient: int = Field(default=30, ge=1)
     session_idle_minutes_staff: int = Field(default=15, ge=1)
     session_absolute_hours: int = Field(default=12, ge=1)

@@ -1,4 +1,5 @@
-"""The one row ``/readyz`` writes: readiness covers writes, not only reads (issue 21, item 6)."""
+"""The one row ``/readyz`` writes: readiness covers writes, not only reads (docs/security.md
+"Reliability")."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
-"""Liveness and readiness probes (API.md conventions).
+"""Liveness and readiness probes (docs/api.md "Rate limits").
 
 ``/readyz`` answers 200 only when the database takes a write and commits it within
 ``READINESS_TIMEOUT_SECONDS``: a probe that only read stayed 200 while a full disk or an outside
-write lock made every booking fail (issue 21, item 6). It waits its turn behind other writers as a
-booking would. The answer comes within the timeout whatever the database does: a probe still
-waiting (a frozen server, a held lock) is abandoned, and ends in the background within the
+write lock made every booking fail (docs/security.md "Reliability"). It waits its turn behind other
+writers as a booking would. The answer comes within the timeout whatever the database does: a probe
+still waiting (a frozen server, a held lock) is abandoned, and ends in the background within the
 statement timeouts (``app.core.db``).
 """
 

@@ -1,4 +1,4 @@
-"""Errors of the second factor (API.md, "Accounts, sessions and MFA")."""
+"""Errors of the second factor (docs/api.md "Accounts, sessions and MFA")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TOTP credentials and recovery codes (SECURITY.md "MFA", RFC 6238, NIST SP 800-63B AAL2).
+"""TOTP credentials and recovery codes (docs/security.md "MFA", RFC 6238, NIST SP 800-63B AAL2).
 
 The TOTP seed must be read back to compute codes, so it cannot be hashed: it is encrypted with
 AES-256-GCM (``ColumnCipher``) under associated data naming the account, so a ciphertext copied onto

@@ -1,4 +1,4 @@
-"""TOTP enrolment and verification, recovery codes (SECURITY.md "MFA", RFC 6238, NIST 800-63B).
+"""TOTP enrolment and verification, recovery codes (docs/security.md "MFA", RFC 6238, NIST 800-63B).
 
 This module checks factors; it does not decide what a success unlocks (the accounts service owns
 sessions, throttling and the audit trail of the login flow).

@@ -1,3 +1,5 @@
-"""OAuth 2 for third-party platforms: an Authlib authorization server on FastAPI, clients, tokens,
-and the resource-server dependency (shared/API.md "OAuth 2", SECURITY.md "OAuth 2 authorization
-server")."""
+"""OAuth 2 for third-party platforms: an Authlib authorization server on FastAPI, clients and tokens
+(docs/api.md "OAuth 2", docs/security.md "OAuth 2 authorization server"). Routes that accept its
+tokens declare it with ``app.auth.authenticator.Authenticator(..., scope=...)``; the token itself is
+verified here (``service.authenticate_bearer``), connected to the door by ``app.reactions``.
+"""

@@ -1,4 +1,4 @@
-"""Errors of the OAuth domain (shared/API.md "OAuth 2", RFC 6750 §3.1).
+"""Errors of the OAuth domain (docs/api.md "OAuth 2", RFC 6750 §3.1).
 
     NotAuthenticated (401)  InvalidAccessToken (invalid_token; WWW-Authenticate: Bearer)
     Forbidden (403)         InsufficientScope (insufficient_scope; WWW-Authenticate: Bearer)

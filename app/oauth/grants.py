@@ -48,7 +48,8 @@ class BridgedServer(Protocol):
 
 def _check_scopes(request: OAuth2Request, allowed: frozenset[str]) -> None:
     """RFC 6749 §3.3 lets a server narrow a request silently; erdv refuses instead, so a platform
-    never believes it holds a right it was not given (SECURITY.md)."""
+    never believes it holds a right it was not given (docs/security.md "OAuth 2 authorization
+    server")."""
     requested = set(scope_list(request.payload.scope))
     if not requested:
         raise InvalidScopeError("Name the scopes you need (space-separated).")

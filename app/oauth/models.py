@@ -1,9 +1,9 @@
 """OAuth tables: clients, authorization codes and tokens.
 
-Nothing here is usable if copied: client secrets, codes, access and refresh tokens are stored only as
-HMAC-SHA256 of the value (``app.core.crypto.hash_token``, one derived key per kind), never in clear.
-Authlib's SQLAlchemy mixins are deliberately not used: they keep ``client_secret`` in clear
-(SECURITY.md, "OAuth 2 authorization server").
+Nothing here is usable if copied: client secrets, codes, access and refresh tokens are stored only
+as HMAC-SHA256 of the value (``app.core.crypto.hash_token``, one derived key per kind), never in
+clear. Authlib's SQLAlchemy mixins are deliberately not used: they keep ``client_secret`` in clear
+(docs/security.md "OAuth 2 authorization server").
 
 - ``oauth_client``: a third-party platform. Created disabled; exact redirect URIs; its own grants and
   scopes (JSON lists of strings).

@@ -1,12 +1,12 @@
 """The consent page and the error pages of ``/oauth/authorize``.
 
-Server-rendered, escaped HTML with no script and no inline style (the CSP allows neither), French with
-the English text beside it (``lang="en"``). The pages share the front end's shell (skip link, banner,
-``main``, footer with the charter and transparency links) and its stylesheet, so a patient recognises
-where they are. The consent page names the client, the account that is signed in, each scope in plain
-words, how long access lasts and where the browser goes next; **deny** is the default button (first
-in the form and focused, so Enter or Space denies), and approving needs the other one (SECURITY.md,
-"OAuth 2 authorization server").
+Server-rendered, escaped HTML with no script and no inline style (the CSP allows neither), French
+with the English text beside it (``lang="en"``). The pages share the front end's shell (skip link,
+banner, ``main``, footer with the charter and transparency links) and its stylesheet, so a patient
+recognises where they are. The consent page names the client, the account that is signed in, each
+scope in plain words, how long access lasts and where the browser goes next; **deny** is the default
+button (first in the form and focused, so Enter or Space denies), and approving needs the other one
+(docs/security.md, "OAuth 2 authorization server").
 """
 
 from __future__ import annotations

@@ -315,7 +315,7 @@ async def token(
     throttle: RequestThrottle,
 ) -> Response:
     """Client authentication: ``client_secret_basic`` or ``client_secret_post``. Rate-limited per
-    client (CHARTER.md, the 2020 incident)."""
+    client (docs/charter.md "Incidents designed against")."""
     oauth_request = await _client_request(request, db, settings, throttle)
     server = _server(db, settings, audit)
     answer = await server.run(lambda: server.create_token_response(oauth_request))

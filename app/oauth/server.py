@@ -1,4 +1,4 @@
-"""Authlib's authorization server, driven from FastAPI (SECURITY.md "OAuth 2 authorization server").
+"""Authlib's authorization server, driven from FastAPI (docs/security.md "OAuth 2 authorization server").
 
 Authlib ships server integrations for Flask and Django only; its core is synchronous and framework
 agnostic. This module is the thin adapter:
@@ -7,15 +7,16 @@ agnostic. This module is the thin adapter:
   ``create_json_request``, ``handle_response`` and ``send_signal``. One instance is built per request
   (registering three grants and two endpoints costs microseconds) so it is bound to that request's
   database session, audit trail and settings, with no global state shared between requests.
-- **The sync/async bridge.** Every Authlib call runs in a worker thread (``anyio.to_thread``), never on
-  the event loop (CONVENTIONS habit 9). The storage hooks Authlib calls from that thread hop back onto
-  the event loop with ``anyio.from_thread.run`` and use the *request's* async session. The request
-  coroutine is suspended while the thread runs, so the session is never used concurrently. Why not a
-  second, synchronous session: on SQLite every write transaction starts with ``BEGIN IMMEDIATE``, so a
-  second connection writing in the same request would wait on the first one forever; and a second
-  transaction would break "a failed request changes nothing" and put the audit entries (appended by
-  the request session's pre-commit hook) in another transaction than the change they describe. It
-  also needs no synchronous PostgreSQL driver at run time.
+- **The sync/async bridge.** Every Authlib call runs in a worker thread (``anyio.to_thread``), never
+  on the event loop (docs/architecture.md "Blocking work off the event loop"). The storage hooks
+  Authlib calls from that thread hop back onto the event loop with ``anyio.from_thread.run`` and use
+  the *request's* async session. The request coroutine is suspended while the thread runs, so the
+  session is never used concurrently. Why not a second, synchronous session: on SQLite every write
+  transaction starts with ``BEGIN IMMEDIATE``, so a second connection writing in the same request
+  would wait on the first one forever; and a second transaction would break "a failed request
+  changes nothing" and put the audit entries (appended by the request session's pre-commit hook) in
+  another transaction than the change they describe. It also needs no synchronous PostgreSQL driver
+  at run time.
 - Requests are built *after* ``await request.form()`` with Starlette's own ``Headers`` (case-insensitive,
   as Authlib's Basic-auth parsing expects), and responses are ``OAuthResponse`` objects with a settable
   ``location`` (what the RFC 9207 ``iss`` extension rewrites).

@@ -1,6 +1,7 @@
 """OAuth services: clients, the resource-server check of Bearer tokens, and the patient's apps.
 
-Services never commit and never raise ``HTTPException`` (CONVENTIONS habits 3 and 5).
+Services never commit and never raise ``HTTPException`` (docs/architecture.md "One transaction per
+request", "Errors rendered once").
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ async def create_client(
         redirect_uris=list(dict.fromkeys(redirect_uris)),
         grant_types=grants,
         scopes=wanted,
-        enabled=False,  # an admin enables it after review (SECURITY.md)
+        enabled=False,  # an admin enables it after review (docs/security.md "OAuth 2 authorization server")
         created_at=now,
         updated_at=now,
     )
@@ -191,12 +192,12 @@ async def admit_client_request(
 ) -> None:
     """Count a request to ``/oauth/token``, ``/revoke`` or ``/introspect`` before any work.
 
-    The per-client allowance (CHARTER.md, the 2020 incident) is spent only by requests that
-    authenticate as that client: a ``client_id`` is public, so counting what merely *claims* it
-    let anyone lock a real client out (issue 20: 65 wrong secrets made its refresh answer 429).
-    A request that fails client authentication is counted instead in buckets of its own, per
-    client address and per claimed id, with growing delays (429 once they are spent); the real
-    client's requests never consult them. Authlib authenticates the client again and answers
+    The per-client allowance (docs/charter.md "Incidents designed against") is spent only by
+    requests that authenticate as that client: a ``client_id`` is public, so counting what merely
+    *claims* it let anyone lock a real client out (docs/security.md "OAuth 2 authorization server").
+    A request that fails client authentication is counted instead in buckets of its own, per client
+    address and per claimed id, with growing delays (429 once they are spent); the real client's
+    requests never consult them. Authlib authenticates the client again and answers
     ``invalid_client`` itself: this check only decides which allowance pays.
     """
     row = (
@@ -227,7 +228,7 @@ async def revoke_account_tokens(
     session: AsyncSession, account_id: uuid.UUID, client_id: str | None = None
 ) -> int:
     """Every OAuth token acting for this account (suspension, password change or reset, withdrawal:
-    SECURITY.md "Sessions")."""
+    docs/security.md "Sessions")."""
     return await OAuthRepository(session).revoke_for_account(account_id, clock.now(), client_id)
 
 
@@ -249,8 +250,9 @@ async def record_authorization(
     scope: str,
     approved: bool,
 ) -> None:
-    """Approving records the ``third-party-sharing`` consent for this client (CHARTER.md purposes;
-    GDPR Art. 7: who, when, which text version) in the same transaction as the code."""
+    """Approving records the ``third-party-sharing`` consent for this client (docs/charter.md
+    "Consent purposes"; GDPR Art. 7: who, when, which text version) in the same transaction as the
+    code."""
     if approved:
         purpose = default_charter().purpose(THIRD_PARTY_SHARING)
         await consent.decide(

@@ -193,7 +193,8 @@ class Store:
             code_id=code.row.id if code is not None else None,
             issued_at=now,
             access_expires_at=now + timedelta(seconds=int(token["expires_in"])),
-            # absolute lifetime: rotation never extends the family (SECURITY.md)
+            # absolute lifetime: rotation never extends the family (docs/security.md "OAuth 2
+            # authorization server")
             refresh_expires_at=family_started_at + REFRESH_FAMILY_LIFETIME if refresh else None,
         )
         await self.repository.add_token(row)

@@ -24,7 +24,8 @@ Outside that window a message is never sent twice: each try holds a lease, and t
 fences its result (``OutboxRepository.finish``).
 
 **No shared threads.** SMTP runs on the event loop (``aiosmtplib``) and the file backend in a thread
-of its own, so a slow relay occupies no thread that request work needs (issue 21, item 4).
+of its own, so a slow relay occupies no thread that request work needs (README.md "Mail and the
+outbox").
 """
 
 from __future__ import annotations

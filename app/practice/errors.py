@@ -1,4 +1,4 @@
-"""Practice errors (codes from shared/API.md)."""
+"""Practice errors (codes in docs/api.md "Errors")."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """Practice tables: the practitioner's profile, visit reasons and absences.
 
 ``practice.id`` is the practitioner's account id: one practice per practitioner account, and the id
-every route uses (``shared/API.md``). Opening hours are a small JSON document on the practice row
-(``weekly``): the slot search reads them with the profile in one statement.
+every route uses (``docs/api.md`` "Practitioners and agenda"). Opening hours are a small JSON
+document on the practice row (``weekly``): the slot search reads them with the profile in one
+statement.
 
 Listing is computed in SQL, never stored (``listed_clause``): approved by an admin, the account
 active, a profession and a city set, at least one visit reason offered, and every purpose the

@@ -1,4 +1,4 @@
-"""Request and response bodies of the practice routes (shared/API.md, "Practitioners and agenda")."""
+"""Request and response bodies of the practice routes (docs/api.md "Practitioners and agenda")."""
 
 from __future__ import annotations
 

@@ -94,7 +94,7 @@ class Schedule:
 
 @dataclass(frozen=True, slots=True)
 class BookingRules:
-    """The practitioner's booking rules (``booking_rules`` in ``shared/API.md``)."""
+    """The practitioner's booking rules (``booking_rules``, ``docs/api.md`` "Practitioners and agenda")."""
 
     min_notice_minutes: int = 0
     max_horizon_days: int = 90

@@ -79,7 +79,7 @@ _MINUTE: Final = timedelta(minutes=1)
 _NEVER: Final = 2**62
 
 
-#: The longest query window (``shared/API.md``: a longer one answers 422).
+#: The longest query window (``docs/api.md`` "Time": a longer one answers 422).
 def free_slots(
     schedule: Schedule,
     window: Window,

@@ -1,11 +1,12 @@
 """Time for the booking domain: the cell grid, and wall-clock readings turned into real instants.
 
-**The cell grid.** The database forbids double booking with a unique index on (practitioner, cell start)
-among active bookings (``shared/SECURITY.md``, "Reliability"): a visit takes one row per fixed cell of
-``CELL_MINUTES`` minutes. Cells are laid on UTC, counted from the Unix epoch, so they are the same for
-every practitioner and every offset a request may use. Two grid-aligned intervals overlap exactly when
-their cell sets intersect, which is what lets an index on cells stand in for an overlap check. That
-only holds when both ends of every visit sit on the grid, hence ``cells`` refuses anything else.
+**The cell grid.** The database forbids double booking with a unique index on (practitioner, cell
+start) among active bookings (``docs/security.md`` "Reliability"): a visit takes one row per fixed
+cell of ``CELL_MINUTES`` minutes. Cells are laid on UTC, counted from the Unix epoch, so they are
+the same for every practitioner and every offset a request may use. Two grid-aligned intervals
+overlap exactly when their cell sets intersect, which is what lets an index on cells stand in for an
+overlap check. That only holds when both ends of every visit sit on the grid, hence ``cells``
+refuses anything else.
 
 **Zones with half- and quarter-hour offsets.** A wall time on the 5-minute grid maps to a UTC instant
 on the 5-minute grid iff the zone's UTC offset at that instant is a whole multiple of 5 minutes. That is
@@ -62,7 +63,7 @@ class ScheduleError(ValueError):
     """Base of every refusal of the booking core: the input cannot describe a real schedule.
 
     A ``ValueError`` so that pure callers need nothing from the web layer; ``code`` is the stable
-    problem code (``shared/API.md``) the service layer answers with.
+    problem code (``docs/api.md`` "Errors") the service layer answers with.
     """
 
     code: ClassVar[str] = "validation_error"

@@ -14,7 +14,7 @@ from app.core.errors import RateLimited, RecordedFailure
 
 
 class Throttled(RecordedFailure, RateLimited):
-    """429 ``rate_limited`` with ``Retry-After`` (API.md conventions)."""
+    """429 ``rate_limited`` with ``Retry-After`` (docs/api.md "Rate limits")."""
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(retry_after, "Too many attempts; retry after the delay in Retry-After.")

@@ -1,4 +1,4 @@
-"""Throttling state shared by every worker (SECURITY.md "Throttling": never in process memory)."""
+"""Throttling state shared by every worker (docs/security.md "Throttling": never in process memory)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Throttling with growing delays, never a permanent lock (SECURITY.md "Throttling", ASVS V6.1.1).
+"""Throttling with growing delays, never a permanent lock (docs/security.md "Throttling", ASVS V6.1.1).
 
 A *key* names what is throttled (``password:email:<hmac>``, ``login:ip:<network>``,
 ``mfa:account:<id>``, ``booking:account:<id>``, ``export:account:<id>``, ``api:client:<id>``...).
@@ -37,7 +37,7 @@ class Policy:
     max_delay: timedelta
     window: timedelta
     #: a hard stop: from this many failures in the window, the key stays blocked for the whole
-    #: window (SECURITY.md MFA: "backoff after 5, hard stop well below 100")
+    #: window (docs/security.md "MFA": delays after 5, a hard stop well below 100)
     hard_limit: int | None = None
 
     def delay(self, failures: int) -> timedelta:
@@ -299,15 +299,17 @@ class Throttle:
         await self.store.reset(key)
 
     async def spend_export(self, account_id: uuid.UUID) -> None:
-        """One export of personal data started by this account (SECURITY.md "Throttling": exports
-        are rate-limited per account). Each reads whole tables: a stolen admin or practitioner
-        session must not be able to loop on them. 429 ``rate_limited`` once the allowance is spent."""
+        """One export of personal data started by this account (docs/security.md "Throttling":
+        exports are rate-limited per account). Each reads whole tables: a stolen admin or
+        practitioner session must not be able to loop on them. 429 ``rate_limited`` once the
+        allowance is spent."""
         await self.hit(f"export:account:{account_id}", self.policies.export)
 
     async def spend_directory_read(self, account_id: uuid.UUID) -> None:
-        """One search, profile or slot list read by a signed-in account (SECURITY.md "Throttling":
-        search is rate-limited per account; OAuth clients are counted per client on every call).
-        The allowance is far above what a person browses, far below what a scraper needs."""
+        """One search, profile or slot list read by a signed-in account (docs/security.md
+        "Throttling": search is rate-limited per account; OAuth clients are counted per client on
+        every call). The allowance is far above what a person browses, far below what a scraper
+        needs."""
         await self.hit(f"directory:account:{account_id}", self.policies.directory)
 
 
