@@ -36,11 +36,11 @@ from app.core.datadir import make_private
 from app.core.db import connection_slots, create_engine, pool_overflow, session_factory, transaction
 from app.core.deps import refuse_nul_in_query
 from app.core.handlers import install_error_handlers
+from app.core.hashing import PasswordHasher
 from app.core.jobs import run_forever
 from app.core.logging import configure_logging
 from app.core.mail import build_mailer
 from app.core.middleware import RequestContextMiddleware
-from app.core.passwords import PasswordHasher
 from app.core.settings import Settings, get_settings
 from app.health.router import router as health_router
 from app.jobs import JOBS

@@ -39,7 +39,7 @@ from app.charter.registry import default_charter
 from app.consent.models import ConsentDecision, ConsentState
 from app.consent.service import _receipt_hash, sync_registry
 from app.core.crypto import new_token
-from app.core.passwords import argon2_for
+from app.core.hashing import argon2_for
 from app.core.settings import Settings
 from app.practice.models import Practice, PracticeStatus, VisitReason
 from app.practice.profile import search_key

@@ -87,7 +87,7 @@ class BareLogin:
     async def startup(self) -> None:
         import asyncpg  # type: ignore[import-untyped]
 
-        from app.core.passwords import PasswordHasher
+        from app.core.hashing import PasswordHasher
         from app.core.settings import Settings
 
         self.hasher = PasswordHasher(Settings())

@@ -468,7 +468,7 @@ def pgbench_select(profile: Profile, seconds: float) -> float:
 
 def argon2_raw(seconds: float) -> float:
     """Verifications per second with one thread per core (argon2-cffi releases the GIL)."""
-    from app.core.passwords import argon2_for
+    from app.core.hashing import argon2_for
     from app.core.settings import Settings
 
     hasher = argon2_for(Settings())

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from app.accounts.passwords import rpps_with_check_digit
+from app.accounts.password_policy import rpps_with_check_digit
 from app.core import clock
 from app.core.settings import Settings
 from app.mfa.service import STEP_SECONDS, current_step, totp_code

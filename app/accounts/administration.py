@@ -14,7 +14,7 @@ from app.accounts.models import (
     AccountStatus,
     Role,
 )
-from app.accounts.passwords import check_password_async
+from app.accounts.password_policy import check_password_async
 from app.accounts.principal import Principal
 from app.audit.models import AuditAction
 from app.audit.service import Actor

@@ -16,15 +16,15 @@ from app.accounts.models import (
     SessionState,
     TokenPurpose,
 )
-from app.accounts.principal import SESSION_TOKEN_PREFIX, Keys, SessionContext, keys_for
+from app.accounts.principal import SESSION_TOKEN_PREFIX, BrowserSession, Keys, keys_for
 from app.accounts.repository import AccountRepository
 from app.accounts.views import ClientInfo, IssuedSession, actor_of, network_of
 from app.audit.models import AuditAction, AuditOutcome
 from app.audit.service import AuditTrail
 from app.core import clock
 from app.core.crypto import hash_token, new_token
+from app.core.hashing import PasswordHasher
 from app.core.mail import Mail, MailQueue
-from app.core.passwords import PasswordHasher
 from app.core.settings import Settings
 from app.mfa.service import Factor, MfaService
 from app.throttle.errors import Throttled
@@ -71,7 +71,7 @@ class AccountsBase:
         return f"{scope}:ip:{network_of(client.ip)}"
 
     @staticmethod
-    def _session_password_key(ctx: SessionContext) -> str:
+    def _session_password_key(ctx: BrowserSession) -> str:
         """The password typed again inside a full session (``/reauth``, a password change) is
         throttled per session: the session proves a completed login, so failed logins from
         elsewhere (the account's key) cannot hold its owner up, and a stolen session is held on

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.recovery import PASSWORD_RESET_KIND, PasswordService
 from app.audit.service import AuditTrail
+from app.core.hashing import PasswordHasher
 from app.core.mail import MailQueue
-from app.core.passwords import PasswordHasher
 from app.core.settings import Settings
 from app.outbox.service import Renderer
 from app.throttle.service import DatabaseStore, Policies, Throttle

@@ -13,8 +13,8 @@ from app.accounts.recovery import PasswordService
 from app.accounts.service import AuthService
 from app.audit.service import AuditTrail
 from app.core.deps import settings_of
+from app.core.hashing import PasswordHasher
 from app.core.mail import OutgoingMail
-from app.core.passwords import PasswordHasher
 from app.core.request_db import Database
 from app.throttle.dependencies import throttle_for
 

@@ -69,7 +69,7 @@ def keys_for(secret: bytes) -> Keys:
 
 
 @dataclass(frozen=True)
-class SessionContext:
+class BrowserSession:
     """The browser session a request's cookie names (any state: partial or full)."""
 
     session: AuthSession

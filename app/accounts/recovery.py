@@ -16,8 +16,8 @@ from app.accounts.models import (
     AccountStatus,
     TokenPurpose,
 )
-from app.accounts.passwords import check_password_async
-from app.accounts.principal import Principal, SessionContext
+from app.accounts.password_policy import check_password_async
+from app.accounts.principal import BrowserSession, Principal
 from app.accounts.views import ClientInfo
 from app.audit.models import AuditAction, AuditOutcome
 from app.audit.service import Actor
@@ -130,7 +130,7 @@ class PasswordService(AccountsBase):
         )
 
     async def change_password(
-        self, principal: Principal, ctx: SessionContext, *, current: str, new: str
+        self, principal: Principal, ctx: BrowserSession, *, current: str, new: str
     ) -> None:
         account = ctx.account
         key = self._session_password_key(ctx)

@@ -20,7 +20,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from app.accounts.passwords import MAX_LENGTH, valid_rpps
+from app.accounts.password_policy import MAX_LENGTH, valid_rpps
 from app.core.schemas import Schema
 
 _PHONE = re.compile(r"^\+?[0-9][0-9 .\-]{5,19}$")

@@ -42,8 +42,8 @@ from app.accounts.models import (
     SessionState,
     TokenPurpose,
 )
-from app.accounts.passwords import check_password_async
-from app.accounts.principal import SESSION_TOKEN_PREFIX, Principal, SessionContext
+from app.accounts.password_policy import check_password_async
+from app.accounts.principal import SESSION_TOKEN_PREFIX, BrowserSession, Principal
 from app.accounts.repository import AccountRepository, LoginAccount
 from app.accounts.views import (
     Activation,
@@ -299,12 +299,12 @@ class AuthService(AccountsBase):
         """The device cookie to set once a login is complete (``app.accounts.devices``)."""
         return remember(self.keys.device, self.keys.email_key(account.email), cookie)
 
-    async def begin_totp_setup(self, ctx: SessionContext) -> Enrolment:
+    async def begin_totp_setup(self, ctx: BrowserSession) -> Enrolment:
         """Partial ``mfa_setup`` sessions enrol; a full session re-enrols only after ``/reauth``."""
         await self._may_enrol(ctx)
         return await self.mfa.begin_enrolment(ctx.account.id, ctx.account.email)
 
-    async def _may_enrol(self, ctx: SessionContext) -> SessionState:
+    async def _may_enrol(self, ctx: BrowserSession) -> SessionState:
         """Who may (re-)enrol an authenticator.
 
         A partial ``mfa_setup`` session may only while the account has none: a session opened
@@ -322,7 +322,7 @@ class AuthService(AccountsBase):
             raise ReauthRequired("Re-authenticate before replacing your authenticator.")
         return state
 
-    async def activate_totp(self, ctx: SessionContext, code: str) -> Activation:
+    async def activate_totp(self, ctx: BrowserSession, code: str) -> Activation:
         state = await self._may_enrol(ctx)
         account = ctx.account
         key = self._mfa_key(account.id)
@@ -353,7 +353,7 @@ class AuthService(AccountsBase):
         return Activation(codes, _full(issued))
 
     async def verify_mfa(
-        self, ctx: SessionContext, *, code: str | None, recovery_code: str | None
+        self, ctx: BrowserSession, *, code: str | None, recovery_code: str | None
     ) -> MfaCompleted:
         if SessionState(ctx.session.state) is not SessionState.MFA:
             raise NotAuthenticated("No second factor is pending for this session.")
@@ -371,7 +371,7 @@ class AuthService(AccountsBase):
         await self._factor_succeeded(account, factor, ctx.session.id)
         return MfaCompleted(account, _full(issued))
 
-    async def logout(self, ctx: SessionContext) -> None:
+    async def logout(self, ctx: BrowserSession) -> None:
         await self.repository.delete_session(ctx.session.id)
         await self.audit.record(
             AuditAction.AUTH_LOGGED_OUT,
@@ -382,7 +382,7 @@ class AuthService(AccountsBase):
         )
 
     async def reauthenticate(
-        self, principal: Principal, ctx: SessionContext, *, password: str, code: str
+        self, principal: Principal, ctx: BrowserSession, *, password: str, code: str
     ) -> Reauthentication:
         """Password and a fresh TOTP code again; rotates the session (ASVS V7.5.3)."""
         account = ctx.account
@@ -415,7 +415,7 @@ class AuthService(AccountsBase):
     def reauth_window(self) -> timedelta:
         return timedelta(minutes=self.settings.reauth_window_minutes)
 
-    def reauth_seconds_left(self, ctx: SessionContext) -> int:
+    def reauth_seconds_left(self, ctx: BrowserSession) -> int:
         """How long the session's last re-authentication still unlocks sensitive operations, in
         whole seconds (0 if none): the front end asks for one before a download it cannot retry."""
         at = ctx.session.reauthenticated_at

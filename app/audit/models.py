@@ -38,7 +38,6 @@ class AuditAction(StrEnum):
     ACCOUNT_ADMIN_CREATED = "account.admin_created"
     ACCOUNT_SUSPENDED = "account.suspended"
     ACCOUNT_REINSTATED = "account.reinstated"
-    ACCOUNT_DELETED = "account.deleted"
     ACCOUNT_PROFILE_UPDATED = "account.profile_updated"
     AUTH_LOGIN_SUCCEEDED = "auth.login_succeeded"
     AUTH_LOGIN_FAILED = "auth.login_failed"

@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role, SessionState
-from app.accounts.principal import Principal, SessionContext
+from app.accounts.principal import BrowserSession, Principal
 from app.accounts.views import actor_of
 from app.audit.dependencies import Audit
 from app.audit.models import AuditAction, AuditOutcome
@@ -48,7 +48,7 @@ def bearer_token(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" else None
 
 
-def _session_principal(ctx: SessionContext) -> Principal:
+def _session_principal(ctx: BrowserSession) -> Principal:
     account = ctx.account
     return Principal(
         account_id=account.id,

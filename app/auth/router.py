@@ -16,7 +16,7 @@ from app.accounts import mails
 from app.accounts.dependencies import Auth, Passwords
 from app.accounts.devices import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE, DEVICE_COOKIE_PATH
 from app.accounts.models import Account, Role
-from app.accounts.principal import SessionContext, keys_for, session_cookie_name
+from app.accounts.principal import BrowserSession, keys_for, session_cookie_name
 from app.accounts.schemas import (
     AccountProfile,
     AccountRead,
@@ -266,7 +266,7 @@ async def probe_session(ctx: OptionalSession, auth: Auth, settings: AppSettings)
 
 
 def _session_info(
-    ctx: SessionContext | None, auth: AuthService, settings: Settings
+    ctx: BrowserSession | None, auth: AuthService, settings: Settings
 ) -> SessionInfo | None:
     if ctx is None or ctx.session.authenticated_at is None or ctx.session.state != "full":
         return None

@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 
 from app.accounts.errors import CsrfFailed, MfaRequired
 from app.accounts.models import AccountStatus, Role, SessionState
-from app.accounts.principal import SessionContext, keys_for, session_cookie_name
+from app.accounts.principal import BrowserSession, keys_for, session_cookie_name
 from app.accounts.repository import AccountRepository
 from app.accounts.views import actor_of
 from app.audit.dependencies import Audit
@@ -66,7 +66,7 @@ def session_token(request: Request, settings: Settings) -> str | None:
     return request.cookies.get(session_cookie_name(secure_cookies(request, settings)))
 
 
-async def load_session(request: Request, database: Database) -> SessionContext | None:
+async def load_session(request: Request, database: Database) -> BrowserSession | None:
     """The live session named by the cookie, or None (absent, unknown, expired, suspended).
 
     Timeouts (docs/security.md "Sessions", ASVS V7.3): idle 30 min for patients, 15 min for
@@ -104,10 +104,10 @@ async def load_session(request: Request, database: Database) -> SessionContext |
         return None
     if now - row.last_seen_at > _TOUCH_EVERY:
         await repository.update_session(row.id, last_seen_at=now)
-    return SessionContext(session=row, account=account, token=token)
+    return BrowserSession(session=row, account=account, token=token)
 
 
-OptionalSession = Annotated[SessionContext | None, Depends(load_session)]
+OptionalSession = Annotated[BrowserSession | None, Depends(load_session)]
 
 
 async def deny(audit: AuditTrail, actor: Actor, reason: str, request: Request) -> None:
@@ -124,7 +124,7 @@ async def deny(audit: AuditTrail, actor: Actor, reason: str, request: Request) -
 
 
 async def enforce_csrf(
-    request: Request, ctx: SessionContext, settings: AppSettings, audit: AuditTrail
+    request: Request, ctx: BrowserSession, settings: AppSettings, audit: AuditTrail
 ) -> None:
     """Synchronizer token on every unsafe cookie-authenticated request (ASVS V3.5.1)."""
     if request.method in SAFE_METHODS:
@@ -138,7 +138,7 @@ async def enforce_csrf(
 
 async def any_session(
     request: Request, ctx: OptionalSession, settings: AppSettings, audit: Audit
-) -> SessionContext:
+) -> BrowserSession:
     """A session in any state (the MFA steps, logout), CSRF-checked."""
     if ctx is None:
         raise NotAuthenticated("Sign in first.")
@@ -146,12 +146,12 @@ async def any_session(
     return ctx
 
 
-AnySession = Annotated[SessionContext, Depends(any_session)]
+AnySession = Annotated[BrowserSession, Depends(any_session)]
 
 
 async def full_session(
     request: Request, ctx: OptionalSession, settings: AppSettings, audit: Audit
-) -> SessionContext:
+) -> BrowserSession:
     if ctx is None:
         raise NotAuthenticated("Sign in first.")
     if ctx.session.state != SessionState.FULL.value:
@@ -160,7 +160,7 @@ async def full_session(
     return ctx
 
 
-FullSession = Annotated[SessionContext, Depends(full_session)]
+FullSession = Annotated[BrowserSession, Depends(full_session)]
 
 
 async def refuse_partial_sessions(request: Request, ctx: OptionalSession) -> None:

@@ -129,28 +129,28 @@ class AppointmentService(BookingBase):
             await self.throttle.hit(
                 f"booking:account:{principal.account_id}", self.throttle.policies.booking
             )
-        context = await self.repository.booking_context(
+        offer = await self.repository.booking_inputs(
             practitioner_id, visit_reason_id, principal.account_id
         )
-        if context is None:
+        if offer is None:
             raise PractitionerNotFound()
-        if context.duration_minutes is None or not context.active:
+        if offer.duration_minutes is None or not offer.active:
             raise InvalidQuery(
                 "This practitioner offers no such visit reason.",
                 errors=[{"field": "visit_reason_id", "message": "unknown visit reason"}],
             )
-        if not context.new_patients and not context.known:
+        if not offer.new_patients and not offer.known:
             raise SlotUnavailable("This visit reason is only for patients already followed here.")
-        duration = timedelta(minutes=context.duration_minutes)
+        duration = timedelta(minutes=offer.duration_minutes)
         now = clock.now()
         busy = await self.repository.busy(practitioner_id, start, start + duration)
-        slot = bookable_slot(context, str(visit_reason_id), start, now, busy)
+        slot = bookable_slot(offer, str(visit_reason_id), start, now, busy)
         if slot is None:
             raise SlotUnavailable(
                 "This time is not free for this visit reason; pick a listed slot."
             )
         appointment_id = uuid.uuid4()
-        secret = json.dumps({"id": str(visit_reason_id), "label": context.label})
+        secret = json.dumps({"id": str(visit_reason_id), "label": offer.label})
         body = {
             "id": str(appointment_id),
             "practitioner_id": str(practitioner_id),
@@ -169,7 +169,7 @@ class AppointmentService(BookingBase):
             "status": AppointmentStatus.BOOKED.value,
             "channel": channel_of(principal),
             "visit_reason_ct": self.cipher.encrypt(
-                secret, context=visit_reason_aad(appointment_id)
+                secret, associated_data=visit_reason_aad(appointment_id)
             ),
             "created_at": now,
         }
@@ -293,16 +293,14 @@ class AppointmentService(BookingBase):
         reason = self._reason(row)
         if reason is None:
             raise SlotUnavailable("This appointment can no longer be moved online.")
-        context = await self.repository.booking_context(
-            row.practitioner_id, reason[0], row.patient_id
-        )
-        if context is None or context.duration_minutes is None or not context.active:
+        offer = await self.repository.booking_inputs(row.practitioner_id, reason[0], row.patient_id)
+        if offer is None or offer.duration_minutes is None or not offer.active:
             raise SlotUnavailable("This visit reason is no longer offered.")
         duration = row.end_at - row.start_at
         busy = await self.repository.busy(
             row.practitioner_id, start, start + duration, exclude=row.id
         )
-        slot = bookable_slot(context, str(reason[0]), start, now, busy)
+        slot = bookable_slot(offer, str(reason[0]), start, now, busy)
         if slot is None or slot.end - slot.start != duration:
             raise SlotUnavailable(
                 "This time is not free for this visit reason; pick a listed slot."

@@ -53,7 +53,7 @@ class BookingBase:
             return None
         try:
             data = json.loads(
-                self.cipher.decrypt(row.visit_reason_ct, context=visit_reason_aad(row.id))
+                self.cipher.decrypt(row.visit_reason_ct, associated_data=visit_reason_aad(row.id))
             )
         except DecryptionError:
             return None

@@ -195,13 +195,13 @@ class DirectoryService(BookingBase):
             window = Window(start, end)
         except ScheduleError as error:
             raise InvalidQuery(str(error)) from error
-        context = await self.repository.slot_context(practitioner_id, start, end + LONGEST_VISIT)
-        if context is None:
+        inputs = await self.repository.slot_inputs(practitioner_id, start, end + LONGEST_VISIT)
+        if inputs is None:
             raise PractitionerNotFound()
         return free_in(
-            context.practice,
-            context.durations,
-            context.busy,
+            inputs.practice,
+            inputs.durations,
+            inputs.busy,
             window,
             now,
             str(visit_reason_id) if visit_reason_id else None,

@@ -34,7 +34,6 @@ class Channel(StrEnum):
 
     WEB = "web"
     OAUTH = "oauth"
-    DEMO = "demo"
 
 
 class Appointment(SQLModel, table=True):

@@ -27,13 +27,13 @@ from app.booking.statements import (
     PROFILE_COLUMNS,
     Inserted,
     ReasonRow,
-    SlotContext,
-    _booking_context,
+    SlotInputs,
+    _booking_inputs,
     _busy,
     _claim_key,
     _profile_with_reasons,
     _profiles,
-    _slot_context,
+    _slot_inputs,
     _take_cells,
     _visit_reasons,
     a,
@@ -83,7 +83,7 @@ class BookingRepository:
     async def profile_and_reasons(self, practitioner_id: uuid.UUID) -> tuple[Any, list[ReasonRow]]:
         """A listed practice and its active visit reasons in one statement (the public profile);
         ``(None, [])`` if it is not listed. The slot list reads them with its busy time instead
-        (``slot_context``)."""
+        (``slot_inputs``)."""
         rows = (
             await self.session.execute(
                 _profile_with_reasons(), {"practitioner_id": practitioner_id}
@@ -104,22 +104,22 @@ class BookingRepository:
         ]
         return rows[0], reasons
 
-    async def slot_context(
+    async def slot_inputs(
         self, practitioner_id: uuid.UUID, start: datetime, end: datetime
-    ) -> SlotContext | None:
+    ) -> SlotInputs | None:
         """A listed practice's schedule and its busy time overlapping ``[start, end)``, in one
-        statement (``_slot_context``); None if it is not listed."""
+        statement (``_slot_inputs``); None if it is not listed."""
         params = {"practitioner_id": practitioner_id, **self._busy_params(start, end, None)}
         schedule: list[Any] = []
         busy: list[Any] = []
-        for row in (await self.session.execute(_slot_context(), params)).all():
+        for row in (await self.session.execute(_slot_inputs(), params)).all():
             (busy if row.busy else schedule).append(row)
         if not schedule:
             return None
         durations = {
             str(r.reason_id): r.reason_minutes for r in schedule if r.reason_id is not None
         }
-        return SlotContext(schedule[0], durations, busy)
+        return SlotInputs(schedule[0], durations, busy)
 
     async def visit_reasons(self, practitioner_ids: Sequence[uuid.UUID]) -> Sequence[Any]:
         rows: Sequence[Any] = (
@@ -177,17 +177,17 @@ class BookingRepository:
 
     # booking
 
-    async def booking_context(
+    async def booking_inputs(
         self, practitioner_id: uuid.UUID, visit_reason_id: uuid.UUID, patient_id: uuid.UUID
     ) -> Any:
         """The listed practice, the visit reason and whether the patient is known, in one statement
-        (``_booking_context``)."""
+        (``_booking_inputs``)."""
         params = {
             "practitioner_id": practitioner_id,
             "visit_reason_id": visit_reason_id,
             "patient_id": patient_id,
         }
-        return (await self.session.execute(_booking_context(), params)).one_or_none()
+        return (await self.session.execute(_booking_inputs(), params)).one_or_none()
 
     async def replayed(self, account_id: uuid.UUID, key: str) -> Any:
         params = {"account_id": account_id, "key": key}

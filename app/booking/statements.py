@@ -126,7 +126,7 @@ def _busy(*, many: bool, excluding: bool) -> sa.CompoundSelect[Any]:
 
 
 @cache
-def _slot_context() -> sa.CompoundSelect[Any]:
+def _slot_inputs() -> sa.CompoundSelect[Any]:
     """What a slot list needs, in one round trip: the listed practice's schedule, one row per
     active visit reason (or one row with none), then its busy time (``_busy``), told apart by
     ``busy``. A round trip to PostgreSQL cost about a sixth of a slot list (bench/README.md, B5);
@@ -154,7 +154,7 @@ def _slot_context() -> sa.CompoundSelect[Any]:
 
 
 @dataclass(frozen=True, slots=True)
-class SlotContext:
+class SlotInputs:
     """A listed practice's schedule (``timezone``, ``weekly``, booking rules), its visit reasons'
     durations by id, and its busy time (rows with ``start_at`` and ``end_at``)."""
 
@@ -189,7 +189,7 @@ LONGEST_VISIT = timedelta(days=1)
 
 
 @cache
-def _booking_context() -> sa.Select[Any]:
+def _booking_inputs() -> sa.Select[Any]:
     """``FOR SHARE OF practice`` on PostgreSQL: bookings run side by side, but an absence or new
     opening hours (``FOR UPDATE`` on the same row) wait for them, and they for it."""
     v = visit_reason_table

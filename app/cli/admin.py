@@ -30,7 +30,7 @@ def admin_create(
     from app.accounts.errors import WeakPassword
     from app.accounts.schemas import normalize_email
     from app.core.errors import Conflict
-    from app.core.passwords import PasswordHasher
+    from app.core.hashing import PasswordHasher
     from app.throttle.service import DatabaseStore, Policies, Throttle
 
     try:

@@ -89,7 +89,7 @@ class ClauseStatus:
 
 
 @dataclass
-class ComplianceContext:
+class ReportInputs:
     session: AsyncSession
     settings: Settings
     charter: Charter
@@ -98,7 +98,7 @@ class ComplianceContext:
     route_paths: list[str]
 
 
-Check = Callable[[ComplianceContext], Awaitable[tuple[str, Said]]]
+Check = Callable[[ReportInputs], Awaitable[tuple[str, Said]]]
 
 
 def _columns(metadata: sa.MetaData) -> Iterable[tuple[str, str]]:
@@ -120,7 +120,7 @@ def _gates(charter: Charter, purpose: PurposeId, gate: Gate) -> bool:
     return any(p.id is purpose for p in charter.purposes_required_for(gate))
 
 
-async def _c1(ctx: ComplianceContext) -> tuple[str, Said]:
+async def _c1(ctx: ReportInputs) -> tuple[str, Said]:
     paid = _schema_matches(ctx.metadata, _PAID_WORDS)
     if paid or not _gates(ctx.charter, PurposeId.DEONTOLOGY, Gate.LISTING):
         return NOT_MET, Said(
@@ -138,7 +138,7 @@ async def _c1(ctx: ComplianceContext) -> tuple[str, Said]:
     )
 
 
-async def _c2(ctx: ComplianceContext) -> tuple[str, Said]:
+async def _c2(ctx: ReportInputs) -> tuple[str, Said]:
     if not _gates(ctx.charter, PurposeId.PROFILE_PUBLICATION, Gate.LISTING):
         return NOT_MET, Said(
             "profile publication is not required for listing",
@@ -150,7 +150,7 @@ async def _c2(ctx: ComplianceContext) -> tuple[str, Said]:
     )
 
 
-async def _c4(ctx: ComplianceContext) -> tuple[str, Said]:
+async def _c4(ctx: ReportInputs) -> tuple[str, Said]:
     problems: list[Said] = []
     directives = {d.strip() for d in CONTENT_SECURITY_POLICY.split(";")}
     missing = sorted(_STRICT_CSP - directives)
@@ -186,7 +186,7 @@ async def _c4(ctx: ComplianceContext) -> tuple[str, Said]:
     )
 
 
-async def _c5(ctx: ComplianceContext) -> tuple[str, Said]:
+async def _c5(ctx: ReportInputs) -> tuple[str, Said]:
     found = _schema_matches(ctx.metadata, _REVIEW_WORDS)
     if found:
         return NOT_MET, Said(
@@ -200,7 +200,7 @@ async def _c5(ctx: ComplianceContext) -> tuple[str, Said]:
     )
 
 
-async def _c6(ctx: ComplianceContext) -> tuple[str, Said]:
+async def _c6(ctx: ReportInputs) -> tuple[str, Said]:
     found = _schema_matches(ctx.metadata, _FREE_TEXT_REASON)
     if found:
         return NOT_MET, Said(
@@ -214,7 +214,7 @@ async def _c6(ctx: ComplianceContext) -> tuple[str, Said]:
     )
 
 
-async def _c8(ctx: ComplianceContext) -> tuple[str, Said]:
+async def _c8(ctx: ReportInputs) -> tuple[str, Said]:
     known = {p.value for p in PurposeId}
     offered = {p.id.value for p in ctx.charter.purposes}
     exports = sorted(
@@ -238,7 +238,7 @@ async def _c8(ctx: ComplianceContext) -> tuple[str, Said]:
     )
 
 
-async def _c9(ctx: ComplianceContext) -> tuple[str, Said]:
+async def _c9(ctx: ReportInputs) -> tuple[str, Said]:
     row = (
         await ctx.session.execute(
             sa.select(entry_table.c.at, entry_table.c.details)
@@ -271,7 +271,7 @@ async def _c9(ctx: ComplianceContext) -> tuple[str, Said]:
     )
 
 
-async def _c10(ctx: ComplianceContext) -> tuple[str, Said]:
+async def _c10(ctx: ReportInputs) -> tuple[str, Said]:
     s = ctx.settings
     if not s.financing.strip() or not s.operator_name.strip():
         return NOT_MET, Said(
@@ -289,7 +289,7 @@ async def _c10(ctx: ComplianceContext) -> tuple[str, Said]:
     )
 
 
-async def _c11(ctx: ComplianceContext) -> tuple[str, Said]:
+async def _c11(ctx: ReportInputs) -> tuple[str, Said]:
     if not _gates(ctx.charter, PurposeId.PRACTITIONER_CONTRACT, Gate.LISTING):
         return NOT_MET, Said(
             "the practitioner contract is not required for listing",
@@ -301,7 +301,7 @@ async def _c11(ctx: ComplianceContext) -> tuple[str, Said]:
     )
 
 
-async def _c3(ctx: ComplianceContext) -> tuple[str, Said]:
+async def _c3(ctx: ReportInputs) -> tuple[str, Said]:
     found = await practice_service.directory_check(ctx.session)
     if found.without_directory_link:
         n = found.without_directory_link
@@ -317,7 +317,7 @@ async def _c3(ctx: ComplianceContext) -> tuple[str, Said]:
     )
 
 
-async def _c7(ctx: ComplianceContext) -> tuple[str, Said]:
+async def _c7(ctx: ReportInputs) -> tuple[str, Said]:
     kept = await booking_retention.kept_visit_reasons(ctx.session, ctx.settings)
     if kept:
         return NOT_MET, Said(
@@ -333,7 +333,7 @@ async def _c7(ctx: ComplianceContext) -> tuple[str, Said]:
     )
 
 
-async def _c12(ctx: ComplianceContext) -> tuple[str, Said]:
+async def _c12(ctx: ReportInputs) -> tuple[str, Said]:
     if REVERSIBILITY_EXPORT not in ctx.route_paths:
         return NOT_MET, Said(
             "the practitioner's reversibility export is not served",
@@ -347,7 +347,7 @@ async def _c12(ctx: ComplianceContext) -> tuple[str, Said]:
     )
 
 
-async def _c13(ctx: ComplianceContext) -> tuple[str, Said]:
+async def _c13(ctx: ReportInputs) -> tuple[str, Said]:
     found = await practice_service.directory_check(ctx.session)
     if found.off_the_list:
         n = found.off_the_list
@@ -380,7 +380,7 @@ _CHECKS: dict[str, Check] = {
 }
 
 
-async def report(ctx: ComplianceContext) -> list[ClauseStatus]:
+async def report(ctx: ReportInputs) -> list[ClauseStatus]:
     """Every clause in charter order; C14 (the badge) last, from the others."""
     lines: list[ClauseStatus] = []
     for clause in ctx.charter.clauses:

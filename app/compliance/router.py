@@ -27,7 +27,7 @@ async def charter_compliance(
     request: Request, session: DbSession, settings: AppSettings, lang: LangQuery = "en"
 ) -> ComplianceOut:
     app = request.app
-    context = compliance.ComplianceContext(
+    inputs = compliance.ReportInputs(
         session=session,
         settings=settings,
         charter=default_charter(),
@@ -35,7 +35,7 @@ async def charter_compliance(
         static_dir=app.state.static_dir,
         route_paths=list(app.openapi()["paths"]),
     )
-    lines = await compliance.report(context)
+    lines = await compliance.report(inputs)
     return ComplianceOut(
         clauses=[
             ClauseComplianceOut(

@@ -79,22 +79,22 @@ class ColumnCipher:
         """The cipher of ``secret`` (one per secret and process: it holds no state but its keys)."""
         return _cipher_of(secret)
 
-    def encrypt(self, plaintext: str, *, context: str) -> str:
+    def encrypt(self, plaintext: str, *, associated_data: str) -> str:
         nonce = secrets.token_bytes(_NONCE_BYTES)
         sealed = self._keys[self._current].encrypt(
-            nonce, plaintext.encode("utf-8"), context.encode("utf-8")
+            nonce, plaintext.encode("utf-8"), associated_data.encode("utf-8")
         )
         payload = base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
         return f"{_FORMAT}.{self._current}.{payload}"
 
-    def decrypt(self, stored: str, *, context: str) -> str:
+    def decrypt(self, stored: str, *, associated_data: str) -> str:
         try:
             version, kid, payload = stored.split(".", 2)
             if version != _FORMAT or kid not in self._keys:
                 raise DecryptionError("unknown ciphertext format or key id")
             raw = base64.urlsafe_b64decode(payload.encode("ascii"))
             plain = self._keys[kid].decrypt(
-                raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], context.encode("utf-8")
+                raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], associated_data.encode("utf-8")
             )
         except (ValueError, InvalidTag) as error:
             raise DecryptionError("ciphertext cannot be decrypted") from error

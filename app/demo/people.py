@@ -9,10 +9,10 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Account, Role
-from app.accounts.passwords import rpps_with_check_digit
+from app.accounts.password_policy import rpps_with_check_digit
 from app.accounts.repository import AccountRepository
 from app.core import clock
-from app.core.passwords import PasswordHasher
+from app.core.hashing import PasswordHasher
 from app.core.settings import Settings
 from app.demo.report import DemoReport
 from app.mfa.service import MfaService

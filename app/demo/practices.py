@@ -16,7 +16,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Account, Role
-from app.accounts.passwords import rpps_with_check_digit
+from app.accounts.password_policy import rpps_with_check_digit
 from app.accounts.principal import Principal
 from app.accounts.repository import AccountRepository
 from app.audit.service import Actor, AuditTrail
@@ -26,7 +26,7 @@ from app.charter.model import Gate
 from app.charter.registry import default_charter
 from app.consent.service import Decision, decide, missing_purposes
 from app.core import clock
-from app.core.passwords import PasswordHasher
+from app.core.hashing import PasswordHasher
 from app.core.settings import Settings
 from app.demo.report import DemoReport
 from app.practice.models import PracticeStatus, VisitReason

@@ -75,13 +75,15 @@ class MfaService:
         self.recovery_key = derive_key(settings.secret_key_bytes, "recovery-code")
 
     @staticmethod
-    def _context(account_id: uuid.UUID) -> str:
+    def _associated_data(account_id: uuid.UUID) -> str:
         return f"totp_credential.secret:{account_id}"
 
     async def install_known_secret(self, account_id: uuid.UUID, secret: str) -> None:
         """Demo data only: an already-active seed known in advance (printed by ``erdv demo``)."""
         await self.repository.install(
-            account_id, self.cipher.encrypt(secret, context=self._context(account_id)), clock.now()
+            account_id,
+            self.cipher.encrypt(secret, associated_data=self._associated_data(account_id)),
+            clock.now(),
         )
 
     async def is_enrolled(self, account_id: uuid.UUID) -> bool:
@@ -94,7 +96,9 @@ class MfaService:
         """A fresh seed kept as *pending* until ``activate`` sees one valid code for it."""
         secret = secret or pyotp.random_base32(32)
         await self.repository.set_pending(
-            account_id, self.cipher.encrypt(secret, context=self._context(account_id)), clock.now()
+            account_id,
+            self.cipher.encrypt(secret, associated_data=self._associated_data(account_id)),
+            clock.now(),
         )
         uri = (
             f"otpauth://totp/{quote(ISSUER)}:{quote(label)}?secret={secret}"
@@ -118,7 +122,9 @@ class MfaService:
         credential = await self.repository.credential(account_id)
         if credential is None or credential.pending_secret is None:
             return None
-        secret = self.cipher.decrypt(credential.pending_secret, context=self._context(account_id))
+        secret = self.cipher.decrypt(
+            credential.pending_secret, associated_data=self._associated_data(account_id)
+        )
         step = self._matching_step(secret, code)
         if step is None:
             return None
@@ -132,7 +138,9 @@ class MfaService:
         credential = await self.repository.credential(account_id)
         if credential is None or credential.secret is None:
             return False
-        secret = self.cipher.decrypt(credential.secret, context=self._context(account_id))
+        secret = self.cipher.decrypt(
+            credential.secret, associated_data=self._associated_data(account_id)
+        )
         step = self._matching_step(secret, code)
         if step is None:
             return False

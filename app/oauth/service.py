@@ -235,11 +235,6 @@ async def revoke_account_tokens(
 # --- the consent screen and the patient's apps ---
 
 
-async def client_for_consent(session: AsyncSession, client_id: str) -> OAuthClient | None:
-    row = await OAuthRepository(session).client(client_id)
-    return row if row is not None and row.enabled else None
-
-
 async def record_authorization(
     session: AsyncSession,
     audit: AuditTrail,

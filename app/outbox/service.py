@@ -119,14 +119,16 @@ class Outbox:
     # staging ----------------------------------------------------------------------------------
 
     def _seal(self, message_id: uuid.UUID, content: dict[str, Any]) -> str:
-        return self.cipher.encrypt(json.dumps(content), context=f"outbox_message:{message_id}")
+        return self.cipher.encrypt(
+            json.dumps(content), associated_data=f"outbox_message:{message_id}"
+        )
 
     def _open(self, message_id: uuid.UUID, payload: str | None) -> dict[str, Any] | None:
         if payload is None:
             return None
         try:
             opened: dict[str, Any] = json.loads(
-                self.cipher.decrypt(payload, context=f"outbox_message:{message_id}")
+                self.cipher.decrypt(payload, associated_data=f"outbox_message:{message_id}")
             )
         except (DecryptionError, ValueError):
             return None

@@ -10,7 +10,7 @@ from argon2 import PasswordHasher as Argon2Hasher
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.accounts.repository import account_table
-from app.core.passwords import argon2_for
+from app.core.hashing import argon2_for
 from app.core.settings import Settings
 from tests.factories import People
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.accounts.repository import account_table
 from app.audit.repository import entry_table
-from app.booking.repository import appointment_table
+from app.booking.models import appointment_table
 from app.core.jobs import run_job
 from app.core.settings import Settings
 from app.jobs import JOBS

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from app.core.passwords import HASHING_NICENESS, PasswordHasher
+from app.core.hashing import HASHING_NICENESS, PasswordHasher
 from app.core.settings import Settings
 
 

@@ -11,7 +11,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.booking.repository import appointment_table
+from app.booking.models import appointment_table
 from tests.booking.helpers import book, patient, ready_practitioner, soon
 from tests.core.test_app import assert_problem
 from tests.factories import People, Person

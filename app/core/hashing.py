@@ -27,12 +27,11 @@ import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Annotated, TypeVar
+from typing import TypeVar
 
 from argon2 import PasswordHasher as Argon2Hasher
 from argon2 import Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from fastapi import Depends, Request
 
 from app.core.settings import Settings
 
@@ -153,11 +152,3 @@ def _yield_to_the_loop() -> None:
         os.setpriority(
             os.PRIO_PROCESS, me, min(19, os.getpriority(os.PRIO_PROCESS, me) + HASHING_NICENESS)
         )
-
-
-async def _app_passwords(request: Request) -> PasswordHasher:
-    hasher: PasswordHasher = request.app.state.passwords
-    return hasher
-
-
-Passwords = Annotated[PasswordHasher, Depends(_app_passwords)]
