@@ -6,21 +6,22 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import Account, AccountToken, AuthSession
+from app.core.repository import changed, table_of
 from app.mfa.models import TotpCredential
 from app.throttle.models import ThrottleState
 
-account_table = cast(sa.Table, Account.__table__)  # type: ignore[attr-defined]
-token_table = cast(sa.Table, AccountToken.__table__)  # type: ignore[attr-defined]
-session_table = cast(sa.Table, AuthSession.__table__)  # type: ignore[attr-defined]
-_totp_table = cast(sa.Table, TotpCredential.__table__)  # type: ignore[attr-defined]
-_throttle_table = cast(sa.Table, ThrottleState.__table__)  # type: ignore[attr-defined]
+account_table = table_of(Account)
+token_table = table_of(AccountToken)
+session_table = table_of(AuthSession)
+_totp_table = table_of(TotpCredential)
+_throttle_table = table_of(ThrottleState)
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ _DELETE_SESSION_BY_HASH = sa.delete(session_table).where(
 
 
 def _count(result: Any) -> int:
-    return int(result.rowcount or 0)
+    return changed(result)
 
 
 #: every authenticated request loads its session: built once

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditCheckpoint, AuditEntry, AuditHead
 from app.core.db import lock_until_commit
+from app.core.repository import changed, table_of
 
-entry_table = cast(sa.Table, AuditEntry.__table__)  # type: ignore[attr-defined]
-checkpoint_table = cast(sa.Table, AuditCheckpoint.__table__)  # type: ignore[attr-defined]
-head_table = cast(sa.Table, AuditHead.__table__)  # type: ignore[attr-defined]
+entry_table = table_of(AuditEntry)
+checkpoint_table = table_of(AuditCheckpoint)
+head_table = table_of(AuditHead)
 HEAD_ID = 1
 
 WRITERS_LOCK = "erdv:audit-writers"
@@ -72,7 +73,7 @@ _INSERT_IF_NEXT = _insert_if_next()
 
 
 def _count(result: Any) -> int:
-    return int(result.rowcount or 0)
+    return changed(result)
 
 
 class AuditRepository:
@@ -220,7 +221,7 @@ class AuditRepository:
 
     async def delete_through(self, seq: int) -> int:
         result = await self.session.execute(sa.delete(entry_table).where(entry_table.c.seq <= seq))
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return changed(result)
 
     async def add_checkpoint(self, checkpoint: AuditCheckpoint) -> None:
         self.session.add(checkpoint)

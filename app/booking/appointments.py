@@ -51,6 +51,7 @@ from app.booking.errors import (
 )
 from app.booking.mails import cancelled_by_practice
 from app.booking.models import AppointmentStatus
+from app.booking.rows import Contact, PracticeAppointment
 from app.booking.statements import Inserted
 from app.booking.views import (
     MAX_LIST,
@@ -205,7 +206,7 @@ class AppointmentService(BookingBase):
         shown = None if principal.via_token else str(visit_reason_id)
         return Booked(201, body | {"visit_reason_id": shown})
 
-    async def _mine(self, principal: Principal, appointment_id: uuid.UUID) -> Any:
+    async def _mine(self, principal: Principal, appointment_id: uuid.UUID) -> PracticeAppointment:
         """The appointment if the caller is its patient or its practitioner; else 404 (docs/api.md
         "Conventions")."""
         row = await self.repository.appointment(appointment_id)
@@ -269,10 +270,18 @@ class AppointmentService(BookingBase):
                 self.notify_cancelled(
                     contact, row.display_name, in_zone(row.start_at, zone_named(row.timezone))
                 )
-        found = await self.repository.appointment(row.id)
-        return self._view_for(principal, found)
+        return self._view_for(principal, await self._reread(row.id))
 
-    def _check_deadline(self, principal: Principal, row: Any, now: datetime) -> None:
+    async def _reread(self, appointment_id: uuid.UUID) -> PracticeAppointment:
+        """The appointment just changed in this transaction, as it now stands."""
+        found = await self.repository.appointment(appointment_id)
+        if found is None:  # pragma: no cover - changed in this very transaction
+            raise AppointmentNotFound()
+        return found
+
+    def _check_deadline(
+        self, principal: Principal, row: PracticeAppointment, now: datetime
+    ) -> None:
         if principal.role is not Role.PATIENT:
             return
         if now > row.start_at - timedelta(minutes=row.cancel_deadline_minutes):
@@ -326,8 +335,7 @@ class AppointmentService(BookingBase):
             object_type="appointment",
             object_id=row.id,
         )
-        found = await self.repository.appointment(row.id)
-        return self._view_for(principal, found)
+        return self._view_for(principal, await self._reread(row.id))
 
     async def my_appointments(
         self, principal: Principal, *, upcoming: bool
@@ -345,7 +353,7 @@ class AppointmentService(BookingBase):
             )
         return [self._view_for(principal, r) for r in rows]
 
-    def notify_cancelled(self, patient: Any, practitioner: str, start: datetime) -> None:
+    def notify_cancelled(self, patient: Contact, practitioner: str, start: datetime) -> None:
         """Tell the patient (``email``, ``language``), in their language; no visit reason in the
         mail (C7, docs/security.md "Data protection")."""
         if self.mail is None:

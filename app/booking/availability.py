@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from app.booking.errors import (
     InvalidQuery,
 )
+from app.booking.rows import BookingOffer, Busy, Hours
 from app.booking.views import rules_of, zone_named
 from app.schedule.hours import blocks_of
 from app.schedule.model import Interval, Schedule, Slot, Window
@@ -18,9 +18,9 @@ from app.schedule.timegrid import ScheduleError
 
 
 def free_in(
-    row: Any,
+    row: Hours,
     durations: dict[str, int],
-    busy: Sequence[Any],
+    busy: Sequence[Busy],
     window: Window,
     now: datetime,
     visit_reason_id: str | None,
@@ -47,16 +47,19 @@ def free_in(
 
 
 def bookable_slot(
-    offer: Any, reason_id: str, start: datetime, now: datetime, busy: Sequence[Any]
+    offer: BookingOffer, reason_id: str, start: datetime, now: datetime, busy: Sequence[Busy]
 ) -> Slot | None:
     """The slot ``start`` for ``reason_id`` if the engine would list it now (``find_slot``): what
     "bookable" means for a booking and a reschedule alike. ``offer`` is the practice's hours and
     rules with the reason's duration, as the repository reads them for a booking."""
+    minutes = offer.duration_minutes
+    if minutes is None:  # no such visit reason here: the callers refuse it before asking
+        return None
     try:
         schedule = Schedule(
             zone_named(offer.timezone),
             tuple(blocks_of(offer.weekly, {reason_id})),
-            {reason_id: offer.duration_minutes},
+            {reason_id: minutes},
         )
         return find_slot(
             schedule,

@@ -14,6 +14,7 @@ from app.accounts.principal import Principal
 from app.audit.models import AuditAction
 from app.audit.service import AuditTrail
 from app.booking.repository import BookingRepository
+from app.booking.rows import AppointmentRow
 from app.booking.views import AppointmentView, changes_until, visit_reason_aad, zone_named
 from app.core.crypto import ColumnCipher, DecryptionError
 from app.core.mail import MailQueue
@@ -48,7 +49,7 @@ class BookingBase:
         # built, so none can forget the patient's access log (charter C9).
         await self.audit.record(action, **kwargs)
 
-    def _reason(self, row: Any) -> tuple[uuid.UUID, str] | None:
+    def _reason(self, row: AppointmentRow) -> tuple[uuid.UUID, str] | None:
         if row.visit_reason_ct is None:
             return None
         try:
@@ -59,7 +60,7 @@ class BookingBase:
             return None
         return uuid.UUID(data["id"]), str(data["label"])
 
-    def _view(self, row: Any, *, with_reason: bool = True) -> AppointmentView:
+    def _view(self, row: AppointmentRow, *, with_reason: bool = True) -> AppointmentView:
         tz = zone_named(row.timezone)
         reason = self._reason(row) if with_reason else None
         return AppointmentView(
@@ -82,7 +83,7 @@ class BookingBase:
             changes_until=changes_until(row, tz),
         )
 
-    def _view_for(self, principal: Principal, row: Any) -> AppointmentView:
+    def _view_for(self, principal: Principal, row: AppointmentRow) -> AppointmentView:
         """The appointment as ``principal`` may see it: the visit reason is for the patient and
         the practitioner (charter C6, C7), never for a third-party application, whatever its
         scopes (the consent page describes ``appointments:read`` as practitioner, date and time)."""

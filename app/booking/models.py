@@ -16,12 +16,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import cast
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from app.core.db import UTCDateTime
+from app.core.repository import table_of
 
 
 class AppointmentStatus(StrEnum):
@@ -110,6 +110,6 @@ class IdempotencyKey(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime, index=True)
 
 
-appointment_table = cast(sa.Table, Appointment.__table__)  # type: ignore[attr-defined]
-cell_table = cast(sa.Table, BookingCell.__table__)  # type: ignore[attr-defined]
-idempotency_table = cast(sa.Table, IdempotencyKey.__table__)  # type: ignore[attr-defined]
+appointment_table = table_of(Appointment)
+cell_table = table_of(BookingCell)
+idempotency_table = table_of(IdempotencyKey)

@@ -19,6 +19,7 @@ from app.booking.models import (
     cell_table,
     idempotency_table,
 )
+from app.booking.rows import BookingOffer, Contact, PracticeAppointment, Profile, Replayed
 from app.booking.statements import (
     _INSERT_APPOINTMENT,
     _REPLAYED,
@@ -41,6 +42,7 @@ from app.booking.statements import (
     p,
 )
 from app.core.db import lock_until_commit
+from app.core.repository import changed
 
 
 class BookingRepository:
@@ -80,7 +82,9 @@ class BookingRepository:
         rows: Sequence[Any] = (await self.session.execute(query)).all()
         return rows
 
-    async def profile_and_reasons(self, practitioner_id: uuid.UUID) -> tuple[Any, list[ReasonRow]]:
+    async def profile_and_reasons(
+        self, practitioner_id: uuid.UUID
+    ) -> tuple[Profile | None, list[ReasonRow]]:
         """A listed practice and its active visit reasons in one statement (the public profile);
         ``(None, [])`` if it is not listed. The slot list reads them with its busy time instead
         (``slot_inputs``)."""
@@ -179,7 +183,7 @@ class BookingRepository:
 
     async def booking_inputs(
         self, practitioner_id: uuid.UUID, visit_reason_id: uuid.UUID, patient_id: uuid.UUID
-    ) -> Any:
+    ) -> BookingOffer | None:
         """The listed practice, the visit reason and whether the patient is known, in one statement
         (``_booking_inputs``)."""
         params = {
@@ -187,9 +191,12 @@ class BookingRepository:
             "visit_reason_id": visit_reason_id,
             "patient_id": patient_id,
         }
-        return (await self.session.execute(_booking_inputs(), params)).one_or_none()
+        row: BookingOffer | None = (
+            await self.session.execute(_booking_inputs(), params)
+        ).one_or_none()
+        return row
 
-    async def replayed(self, account_id: uuid.UUID, key: str) -> Any:
+    async def replayed(self, account_id: uuid.UUID, key: str) -> Replayed | None:
         params = {"account_id": account_id, "key": key}
         return (await self.session.execute(_REPLAYED, params)).one_or_none()
 
@@ -266,7 +273,7 @@ class BookingRepository:
             .where(a.c.id == appointment_id, a.c.status == BOOKED, a.c.start_at == old_start)
             .values(start_at=start, end_at=end)
         )
-        if not result.rowcount:  # type: ignore[attr-defined]
+        if not changed(result):
             return False
         await self.session.execute(
             sa.delete(cell_table).where(cell_table.c.appointment_id == appointment_id)
@@ -289,7 +296,7 @@ class BookingRepository:
         await self.session.execute(
             sa.delete(cell_table).where(cell_table.c.appointment_id.in_(list(appointment_ids)))
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return changed(result)
 
     # reading appointments
 
@@ -303,9 +310,10 @@ class BookingRepository:
             p.c.cancel_deadline_minutes,
         ).select_from(a.join(p, p.c.id == a.c.practitioner_id))
 
-    async def appointment(self, appointment_id: uuid.UUID) -> Any:
+    async def appointment(self, appointment_id: uuid.UUID) -> PracticeAppointment | None:
         query = self._appointments().where(a.c.id == appointment_id)
-        return (await self.session.execute(query)).one_or_none()
+        row: PracticeAppointment | None = (await self.session.execute(query)).one_or_none()
+        return row
 
     async def of_patient(
         self, patient_id: uuid.UUID, now: datetime, *, upcoming: bool, limit: int
@@ -357,7 +365,7 @@ class BookingRepository:
         )
         return (await self.session.execute(query)).all()
 
-    async def contact_of(self, account_id: uuid.UUID) -> Any:
+    async def contact_of(self, account_id: uuid.UUID) -> Contact | None:
         """The address a notice goes to, and the language it is written in."""
         query = sa.select(account_table.c.email, account_table.c.language).where(
             account_table.c.id == account_id
@@ -405,7 +413,7 @@ class BookingRepository:
             )
             .values(visit_reason_ct=None)
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return changed(result)
 
     async def count_kept_visit_reasons(self, ended_before: datetime) -> int:
         """How many visit reasons outlived their appointment (the compliance report, C7)."""
@@ -423,4 +431,4 @@ class BookingRepository:
         result = await self.session.execute(
             sa.delete(idempotency_table).where(idempotency_table.c.created_at < before)
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return changed(result)

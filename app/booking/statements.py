@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cache
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -21,6 +21,7 @@ from app.booking.models import (
     idempotency_table,
 )
 from app.core.db import UTCDateTime, insert_for
+from app.core.repository import table_of
 from app.practice.models import (
     absence_table,
     listed_clause,
@@ -28,7 +29,7 @@ from app.practice.models import (
     visit_reason_table,
 )
 
-account_table = cast(sa.Table, Account.__table__)  # type: ignore[attr-defined]
+account_table = table_of(Account)
 p = practice_table
 a = appointment_table
 BOOKED = AppointmentStatus.BOOKED.value

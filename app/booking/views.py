@@ -18,6 +18,7 @@ from app.booking.errors import (
     InvalidQuery,
 )
 from app.booking.models import AppointmentStatus, Channel
+from app.booking.rows import Hours
 from app.schedule.model import BookingRules
 from app.schedule.slots import FreeSlots
 from app.schedule.timegrid import in_zone
@@ -120,7 +121,7 @@ def zone_named(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-def rules_of(row: Any) -> BookingRules:
+def rules_of(row: Hours) -> BookingRules:
     return BookingRules(
         min_notice_minutes=row.min_notice_minutes, max_horizon_days=row.max_horizon_days
     )

@@ -5,17 +5,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
-from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.consent.models import ConsentDecision, ConsentPurposeVersion, ConsentState
 from app.core.db import upsert
+from app.core.repository import table_of
 
-purpose_version_table = cast(sa.Table, ConsentPurposeVersion.__table__)  # type: ignore[attr-defined]
-decision_table = cast(sa.Table, ConsentDecision.__table__)  # type: ignore[attr-defined]
-state_table = cast(sa.Table, ConsentState.__table__)  # type: ignore[attr-defined]
+purpose_version_table = table_of(ConsentPurposeVersion)
+decision_table = table_of(ConsentDecision)
+state_table = table_of(ConsentState)
 
 
 _s = state_table

@@ -13,7 +13,6 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +21,7 @@ from sqlmodel import Field, SQLModel
 
 from app.core import clock
 from app.core.db import UTCDateTime, transaction
+from app.core.repository import changed, table_of
 from app.core.settings import Settings
 
 logger = logging.getLogger("erdv.jobs")
@@ -36,7 +36,7 @@ class ScheduledJob(SQLModel, table=True):
     last_result: str | None = Field(default=None, max_length=200)
 
 
-_table = cast(sa.Table, ScheduledJob.__table__)  # type: ignore[attr-defined]
+_table = table_of(ScheduledJob)
 
 JobFunction = Callable[[AsyncSession, Settings], Awaitable[str]]
 
@@ -62,7 +62,7 @@ async def _claim(session: AsyncSession, job: Job, now: datetime, *, force: bool)
             _table.c.started_at.is_(None), _table.c.started_at <= now - job.interval
         )
     result = await session.execute(sa.update(_table).where(condition).values(started_at=now))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return changed(result) > 0
 
 
 async def run_job(

@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import cast
 
-import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from app.core.db import UTCDateTime
+from app.core.repository import table_of
 
 
 class ReadinessProbe(SQLModel, table=True):
@@ -19,4 +18,4 @@ class ReadinessProbe(SQLModel, table=True):
     probed_at: datetime = Field(sa_type=UTCDateTime)
 
 
-probe_table = cast(sa.Table, ReadinessProbe.__table__)  # type: ignore[attr-defined]
+probe_table = table_of(ReadinessProbe)

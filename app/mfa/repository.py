@@ -5,15 +5,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.repository import changed, table_of
 from app.mfa.models import RecoveryCode, TotpCredential
 
-totp_table = cast(sa.Table, TotpCredential.__table__)  # type: ignore[attr-defined]
-recovery_table = cast(sa.Table, RecoveryCode.__table__)  # type: ignore[attr-defined]
+totp_table = table_of(TotpCredential)
+recovery_table = table_of(RecoveryCode)
 
 
 class MfaRepository:
@@ -63,7 +63,7 @@ class MfaRepository:
                 updated_at=now,
             )
         )
-        return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
+        return changed(result) == 1
 
     async def advance_step(self, account_id: uuid.UUID, step: int) -> bool:
         """``UPDATE ... WHERE last_step < :step``: exactly one caller can spend a given step."""
@@ -76,7 +76,7 @@ class MfaRepository:
             )
             .values(last_step=step)
         )
-        return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
+        return changed(result) == 1
 
     async def replace_recovery_codes(
         self, account_id: uuid.UUID, hashes: Sequence[str], now: datetime
@@ -102,7 +102,7 @@ class MfaRepository:
             )
             .values(used_at=now)
         )
-        return int(result.rowcount or 0) == 1  # type: ignore[attr-defined]
+        return changed(result) == 1
 
     async def remaining_recovery_codes(self, account_id: uuid.UUID) -> int:
         result = await self.session.execute(

@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.accounts.models import Account
+from app.core.repository import changed
 from app.oauth.models import OAuthAuthorizationCode, OAuthClient, OAuthToken
 
 
@@ -51,12 +52,12 @@ class OAuthRepository:
         return result.scalars().all()
 
     async def set_client_enabled(self, client_id: str, enabled: bool, now: datetime) -> bool:
-        result: CursorResult[Any] = await self.session.execute(  # type: ignore[assignment]
+        result = await self.session.execute(
             update(OAuthClient)
             .where(col(OAuthClient.client_id) == client_id)
             .values(enabled=enabled, updated_at=now)
         )
-        return result.rowcount == 1
+        return changed(result) == 1
 
     # authorization codes
     async def add_code(self, code: OAuthAuthorizationCode) -> None:
@@ -71,7 +72,7 @@ class OAuthRepository:
 
     async def claim_code(self, code_id: uuid.UUID, now: datetime) -> bool:
         """Mark the code used; False when someone (an attacker, a retry) already did."""
-        result: CursorResult[Any] = await self.session.execute(  # type: ignore[assignment]
+        result = await self.session.execute(
             update(OAuthAuthorizationCode)
             .where(
                 col(OAuthAuthorizationCode.id) == code_id,
@@ -79,7 +80,7 @@ class OAuthRepository:
             )
             .values(used_at=now)
         )
-        return result.rowcount == 1
+        return changed(result) == 1
 
     # tokens
     async def add_token(self, token: OAuthToken) -> None:
@@ -113,7 +114,7 @@ class OAuthRepository:
 
     async def rotate(self, token_id: uuid.UUID, now: datetime) -> bool:
         """Spend a refresh token; False when it was already spent or revoked (a reuse)."""
-        result: CursorResult[Any] = await self.session.execute(  # type: ignore[assignment]
+        result = await self.session.execute(
             update(OAuthToken)
             .where(
                 col(OAuthToken.id) == token_id,
@@ -122,15 +123,15 @@ class OAuthRepository:
             )
             .values(rotated_at=now, revoked_at=now)
         )
-        return result.rowcount == 1
+        return changed(result) == 1
 
     async def revoke(self, *conditions: Any, now: datetime) -> int:
-        result: CursorResult[Any] = await self.session.execute(  # type: ignore[assignment]
+        result = await self.session.execute(
             update(OAuthToken)
             .where(col(OAuthToken.revoked_at).is_(None), *conditions)
             .values(revoked_at=now)
         )
-        return int(result.rowcount or 0)
+        return changed(result)
 
     async def revoke_token(self, token_id: uuid.UUID, now: datetime) -> int:
         return await self.revoke(col(OAuthToken.id) == token_id, now=now)

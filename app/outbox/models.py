@@ -25,12 +25,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import cast
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from app.core.db import UTCDateTime
+from app.core.repository import table_of
 
 
 class OutboxStatus(StrEnum):
@@ -62,4 +62,4 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=200)
 
 
-outbox_table = cast(sa.Table, OutboxMessage.__table__)  # type: ignore[attr-defined]
+outbox_table = table_of(OutboxMessage)

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.repository import changed
 from app.outbox.models import OutboxStatus, outbox_table
 
 _o = outbox_table
@@ -40,7 +41,7 @@ class OutboxRepository:
             )
             .values(status=OutboxStatus.DEAD.value, last_error="lease expired on the last try")
         )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return changed(result)
 
     async def claim(
         self, now: datetime, lease_until: datetime, limit: int, max_attempts: int
@@ -88,7 +89,7 @@ class OutboxRepository:
             .where(_o.c.id == message_id, _o.c.attempts == attempt, _o.c.status == SENDING)
             .values(**values)
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return changed(result) > 0
 
     async def listing(self, status: OutboxStatus | None, limit: int) -> list[Any]:
         query = sa.select(

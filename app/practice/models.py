@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -27,6 +27,7 @@ from app.charter.model import Charter, Gate
 from app.charter.registry import default_charter
 from app.consent.models import ConsentState
 from app.core.db import UTCDateTime, new_id
+from app.core.repository import table_of
 
 
 class PracticeStatus(StrEnum):
@@ -105,11 +106,11 @@ class Absence(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
-practice_table = cast(sa.Table, Practice.__table__)  # type: ignore[attr-defined]
-visit_reason_table = cast(sa.Table, VisitReason.__table__)  # type: ignore[attr-defined]
-absence_table = cast(sa.Table, Absence.__table__)  # type: ignore[attr-defined]
-_account = cast(sa.Table, Account.__table__)  # type: ignore[attr-defined]
-_consent_state = cast(sa.Table, ConsentState.__table__)  # type: ignore[attr-defined]
+practice_table = table_of(Practice)
+visit_reason_table = table_of(VisitReason)
+absence_table = table_of(Absence)
+_account = table_of(Account)
+_consent_state = table_of(ConsentState)
 
 
 _listed_cache: dict[int, tuple[Charter, sa.ColumnElement[bool]]] = {}

@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Account, Role
+from app.core.repository import changed, table_of
 from app.practice.models import (
     Absence,
     Practice,
@@ -22,7 +23,7 @@ from app.practice.models import (
     visit_reason_table,
 )
 
-account_table = cast(sa.Table, Account.__table__)  # type: ignore[attr-defined]
+account_table = table_of(Account)
 _with_account = practice_table.join(account_table, account_table.c.id == practice_table.c.id)
 
 
@@ -131,7 +132,7 @@ class PracticeRepository:
             )
             .values(active=False)
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return changed(result) > 0
 
     # absences
 
@@ -157,4 +158,4 @@ class PracticeRepository:
                 absence_table.c.id == absence_id, absence_table.c.practitioner_id == practice_id
             )
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return changed(result) > 0

@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import dialect_insert, insert_for, lock_until_commit
+from app.core.repository import changed, table_of
 from app.throttle.models import ThrottleState
 
-throttle_table = cast(sa.Table, ThrottleState.__table__)  # type: ignore[attr-defined]
+throttle_table = table_of(ThrottleState)
 
 
 @cache
@@ -109,4 +110,4 @@ class ThrottleRepository:
                 sa.or_(t.c.blocked_until.is_(None), t.c.blocked_until <= now),
             )
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return changed(result)
