@@ -123,20 +123,15 @@ class Source:
     description: str
 
 
-@dataclass(frozen=True, slots=True)
-class Clause:
-    """One clause of the Charte e-RDV, in erdv's own words (IDs are ours, not the charter's)."""
+class VersionedText:
+    """A clause's or a purpose's text: the French reference is its identity (hashed, pinned by
+    the lock and by every consent receipt), the English translation is hashed and locked beside it."""
 
-    id: str
-    version: int
-    title: Localized
-    summary: Localized
+    __slots__ = ()
     text: Localized
-    sources: tuple[str, ...]
 
     @property
     def text_sha256(self) -> str:
-        """Hash of the French reference text: the identity of this version."""
         return text_sha256(self.text.fr)
 
     @property
@@ -148,7 +143,19 @@ class Clause:
 
 
 @dataclass(frozen=True, slots=True)
-class Purpose:
+class Clause(VersionedText):
+    """One clause of the Charte e-RDV, in erdv's own words (IDs are ours, not the charter's)."""
+
+    id: str
+    version: int
+    title: Localized
+    summary: Localized
+    text: Localized
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Purpose(VersionedText):
     """Something a person decides, tied to clauses, versioned, its text hashed (docs/charter.md
     "Consent purposes")."""
 
@@ -162,18 +169,6 @@ class Purpose:
     default: bool
     title: Localized
     text: Localized
-
-    @property
-    def text_sha256(self) -> str:
-        """Hash of the French reference text: what a consent receipt pins by default."""
-        return text_sha256(self.text.fr)
-
-    @property
-    def text_en_sha256(self) -> str:
-        return text_sha256(self.text.en)
-
-    def sha256(self, lang: Lang) -> str:
-        return text_sha256(self.text.get(lang))
 
 
 @dataclass(frozen=True, slots=True)

@@ -249,18 +249,8 @@ async def record_authorization(
     "Consent purposes"; GDPR Art. 7: who, when, which text version) in the same transaction as the
     code."""
     if approved:
-        purpose = default_charter().purpose(THIRD_PARTY_SHARING)
-        await consent.decide(
-            session,
-            audit,
-            account_id=account_id,
-            audience="patient",
-            actor=actor,
-            purpose_id=THIRD_PARTY_SHARING,
-            purpose_version=purpose.version,
-            decision=consent.Decision.GRANT,
-            scope=client_id,
-            channel="oauth-consent",
+        await _decide_sharing(
+            session, audit, account_id, actor, client_id, consent.Decision.GRANT, "oauth-consent"
         )
     await audit.record(
         AuditAction.OAUTH_AUTHORIZED if approved else AuditAction.OAUTH_DENIED,
@@ -318,18 +308,8 @@ async def withdraw_app(
     current = [a for a in await authorized_apps(session, account_id) if a.client_id == client_id]
     if not current:
         raise AppNotFound("You have not authorized this application.")
-    purpose = default_charter().purpose(THIRD_PARTY_SHARING)
-    await consent.decide(
-        session,
-        audit,
-        account_id=account_id,
-        audience="patient",
-        actor=actor,
-        purpose_id=THIRD_PARTY_SHARING,
-        purpose_version=purpose.version,
-        decision=consent.Decision.WITHDRAW,
-        scope=client_id,
-        channel="web",
+    await _decide_sharing(
+        session, audit, account_id, actor, client_id, consent.Decision.WITHDRAW, "web"
     )
     revoked = await revoke_account_tokens(session, account_id, client_id)
     await audit.record(
@@ -339,4 +319,30 @@ async def withdraw_app(
         object_type="oauth_client",
         object_id=client_id,
         details={"revoked_tokens": revoked},
+    )
+
+
+async def _decide_sharing(
+    session: AsyncSession,
+    audit: AuditTrail,
+    account_id: uuid.UUID,
+    actor: Actor,
+    client_id: str,
+    decision: consent.Decision,
+    channel: str,
+) -> None:
+    """The patient's ``third-party-sharing`` decision about one client, at the current version of
+    the purpose's text (the consent is per client: its ``scope``)."""
+    purpose = default_charter().purpose(THIRD_PARTY_SHARING)
+    await consent.decide(
+        session,
+        audit,
+        account_id=account_id,
+        audience="patient",
+        actor=actor,
+        purpose_id=THIRD_PARTY_SHARING,
+        purpose_version=purpose.version,
+        decision=decision,
+        scope=client_id,
+        channel=channel,
     )
