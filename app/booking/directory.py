@@ -6,7 +6,6 @@ import dataclasses
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from app.booking.availability import free_in
 from app.booking.base import BookingBase
@@ -14,7 +13,8 @@ from app.booking.errors import (
     InvalidQuery,
     PractitionerNotFound,
 )
-from app.booking.statements import LONGEST_VISIT
+from app.booking.rows import Profile
+from app.booking.statements import LONGEST_VISIT, ReasonRow
 from app.booking.views import (
     NEXT_SLOT_FIRST_SPAN,
     Page,
@@ -103,7 +103,7 @@ class DirectoryService(BookingBase):
 
     async def _next_slots(
         self,
-        rows: Sequence[Any],
+        rows: Sequence[Profile],
         durations: dict[uuid.UUID, dict[str, int]],
         now: datetime,
         laid: dict[uuid.UUID, FreeSlots],
@@ -145,7 +145,7 @@ class DirectoryService(BookingBase):
             pending, start, span = later, window.end, MAX_WINDOW
         return found
 
-    def _profiles(self, rows: Sequence[Any], reasons: Sequence[Any]) -> list[ProfileView]:
+    def _profiles(self, rows: Sequence[Profile], reasons: Sequence[ReasonRow]) -> list[ProfileView]:
         by_practice: dict[uuid.UUID, list[VisitReasonView]] = {}
         for r in reasons:
             by_practice.setdefault(r.practitioner_id, []).append(

@@ -19,7 +19,16 @@ from app.booking.models import (
     cell_table,
     idempotency_table,
 )
-from app.booking.rows import BookingOffer, Contact, PracticeAppointment, Profile, Replayed
+from app.booking.rows import (
+    AgendaRow,
+    BookingOffer,
+    Busy,
+    Contact,
+    PracticeAppointment,
+    PracticeBusy,
+    Profile,
+    Replayed,
+)
 from app.booking.statements import (
     _INSERT_APPOINTMENT,
     _REPLAYED,
@@ -60,7 +69,7 @@ class BookingRepository:
         name: str | None,
         after: tuple[str, uuid.UUID] | None,
         limit: int,
-    ) -> Sequence[Any]:
+    ) -> Sequence[Profile]:
         query = _profiles()
         if profession is not None:
             query = query.where(p.c.profession == profession)
@@ -79,7 +88,7 @@ class BookingRepository:
                 )
             )
         query = query.order_by(p.c.search_name, p.c.id).limit(limit)
-        rows: Sequence[Any] = (await self.session.execute(query)).all()
+        rows: Sequence[Profile] = (await self.session.execute(query)).all()
         return rows
 
     async def profile_and_reasons(
@@ -138,11 +147,11 @@ class BookingRepository:
         end: datetime,
         *,
         exclude: uuid.UUID | None = None,
-    ) -> Sequence[Any]:
+    ) -> Sequence[Busy]:
         """Absences and active appointments of one practitioner overlapping ``[start, end)``."""
         params = self._busy_params(start, end, exclude)
         query = _busy(many=False, excluding=exclude is not None)
-        rows: Sequence[Any] = (
+        rows: Sequence[Busy] = (
             await self.session.execute(query, {"practitioner_id": practitioner_id, **params})
         ).all()
         return rows
@@ -154,7 +163,7 @@ class BookingRepository:
         end: datetime,
         *,
         exclude: uuid.UUID | None = None,
-    ) -> dict[uuid.UUID, list[Any]]:
+    ) -> dict[uuid.UUID, list[PracticeBusy]]:
         """Absences and active appointments overlapping ``[start, end)``, per practitioner, in one
         statement (``exclude``: an appointment being moved does not stand in its own way).
 
@@ -165,7 +174,7 @@ class BookingRepository:
         """
         params = self._busy_params(start, end, exclude)
         query = _busy(many=True, excluding=exclude is not None)
-        out: dict[uuid.UUID, list[Any]] = {pid: [] for pid in practitioner_ids}
+        out: dict[uuid.UUID, list[PracticeBusy]] = {pid: [] for pid in practitioner_ids}
         for row in (
             await self.session.execute(query, {"ids": list(practitioner_ids), **params})
         ).all():
@@ -317,18 +326,18 @@ class BookingRepository:
 
     async def of_patient(
         self, patient_id: uuid.UUID, now: datetime, *, upcoming: bool, limit: int
-    ) -> Sequence[Any]:
+    ) -> Sequence[PracticeAppointment]:
         query = self._appointments().where(a.c.patient_id == patient_id)
         if upcoming:
             query = query.where(a.c.end_at > now).order_by(a.c.start_at, a.c.id)
         else:
             query = query.where(a.c.end_at <= now).order_by(a.c.start_at.desc(), a.c.id)
-        rows: Sequence[Any] = (await self.session.execute(query.limit(limit))).all()
+        rows: Sequence[PracticeAppointment] = (await self.session.execute(query.limit(limit))).all()
         return rows
 
     async def agenda(
         self, practitioner_id: uuid.UUID, start: datetime, end: datetime, limit: int
-    ) -> Sequence[Any]:
+    ) -> Sequence[AgendaRow]:
         query = (
             sa.select(a, account_table.c.full_name, account_table.c.phone, p.c.timezone)
             .select_from(
