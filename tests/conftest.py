@@ -15,31 +15,32 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
-    create_async_engine,
 )
 
 from app.core import migrate
-from app.core.db import create_engine, metadata, session_factory
+from app.core.db import create_engine, session_factory
 from app.core.settings import Settings
 from app.main import create_app
 from tests.factories import People
-
-POSTGRES_URL_ENV = "ERDV_TEST_POSTGRES_URL"
-TEST_SECRET = "test-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
-TEST_ENCRYPTION_KEY = "test-encryption-key-0123456789abcdefghijklmnopqrstu"
+from tests.helpers.backends import (
+    POSTGRES_URL_ENV,
+    TEST_ENCRYPTION_KEY,
+    TEST_SECRET,
+    Backend,
+    admin_sql,
+    truncate_all,
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -67,12 +68,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = kept
 
 
-@dataclass(frozen=True)
-class Backend:
-    name: str
-    url: str
-
-
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
@@ -88,22 +83,13 @@ def postgres_database() -> Iterator[str]:
             pytest.fail(f"{POSTGRES_URL_ENV} is not set but ERDV_REQUIRE_POSTGRES=1")
         pytest.skip(f"{POSTGRES_URL_ENV} not set: PostgreSQL tests skipped")
     name = f"erdv_test_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin_sql(server_url, f'CREATE DATABASE "{name}"'))
+    asyncio.run(admin_sql(server_url, f'CREATE DATABASE "{name}"'))
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
     try:
         migrate.upgrade(url)
         yield url
     finally:
-        asyncio.run(_admin_sql(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _admin_sql(server_url: str, statement: str) -> None:
-    engine = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
+        asyncio.run(admin_sql(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -117,19 +103,7 @@ def backend(
         return
     url: str = request.getfixturevalue("postgres_database")
     yield Backend("postgres", url)
-    asyncio.run(_truncate_all(url))
-
-
-async def _truncate_all(url: str) -> None:
-    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-    if not tables:
-        return
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    finally:
-        await engine.dispose()
+    asyncio.run(truncate_all(url))
 
 
 @pytest.fixture
@@ -189,3 +163,13 @@ async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return session_factory(engine)
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    """Settings for an ``erdv`` subprocess on its own SQLite database (``tests/helpers/cli.py``)."""
+    return {
+        "ERDV_DATA_DIR": str(tmp_path / "var"),
+        "ERDV_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'var' / 'erdv.db'}",
+        "ERDV_ENV": "development",
+    }

@@ -4,36 +4,12 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
-import sys
-from pathlib import Path
+import socket
 
 import pytest
 
 from app import __version__
-
-
-def run_erdv(
-    *args: str, env: dict[str, str], stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our own entry point, fixed arguments
-        [sys.executable, "-m", "app", *args],
-        env={**os.environ, **env},
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-@pytest.fixture
-def cli_env(tmp_path: Path) -> dict[str, str]:
-    return {
-        "ERDV_DATA_DIR": str(tmp_path / "var"),
-        "ERDV_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'var' / 'erdv.db'}",
-        "ERDV_ENV": "development",
-    }
+from tests.helpers.cli import free_port, run_erdv
 
 
 def test_version(cli_env: dict[str, str]) -> None:
@@ -146,14 +122,14 @@ def test_serve_shares_the_hashing_threads_between_workers(
 
     monkeypatch.setattr(uvicorn, "run", started)
     monkeypatch.setattr(Multiprocess, "run", started)
-    result = CliRunner().invoke(cli, ["serve", "--workers", str(workers)])
+    # a free port, not the default 8000 another server on this machine (``make run``) may hold
+    port = str(free_port())
+    result = CliRunner().invoke(cli, ["serve", "--port", port, "--workers", str(workers)])
     assert result.exit_code == 0, result.output
     assert seen["threads"] == expected
 
 
 def test_serve_on_a_taken_port_says_so(cli_env: dict[str, str]) -> None:
-    import socket
-
     with socket.socket() as other:
         other.bind(("127.0.0.1", 0))
         other.listen()

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from app.core import migrate
-from tests.conftest import POSTGRES_URL_ENV, Backend, _admin_sql
+from tests.helpers.backends import POSTGRES_URL_ENV, Backend, admin_sql
 
 
 @pytest.fixture
@@ -23,11 +23,11 @@ def empty_database(backend: Backend, tmp_path: Path) -> Iterator[str]:
 
     server = os.environ[POSTGRES_URL_ENV]
     name = f"erdv_mig_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin_sql(server, f'CREATE DATABASE "{name}"'))
+    asyncio.run(admin_sql(server, f'CREATE DATABASE "{name}"'))
     try:
         yield make_url(server).set(database=name).render_as_string(hide_password=False)
     finally:
-        asyncio.run(_admin_sql(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(admin_sql(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def test_upgrade_check_downgrade_upgrade(empty_database: str) -> None:

@@ -131,14 +131,6 @@ def cells(start: datetime, end: datetime) -> list[datetime]:
     return [first + i * CELL for i in range((end - start) // CELL)]
 
 
-def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
-    """Whether half-open intervals ``[a_start, a_end)`` and ``[b_start, b_end)`` share an instant.
-
-    Only meaningful for datetimes with distinct or fixed-offset tzinfos (see the module docstring).
-    """
-    return a_start < b_end and b_start < a_end
-
-
 def _offset(value: datetime) -> timedelta:
     offset = value.utcoffset()
     if offset is None:  # pragma: no cover - every caller passes an aware datetime

@@ -26,8 +26,8 @@ from app.auth.authenticator import (
 from app.auth.sessions import PARTIAL_SESSION_PATHS
 from app.core.access import ACCESS_KEY
 from app.core.settings import Settings
-from tests.core.test_app import assert_problem
 from tests.factories import People
+from tests.helpers.problems import assert_problem
 
 UNSAFE = {"post", "put", "patch", "delete"}
 

@@ -6,8 +6,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.audit.repository import entry_table
-from tests.core.test_app import assert_problem
 from tests.factories import People
+from tests.helpers.problems import assert_problem
 
 
 async def test_suspend_and_reinstate(people: People, engine: AsyncEngine) -> None:

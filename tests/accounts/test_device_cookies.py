@@ -11,8 +11,8 @@ import httpx
 
 from app.accounts.devices import DEVICE_COOKIE, DEVICE_COOKIE_PATH
 from app.core import clock
-from tests.core.test_app import assert_problem
 from tests.factories import People, Person
+from tests.helpers.problems import assert_problem
 
 WRONG = "not-the-password-at-all"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.core.test_app import assert_problem
 from tests.factories import People, mail_token, outbox
+from tests.helpers.problems import assert_problem
 
 ODD = (
     "victim@x.example,",

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.accounts.repository import session_table
-from tests.core.test_app import assert_problem
 from tests.factories import People, mail_token, outbox
+from tests.helpers.problems import assert_problem
 
 
 async def test_whole_flow_register_verify_login_enrol_logout_login(people: People) -> None:

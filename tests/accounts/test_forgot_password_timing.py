@@ -7,7 +7,7 @@ happens after the response (``AuthService.send_password_reset``).
 
 The proof here is exact: the request runs the very same SQL statements for both, on both
 databases (it fails on the starting commit). The answer times themselves are compared by
-``make bench`` (row B13, bench/README.md), not here: on this shared two-core machine, under a test
+``make bench`` (row B16, bench/README.md), not here: on this shared two-core machine, under a test
 suite's load, a request's time varied by ±10-27 ms between deciles, so a 99.9 % interval for the
 median difference of 160 interleaved pairs over TCP was ±2.5-4 ms wide: wider than the effect to
 rule out, and a test that could tell 1 ms would need ten times the pairs, minutes of the suite.
@@ -21,8 +21,8 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from tests.booking.test_statements import counting
 from tests.factories import People
+from tests.helpers.statements import counting
 
 FORGOT = "/api/v1/auth/password/forgot"
 

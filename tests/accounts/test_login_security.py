@@ -20,8 +20,8 @@ from app.core import clock
 from app.core.settings import Settings
 from app.main import create_app
 from app.throttle.models import ThrottleState
-from tests.core.test_app import assert_problem
 from tests.factories import People
+from tests.helpers.problems import assert_problem
 
 throttle_table = ThrottleState.__table__  # type: ignore[attr-defined]
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from tests.booking.test_statements import counting
-from tests.conftest import Backend
 from tests.factories import People
+from tests.helpers.backends import Backend
+from tests.helpers.statements import counting
 
 #: SQLite: BEGIN IMMEDIATE (the database's write lock also serializes the throttle key and the
 #: audit writers), one read (account, TOTP enrolment, both throttle keys), the session row, then

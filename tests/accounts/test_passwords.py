@@ -7,8 +7,8 @@ import pytest
 from app.accounts.errors import WeakPassword
 from app.accounts.password_policy import check_password, rpps_with_check_digit, valid_rpps
 from app.core import clock
-from tests.core.test_app import assert_problem
 from tests.factories import People, mail_token, outbox
+from tests.helpers.problems import assert_problem
 
 
 @pytest.mark.parametrize(

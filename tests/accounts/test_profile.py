@@ -10,8 +10,8 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.audit.repository import entry_table
-from tests.core.test_app import assert_problem
 from tests.factories import People, outbox, valid_rpps
+from tests.helpers.problems import assert_problem
 
 
 async def test_read_and_change_my_account(people: People, engine: AsyncEngine) -> None:

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.core import clock
 from app.core.settings import Settings
 from app.throttle.service import Policies
-from tests.core.test_app import assert_problem
 from tests.factories import People
+from tests.helpers.problems import assert_problem
 
 
 async def test_a_stale_setup_session_cannot_replace_the_authenticator(people: People) -> None:

@@ -18,7 +18,7 @@ from app.audit.repository import _INSERT_IF_NEXT, AuditRepository, entry_table
 from app.audit.service import Actor, AuditTrail, verify
 from app.core import clock
 from app.core.db import new_id, transaction
-from tests.audit.test_chain import KEY, write_entries
+from tests.audit.trail import KEY, write_entries
 
 
 async def count(session: AsyncSession) -> int:

@@ -18,36 +18,16 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.audit import chain
-from app.audit import service as audit_service
 from app.audit.dependencies import Audit
 from app.audit.models import AuditAction, AuditOutcome
 from app.audit.repository import AuditRepository, checkpoint_table, entry_table, head_table
-from app.audit.service import Actor, AuditTrail, audit_key, purge_older_than, verify
+from app.audit.service import Actor, AuditTrail, purge_older_than
 from app.core import clock
 from app.core.db import transaction
 from app.core.request_db import DbSession
 from tests.audit.tampering import tampering
-from tests.conftest import TEST_SECRET, Backend
-
-KEY = audit_key(TEST_SECRET.encode())
-
-
-async def write_entries(sessions: async_sessionmaker[AsyncSession], n: int) -> None:
-    for i in range(n):
-        async with transaction(sessions) as session:
-            await AuditTrail(session, KEY).record(
-                AuditAction.APPOINTMENT_READ,
-                actor=Actor.account(f"practitioner-{i}", "practitioner"),
-                subject_id=f"patient-{i % 3}",
-                object_type="appointment",
-                object_id=f"appt-{i}",
-                details={"via": "web"},
-            )
-
-
-async def check(sessions: async_sessionmaker[AsyncSession]) -> audit_service.VerifyResult:
-    async with transaction(sessions) as session:
-        return await verify(session, KEY)
+from tests.audit.trail import KEY, check, write_entries
+from tests.helpers.backends import TEST_SECRET, Backend
 
 
 async def seq_of(engine: AsyncEngine, seq: int) -> dict[str, object]:

@@ -17,8 +17,8 @@ from app.audit.models import AuditAction
 from app.audit.service import Actor, AuditTrail, append, audit_key
 from app.core import clock
 from app.core.db import transaction
-from tests.conftest import TEST_SECRET, Backend
-from tests.helpers import cli_peak_rss_kib
+from tests.helpers.backends import TEST_SECRET, Backend
+from tests.helpers.cli import cli_peak_rss_kib
 
 KEY = audit_key(TEST_SECRET.encode())
 

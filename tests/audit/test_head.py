@@ -21,9 +21,9 @@ from app.audit.service import purge_older_than
 from app.core import clock
 from app.core.db import transaction
 from tests.audit.tampering import tampering
-from tests.audit.test_chain import KEY, check, write_entries
-from tests.conftest import TEST_SECRET, Backend
-from tests.helpers import cli_env
+from tests.audit.trail import KEY, check, write_entries
+from tests.helpers.backends import TEST_SECRET, Backend
+from tests.helpers.cli import backend_env
 
 
 def _cli(
@@ -31,7 +31,7 @@ def _cli(
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603
         [sys.executable, "-m", "app", "audit", *args],
-        env=cli_env(backend) | {"ERDV_SECRET_KEY": secret},
+        env=backend_env(backend) | {"ERDV_SECRET_KEY": secret},
         capture_output=True,
         text=True,
         timeout=60,

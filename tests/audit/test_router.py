@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.audit.repository import entry_table
 from tests.audit.tampering import tampering
-from tests.core.test_app import assert_problem
 from tests.factories import People
+from tests.helpers.problems import assert_problem
 
 
 async def test_access_log_shows_what_was_done_with_my_data_and_by_whom(people: People) -> None:

@@ -15,10 +15,9 @@ from fastapi import FastAPI
 from sqlalchemy import event
 
 from app.core.settings import Settings
-from tests.booking.helpers import book, grant, patient, ready_practitioner, soon
-from tests.core.test_app import assert_problem
 from tests.factories import People, Person
-from tests.throttle.helpers import successes_before_429
+from tests.helpers.booking import book, grant, patient, ready_practitioner, soon
+from tests.helpers.problems import assert_problem, successes_before_429
 
 ALLOWANCE = 2
 

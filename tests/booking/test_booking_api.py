@@ -1,9 +1,10 @@
-"""Booking through the API: rules, consent, idempotency, reschedule, access, DST, minimal data."""
+"""Booking through the API: rules, consent, idempotency, reschedule, access, time zones, minimal
+data (the practice's own settings are tested in ``tests/practice/``)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -15,31 +16,20 @@ from app.core import clock
 from app.core.jobs import run_job
 from app.core.settings import Settings
 from app.jobs import JOBS
-from tests.booking.helpers import (
+from tests.factories import People, outbox
+from tests.helpers.booking import (
     LISTING,
     book,
     grant,
+    paris_at,
     patient,
     ready_practitioner,
     slots,
     soon,
 )
-from tests.core.test_app import assert_problem
-from tests.factories import People, outbox
+from tests.helpers.problems import assert_problem
 
 SECRET_LABEL = "Suivi-contraception-zz9"
-
-
-def _paris(days: int, hour: int, minute: int = 0) -> datetime:
-    """Local Paris wall time ``days`` from today: on the lattice of blocks opening at 00:00."""
-    paris = ZoneInfo("Europe/Paris")
-    day = (clock.now() + timedelta(days=days)).astimezone(paris).date()
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=paris)
-
-
-def _last_sunday(year: int, month: int) -> date:
-    day = date(year, month + 1, 1) - timedelta(days=1) if month < 12 else date(year, 12, 31)
-    return day - timedelta(days=(day.weekday() + 1) % 7)
 
 
 async def test_book_then_slot_is_gone_and_times_are_in_the_practitioner_zone(
@@ -74,7 +64,7 @@ async def test_book_then_slot_is_gone_and_times_are_in_the_practitioner_zone(
 async def test_overlapping_visits_of_different_lengths_are_refused(people: People) -> None:
     doctor, (short, long) = await ready_practitioner(people, reasons=[("Court", 15), ("Long", 45)])
     alice, bob = await patient(people), await patient(people)
-    start = _paris(1, 9)
+    start = paris_at(1, 9)
     booked = await book(alice, doctor.account_id, long, start)
     assert booked.status_code == 201, booked.text
     for minutes in (15, 30):
@@ -165,7 +155,7 @@ async def test_idempotency_key_returns_the_first_answer_and_books_once(
 async def test_reschedule_to_a_taken_time_leaves_the_original_intact(people: People) -> None:
     doctor, (reason,) = await ready_practitioner(people)
     alice, bob = await patient(people), await patient(people)
-    start = _paris(1, 10)
+    start = paris_at(1, 10)
     mine = (await book(alice, doctor.account_id, reason, start)).json()
     taken = start + timedelta(minutes=30)
     assert (await book(bob, doctor.account_id, reason, taken)).status_code == 201
@@ -329,7 +319,7 @@ async def test_unlisted_practitioners_are_neither_searchable_nor_bookable(people
         json={"purpose_id": "deontology", "purpose_version": 1, "decision": "withdraw"},
     )
     if withdrawn.status_code == 409:  # not at version 1: use the current one
-        from tests.booking.helpers import version
+        from tests.helpers.booking import version
 
         withdrawn = await hidden.post(
             "/api/v1/me/consents",
@@ -429,129 +419,6 @@ async def test_search_with_slots_gives_each_result_the_slot_list(people: People)
             422,
             "validation_error",
         )
-
-
-async def test_opening_hours_across_daylight_saving_changes(people: People) -> None:
-    doctor, (reason,) = await ready_practitioner(
-        people,
-        reasons=[("Consultation", 60)],
-        weekly=[{"weekday": d, "start": "09:00", "end": "12:00"} for d in range(7)],
-    )
-    anyone = people.client()
-    today = clock.now().date()
-    checked = 0
-    for year in (today.year, today.year + 1):
-        for month in (3, 10):
-            change = _last_sunday(year, month)
-            if (
-                not today + timedelta(days=2)
-                < change - timedelta(days=7)
-                < today + timedelta(days=350)
-            ):
-                continue
-            start = datetime.combine(change - timedelta(days=7), datetime.min.time(), tzinfo=UTC)
-            found = await slots(anyone, doctor.account_id, start, start + timedelta(days=14))
-            assert len(found) == 14 * 3  # no slot created or lost around the change
-            for day_slots in (found[i : i + 3] for i in range(0, len(found), 3)):
-                local = datetime.fromisoformat(day_slots[0]["start"])
-                summer = local.utcoffset() == timedelta(hours=2)
-                expected_utc_hour = 7 if summer else 8
-                assert local.hour == 9
-                assert local.astimezone(UTC).hour == expected_utc_hour
-                assert [datetime.fromisoformat(s["start"]).hour for s in day_slots] == [9, 10, 11]
-            winter_first = next(s for s in found if s["start"].endswith("+01:00"))
-            summer_first = next(s for s in found if s["start"].endswith("+02:00"))
-            assert datetime.fromisoformat(winter_first["start"]).astimezone(UTC).hour == 8
-            assert datetime.fromisoformat(summer_first["start"]).astimezone(UTC).hour == 7
-            checked += 1
-    assert checked >= 1
-    assert_problem(
-        await anyone.get(
-            f"/api/v1/practitioners/{doctor.account_id}/slots",
-            params={"from": soon(0).isoformat(), "to": (soon(0) + timedelta(days=32)).isoformat()},
-        ),
-        422,
-        "validation_error",
-    )
-
-
-async def test_absence_with_appointments_conflicts_or_cancels_and_notifies(
-    people: People, settings: Settings
-) -> None:
-    doctor, (reason,) = await ready_practitioner(people, reasons=[(SECRET_LABEL, 30)])
-    alice = await patient(people)
-    start = _paris(2, 10)
-    appointment = (await book(alice, doctor.account_id, reason, start)).json()
-    window = {
-        "start": (start - timedelta(hours=1)).isoformat(),
-        "end": (start + timedelta(hours=2)).isoformat(),
-    }
-    body = assert_problem(
-        await doctor.post("/api/v1/me/absences", json=window), 409, "absence_conflicts"
-    )
-    assert body["appointments"] == 1
-    created = await doctor.post("/api/v1/me/absences", json={**window, "cancel_appointments": True})
-    assert created.status_code == 201
-    assert created.json()["cancelled_appointments"] == 1
-    cancelled = (await alice.get(f"/api/v1/appointments/{appointment['id']}")).json()
-    assert cancelled["status"] == "cancelled"
-    assert cancelled["visit_reason"] is None
-    mails = [m for m in outbox(settings) if m["To"] == alice.email and "annul" in str(m["Subject"])]
-    assert len(mails) == 1
-    assert SECRET_LABEL not in mails[0].as_string()
-
-
-async def test_practice_profile_validation(people: People) -> None:
-    doctor = await people.signed_in(role="practitioner")
-    me = (await doctor.get("/api/v1/me/practice")).json()
-    assert me["status"] == "pending"
-    assert me["listed"] is False
-    assert me["id"] == doctor.account_id
-    bad = await doctor.put(
-        "/api/v1/me/practice", json={"profession": "sage-femme", "specialty": "pediatrie"}
-    )
-    assert_problem(bad, 422, "validation_error")
-    assert_problem(
-        await doctor.put("/api/v1/me/practice", json={"timezone": "Mars/Olympus"}),
-        422,
-        "validation_error",
-    )
-    assert_problem(
-        await doctor.put("/api/v1/me/practice", json={"motif": "x"}), 422, "validation_error"
-    )
-    reason = (
-        await doctor.post(
-            "/api/v1/me/visit-reasons", json={"label": "Bilan", "duration_minutes": 20}
-        )
-    ).json()["id"]
-    overlapping = {
-        "timezone": "Europe/Paris",
-        "weekly": [
-            {"weekday": 0, "start": "09:00", "end": "12:00", "visit_reason_ids": [reason]},
-            {"weekday": 0, "start": "11:00", "end": "13:00", "visit_reason_ids": [reason]},
-        ],
-    }
-    assert_problem(
-        await doctor.put("/api/v1/me/availability", json=overlapping), 422, "invalid_availability"
-    )
-    unknown = {
-        "timezone": "Europe/Paris",
-        "weekly": [
-            {
-                "weekday": 0,
-                "start": "09:00",
-                "end": "12:00",
-                "visit_reason_ids": [str(uuid.uuid4())],
-            }
-        ],
-    }
-    assert_problem(
-        await doctor.put("/api/v1/me/availability", json=unknown), 422, "invalid_availability"
-    )
-    good = {"timezone": "America/New_York", "weekly": [overlapping["weekly"][0]]}
-    assert (await doctor.put("/api/v1/me/availability", json=good)).status_code == 200
-    assert (await doctor.delete(f"/api/v1/me/visit-reasons/{reason}")).status_code == 204
-    assert (await doctor.get("/api/v1/me/availability")).json()["weekly"] == []
 
 
 async def test_my_appointments_name_the_practitioners_time_zone(people: People) -> None:

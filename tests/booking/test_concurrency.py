@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.booking.models import appointment_table
 from app.core.settings import Settings
-from tests.booking.helpers import fast_patients, ready_practitioner, slots
 from tests.factories import People
+from tests.helpers.booking import fast_patients, ready_practitioner, slots
 
 PATIENTS = 50
 ROUNDS = 20

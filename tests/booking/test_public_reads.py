@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from app.core.settings import Settings
-from tests.booking.helpers import ready_practitioner
 from tests.factories import People
+from tests.helpers.booking import ready_practitioner
 
 
 @pytest.mark.only_backend("sqlite")

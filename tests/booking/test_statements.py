@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import event
 
 from app.core import clock
 from app.core.settings import Settings
-from tests.booking.helpers import book, fast_patients, ready_practitioner, slots
 from tests.factories import People
+from tests.helpers.booking import book, fast_patients, ready_practitioner, slots
+from tests.helpers.statements import counting
 
 #: booking, all included (SQLite): BEGIN, session load, idempotency lookup, consent, throttle (one
 #: upsert), practice + visit reason, busy time, 3 inserts (no savepoint: conflicts are skipped, not
@@ -25,26 +22,6 @@ SLOTS = 1
 #: result's next slot; a further window only for results with nothing free in the first), plus
 #: BEGIN on SQLite
 SEARCH_MAX = 4
-
-
-class Counter:
-    def __init__(self) -> None:
-        self.statements: list[str] = []
-
-
-@contextmanager
-def counting(app: FastAPI) -> Iterator[Counter]:
-    counter = Counter()
-    engine = app.state.engine.sync_engine
-
-    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        counter.statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield counter
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
 
 
 async def test_booking_and_slot_search_statement_counts(

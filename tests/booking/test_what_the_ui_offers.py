@@ -1,6 +1,6 @@
-"""What a client needs to offer only what will work: the change deadline of each appointment, a
-listing only for practices a patient can book, a new visit reason that is bookable at once, and
-notices in the patient's language."""
+"""What a client needs to offer only what will work: the change deadline of each appointment, each
+search result's next slot, and notices in the patient's language (the listing rules are in
+``tests/practice/``)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,16 @@ from datetime import datetime, timedelta
 from fastapi import FastAPI
 
 from app.core import clock
-from tests.booking.helpers import (
-    ALL_WEEK,
-    LISTING,
-    approve,
+from tests.factories import People, outbox
+from tests.helpers.booking import (
     book,
-    grant,
     patient,
     ready_practitioner,
     slots,
     soon,
 )
-from tests.booking.test_statements import counting
-from tests.core.test_app import assert_problem
-from tests.factories import People, outbox
+from tests.helpers.problems import assert_problem
+from tests.helpers.statements import counting
 
 
 async def test_each_appointment_says_until_when_the_patient_may_change_it(people: People) -> None:
@@ -49,57 +45,6 @@ async def test_each_appointment_says_until_when_the_patient_may_change_it(people
     assert read["changes_until"] == listed[early["id"]]["changes_until"]
     cancelled = (await alice.post(f"/api/v1/appointments/{early['id']}/cancel")).json()
     assert cancelled["changes_until"] is None
-
-
-async def test_a_practice_without_visit_reasons_is_not_listed(people: People) -> None:
-    doctor, (reason,) = await ready_practitioner(people, listed=False)
-    assert (await doctor.delete(f"/api/v1/me/visit-reasons/{reason}")).status_code == 204
-    await grant(doctor, *LISTING)
-    await approve(people.app, people.settings, doctor.account_id)
-    practice = (await doctor.get("/api/v1/me/practice")).json()
-    assert practice["listed"] is False
-    assert practice["listing_missing"] == ["visit-reasons"]
-    visitor = await people.anonymous()
-    found = (await visitor.get("/api/v1/practitioners", params={"city": "Paris"})).json()
-    assert doctor.account_id not in [p["id"] for p in found["items"]]
-    assert_problem(
-        await visitor.get(f"/api/v1/practitioners/{doctor.account_id}"), 404, "not_found"
-    )
-    # one visit reason, and the practice is listed at once
-    created = await doctor.post(
-        "/api/v1/me/visit-reasons", json={"label": "Consultation", "duration_minutes": 20}
-    )
-    assert created.status_code == 201
-    practice = (await doctor.get("/api/v1/me/practice")).json()
-    assert (practice["listed"], practice["listing_missing"]) == (True, [])
-    found = (await visitor.get("/api/v1/practitioners", params={"city": "Paris"})).json()
-    assert doctor.account_id in [p["id"] for p in found["items"]]
-    # retiring the last one ends the listing again
-    removed = await doctor.delete(f"/api/v1/me/visit-reasons/{created.json()['id']}")
-    assert removed.status_code == 204
-    assert (await doctor.get("/api/v1/me/practice")).json()["listing_missing"] == ["visit-reasons"]
-
-
-async def test_a_new_visit_reason_can_be_offered_in_every_opening_block(people: People) -> None:
-    doctor, (first,) = await ready_practitioner(people, weekly=ALL_WEEK[:3])
-    start, end = soon(), soon() + timedelta(days=7)
-    # by default a new reason waits for the opening hours to name it (the API says so)
-    quiet = await doctor.post(
-        "/api/v1/me/visit-reasons", json={"label": "Vaccination", "duration_minutes": 10}
-    )
-    assert (
-        await slots(doctor, doctor.account_id, start, end, visit_reason_id=quiet.json()["id"]) == []
-    )
-    offered = await doctor.post(
-        "/api/v1/me/visit-reasons",
-        json={"label": "Renouvellement", "duration_minutes": 10, "offer_in_all_hours": True},
-    )
-    assert offered.status_code == 201, offered.text
-    weekly = (await doctor.get("/api/v1/me/availability")).json()["weekly"]
-    assert len(weekly) == 3
-    for block in weekly:
-        assert set(block["visit_reason_ids"]) == {first, offered.json()["id"]}
-    assert await slots(doctor, doctor.account_id, start, end, visit_reason_id=offered.json()["id"])
 
 
 async def test_the_practice_cancelling_tells_the_patient_in_their_language(people: People) -> None:

@@ -16,8 +16,8 @@ from app.charter.model import Gate
 from app.charter.registry import default_charter
 from app.consent import service
 from app.consent.errors import ConsentRequired
-from tests.core.test_app import assert_problem
 from tests.factories import People, Person
+from tests.helpers.problems import assert_problem
 
 NOTICE = "privacy-notice"
 

@@ -21,10 +21,10 @@ from app.consent.export import COLUMNS, escape_formula
 from app.consent.repository import decision_table
 from app.consent.service import sync_registry
 from app.core.db import transaction
-from tests.conftest import Backend
-from tests.core.test_app import assert_problem
 from tests.factories import People, Person
-from tests.helpers import cli_peak_rss_kib
+from tests.helpers.backends import Backend
+from tests.helpers.cli import cli_peak_rss_kib
+from tests.helpers.problems import assert_problem
 
 
 async def decide(person: Person, purpose: str, decision: str = "grant") -> None:

@@ -15,6 +15,7 @@ from app.core.middleware import CONTENT_SECURITY_POLICY
 from app.core.schemas import Schema
 from app.core.settings import Settings
 from app.main import create_app
+from tests.helpers.problems import assert_problem
 
 SECURITY_HEADERS = {
     "content-security-policy": CONTENT_SECURITY_POLICY,
@@ -29,19 +30,6 @@ def assert_security_headers(response: httpx.Response) -> None:
     for name, value in SECURITY_HEADERS.items():
         assert response.headers.get(name) == value, name
     assert "strict-transport-security" not in response.headers  # not in development/test
-
-
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, object]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body = response.json()
-    assert body["status"] == status
-    assert body["code"] == code
-    assert body["type"].endswith(code)
-    assert body["title"]
-    assert body["detail"]
-    assert body["request_id"] == response.headers["x-request-id"]
-    return body
 
 
 class Echo(Schema):

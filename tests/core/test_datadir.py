@@ -8,7 +8,7 @@ from pathlib import Path
 
 from app.core.settings import Settings
 from tests.factories import People, outbox
-from tests.test_cli import run_erdv
+from tests.helpers.cli import run_erdv
 
 
 def _mode(path: Path) -> int:

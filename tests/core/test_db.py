@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.core.db import UTCDateTime, commit, metadata, rollback, session_factory
 from app.core.errors import Conflict
 from app.core.request_db import DbSession, RequestDatabase
-from tests.booking.helpers import ready_practitioner
-from tests.conftest import Backend
 from tests.factories import People
+from tests.helpers.backends import Backend
+from tests.helpers.booking import ready_practitioner
 
 probe = sa.Table(
     "_probe",

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import httpx
 
-from tests.booking.helpers import book, patient, ready_practitioner, soon
-from tests.core.test_app import assert_problem
 from tests.factories import People
+from tests.helpers.booking import book, patient, ready_practitioner, soon
+from tests.helpers.problems import assert_problem
 
 EDGES = (
     "0001-01-01T00:00:00+05:00",

@@ -13,7 +13,7 @@ from aiosmtpd.controller import Controller
 
 from app.core.mail import FileMailer, Mail, SmtpMailer, build_mailer, build_message
 from app.core.settings import Settings
-from tests.helpers import free_port
+from tests.helpers.cli import free_port
 
 
 class Sink:

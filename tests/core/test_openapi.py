@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.core.test_app import assert_problem
+from tests.helpers.problems import assert_problem
 
 
 async def test_every_operation_declares_its_security(client: httpx.AsyncClient) -> None:

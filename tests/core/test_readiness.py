@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from app.core.settings import Settings
 from app.health.router import READINESS_TIMEOUT_SECONDS
 from app.main import create_app
-from tests.conftest import Backend
+from tests.helpers.backends import Backend
 
 
 class TcpProxy:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from app.core.serving import ReusePortSocket, reuse_port_supported
-from tests.helpers import free_port, stop
+from tests.helpers.cli import free_port, stop
 
 pytestmark = pytest.mark.skipif(not reuse_port_supported(), reason="SO_REUSEPORT balancing: Linux")
 

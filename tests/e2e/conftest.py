@@ -36,7 +36,7 @@ import pytest
 
 from app.core.settings import Settings
 from tests.factories import mail_token, valid_rpps
-from tests.helpers import free_port, stop
+from tests.helpers.cli import free_port, stop
 
 CHROMIUM = Path(os.environ.get("ERDV_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [

@@ -11,14 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import (
-    Person,
-    Server,
-    listed_practitioner,
-    new_person,
-    screenshot,
-    sign_in,
-)
+from tests.e2e.conftest import Person, Server, listed_practitioner, new_person, screenshot, sign_in
 
 PARIS = ZoneInfo("Europe/Paris")
 

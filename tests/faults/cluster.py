@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.helpers import free_port
+from tests.helpers.cli import free_port
 
 #: ``ERDV_REQUIRE_FAULTS=1`` (CI) makes a missing tool a failure instead of a skip
 REQUIRE_ENV = "ERDV_REQUIRE_FAULTS"

@@ -31,9 +31,9 @@ from app.core import migrate
 from app.core.settings import Settings
 from bench import dataset
 from bench.dataset import WEEKLY_HOURS, ZONE, Workload
-from tests.conftest import TEST_ENCRYPTION_KEY, TEST_SECRET
 from tests.faults.cluster import REQUIRE_ENV, Cluster, ClusterUnavailable
-from tests.helpers import free_port
+from tests.helpers.backends import TEST_ENCRYPTION_KEY, TEST_SECRET
+from tests.helpers.cli import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

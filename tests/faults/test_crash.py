@@ -24,16 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.booking.models import appointment_table
 from app.core.settings import Settings
-from tests.conftest import Backend
 from tests.factories import PASSWORD
-from tests.faults.conftest import (
-    Served,
-    SmtpSink,
-    build_world,
-    free_slots,
-    patient_headers,
-    serve,
-)
+from tests.faults.conftest import Served, SmtpSink, build_world, free_slots, patient_headers, serve
+from tests.helpers.backends import Backend
 
 #: acknowledged before the kill (a loaded machine gets there later: up to LOAD_SECONDS_MAX)
 BOOKED_BEFORE_KILL = 20

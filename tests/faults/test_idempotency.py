@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 
 from app.core.settings import Settings
-from tests.conftest import Backend
 from tests.faults.conftest import Served, build_world, free_slots, patient_headers, serve
+from tests.helpers.backends import Backend
 
 DUPLICATES = 20
 ROUNDS = 4

@@ -18,9 +18,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Backend
 from tests.factories import PASSWORD
 from tests.faults.conftest import Served, SmtpSink, serve
+from tests.helpers.backends import Backend
 
 CONCURRENCY = 4
 _numbers = itertools.count()

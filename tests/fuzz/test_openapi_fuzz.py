@@ -31,7 +31,7 @@ import httpx
 import pyotp
 import pytest
 
-from tests.helpers import free_port, stop
+from tests.helpers.cli import free_port, stop
 
 DEMO_PASSWORD = "Demo-Harbor-Lantern-2027"
 DEMO_PATIENT = ("patient@demo.erdv.localhost", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")

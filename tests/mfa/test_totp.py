@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.core import clock
 from app.core.db import metadata
 from app.mfa.service import current_step, totp_code
-from tests.core.test_app import assert_problem
 from tests.factories import People, mail_token
+from tests.helpers.problems import assert_problem
 
 
 async def test_same_code_twice_is_refused(people: People) -> None:

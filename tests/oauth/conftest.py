@@ -137,3 +137,14 @@ async def get_tokens(platform: AsyncOAuth2Client, patient: Person) -> dict[str, 
 
 
 __all__ = ["create_s256_code_challenge"]
+
+
+def bearer(token: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token['access_token']}"}
+
+
+async def delegated_token(app: FastAPI, admin: Person, person: Person) -> dict[str, Any]:
+    registered = await register_client(admin)
+    scope = "appointments:read appointments:write slots:read"
+    async with oauth_client(app, registered, scope=scope) as platform:
+        return await get_tokens(platform, person)

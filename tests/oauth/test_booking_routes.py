@@ -5,28 +5,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Any
 
 import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.booking.models import appointment_table
-from tests.booking.helpers import book, patient, ready_practitioner, soon
-from tests.core.test_app import assert_problem
 from tests.factories import People, Person
-from tests.oauth.conftest import Registered, get_tokens, oauth_client, register_client
-
-
-def bearer(token: dict[str, Any]) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token['access_token']}"}
-
-
-async def delegated_token(app: FastAPI, admin: Person, person: Person) -> dict[str, Any]:
-    registered = await register_client(admin)
-    scope = "appointments:read appointments:write slots:read"
-    async with oauth_client(app, registered, scope=scope) as platform:
-        return await get_tokens(platform, person)
+from tests.helpers.booking import book, patient, ready_practitioner, soon
+from tests.helpers.problems import assert_problem
+from tests.oauth.conftest import (
+    Registered,
+    bearer,
+    delegated_token,
+    oauth_client,
+    register_client,
+)
 
 
 async def test_a_delegated_token_books_and_reads_only_as_its_patient(

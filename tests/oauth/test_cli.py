@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.test_cli import cli_env, run_erdv
-
-__all__ = ["cli_env"]
+from tests.helpers.cli import run_erdv
 
 
 def test_create_client_then_enable(cli_env: dict[str, str]) -> None:

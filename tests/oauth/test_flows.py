@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.models import AuditEntry
 from app.core import clock
-from tests.core.test_app import assert_problem
 from tests.factories import People, Person
+from tests.helpers.problems import assert_problem
 from tests.oauth.conftest import Registered, get_tokens, oauth_client, register_client
 
 

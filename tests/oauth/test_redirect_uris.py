@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.core.test_app import assert_problem
 from tests.factories import Person
+from tests.helpers.problems import assert_problem
 
 
 def _client(redirect_uri: str) -> dict[str, object]:

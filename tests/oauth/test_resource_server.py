@@ -12,8 +12,8 @@ from app.accounts.principal import Principal
 from app.auth.authenticator import Authenticator, CurrentPatient, PublicCaller
 from app.auth.callers import Caller
 from app.core.errors import NotFound
-from tests.core.test_app import assert_problem
 from tests.factories import People, Person
+from tests.helpers.problems import assert_problem
 from tests.oauth.conftest import Registered, get_tokens, oauth_client, register_client
 
 #: appointment id -> owner (a stand-in for the booking tables being built elsewhere)

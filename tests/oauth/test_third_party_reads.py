@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.booking.appointments import AppointmentService
 from app.core.settings import Settings
-from tests.booking.helpers import book, patient, ready_practitioner, soon
 from tests.factories import People, Person
-from tests.oauth.test_booking_routes import bearer, delegated_token
+from tests.helpers.booking import book, patient, ready_practitioner, soon
+from tests.oauth.conftest import bearer, delegated_token
 
 
 def _no_reason_anywhere(value: Any) -> None:

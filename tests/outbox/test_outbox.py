@@ -21,11 +21,10 @@ from app.core.mail import Mail, MailQueue, SmtpMailer
 from app.core.settings import Settings
 from app.outbox.models import OutboxStatus, outbox_table
 from app.outbox.service import Outbox
-from tests.conftest import Backend
-from tests.core.test_app import assert_problem
 from tests.factories import People
-from tests.helpers import cli_env, free_port
-from tests.test_cli import run_erdv
+from tests.helpers.backends import Backend
+from tests.helpers.cli import backend_env, free_port, run_erdv
+from tests.helpers.problems import assert_problem
 
 
 class Relay:
@@ -256,7 +255,7 @@ async def test_the_cli_lists_and_retries_dead_messages(
 ) -> None:
     dead = await _dead_message(settings, sessions)
     # listing and retrying read no message content: the command needs no encryption key
-    env = cli_env(backend) | {"ERDV_DATA_DIR": str(tmp_path / "cli")}
+    env = backend_env(backend) | {"ERDV_DATA_DIR": str(tmp_path / "cli")}
     listed = await asyncio.to_thread(run_erdv, "outbox", "list", env=env)
     assert listed.returncode == 0, listed.stderr
     assert "dead=1" in listed.stdout

@@ -16,10 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core import clock
 from app.core.settings import Settings
-from tests.booking.helpers import ready_practitioner
-from tests.core.test_app import assert_problem
 from tests.factories import People, Person
-from tests.throttle.helpers import successes_before_429
+from tests.helpers.booking import ready_practitioner
+from tests.helpers.problems import assert_problem, successes_before_429
 
 EXPORTS = 2
 READS = 3

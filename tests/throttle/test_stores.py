@@ -18,8 +18,8 @@ from app.core.settings import Settings
 from app.main import create_app
 from app.throttle.errors import Throttled
 from app.throttle.service import DatabaseStore, Policy, RedisStore, Throttle, ThrottleStore
-from tests.core.test_app import assert_problem
 from tests.factories import People
+from tests.helpers.problems import assert_problem
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 POLICY = Policy(3, timedelta(seconds=10), timedelta(seconds=60), timedelta(hours=1))

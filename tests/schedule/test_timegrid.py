@@ -21,9 +21,9 @@ from app.schedule.timegrid import (
     check_offset,
     in_zone,
     is_on_grid,
-    overlaps,
     wall_to_instant,
 )
+from tests.schedule.oracle import overlaps
 
 PARIS = ZoneInfo("Europe/Paris")
 ZONES = [

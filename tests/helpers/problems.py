@@ -1,4 +1,4 @@
-"""Shared by the tests of allowances: how many calls pass before the first 429."""
+"""Problem documents as ``shared/API.md`` words them (RFC 9457), and the allowance's 429."""
 
 from __future__ import annotations
 
@@ -6,7 +6,19 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
-from tests.core.test_app import assert_problem
+
+def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, object]:
+    """The response is a complete problem document with this status and stable ``code``."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == status
+    assert body["code"] == code
+    assert body["type"].endswith(code)
+    assert body["title"]
+    assert body["detail"]
+    assert body["request_id"] == response.headers["x-request-id"]
+    return body
 
 
 async def successes_before_429(

@@ -1,4 +1,4 @@
-"""Helpers shared by tests that drive the ``erdv`` command in a subprocess."""
+"""The ``erdv`` command in a subprocess, driven as a user would run it, and served processes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 
-from tests.conftest import TEST_SECRET, Backend
+from tests.helpers.backends import TEST_SECRET, Backend
 
 _MEASURED_CLI = (
     "import resource, sys\n"
@@ -20,7 +20,7 @@ _MEASURED_CLI = (
 )
 
 
-def cli_env(backend: Backend) -> dict[str, str]:
+def backend_env(backend: Backend) -> dict[str, str]:
     return {
         **os.environ,
         "ERDV_DATABASE_URL": backend.url,
@@ -38,13 +38,28 @@ def cli_peak_rss_kib(backend: Backend, *args: str) -> int:
     """
     result = subprocess.run(  # noqa: S603 - our own entry point, fixed arguments
         [sys.executable, "-c", _MEASURED_CLI, *args],
-        env=cli_env(backend),
+        env=backend_env(backend),
         capture_output=True,
         text=True,
         timeout=300,
         check=True,
     )
     return int(result.stderr.strip().splitlines()[-1])
+
+
+def run_erdv(
+    *args: str, env: dict[str, str], stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``erdv ARGS`` in a fresh interpreter (``python -m app``), with ``env`` over this one's."""
+    return subprocess.run(  # noqa: S603 - our own entry point, fixed arguments
+        [sys.executable, "-m", "app", *args],
+        env={**os.environ, **env},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def free_port() -> int:

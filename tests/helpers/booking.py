@@ -27,6 +27,13 @@ LISTING = ("profile-publication", "practitioner-contract", "deontology")
 ALL_WEEK = [{"weekday": d, "start": "00:00", "end": "23:55"} for d in range(7)]
 
 
+def paris_at(days: int, hour: int, minute: int = 0) -> datetime:
+    """Local Paris wall time ``days`` from today: on the lattice of blocks opening at 00:00."""
+    paris = ZoneInfo("Europe/Paris")
+    day = (clock.now() + timedelta(days=days)).astimezone(paris).date()
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=paris)
+
+
 def version(purpose_id: str) -> int:
     return default_charter().purpose(purpose_id).version
 

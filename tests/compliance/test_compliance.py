@@ -22,8 +22,8 @@ from app.jobs import JOBS
 from app.models import metadata
 from app.practice.models import practice_table
 from tests.audit.tampering import tampering
-from tests.booking.helpers import book, patient, ready_practitioner, soon
 from tests.factories import People
+from tests.helpers.booking import book, patient, ready_practitioner, soon
 
 
 async def statuses(client: httpx.AsyncClient) -> dict[str, str]:
