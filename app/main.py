@@ -241,9 +241,10 @@ def _hand_the_gil_back_sooner() -> float:
     (``app.core.sqlite``), argon2 hashes, Authlib. Each thread needs the GIL back for a few
     microseconds to return its result; meanwhile the loop's thread runs other requests' Python,
     and keeps the GIL for a whole interval before it must let go. A SQLite writer's turn stays
-    taken all that time, so every booking waited for up to 5 ms of other work after its commit
-    (bench/README.md, B11: 5-8 % more bookings a second with 0.5 ms). Helper threads are few and
-    brief: the loop gives the GIL up a little more often, and only while one of them waits.
+    taken all that time. With the shorter interval, a thread that finished its slow call gets the
+    GIL back sooner, so a commit is not held behind other requests' Python
+    (bench/README.md "Performance rules in the code"). Helper threads are few and brief: the loop
+    gives the GIL up a little more often, and only while one of them waits.
     """
     previous = sys.getswitchinterval()
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
@@ -253,13 +254,13 @@ def _hand_the_gil_back_sooner() -> float:
 def _freeze_start_up_objects() -> None:
     """Keep what start-up built out of every later garbage collection (``gc.freeze``).
 
-    Start-up leaves about 150,000 objects that live as long as the process (modules, models,
-    compiled statements, the charter); a few hundred are garbage, not worth a collection here.
-    CPython's oldest generation scans all of them whenever enough new objects have survived: a
-    pause of tens of milliseconds in the middle of some request, every few hundred requests
-    (bench/README.md). Frozen, they are never scanned again; objects made later are collected as
-    before. ``gc.unfreeze()`` at shutdown hands them back to the collector (a test process starts
-    many apps).
+    Start-up leaves a great many objects that live as long as the process (modules, models,
+    compiled statements, the charter); the few that are garbage are not worth a collection here.
+    CPython's oldest generation scans all of them whenever enough new objects have survived, a
+    pause in the middle of some request (bench/README.md "Performance rules in the code").
+    Frozen, they are never scanned again; objects made later are collected as before.
+    ``gc.unfreeze()`` at shutdown hands them back to the collector (a test process starts many
+    apps).
     """
     gc.freeze()
 

@@ -25,8 +25,8 @@ def _wired(
     kind: type[ServiceType], request: Request, database: Database, mail: OutgoingMail
 ) -> ServiceType:
     """Wired from the app's state, not from the settings, hasher, throttle and audit dependencies:
-    FastAPI's resolution of each costs Python on every login and every session step (bench B7),
-    and none of them does I/O."""
+    FastAPI's resolution of each costs Python on every login and every session step, and none of
+    them does I/O (bench/README.md "Performance rules in the code")."""
     db = database.session
     settings = settings_of(request)
     passwords: PasswordHasher = request.app.state.passwords

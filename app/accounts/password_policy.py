@@ -46,8 +46,8 @@ def check_password(password: str, *, email: str, full_name: str) -> None:
             raise WeakPassword(
                 "The password must not contain the service name or your own email or name."
             )
-    # Imported here, not at module level: its frequency lists cost ~13 MiB per process, and only
-    # the few requests that set a password need them (bench/README.md, B9).
+    # Imported here, not at module level: its frequency lists are large, and only the few
+    # requests that set a password need them (bench/README.md "Performance rules in the code").
     from zxcvbn import zxcvbn
 
     result = zxcvbn(password[:_ANALYSED], user_inputs=list(words))

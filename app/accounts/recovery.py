@@ -43,7 +43,7 @@ class PasswordService(AccountsBase):
         message in the outbox (``PASSWORD_RESET_KIND``), and the account's lookup, the token, the
         audit entry and the mail happen once the response has been sent (``send_password_reset``).
         Looking the account up here made registered addresses answer measurably slower
-        (bench/README.md B16).
+        (bench/README.md "Performance rules in the code").
         """
         email_key = self.keys.email_key(email)
         device = trusted_device(self.keys.device, email_key, device_cookie)

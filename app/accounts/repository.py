@@ -262,7 +262,8 @@ def _in_step(
 ) -> None:
     """Keep an identity-map copy of a row just updated with Core in step with the row, as its
     *committed* state: a plain ``setattr`` would mark it dirty, and the flush at commit would write
-    the same values again (one more UPDATE per session touch, measured in bench/README.md)."""
+    the same values again, one more UPDATE per session touch
+    (bench/README.md "Performance rules in the code")."""
     cached = session.identity_map.get(session.identity_key(entity, key))
     if cached is not None:
         for name, value in values.items():

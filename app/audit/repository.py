@@ -58,8 +58,8 @@ def _insert_if_next() -> sa.Insert:
     whatever the plan. It was ``NOT EXISTS (... WHERE seq >= :seq)``: after five executions of the
     prepared statement PostgreSQL settles on a generic plan, which, not knowing ``:seq``, expects a
     third of the rows to match and scans the table for the first one; none ever matches, so every
-    audited request read the whole trail under the writers' lock (2.9 ms at 19,000 entries,
-    growing with the trail; bench/README.md, B7)."""
+    audited request read the whole trail under the writers' lock, longer as the trail grows
+    (bench/README.md "Performance rules in the code")."""
     columns = list(entry_table.columns)
     newest = sa.select(sa.func.max(entry_table.c.seq)).scalar_subquery()
     values = sa.select(*(sa.bindparam(c.name, type_=c.type) for c in columns)).where(

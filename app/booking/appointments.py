@@ -124,8 +124,9 @@ class AppointmentService(BookingBase):
                 return replay  # the answer already given: books nothing, counts nothing
         await require(self.session, principal.account_id, Gate.BOOKING)
         # The allowance is spent by attempts that may book. Its counter is the booking's first
-        # write: on SQLite the write lock is taken there (app.core.sqlite), so the reads above
-        # run before it, without holding up the other writers (bench B11).
+        # write: on SQLite the write lock is taken there (app.core.sqlite), so the reads above run
+        # before it, without holding up the other writers
+        # (bench/README.md "Performance rules in the code").
         if self.throttle is not None:
             await self.throttle.hit(
                 f"booking:account:{principal.account_id}", self.throttle.policies.booking

@@ -56,8 +56,8 @@ Exporter = RecentlyAuthenticatedPractitioner
 
 def _wired(request: Request, database: Database, mail: OutgoingMail) -> WiredParts:
     """Wired from the app's state, as ``get_auth_service`` is: resolving the settings, audit and
-    throttle as dependencies costs Python on every booking, cancellation and agenda read (bench
-    B1, B11), and none of them does I/O."""
+    throttle as dependencies costs Python on every booking, cancellation and agenda read, and none
+    of them does I/O (bench/README.md "Performance rules in the code")."""
     db = database.session
     settings = settings_of(request)
     return (

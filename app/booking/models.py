@@ -44,7 +44,8 @@ class Appointment(SQLModel, table=True):
         # no index on end_at alone: PostgreSQL would read it for "end_at > now" in the busy-time
         # query and walk every practitioner's future appointments (migration 5c2d9e1b7f40)
         # "has this patient seen this practitioner before" (visit reasons closed to new
-        # patients): one probe, not a scan of either's whole history (bench/README.md, B10)
+        # patients): one probe, not a scan of either's whole history
+        # (bench/README.md "Performance rules in the code")
         sa.Index("ix_appointment_patient_practitioner", "patient_id", "practitioner_id"),
         # the visit-reason retention job (C7) reads only the appointments that still hold one,
         # not the whole history, every hour

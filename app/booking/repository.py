@@ -169,8 +169,9 @@ class BookingRepository:
 
         Appointments are also bounded below (``start_at > start - LONGEST_VISIT``): without it the
         index range on (practitioner, start) runs back through the whole history, and the planner
-        may prefer scanning every practitioner's future appointments by ``end_at`` instead; with
-        it the cost stays the same at 10^4 or 10^7 appointments (bench/README.md, B10).
+        may prefer scanning every practitioner's future appointments by ``end_at`` instead; with it
+        the statement reads only the window, whatever the history
+        (bench/README.md "Performance rules in the code").
         """
         params = self._busy_params(start, end, exclude)
         query = _busy(many=True, excluding=exclude is not None)

@@ -127,7 +127,8 @@ async def list_slots(
     visit_reason_id: uuid.UUID | None = None,
 ) -> Response:
     # Serialized here, not through ``response_model``: a week holds hundreds of slots, and building
-    # then validating one model per slot was most of this route's time (bench/README.md, B5).
+    # then validating one model per slot was most of this route's time
+    # (bench/README.md "Performance rules in the code").
     # The OpenAPI document still describes the body with ``SlotRead``.
     slots = await booking.slots(practitioner_id, start, end, visit_reason_id)
     return Response(schemas.slots_json(slots), media_type="application/json")

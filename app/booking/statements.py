@@ -1,6 +1,6 @@
 """The booking domain's statements, built once per process: building a statement and computing its
-cache key cost several times what running it does (bench/README.md), so the repository binds
-values to these prebuilt statements as parameters."""
+cache key cost several times what running it does, so the repository binds values to these
+prebuilt statements as parameters (bench/README.md "Performance rules in the code")."""
 
 from __future__ import annotations
 
@@ -128,10 +128,10 @@ def _busy(*, many: bool, excluding: bool) -> sa.CompoundSelect[Any]:
 
 @cache
 def _slot_inputs() -> sa.CompoundSelect[Any]:
-    """What a slot list needs, in one round trip: the listed practice's schedule, one row per
-    active visit reason (or one row with none), then its busy time (``_busy``), told apart by
-    ``busy``. A round trip to PostgreSQL cost about a sixth of a slot list (bench/README.md, B5);
-    as one statement, the schedule and the busy time also come from one snapshot."""
+    """What a slot list needs, in one round trip: the listed practice's schedule, one row per active
+    visit reason (or one row with none), then its busy time (``_busy``), told apart by ``busy``. One
+    statement, because a round trip to PostgreSQL is a large share of a slot list; the schedule and
+    the busy time also come from one snapshot (bench/README.md "Performance rules in the code")."""
     v = visit_reason_table
     busy = _busy(many=False, excluding=False).subquery("busy")
     schedule = (
@@ -186,7 +186,8 @@ LONGEST_VISIT = timedelta(days=1)
 
 
 # The booking's statements are built once: building a statement and computing its cache key cost
-# several times what running it does (bench/README.md). Values travel as bound parameters.
+# several times what running it does (bench/README.md "Performance rules in the code"). Values
+# travel as bound parameters.
 
 
 @cache

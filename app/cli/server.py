@@ -74,8 +74,8 @@ def serve(
         typer.echo("note: several workers share one SQLite file; writes are serialized", err=True)
     if workers > 1 and settings.password_hash_threads is None:
         # The workers share the cores: one hashing thread per core per worker would run more
-        # argon2 hashes than cores, each evicting the others' 19 MiB from the caches (measured:
-        # 9 % fewer verifications per second with 4 threads on 2 cores than with 2).
+        # argon2 hashes than cores, each evicting the others' memory from the caches
+        # (bench/README.md "Performance rules in the code").
         os.environ["ERDV_PASSWORD_HASH_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
     if not settings.is_sqlite:
         processes = settings.server_processes or workers

@@ -147,12 +147,13 @@ def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
     """Check a pooled connection before use only when it sat idle for ``idle_seconds``.
 
     ``pool_pre_ping`` checks on every checkout, and asyncpg's check is three round trips (BEGIN, a
-    query, ROLLBACK): on a short request, more than its own statements. A connection that was in use
-    a moment ago is as alive as a check would show; one that sat idle may have been closed by a
-    server restart or a firewall, and is checked, then replaced if dead (SQLAlchemy's documented
-    pessimistic handling: ``DisconnectionError`` from ``checkout`` makes the pool retry with a fresh
-    connection). A server lost while connections are busy is detected by the failing statement,
-    after which SQLAlchemy invalidates the whole pool.
+    query, ROLLBACK): on a short request, more than its own statements
+    (bench/README.md "Performance rules in the code"). A connection that was in use a moment ago is
+    as alive as a check would show; one that sat idle may have been closed by a server restart or a
+    firewall, and is checked, then replaced if dead (SQLAlchemy's documented pessimistic handling:
+    ``DisconnectionError`` from ``checkout`` makes the pool retry with a fresh connection). A server
+    lost while connections are busy is detected by the failing statement, after which SQLAlchemy
+    invalidates the whole pool.
     """
     pool = engine.sync_engine.pool
     dialect = engine.sync_engine.dialect

@@ -1,7 +1,8 @@
 """Dependencies every domain may use: the running app's settings.
 
 Dependencies that do no I/O are still ``async def``: FastAPI runs a plain ``def`` dependency in its
-thread pool, a thread hop on every request for what is an attribute read (bench/README.md).
+thread pool, a thread hop on every request for what is an attribute read
+(bench/README.md "Performance rules in the code").
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from app.core.settings import Settings
 
 
 def settings_of(request: Request) -> Settings:
-    """The running app's settings, read where a dependency already has the request: every
-    dependency FastAPI resolves costs Python on every request (bench/README.md), so the hot
-    dependencies read the settings here rather than declaring ``AppSettings``."""
+    """The running app's settings, read where a dependency already has the request: every dependency
+    FastAPI resolves costs Python on every request, so the hot dependencies read the settings here
+    rather than declaring ``AppSettings`` (bench/README.md "Performance rules in the code")."""
     settings: Settings = request.app.state.settings
     return settings
 

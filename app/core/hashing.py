@@ -143,9 +143,9 @@ def _yield_to_the_loop() -> None:
 
     A login flood keeps every core busy with argon2; at equal priority the event loop gets its
     turn only now and then, so cheap requests (health checks, slot lists, bookings) wait behind
-    hashes they have nothing to do with (bench/README.md, B8). Lower priority costs the hashes
-    nothing when the loop is idle, which is most of the time. Linux sets niceness per thread;
-    elsewhere, or if refused, the thread keeps the normal priority.
+    hashes they have nothing to do with (bench/README.md "Performance rules in the code"). Lower
+    priority costs the hashes nothing when the loop is idle, which is most of the time. Linux sets
+    niceness per thread; elsewhere, or if refused, the thread keeps the normal priority.
     """
     with contextlib.suppress(OSError, AttributeError):
         me = threading.get_native_id()

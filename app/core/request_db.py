@@ -43,9 +43,10 @@ class RequestDatabase:
     round trips on PostgreSQL (``session_factory(snapshot=False)``).
 
     Why lazily: every request resolves its caller (the app-wide partial-session guard), and most
-    public reads have none: no cookie, no token, nothing to look up. A session made for nothing
-    on every such request (health probes too), and a second dependency with its own teardown for
-    the reader, cost about 5 % of an anonymous slot list's CPU (bench/README.md, sixth round).
+    public reads have none: no cookie, no token, nothing to look up. A session made for nothing on
+    every such request (health probes too), and a second dependency with its own teardown for the
+    reader, cost a measurable share of an anonymous read
+    (bench/README.md "Performance rules in the code").
     """
 
     __slots__ = ("_factory", "_read_factory", "_session", "_reader")

@@ -2,9 +2,9 @@
 
 Why: uvicorn's ``--workers`` binds one socket in the parent and every worker accepts from that one
 queue. When connections arrive together (a load balancer opening its keep-alive pool, a browser's
-six connections, a benchmark), the first worker to wake accepts every connection waiting, and
-keeps them for their whole life: measured under wrk, one worker served 16 connections of 16 at
-full CPU while the other stood idle, so ``--workers 2`` ran at the speed of one (bench/README.md).
+six connections, a benchmark), the first worker to wake accepts every connection waiting, and keeps
+them for their whole life, so N workers can run at the speed of one
+(bench/README.md "Performance rules in the code").
 With ``SO_REUSEPORT`` (Linux 3.9 and later) each worker listens on a socket of its own, bound to
 the same address, and the kernel hands each new connection to one of them by a hash of its
 addresses: an even spread, and no thundering herd.

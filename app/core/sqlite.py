@@ -3,10 +3,10 @@
 SQLAlchemy's ``sqlite+aiosqlite`` dialect drives an *aiosqlite* connection, which runs every call in a
 thread of its own: a statement is four round trips between the event loop and that thread (open a
 cursor, execute, fetch, close), each a queue hand-off, a wake-up of the loop and a fight for the GIL.
-A booking makes a dozen statements of a few dozen microseconds each, so the hand-offs cost many times
-the work (bench/README.md, B11). This module is the connection object that dialect is given instead
-(``create_async_engine(..., async_creator=...)``, see ``app.core.db``); it keeps the dialect, its SQL
-and its type handling, and changes only where each call runs:
+A booking makes many statements of microseconds each, so the hand-offs cost many times the work
+(bench/README.md "Performance rules in the code"). This module is the connection object that
+dialect is given instead (``create_async_engine(..., async_creator=...)``, see ``app.core.db``); it
+keeps the dialect, its SQL and its type handling, and changes only where each call runs:
 
 - What can wait goes to the connection's own thread, so the event loop never blocks on it:
   opening the file, anything outside a transaction, ``BEGIN IMMEDIATE`` when another *process*
@@ -26,18 +26,19 @@ and its type handling, and changes only where each call runs:
   on an ``flock`` of a side file (``<database>-writers``) that each holds from its ``BEGIN
   IMMEDIATE`` to the end of its ``COMMIT``. A process waiting for it sleeps in the kernel, in the
   connection's thread, and is woken as soon as the lock is given back; on SQLite's busy handler it
-  would poll, and with two workers a booking's 99th percentile reached one to two seconds
-  (bench/README.md, B11). A writer that does not take the file lock (another program) still meets
-  SQLite's own lock, and waits for it on the busy timeout as before.
+  would poll, and bookings would wait while the lock sits free
+  (bench/README.md "Performance rules in the code"). A writer that does not take the file lock
+  (another program) still meets SQLite's own lock, and waits for it on the busy timeout as before.
 - A writing transaction begins at its first statement that writes or locks, not at ``BEGIN
   IMMEDIATE``: that statement is held back (``write_begins``), and the plain reads before the first
   write run on their own, inline, each on the latest committed data (a WAL reader never waits), as
   every statement does on PostgreSQL under READ COMMITTED. A request that reads its session, its
-  caller and a profile before it writes no longer holds the database's one write lock while it
-  does: with two workers, the other's writers go on meanwhile (bench/README.md, B11). What must be
-  read under the lock says so: a ``FOR UPDATE`` / ``FOR SHARE`` statement or ``lock_until_commit``
-  (``app.core.db`` marks them, ``lock_next``) begins the transaction first, as the row or advisory
-  lock would be taken on PostgreSQL. A transaction that only read commits nothing.
+  caller and a profile before it writes no longer holds the database's one write lock while it does:
+  the other writers, of this process or another, go on meanwhile
+  (bench/README.md "Performance rules in the code"). What must be read under the lock says so: a
+  ``FOR UPDATE`` / ``FOR SHARE`` statement or ``lock_until_commit`` (``app.core.db`` marks them,
+  ``lock_next``) begins the transaction first, as the row or advisory lock would be taken on
+  PostgreSQL. A transaction that only read commits nothing.
 
 The connection is used by one task at a time (the pool hands it out), so the thread-side calls and
 the inline ones never overlap; ``check_same_thread=False`` only says so to ``sqlite3``.

@@ -119,8 +119,9 @@ _listed_cache: dict[int, tuple[Charter, sa.ColumnElement[bool]]] = {}
 def listed_clause(charter: Charter | None = None) -> sa.ColumnElement[bool]:
     """SQL truth of "this practice is listed" (searchable and bookable), see the module docstring.
 
-    Built once per charter and reused: SQL expressions are immutable, and building this one on
-    every search, slot list and booking was a measurable share of their time (bench/README.md).
+    Built once per charter and reused: SQL expressions are immutable, and building this one on every
+    search, slot list and booking was a measurable share of their time
+    (bench/README.md "Performance rules in the code").
     """
     charter = charter or default_charter()
     cached = _listed_cache.get(id(charter))
