@@ -13,7 +13,6 @@ from typing import Literal
 from app.core.mail import Mail
 
 Language = Literal["fr", "en"]
-LANGUAGES: tuple[Language, ...] = ("fr", "en")
 
 
 def language_of(value: str | None) -> Language:

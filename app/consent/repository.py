@@ -13,7 +13,6 @@ from app.consent.models import ConsentDecision, ConsentPurposeVersion, ConsentSt
 from app.core.db import upsert
 from app.core.repository import table_of
 
-purpose_version_table = table_of(ConsentPurposeVersion)
 decision_table = table_of(ConsentDecision)
 state_table = table_of(ConsentState)
 

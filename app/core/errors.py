@@ -133,8 +133,6 @@ class RecordedFailure:
     then commits instead of rolling back, and the error is answered as usual.
     """
 
-    commit_before_raising = True
-
 
 #: status -> (code, title) for errors raised by the framework itself (routing, parsing).
 HTTP_STATUS_CODES: dict[int, tuple[str, str]] = {

@@ -43,10 +43,6 @@ class Hook(Generic[PayloadT, ResultT]):
             self._subscribers.append(subscriber)
         return subscriber
 
-    @property
-    def subscribers(self) -> tuple[Subscriber[PayloadT, ResultT], ...]:
-        return tuple(self._subscribers)
-
     async def fire(self, session: AsyncSession, payload: PayloadT) -> list[ResultT]:
         if self.required and not self._subscribers:
             raise HookNotConnected(f"nothing reacts to {self.name}")
