@@ -393,9 +393,6 @@ async def introspect(
     return await _endpoint_response("introspection", request, db, settings, audit, throttle)
 
 
-# --- admin: clients ---
-
-
 # --- the patient's apps ---
 
 
