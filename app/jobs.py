@@ -10,6 +10,8 @@ from app.audit.service import Actor, audit_key, purge_older_than, verify_and_rec
 from app.booking.retention import purge_visit_reasons
 from app.core.jobs import Job
 from app.core.settings import Settings
+from app.notifications.reminders import JOB_NAME as REMINDERS
+from app.notifications.reminders import plan_reminders
 from app.throttle.service import forget_stale
 
 
@@ -39,4 +41,6 @@ JOBS: list[Job] = [
     Job("visit-reason-retention", timedelta(hours=1), purge_visit_reasons),
     # throttle keys hold client IPs; forgotten by every policy after its window (24 h by default)
     Job("throttle-retention", timedelta(hours=1), forget_stale),
+    # reminders (ERDV_REMINDER_HOURS) go out within this long of their hour
+    Job(REMINDERS, timedelta(minutes=5), plan_reminders),
 ]

@@ -20,7 +20,6 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import __version__, openapi, reactions
-from app.accounts.deferred import renderers
 from app.admin.router import router as admin_router
 from app.auth.router import me_router as accounts_me_router
 from app.auth.router import router as auth_router
@@ -45,10 +44,12 @@ from app.core.settings import Settings, get_settings
 from app.health.router import router as health_router
 from app.jobs import JOBS
 from app.models import metadata as all_tables
+from app.notifications.router import router as notifications_router
 from app.oauth.router import me_router as oauth_me_router
 from app.oauth.router import router as oauth_router
 from app.outbox.service import Outbox
 from app.practice.router import router as practice_router
+from app.renderers import renderers
 
 logger = logging.getLogger("erdv.app")
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -168,7 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
-            app.state.outbox.close()
+            await app.state.outbox.aclose()
             app.state.passwords.close()
             if app.state.redis is not None:
                 await app.state.redis.aclose()
@@ -204,6 +205,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(consent_router)
     app.include_router(audit_router)
     app.include_router(accounts_me_router)
+    app.include_router(notifications_router)
     app.include_router(oauth_router)
     app.include_router(oauth_me_router)
     app.include_router(admin_router)

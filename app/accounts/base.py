@@ -24,7 +24,8 @@ from app.audit.service import AuditTrail
 from app.core import clock
 from app.core.crypto import hash_token, new_token
 from app.core.hashing import PasswordHasher
-from app.core.mail import Mail, MailQueue
+from app.core.mail import MailQueue
+from app.core.messages import Mail
 from app.core.settings import Settings
 from app.mfa.service import Factor, MfaService
 from app.throttle.errors import Throttled

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from app.core.mail import Mail
+from app.core.messages import Mail
 
 Language = Literal["fr", "en"]
 

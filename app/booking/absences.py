@@ -8,16 +8,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.models import Role
 from app.audit.models import AuditAction
 from app.booking.appointments import AppointmentService
-from app.booking.views import zone_named
+from app.booking.notices import Change
 from app.core import clock
 from app.practice.errors import AbsenceConflicts
 from app.practice.hooks import AbsenceAdded
-from app.schedule.timegrid import in_zone
 
 
 async def cancel_for_absence(session: AsyncSession, event: AbsenceAdded) -> int:
     """The appointments inside a new absence: 409 ``absence_conflicts`` unless ``cancel``; else
-    they are cancelled (visit reasons erased, cells freed) and each patient gets a mail."""
+    they are cancelled (visit reasons erased, cells freed) and each patient is told
+    (``app.booking.notices``)."""
     service = AppointmentService(session, event.settings, event.audit, None, event.mail)
     rows = await service.repository.booked_between(event.practice.id, event.start, event.end)
     if not rows:
@@ -26,7 +26,6 @@ async def cancel_for_absence(session: AsyncSession, event: AbsenceAdded) -> int:
         raise AbsenceConflicts(len(rows))
     now = clock.now()
     count = await service.repository.cancel([r.id for r in rows], Role.PRACTITIONER.value, now)
-    tz = zone_named(event.practice.timezone)
     for r in rows:
         await event.audit.record(
             AuditAction.APPOINTMENT_CANCELLED,
@@ -36,5 +35,5 @@ async def cancel_for_absence(session: AsyncSession, event: AbsenceAdded) -> int:
             object_id=r.id,
             details={"by": "practitioner", "absence": True},
         )
-        service.notify_cancelled(r, event.practice.display_name, in_zone(r.start_at, tz))
+        service.announce(Change.CANCELLED, r, by=Role.PRACTITIONER.value, sequence=r.sequence + 1)
     return count

@@ -49,9 +49,9 @@ from app.booking.errors import (
     PractitionerNotFound,
     SlotUnavailable,
 )
-from app.booking.mails import cancelled_by_practice
 from app.booking.models import AppointmentStatus
-from app.booking.rows import Contact, PracticeAppointment
+from app.booking.notices import APPOINTMENT_NOTICE, Change, made_by, notice
+from app.booking.rows import PracticeAppointment
 from app.booking.statements import Inserted
 from app.booking.views import (
     MAX_LIST,
@@ -60,13 +60,12 @@ from app.booking.views import (
     caller_key,
     channel_of,
     visit_reason_aad,
-    zone_named,
 )
 from app.charter.model import Gate
 from app.consent.service import require
 from app.core import clock
 from app.core.crypto import derive_key, hash_token
-from app.schedule.timegrid import cells, in_zone
+from app.schedule.timegrid import cells
 
 
 class AppointmentService(BookingBase):
@@ -174,6 +173,8 @@ class AppointmentService(BookingBase):
                 secret, associated_data=visit_reason_aad(appointment_id)
             ),
             "created_at": now,
+            "sequence": 0,
+            "changed_at": now,
         }
         idempotency = None
         if idempotency_key is not None:
@@ -203,6 +204,20 @@ class AppointmentService(BookingBase):
             object_type="appointment",
             object_id=appointment_id,
         )
+        if self.mail is not None:
+            self.mail.prepare(
+                APPOINTMENT_NOTICE,
+                notice(
+                    Change.BOOKED,
+                    appointment_id=appointment_id,
+                    patient_id=principal.account_id,
+                    practitioner_id=practitioner_id,
+                    start=slot.start,
+                    end=slot.end,
+                    sequence=0,
+                    by=made_by(principal),
+                ),
+            )
         # C6, C7: an application booking for the patient is not told the reason back
         shown = None if principal.via_token else str(visit_reason_id)
         return Booked(201, body | {"visit_reason_id": shown})
@@ -235,7 +250,7 @@ class AppointmentService(BookingBase):
 
     async def calendar(self, principal: Principal, appointment_id: uuid.UUID) -> str:
         """An iCalendar file (RFC 5545): who, where and when, never why (C7)."""
-        from app.booking.ics import appointment_ics
+        from app.booking.ics import CalendarEntry, appointment_ics
 
         row = await self._mine(principal, appointment_id)
         await self._record(
@@ -245,7 +260,18 @@ class AppointmentService(BookingBase):
             object_type="appointment",
             object_id=row.id,
         )
-        return appointment_ics(self._view(row, with_reason=False), clock.now())
+        entry = CalendarEntry(
+            appointment_id=row.id,
+            start=row.start_at,
+            end=row.end_at,
+            # the same SEQUENCE as the last invitation mailed, so a calendar keeps the latest
+            sequence=row.sequence,
+            cancelled=row.status == AppointmentStatus.CANCELLED.value,
+            summary=f"Rendez-vous : {row.display_name}",
+            address=row.address,
+            city=row.city,
+        )
+        return appointment_ics(entry, clock.now())
 
     async def cancel(self, principal: Principal, appointment_id: uuid.UUID) -> AppointmentView:
         """The patient until ``cancel_deadline_minutes`` before the start, the practitioner at any
@@ -265,12 +291,7 @@ class AppointmentService(BookingBase):
             object_id=row.id,
             details={"by": principal.role.value},
         )
-        if principal.role is Role.PRACTITIONER:
-            contact = await self.repository.contact_of(row.patient_id)
-            if contact is not None:
-                self.notify_cancelled(
-                    contact, row.display_name, in_zone(row.start_at, zone_named(row.timezone))
-                )
+        self.announce(Change.CANCELLED, row, by=made_by(principal), sequence=row.sequence + 1)
         return self._view_for(principal, await self._reread(row.id))
 
     async def _reread(self, appointment_id: uuid.UUID) -> PracticeAppointment:
@@ -324,6 +345,7 @@ class AppointmentService(BookingBase):
                     slot.start.astimezone(UTC),
                     slot.end.astimezone(UTC),
                     cells(slot.start, slot.end),
+                    now,
                 )
                 if not moved:
                     raise SlotUnavailable("This appointment changed meanwhile; reload it.")
@@ -335,6 +357,14 @@ class AppointmentService(BookingBase):
             subject_id=row.patient_id,
             object_type="appointment",
             object_id=row.id,
+        )
+        self.announce(
+            Change.RESCHEDULED,
+            row,
+            by=made_by(principal),
+            start=slot.start,
+            end=slot.end,
+            sequence=row.sequence + 1,
         )
         return self._view_for(principal, await self._reread(row.id))
 
@@ -353,18 +383,3 @@ class AppointmentService(BookingBase):
                 details={"scope": "upcoming" if upcoming else "past", "count": len(rows)},
             )
         return [self._view_for(principal, r) for r in rows]
-
-    def notify_cancelled(self, patient: Contact, practitioner: str, start: datetime) -> None:
-        """Tell the patient (``email``, ``language``), in their language; no visit reason in the
-        mail (C7, docs/security.md "Data protection")."""
-        if self.mail is None:
-            return
-        self.mail.queue(
-            cancelled_by_practice(
-                patient.email,
-                patient.language,
-                practitioner=practitioner,
-                start=start,
-                link=self.settings.public_url.rstrip("/") + "/",
-            )
-        )

@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.principal import Principal
 from app.audit.models import AuditAction
 from app.audit.service import AuditTrail
+from app.booking.notices import APPOINTMENT_NOTICE, Change, notice
 from app.booking.repository import BookingRepository
-from app.booking.rows import AppointmentRow
+from app.booking.rows import AppointmentRow, Noticed
 from app.booking.views import AppointmentView, changes_until, visit_reason_aad, zone_named
 from app.core.crypto import ColumnCipher, DecryptionError
 from app.core.mail import MailQueue
@@ -59,6 +60,28 @@ class BookingBase:
         except DecryptionError:
             return None
         return uuid.UUID(data["id"]), str(data["label"])
+
+    def announce(self, change: Change, row: Noticed, *, by: str, **now: Any) -> None:
+        """Stage the notice of ``change`` (``app.booking.notices``) in this transaction. ``now``
+        overrides what the change altered (``start``, ``end``, ``sequence``)."""
+        if self.mail is None:
+            return
+        values: dict[str, Any] = {
+            "start": row.start_at,
+            "end": row.end_at,
+            "sequence": row.sequence,
+        } | now
+        self.mail.prepare(
+            APPOINTMENT_NOTICE,
+            notice(
+                change,
+                appointment_id=row.id,
+                patient_id=row.patient_id,
+                practitioner_id=row.practitioner_id,
+                by=by,
+                **values,
+            ),
+        )
 
     def _view(self, row: AppointmentRow, *, with_reason: bool = True) -> AppointmentView:
         tz = zone_named(row.timezone)

@@ -1,62 +1,60 @@
-"""iCalendar (RFC 5545) for one appointment: who, where and when; never the visit reason (C7)."""
+"""iCalendar (RFC 5545) for one appointment: who, where and when; never the visit reason (C7).
+
+One ``UID`` per appointment, whatever happens to it, and its ``SEQUENCE`` (``appointment.sequence``,
+raised at each move and at the cancellation), so a calendar that receives an invitation, a change
+and a cancellation in any order keeps the latest (RFC 5546 2.1.4). The same builder serves the
+download (``METHOD:PUBLISH``) and the mails (``REQUEST`` for a booking or a move, ``CANCEL``).
+"""
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from enum import StrEnum
 
-if TYPE_CHECKING:
-    from app.booking.views import AppointmentView
-
-
-def _escape(text: str) -> str:
-    """TEXT values (RFC 5545 §3.3.11): backslash, semicolon, comma and newlines escaped."""
-    return (
-        text.replace("\\", "\\\\")
-        .replace(";", "\\;")
-        .replace(",", "\\,")
-        .replace("\r\n", "\\n")
-        .replace("\n", "\\n")
-        .replace("\r", "\\n")
-    )
+from icalendar import Calendar, Event
 
 
-def _fold(line: str) -> str:
-    """Lines longer than 75 octets are folded (§3.1), never inside a UTF-8 sequence."""
-    out: list[str] = []
-    current = ""
-    for char in line:
-        limit = 75 if not out else 74
-        if len((current + char).encode("utf-8")) > limit:
-            out.append(current)
-            current = char
-        else:
-            current += char
-    out.append(current)
-    return "\r\n ".join(out)
+class Method(StrEnum):
+    """RFC 5546 3.2: a download publishes; a mail requests (booked, moved) or cancels."""
+
+    PUBLISH = "PUBLISH"
+    REQUEST = "REQUEST"
+    CANCEL = "CANCEL"
 
 
-def _utc(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+@dataclass(frozen=True)
+class CalendarEntry:
+    """What the file says: no reason, profession or specialty, nothing about health."""
+
+    appointment_id: uuid.UUID
+    start: datetime
+    end: datetime
+    sequence: int
+    cancelled: bool
+    summary: str
+    address: str
+    city: str
 
 
-def appointment_ics(view: AppointmentView, now: datetime) -> str:
-    location = ", ".join(part for part in (view.address, view.city) if part)
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//erdv//booking//FR",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        "BEGIN:VEVENT",
-        f"UID:{view.id}@erdv",
-        f"DTSTAMP:{_utc(now)}",
-        f"DTSTART:{_utc(view.start)}",
-        f"DTEND:{_utc(view.end)}",
-        f"SUMMARY:{_escape('Rendez-vous : ' + view.practitioner_name)}",
-        f"LOCATION:{_escape(location)}",
-        "STATUS:" + ("CANCELLED" if view.status == "cancelled" else "CONFIRMED"),
-        "END:VEVENT",
-        "END:VCALENDAR",
-    ]
-    return "\r\n".join(_fold(line) for line in lines) + "\r\n"
+def appointment_ics(entry: CalendarEntry, now: datetime, method: Method = Method.PUBLISH) -> str:
+    calendar = Calendar()
+    calendar.add("prodid", "-//erdv//booking//FR")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", method.value)
+    event = Event()
+    event.add("uid", f"{entry.appointment_id}@erdv")
+    event.add("dtstamp", now.astimezone(UTC))
+    event.add("dtstart", entry.start.astimezone(UTC))
+    event.add("dtend", entry.end.astimezone(UTC))
+    event.add("sequence", entry.sequence)
+    event.add("summary", entry.summary)
+    location = ", ".join(part for part in (entry.address, entry.city) if part)
+    if location:
+        event.add("location", location)
+    event.add("status", "CANCELLED" if entry.cancelled else "CONFIRMED")
+    calendar.add_component(event)
+    ical: bytes = calendar.to_ical()
+    return ical.decode("utf-8")

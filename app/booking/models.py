@@ -47,6 +47,13 @@ class Appointment(SQLModel, table=True):
         # patients): one probe, not a scan of either's whole history
         # (bench/README.md "Performance rules in the code")
         sa.Index("ix_appointment_patient_practitioner", "patient_id", "practitioner_id"),
+        # the reminders' window (app.notifications.reminders): booked appointments by start
+        sa.Index(
+            "ix_appointment_booked_start",
+            "start_at",
+            postgresql_where=sa.text("status = 'booked'"),
+            sqlite_where=sa.text("status = 'booked'"),
+        ),
         # the visit-reason retention job (C7) reads only the appointments that still hold one,
         # not the whole history, every hour
         sa.Index(
@@ -75,6 +82,12 @@ class Appointment(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     cancelled_by: str | None = Field(default=None, max_length=16)
+    #: raised at each change (a move, the cancellation): the iCalendar SEQUENCE (RFC 5545 3.8.7.4)
+    #: of every invitation and download, so a calendar keeps the latest
+    sequence: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    #: when the current time was set (booked or last moved): a reminder whose hour had already
+    #: passed then is not sent (the confirmation just told the patient)
+    changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class BookingCell(SQLModel, table=True):

@@ -23,7 +23,7 @@ from app.booking.rows import (
     AgendaRow,
     BookingOffer,
     Busy,
-    Contact,
+    Noticed,
     PracticeAppointment,
     PracticeBusy,
     Profile,
@@ -274,14 +274,16 @@ class BookingRepository:
         start: datetime,
         end: datetime,
         cells: Sequence[datetime],
+        at: datetime,
     ) -> bool:
         """Move a booked appointment: claim the row (still booked, still at ``old_start``), free
-        its cells, take the new ones. The caller runs this in a savepoint: if the new cells are
-        taken, everything here is undone and the original time stays booked."""
+        its cells, take the new ones, raise its iCalendar sequence. The caller runs this in a
+        savepoint: if the new cells are taken, everything here is undone and the original time
+        stays booked."""
         result = await self.session.execute(
             sa.update(a)
             .where(a.c.id == appointment_id, a.c.status == BOOKED, a.c.start_at == old_start)
-            .values(start_at=start, end_at=end)
+            .values(start_at=start, end_at=end, sequence=a.c.sequence + 1, changed_at=at)
         )
         if not changed(result):
             return False
@@ -301,6 +303,7 @@ class BookingRepository:
                 cancelled_at=at,
                 cancelled_by=by,
                 visit_reason_ct=None,
+                sequence=a.c.sequence + 1,
             )
         )
         await self.session.execute(
@@ -354,17 +357,17 @@ class BookingRepository:
 
     async def booked_between(
         self, practitioner_id: uuid.UUID, start: datetime, end: datetime
-    ) -> Sequence[Any]:
-        """Active appointments overlapping an absence, with the patients' addresses for the mail."""
+    ) -> Sequence[Noticed]:
+        """Active appointments overlapping an absence, as their notices need them."""
         query = (
             sa.select(
                 a.c.id,
                 a.c.patient_id,
+                a.c.practitioner_id,
                 a.c.start_at,
-                account_table.c.email,
-                account_table.c.language,
+                a.c.end_at,
+                a.c.sequence,
             )
-            .select_from(a.join(account_table, account_table.c.id == a.c.patient_id))
             .where(
                 a.c.practitioner_id == practitioner_id,
                 a.c.status == BOOKED,
@@ -374,13 +377,6 @@ class BookingRepository:
             .order_by(a.c.start_at)
         )
         return (await self.session.execute(query)).all()
-
-    async def contact_of(self, account_id: uuid.UUID) -> Contact | None:
-        """The address a notice goes to, and the language it is written in."""
-        query = sa.select(account_table.c.email, account_table.c.language).where(
-            account_table.c.id == account_id
-        )
-        return (await self.session.execute(query)).one_or_none()
 
     async def export_rows(self, practitioner_id: uuid.UUID) -> tuple[Any, Sequence[Any]]:
         """The practice with its RPPS, and every appointment with the patient's contact details."""

@@ -65,6 +65,15 @@ async def _claim(session: AsyncSession, job: Job, now: datetime, *, force: bool)
     return changed(result) > 0
 
 
+async def last_finished(session: AsyncSession, name: str) -> datetime | None:
+    """When job ``name`` last ran to the end (its own run, in progress, has not set it yet): a job
+    that works through what came due since its last run reads it, so nothing falls between two
+    runs, however long the servers were down."""
+    query = sa.select(_table.c.finished_at).where(_table.c.name == name)
+    finished: datetime | None = (await session.execute(query)).scalar_one_or_none()
+    return finished
+
+
 async def run_job(
     factory: async_sessionmaker[AsyncSession], settings: Settings, job: Job, *, force: bool = False
 ) -> str | None:

@@ -32,7 +32,6 @@ import os
 import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -44,30 +43,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.db import add_post_commit_hook, add_pre_commit_hook
+from app.core.messages import Deferred, Mail, Outgoing, PermanentFailure, Sms
 from app.core.request_db import Database
 from app.core.settings import MailBackend, Settings
 
 logger = logging.getLogger("erdv.mail")
-
-
-@dataclass(frozen=True)
-class Mail:
-    """One plain-text message to one recipient."""
-
-    to: str
-    subject: str
-    body: str
-
-
-@dataclass(frozen=True)
-class Deferred:
-    """A message whose content its kind's renderer decides once the transaction has committed."""
-
-    kind: str
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-Outgoing = Mail | Deferred
 
 
 def build_message(mail: Mail, sender: str, *, message_id: str | None = None) -> EmailMessage:
@@ -81,17 +61,19 @@ def build_message(mail: Mail, sender: str, *, message_id: str | None = None) -> 
     message["Message-ID"] = message_id or make_msgid(domain="erdv.localhost")
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(mail.body)
+    if mail.html is not None:
+        message.add_alternative(mail.html, subtype="html")
+    for attachment in mail.attachments:
+        maintype, _, rest = attachment.content_type.partition("/")
+        subtype, *params = (part.strip() for part in rest.split(";"))
+        message.add_attachment(
+            attachment.content.encode("utf-8"),
+            maintype=maintype,
+            subtype=subtype,
+            filename=attachment.filename,
+            params=dict(p.split("=", 1) for p in params if "=" in p),
+        )
     return message
-
-
-class PermanentFailure(Exception):
-    """The relay refused the message for good (an SMTP 5yz reply, RFC 5321 4.2.1): trying again
-    would fail again, so the outbox marks it dead at once. Carries the reply code only (replies
-    quote recipient addresses, which are personal data)."""
-
-    def __init__(self, code: int) -> None:
-        super().__init__(f"SMTP {code}")
-        self.code = code
 
 
 class Mailer(Protocol):
@@ -205,12 +187,12 @@ class MailQueue:
         self._deliver_after = deliver_after
         self.pending: list[Outgoing] = []
 
-    def queue(self, mail: Mail) -> None:
-        self._add(mail)
+    def queue(self, message: Mail | Sms) -> None:
+        self._add(message)
 
-    def prepare(self, kind: str, data: dict[str, Any]) -> None:
+    def prepare(self, kind: str, data: dict[str, Any], *, dedupe_key: str | None = None) -> None:
         """Stage a message that the renderer of ``kind`` writes after the commit (``Deferred``)."""
-        self._add(Deferred(kind, data))
+        self._add(Deferred(kind, data, dedupe_key))
 
     def _add(self, item: Outgoing) -> None:
         if not self.pending:

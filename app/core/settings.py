@@ -16,10 +16,10 @@ import secrets
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: Values that must never be accepted as a production secret (copied from docs, examples, tests).
 _WEAK_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev", "test", "erdv"})
@@ -35,6 +35,11 @@ class Environment(StrEnum):
 class MailBackend(StrEnum):
     FILE = "file"
     SMTP = "smtp"
+
+
+class SmsBackend(StrEnum):
+    FILE = "file"
+    HTTP = "http"
 
 
 class SettingsError(RuntimeError):
@@ -110,6 +115,16 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = Field(default=120.0, ge=1)
     outbox_poll_seconds: float = Field(default=5.0, gt=0)
     outbox_concurrency: int = Field(default=8, ge=1, le=64)
+    #: SMS (reminders, ``app.core.sms``): ``file`` writes one JSON per message under
+    #: ``<data dir>/sms-outbox/``; ``http`` posts ``{"to", "body"}`` to the provider's URL with the
+    #: key as a bearer token, within the timeout.
+    sms_backend: SmsBackend = SmsBackend.FILE
+    sms_http_url: str | None = None
+    sms_http_key: SecretStr | None = None
+    sms_timeout_seconds: float = Field(default=10.0, gt=0)
+    #: Hours before an appointment at which a reminder goes out (docs/api.md "Notifications"):
+    #: comma-separated, e.g. ``48,2``.
+    reminder_hours: Annotated[tuple[int, ...], NoDecode] = (24,)
     redis_url: str | None = None
     #: Audit entries are kept this long, then purged behind a signed checkpoint (docs/charter.md "Retention").
     audit_retention_days: int = Field(default=365, ge=30)
@@ -183,6 +198,29 @@ class Settings(BaseSettings):
         "No advertising, no sale of data, no paid ranking."
     )
 
+    @field_validator("reminder_hours", mode="before")
+    @classmethod
+    def _reminder_hours(cls, value: Any) -> Any:
+        """``"48,2"`` from the environment; each offset a whole number of hours, 1 to 30 days,
+        said once; the furthest first."""
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            if not all(part.isdigit() for part in parts):
+                raise ValueError("ERDV_REMINDER_HOURS is a comma-separated list of whole hours")
+            value = [int(part) for part in parts]
+        hours = sorted({int(hour) for hour in value}, reverse=True)
+        if any(not 1 <= hour <= 720 for hour in hours):
+            raise ValueError("each reminder offset is between 1 and 720 hours")
+        return tuple(hours)
+
+    @model_validator(mode="after")
+    def _sms_provider(self) -> Self:
+        if self.sms_backend is SmsBackend.HTTP and not (self.sms_http_url and self.sms_http_key):
+            raise SettingsError(
+                "ERDV_SMS_BACKEND=http needs ERDV_SMS_HTTP_URL and ERDV_SMS_HTTP_KEY"
+            )
+        return self
+
     @model_validator(mode="after")
     def _check_production(self) -> Self:
         if self.env is not Environment.PRODUCTION:
@@ -217,6 +255,10 @@ class Settings(BaseSettings):
     @property
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"
+
+    @property
+    def sms_outbox_dir(self) -> Path:
+        return self.data_dir / "sms-outbox"
 
     @property
     def json_logs(self) -> bool:

@@ -1,8 +1,9 @@
 """The outbox table: one row per message to deliver, whatever its channel.
 
-A row says *what* it is (``kind``: ``mail`` for a message written by the request, or the kind of a
-message written later by its renderer, ``app.accounts.deferred``), *how* it travels (``channel``: ``mail``
-today; the notifications issue adds ``sms``, webhooks add ``webhook``), and where its delivery
+A row says *what* it is (``kind``: ``mail`` or ``sms`` for a message written by the request, or the kind of a
+message written later by its renderer, ``app.renderers``), *how* it travels (``channel``: ``mail``
+or ``sms``), *whose* it is and what about (``recipient_id``, ``topic``: the recipient's list of
+notifications), and where its delivery
 stands (``status``, ``attempts``, ``next_attempt_at``, ``last_error``). What it says is in
 ``payload``: JSON, encrypted (AES-GCM bound to the row id, ``app.core.crypto``) because it holds
 addresses and single-use links; it is erased once the message is delivered (data minimisation), and
@@ -43,12 +44,20 @@ class OutboxStatus(StrEnum):
 
 class Channel(StrEnum):
     MAIL = "mail"
+    SMS = "sms"
 
 
 class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox_message"
     # the worker's one query: due messages in order
-    __table_args__ = (sa.Index("ix_outbox_message_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        sa.Index("ix_outbox_message_due", "status", "next_attempt_at"),
+        # a person's own notifications, newest first (GET /api/v1/me/notifications)
+        sa.Index("ix_outbox_message_recipient", "recipient_id", "created_at"),
+        # once-only messages (a reminder per appointment, offset and channel): the second
+        # process to stage one finds the key taken and stages nothing
+        sa.UniqueConstraint("dedupe_key", name="uq_outbox_message_dedupe_key"),
+    )
 
     id: uuid.UUID = Field(sa_type=sa.Uuid, primary_key=True)
     kind: str = Field(max_length=64)
@@ -60,6 +69,11 @@ class OutboxMessage(SQLModel, table=True):
     next_attempt_at: datetime = Field(sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, max_length=200)
+    #: whose message it is, and what it is about (``appointment-booked``, ``reminder``...): the
+    #: recipient's list of notifications; no content, kept after the payload is erased
+    recipient_id: uuid.UUID | None = Field(default=None, sa_type=sa.Uuid)
+    topic: str | None = Field(default=None, max_length=32)
+    dedupe_key: str | None = Field(default=None, max_length=200)
 
 
 outbox_table = table_of(OutboxMessage)

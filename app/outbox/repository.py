@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.db import dialect_insert
 from app.core.repository import changed
 from app.outbox.models import OutboxStatus, outbox_table
 
@@ -25,6 +26,17 @@ class OutboxRepository:
 
     async def add(self, rows: Sequence[dict[str, Any]]) -> None:
         await self.session.execute(sa.insert(_o), list(rows))
+
+    async def add_once(self, rows: Sequence[dict[str, Any]]) -> list[uuid.UUID]:
+        """Insert the rows whose ``dedupe_key`` nobody took yet (``ON CONFLICT DO NOTHING``, so
+        processes staging together never fail on each other); the ids inserted."""
+        statement = (
+            dialect_insert(self.session, _o)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(_o.c.id)
+        )
+        result = await self.session.execute(statement, list(rows))
+        return [row[0] for row in result.all()]
 
     async def any_due(self, now: datetime) -> bool:
         """A plain read: an idle worker looks without taking SQLite's write lock."""

@@ -48,22 +48,23 @@ from app.core import clock
 from app.core.crypto import ColumnCipher, DecryptionError
 from app.core.db import transaction
 from app.core.logging import client_ip_var, request_id_var
-from app.core.mail import (
-    Mail,
-    Mailer,
-    MailQueue,
-    Outgoing,
-    PermanentFailure,
-    build_message,
-)
+from app.core.mail import Mailer, MailQueue, build_message
+from app.core.messages import Mail, Outgoing, PermanentFailure, Sms
 from app.core.settings import Settings
+from app.core.sms import SmsSender, build_sms_sender
 from app.outbox.models import Channel, OutboxStatus
 from app.outbox.repository import OutboxRepository
 
 logger = logging.getLogger("erdv.outbox")
 
-#: the kind of a message written by the request itself (``MailQueue.queue``)
+#: the kinds of a message written by the request itself (``MailQueue.queue``)
 MAIL_KIND = "mail"
+SMS_KIND = "sms"
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    return uuid.UUID(value) if value else None
+
 
 Renderer = Callable[[AsyncSession, MailQueue, dict[str, Any]], Awaitable[None]]
 """Writes a deferred message (``MailQueue.prepare``) in the given transaction: whatever it reads
@@ -93,37 +94,20 @@ def retry_delay(settings: Settings, attempt: int) -> timedelta:
     return timedelta(seconds=min(seconds, settings.outbox_retry_max_seconds))
 
 
-class Outbox:
-    """The process's outbox: stages messages (``app.core.mail.MailSink``), delivers them, and runs
-    the worker loop (``run``)."""
+class Stager:
+    """Writes messages into the outbox, sealed (``app.core.mail.MailSink``): what a request, a
+    render or a periodic job stages. Delivery is the ``Outbox``'s."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        factory: async_sessionmaker[AsyncSession],
-        mailer: Mailer,
-        renderers: Mapping[str, Renderer],
-    ) -> None:
-        self.settings = settings
-        self.factory = factory
-        self.mailer = mailer
-        self.renderers = dict(renderers)
+    def __init__(self, settings: Settings) -> None:
         self.cipher = ColumnCipher.from_secret(settings.encryption_key_bytes)
-        domain = parseaddr(settings.mail_from)[1].rpartition("@")[2]
-        self._domain = domain or "erdv.localhost"
         self._lease = timedelta(seconds=settings.outbox_lease_seconds)
-        # a try must end well within its lease, or another process would take the message over
-        self._deadline = settings.outbox_lease_seconds / 2
-        self._slots = asyncio.Semaphore(settings.outbox_concurrency)
-
-    # staging ----------------------------------------------------------------------------------
 
     def _seal(self, message_id: uuid.UUID, content: dict[str, Any]) -> str:
         return self.cipher.encrypt(
             json.dumps(content), associated_data=f"outbox_message:{message_id}"
         )
 
-    def _open(self, message_id: uuid.UUID, payload: str | None) -> dict[str, Any] | None:
+    def open(self, message_id: uuid.UUID, payload: str | None) -> dict[str, Any] | None:
         if payload is None:
             return None
         try:
@@ -138,31 +122,82 @@ class Outbox:
         self, session: AsyncSession, items: Sequence[Outgoing], *, claimed: bool
     ) -> list[Staged]:
         now = clock.now()
-        rows, staged = [], []
+        rows: list[dict[str, Any]] = []
+        once: list[dict[str, Any]] = []
+        staged: list[Staged] = []
         for item in items:
             message_id = uuid.uuid4()
+            row: dict[str, Any] = {"recipient_id": None, "topic": None, "dedupe_key": None}
             if isinstance(item, Mail):
-                kind, content = MAIL_KIND, {"mail": dataclasses.asdict(item)}
+                kind, channel, content = MAIL_KIND, Channel.MAIL, {"mail": dataclasses.asdict(item)}
+                row |= {"recipient_id": _uuid(item.recipient_id), "topic": item.topic}
+            elif isinstance(item, Sms):
+                kind, channel, content = SMS_KIND, Channel.SMS, {"sms": dataclasses.asdict(item)}
+                row |= {"recipient_id": _uuid(item.recipient_id), "topic": item.topic}
             else:
-                kind = item.kind
+                kind, channel = item.kind, Channel.MAIL
                 # who asked, for the audit entries the render writes (it runs after the request)
                 context = {"ip": client_ip_var.get(), "request_id": request_id_var.get()}
                 content = {"render": item.data, "context": context}
-            rows.append(
-                {
-                    "id": message_id,
-                    "kind": kind,
-                    "channel": Channel.MAIL.value,
-                    "payload": self._seal(message_id, content),
-                    "status": (OutboxStatus.SENDING if claimed else OutboxStatus.PENDING).value,
-                    "attempts": 1 if claimed else 0,
-                    "created_at": now,
-                    "next_attempt_at": now + self._lease if claimed else now,
-                }
-            )
+                row["dedupe_key"] = item.dedupe_key
+            row |= {
+                "id": message_id,
+                "kind": kind,
+                "channel": channel.value,
+                "payload": self._seal(message_id, content),
+                "status": (OutboxStatus.SENDING if claimed else OutboxStatus.PENDING).value,
+                "attempts": 1 if claimed else 0,
+                "created_at": now,
+                "next_attempt_at": now + self._lease if claimed else now,
+            }
+            (once if row["dedupe_key"] else rows).append(row)
             staged.append(Staged(message_id, kind, 1, content, now + self._lease))
-        await OutboxRepository(session).add(rows)
+        repository = OutboxRepository(session)
+        if rows:
+            await repository.add(rows)
+        if once:
+            # a once-only message another process (or an earlier round) staged is left out here,
+            # and not delivered by this one either
+            taken = {row["id"] for row in once} - set(await repository.add_once(once))
+            staged = [s for s in staged if s.id not in taken]
         return staged
+
+    async def deliver(self, staged: Sequence[Staged]) -> None:
+        """A stager alone delivers nothing: the servers' outbox workers will."""
+
+
+class Outbox:
+    """The process's outbox: stages messages (``app.core.mail.MailSink``), delivers them, and runs
+    the worker loop (``run``)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        factory: async_sessionmaker[AsyncSession],
+        mailer: Mailer,
+        renderers: Mapping[str, Renderer],
+        sms: SmsSender | None = None,
+    ) -> None:
+        self.settings = settings
+        self.factory = factory
+        self.mailer = mailer
+        self.sms = sms if sms is not None else build_sms_sender(settings)
+        self.renderers = dict(renderers)
+        self.stager = Stager(settings)
+        domain = parseaddr(settings.mail_from)[1].rpartition("@")[2]
+        self._domain = domain or "erdv.localhost"
+        self._lease = timedelta(seconds=settings.outbox_lease_seconds)
+        # a try must end well within its lease, or another process would take the message over
+        self._deadline = settings.outbox_lease_seconds / 2
+        self._slots = asyncio.Semaphore(settings.outbox_concurrency)
+
+    async def stage(
+        self, session: AsyncSession, items: Sequence[Outgoing], *, claimed: bool
+    ) -> list[Staged]:
+        return await self.stager.stage(session, items, claimed=claimed)
+
+    def _open(self, message_id: uuid.UUID, payload: str | None) -> dict[str, Any] | None:
+        return self.stager.open(message_id, payload)
 
     # delivery ---------------------------------------------------------------------------------
 
@@ -198,7 +233,11 @@ class Outbox:
             await self.deliver(produced)
 
     async def _send(self, staged: Staged) -> None:
-        mail = Mail(**staged.content["mail"])
+        if "sms" in staged.content:
+            sms = Sms(**staged.content["sms"])
+            await self.sms.send(sms, message_id=str(staged.id))
+            return
+        mail = Mail.from_dict(staged.content["mail"])
         message = build_message(mail, self.settings.mail_from, message_id=self.message_id(staged))
         await self.mailer.send(message)
 
@@ -316,9 +355,11 @@ class Outbox:
                 logger.warning("outbox worker round failed", extra={"error": type(error).__name__})
             await asyncio.sleep(self.settings.outbox_poll_seconds)
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         with contextlib.suppress(Exception):
             self.mailer.close()
+        with contextlib.suppress(Exception):
+            await self.sms.aclose()
 
 
 # administration (the admin API and ``erdv outbox``) -------------------------------------------

@@ -66,6 +66,9 @@ class Practice(SQLModel, table=True):
     status: str = Field(default=PracticeStatus.PENDING.value, max_length=16)
     #: weekly opening blocks in local wall time: [{weekday, start, end, visit_reason_ids}]
     weekly: str = Field(default="[]", sa_type=sa.Text)
+    #: a mail to the practitioner for each booking and cancellation a patient or an application
+    #: makes (PUT /api/v1/me/notifications); the practice's own changes never mail it
+    new_booking_mail: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from app.core.mail import FileMailer, Mail, SmtpMailer, build_mailer, build_message
+from app.core.mail import FileMailer, SmtpMailer, build_mailer, build_message
+from app.core.messages import Mail
 from app.core.settings import Settings
 from tests.helpers.cli import free_port
 

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.core import clock
 from app.core.db import create_engine, session_factory, transaction
-from app.core.mail import Mail, MailQueue, SmtpMailer
+from app.core.mail import MailQueue, SmtpMailer
+from app.core.messages import Mail
 from app.core.settings import Settings
 from app.outbox.models import OutboxStatus, outbox_table
 from app.outbox.service import Outbox

@@ -1,0 +1,56 @@
+"""What booking tells the notifications: one notice per change of an appointment.
+
+A notice is staged in the outbox in the transaction of the change (``MailQueue.prepare``), so a
+change that commits cannot lose its messages and one that rolls back announces nothing; the
+messages themselves (who is told, in which language, with which calendar file) are written after
+the commit by the notice's renderer (``app.notifications.notices``), which reads the accounts and
+the practice then, off the booking's hot path. The notice carries the appointment as the change
+left it: its times, and the iCalendar ``SEQUENCE`` after the change.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from app.accounts.principal import Principal
+
+#: the outbox kind of a notice (its renderer is registered under this name, ``app.renderers``)
+APPOINTMENT_NOTICE = "appointment-notice"
+
+
+class Change(StrEnum):
+    BOOKED = "booked"
+    RESCHEDULED = "rescheduled"
+    CANCELLED = "cancelled"
+
+
+def made_by(principal: Principal) -> str:
+    """``patient``, ``practitioner`` or ``client`` (an application acting with a patient's token):
+    the practitioner is told of the changes they did not make themselves."""
+    return "client" if principal.via_token else principal.role.value
+
+
+def notice(
+    change: Change,
+    *,
+    appointment_id: uuid.UUID,
+    patient_id: uuid.UUID,
+    practitioner_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    sequence: int,
+    by: str,
+) -> dict[str, Any]:
+    return {
+        "change": change.value,
+        "appointment_id": str(appointment_id),
+        "patient_id": str(patient_id),
+        "practitioner_id": str(practitioner_id),
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "sequence": sequence,
+        "by": by,
+    }

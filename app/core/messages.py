@@ -1,0 +1,75 @@
+"""What erdv sends: a mail, an SMS, or a message written after the commit (``Deferred``), and the
+one failure every transport reports the same way (``PermanentFailure``). The transports are
+``app.core.mail`` and ``app.core.sms``; the outbox (``app.outbox``) stages and delivers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a mail: an iCalendar invitation (RFC 6047) is ``text/calendar`` with its
+    ``method`` parameter."""
+
+    filename: str
+    content_type: str
+    content: str
+
+
+@dataclass(frozen=True)
+class Mail:
+    """One message to one recipient: plain text, and optionally the same text as HTML (no remote
+    image, no tracker) and attachments. ``recipient_id`` and ``topic`` say whose it is and what it
+    is about, for the recipient's list of notifications; neither is part of the message."""
+
+    to: str
+    subject: str
+    body: str
+    html: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    recipient_id: str | None = None
+    topic: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Mail:
+        """Back from ``dataclasses.asdict`` (the outbox's JSON payload)."""
+        attachments = tuple(Attachment(**a) for a in data.get("attachments") or ())
+        return cls(**{**data, "attachments": attachments})
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """A message whose content its kind's renderer decides once the transaction has committed.
+
+    ``dedupe_key`` makes it once-only across every process: a second message with the same key is
+    not staged (a unique index; reminders use it, one per appointment, offset and channel)."""
+
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+    dedupe_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Sms:
+    """One text message to one number (E.164). ``recipient_id`` and ``topic`` say whose it is and
+    what it is about, for the recipient's list of notifications; neither leaves the outbox."""
+
+    to: str
+    body: str
+    recipient_id: str | None = None
+    topic: str | None = None
+
+
+Outgoing = Mail | Sms | Deferred
+
+
+class PermanentFailure(Exception):
+    """The relay refused the message for good (an SMTP 5yz reply, RFC 5321 4.2.1): trying again
+    would fail again, so the outbox marks it dead at once. Carries the reply code only (replies
+    quote recipient addresses, which are personal data)."""
+
+    def __init__(self, code: int, *, transport: str = "SMTP") -> None:
+        super().__init__(f"{transport} {code}")
+        self.code = code

@@ -1,0 +1,236 @@
+"""The notifications' SQL: who a notice goes to, which reminders are due, a person's messages,
+and the practitioner's switch."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import Account, Role
+from app.booking.models import AppointmentStatus, appointment_table
+from app.consent.repository import state_table
+from app.core.repository import changed, table_of
+from app.outbox.models import outbox_table
+from app.practice.models import practice_table
+
+_account = table_of(Account)
+_a = appointment_table
+_p = practice_table
+_o = outbox_table
+_s = state_table
+
+
+class Person(Protocol):
+    """An account as a message to it needs it."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def language(self) -> str: ...
+    @property
+    def full_name(self) -> str: ...
+    @property
+    def phone(self) -> str | None: ...
+
+
+class Practice(Protocol):
+    """The practice as its notices name it: no profession, no specialty (charter C7)."""
+
+    @property
+    def display_name(self) -> str: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def city(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def new_booking_mail(self) -> bool: ...
+
+
+class Sent(Protocol):
+    """One message of a person's list: what it was about and how it went, never what it said."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def topic(self) -> str | None: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def sent_at(self) -> datetime | None: ...
+
+
+class DueReminder(Protocol):
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def sequence(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class ReminderState:
+    """An appointment as its reminder checks it at the last moment."""
+
+    status: str
+    sequence: int
+    start_at: datetime
+    patient_id: uuid.UUID
+    practitioner_id: uuid.UUID
+
+
+_PERSON = (
+    _account.c.id,
+    _account.c.email,
+    _account.c.language,
+    _account.c.full_name,
+    _account.c.phone,
+)
+_PRACTICE = (
+    _p.c.display_name,
+    _p.c.address,
+    _p.c.city,
+    _p.c.timezone,
+    _p.c.new_booking_mail,
+)
+
+
+class NotificationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def person(self, account_id: uuid.UUID) -> Person | None:
+        query = sa.select(*_PERSON).where(_account.c.id == account_id)
+        row: Person | None = (await self.session.execute(query)).one_or_none()
+        return row
+
+    async def practice(self, practitioner_id: uuid.UUID) -> Practice | None:
+        query = sa.select(*_PRACTICE).where(_p.c.id == practitioner_id)
+        row: Practice | None = (await self.session.execute(query)).one_or_none()
+        return row
+
+    async def appointment(self, appointment_id: uuid.UUID) -> ReminderState | None:
+        row = (
+            await self.session.execute(
+                sa.select(
+                    _a.c.status, _a.c.sequence, _a.c.start_at, _a.c.patient_id, _a.c.practitioner_id
+                ).where(_a.c.id == appointment_id)
+            )
+        ).one_or_none()
+        return None if row is None else ReminderState(*row)
+
+    async def granted(self, account_id: uuid.UUID, purpose_id: str, version: int) -> bool:
+        """The account granted ``purpose_id`` at ``version`` (its current one) and kept it."""
+        query = sa.select(_s.c.account_id).where(
+            _s.c.account_id == account_id,
+            _s.c.purpose_id == purpose_id,
+            _s.c.scope == "",
+            _s.c.status == "granted",
+            _s.c.purpose_version == version,
+        )
+        return (await self.session.execute(query)).first() is not None
+
+    async def due_reminders(
+        self,
+        since: datetime,
+        now: datetime,
+        offset: timedelta,
+        purpose_id: str,
+        version: int,
+    ) -> Sequence[DueReminder]:
+        """Booked appointments still ahead whose reminder, ``offset`` before the start, came due
+        after ``since`` and by ``now``, for patients who granted ``purpose_id`` at ``version``.
+
+        A reminder whose hour had passed already when the appointment got its time (booked or moved
+        late) is never due: the confirmation just told the patient. One that came due while no
+        server ran is due at the next run, as long as the appointment is ahead.
+        """
+        query = (
+            sa.select(
+                _a.c.id,
+                _a.c.sequence,
+                _a.c.start_at,
+                sa.func.coalesce(_a.c.changed_at, _a.c.created_at).label("set_at"),
+            )
+            .select_from(
+                _a.join(
+                    _s,
+                    sa.and_(
+                        _s.c.account_id == _a.c.patient_id,
+                        _s.c.purpose_id == purpose_id,
+                        _s.c.scope == "",
+                        _s.c.status == "granted",
+                        _s.c.purpose_version == version,
+                    ),
+                )
+            )
+            .where(
+                _a.c.status == AppointmentStatus.BOOKED.value,
+                # due after ``since``: start - offset > since; still ahead: start > now
+                _a.c.start_at > max(now, since + offset),
+                _a.c.start_at <= now + offset,
+            )
+            .order_by(_a.c.start_at)
+        )
+        rows = (await self.session.execute(query)).all()
+        # the window holds the reminders of a few minutes: this check is cheaper here than as
+        # date arithmetic each database spells its own way
+        due: list[DueReminder] = [r for r in rows if r.set_at <= r.start_at - offset]
+        return due
+
+    async def staged_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of these once-only keys a message was staged under already."""
+        if not keys:
+            return set()
+        query = sa.select(_o.c.dedupe_key).where(_o.c.dedupe_key.in_(list(keys)))
+        return {str(key) for key in (await self.session.execute(query)).scalars().all()}
+
+    async def sent_to(self, account_id: uuid.UUID, limit: int) -> Sequence[Sent]:
+        query = (
+            sa.select(_o.c.id, _o.c.topic, _o.c.channel, _o.c.status, _o.c.created_at, _o.c.sent_at)
+            .where(_o.c.recipient_id == account_id)
+            .order_by(_o.c.created_at.desc(), _o.c.id)
+            .limit(limit)
+        )
+        rows: Sequence[Sent] = (await self.session.execute(query)).all()
+        return rows
+
+    async def set_new_booking_mail(self, practitioner_id: uuid.UUID, on: bool) -> bool:
+        result = await self.session.execute(
+            sa.update(_p).where(_p.c.id == practitioner_id).values(new_booking_mail=on)
+        )
+        return changed(result) > 0
+
+    async def new_booking_mail(self, practitioner_id: uuid.UUID) -> bool | None:
+        query = sa.select(_p.c.new_booking_mail).where(_p.c.id == practitioner_id)
+        value: bool | None = (await self.session.execute(query)).scalar_one_or_none()
+        return value
+
+    async def practitioners_missing(self, purpose_id: str, version: int) -> Sequence[uuid.UUID]:
+        """Practitioners with a practice who have not granted ``purpose_id`` at ``version``."""
+        granted = sa.exists().where(
+            _s.c.account_id == _p.c.id,
+            _s.c.purpose_id == purpose_id,
+            _s.c.scope == "",
+            _s.c.status == "granted",
+            _s.c.purpose_version == version,
+        )
+        query = (
+            sa.select(_p.c.id)
+            .select_from(_p.join(_account, _account.c.id == _p.c.id))
+            .where(_account.c.role == Role.PRACTITIONER.value, ~granted)
+            .order_by(_p.c.id)
+        )
+        return list((await self.session.execute(query)).scalars().all())
