@@ -10,6 +10,8 @@ from app.audit.service import Actor, audit_key, purge_older_than, verify_and_rec
 from app.booking.retention import purge_visit_reasons
 from app.core.jobs import Job
 from app.core.settings import Settings
+from app.notifications.contracts import JOB_NAME as CONTRACT_NOTICES
+from app.notifications.contracts import announce_contract_versions
 from app.notifications.reminders import JOB_NAME as REMINDERS
 from app.notifications.reminders import plan_reminders
 from app.throttle.service import forget_stale
@@ -34,13 +36,20 @@ async def _verify_audit(session: AsyncSession, settings: Settings) -> str:
     return f"chain {'ok' if result.ok else 'BROKEN'} over {result.entries} entries"
 
 
-JOBS: list[Job] = [
+#: what ``erdv purge`` runs at once: the retention work, and the chain's check
+RETENTION_JOBS: list[Job] = [
     Job("audit-retention", timedelta(hours=24), _purge_audit),
     Job("audit-verify", timedelta(hours=24), _verify_audit),
     # charter C7: visit reasons erased after the visit + grace; hourly keeps the delay bounded
     Job("visit-reason-retention", timedelta(hours=1), purge_visit_reasons),
     # throttle keys hold client IPs; forgotten by every policy after its window (24 h by default)
     Job("throttle-retention", timedelta(hours=1), forget_stale),
+]
+
+JOBS: list[Job] = [
+    *RETENTION_JOBS,
     # reminders (ERDV_REMINDER_HOURS) go out within this long of their hour
     Job(REMINDERS, timedelta(minutes=5), plan_reminders),
+    # C11: a new version of the practitioner contract is announced once to each practitioner
+    Job(CONTRACT_NOTICES, timedelta(hours=1), announce_contract_versions),
 ]

@@ -8,6 +8,7 @@ from app.accounts.deferred import renderers as account_renderers
 from app.booking.notices import APPOINTMENT_NOTICE
 from app.core.hashing import PasswordHasher
 from app.core.settings import Settings
+from app.notifications.contracts import CONTRACT_KIND, contract_renderer
 from app.notifications.notices import notice_renderer
 from app.notifications.reminders import REMINDER_KIND, reminder_renderer
 from app.outbox.service import Renderer
@@ -17,4 +18,5 @@ def renderers(settings: Settings, passwords: PasswordHasher) -> dict[str, Render
     return account_renderers(settings, passwords) | {
         APPOINTMENT_NOTICE: notice_renderer(settings),
         REMINDER_KIND: reminder_renderer(settings),
+        CONTRACT_KIND: contract_renderer(settings),
     }

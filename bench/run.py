@@ -69,10 +69,11 @@ class Profile:
     churn: float
     pgbench_scale: int
     large: int  # appointments for B10 (0: not measured)
+    reminders: int  # upcoming appointments whose reminders B17 plans and sends
 
 
-FULL = Profile("full", 1000, 5000, 5, 20, 30, 10, 10_000_000)
-QUICK = Profile("quick", 200, 2000, 2, 6, 8, 2, 0)
+FULL = Profile("full", 1000, 5000, 5, 20, 30, 10, 10_000_000, 100_000)
+QUICK = Profile("quick", 200, 2000, 2, 6, 8, 2, 0, 5_000)
 BOOK_CONNECTIONS = 16
 PGBENCH_CLIENTS = 8  # the anchor runs: enough clients to keep both cores busy
 LATENCY_CONNECTIONS = 2  # one request in flight per worker: latency without queueing
@@ -782,6 +783,7 @@ def measure_postgres(run: Run) -> None:
     finally:
         server.stop()
     measure_mail(run, workload, slots)
+    measure_reminders(run)
     if profile.large:
         measure_scale(run, paths)
 
@@ -950,6 +952,97 @@ def measure_mail(run: Run, workload: Workload, slots: Slots) -> None:
         relay.controller.stop()
 
 
+# -- B17: reminders ---------------------------------------------------------------------------
+
+
+def measure_reminders(run: Run) -> None:
+    """B17: ``profile.reminders`` appointments in the next 24 hours (booked two days ago), every
+    patient with ``reminders-email`` granted: the reminders job plans them all in one run, then one
+    process's outbox delivers them to a prompt SMTP server (each: a render transaction that checks
+    the appointment and the consent, a mail, the row marked sent). Reminders per second over both,
+    as a ratio to B1's bookings per second: what a day's reminders cost beside a day's bookings."""
+    count = run.profile.reminders
+    say(f"B17 reminders for {count} upcoming appointments")
+    from app.charter.registry import default_charter
+
+    version = default_charter().purpose("reminders-email").version
+    psql(
+        "INSERT INTO consent_state (account_id, purpose_id, scope, status, purpose_version, "
+        "decided_at, decision_id) SELECT id, 'reminders-email', '', 'granted', "
+        f"{version}, now(), gen_random_uuid() FROM account WHERE role = 'patient' "
+        "ON CONFLICT (account_id, purpose_id, scope) DO UPDATE SET status = 'granted', "
+        "purpose_version = EXCLUDED.purpose_version",
+        DB,
+    )
+    psql(
+        "INSERT INTO appointment (id, practitioner_id, patient_id, start_at, end_at, status, "
+        "channel, created_at, sequence) "
+        "SELECT gen_random_uuid(), pr.id, pa.id, "
+        "now() + ((g % 1380) + 30) * interval '1 minute', "
+        "now() + ((g % 1380) + 45) * interval '1 minute', 'booked', 'bench', "
+        "now() - interval '2 days', 0 "
+        f"FROM generate_series(1, {count}) g "
+        "JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM practice) pr "
+        "ON pr.n = g % (SELECT count(*) FROM practice) "
+        "JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM account "
+        "WHERE role = 'patient') pa ON pa.n = g % (SELECT count(*) FROM account "
+        "WHERE role = 'patient')",
+        DB,
+    )
+    relay = Relay()
+    relay.controller.start()
+    env = erdv_env(url_of(DB)) | {
+        "ERDV_MAIL_BACKEND": "smtp",
+        "ERDV_SMTP_HOST": "127.0.0.1",
+        "ERDV_SMTP_PORT": str(relay.port),
+        "ERDV_REMINDER_HOURS": "24",
+    }
+    try:
+        with environment(env):
+            planned, sent, plan_s, send_s = asyncio.run(_reminders_round())
+    finally:
+        relay.controller.stop()
+        psql("DELETE FROM appointment WHERE channel = 'bench'", DB)
+    if planned != count or sent != count or relay.received != count:
+        raise RuntimeError(
+            f"B17: {count} due, {planned} planned, {sent} tried, {relay.received} sent"
+        )
+    run.figures["reminders_per_s"] = count / (plan_s + send_s)
+    run.figures["reminders_plan_s"], run.figures["reminders_send_s"] = plan_s, send_s
+
+
+async def _reminders_round() -> tuple[int, int, float, float]:
+    from app.core.db import create_engine, session_factory
+    from app.core.jobs import run_job
+    from app.core.mail import build_mailer
+    from app.core.settings import Settings
+    from app.jobs import JOBS
+    from app.notifications.reminders import JOB_NAME, REMINDER_KIND, reminder_renderer
+    from app.outbox.service import Outbox
+
+    settings = Settings()
+    (job,) = [j for j in JOBS if j.name == JOB_NAME]
+    engine = create_engine(settings)
+    factory = session_factory(engine)
+    outbox = Outbox(
+        settings, factory, build_mailer(settings), {REMINDER_KIND: reminder_renderer(settings)}
+    )
+    try:
+        started = time.perf_counter()
+        summary = await run_job(factory, settings, job, force=True) or ""
+        planned_at = time.perf_counter()
+        sent = 0
+        while tried := await outbox.drain():
+            sent += tried
+        done = time.perf_counter()
+    finally:
+        await outbox.aclose()
+        await engine.dispose()
+    planned = int(summary.split()[1]) if summary.startswith("planned ") else 0
+    # each planned reminder is claimed once and rendered; its mail is sent by the same try
+    return planned, sent, planned_at - started, done - planned_at
+
+
 # -- B11: SQLite ------------------------------------------------------------------------------
 
 
@@ -1020,7 +1113,7 @@ def measure_sqlite(run: Run) -> None:
     folder.mkdir(parents=True)
     path = folder / "erdv.db"
     url = f"sqlite+aiosqlite:///{path}"
-    small = Profile("sqlite", 200, 2000, profile.warmup, profile.duration, 0, 0, 0)
+    small = Profile("sqlite", 200, 2000, profile.warmup, profile.duration, 0, 0, 0, 0)
     say("B11 SQLite: dataset")
     workload = _populate(url, small, 10_000)
     say("B11 anchor: raw sqlite3 booking transactions")
@@ -1138,6 +1231,20 @@ def rows_of(run: Run) -> list[Row]:
                 1.0,
                 0.3,
                 lower=True,
+            )
+        )
+    if "reminders_per_s" in f:
+        rows.append(
+            Row(
+                "B17",
+                f"reminders planned and sent per second ({run.profile.reminders} upcoming "
+                "appointments) ÷ booking requests/s (B1)",
+                f["reminders_per_s"],
+                f["booking_rps"],
+                f["reminders_per_s"] / f["booking_rps"],
+                0.5,
+                1.0,
+                unit="×",
             )
         )
     if "sqlite_booking_rps" in f:

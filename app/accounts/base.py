@@ -3,6 +3,7 @@ steps they share: throttle keys, mailed tokens, a second factor's outcome, sessi
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import timedelta
 
@@ -83,9 +84,10 @@ class AccountsBase:
     def _mfa_key(account_id: uuid.UUID) -> str:
         return f"mfa:account:{account_id}"
 
-    def _send(self, mail: Mail) -> None:
+    def _send(self, mail: Mail, *, to: uuid.UUID, topic: str) -> None:
+        """Queue ``mail`` to account ``to``: listed in its notifications under ``topic``."""
         if self.mail is not None:
-            self.mail.queue(mail)
+            self.mail.queue(dataclasses.replace(mail, recipient_id=str(to), topic=topic))
 
     def _link(self, path: str, token: str) -> str:
         # the token travels in the fragment: browsers never send it to a server or in a Referer

@@ -78,7 +78,9 @@ class PasswordService(AccountsBase):
                 mails.language_of(account.language),
                 self._link("reset-password", token),
                 minutes,
-            )
+            ),
+            to=account.id,
+            topic="password-reset",
         )
 
     async def reset_password(

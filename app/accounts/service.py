@@ -117,7 +117,9 @@ class AuthService(AccountsBase):
                     email,
                     mails.language_of(existing.language),
                     f"{self.settings.public_url.rstrip('/')}/",
-                )
+                ),
+                to=existing.id,
+                topic="already-registered",
             )
             return
         now = clock.now()
@@ -153,7 +155,9 @@ class AuthService(AccountsBase):
                 language,
                 self._link("verify-email", token),
                 self.settings.email_verification_hours,
-            )
+            ),
+            to=account.id,
+            topic="email-verification",
         )
 
     async def verify_email(self, token: str) -> None:

@@ -96,6 +96,7 @@ class AuditAction(StrEnum):
     AUDIT_EXPORTED = "audit.exported"
     AUDIT_VERIFIED = "audit.verified"
     AUDIT_PURGED = "audit.purged"
+    OUTBOX_RETRIED = "outbox.retried"
 
 
 class AuditOutcome(StrEnum):

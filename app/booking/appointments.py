@@ -205,7 +205,7 @@ class AppointmentService(BookingBase):
             object_id=appointment_id,
         )
         if self.mail is not None:
-            self.mail.prepare(
+            self.mail.write_at_commit(
                 APPOINTMENT_NOTICE,
                 notice(
                     Change.BOOKED,

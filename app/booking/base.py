@@ -71,7 +71,7 @@ class BookingBase:
             "end": row.end_at,
             "sequence": row.sequence,
         } | now
-        self.mail.prepare(
+        self.mail.write_at_commit(
             APPOINTMENT_NOTICE,
             notice(
                 change,

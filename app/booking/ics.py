@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from icalendar import Calendar, Event
-
 
 class Method(StrEnum):
     """RFC 5546 3.2: a download publishes; a mail requests (booked, moved) or cancels."""
@@ -38,23 +36,60 @@ class CalendarEntry:
     city: str
 
 
+def _escape(text: str) -> str:
+    """TEXT values (RFC 5545 3.3.11): backslash, semicolon, comma and newlines escaped."""
+    return (
+        text.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+        .replace("\r", "\\n")
+    )
+
+
+def _fold(line: str) -> str:
+    """Lines longer than 75 octets are folded (3.1), never inside a UTF-8 sequence."""
+    if len(line) <= 75 and line.isascii():
+        return line
+    out: list[str] = []
+    current = ""
+    for char in line:
+        limit = 75 if not out else 74
+        if len((current + char).encode("utf-8")) > limit:
+            out.append(current)
+            current = char
+        else:
+            current += char
+    out.append(current)
+    return "\r\n ".join(out)
+
+
+def _utc(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
 def appointment_ics(entry: CalendarEntry, now: datetime, method: Method = Method.PUBLISH) -> str:
-    calendar = Calendar()
-    calendar.add("prodid", "-//erdv//booking//FR")
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", method.value)
-    event = Event()
-    event.add("uid", f"{entry.appointment_id}@erdv")
-    event.add("dtstamp", now.astimezone(UTC))
-    event.add("dtstart", entry.start.astimezone(UTC))
-    event.add("dtend", entry.end.astimezone(UTC))
-    event.add("sequence", entry.sequence)
-    event.add("summary", entry.summary)
+    """Written directly: a booking's notices carry two of these, and the icalendar package took
+    longer to build one than the booking took (bench/README.md "Performance rules in the code").
+    The tests read every file back with icalendar."""
     location = ", ".join(part for part in (entry.address, entry.city) if part)
-    if location:
-        event.add("location", location)
-    event.add("status", "CANCELLED" if entry.cancelled else "CONFIRMED")
-    calendar.add_component(event)
-    ical: bytes = calendar.to_ical()
-    return ical.decode("utf-8")
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//erdv//booking//FR",
+        "CALSCALE:GREGORIAN",
+        f"METHOD:{method.value}",
+        "BEGIN:VEVENT",
+        f"UID:{entry.appointment_id}@erdv",
+        f"DTSTAMP:{_utc(now)}",
+        f"DTSTART:{_utc(entry.start)}",
+        f"DTEND:{_utc(entry.end)}",
+        f"SEQUENCE:{entry.sequence}",
+        f"SUMMARY:{_escape(entry.summary)}",
+        *([f"LOCATION:{_escape(location)}"] if location else []),
+        "STATUS:" + ("CANCELLED" if entry.cancelled else "CONFIRMED"),
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
+    return "\r\n".join(_fold(line) for line in lines) + "\r\n"

@@ -1,11 +1,12 @@
 """What booking tells the notifications: one notice per change of an appointment.
 
-A notice is staged in the outbox in the transaction of the change (``MailQueue.prepare``), so a
-change that commits cannot lose its messages and one that rolls back announces nothing; the
-messages themselves (who is told, in which language, with which calendar file) are written after
-the commit by the notice's renderer (``app.notifications.notices``), which reads the accounts and
-the practice then, off the booking's hot path. The notice carries the appointment as the change
-left it: its times, and the iCalendar ``SEQUENCE`` after the change.
+A notice's messages (who is told, in which language, with which calendar file) are written by its
+renderer (``app.notifications.notices``) in the transaction of the change, just before it commits
+(``MailQueue.write_at_commit``), and staged in the outbox with it: a change that commits cannot
+lose its messages, one that rolls back announces nothing, and no transaction of their own is
+needed afterwards (one read and one insert in the change's; bench/README.md, B1 and B17). The
+notice carries the appointment as the change left it: its times, and the iCalendar ``SEQUENCE``
+after the change.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from app.core.db import connection_slots, create_engine, pool_overflow, session_
 from app.core.jobs import run_job
 from app.core.serving import ReusePortSocket, reuse_port_supported
 from app.core.settings import Settings
-from app.jobs import JOBS
+from app.jobs import RETENTION_JOBS
 
 #: the ASGI application, as uvicorn imports it in each worker
 APP = "app.main:create_app"
@@ -51,7 +51,8 @@ def purge() -> None:
         try:
             factory = session_factory(engine)
             return [
-                f"{job.name}: {await run_job(factory, settings, job, force=True)}" for job in JOBS
+                f"{job.name}: {await run_job(factory, settings, job, force=True)}"
+                for job in RETENTION_JOBS
             ]
         finally:
             await engine.dispose()

@@ -32,8 +32,12 @@ import os
 import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Protocol
 
@@ -50,34 +54,61 @@ from app.core.settings import MailBackend, Settings
 logger = logging.getLogger("erdv.mail")
 
 
-def build_message(mail: Mail, sender: str, *, message_id: str | None = None) -> EmailMessage:
-    """The RFC 5322 message. ``message_id`` is the outbox message's own (the same on every try), so
-    a recipient's system can recognise a message delivered twice (see ``app.outbox``)."""
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = mail.to
-    message["Subject"] = mail.subject
-    message["Date"] = format_datetime(clock.now())
-    message["Message-ID"] = message_id or make_msgid(domain="erdv.localhost")
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(mail.body)
+def _header(value: str) -> str:
+    """A header value, as RFC 2047 encoded words when it is not ASCII."""
+    return value if value.isascii() else Header(value, "utf-8").encode()
+
+
+#: text parts in quoted-printable: readable as written (the development outbox's files), and
+#: 7-bit safe for any relay
+_UTF8 = Charset("utf-8")
+_UTF8.body_encoding = QP
+
+
+def _text(content: str, subtype: str) -> MIMEText:
+    return MIMEText(content, subtype, _UTF8)  # type: ignore[arg-type]
+
+
+def build_message(mail: Mail, sender: str, *, message_id: str | None = None) -> Message:
+    """The RFC 5322 message: plain text, the same in HTML beside it (``multipart/alternative``),
+    attachments around both (``multipart/mixed``). ``message_id`` is the outbox message's own (the
+    same on every try), so a recipient's system can recognise a message delivered twice (see
+    ``app.outbox``).
+
+    Built with the ``email.mime`` classes: the header registry of ``Message`` parses every
+    header it is given again, which made a notice's two mails cost more CPU than the booking that
+    sent them (bench/README.md "Performance rules in the code").
+    """
+    body: Message = _text(mail.body, "plain")
     if mail.html is not None:
-        message.add_alternative(mail.html, subtype="html")
-    for attachment in mail.attachments:
-        maintype, _, rest = attachment.content_type.partition("/")
-        subtype, *params = (part.strip() for part in rest.split(";"))
-        message.add_attachment(
-            attachment.content.encode("utf-8"),
-            maintype=maintype,
-            subtype=subtype,
-            filename=attachment.filename,
-            params=dict(p.split("=", 1) for p in params if "=" in p),
-        )
-    return message
+        alternative = MIMEMultipart("alternative")
+        alternative.attach(body)
+        alternative.attach(_text(mail.html, "html"))
+        body = alternative
+    if mail.attachments:
+        mixed = MIMEMultipart("mixed")
+        mixed.attach(body)
+        for attachment in mail.attachments:
+            maintype, _, rest = attachment.content_type.partition("/")
+            subtype, *params = (part.strip() for part in rest.split(";"))
+            part = _text(attachment.content, subtype)
+            for name, value in (p.split("=", 1) for p in params if "=" in p):
+                if name != "charset":
+                    part.set_param(name, value)
+            part.add_header("Content-Disposition", "attachment", filename=attachment.filename)
+            mixed.attach(part)
+        body = mixed
+    body["From"] = formataddr(parseaddr(sender), charset="utf-8")
+    body["To"] = formataddr(parseaddr(mail.to), charset="utf-8")
+    body["Subject"] = _header(mail.subject)
+    body["Date"] = format_datetime(clock.now())
+    body["Message-ID"] = message_id or make_msgid(domain="erdv.localhost")
+    body["Auto-Submitted"] = "auto-generated"
+    return body
 
 
 class Mailer(Protocol):
-    async def send(self, message: EmailMessage) -> None: ...
+    async def send(self, message: Message) -> None: ...
 
     def close(self) -> None: ...
 
@@ -90,10 +121,10 @@ class FileMailer:
         self.outbox = outbox
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="erdv-mail-file")
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Message) -> None:
         await asyncio.get_running_loop().run_in_executor(self._pool, self._write, message)
 
-    def _write(self, message: EmailMessage) -> None:
+    def _write(self, message: Message) -> None:
         self.outbox.mkdir(parents=True, exist_ok=True)
         stamp = clock.now().strftime("%Y%m%dT%H%M%S%f")
         # written under a name that does not end in .eml, then renamed: whoever reads "*.eml"
@@ -120,7 +151,7 @@ class SmtpMailer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Message) -> None:
         s = self.settings
         try:
             await aiosmtplib.send(
@@ -166,6 +197,12 @@ class MailSink(Protocol):
         """Deliver what ``stage`` returned (after the commit); never raises."""
         ...
 
+    async def render(
+        self, session: AsyncSession, queue: MailQueue, kind: str, data: dict[str, Any]
+    ) -> None:
+        """Run the renderer of ``kind`` in ``session``, writing on ``queue``."""
+        ...
+
 
 class MailQueue:
     """The messages one transaction sends: staged in the outbox just before it commits.
@@ -194,10 +231,24 @@ class MailQueue:
         """Stage a message that the renderer of ``kind`` writes after the commit (``Deferred``)."""
         self._add(Deferred(kind, data, dedupe_key))
 
+    def write_at_commit(self, kind: str, data: dict[str, Any]) -> None:
+        """Have the renderer of ``kind`` write its messages in this transaction, just before it
+        commits: it reads what the change left, and its messages are staged with the change.
+        One transaction fewer per change than ``prepare`` (no render of its own afterwards), for
+        messages whose content the request may know (appointment notices; forgot-password must
+        not, see ``app.accounts.recovery``)."""
+        self._add(Deferred(kind, data, at_commit=True))
+
+    @classmethod
+    def collecting(cls, sink: MailSink) -> MailQueue:
+        """A queue that only collects what a renderer writes, for its caller to stage."""
+        return cls(lambda: None, sink)  # type: ignore[arg-type,return-value]
+
     def _add(self, item: Outgoing) -> None:
         if not self.pending:
             session = self._session()
-            add_pre_commit_hook(session, "outbox", self._stage)
+            if session is not None:  # a collecting queue stages nothing itself
+                add_pre_commit_hook(session, "outbox", self._stage)
         self.pending.append(item)
 
     def discard(self) -> None:
@@ -208,6 +259,16 @@ class MailQueue:
         items, self.pending = self.pending, []
         if not items:
             return
+        if any(isinstance(item, Deferred) and item.at_commit for item in items):
+            written = MailQueue.collecting(self._sink)
+            for item in items:
+                if isinstance(item, Deferred) and item.at_commit:
+                    await self._sink.render(session, written, item.kind, item.data)
+            items = [
+                i for i in items if not (isinstance(i, Deferred) and i.at_commit)
+            ] + written.pending
+            if not items:
+                return
         staged = await self._sink.stage(session, items, claimed=self._deliver_after is not None)
         if self._deliver_after is not None:
             target = self._deliver_after

@@ -49,6 +49,9 @@ class Deferred:
     kind: str
     data: dict[str, Any] = field(default_factory=dict)
     dedupe_key: str | None = None
+    #: written by its renderer in the staging transaction itself, just before it commits, rather
+    #: than after it (``MailQueue.write_at_commit``)
+    at_commit: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """The messages of a change to an appointment (``app.booking.notices``), written after the commit.
 
-The patient is told of every booking, move and cancellation, whoever made it, with an iCalendar
+Written in the change's own transaction, just before it commits (``app.booking.notices``). The
+patient is told of every booking, move and cancellation, whoever made it, with an iCalendar
 ``REQUEST`` (booked, moved) or ``CANCEL`` carrying the appointment's ``UID`` and ``SEQUENCE``. The
 practitioner is told of those the patient or an application made, unless they turned it off
 (``new_booking_mail``); never of their own. Each message is in its reader's language.
@@ -62,83 +63,62 @@ def notice_renderer(settings: Settings) -> Renderer:
     base = settings.public_url.rstrip("/")
 
     async def render(session: AsyncSession, queue: MailQueue, data: dict[str, Any]) -> None:
-        repository = NotificationRepository(session)
         change = Change(data["change"])
         appointment_id = uuid.UUID(data["appointment_id"])
-        practice = await repository.practice(uuid.UUID(data["practitioner_id"]))
-        patient = await repository.person(uuid.UUID(data["patient_id"]))
-        if practice is None or patient is None:  # an account gone since: nobody to tell
+        parties = await NotificationRepository(session).parties(
+            uuid.UUID(data["practitioner_id"]), uuid.UUID(data["patient_id"])
+        )
+        if parties is None:  # an account gone: nobody to tell
             return
-        zone = zone_named(practice.timezone)
+        zone = zone_named(parties.timezone)
         start = in_zone(datetime.fromisoformat(data["start"]), zone)
         end = in_zone(datetime.fromisoformat(data["end"]), zone)
         sequence, by = int(data["sequence"]), str(data["by"])
         method = Method.CANCEL if change is Change.CANCELLED else Method.REQUEST
 
-        language = language_of(patient.language)
+        def calendar(summary: str) -> tuple[Attachment, ...]:
+            return (invitation(appointment_id, start, end, sequence, summary, parties, method),)
+
+        language = language_of(parties.patient_language)
         written = write_mail(
             f"appointment-{change.value}",
             language,
-            practitioner=practice.display_name,
+            practitioner=parties.display_name,
             when=spoken_time(start, language),
-            place=place_of(practice),
+            place=place_of(parties),
             link=f"{base}/account",
             by=by,
         )
         queue.queue(
             Mail(
-                to=patient.email,
+                to=parties.patient_email,
                 subject=written.subject,
                 body=written.text,
                 html=written.html,
-                attachments=(
-                    invitation(
-                        appointment_id,
-                        start,
-                        end,
-                        sequence,
-                        f"Rendez-vous : {practice.display_name}",
-                        practice,
-                        method,
-                    ),
-                ),
-                recipient_id=str(patient.id),
+                attachments=calendar(f"Rendez-vous : {parties.display_name}"),
+                recipient_id=str(parties.patient_id),
                 topic=f"appointment-{change.value}",
             )
         )
-
-        if by == "practitioner" or not practice.new_booking_mail:
+        if by == "practitioner" or not parties.new_booking_mail:
             return
-        practitioner = await repository.person(uuid.UUID(data["practitioner_id"]))
-        if practitioner is None:
-            return
-        pro_language = language_of(practitioner.language)
+        pro_language = language_of(parties.practitioner_language)
         written = write_mail(
             f"practice-{change.value}",
             pro_language,
-            patient=patient.full_name,
+            patient=parties.patient_name,
             when=spoken_time(start, pro_language),
             link=f"{base}/pro/agenda",
             by=by,
         )
         queue.queue(
             Mail(
-                to=practitioner.email,
+                to=parties.practitioner_email,
                 subject=written.subject,
                 body=written.text,
                 html=written.html,
-                attachments=(
-                    invitation(
-                        appointment_id,
-                        start,
-                        end,
-                        sequence,
-                        f"Rendez-vous : {patient.full_name}",
-                        practice,
-                        method,
-                    ),
-                ),
-                recipient_id=str(practitioner.id),
+                attachments=calendar(f"Rendez-vous : {parties.patient_name}"),
+                recipient_id=str(parties.practitioner_id),
                 topic=f"practice-{change.value}",
             )
         )

@@ -12,7 +12,7 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.models import Account, Role
+from app.accounts.models import Account
 from app.booking.models import AppointmentStatus, appointment_table
 from app.consent.repository import state_table
 from app.core.repository import changed, table_of
@@ -54,6 +54,25 @@ class Practice(Protocol):
     def timezone(self) -> str: ...
     @property
     def new_booking_mail(self) -> bool: ...
+
+
+class Parties(Practice, Protocol):
+    """Who a notice goes to: the practice, its practitioner and the patient, in one read."""
+
+    @property
+    def practitioner_id(self) -> uuid.UUID: ...
+    @property
+    def practitioner_email(self) -> str: ...
+    @property
+    def practitioner_language(self) -> str: ...
+    @property
+    def patient_id(self) -> uuid.UUID: ...
+    @property
+    def patient_email(self) -> str: ...
+    @property
+    def patient_language(self) -> str: ...
+    @property
+    def patient_name(self) -> str: ...
 
 
 class Sent(Protocol):
@@ -107,6 +126,24 @@ _PRACTICE = (
 )
 
 
+_pro, _patient = _account.alias("pro"), _account.alias("patient")
+_PARTIES = (
+    sa.select(
+        *_PRACTICE,
+        _pro.c.id.label("practitioner_id"),
+        _pro.c.email.label("practitioner_email"),
+        _pro.c.language.label("practitioner_language"),
+        _patient.c.id.label("patient_id"),
+        _patient.c.email.label("patient_email"),
+        _patient.c.language.label("patient_language"),
+        _patient.c.full_name.label("patient_name"),
+    )
+    .select_from(_p.join(_pro, _pro.c.id == _p.c.id))
+    .join(_patient, _patient.c.id == sa.bindparam("patient_id", type_=sa.Uuid))
+    .where(_p.c.id == sa.bindparam("practitioner_id", type_=sa.Uuid))
+)
+
+
 class NotificationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -119,6 +156,13 @@ class NotificationRepository:
     async def practice(self, practitioner_id: uuid.UUID) -> Practice | None:
         query = sa.select(*_PRACTICE).where(_p.c.id == practitioner_id)
         row: Practice | None = (await self.session.execute(query)).one_or_none()
+        return row
+
+    async def parties(self, practitioner_id: uuid.UUID, patient_id: uuid.UUID) -> Parties | None:
+        """One statement, built once: it runs in the change's own transaction
+        (``app.booking.notices``; bench/README.md "Performance rules in the code")."""
+        params = {"practitioner_id": practitioner_id, "patient_id": patient_id}
+        row: Parties | None = (await self.session.execute(_PARTIES, params)).one_or_none()
         return row
 
     async def appointment(self, appointment_id: uuid.UUID) -> ReminderState | None:
@@ -218,19 +262,17 @@ class NotificationRepository:
         value: bool | None = (await self.session.execute(query)).scalar_one_or_none()
         return value
 
-    async def practitioners_missing(self, purpose_id: str, version: int) -> Sequence[uuid.UUID]:
-        """Practitioners with a practice who have not granted ``purpose_id`` at ``version``."""
-        granted = sa.exists().where(
-            _s.c.account_id == _p.c.id,
-            _s.c.purpose_id == purpose_id,
-            _s.c.scope == "",
-            _s.c.status == "granted",
-            _s.c.purpose_version == version,
-        )
+    async def behind(self, purpose_id: str, version: int) -> Sequence[uuid.UUID]:
+        """Accounts that granted ``purpose_id`` at an earlier version than ``version`` and have not
+        granted this one (nor withdrawn): those a new version of the text is waiting for."""
         query = (
-            sa.select(_p.c.id)
-            .select_from(_p.join(_account, _account.c.id == _p.c.id))
-            .where(_account.c.role == Role.PRACTITIONER.value, ~granted)
-            .order_by(_p.c.id)
+            sa.select(_s.c.account_id)
+            .where(
+                _s.c.purpose_id == purpose_id,
+                _s.c.scope == "",
+                _s.c.status == "granted",
+                _s.c.purpose_version < version,
+            )
+            .order_by(_s.c.account_id)
         )
         return list((await self.session.execute(query)).scalars().all())

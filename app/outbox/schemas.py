@@ -12,6 +12,8 @@ class OutboxMessageRead(Schema):
     id: uuid.UUID
     kind: str
     channel: str
+    #: what the message is about (``appointment-booked``, ``reminder``...), when it is a person's
+    topic: str | None
     status: str
     attempts: int
     created_at: datetime

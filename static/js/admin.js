@@ -11,12 +11,13 @@ const GRANTS = ["authorization_code", "refresh_token", "client_credentials"];
 
 export async function dashboardView(main) {
   main.append(heading(t("admin.title")));
-  const [pending, approved, suspended, compliance, charter] = await Promise.all([
+  const [pending, approved, suspended, compliance, charter, dead] = await Promise.all([
     get("/api/v1/admin/practitioners?status=pending"),
     get("/api/v1/admin/practitioners?status=approved"),
     get("/api/v1/admin/practitioners?status=suspended"),
     get(`/api/v1/charter/compliance?lang=${lang()}`),
     get(`/api/v1/charter?lang=${lang()}`),
+    get("/api/v1/admin/outbox?status=dead"),
   ]);
   const decide = (p, action, done) => async () => {
     if (action === "suspend" && !window.confirm(t("admin.suspend_confirm", { name: p.display_name }))) return;
@@ -43,6 +44,7 @@ export async function dashboardView(main) {
       t("admin.approved_empty"))));
 
   main.append(complianceSection(compliance, charter));
+  main.append(deadMessages(dead));
 
   // exports: plain links (downloads), after a recent re-authentication, over the dates chosen
   const since = field(t("admin.since"), { type: "date", id: "export-since" });
@@ -84,6 +86,23 @@ export async function dashboardView(main) {
         notify(text, report.ok ? "success" : "error");
       } catch (error) { showError(error); }
     } } }, t("admin.verify_button")), result));
+}
+
+/** Messages the outbox gave up on (their last error: a type and a code, never an address), each
+ * sent again on request. */
+function deadMessages(dead) {
+  const retry = (m) => async () => {
+    try {
+      await post(`/api/v1/admin/outbox/${m.id}/retry`);
+      await nav.go("/admin", { replace: true });
+      notify(t("outbox.retried"), "success");
+    } catch (error) { showError(error); }
+  };
+  return section({ heading: "outbox-title", title: t("outbox.title"), id: "outbox" }, h("p", {}, t("outbox.intro")),
+    table([t("outbox.created"), t("outbox.kind"), t("outbox.channel"), t("outbox.attempts"), t("outbox.error"), t("common.actions")],
+      dead.map((m) => [fmtShort(m.created_at), t(`sent.kind_${m.topic}`, m.topic || m.kind), t(`sent.channel_${m.channel}`, m.channel), String(m.attempts), m.last_error || "—",
+        h("button", { type: "button", class: "secondary", "aria-label": `${t("outbox.retry")} ${m.id}`, on: { click: retry(m) } }, t("outbox.retry"))]),
+      t("outbox.empty")));
 }
 
 /** The charter's clauses as the live checks found them (C14: the badge only when all are met). */

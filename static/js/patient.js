@@ -111,15 +111,17 @@ async function reschedule(card, a) {
 
 export async function privacyView(main) {
   main.append(heading(t("privacy.title")));
-  const [charter, consents, history, accessLog, apps] = await Promise.all([
+  const [charter, consents, history, accessLog, apps, sent] = await Promise.all([
     get(`/api/v1/charter?lang=${lang()}`),
     get("/api/v1/me/consents"),
     get("/api/v1/me/consents/history"),
     get("/api/v1/me/access-log"),
     get("/api/v1/me/apps"),
+    get("/api/v1/me/notifications"),
   ]);
   main.append(consentSection(charter, consents, "patient"));
   main.append(historySection(charter, history));
+  main.append(notificationsSection(sent));
   // who accessed my data
   main.append(section({ heading: "log-title", title: t("log.title") }, h("p", {}, t("log.intro")),
     table([t("log.at"), t("log.who"), t("log.action"), t("log.via")],
@@ -146,6 +148,14 @@ function actorText(e) {
 }
 
 /** The purposes of one audience with their current decision and a grant/withdraw button. */
+/** What erdv sent me: kind, channel, date and state (never the text: it is not kept). */
+export function notificationsSection(sent) {
+  return section({ heading: "sent-title", title: t("sent.title"), id: "notifications" }, h("p", {}, t("sent.intro")),
+    table([t("sent.at"), t("sent.kind"), t("sent.channel"), t("sent.status")],
+      sent.map((n) => [fmtShort(n.sent_at || n.created_at), t(`sent.kind_${n.kind}`, n.kind), t(`sent.channel_${n.channel}`, n.channel), t(`sent.status_${n.status}`, n.status)]),
+      t("sent.empty")));
+}
+
 export function consentSection(charter, consents, audience, reload = "/account/privacy") {
   const byId = new Map(consents.map((c) => [c.purpose_id, c]));
   const purposes = charter.purposes.filter((p) => p.audience === audience);
@@ -172,6 +182,8 @@ export function consentSection(charter, consents, audience, reload = "/account/p
       h("h3", {}, p.title),
       h("details", {}, h("summary", {}, t("consents.read_text")), p.text.split(/\n\n+/).map((para) => h("p", {}, para))),
       p.required_for ? h("p", { class: "muted" }, t(`consents.required_${p.required_for}`)) : null,
+      // what this channel sends, in a sentence (the full text is above)
+      t(`consents.sends_${p.id}`, "") ? h("p", { class: "muted sends" }, t(`consents.sends_${p.id}`)) : null,
       h("p", { class: "status" }, granted ? t("consents.granted", { when: fmtShort(state.decided_at) }) : t("consents.not_granted")),
       granted
         ? h("button", { type: "button", class: "secondary", on: { click: () => decide("withdraw") } }, t("consents.withdraw"))

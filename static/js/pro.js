@@ -68,7 +68,22 @@ export async function practiceView(main) {
     h("div", { class: "grid" }, name.wrap, profession.wrap, specialty.wrap, address.wrap, city.wrap, sector.wrap, fees.wrap),
     h("fieldset", {}, h("legend", {}, t("rules.title")), h("div", { class: "grid" }, notice.wrap, horizon.wrap, deadline.wrap)),
     h("button", { type: "submit" }, t("common.save")))));
+  main.append(await notificationSettings());
   main.append(consentSection(charter, consents, "practitioner", "/pro"));
+}
+
+/** The practice's switch: a mail for each booking, move or cancellation a patient or an
+ * application makes (the practice's own changes never mail it). */
+async function notificationSettings() {
+  const current = await get("/api/v1/me/notifications/settings");
+  const mail = checkbox(t("notify.new_booking_mail"), { checked: current.new_booking_mail, id: "new-booking-mail" });
+  return section({ heading: "notify-title", title: t("notify.title") },
+    form(async () => {
+      await put("/api/v1/me/notifications", { new_booking_mail: mail.input.checked });
+      notify(t("common.saved"), "success");
+    },
+    mail.wrap, h("p", { class: "muted" }, t("notify.hint")),
+    h("button", { type: "submit" }, t("common.save"))));
 }
 
 // ---- agenda: a day or week time grid -------------------------------------------------------------

@@ -26,6 +26,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,7 +36,7 @@ import pyotp
 import pytest
 
 from app.core.settings import Settings
-from tests.factories import mail_token, valid_rpps
+from tests.factories import mail_token, outbox, valid_rpps
 from tests.helpers.cli import free_port, stop
 
 CHROMIUM = Path(os.environ.get("ERDV_CHROMIUM", "/usr/bin/chromium"))
@@ -284,6 +285,18 @@ def wait_for_mail_token(server: Server, to: str, page: str = "") -> str:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def wait_for_mail(server: Server, to: str, subject: str) -> EmailMessage:
+    """The latest mail to ``to`` with this subject, once the outbox has written it."""
+    deadline = time.monotonic() + 15
+    while True:
+        found = [m for m in outbox(server.settings) if m["To"] == to and m["Subject"] == subject]
+        if found:
+            return found[-1]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no mail {subject!r} to {to}")
+        time.sleep(0.2)
 
 
 @dataclass

@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import Server, authenticator, screenshot, wait_for_mail_token
+from tests.e2e.conftest import Server, authenticator, screenshot, wait_for_mail, wait_for_mail_token
 
 PASSWORD = "Granite-Pelican-Meadow-58"
 
@@ -102,6 +102,9 @@ def test_patient_registers_enrols_books_and_cancels(page: Any, server: Server) -
     page.locator("#recovery-continue").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Mes rendez-vous")
     expect(page.locator("#upcoming-title + p")).to_contain_text("Aucun rendez-vous à venir")
+    notice = wait_for_mail(server, email, "Rendez-vous annulé")
+    (cancel,) = [p for p in notice.iter_attachments() if p.get_content_type() == "text/calendar"]
+    assert "METHOD:CANCEL" in cancel.get_content()
 
     # book with a listed practitioner: the privacy notice comes first
     page.get_by_role("link", name="Rechercher").click()
@@ -132,10 +135,22 @@ def test_patient_registers_enrols_books_and_cancels(page: Any, server: Server) -
     assert response.ok
     assert "BEGIN:VCALENDAR" in response.text()
     screenshot(page, "appointments")
+    # the confirmation mail, with the invitation for the patient's calendar
+    confirmation = wait_for_mail(server, email, "Rendez-vous confirmé")
+    (invite,) = [
+        p for p in confirmation.iter_attachments() if p.get_content_type() == "text/calendar"
+    ]
+    assert "METHOD:REQUEST" in invite.get_content()
+    assert "Dr Alix Bernard" in str(confirmation.get_body(preferencelist=("plain",)))
 
     # privacy page: the consent and its receipt, access log, apps
     page.get_by_role("link", name="Mes données").click()
     expect(page.locator("#history-title + .table-wrap")).to_contain_text("v")
+    # what erdv sent: the address check and the confirmation, never their text
+    expect(page.locator("#sent-title ~ .table-wrap")).to_contain_text("confirmation de rendez-vous")
+    expect(page.locator("#sent-title ~ .table-wrap")).to_contain_text(
+        "vérification de l'adresse e-mail"
+    )
     screenshot(page, "privacy")
     page.get_by_role("link", name="Sécurité").click()
     expect(page.get_by_text("Cette session")).to_be_visible()

@@ -4,14 +4,26 @@ booking rules, visit reasons and absences, each checked where patients see it (t
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import Person, Server, listed_practitioner, new_person, screenshot, sign_in
+from tests.e2e.conftest import (
+    Api,
+    Person,
+    Server,
+    listed_practitioner,
+    new_person,
+    screenshot,
+    sign_in,
+    wait_for_mail,
+)
+from tests.factories import outbox
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -171,3 +183,41 @@ def test_absence_removes_its_slots_from_the_public_page(
     expect(absences).to_have_count(0)
     page.goto(f"/practitioners/{practitioner_id}")
     expect(absent_day.locator(".slot").first).to_be_visible()
+
+
+def test_the_new_booking_mail_switch_is_kept_and_obeyed(page: Any, server: Server) -> None:
+    doctor, doctor_id, reason = listed_practitioner(server, "Dr Noé Martin")
+    sign_in(page, doctor.email, doctor.password)
+    page.goto("/pro")
+    switch = page.get_by_label(
+        "M'envoyer un e-mail pour chaque rendez-vous pris, déplacé ou annulé par un patient ou une "
+        "application"
+    )
+    expect(switch).to_be_checked()
+    switch.uncheck()
+    page.locator("#notify-title ~ form").get_by_role("button", name="Enregistrer").click()
+    expect(page.locator("#notice")).to_contain_text("Modifications enregistrées")
+    page.reload()
+    expect(switch).not_to_be_checked()
+    screenshot(page, "pro-notifications")
+
+    # a patient books: told by mail; the practice, switched off, is not
+    with Api(server) as api:
+        patient = new_person(server, "patient", "Inès Caron", api=api)
+        api.grant(audience="patient")
+        start = (datetime.now(UTC) + timedelta(days=8)).replace(microsecond=0)
+        free = api.call(
+            "GET",
+            f"/api/v1/practitioners/{doctor_id}/slots?"
+            + urlencode({"from": start.isoformat(), "to": (start + timedelta(days=3)).isoformat()}),
+        )
+        booked = {
+            "practitioner_id": doctor_id,
+            "visit_reason_id": reason,
+            "start": free[0]["start"],
+        }
+        api.call("POST", "/api/v1/appointments", booked, expect=201)
+    wait_for_mail(server, patient.email, "Rendez-vous confirmé")
+    time.sleep(1)  # the practice's mail, were it sent, goes with the patient's
+    told = [m for m in outbox(server.settings) if m["To"] == doctor.email]
+    assert not [m for m in told if "rendez-vous" in str(m["Subject"]).lower()]

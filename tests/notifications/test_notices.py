@@ -8,12 +8,15 @@ from __future__ import annotations
 from datetime import timedelta
 from email.message import EmailMessage
 
+import httpx
 import icalendar
+from fastapi import FastAPI
 
 from app.core import clock
 from tests.factories import People
 from tests.helpers.booking import book, patient, ready_practitioner, soon
 from tests.helpers.smtp import SmtpSink
+from tests.oauth.conftest import bearer, delegated_token
 
 REASON = "Suivi-contraception-zz9"
 #: the labels of the practitioner's profession and specialty (app.practice.professions)
@@ -163,11 +166,12 @@ async def test_my_notifications_list_what_was_sent_and_nothing_of_it(
     assert kinds == [
         ("appointment-cancelled", "mail", "sent"),
         ("appointment-booked", "mail", "sent"),
+        ("email-verification", "mail", "sent"),  # the sign-up's, newest first
     ]
     assert all(n["sent_at"] for n in mine.json())
     assert set(mine.json()[0]) == {"id", "kind", "channel", "status", "created_at", "sent_at"}
     theirs = [n["kind"] for n in (await doctor.get("/api/v1/me/notifications")).json()]
-    assert theirs == ["practice-cancelled", "practice-booked"]
+    assert theirs == ["practice-cancelled", "practice-booked", "email-verification"]
     # a patient has no practice switch
     refused = await alice.put("/api/v1/me/notifications", json={"new_booking_mail": False})
     assert refused.status_code == 403
@@ -196,3 +200,45 @@ async def test_an_absence_tells_each_patient_with_a_cancellation(
     event = event_of(notice)
     assert (str(event["UID"]), int(event["SEQUENCE"])) == (f"{booked['id']}@erdv", 1)
     assert clock.now() < event.decoded("DTSTART")
+
+
+async def test_an_application_booking_moving_and_cancelling_tells_both(
+    app: FastAPI, client: httpx.AsyncClient, people: People, smtp: SmtpSink
+) -> None:
+    doctor, (reason,) = await ready_practitioner(people, reasons=[(REASON, 15)])
+    alice = await patient(people)
+    admin = await people.signed_in(role="admin")
+    assert (await admin.reauth()).status_code == 204
+    token = await delegated_token(app, admin, alice)
+    start = soon(24 * 60)
+    booked = await client.post(
+        "/api/v1/appointments",
+        json={
+            "practitioner_id": doctor.account_id,
+            "visit_reason_id": reason,
+            "start": start.isoformat(),
+        },
+        headers=bearer(token),
+    )
+    assert booked.status_code == 201, booked.text
+    (confirmation,) = about_appointments(smtp, alice.email)
+    assert confirmation["Subject"] == "Rendez-vous confirmé"
+    (news,) = about_appointments(smtp, doctor.email)
+    assert "par une application autorisée" in text_of(news)
+    later = soon(48 * 60)
+    moved = await client.post(
+        f"/api/v1/appointments/{booked.json()['id']}/reschedule",
+        json={"start": later.isoformat()},
+        headers=bearer(token),
+    )
+    assert moved.status_code == 200, moved.text
+    assert about_appointments(smtp, alice.email)[-1]["Subject"] == "Rendez-vous déplacé"
+    assert event_of(about_appointments(smtp, alice.email)[-1]).decoded("DTSTART") == later
+    assert "a déplacé son rendez-vous" in text_of(about_appointments(smtp, doctor.email)[-1])
+    cancelled = await client.post(
+        f"/api/v1/appointments/{booked.json()['id']}/cancel", headers=bearer(token)
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    notice = about_appointments(smtp, alice.email)[-1]
+    assert "par une application que vous avez autorisée" in text_of(notice)
+    assert_no_health_data(smtp.to(alice.email) + smtp.to(doctor.email))

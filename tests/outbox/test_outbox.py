@@ -15,9 +15,10 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.audit.repository import entry_table
 from app.core import clock
 from app.core.db import create_engine, session_factory, transaction
-from app.core.mail import MailQueue, SmtpMailer
+from app.core.mail import MailQueue, SmtpMailer, build_mailer
 from app.core.messages import Mail
 from app.core.settings import Settings
 from app.outbox.models import OutboxStatus, outbox_table
@@ -273,3 +274,31 @@ async def test_the_cli_lists_and_retries_dead_messages(
     assert again.returncode == 1  # no longer dead
     other = str(uuid.uuid4())
     assert (await asyncio.to_thread(run_erdv, "outbox", "retry", other, env=env)).returncode == 1
+
+
+async def test_an_admin_sends_a_dead_message_again_from_the_api(
+    people: People, settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    outbox = Outbox(settings, sessions, build_mailer(settings), renderers={})
+    await stage(outbox, sessions, HELLO)
+    async with transaction(sessions) as session:
+        await session.execute(
+            sa.update(outbox_table).values(status="dead", attempts=10, last_error="SMTP 550")
+        )
+        (dead_id,) = (await session.execute(sa.select(outbox_table.c.id))).scalars().all()
+    admin = await people.signed_in(role="admin")
+    listed = await admin.get("/api/v1/admin/outbox", params={"status": "dead"})
+    assert [m["id"] for m in listed.json()] == [str(dead_id)]
+    patient = await people.signed_in()
+    assert (await patient.post(f"/api/v1/admin/outbox/{dead_id}/retry")).status_code == 403
+    again = await admin.post(f"/api/v1/admin/outbox/{dead_id}/retry")
+    assert again.status_code == 200, again.text
+    assert (again.json()["status"], again.json()["attempts"]) == ("pending", 0)
+    assert_problem(await admin.post(f"/api/v1/admin/outbox/{dead_id}/retry"), 404, "not_found")
+    assert_problem(await admin.post(f"/api/v1/admin/outbox/{uuid.uuid4()}/retry"), 404, "not_found")
+    async with transaction(sessions) as session:
+        retried = await session.execute(
+            sa.select(entry_table.c.object_id).where(entry_table.c.action == "outbox.retried")
+        )
+        assert retried.scalars().all() == [str(dead_id)]
+    await outbox.aclose()
