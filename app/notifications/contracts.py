@@ -18,7 +18,6 @@ from app.accounts.mails import language_of
 from app.charter.model import PurposeId
 from app.charter.registry import default_charter
 from app.core.mail import MailQueue
-from app.core.messages import Mail
 from app.core.settings import Settings
 from app.notifications.messages import write_mail
 from app.notifications.repository import NotificationRepository
@@ -60,15 +59,6 @@ def contract_renderer(settings: Settings) -> Renderer:
         written = write_mail(
             "contract-update", language_of(person.language), version=version, link=f"{base}/pro"
         )
-        queue.queue(
-            Mail(
-                to=person.email,
-                subject=written.subject,
-                body=written.text,
-                html=written.html,
-                recipient_id=str(person.id),
-                topic="contract-update",
-            )
-        )
+        queue.queue(written.to(person.email, person.id, "contract-update"))
 
     return render

@@ -23,6 +23,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from app.accounts.mails import Language
+from app.core.messages import Attachment, Mail
 
 _TEMPLATES = Path(__file__).parent / "templates"
 _LINK = re.compile(r"(https?://\S+)")
@@ -56,6 +57,24 @@ class Written:
     subject: str
     text: str
     html: str
+
+    def to(
+        self,
+        address: str,
+        recipient_id: object,
+        topic: str,
+        attachments: tuple[Attachment, ...] = (),
+    ) -> Mail:
+        """The mail of these words to ``address``, listed in its recipient's notifications."""
+        return Mail(
+            to=address,
+            subject=self.subject,
+            body=self.text,
+            html=self.html,
+            attachments=attachments,
+            recipient_id=str(recipient_id),
+            topic=topic,
+        )
 
 
 @cache

@@ -21,7 +21,7 @@ from app.booking.notices import Change
 from app.booking.views import zone_named
 from app.core import clock
 from app.core.mail import MailQueue
-from app.core.messages import Attachment, Mail
+from app.core.messages import Attachment
 from app.core.settings import Settings
 from app.notifications.messages import spoken_time, write_mail
 from app.notifications.repository import NotificationRepository, Practice
@@ -90,14 +90,11 @@ def notice_renderer(settings: Settings) -> Renderer:
             by=by,
         )
         queue.queue(
-            Mail(
-                to=parties.patient_email,
-                subject=written.subject,
-                body=written.text,
-                html=written.html,
-                attachments=calendar(f"Rendez-vous : {parties.display_name}"),
-                recipient_id=str(parties.patient_id),
-                topic=f"appointment-{change.value}",
+            written.to(
+                parties.patient_email,
+                parties.patient_id,
+                f"appointment-{change.value}",
+                calendar(f"Rendez-vous : {parties.display_name}"),
             )
         )
         if by == "practitioner" or not parties.new_booking_mail:
@@ -112,14 +109,11 @@ def notice_renderer(settings: Settings) -> Renderer:
             by=by,
         )
         queue.queue(
-            Mail(
-                to=parties.practitioner_email,
-                subject=written.subject,
-                body=written.text,
-                html=written.html,
-                attachments=calendar(f"Rendez-vous : {parties.patient_name}"),
-                recipient_id=str(parties.practitioner_id),
-                topic=f"practice-{change.value}",
+            written.to(
+                parties.practitioner_email,
+                parties.practitioner_id,
+                f"practice-{change.value}",
+                calendar(f"Rendez-vous : {parties.patient_name}"),
             )
         )
 

@@ -30,7 +30,7 @@ from app.charter.registry import default_charter
 from app.core import clock
 from app.core.jobs import last_finished
 from app.core.mail import MailQueue
-from app.core.messages import Mail, Sms
+from app.core.messages import Sms
 from app.core.settings import Settings
 from app.notifications.messages import spoken_time, write_mail, write_sms
 from app.notifications.notices import place_of
@@ -124,15 +124,6 @@ def reminder_renderer(settings: Settings) -> Renderer:
                 )
             return
         written = write_mail("reminder", language, place=place_of(practice), **facts)
-        queue.queue(
-            Mail(
-                to=patient.email,
-                subject=written.subject,
-                body=written.text,
-                html=written.html,
-                recipient_id=str(patient.id),
-                topic="reminder",
-            )
-        )
+        queue.queue(written.to(patient.email, patient.id, "reminder"))
 
     return render

@@ -83,7 +83,7 @@ async function notificationSettings() {
       notify(t("common.saved"), "success");
     },
     mail.wrap, h("p", { class: "muted" }, t("notify.hint")),
-    h("button", { type: "submit" }, t("common.save"))));
+    h("button", { type: "submit" }, t("notify.save"))));
 }
 
 // ---- agenda: a day or week time grid -------------------------------------------------------------

@@ -295,7 +295,8 @@ def wait_for_mail(server: Server, to: str, subject: str) -> EmailMessage:
         if found:
             return found[-1]
         if time.monotonic() > deadline:
-            raise AssertionError(f"no mail {subject!r} to {to}")
+            seen = [(str(m["To"]), str(m["Subject"])) for m in outbox(server.settings)][-6:]
+            raise AssertionError(f"no mail {subject!r} to {to}; there are {seen}")
         time.sleep(0.2)
 
 

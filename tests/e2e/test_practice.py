@@ -195,7 +195,7 @@ def test_the_new_booking_mail_switch_is_kept_and_obeyed(page: Any, server: Serve
     )
     expect(switch).to_be_checked()
     switch.uncheck()
-    page.locator("#notify-title ~ form").get_by_role("button", name="Enregistrer").click()
+    page.get_by_role("button", name="Mettre à jour mes notifications").click()
     expect(page.locator("#notice")).to_contain_text("Modifications enregistrées")
     page.reload()
     expect(switch).not_to_be_checked()
