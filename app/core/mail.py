@@ -214,7 +214,7 @@ class MailQueue:
 
     def __init__(
         self,
-        session: Callable[[], AsyncSession],
+        session: Callable[[], AsyncSession | None],
         sink: MailSink,
         *,
         deliver_after: list[Any] | None = None,
@@ -242,7 +242,7 @@ class MailQueue:
     @classmethod
     def collecting(cls, sink: MailSink) -> MailQueue:
         """A queue that only collects what a renderer writes, for its caller to stage."""
-        return cls(lambda: None, sink)  # type: ignore[arg-type,return-value]
+        return cls(lambda: None, sink)
 
     def _add(self, item: Outgoing) -> None:
         if not self.pending:

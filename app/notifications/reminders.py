@@ -101,29 +101,28 @@ def reminder_renderer(settings: Settings) -> Renderer:
         purpose = default_charter().purpose(_PURPOSES[channel])
         if not await repository.granted(appointment.patient_id, purpose.id.value, purpose.version):
             return  # consent withdrawn since the reminder was planned
-        patient = await repository.person(appointment.patient_id)
-        practice = await repository.practice(appointment.practitioner_id)
-        if patient is None or practice is None:
+        parties = await repository.parties(appointment.practitioner_id, appointment.patient_id)
+        if parties is None:
             return
-        language = language_of(patient.language)
-        start: datetime = in_zone(appointment.start_at, zone_named(practice.timezone))
+        language = language_of(parties.patient_language)
+        start: datetime = in_zone(appointment.start_at, zone_named(parties.timezone))
         facts = {
-            "practitioner": practice.display_name,
+            "practitioner": parties.display_name,
             "when": spoken_time(start, language),
             "link": f"{base}/account",
         }
         if channel is Channel.SMS:
-            if patient.phone:
+            if parties.patient_phone:
                 queue.queue(
                     Sms(
-                        to=patient.phone,
+                        to=parties.patient_phone,
                         body=write_sms("reminder", language, **facts),
-                        recipient_id=str(patient.id),
+                        recipient_id=str(parties.patient_id),
                         topic="reminder",
                     )
                 )
             return
-        written = write_mail("reminder", language, place=place_of(practice), **facts)
-        queue.queue(written.to(patient.email, patient.id, "reminder"))
+        written = write_mail("reminder", language, place=place_of(parties), **facts)
+        queue.queue(written.to(parties.patient_email, parties.patient_id, "reminder"))
 
     return render

@@ -73,6 +73,8 @@ class Parties(Practice, Protocol):
     def patient_language(self) -> str: ...
     @property
     def patient_name(self) -> str: ...
+    @property
+    def patient_phone(self) -> str | None: ...
 
 
 class Sent(Protocol):
@@ -137,6 +139,7 @@ _PARTIES = (
         _patient.c.email.label("patient_email"),
         _patient.c.language.label("patient_language"),
         _patient.c.full_name.label("patient_name"),
+        _patient.c.phone.label("patient_phone"),
     )
     .select_from(_p.join(_pro, _pro.c.id == _p.c.id))
     .join(_patient, _patient.c.id == sa.bindparam("patient_id", type_=sa.Uuid))
@@ -153,14 +156,10 @@ class NotificationRepository:
         row: Person | None = (await self.session.execute(query)).one_or_none()
         return row
 
-    async def practice(self, practitioner_id: uuid.UUID) -> Practice | None:
-        query = sa.select(*_PRACTICE).where(_p.c.id == practitioner_id)
-        row: Practice | None = (await self.session.execute(query)).one_or_none()
-        return row
-
     async def parties(self, practitioner_id: uuid.UUID, patient_id: uuid.UUID) -> Parties | None:
-        """One statement, built once: it runs in the change's own transaction
-        (``app.booking.notices``; bench/README.md "Performance rules in the code")."""
+        """One statement, built once: notices read it in the change's own transaction
+        (``app.booking.notices``; bench/README.md "Performance rules in the code"), reminders
+        just before delivery."""
         params = {"practitioner_id": practitioner_id, "patient_id": patient_id}
         row: Parties | None = (await self.session.execute(_PARTIES, params)).one_or_none()
         return row

@@ -208,9 +208,6 @@ class Outbox:
         staging transaction; a kind this version does not know is a programming error."""
         await self.renderers[kind](session, queue, data)
 
-    def _open(self, message_id: uuid.UUID, payload: str | None) -> dict[str, Any] | None:
-        return self.stager.open(message_id, payload)
-
     # delivery ---------------------------------------------------------------------------------
 
     async def deliver(self, staged: Sequence[Staged]) -> None:
@@ -363,7 +360,7 @@ class Outbox:
                 return tried
             staged = []
             for row in rows:
-                content = self._open(row.id, row.payload)
+                content = self.stager.open(row.id, row.payload)
                 item = Staged(row.id, row.kind, row.attempts, content or {}, now + self._lease)
                 if content is None:
                     await self._finish(item, OutboxStatus.DEAD, error="payload unreadable")
