@@ -132,7 +132,7 @@ class AuditTrail:
         if pending is None:
             pending = _Pending()
             self.session.info[TX_PREFIX + "audit_pending"] = pending
-            add_pre_commit_hook(self.session, "audit", self._flush)
+            add_pre_commit_hook(self.session, "audit", self._flush, last=True)
         return pending
 
     async def _flush(self, session: AsyncSession) -> None:

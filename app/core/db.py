@@ -243,7 +243,7 @@ TX_PREFIX = "tx:"
 async def rollback(session: AsyncSession) -> None:
     """Roll back, and forget what the transaction had buffered for its commit."""
     await session.rollback()
-    for key in [k for k in session.info if k == "pre_commit" or str(k).startswith(TX_PREFIX)]:
+    for key in [k for k in session.info if k in _PRE_COMMIT or str(k).startswith(TX_PREFIX)]:
         del session.info[key]
 
 
@@ -258,14 +258,22 @@ def add_post_commit_hook(session: AsyncSession, key: str, hook: PostCommitHook) 
     session.info.setdefault(POST_COMMIT, {})[key] = hook
 
 
-def add_pre_commit_hook(session: AsyncSession, key: str, hook: PreCommitHook) -> None:
-    """Run ``hook`` once, inside the transaction, just before it commits.
+#: ``session.info`` keys of the pre-commit hooks: those that run first, then those that run last
+_PRE_COMMIT = ("pre_commit", "pre_commit_last")
 
-    The audit trail uses this to append its entries last, so that the writers' lock that keeps the
-    hash chain linear is held for the shortest time and never while the request does its own work.
-    A hook that raises makes the whole transaction roll back.
+
+def add_pre_commit_hook(
+    session: AsyncSession, key: str, hook: PreCommitHook, *, last: bool = False
+) -> None:
+    """Run ``hook`` once, inside the transaction, just before it commits; with ``last``, after
+    every other hook, including those the others add while they run.
+
+    The audit trail's hook runs last: it takes the writers' lock that keeps the hash chain linear,
+    which must be held for the shortest time and never while the request (or another hook, such as
+    the outbox rendering a change's notices) does its own work; and it then also appends what the
+    other hooks recorded. A hook that raises makes the whole transaction roll back.
     """
-    session.info.setdefault("pre_commit", {})[key] = hook
+    session.info.setdefault(_PRE_COMMIT[last], {})[key] = hook
 
 
 async def commit(session: AsyncSession) -> None:
@@ -274,9 +282,14 @@ async def commit(session: AsyncSession) -> None:
     A session that never began a transaction (an anonymous request whose caller needed no lookup)
     has nothing to commit: SQLAlchemy's commit machinery is skipped.
     """
-    hooks: dict[str, PreCommitHook] = session.info.pop("pre_commit", {})
-    for hook in hooks.values():
-        await hook(session)
+    while True:
+        hooks: dict[str, PreCommitHook] | None = session.info.pop(
+            _PRE_COMMIT[0], None
+        ) or session.info.pop(_PRE_COMMIT[1], None)
+        if not hooks:
+            break
+        for hook in hooks.values():
+            await hook(session)
     if session.in_transaction():
         await session.commit()
     after: dict[str, PostCommitHook] = session.info.pop(POST_COMMIT, {})

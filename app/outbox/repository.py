@@ -19,6 +19,21 @@ PENDING, SENDING = OutboxStatus.PENDING.value, OutboxStatus.SENDING.value
 _DUE = sa.and_(_o.c.status.in_((PENDING, SENDING)), _o.c.next_attempt_at <= sa.bindparam("now"))
 _ANY_DUE = sa.select(_o.c.id).where(_DUE).limit(1)
 _ASYNC_COMMIT = sa.text("SET LOCAL synchronous_commit TO OFF")
+#: built once: the lanes mark sent messages many times a second (app.outbox.courier)
+_MARK_SENT = (
+    sa.update(_o)
+    .where(
+        _o.c.id == sa.bindparam("try_id"),
+        _o.c.attempts == sa.bindparam("try_attempt"),
+        _o.c.status == SENDING,
+    )
+    .values(
+        status=OutboxStatus.SENT.value,
+        sent_at=sa.bindparam("sent_at"),
+        payload=None,
+        last_error=None,
+    )
+)
 
 
 class OutboxRepository:
@@ -134,14 +149,11 @@ class OutboxRepository:
         if self.session.get_bind().dialect.name == "postgresql":
             await self.session.execute(_ASYNC_COMMIT)
         await self.session.execute(
-            sa.update(_o)
-            .where(
-                _o.c.id == sa.bindparam("try_id"),
-                _o.c.attempts == sa.bindparam("try_attempt"),
-                _o.c.status == SENDING,
-            )
-            .values(status=OutboxStatus.SENT.value, sent_at=at, payload=None, last_error=None),
-            [{"try_id": message_id, "try_attempt": attempt} for message_id, attempt in tries],
+            _MARK_SENT,
+            [
+                {"try_id": message_id, "try_attempt": attempt, "sent_at": at}
+                for message_id, attempt in tries
+            ],
         )
 
     async def listing(self, status: OutboxStatus | None, limit: int) -> list[Any]:

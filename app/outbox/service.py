@@ -37,8 +37,7 @@ import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from email.utils import parseaddr
 from typing import Any
 
@@ -48,10 +47,11 @@ from app.core import clock
 from app.core.crypto import ColumnCipher, DecryptionError
 from app.core.db import transaction
 from app.core.logging import client_ip_var, request_id_var
-from app.core.mail import Mailer, MailQueue, build_message
+from app.core.mail import Mailer, MailQueue, MailSession, build_message
 from app.core.messages import Mail, Outgoing, PermanentFailure, Sms
 from app.core.settings import Settings
 from app.core.sms import SmsSender, build_sms_sender
+from app.outbox.courier import Courier, Staged
 from app.outbox.models import Channel, OutboxStatus
 from app.outbox.repository import OutboxRepository
 
@@ -70,18 +70,6 @@ Renderer = Callable[[AsyncSession, MailQueue, dict[str, Any]], Awaitable[None]]
 """Writes a deferred message (``MailQueue.prepare``) in the given transaction: whatever it reads
 and records, and the messages it queues on the given queue, commit together with the deferred
 message's end, so a render happens once."""
-
-
-@dataclass(frozen=True)
-class Staged:
-    """One try of one message, in the hands of this process."""
-
-    id: uuid.UUID
-    kind: str
-    attempt: int
-    content: dict[str, Any]
-    #: when the lease of this try ends: past it, another process may take the message over
-    leased_until: datetime
 
 
 class _Superseded(Exception):
@@ -194,7 +182,15 @@ class Outbox:
         self._lease = timedelta(seconds=settings.outbox_lease_seconds)
         # a try must end well within its lease, or another process would take the message over
         self._deadline = settings.outbox_lease_seconds / 2
-        self._slots = asyncio.Semaphore(settings.outbox_concurrency)
+        self._slots = asyncio.Semaphore(settings.outbox_concurrency)  # renders at once
+        self.courier = Courier(
+            mailer,
+            lanes=settings.outbox_concurrency,
+            deadline=self._deadline,
+            send=self._send,
+            failed=self._failed,
+            mark_sent=self._finish_sent,
+        )
 
     async def stage(
         self, session: AsyncSession, items: Sequence[Outgoing], *, claimed: bool
@@ -211,13 +207,18 @@ class Outbox:
     # delivery ---------------------------------------------------------------------------------
 
     async def deliver(self, staged: Sequence[Staged]) -> None:
-        """Try each message once, ``ERDV_OUTBOX_CONCURRENCY`` at a time; never raises. The
-        messages delivered are marked sent together, in one transaction: a booking's notices
-        cost one commit, not one each (bench/README.md "Performance rules in the code")."""
-        sent: list[Staged] = []
-        await asyncio.gather(*(self._attempt(s, sent) for s in staged))
-        if sent:
-            await self._finish_sent(sent)
+        """Deliver ``staged`` and wait until each is settled; never raises. Messages written
+        after a commit are rendered first (``_render``); every message then goes to the
+        process's lanes (``app.outbox.courier``), which send over lasting sessions and mark
+        what they sent in groups."""
+        produced: list[Staged] = []
+        renders = [s for s in staged if "render" in s.content]
+        if renders:
+            await asyncio.gather(*(self._attempt_render(s, produced) for s in renders))
+        waits = [self.courier.post(s) for s in staged if "render" not in s.content]
+        waits += [self.courier.post(s) for s in produced]
+        if waits:
+            await asyncio.wait(waits)
 
     async def _finish_sent(self, sent: Sequence[Staged]) -> None:
         try:
@@ -231,41 +232,34 @@ class Outbox:
                 extra={"count": len(sent), "error": type(failure).__name__},
             )
 
-    async def _attempt(self, staged: Staged, sent: list[Staged]) -> None:
-        produced: list[Staged] = []
+    async def _attempt_render(self, staged: Staged, produced: list[Staged]) -> None:
         async with self._slots:
-            # a try must end within its lease, or another process could take the message over
-            # and send it too: one that waited too long for a slot is left to the worker
-            budget = (staged.leased_until - clock.now()).total_seconds() - 1
-            if budget < 1:
+            # a render must end within its lease, or another process could take it over
+            if (staged.leased_until - clock.now()).total_seconds() < 2:
                 logger.warning("outbox try left to its lease", extra={"outbox_id": str(staged.id)})
                 return
             try:
-                if "render" in staged.content:
-                    await self._render(staged, produced)
-                else:
-                    async with asyncio.timeout(min(self._deadline, budget)):
-                        await self._send(staged)
-                    sent.append(staged)
+                await self._render(staged, produced)
             except asyncio.CancelledError:
                 raise
             except _Superseded:
                 logger.warning("outbox try superseded", extra={"outbox_id": str(staged.id)})
-            except PermanentFailure as error:
-                await self._finish(staged, OutboxStatus.DEAD, error=str(error))
             except Exception as error:
                 await self._failed(staged, error)
-        if produced:  # outside the slot: the render's messages need slots of their own
-            await self.deliver(produced)
 
-    async def _send(self, staged: Staged) -> None:
+    async def _send(self, staged: Staged, session: MailSession | None) -> None:
+        """One try (``app.outbox.courier``): an SMS through the provider, a mail over the
+        lane's session."""
         if "sms" in staged.content:
             sms = Sms(**staged.content["sms"])
             await self.sms.send(sms, message_id=str(staged.id))
             return
+        if session is None:
+            raise ConnectionError("no session with the relay")
         mail = Mail.from_dict(staged.content["mail"])
-        message = build_message(mail, self.settings.mail_from, message_id=self.message_id(staged))
-        await self.mailer.send(message)
+        await session.send(
+            build_message(mail, self.settings.mail_from, message_id=self.message_id(staged))
+        )
 
     def message_id(self, staged: Staged) -> str:
         """The same on every try of one message (RFC 5322 3.6.4)."""
@@ -324,6 +318,9 @@ class Outbox:
             )
 
     async def _failed(self, staged: Staged, error: Exception) -> None:
+        if isinstance(error, PermanentFailure):  # the relay or the provider will not take it
+            await self._finish(staged, OutboxStatus.DEAD, error=str(error))
+            return
         # the type and an SMTP code only: SMTP replies quote recipient addresses (personal data)
         code = getattr(error, "code", None)
         text = type(error).__name__ + (f" {code}" if isinstance(code, int) else "")
@@ -382,6 +379,7 @@ class Outbox:
             await asyncio.sleep(self.settings.outbox_poll_seconds)
 
     async def aclose(self) -> None:
+        await self.courier.aclose()
         with contextlib.suppress(Exception):
             self.mailer.close()
         with contextlib.suppress(Exception):
