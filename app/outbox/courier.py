@@ -51,7 +51,8 @@ class Staged:
 
 
 SendOne = Callable[[Staged, MailSession | None], Awaitable[None]]
-"""Sends one message (a mail over the given session); raises what the transport raised."""
+"""Sends one message (a mail over the given session, None if the relay could not be reached);
+raises what the transport raised."""
 Failed = Callable[[Staged, Exception], Awaitable[None]]
 """Records a failed try: due again later, or dead."""
 MarkSent = Callable[[Sequence[Staged]], Awaitable[None]]
@@ -112,10 +113,7 @@ class Courier:
     async def _lane(self) -> None:
         async with AsyncExitStack() as stack:
             session: MailSession | None = None
-            waiting = True  # counted in _free by post()
-            while True:
-                if not waiting:
-                    self._free += 1
+            while True:  # free here: counted in _free, by post() at the start, then below
                 try:
                     async with asyncio.timeout(LINGER):
                         job = await self._queue.get()
@@ -123,7 +121,6 @@ class Courier:
                     return  # the stack closes the session
                 finally:
                     self._free -= 1
-                    waiting = False
                 try:
                     session = await self._deliver(job, session, stack)
                 except asyncio.CancelledError:
@@ -133,6 +130,7 @@ class Courier:
                     logger.exception("outbox lane failed")
                     if not job[1].done():
                         job[1].set_result(None)
+                self._free += 1
 
     async def _deliver(
         self, job: _Job, session: MailSession | None, stack: AsyncExitStack
@@ -169,8 +167,6 @@ class Courier:
             logger.warning("outbox try left to its lease", extra={"outbox_id": str(staged.id)})
             return False
         try:
-            if session is None and "mail" in staged.content:
-                raise ConnectionError("the relay could not be reached")
             async with asyncio.timeout(min(self._deadline, budget)):
                 await self._send(staged, session)
         except Exception as error:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
@@ -11,7 +12,15 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.core.db import UTCDateTime, commit, metadata, rollback, session_factory
+from app.core.db import (
+    PreCommitHook,
+    UTCDateTime,
+    add_pre_commit_hook,
+    commit,
+    metadata,
+    rollback,
+    session_factory,
+)
 from app.core.errors import Conflict
 from app.core.request_db import DbSession, RequestDatabase
 from tests.factories import People
@@ -226,3 +235,29 @@ async def test_the_reader_is_given_back_even_if_the_transaction_fails_to_close()
     with pytest.raises(ConnectionError):
         await database.close()
     assert closed == ["reader"]
+
+
+async def test_last_pre_commit_hooks_run_after_every_other_even_those_added_meanwhile(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The audit trail's hook runs last (app.core.db.add_pre_commit_hook): its writers' lock is
+    never held while another hook works, and it appends what the others recorded."""
+    ran: list[str] = []
+
+    def hook(name: str, then: Callable[[AsyncSession], None] | None = None) -> PreCommitHook:
+        async def run(session: AsyncSession) -> None:
+            ran.append(name)
+            if then is not None:
+                then(session)
+
+        return run
+
+    async with sessions() as session:
+        add_pre_commit_hook(session, "audit", hook("audit"), last=True)
+        add_pre_commit_hook(
+            session,
+            "outbox",
+            hook("outbox", lambda s: add_pre_commit_hook(s, "late", hook("late"))),
+        )
+        await commit(session)
+    assert ran == ["outbox", "late", "audit"]

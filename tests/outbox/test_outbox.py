@@ -34,12 +34,18 @@ class Relay:
 
     def __init__(self) -> None:
         self.reply = "250 OK"
+        #: answers to the next messages, in turn, before ``reply`` again
+        self.replies: list[str] = []
         self.received: list[tuple[list[str], bytes]] = []
+        #: the SMTP connection each message came over, in order
+        self.connections: list[int] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        if self.reply.startswith("250"):
+        reply = self.replies.pop(0) if self.replies else self.reply
+        self.connections.append(id(session))
+        if reply.startswith("250"):
             self.received.append((list(envelope.rcpt_tos), envelope.content))
-        return self.reply
+        return reply
 
 
 @pytest.fixture
@@ -117,6 +123,36 @@ async def test_only_a_committed_transaction_stages_its_mail_sealed(
     # the address and the single-use link are not in the table in clear
     assert "someone@example.test" not in row.payload
     assert "secret" not in row.payload
+
+
+async def test_one_lane_sends_many_messages_over_one_connection(
+    smtp_settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
+    relay: tuple[Relay, int],
+) -> None:
+    """app.outbox.courier: a lane keeps its session while messages keep coming; a refusal for
+    good (550) leaves it usable, a relay closing it (421) makes the lane open another."""
+    handler, _ = relay
+    handler.replies = ["250 OK", "550 5.1.1 No such user", "250 OK", "421 4.3.2 Closing", "250 OK"]
+    outbox = outbox_of(smtp_settings.model_copy(update={"outbox_concurrency": 1}), sessions)
+    try:
+        mails = [Mail(to=f"n{i}@example.test", subject=f"n{i}", body="x\n") for i in range(6)]
+        staged = await stage(outbox, sessions, *mails, claimed=True)
+        await outbox.deliver(staged)
+    finally:
+        await outbox.aclose()
+    assert [rcpt for rcpt, _ in handler.received] == [
+        ["n0@example.test"],
+        ["n2@example.test"],
+        ["n4@example.test"],
+        ["n5@example.test"],
+    ]
+    first, second = handler.connections[0], handler.connections[-1]
+    assert handler.connections == [first] * 4 + [second] * 2
+    assert first != second
+    statuses = sorted(row.status for row in await rows(engine))
+    assert statuses == ["dead", "pending", "sent", "sent", "sent", "sent"]
 
 
 async def test_failures_retry_with_growing_delays_then_the_message_is_dead(
