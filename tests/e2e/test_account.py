@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+import icalendar
 import pytest
 from playwright.sync_api import expect
 
@@ -24,6 +25,7 @@ from tests.e2e.conftest import (
     new_person,
     screenshot,
     sign_in,
+    wait_for_mail,
     wait_for_mail_token,
 )
 
@@ -222,10 +224,23 @@ def test_reschedule_an_appointment(
     moved = page.locator(f'[data-appointment="{appointment_id}"]')
     expect(moved.locator("h3")).not_to_have_text(before or "")
     expect(moved.locator(".status")).to_have_text("Confirmé")
+    screenshot(page, "rescheduled")
     # the API agrees: same appointment, the chosen start
     current = page.request.get(f"/api/v1/appointments/{appointment_id}").json()
     assert datetime.fromisoformat(current["start"]) == datetime.fromisoformat(slots[1]["start"])
     assert current["status"] == "booked"
+    # the patient is told, with a calendar update of the same event: same UID, SEQUENCE raised,
+    # the new time; the appointment's own .ics download agrees
+    told = wait_for_mail(server, person.email, "Rendez-vous déplacé")
+    (invite,) = [p for p in told.iter_attachments() if p.get_content_type() == "text/calendar"]
+    assert invite.get_param("method") == "REQUEST"
+    (event,) = icalendar.Calendar.from_ical(invite.get_content()).walk("VEVENT")
+    downloaded = page.request.get(f"/api/v1/appointments/{appointment_id}.ics")
+    assert downloaded.status == 200
+    (saved,) = icalendar.Calendar.from_ical(downloaded.body()).walk("VEVENT")
+    assert str(event["UID"]) == str(saved["UID"])
+    assert int(event["SEQUENCE"]) == int(saved["SEQUENCE"]) == 1
+    assert event.decoded("DTSTART") == datetime.fromisoformat(current["start"])
 
 
 def test_change_password_keeps_this_session_and_ends_the_others(
