@@ -28,6 +28,7 @@ from app.booking.router import router as booking_router
 from app.charter.registry import default_charter
 from app.charter.router import router as charter_router
 from app.compliance.access_log import router as audit_router
+from app.compliance.rights import router as rights_router
 from app.compliance.router import router as compliance_router
 from app.consent.router import router as consent_router
 from app.consent.service import sync_registry
@@ -202,6 +203,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(charter_router)
     app.include_router(compliance_router)
+    app.include_router(rights_router)
     app.include_router(consent_router)
     app.include_router(audit_router)
     app.include_router(accounts_me_router)

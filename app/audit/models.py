@@ -39,6 +39,7 @@ class AuditAction(StrEnum):
     ACCOUNT_SUSPENDED = "account.suspended"
     ACCOUNT_REINSTATED = "account.reinstated"
     ACCOUNT_PROFILE_UPDATED = "account.profile_updated"
+    ACCOUNT_EXPORTED = "account.exported"
     AUTH_LOGIN_SUCCEEDED = "auth.login_succeeded"
     AUTH_LOGIN_FAILED = "auth.login_failed"
     AUTH_THROTTLED = "auth.throttled"

@@ -120,6 +120,10 @@ CurrentPatient = Annotated[Principal, Depends(Authenticator(Role.PATIENT))]
 CurrentPractitioner = Annotated[Principal, Depends(Authenticator(Role.PRACTITIONER))]
 CurrentAdmin = Annotated[Principal, Depends(Authenticator(Role.ADMIN))]
 RecentlyAuthenticatedAdmin = Annotated[Principal, Depends(Authenticator(Role.ADMIN, recent=True))]
+#: a patient who re-authenticated (their export, their account's deletion)
+RecentlyAuthenticatedPatient = Annotated[
+    Principal, Depends(Authenticator(Role.PATIENT, recent=True))
+]
 #: a practitioner who re-authenticated (the reversibility export carries every patient's contacts)
 RecentlyAuthenticatedPractitioner = Annotated[
     Principal, Depends(Authenticator(Role.PRACTITIONER, recent=True))

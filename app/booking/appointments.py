@@ -368,6 +368,13 @@ class AppointmentService(BookingBase):
         )
         return self._view_for(principal, await self._reread(row.id))
 
+    async def for_export(self, principal: Principal) -> list[AppointmentView]:
+        """Every appointment of the patient, past and future, cancelled ones too, oldest first,
+        each with its visit reason while it is still kept (C7 purges it after the visit): what
+        the patient's export holds (GDPR art. 15 and 20). The export is audited by its caller."""
+        rows = await self.repository.all_of_patient(principal.account_id)
+        return [self._view(r) for r in rows]
+
     async def my_appointments(
         self, principal: Principal, *, upcoming: bool
     ) -> list[AppointmentView]:

@@ -339,6 +339,14 @@ class BookingRepository:
         rows: Sequence[PracticeAppointment] = (await self.session.execute(query.limit(limit))).all()
         return rows
 
+    async def all_of_patient(self, patient_id: uuid.UUID) -> Sequence[PracticeAppointment]:
+        """Every appointment the patient has or had, oldest first: the export's (GDPR art. 15)."""
+        query = (
+            self._appointments().where(a.c.patient_id == patient_id).order_by(a.c.start_at, a.c.id)
+        )
+        rows: Sequence[PracticeAppointment] = (await self.session.execute(query)).all()
+        return rows
+
     async def agenda(
         self, practitioner_id: uuid.UUID, start: datetime, end: datetime, limit: int
     ) -> Sequence[AgendaRow]:

@@ -6,28 +6,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.service import display_names
 from app.audit import service
 from app.audit.schemas import AccessLogEntry
 from app.auth.authenticator import CurrentPatient
+from app.compliance.names import actor_names
 from app.core.problems import problem_responses
 from app.core.request_db import DbSession
-from app.oauth.service import client_names
 
 router = APIRouter(tags=["audit"])
 
 _SIGNED_IN = ((401, "not_authenticated"), (401, "mfa_required"))
-
-
-async def _names(
-    session: AsyncSession, account_ids: set[str], client_ids: set[str]
-) -> dict[str, dict[str, str]]:
-    return {
-        "account": await display_names(session, account_ids),
-        "client": await client_names(session, client_ids),
-    }
 
 
 @router.get(
@@ -45,6 +34,6 @@ async def my_access_log(
     ] = None,
 ) -> list[AccessLogEntry]:
     lines = await service.access_log(
-        session, str(patient.account_id), _names, limit=limit, before_seq=before
+        session, str(patient.account_id), actor_names, limit=limit, before_seq=before
     )
     return [AccessLogEntry(**line.__dict__) for line in lines]

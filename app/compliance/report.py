@@ -61,6 +61,7 @@ ALLOWED_EXPORT_ROUTES = frozenset(
     {
         "/api/v1/admin/audit",
         "/api/v1/admin/consent-log",
+        "/api/v1/me/export",
         "/api/v1/me/practice/export",
         "/api/v1/appointments/{appointment_id}.ics",
     }

@@ -2,7 +2,7 @@
 import { get, post } from "./api.js";
 import { h, clear, field, checkbox } from "./dom.js";
 import { t, lang } from "./i18n.js";
-import { nav, notify, showError, withReauth, reauthDialog, ensureRecentReauth } from "./state.js";
+import { nav, notify, showError, withReauth, reauthDialog, exportLink } from "./state.js";
 import { fmtShort } from "./format.js";
 import { heading, link, section, table, cards } from "./widgets.js";
 
@@ -115,28 +115,6 @@ function complianceSection(compliance, charter) {
       compliance.clauses.map((c) => [`${c.id} — ${titles.get(c.id) || ""}`,
         h("span", { class: c.status === "met" ? "ok" : c.status === "not_met" ? "error-text" : "" }, t(`compliance.${c.status}`)),
         h("span", { class: "evidence" }, c.evidence)])));
-}
-
-/**
- * An export is a plain download: the browser fetches it itself, so a 403 reauth_required would be
- * saved as the file instead of being answered. Exports stay behind a recent re-authentication
- * (SECURITY.md, ASVS V7.5.3), so the link asks for one first when the last is too old, then lets the
- * browser download.
- */
-function exportLink(href, file, label) {
-  return h("a", { href, "data-base": href, download: file, on: { click: async (event) => {
-    const anchor = event.currentTarget;
-    if (anchor.dataset.ready === "1") {
-      delete anchor.dataset.ready;
-      return;
-    }
-    event.preventDefault();
-    try {
-      if (!(await ensureRecentReauth())) return;
-      anchor.dataset.ready = "1";
-      anchor.click();
-    } catch (error) { showError(error); }
-  } } }, label);
 }
 
 export async function clientsView(main) {

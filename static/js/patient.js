@@ -2,7 +2,7 @@
 import { get, post, del, Problem } from "./api.js";
 import { h, clear, field } from "./dom.js";
 import { t, lang } from "./i18n.js";
-import { session, nav, notify, showError, problemText } from "./state.js";
+import { session, nav, notify, showError, problemText, exportLink } from "./state.js";
 import { fmtDateTime, fmtShort } from "./format.js";
 import { heading, link, loading, empty, section, table, cards } from "./widgets.js";
 import { slotPicker } from "./slotpicker.js";
@@ -126,6 +126,12 @@ export async function privacyView(main) {
   main.append(section({ heading: "log-title", title: t("log.title") }, h("p", {}, t("log.intro")),
     table([t("log.at"), t("log.who"), t("log.action"), t("log.via")],
       accessLog.map((e) => [fmtShort(e.at), actorText(e), t(`action.${e.action}`, e.action), t(`via.${e.via}`, e.via)]), t("log.empty"))));
+  // everything erdv keeps about me, to read or to take elsewhere (GDPR art. 15 and 20)
+  main.append(section({ heading: "export-title", title: t("export.title"), id: "export" },
+    h("p", {}, t("export.intro")),
+    h("ul", {},
+      h("li", {}, exportLink("/api/v1/me/export", "erdv-export.json", t("export.json"))),
+      h("li", {}, exportLink("/api/v1/me/export?format=fhir", "erdv-export.fhir.json", t("export.fhir"))))));
   // connected apps
   main.append(section({ heading: "apps-title", title: t("apps.title"), id: "apps" },
     cards(apps, (app) => h("li", { class: "card" },

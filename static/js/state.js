@@ -118,6 +118,28 @@ export async function ensureRecentReauth() {
   return reauthDialog();
 }
 
+/**
+ * An export is a plain download: the browser fetches it itself, so a 403 reauth_required would be
+ * saved as the file instead of being answered. Exports stay behind a recent re-authentication
+ * (SECURITY.md, ASVS V7.5.3), so the link asks for one first when the last is too old, then lets the
+ * browser download.
+ */
+export function exportLink(href, file, label) {
+  return h("a", { href, "data-base": href, download: file, on: { click: async (event) => {
+    const anchor = event.currentTarget;
+    if (anchor.dataset.ready === "1") {
+      delete anchor.dataset.ready;
+      return;
+    }
+    event.preventDefault();
+    try {
+      if (!(await ensureRecentReauth())) return;
+      anchor.dataset.ready = "1";
+      anchor.click();
+    } catch (error) { showError(error); }
+  } } }, label);
+}
+
 /** Run an action; on 403 reauth_required ask for password and code, then run it once more. */
 export async function withReauth(action) {
   try {

@@ -6,20 +6,24 @@ session must not touch the demo accounts the other tests sign in with.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
+from fhir.resources.R4B.bundle import Bundle
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import (
     Api,
     Server,
     Watch,
+    authenticator,
     listed_practitioner,
     new_context,
     new_person,
@@ -318,3 +322,42 @@ def test_appointments_show_the_practitioners_local_time(page: Any, server: Serve
     # 09:00 in Nouméa is 23:00 the day before in Paris: the Paris time must not be what it shows
     paris = local.astimezone(ZoneInfo("Europe/Paris"))
     expect(card).not_to_contain_text(f"{paris:%H:%M}")
+
+
+def test_download_my_data_as_json_and_as_fhir(
+    page: Any, server: Server, practitioner: tuple[str, str]
+) -> None:
+    """GDPR art. 15 and 20 from the patient's space: the download asks for the password and a code
+    first (a download cannot answer a 403), then saves the whole export; the FHIR one is a valid
+    R4 Bundle of the same appointment."""
+    person = new_person(server)
+    appointment_id = _book_via_api(server, person, *practitioner)
+    sign_in(page, person.email, person.password)
+    page.get_by_role("link", name="Mes données").click()
+    expect(page.get_by_role("heading", name="Télécharger mes données")).to_be_visible()
+    page.get_by_role("link", name="Télécharger mes données (JSON)").click()
+    dialog = page.locator("dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("Mot de passe").fill(person.password)
+    dialog.get_by_label(re.compile("Code à 6 chiffres")).fill(authenticator(person.email).code())
+    with page.expect_download() as download:
+        dialog.get_by_role("button", name="Confirmer").click()
+    expect(dialog).to_have_count(0)
+    assert re.fullmatch(r"erdv-export-\d{8}\.json", download.value.suggested_filename)
+    data = json.loads(Path(download.value.path()).read_text())
+    assert data["account"]["email"] == person.email
+    assert [a["id"] for a in data["appointments"]] == [appointment_id]
+    screenshot(page, "export")
+
+    # within the re-authentication window the next download starts at once
+    with page.expect_download() as fhir:
+        page.get_by_role("link", name=re.compile("format FHIR")).click()
+    bundle = Bundle.model_validate_json(Path(fhir.value.path()).read_text())
+    appointments = [
+        e.resource for e in bundle.entry or [] if e.resource.get_resource_type() == "Appointment"
+    ]
+    assert [a.id for a in appointments] == [appointment_id]
+    # both downloads are in the patient's own access log, in words
+    page.reload()
+    log = page.get_by_role("region", name="Qui a consulté mes données")
+    expect(log.get_by_text("export de vos données")).to_have_count(2)

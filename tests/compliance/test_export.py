@@ -1,0 +1,114 @@
+"""A patient's export of their own data (GDPR art. 15 and 20), as JSON and as a FHIR R4 Bundle.
+
+Both forms are read as another system would: the JSON with ``json``, the Bundle validated with
+``fhir.resources`` (R4B models). Each test runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from fhir.resources.R4B.bundle import Bundle
+
+from tests.factories import People
+from tests.helpers.booking import book, grant, patient, ready_practitioner, soon
+from tests.helpers.problems import assert_problem
+
+REASON = "Renouvellement-ordonnance-qx7"
+EXPORT = "/api/v1/me/export"
+
+
+async def test_the_export_needs_a_fresh_reauth_and_is_a_patients(people: People) -> None:
+    alice = await patient(people)
+    assert_problem(await alice.get(EXPORT), 403, "reauth_required")
+    doctor, _ = await ready_practitioner(people)
+    assert (await doctor.reauth()).status_code == 204
+    assert_problem(await doctor.get(EXPORT), 403, "forbidden")
+    assert (await alice.reauth()).status_code == 204
+    exported = await alice.get(EXPORT)
+    assert exported.status_code == 200, exported.text
+    assert exported.headers["content-type"].startswith("application/json")
+    assert exported.headers["content-disposition"].startswith('attachment; filename="erdv-export-')
+
+
+async def test_the_json_export_holds_all_of_mine_and_nothing_of_others(people: People) -> None:
+    doctor, (reason,) = await ready_practitioner(
+        people, reasons=[(REASON, 15)], name="Dr Lina Moreau"
+    )
+    alice = await patient(people)
+    bob = await patient(people)
+    kept = (await book(alice, doctor.account_id, reason, soon(24 * 60))).json()["id"]
+    dropped = (await book(alice, doctor.account_id, reason, soon(26 * 60))).json()["id"]
+    theirs = (await book(bob, doctor.account_id, reason, soon(28 * 60))).json()["id"]
+    assert (await alice.post(f"/api/v1/appointments/{dropped}/cancel")).status_code == 200
+    await grant(alice, "reminders-email")
+    # the practitioner reads her appointment: a line of her access log
+    assert (await doctor.get(f"/api/v1/appointments/{kept}")).status_code == 200
+
+    assert (await alice.reauth()).status_code == 204
+    response = await alice.get(EXPORT)
+    assert response.status_code == 200, response.text
+    data = json.loads(response.content)
+
+    assert list(data) == ["account", "relatives", "appointments", "consents", "access_log"]
+    assert data["account"]["email"] == alice.email
+    assert data["account"]["role"] == "patient"
+    assert data["relatives"] == []
+    status = {a["id"]: a["status"] for a in data["appointments"]}
+    assert status == {kept: "booked", dropped: "cancelled"}
+    assert theirs not in response.text
+    (mine,) = [a for a in data["appointments"] if a["id"] == kept]
+    # her own visit reason, while it is kept, and where and with whom
+    assert (mine["visit_reason"], mine["practitioner_name"]) == (REASON, "Dr Lina Moreau")
+    granted = [c for c in data["consents"] if c["purpose_id"] == "reminders-email"]
+    assert [c["decision"] for c in granted] == ["grant"]
+    assert len(granted[0]["receipt_sha256"]) == 64
+    read = [line for line in data["access_log"] if line["action"] == "appointment.read"]
+    assert [(line["actor_name"], line["actor_role"]) for line in read] == [
+        ("Dr Lina Moreau", "practitioner")
+    ]
+    # nothing of Bob's, not even his name
+    assert bob.email not in response.text
+
+    # the export itself is in her access log from now on
+    log = (await alice.get("/api/v1/me/access-log")).json()
+    assert log[0]["action"] == "account.exported"
+
+
+async def test_the_fhir_export_is_a_valid_r4_bundle_of_the_same_data(people: People) -> None:
+    doctor, (reason,) = await ready_practitioner(people, reasons=[(REASON, 15)])
+    alice = await patient(people)
+    booked = (await book(alice, doctor.account_id, reason, soon(24 * 60))).json()["id"]
+    assert (await doctor.get(f"/api/v1/appointments/{booked}")).status_code == 200
+    assert (await alice.reauth()).status_code == 204
+    plain = json.loads((await alice.get(EXPORT)).content)
+
+    response = await alice.get(EXPORT, params={"format": "fhir"})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/fhir+json")
+    bundle = Bundle.model_validate(response.json())
+    assert bundle.type == "collection"
+    resources = [entry.resource for entry in bundle.entry or []]
+    kinds = Counter(r.get_resource_type() for r in resources)
+    assert kinds["Patient"] == 1
+    assert kinds["Appointment"] == len(plain["appointments"]) == 1
+    assert kinds["Consent"] == len(plain["consents"]) > 0
+    # the access log as it was when this second export began: the first export is in it
+    assert kinds["AuditEvent"] == len(plain["access_log"]) + 1
+    (person,) = [r for r in resources if r.get_resource_type() == "Patient"]
+    assert person.id == alice.account_id
+    assert {t.value for t in person.telecom or []} >= {alice.email}
+    (appointment,) = [r for r in resources if r.get_resource_type() == "Appointment"]
+    assert (appointment.id, appointment.status) == (booked, "booked")
+    actors = {p.actor.reference for p in appointment.participant}
+    assert actors == {f"Patient/{alice.account_id}", f"Practitioner/{doctor.account_id}"}
+    assert [c.text for c in appointment.reasonCode or []] == [REASON]
+    consents = [r for r in resources if r.get_resource_type() == "Consent"]
+    assert all(c.patient.reference == f"Patient/{alice.account_id}" for c in consents)
+    assert all(c.status in {"active", "inactive"} for c in consents)
+    events = [r for r in resources if r.get_resource_type() == "AuditEvent"]
+    assert any(
+        e.subtype and e.subtype[0].code == "appointment.read" and e.outcome == "0" for e in events
+    )
+    assert len({entry.fullUrl for entry in bundle.entry or []}) == len(resources)
