@@ -59,9 +59,14 @@ from app.core.settings import MailBackend, Settings
 logger = logging.getLogger("erdv.mail")
 
 
-def _header(value: str) -> str:
-    """A header value, as RFC 2047 encoded words when it is not ASCII."""
-    return value if value.isascii() else Header(value, "utf-8").encode()
+def _subject(value: str) -> str:
+    """The subject, as RFC 2047 encoded words when it is not ASCII: folded knowing the header's
+    name, so no encoded word passes 75 characters (RFC 2047 2) and the first one sits on the
+    ``Subject:`` line (without the name, a long French subject was one 84-character word pushed
+    to a continuation line, which readers unfold into a leading space)."""
+    if value.isascii():
+        return value
+    return Header(value, "utf-8", header_name="Subject").encode(maxlinelen=76)
 
 
 #: text parts in quoted-printable: readable as written (the development outbox's files), and
@@ -112,7 +117,7 @@ def build_message(mail: Mail, sender: str, *, message_id: str | None = None) -> 
         body = mixed
     body["From"] = formataddr(parseaddr(sender), charset="utf-8")
     body["To"] = formataddr(parseaddr(mail.to), charset="utf-8")
-    body["Subject"] = _header(mail.subject)
+    body["Subject"] = _subject(mail.subject)
     body["Date"] = format_datetime(clock.now())
     body["Message-ID"] = message_id or make_msgid(domain="erdv.localhost")
     body["Auto-Submitted"] = "auto-generated"
@@ -386,6 +391,19 @@ class MailQueue:
         messages whose content the request may know (appointment notices; forgot-password must
         not, see ``app.accounts.recovery``)."""
         self._add(Deferred(kind, data, at_commit=True))
+
+    async def write_now(self, kind: str, data: dict[str, Any]) -> None:
+        """Have the renderer of ``kind`` write its messages at once, reading through this queue's
+        session, and stage them at commit like the rest: for a change whose later steps, in the
+        same transaction, erase what the messages read (an account's erasure cancels its
+        appointments, and each notice must still name the people it is about)."""
+        session = self._session()
+        if session is None:
+            raise RuntimeError("a collecting queue has no session to render with")
+        written = MailQueue.collecting(self._sink)
+        await self._sink.render(session, written, kind, data)
+        for message in written.pending:
+            self._add(message)
 
     @classmethod
     def collecting(cls, sink: MailSink) -> MailQueue:

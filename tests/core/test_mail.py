@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from app.core.mail import FileMailer, SmtpMailer, build_mailer, build_message
+from app.core.mail import FileMailer, SmtpMailer, build_mailer, build_message, wire_bytes
 from app.core.messages import Mail
 from app.core.settings import Settings
 from tests.helpers.cli import free_port
@@ -77,3 +77,24 @@ async def test_file_backend_writes_complete_eml_files(tmp_path: Path) -> None:
     assert parsed["To"] == "a@example.test"
     assert parsed["Message-ID"]
     assert parsed["Date"]
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Rendez-vous confirmé",
+        "Un changement de votre adresse erdv a été demandé",
+        "é" * 120,
+        "A plain ASCII subject that is long enough to need folding when it is written to the wire",
+    ],
+)
+def test_subjects_come_back_exactly_and_encoded_words_stay_short(subject: str) -> None:
+    """RFC 2047 2 (an encoded word is at most 75 characters), RFC 5322 2.1.1 (lines of at most
+    78), and what a reader's parser gives back is the subject written, without a leading space."""
+    data = wire_bytes(build_message(Mail(to="a@example.test", subject=subject, body="x"), "n@e.t"))
+    head = data.split(b"\r\n\r\n")[0].decode("ascii")
+    assert all(len(line) <= 78 for line in head.split("\r\n"))
+    for word in head.split():
+        if word.startswith("=?"):
+            assert len(word) <= 75, word
+    assert message_from_bytes(data, policy=default)["Subject"] == subject
