@@ -60,6 +60,7 @@ FRONT_END_PAGES = (
     "/login",
     "/register",
     "/verify-email",
+    "/confirm-email",
     "/forgot-password",
     "/reset-password",
     "/practitioners/{practitioner_id}",

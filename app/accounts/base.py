@@ -36,6 +36,12 @@ VERIFY_TOKEN_PREFIX = "erdv_ev_"  # noqa: S105 - prefixes, not secrets
 
 
 RESET_TOKEN_PREFIX = "erdv_pr_"  # noqa: S105
+CHANGE_TOKEN_PREFIX = "erdv_ec_"  # noqa: S105
+_PREFIXES = {
+    TokenPurpose.VERIFY_EMAIL: VERIFY_TOKEN_PREFIX,
+    TokenPurpose.PASSWORD_RESET: RESET_TOKEN_PREFIX,
+    TokenPurpose.CHANGE_EMAIL: CHANGE_TOKEN_PREFIX,
+}
 
 
 _USER_AGENT_MAX = 200
@@ -94,10 +100,14 @@ class AccountsBase:
         return f"{self.settings.public_url.rstrip('/')}/{path}#token={token}"
 
     async def _new_mail_token(
-        self, account_id: uuid.UUID, purpose: TokenPurpose, lifetime: timedelta
+        self,
+        account_id: uuid.UUID,
+        purpose: TokenPurpose,
+        lifetime: timedelta,
+        *,
+        new_email: str | None = None,
     ) -> str:
-        prefix = VERIFY_TOKEN_PREFIX if purpose is TokenPurpose.VERIFY_EMAIL else RESET_TOKEN_PREFIX
-        token = new_token(prefix)
+        token = new_token(_PREFIXES[purpose])
         now = clock.now()
         await self.repository.add_token(
             AccountToken(
@@ -106,6 +116,7 @@ class AccountsBase:
                 token_hash=self._mail_token_hash(token),
                 created_at=now,
                 expires_at=now + lifetime,
+                new_email=new_email,
             )
         )
         return token

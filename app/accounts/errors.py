@@ -73,3 +73,17 @@ class CannotSuspendSelf(Conflict):
 
 class WrongRole(RecordedFailure, Forbidden):
     """A route for another kind of account (403 ``forbidden``); the denial is audited."""
+
+
+class EmailTaken(Conflict):
+    """A change of address confirmed after another account took the address meanwhile."""
+
+    code = "email_taken"
+    title = "This address now belongs to another account"
+
+
+class SameEmail(Unprocessable):
+    """A change of address to the address the account already has."""
+
+    code = "validation_error"
+    title = "This is already your address"

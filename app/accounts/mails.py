@@ -87,3 +87,139 @@ def password_reset(to: str, language: Language, link: str, minutes: int) -> Mail
             "Si vous n'avez rien demandé, ignorez ce message : votre mot de passe n'a pas changé.\n"
         ),
     )
+
+
+def account_deleted(to: str, language: Language, cancelled: int) -> Mail:
+    """The last mail to an erased account's address: what went, what stays and why (GDPR art. 12
+    and 17), so its holder knows the request was carried out."""
+    if language == "en":
+        ahead = (
+            f"Your {cancelled} upcoming appointment(s) were cancelled and the practices told.\n\n"
+            if cancelled
+            else ""
+        )
+        return Mail(
+            to=to,
+            subject="Your erdv account is deleted",
+            body=(
+                "As you asked, your erdv account is deleted: your name, email address, phone, "
+                "password, authenticator and sessions are gone, and no application can act for "
+                f"you any more.\n\n{ahead}"
+                "What the law asks us to keep names you no more: your past appointments stay in "
+                "the practices' agendas without your name or contact details, and the proofs of "
+                "your consent decisions and the access log keep an identifier that leads back to "
+                "nobody.\n\nYou may create a new account with this address at any time.\n"
+            ),
+        )
+    ahead = (
+        f"Vos {cancelled} rendez-vous à venir ont été annulés et les cabinets prévenus.\n\n"
+        if cancelled
+        else ""
+    )
+    return Mail(
+        to=to,
+        subject="Votre compte erdv est supprimé",
+        body=(
+            "Comme vous l'avez demandé, votre compte erdv est supprimé : votre nom, votre adresse "
+            "e-mail, votre téléphone, votre mot de passe, votre application d'authentification "
+            "et vos sessions ont été effacés, et aucune application ne peut plus agir pour vous."
+            f"\n\n{ahead}"
+            "Ce que la loi nous demande de garder ne vous nomme plus : vos rendez-vous passés "
+            "restent dans l'agenda des cabinets sans votre nom ni vos coordonnées, et les preuves "
+            "de vos accords et le journal des accès gardent un identifiant qui ne mène à "
+            "personne.\n\nVous pouvez créer un nouveau compte avec cette adresse quand vous "
+            "le voulez.\n"
+        ),
+    )
+
+
+def confirm_new_email(to: str, language: Language, link: str, hours: int) -> Mail:
+    """To the new address: the link that makes it the account's."""
+    if language == "en":
+        return Mail(
+            to=to,
+            subject="Confirm your new erdv address",
+            body=(
+                f"To use this address for your erdv account, open this link within {hours} "
+                f"hours:\n{link}\n\nIf you did not ask for this, ignore this message: nothing "
+                "changes.\n"
+            ),
+        )
+    return Mail(
+        to=to,
+        subject="Confirmez votre nouvelle adresse erdv",
+        body=(
+            "Pour utiliser cette adresse pour votre compte erdv, ouvrez ce lien dans les "
+            f"{hours} heures :\n{link}\n\nSi vous n'avez rien demandé, ignorez ce message : "
+            "rien ne change.\n"
+        ),
+    )
+
+
+def email_change_requested(to: str, language: Language, new_email: str) -> Mail:
+    """To the current address, when a change is asked: its holder can react if it was not them."""
+    if language == "en":
+        return Mail(
+            to=to,
+            subject="A change of your erdv address was asked",
+            body=(
+                f"Someone signed in to your erdv account asked to use {new_email} instead of "
+                "this address. The change happens only once the link sent there is opened.\n\n"
+                "If it was not you, change your password now and end your other sessions "
+                "(Security page).\n"
+            ),
+        )
+    return Mail(
+        to=to,
+        subject="Un changement de votre adresse erdv a été demandé",
+        body=(
+            f"Quelqu'un connecté à votre compte erdv a demandé d'utiliser {new_email} à la "
+            "place de cette adresse. Le changement n'a lieu qu'une fois ouvert le lien envoyé "
+            "à cette nouvelle adresse.\n\nSi ce n'était pas vous, changez tout de suite votre "
+            "mot de passe et fermez vos autres sessions (page Sécurité).\n"
+        ),
+    )
+
+
+def email_changed(to: str, language: Language, new_email: str) -> Mail:
+    """To the former address, once the change is made."""
+    if language == "en":
+        return Mail(
+            to=to,
+            subject="Your erdv address has changed",
+            body=(
+                f"Your erdv account now uses {new_email}; this address is no longer linked to "
+                "it.\n\nIf it was not you, write to the data protection officer (Transparency "
+                "page) at once.\n"
+            ),
+        )
+    return Mail(
+        to=to,
+        subject="Votre adresse erdv a changé",
+        body=(
+            f"Votre compte erdv utilise désormais {new_email} ; cette adresse n'y est plus "
+            "liée.\n\nSi ce n'était pas vous, écrivez tout de suite au délégué à la protection "
+            "des données (page Transparence).\n"
+        ),
+    )
+
+
+def address_taken(to: str, language: Language, home: str) -> Mail:
+    """To the holder of an address another account asked to move to (the API answers alike)."""
+    if language == "en":
+        return Mail(
+            to=to,
+            subject="Your erdv account",
+            body=(
+                "Someone asked to move another erdv account to this address, which already has "
+                f"one. Nothing changed.\n\nYour account: {home}\n"
+            ),
+        )
+    return Mail(
+        to=to,
+        subject="Votre compte erdv",
+        body=(
+            "Quelqu'un a demandé d'utiliser cette adresse pour un autre compte erdv, alors "
+            f"qu'elle en a déjà un. Rien n'a changé.\n\nVotre compte : {home}\n"
+        ),
+    )

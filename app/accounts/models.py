@@ -26,11 +26,15 @@ class Role(StrEnum):
 class AccountStatus(StrEnum):
     ACTIVE = "active"
     SUSPENDED = "suspended"
+    #: erased at its holder's request (GDPR art. 17): the row stays, naming nobody, because past
+    #: appointments and consent proofs point at it (``AuthService.erase``)
+    DELETED = "deleted"
 
 
 class TokenPurpose(StrEnum):
     VERIFY_EMAIL = "verify_email"
     PASSWORD_RESET = "password_reset"  # noqa: S105 - a purpose name
+    CHANGE_EMAIL = "change_email"
 
 
 class SessionState(StrEnum):
@@ -62,7 +66,8 @@ class Account(SQLModel, table=True):
 
 
 class AccountToken(SQLModel, table=True):
-    """Single-use, expiring tokens sent by mail (email verification, password reset)."""
+    """Single-use, expiring tokens sent by mail (email verification, password reset, a change of
+    address)."""
 
     __tablename__ = "account_token"
 
@@ -77,6 +82,8 @@ class AccountToken(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: ``change_email`` only: the address the link confirms (it becomes the account's once used)
+    new_email: str | None = Field(default=None, max_length=254)
 
 
 class AuthSession(SQLModel, table=True):

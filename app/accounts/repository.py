@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.accounts.models import Account, AccountToken, AuthSession
+from app.accounts.models import Account, AccountStatus, AccountToken, AuthSession
 from app.core.repository import changed, table_of
 from app.mfa.models import TotpCredential
 from app.throttle.models import ThrottleState
@@ -123,7 +123,8 @@ class AccountRepository:
             if key is not None:
                 throttle[key] = row._mapping[f"{name}_blocked_until"]
         account = None
-        if row.id is not None:
+        # an erased account signs in as no account does (its address names nobody anyway)
+        if row.id is not None and row.status != AccountStatus.DELETED.value:
             account = LoginAccount(
                 id=row.id,
                 role=row.role,
@@ -142,9 +143,11 @@ class AccountRepository:
             return {}
         result = await self.session.execute(
             sa.select(account_table.c.id, account_table.c.full_name).where(
-                account_table.c.id.in_(account_ids)
+                account_table.c.id.in_(account_ids),
+                account_table.c.status != AccountStatus.DELETED.value,
             )
         )
+        # an erased account has no name to give: the access log says "deleted account"
         return {row.id: row.full_name for row in result}
 
     async def add(self, account: Account) -> Account:
@@ -193,6 +196,12 @@ class AccountRepository:
             sa.update(token_table)
             .where(token_table.c.account_id == account_id, token_table.c.used_at.is_(None))
             .values(used_at=now)
+        )
+
+    async def delete_tokens(self, account_id: uuid.UUID) -> None:
+        """Every mailed link of the account, used or not (its erasure)."""
+        await self.session.execute(
+            sa.delete(token_table).where(token_table.c.account_id == account_id)
         )
 
     async def spend_other_tokens(self, account_id: uuid.UUID, purpose: str, now: datetime) -> None:

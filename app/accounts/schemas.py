@@ -208,6 +208,21 @@ class Forgot(Schema):
         return normalize_email(value)
 
 
+class EmailChange(Schema):
+    """``POST /api/v1/me/email``: the address to move the account to."""
+
+    email: str = Field(max_length=254)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        return normalize_email(value)
+
+
+class EmailChangeAsked(Schema):
+    email: str
+
+
 class Reset(Schema):
     token: str = Field(max_length=256)
     new_password: str = Field(max_length=MAX_LENGTH)

@@ -29,10 +29,12 @@ from app.accounts.devices import remember, trusted_device
 from app.accounts.errors import (
     AccountSuspended,
     EmailNotVerified,
+    EmailTaken,
     InvalidCredentials,
     InvalidToken,
     MfaRequired,
     ReauthRequired,
+    SameEmail,
 )
 from app.accounts.models import (
     Account,
@@ -455,6 +457,133 @@ class AuthService(AccountsBase):
         if account is None:  # pragma: no cover - a principal's account exists
             raise NotFound("No such account.")
         return account
+
+    async def request_email_change(self, principal: Principal, new_email: str) -> None:
+        """A change of address (GDPR art. 16): a link to the new address makes it the account's,
+        and the current one is told at once, so a stolen session cannot move the account away
+        unnoticed (the route also asks for a recent re-authentication). An address another account
+        holds gets the same answer, and its holder a notice: no oracle of who is registered, as
+        at registration (docs/security.md "Passwords")."""
+        account = await self.account(principal)
+        if new_email == account.email:
+            raise SameEmail(
+                "This is already your address.",
+                errors=[{"field": "email", "message": "already your address"}],
+            )
+        now = clock.now()
+        holder = await self.repository.by_email(new_email)
+        if holder is not None:
+            self._send(
+                mails.address_taken(
+                    new_email,
+                    mails.language_of(holder.language),
+                    f"{self.settings.public_url.rstrip('/')}/",
+                ),
+                to=holder.id,
+                topic="email-change",
+            )
+        else:
+            language = mails.language_of(account.language)
+            # one pending change at a time: an earlier link stops working
+            await self.repository.spend_other_tokens(
+                account.id, TokenPurpose.CHANGE_EMAIL.value, now
+            )
+            hours = self.settings.email_verification_hours
+            token = await self._new_mail_token(
+                account.id, TokenPurpose.CHANGE_EMAIL, timedelta(hours=hours), new_email=new_email
+            )
+            self._send(
+                mails.confirm_new_email(
+                    new_email, language, self._link("confirm-email", token), hours
+                ),
+                to=account.id,
+                topic="email-change",
+            )
+            self._send(
+                mails.email_change_requested(account.email, language, new_email),
+                to=account.id,
+                topic="email-change",
+            )
+        await self.audit.record(
+            AuditAction.ACCOUNT_EMAIL_CHANGE_REQUESTED,
+            actor=principal.actor,
+            subject_id=account.id,
+            object_type="account",
+            object_id=account.id,
+        )
+
+    async def confirm_email_change(self, token: str) -> None:
+        """The link from the new address: it becomes the account's (and verified), the former
+        one is told. 400 ``invalid_token`` for an unknown, used or expired link; 409
+        ``email_taken`` if another account took the address since the link was sent."""
+        now = clock.now()
+        row = await self.repository.live_token(
+            TokenPurpose.CHANGE_EMAIL.value, self._mail_token_hash(token), now
+        )
+        if row is None or row.new_email is None:
+            raise InvalidToken("This link is unknown, already used or expired.")
+        account = await self.repository.get(row.account_id)
+        if account is None or account.status == AccountStatus.DELETED.value:
+            raise InvalidToken("This link is unknown, already used or expired.")
+        if await self.repository.by_email(row.new_email) is not None:
+            raise EmailTaken("Another account uses this address now; ask for a change again.")
+        if not await self.repository.spend_token(row.id, now):
+            raise InvalidToken("This link is unknown, already used or expired.")
+        former = account.email
+        await self.repository.update(account.id, email=row.new_email, email_verified_at=now)
+        await self.audit.record(
+            AuditAction.ACCOUNT_EMAIL_CHANGED,
+            actor=actor_of(account),
+            subject_id=account.id,
+            object_type="account",
+            object_id=account.id,
+        )
+        self._send(
+            mails.email_changed(former, mails.language_of(account.language), row.new_email),
+            to=account.id,
+            topic="email-change",
+        )
+
+    async def erase(self, principal: Principal, *, cancelled: int = 0) -> dict[str, int]:
+        """The account's erasure (GDPR art. 17), what the accounts domain holds of it: sessions,
+        mailed links, OAuth grants (``credentials_revoked``) and MFA secrets go; the row stays,
+        because past appointments and consent proofs point at it (docs/privacy: kept, minimal),
+        but names nobody: no name, phone or RPPS, an address under ``.invalid`` (RFC 6761) so the
+        real one can register again, no usable password. The audit trail keeps its entries as
+        they are (the chain still verifies): they hold the account's id, which now names nobody.
+        The caller cancels the account's appointments first (their notices read the account), and
+        says how many, for the last mail to the address (``mails.account_deleted``)."""
+        account_id = principal.account_id
+        account = await self.account(principal)
+        self._send(
+            mails.account_deleted(account.email, mails.language_of(account.language), cancelled),
+            to=account_id,
+            topic="account-deleted",
+        )
+        ended = await self.repository.delete_sessions(account_id)
+        revoked = await self._revoke_grants(account_id)
+        await self.repository.delete_tokens(account_id)
+        await self.mfa.forget(account_id)
+        await self.repository.update(
+            account_id,
+            email=f"deleted+{account_id.hex}@erdv.invalid",
+            full_name="",
+            phone=None,
+            rpps=None,
+            password_hash="!erased",  # noqa: S106 - no hash: no password verifies against it
+            status=AccountStatus.DELETED.value,
+            email_verified_at=None,
+        )
+        counts = {"sessions_ended": ended, "oauth_tokens_revoked": revoked}
+        await self.audit.record(
+            AuditAction.ACCOUNT_DELETED,
+            actor=principal.actor,
+            subject_id=account_id,
+            object_type="account",
+            object_id=account_id,
+            details=counts,
+        )
+        return counts
 
     async def update_profile(self, principal: Principal, changes: dict[str, str | None]) -> Account:
         """Name, phone (E.164) and language; audited with the names of the fields changed, never

@@ -120,6 +120,8 @@ CurrentPatient = Annotated[Principal, Depends(Authenticator(Role.PATIENT))]
 CurrentPractitioner = Annotated[Principal, Depends(Authenticator(Role.PRACTITIONER))]
 CurrentAdmin = Annotated[Principal, Depends(Authenticator(Role.ADMIN))]
 RecentlyAuthenticatedAdmin = Annotated[Principal, Depends(Authenticator(Role.ADMIN, recent=True))]
+#: anyone signed in who re-authenticated (a change of their address)
+RecentlyAuthenticatedAccount = Annotated[Principal, Depends(Authenticator(recent=True))]
 #: a patient who re-authenticated (their export, their account's deletion)
 RecentlyAuthenticatedPatient = Annotated[
     Principal, Depends(Authenticator(Role.PATIENT, recent=True))

@@ -24,6 +24,8 @@ from app.accounts.schemas import (
     Activated,
     ChangePassword,
     CodeIn,
+    EmailChange,
+    EmailChangeAsked,
     Forgot,
     Login,
     LoginStep,
@@ -42,7 +44,7 @@ from app.accounts.schemas import (
 from app.accounts.service import AuthService
 from app.accounts.views import ClientInfo, IssuedSession
 from app.audit.dependencies import Audit
-from app.auth.authenticator import CurrentAccount
+from app.auth.authenticator import CurrentAccount, RecentlyAuthenticatedAccount
 from app.auth.sessions import (
     AnySession,
     FullSession,
@@ -156,6 +158,18 @@ async def register(body: Register, auth: Auth, request: Request) -> Status:
 async def verify_email(body: VerifyEmail, auth: Auth) -> Status:
     await auth.verify_email(body.token)
     return Status(status="verified")
+
+
+@router.post(
+    "/confirm-email",
+    openapi_extra=PUBLIC,
+    summary="Make the new address of a change the account's, with the link mailed to it",
+    response_model=Status,
+    responses=_problems((400, "invalid_token"), (409, "email_taken")),
+)
+async def confirm_email_change(body: VerifyEmail, auth: Auth) -> Status:
+    await auth.confirm_email_change(body.token)
+    return Status(status="email_changed")
 
 
 @router.post(
@@ -449,6 +463,20 @@ async def update_my_account(
     body: AccountUpdate, principal: CurrentAccount, auth: Auth
 ) -> AccountProfile:
     return _profile(await auth.update_profile(principal, body.changes()))
+
+
+@me_router.post(
+    "/email",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Move my account to another address: a link to it confirms, the current one is told",
+    response_model=EmailChangeAsked,
+    responses=_problems(*_FULL_ERRORS, (403, "reauth_required"), (422, "validation_error")),
+)
+async def change_my_email(
+    body: EmailChange, principal: RecentlyAuthenticatedAccount, auth: Auth
+) -> EmailChangeAsked:
+    await auth.request_email_change(principal, body.email)
+    return EmailChangeAsked(email=body.email)
 
 
 @me_router.get(

@@ -368,6 +368,42 @@ class AppointmentService(BookingBase):
         )
         return self._view_for(principal, await self._reread(row.id))
 
+    async def cancel_for_erasure(self, principal: Principal) -> int:
+        """The patient's account is being erased (GDPR art. 17): every appointment ahead is
+        cancelled whatever the practice's deadline (an erasure cannot wait for it), each
+        practitioner and the patient told as for any cancellation by the patient, and every
+        visit reason of the patient's appointments, past ones too, erased (C7). The notices are
+        written now, before the account stops naming anyone (``MailQueue.write_now``)."""
+        now = clock.now()
+        rows = await self.repository.ahead_of_patient(principal.account_id, now)
+        if rows:
+            await self.repository.cancel([r.id for r in rows], principal.role.value, now)
+        for row in rows:
+            await self._record(
+                AuditAction.APPOINTMENT_CANCELLED,
+                actor=principal.actor,
+                subject_id=row.patient_id,
+                object_type="appointment",
+                object_id=row.id,
+                details={"by": principal.role.value, "erasure": True},
+            )
+            if self.mail is not None:
+                await self.mail.write_now(
+                    APPOINTMENT_NOTICE,
+                    notice(
+                        Change.CANCELLED,
+                        appointment_id=row.id,
+                        patient_id=row.patient_id,
+                        practitioner_id=row.practitioner_id,
+                        start=row.start_at,
+                        end=row.end_at,
+                        sequence=row.sequence + 1,
+                        by=made_by(principal),
+                    ),
+                )
+        await self.repository.forget_reasons_of_patient(principal.account_id)
+        return len(rows)
+
     async def for_export(self, principal: Principal) -> list[AppointmentView]:
         """Every appointment of the patient, past and future, cancelled ones too, oldest first,
         each with its visit reason while it is still kept (C7 purges it after the visit): what

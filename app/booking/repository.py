@@ -339,6 +339,24 @@ class BookingRepository:
         rows: Sequence[PracticeAppointment] = (await self.session.execute(query.limit(limit))).all()
         return rows
 
+    async def ahead_of_patient(
+        self, patient_id: uuid.UUID, now: datetime
+    ) -> Sequence[PracticeAppointment]:
+        """The patient's booked appointments that have not ended."""
+        query = self._appointments().where(
+            a.c.patient_id == patient_id, a.c.status == BOOKED, a.c.end_at > now
+        )
+        rows: Sequence[PracticeAppointment] = (await self.session.execute(query)).all()
+        return rows
+
+    async def forget_reasons_of_patient(self, patient_id: uuid.UUID) -> None:
+        """Every visit reason of the patient's appointments, erased (C7, their account's erasure)."""
+        await self.session.execute(
+            sa.update(a)
+            .where(a.c.patient_id == patient_id, a.c.visit_reason_ct.is_not(None))
+            .values(visit_reason_ct=None)
+        )
+
     async def all_of_patient(self, patient_id: uuid.UUID) -> Sequence[PracticeAppointment]:
         """Every appointment the patient has or had, oldest first: the export's (GDPR art. 15)."""
         query = (

@@ -1,29 +1,33 @@
-"""The patient's rights over their data, as routes: ``GET /api/v1/me/export`` (GDPR art. 15, 20)."""
+"""The patient's rights over their data, as routes: ``GET /api/v1/me/export`` (GDPR art. 15, 20)
+and ``DELETE /api/v1/me`` (art. 17)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from app.accounts.dependencies import Auth
 from app.audit.dependencies import Audit
 from app.auth.authenticator import RecentlyAuthenticatedPatient
+from app.auth.router import clear_session_cookie
 from app.booking.dependencies import Appointments
 from app.compliance import export
 from app.core import clock
+from app.core.deps import AppSettings
 from app.core.problems import problem_responses
 from app.core.request_db import DbSession
 from app.throttle.dependencies import RequestThrottle
 
 router = APIRouter(tags=["patient rights"])
 
-_EXPORT_ERRORS = (
+#: a patient's, after a recent re-authentication (a stolen session must not take or erase all)
+_RIGHTS_ERRORS = (
     (401, "not_authenticated"),
     (401, "mfa_required"),
     (403, "forbidden"),
     (403, "reauth_required"),
-    (429, "rate_limited"),
 )
 
 
@@ -38,7 +42,7 @@ _EXPORT_ERRORS = (
             "``format=fhir`` a FHIR R4 ``collection`` Bundle",
             "content": {"application/json": {}, "application/fhir+json": {}},
         },
-        **problem_responses(*_EXPORT_ERRORS),
+        **problem_responses(*_RIGHTS_ERRORS, (429, "rate_limited")),
     },
 )
 async def export_my_data(
@@ -63,3 +67,31 @@ async def export_my_data(
         media_type="application/json",
         headers={"Content-Disposition": f'attachment; filename="{name}.json"'},
     )
+
+
+@router.delete(
+    "/api/v1/me",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete my account (GDPR art. 17): what the law lets go goes at once",
+    description=(
+        "Every appointment ahead is cancelled and each practice told; sessions, mailed links, "
+        "OAuth tokens and the authenticator go; the account keeps no name, email, phone or "
+        "password, so the address can register again. Past appointments stay in the practices' "
+        "agendas without the patient's name, visit reasons are erased, consent proofs and audit "
+        "entries keep only the account's id (the audit chain still verifies). A last mail to "
+        "the address says so."
+    ),
+    responses=problem_responses(*_RIGHTS_ERRORS),
+)
+async def delete_my_account(
+    request: Request,
+    patient: RecentlyAuthenticatedPatient,
+    appointments: Appointments,
+    auth: Auth,
+    settings: AppSettings,
+) -> Response:
+    cancelled = await appointments.cancel_for_erasure(patient)
+    await auth.erase(patient, cancelled=cancelled)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    clear_session_cookie(response, request, settings)
+    return response

@@ -111,3 +111,12 @@ class MfaRepository:
             .where(recovery_table.c.account_id == account_id, recovery_table.c.used_at.is_(None))
         )
         return int(result.scalar_one())
+
+    async def forget(self, account_id: uuid.UUID) -> None:
+        """The account's TOTP secret and recovery codes, gone (its erasure)."""
+        await self.session.execute(
+            sa.delete(totp_table).where(totp_table.c.account_id == account_id)
+        )
+        await self.session.execute(
+            sa.delete(recovery_table).where(recovery_table.c.account_id == account_id)
+        )

@@ -177,6 +177,9 @@ class MfaService:
     async def remaining_recovery_codes(self, account_id: uuid.UUID) -> int:
         return await self.repository.remaining_recovery_codes(account_id)
 
+    async def forget(self, account_id: uuid.UUID) -> None:
+        await self.repository.forget(account_id)
+
 
 def _new_recovery_code() -> str:
     raw = base64.b32encode(secrets.token_bytes(15)).decode("ascii")[:_RECOVERY_CHARS]

@@ -8,7 +8,7 @@ import { heading, link, loading } from "./widgets.js";
 import { requireRole } from "./gate.js";
 import { BRAND, main, mountShell, renderShell, setMenu } from "./shell.js";
 import { homeView, practitionerView } from "./public.js";
-import { loginView, registerView, verifyEmailView, forgotView, resetView } from "./auth.js";
+import { loginView, registerView, verifyEmailView, confirmEmailView, forgotView, resetView } from "./auth.js";
 import { appointmentsView, privacyView, securityView } from "./patient.js";
 import { practiceView, agendaView, hoursView, absencesView, reasonsView } from "./pro.js";
 import { dashboardView, clientsView } from "./admin.js";
@@ -24,6 +24,7 @@ const routes = [
   [/^\/login$/, loginView],
   [/^\/register$/, registerView],
   [/^\/verify-email$/, verifyEmailView],
+  [/^\/confirm-email$/, confirmEmailView],
   [/^\/forgot-password$/, forgotView],
   [/^\/reset-password$/, resetView],
   [/^\/account$/, requireRole(PATIENT, appointmentsView)],

@@ -80,6 +80,27 @@ export async function verifyEmailView(main) {
   }
 }
 
+/** The link mailed to a new address (a change asked from the profile): it becomes the account's. */
+export async function confirmEmailView(main) {
+  main.append(heading(t("confirm.title")));
+  const token = fragmentToken();
+  window.history.replaceState(null, "", "/confirm-email");
+  if (!token) {
+    main.append(empty(t("verify.missing")));
+    return;
+  }
+  const status = h("p", {}, t("common.loading"));
+  main.append(status);
+  try {
+    await post("/api/v1/auth/confirm-email", { token });
+    clear(status, t("confirm.done"));
+    notify(t("confirm.done"), "success");
+  } catch (error) {
+    clear(status, t("verify.failed"));
+    showError(error);
+  }
+}
+
 const AFTER_LOGIN_OAUTH = "erdv.after_login_oauth";
 
 /**

@@ -1,8 +1,8 @@
 // Patient (and every signed-in person's security page): appointments, privacy, sessions.
-import { get, post, del, Problem } from "./api.js";
-import { h, clear, field } from "./dom.js";
+import { get, post, patch, del, Problem } from "./api.js";
+import { h, clear, field, checkbox } from "./dom.js";
 import { t, lang } from "./i18n.js";
-import { session, nav, notify, showError, problemText, exportLink } from "./state.js";
+import { session, nav, notify, showError, problemText, exportLink, withReauth } from "./state.js";
 import { fmtDateTime, fmtShort } from "./format.js";
 import { heading, link, loading, empty, section, table, cards } from "./widgets.js";
 import { slotPicker } from "./slotpicker.js";
@@ -208,7 +208,8 @@ export function historySection(charter, history) {
 
 export async function securityView(main) {
   main.append(heading(t("security.title")));
-  const sessions = await get("/api/v1/me/sessions");
+  const [me, sessions] = await Promise.all([get("/api/v1/me"), get("/api/v1/me/sessions")]);
+  main.append(profileSection(me));
   main.append(passwordSection());
   main.append(section({ heading: "sessions-title", title: t("sessions.title") }, cards(sessions, (s) => h("li", { class: "card" },
     h("h3", {}, s.current ? t("sessions.current") : (s.user_agent || t("sessions.unknown_device")).slice(0, 80)),
@@ -225,6 +226,76 @@ export async function securityView(main) {
         notify(t("sessions.ended"), "success");
       } catch (error) { showError(error); }
     } } }, s.current ? t("nav.logout") : t("sessions.end"))))));
+  if (session.account && session.account.role === "patient") main.append(deleteSection());
+}
+
+/**
+ * Delete my account (GDPR art. 17): a box to tick that says what goes and what stays, then the
+ * password and a code again (the server asks for a recent re-authentication), then the home page.
+ */
+function deleteSection() {
+  const sure = checkbox(t("delete.confirm"), { id: "delete-sure" });
+  const submit = h("button", { type: "submit", class: "danger", id: "delete-account" }, t("delete.submit"));
+  const form = h("form", { on: { submit: async (event) => {
+    event.preventDefault();
+    sure.input.removeAttribute("aria-invalid");
+    if (!sure.input.checked) {
+      sure.input.setAttribute("aria-invalid", "true");
+      sure.input.focus();
+      notify(t("delete.tick_first"), "error");
+      return;
+    }
+    submit.disabled = true;
+    try {
+      await withReauth(() => del("/api/v1/me"));
+      session.account = null;
+      await nav.go("/");
+      notify(t("delete.done"), "success");
+    } catch (error) {
+      showError(error);
+    } finally {
+      submit.disabled = false;
+    }
+  } } }, h("p", {}, t("delete.intro")), h("p", {}, t("delete.kept")), sure.wrap, submit);
+  return section({ heading: "delete-title", title: t("delete.title"), id: "delete" }, form);
+}
+
+/** Rectify my name and phone (GDPR art. 16); the phone is stored in E.164, an empty one removed. */
+function profileSection(me) {
+  const name = field(t("profile.name"), { required: true, maxlength: 200, autocomplete: "name", value: me.full_name, id: "profile-name" });
+  const phone = field(t("profile.phone"), { type: "tel", maxlength: 32, autocomplete: "tel", value: me.phone || "", id: "profile-phone" }, t("profile.phone_hint"));
+  const submit = h("button", { type: "submit", id: "save-profile" }, t("profile.save"));
+  const form = h("form", { on: { submit: async (event) => {
+    event.preventDefault();
+    submit.disabled = true;
+    try {
+      const saved = await patch("/api/v1/me", { full_name: name.input.value, phone: phone.input.value.trim() || null });
+      name.input.value = saved.full_name;
+      phone.input.value = saved.phone || "";
+      if (session.account) session.account.full_name = saved.full_name;
+      notify(t("profile.saved"), "success");
+    } catch (error) {
+      showError(error);
+    } finally {
+      submit.disabled = false;
+    }
+  } } }, h("p", { class: "muted" }, t("common.pair", { label: t("profile.email"), value: me.email })), name.wrap, phone.wrap, submit);
+  const address = field(t("email.new"), { type: "email", required: true, maxlength: 254, autocomplete: "email", id: "new-email" });
+  const send = h("button", { type: "submit", class: "secondary", id: "change-email" }, t("email.submit"));
+  const move = h("form", { on: { submit: async (event) => {
+    event.preventDefault();
+    send.disabled = true;
+    try {
+      const asked = await withReauth(() => post("/api/v1/me/email", { email: address.input.value }));
+      address.input.value = "";
+      notify(t("email.sent", { email: asked.email }), "success");
+    } catch (error) {
+      showError(error);
+    } finally {
+      send.disabled = false;
+    }
+  } } }, h("h3", {}, t("email.title")), h("p", { class: "muted" }, t("email.intro")), address.wrap, send);
+  return section({ heading: "profile-title", title: t("profile.title"), id: "profile" }, form, move);
 }
 
 /** Change the password: the current one is required (SECURITY.md); the other sessions end. */

@@ -361,3 +361,94 @@ def test_download_my_data_as_json_and_as_fhir(
     page.reload()
     log = page.get_by_role("region", name="Qui a consulté mes données")
     expect(log.get_by_text("export de vos données")).to_have_count(2)
+
+
+def test_delete_my_account_from_the_security_page(
+    page: Any, server: Server, practitioner: tuple[str, str]
+) -> None:
+    """GDPR art. 17 from the patient's space: the box to tick, the password and a code again, the
+    home page; the practice is told of the cancelled visit, the last mail says what went, and the
+    address no longer signs in."""
+    person = new_person(server)
+    _book_via_api(server, person, *practitioner)
+    sign_in(page, person.email, person.password)
+    page.get_by_role("link", name="Sécurité").click()
+    region = page.get_by_role("region", name="Supprimer mon compte")
+    expect(region).to_contain_text("sans votre nom")
+    region.get_by_role("button", name="Supprimer mon compte").click()
+    expect(page.locator("#notice")).to_contain_text("Cochez d'abord la case")
+    region.get_by_label("Je comprends que mon compte sera supprimé définitivement").check()
+    screenshot(page, "delete-account")
+    region.get_by_role("button", name="Supprimer mon compte").click()
+    dialog = page.locator("dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("Mot de passe").fill(person.password)
+    dialog.get_by_label(re.compile("Code à 6 chiffres")).fill(authenticator(person.email).code())
+    dialog.get_by_role("button", name="Confirmer").click()
+    expect(page.locator("#notice")).to_contain_text("Votre compte est supprimé")
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.get_by_role("link", name="Se connecter").first).to_be_visible()
+    screenshot(page, "account-deleted")
+    last = wait_for_mail(server, person.email, "Votre compte erdv est supprimé")
+    assert "sans votre nom" in last.get_body(preferencelist=("plain",)).get_content()
+    wait_for_mail(server, person.email, "Rendez-vous annulé")
+
+    _login_form(page, person.email, person.password)
+    expect(page.get_by_role("alert").or_(page.locator("#notice"))).to_contain_text(
+        "Adresse e-mail ou mot de passe incorrect"
+    )
+
+
+def test_rectify_my_name_and_phone(page: Any, server: Server) -> None:
+    """GDPR art. 16 from the patient's space: a number that is not one is refused in words, a good
+    one is kept in E.164, and the new name is what the API and the header show."""
+    person = new_person(server)
+    sign_in(page, person.email, person.password)
+    page.get_by_role("link", name="Sécurité").click()
+    region = page.get_by_role("region", name="Mon profil")
+    expect(region).to_contain_text(person.email)
+    region.get_by_label("Téléphone").fill("12")
+    region.get_by_role("button", name="Enregistrer mon profil").click()
+    expect(page.locator("#notice")).not_to_contain_text("Profil enregistré")
+    expect(page.locator("#notice")).to_be_visible()
+    region.get_by_label("Nom complet").fill("Sacha Lambert-Nguyen")
+    region.get_by_label("Téléphone").fill("06 12 34 56 78")
+    region.get_by_role("button", name="Enregistrer mon profil").click()
+    expect(page.locator("#notice")).to_contain_text("Profil enregistré")
+    expect(region.get_by_label("Téléphone")).to_have_value("+33612345678")
+    screenshot(page, "profile")
+    me = page.request.get("/api/v1/me").json()
+    assert (me["full_name"], me["phone"]) == ("Sacha Lambert-Nguyen", "+33612345678")
+
+
+def test_move_my_account_to_another_address(page: Any, server: Server) -> None:
+    """GDPR art. 16 for the address: asked from the profile (password and code again), confirmed
+    from the link mailed to the new address, told to the old one; the new one signs in."""
+    person = new_person(server)
+    sign_in(page, person.email, person.password)
+    page.get_by_role("link", name="Sécurité").click()
+    region = page.get_by_role("region", name="Mon profil")
+    new = f"moved.{person.email}"
+    region.get_by_label("Nouvelle adresse e-mail").fill(new)
+    region.get_by_role("button", name="Changer d'adresse").click()
+    dialog = page.locator("dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("Mot de passe").fill(person.password)
+    dialog.get_by_label(re.compile("Code à 6 chiffres")).fill(authenticator(person.email).code())
+    dialog.get_by_role("button", name="Confirmer").click()
+    expect(page.locator("#notice")).to_contain_text(f"Un lien de confirmation a été envoyé à {new}")
+    wait_for_mail(server, person.email, "Un changement de votre adresse erdv a été demandé")
+    token = wait_for_mail_token(server, new, "confirm-email")
+    page.goto(f"/confirm-email#token={token}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Nouvelle adresse e-mail")
+    expect(page.locator("main")).to_contain_text("Votre nouvelle adresse est enregistrée")
+    assert "token" not in page.url
+    screenshot(page, "email-changed")
+    wait_for_mail(server, person.email, "Votre adresse erdv a changé")
+    assert page.request.get("/api/v1/me").json()["email"] == new
+    # the next sign-in is with the new address
+    page.get_by_role("button", name="Se déconnecter").or_(
+        page.get_by_role("link", name="Se déconnecter")
+    ).first.click()
+    _login_form(page, new, person.password)
+    expect(page.get_by_label(re.compile("Code à 6 chiffres"))).to_be_visible()

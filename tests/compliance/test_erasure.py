@@ -1,0 +1,134 @@
+"""A patient deletes their account (GDPR art. 17): what the law lets go goes at once, what must stay
+names nobody, and the audit chain still verifies. Each test runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import sqlalchemy as sa
+from fastapi import FastAPI
+
+from app.audit.service import audit_key, verify
+from app.core import clock
+from app.core.settings import Settings
+from tests.factories import People, outbox
+from tests.helpers.booking import book, grant, patient, ready_practitioner, soon
+from tests.helpers.problems import assert_problem
+
+REASON = "Suivi-tension-kz4"
+
+
+async def test_deleting_needs_a_fresh_reauth_and_is_a_patients(people: People) -> None:
+    alice = await patient(people)
+    assert_problem(await alice.delete("/api/v1/me"), 403, "reauth_required")
+    doctor, _ = await ready_practitioner(people)
+    assert (await doctor.reauth()).status_code == 204
+    assert_problem(await doctor.delete("/api/v1/me"), 403, "forbidden")
+    # both accounts as they were
+    assert (await alice.get("/api/v1/me")).json()["email"] == alice.email
+    assert (await doctor.get("/api/v1/me")).json()["email"] == doctor.email
+
+
+async def test_erasure_keeps_only_what_names_nobody(
+    people: People, app: FastAPI, settings: Settings
+) -> None:
+    doctor, (reason,) = await ready_practitioner(
+        people, reasons=[(REASON, 15)], name="Dr Noé Bernard"
+    )
+    alice = await patient(people)
+    await grant(alice, "reminders-email")
+    assert (await alice.patch("/api/v1/me", json={"phone": "+33612345678"})).status_code == 200
+    ahead = (await book(alice, doctor.account_id, reason, soon(24 * 60))).json()["id"]
+    past = (await book(alice, doctor.account_id, reason, soon(26 * 60))).json()["id"]
+    factory = app.state.session_factory
+    async with factory() as session, session.begin():
+        # a visit she already had (moved to yesterday: booking refuses the past)
+        yesterday = clock.now() - timedelta(days=1)
+        await session.execute(
+            sa.text("UPDATE appointment SET start_at = :s, end_at = :e WHERE id = :id"),
+            {"s": yesterday, "e": yesterday + timedelta(minutes=15), "id": _id(app, past)},
+        )
+
+    assert (await alice.reauth()).status_code == 204
+    response = await alice.delete("/api/v1/me")
+    assert response.status_code == 204, response.text
+    assert 'erdv_session=""' in response.headers["set-cookie"]
+    # her session ended with the request
+    assert_problem(await alice.get("/api/v1/me"), 401, "not_authenticated")
+
+    # the appointment ahead is cancelled and both sides told, in words; the last mail says so
+    subjects = [(str(m["To"]), str(m["Subject"])) for m in outbox(settings)]
+    assert (alice.email, "Rendez-vous annulé") in subjects
+    assert (alice.email, "Votre compte erdv est supprimé") in subjects
+    assert sum(to == doctor.email and "annul" in s.lower() for to, s in subjects) == 1
+    window = {
+        "from": (clock.now() - timedelta(days=2)).isoformat(),
+        "to": soon(3 * 24 * 60).isoformat(),
+    }
+    agenda = {a["id"]: a for a in (await doctor.get("/api/v1/me/agenda", params=window)).json()}
+    assert agenda[ahead]["status"] == "cancelled"
+    # the past visit stays in the practice's agenda, without her name or phone
+    assert agenda[past]["status"] == "booked"
+    assert agenda[past]["patient"]["full_name"] == ""
+    assert agenda[past]["patient"]["phone"] is None
+    # the freed slot can be booked again
+    bob = await patient(people)
+    assert (await book(bob, doctor.account_id, reason, soon(24 * 60))).status_code == 201
+
+    # sign-in fails as for an address nobody holds, and the address registers again
+    anonymous = await people.anonymous()
+    login = await anonymous.post(
+        "/api/v1/auth/login", json={"email": alice.email, "password": alice.password}
+    )
+    assert_problem(login, 401, "invalid_credentials")
+    again = await people.registered(email=alice.email)
+    assert again.email == alice.email
+
+    async with factory() as session:
+        account = (
+            await session.execute(
+                sa.text("SELECT email, full_name, phone, status FROM account WHERE id = :id"),
+                {"id": _id(app, alice.account_id)},
+            )
+        ).one()
+        assert account.email.endswith("@erdv.invalid")
+        assert (account.full_name, account.phone, account.status) == ("", None, "deleted")
+        for table in ("auth_session", "totp_credential", "recovery_code", "account_token"):
+            left = await session.execute(
+                sa.text(f"SELECT count(*) FROM {table} WHERE account_id = :id"),  # noqa: S608
+                {"id": _id(app, alice.account_id)},
+            )
+            assert left.scalar_one() == 0, table
+        reasons = await session.execute(
+            sa.text(
+                "SELECT count(*) FROM appointment"
+                " WHERE patient_id = :id AND visit_reason_ct IS NOT NULL"
+            ),
+            {"id": _id(app, alice.account_id)},
+        )
+        assert reasons.scalar_one() == 0
+        # the consent proofs stay (the notice says how long), naming nobody but an id
+        kept = await session.execute(
+            sa.text("SELECT count(*) FROM consent_decision WHERE account_id = :id"),
+            {"id": _id(app, alice.account_id)},
+        )
+        assert kept.scalar_one() >= 2
+        everything = " ".join(
+            str(row) for row in (await session.execute(sa.text("SELECT * FROM account"))).all()
+        )
+        assert "+33612345678" not in everything
+        # the audit trail is untouched, and its chain verifies
+        result = await verify(session, audit_key(settings.secret_key_bytes))
+        assert result.ok, result
+        trail = " ".join(
+            str(row) for row in (await session.execute(sa.text("SELECT * FROM audit_entry"))).all()
+        )
+        assert alice.email not in trail
+        assert alice.full_name not in trail
+
+
+def _id(app: FastAPI, value: str) -> object:
+    """A UUID as the database stores it: 32 hex digits on SQLite, a uuid on PostgreSQL."""
+    parsed = uuid.UUID(value)
+    return parsed.hex if app.state.engine.dialect.name == "sqlite" else parsed
