@@ -24,6 +24,8 @@ _LABELS = {
         "dpo": "Délégué à la protection des données",
         "hosting": "Hébergement des données de santé",
         "financing": "Financement",
+        "price": "Prix pour les professionnels",
+        "subprocessors": "Sous-traitants",
         "no_ads": "Aucune publicité, aucun avis, aucun classement payant, aucune vente de données.",
         "other": "English",
         "home": "Accueil",
@@ -40,6 +42,8 @@ _LABELS = {
         "dpo": "Data protection officer",
         "hosting": "Health data hosting",
         "financing": "Financing",
+        "price": "Price for practitioners",
+        "subprocessors": "Sub-processors",
         "no_ads": "No advertising, no reviews, no paid ranking, no sale of data.",
         "other": "Français",
         "home": "Home",
@@ -106,10 +110,13 @@ def transparency_page(settings: Settings, lang: Lang) -> str:
         (labels["dpo"], settings.dpo_contact),
         (labels["hosting"], settings.hosting_provider),
         (labels["financing"], settings.financing),
+        (labels["price"], settings.price),
     ]
+    processors = "".join(f"<li>{escape(line)}</li>" for line in settings.subprocessors)
     body = (
         "<dl>"
         + "".join(f"<dt>{escape(term)}</dt><dd>{escape(value)}</dd>" for term, value in rows)
-        + f"</dl>\n<p>{escape(labels['no_ads'])}</p>"
+        + f"</dl>\n<h2>{escape(labels['subprocessors'])}</h2>\n<ul>{processors}</ul>"
+        + f"\n<p>{escape(labels['no_ads'])}</p>"
     )
     return _page(lang, labels["transparency"], "/transparency", body)

@@ -279,14 +279,30 @@ async def _c10(ctx: ReportInputs) -> tuple[str, Said]:
             "the transparency page lacks the operator or the financing statement",
             "la page de transparence ne nomme pas l'opérateur ou son financement",
         )
+    if not s.price.strip() or not any(line.strip() for line in s.subprocessors):
+        return NOT_MET, Said(
+            "the transparency page lacks the price or the list of sub-processors",
+            "la page de transparence ne donne pas le prix ou la liste des sous-traitants",
+        )
     if s.is_production and "demo" in s.operator_name.lower():
         return NOT_MET, Said(
             "the transparency page still names the demo operator",
             "la page de transparence nomme encore l'opérateur de démonstration",
         )
+    demo = Settings.model_fields
+    if s.is_production and (
+        s.price == demo["price"].default
+        or s.subprocessors == demo["subprocessors"].get_default(call_default_factory=True)
+    ):
+        return NOT_MET, Said(
+            "the transparency page still gives the demo's price or sub-processors",
+            "la page de transparence donne encore le prix ou les sous-traitants de la démonstration",
+        )
     return MET, Said(
-        "The /transparency page states the operator, the DPO, the host and the financing.",
-        "La page /transparency nomme l'opérateur, le DPO, l'hébergeur et le financement.",
+        "The /transparency page states the operator, the DPO, the host, the financing, the "
+        "price and the sub-processors.",
+        "La page /transparency nomme l'opérateur, le DPO, l'hébergeur, le financement, le prix "
+        "et les sous-traitants.",
     )
 
 

@@ -197,6 +197,21 @@ class Settings(BaseSettings):
         "erdv is free software run by its operator; practitioners pay a flat subscription. "
         "No advertising, no sale of data, no paid ranking."
     )
+    #: what a practitioner pays and how (the practitioner contract's clause 2 points here)
+    price: str = (
+        "Demonstration: free. An operator states here the subscription a practitioner pays "
+        "(amount, period, terms of payment); there is no other charge."
+    )
+    #: every sub-processor that handles personal data for the operator, one line each (name, what
+    #: for, where): the privacy notice and the practitioner contract (GDPR art. 28) point here.
+    #: From the environment as a JSON list.
+    subprocessors: list[str] = Field(
+        default_factory=lambda: [
+            "Development machine: hosting of the data (no HDS certification)",
+            "The mail relay configured in ERDV_SMTP_HOST: delivery of mails",
+            "The SMS provider configured in ERDV_SMS_URL: text reminders, with consent only",
+        ]
+    )
 
     @field_validator("reminder_hours", mode="before")
     @classmethod

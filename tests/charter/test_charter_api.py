@@ -7,6 +7,7 @@ import dataclasses
 import httpx
 import pytest
 import sqlalchemy as sa
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.charter.model import CharterError
@@ -14,6 +15,7 @@ from app.charter.registry import default_charter
 from app.consent.models import ConsentPurposeVersion
 from app.consent.service import sync_registry
 from app.core.db import transaction
+from app.core.settings import Settings
 
 
 async def test_charter_document(client: httpx.AsyncClient) -> None:
@@ -89,6 +91,31 @@ async def test_transparency_page_shows_financing_and_operator(client: httpx.Asyn
     assert "Financement" in page
     assert "erdv demo operator" in page
     assert "HDS" in page or "Hébergement" in page
+
+
+async def test_transparency_page_states_the_price_and_every_sub_processor(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """What the practitioner contract (clause 2 and 4) and the privacy notice promise to find
+    there, from settings; escaped like every value."""
+    app.state.settings = settings.model_copy(
+        update={
+            "price": "49 € HT par mois et par praticien, prélevés chaque mois",
+            "subprocessors": [
+                "Hébergeur HDS Exemple (hébergement, France)",
+                "Relais <SMTP> Exemple",
+            ],
+        }
+    )
+    french = (await client.get("/transparency")).text
+    assert "Prix pour les professionnels" in french
+    assert "49 € HT par mois et par praticien" in french
+    assert "<h2>Sous-traitants</h2>" in french
+    assert "<li>Hébergeur HDS Exemple (hébergement, France)</li>" in french
+    assert "<li>Relais &lt;SMTP&gt; Exemple</li>" in french
+    english = (await client.get("/transparency", params={"lang": "en"})).text
+    assert "Price for practitioners" in english
+    assert "<h2>Sub-processors</h2>" in english
 
 
 async def test_charter_page_lists_every_clause(client: httpx.AsyncClient) -> None:

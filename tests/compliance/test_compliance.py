@@ -111,6 +111,17 @@ async def test_a_missing_financing_statement_breaks_c10(
     assert (await statuses(client))["C10"] == "not_met"
 
 
+@pytest.mark.parametrize(
+    "change", [{"price": " "}, {"subprocessors": []}, {"subprocessors": ["  "]}]
+)
+async def test_no_price_or_no_sub_processors_breaks_c10(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings, change: dict[str, object]
+) -> None:
+    assert (await statuses(client))["C10"] == "met"
+    app.state.settings = settings.model_copy(update=change)
+    assert (await statuses(client))["C10"] == "not_met"
+
+
 async def test_booking_clauses_follow_the_data(
     client: httpx.AsyncClient,
     people: People,
