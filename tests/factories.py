@@ -36,7 +36,8 @@ from app.mfa.service import STEP_SECONDS, current_step, totp_code
 _SAFE_MARGIN_SECONDS = 12
 
 PASSWORD = "Velvet-Otter-Quarry-91"
-_numbers = itertools.count(1)
+#: RPPS numbers are unique across accounts: these never meet the demo's (1000000042, 10000001xx)
+_numbers = itertools.count(500_000_000)
 
 
 def new_client(

@@ -223,3 +223,27 @@ def address_taken(to: str, language: Language, home: str) -> Mail:
             f"qu'elle en a déjà un. Rien n'a changé.\n\nVotre compte : {home}\n"
         ),
     )
+
+
+def rpps_claimed(to: str, language: Language, home: str) -> Mail:
+    """To the practitioner whose RPPS number someone tried to register another account with."""
+    if language == "en":
+        return Mail(
+            to=to,
+            subject="Your RPPS number on erdv",
+            body=(
+                "Someone tried to create another erdv account with your RPPS number. No account "
+                "was created.\n\nIf it was you, sign in with your account: "
+                f"{home}\n\nIf it was not, write to the data protection officer (Transparency "
+                "page).\n"
+            ),
+        )
+    return Mail(
+        to=to,
+        subject="Votre numéro RPPS sur erdv",
+        body=(
+            "Quelqu'un a essayé de créer un autre compte erdv avec votre numéro RPPS. Aucun "
+            f"compte n'a été créé.\n\nSi c'était vous, connectez-vous avec votre compte : {home}"
+            "\n\nSinon, écrivez au délégué à la protection des données (page Transparence).\n"
+        ),
+    )

@@ -47,6 +47,15 @@ class SessionState(StrEnum):
 
 class Account(SQLModel, table=True):
     __tablename__ = "account"
+    __table_args__ = (
+        sa.Index(
+            "uq_account_rpps",
+            "rpps",
+            unique=True,
+            postgresql_where=sa.text("rpps IS NOT NULL"),
+            sqlite_where=sa.text("rpps IS NOT NULL"),
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, sa_type=sa.Uuid, primary_key=True)
     #: lower-cased at the edge; unique
@@ -54,7 +63,8 @@ class Account(SQLModel, table=True):
     role: str = Field(max_length=16)
     full_name: str = Field(max_length=200)
     phone: str | None = Field(default=None, max_length=32)
-    #: practitioners only: 11 digits with a Luhn check digit
+    #: practitioners only: 11 digits with a Luhn check digit; one account per number (a partial
+    #: unique index, ``uq_account_rpps``)
     rpps: str | None = Field(default=None, max_length=11)
     #: the language of the mails and messages sent to this person: "fr" (default) or "en"
     language: str = Field(default="fr", max_length=2, sa_column_kwargs={"server_default": "fr"})

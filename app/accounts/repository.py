@@ -106,6 +106,10 @@ class AccountRepository:
         )
         return result.scalar_one_or_none()
 
+    async def by_rpps(self, rpps: str) -> Account | None:
+        result = await self.session.execute(sa.select(Account).where(account_table.c.rpps == rpps))
+        return result.scalar_one_or_none()
+
     async def login_candidate(
         self, email: str, throttle_keys: tuple[str, ...] = ()
     ) -> LoginCandidate:

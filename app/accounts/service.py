@@ -124,6 +124,30 @@ class AuthService(AccountsBase):
                 topic="already-registered",
             )
             return
+        holder = await self.repository.by_rpps(rpps) if rpps else None
+        if holder is not None:
+            # One account per RPPS number (charter C2: who practises is who they say). The answer
+            # is the same 202 as ever, so nobody learns which numbers are registered; the
+            # number's holder is told instead, at their own address.
+            await self.audit.record(
+                AuditAction.ACCOUNT_REGISTERED,
+                actor=Actor.anonymous(),
+                outcome=AuditOutcome.FAILURE,
+                subject_id=holder.id,
+                object_type="account",
+                object_id=holder.id,
+                details={"reason": "rpps_taken"},
+            )
+            self._send(
+                mails.rpps_claimed(
+                    holder.email,
+                    mails.language_of(holder.language),
+                    f"{self.settings.public_url.rstrip('/')}/",
+                ),
+                to=holder.id,
+                topic="rpps-claimed",
+            )
+            return
         now = clock.now()
         account = await self.repository.add(
             Account(

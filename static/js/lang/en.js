@@ -280,7 +280,7 @@ export const EN = {
   "sent.kind_practice-booked": "new appointment", "sent.kind_practice-rescheduled": "appointment moved by a patient",
   "sent.kind_practice-cancelled": "appointment cancelled by a patient", "sent.kind_contract-update": "new contract version",
   "sent.kind_email-verification": "email address check", "sent.kind_already-registered": "account already exists",
-  "sent.kind_password-reset": "password reset", "sent.kind_account-deleted": "account deletion", "sent.kind_email-change": "change of email address",
+  "sent.kind_password-reset": "password reset", "sent.kind_account-deleted": "account deletion", "sent.kind_email-change": "change of email address", "sent.kind_rpps-claimed": "RPPS number already in use",
   "sent.channel_mail": "email", "sent.channel_sms": "text message",
   "sent.status_pending": "waiting", "sent.status_sending": "being sent", "sent.status_sent": "sent",
   "sent.status_done": "nothing to send", "sent.status_dead": "not delivered",

@@ -285,7 +285,7 @@ export const FR = {
   "sent.kind_practice-booked": "nouveau rendez-vous", "sent.kind_practice-rescheduled": "rendez-vous déplacé par un patient",
   "sent.kind_practice-cancelled": "rendez-vous annulé par un patient", "sent.kind_contract-update": "nouvelle version du contrat",
   "sent.kind_email-verification": "vérification de l'adresse e-mail", "sent.kind_already-registered": "compte déjà existant",
-  "sent.kind_password-reset": "réinitialisation du mot de passe", "sent.kind_account-deleted": "suppression du compte", "sent.kind_email-change": "changement d'adresse e-mail",
+  "sent.kind_password-reset": "réinitialisation du mot de passe", "sent.kind_account-deleted": "suppression du compte", "sent.kind_email-change": "changement d'adresse e-mail", "sent.kind_rpps-claimed": "numéro RPPS déjà utilisé",
   "sent.channel_mail": "e-mail", "sent.channel_sms": "SMS",
   "sent.status_pending": "en attente", "sent.status_sending": "en cours d'envoi", "sent.status_sent": "envoyé",
   "sent.status_done": "sans objet", "sent.status_dead": "non distribué",
