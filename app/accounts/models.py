@@ -8,7 +8,7 @@ database yields no usable credential (docs/security.md "Sessions", "Secrets at r
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -118,3 +118,23 @@ class AuthSession(SQLModel, table=True):
     reauthenticated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     ip: str | None = Field(default=None, max_length=64)
     user_agent: str | None = Field(default=None, max_length=200)
+
+
+class Relative(SQLModel, table=True):
+    """Someone a patient books for (a child, a parent they care for): a name and a birth date,
+    nothing else (minimisation). Removed, a relative's row stays without name or birth date
+    (``erased_at``), because the appointments it had point at it and a practice's agenda must
+    not show the account holder's name in its place."""
+
+    __tablename__ = "relative"
+
+    id: uuid.UUID = Field(default_factory=new_id, sa_type=sa.Uuid, primary_key=True)
+    account_id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid, sa.ForeignKey("account.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    full_name: str = Field(max_length=200)
+    birth_date: date | None = Field(default=None)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

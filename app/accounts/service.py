@@ -46,6 +46,7 @@ from app.accounts.models import (
 )
 from app.accounts.password_policy import check_password_async
 from app.accounts.principal import SESSION_TOKEN_PREFIX, BrowserSession, Principal
+from app.accounts.relatives import RelativeRepository
 from app.accounts.repository import AccountRepository, LoginAccount
 from app.accounts.views import (
     Activation,
@@ -570,7 +571,8 @@ class AuthService(AccountsBase):
 
     async def erase(self, principal: Principal, *, cancelled: int = 0) -> dict[str, int]:
         """The account's erasure (GDPR art. 17), what the accounts domain holds of it: sessions,
-        mailed links, OAuth grants (``credentials_revoked``) and MFA secrets go; the row stays,
+        mailed links, OAuth grants (``credentials_revoked``), MFA secrets and the relatives'
+        names and birth dates go; the row stays,
         because past appointments and consent proofs point at it (docs/privacy: kept, minimal),
         but names nobody: no name, phone or RPPS, an address under ``.invalid`` (RFC 6761) so the
         real one can register again, no usable password. The audit trail keeps its entries as
@@ -588,6 +590,7 @@ class AuthService(AccountsBase):
         revoked = await self._revoke_grants(account_id)
         await self.repository.delete_tokens(account_id)
         await self.mfa.forget(account_id)
+        relatives = await RelativeRepository(self.session).erase(account_id, clock.now())
         await self.repository.update(
             account_id,
             email=f"deleted+{account_id.hex}@erdv.invalid",
@@ -598,7 +601,7 @@ class AuthService(AccountsBase):
             status=AccountStatus.DELETED.value,
             email_verified_at=None,
         )
-        counts = {"sessions_ended": ended, "oauth_tokens_revoked": revoked}
+        counts = {"sessions_ended": ended, "oauth_tokens_revoked": revoked, "relatives": relatives}
         await self.audit.record(
             AuditAction.ACCOUNT_DELETED,
             actor=principal.actor,

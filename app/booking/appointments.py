@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import Role
 from app.accounts.principal import Principal
+from app.accounts.relatives import RelativeNotFound, RelativeRepository, RelativeService
 from app.audit.models import AuditAction
 from app.booking.availability import bookable_slot
 from app.booking.base import BookingBase
@@ -102,6 +103,7 @@ class AppointmentService(BookingBase):
         visit_reason_id: uuid.UUID,
         start: datetime,
         idempotency_key: str | None,
+        relative_id: uuid.UUID | None = None,
     ) -> Booked:
         fingerprint = self._fingerprint(
             principal,
@@ -109,7 +111,8 @@ class AppointmentService(BookingBase):
                 "practitioner_id": str(practitioner_id),
                 "visit_reason_id": str(visit_reason_id),
                 "start": start.astimezone(UTC).isoformat(),
-            },
+            }
+            | ({"relative_id": str(relative_id)} if relative_id else {}),
         )
         if idempotency_key is not None:
             idempotency_key = caller_key(principal, idempotency_key)
@@ -122,6 +125,12 @@ class AppointmentService(BookingBase):
             if replay is not None:
                 return replay  # the answer already given: books nothing, counts nothing
         await require(self.session, principal.account_id, Gate.BOOKING)
+        relative = None
+        if relative_id is not None:
+            # one of the caller's own relatives, or the same 404 as anything else's
+            relative = await RelativeRepository(self.session).one(principal.account_id, relative_id)
+            if relative is None:
+                raise RelativeNotFound()
         # The allowance is spent by attempts that may book. Its counter is the booking's first
         # write: on SQLite the write lock is taken there (app.core.sqlite), so the reads above run
         # before it, without holding up the other writers
@@ -160,6 +169,9 @@ class AppointmentService(BookingBase):
             "status": AppointmentStatus.BOOKED.value,
             "channel": channel_of(principal),
             "created_at": now.isoformat(),
+            "relative": {"id": str(relative.id), "full_name": relative.full_name}
+            if relative is not None
+            else None,
         }
         appointment = {
             "id": appointment_id,
@@ -175,6 +187,7 @@ class AppointmentService(BookingBase):
             "created_at": now,
             "sequence": 0,
             "changed_at": now,
+            "relative_id": relative_id,
         }
         idempotency = None
         if idempotency_key is not None:
@@ -367,6 +380,31 @@ class AppointmentService(BookingBase):
             sequence=row.sequence + 1,
         )
         return self._view_for(principal, await self._reread(row.id))
+
+    async def remove_relative(self, principal: Principal, relative_id: uuid.UUID) -> int:
+        """A relative the patient removes: its appointments ahead are cancelled, each practice
+        told as for any cancellation by the patient, then its name and birth date erased
+        (``app.accounts.relatives``). How many appointments were cancelled."""
+        relatives = RelativeService(self.session, self.audit)
+        await relatives.get(principal, relative_id)  # 404 for anyone else's
+        now = clock.now()
+        rows = await self.repository.ahead_of_patient(
+            principal.account_id, now, relative_id=relative_id
+        )
+        if rows:
+            await self.repository.cancel([r.id for r in rows], principal.role.value, now)
+        for row in rows:
+            await self._record(
+                AuditAction.APPOINTMENT_CANCELLED,
+                actor=principal.actor,
+                subject_id=row.patient_id,
+                object_type="appointment",
+                object_id=row.id,
+                details={"by": principal.role.value, "relative_removed": True},
+            )
+            self.announce(Change.CANCELLED, row, by=made_by(principal), sequence=row.sequence + 1)
+        await relatives.erase(principal, relative_id)
+        return len(rows)
 
     async def cancel_for_erasure(self, principal: Principal) -> int:
         """The patient's account is being erased (GDPR art. 17): every appointment ahead is

@@ -104,6 +104,8 @@ class BookingBase:
             city=getattr(row, "city", ""),
             timezone=row.timezone,
             changes_until=changes_until(row, tz),
+            relative_id=row.relative_id,
+            relative_name=getattr(row, "relative_name", None),
         )
 
     def _view_for(self, principal: Principal, row: AppointmentRow) -> AppointmentView:

@@ -71,6 +71,11 @@ class Appointment(SQLModel, table=True):
     patient_id: uuid.UUID = Field(
         sa_column=sa.Column(sa.Uuid, sa.ForeignKey("account.id"), nullable=False)
     )
+    #: the patient's relative the appointment is for (``app.accounts.relatives``), if not the
+    #: patient: the account holder books and manages it, the practice sees the relative's name
+    relative_id: uuid.UUID | None = Field(
+        default=None, sa_column=sa.Column(sa.Uuid, sa.ForeignKey("relative.id"), nullable=True)
+    )
     start_at: datetime = Field(sa_type=UTCDateTime)
     end_at: datetime = Field(sa_type=UTCDateTime)
     status: str = Field(max_length=16)

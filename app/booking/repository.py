@@ -49,6 +49,7 @@ from app.booking.statements import (
     a,
     account_table,
     p,
+    relative_table,
 )
 from app.core.db import lock_until_commit
 from app.core.repository import changed
@@ -321,7 +322,12 @@ class BookingRepository:
             p.c.city,
             p.c.timezone,
             p.c.cancel_deadline_minutes,
-        ).select_from(a.join(p, p.c.id == a.c.practitioner_id))
+            relative_table.c.full_name.label("relative_name"),
+        ).select_from(
+            a.join(p, p.c.id == a.c.practitioner_id).outerjoin(
+                relative_table, relative_table.c.id == a.c.relative_id
+            )
+        )
 
     async def appointment(self, appointment_id: uuid.UUID) -> PracticeAppointment | None:
         query = self._appointments().where(a.c.id == appointment_id)
@@ -340,12 +346,14 @@ class BookingRepository:
         return rows
 
     async def ahead_of_patient(
-        self, patient_id: uuid.UUID, now: datetime
+        self, patient_id: uuid.UUID, now: datetime, *, relative_id: uuid.UUID | None = None
     ) -> Sequence[PracticeAppointment]:
-        """The patient's booked appointments that have not ended."""
+        """The patient's booked appointments that have not ended (only one relative's, if given)."""
         query = self._appointments().where(
             a.c.patient_id == patient_id, a.c.status == BOOKED, a.c.end_at > now
         )
+        if relative_id is not None:
+            query = query.where(a.c.relative_id == relative_id)
         rows: Sequence[PracticeAppointment] = (await self.session.execute(query)).all()
         return rows
 
@@ -369,11 +377,20 @@ class BookingRepository:
         self, practitioner_id: uuid.UUID, start: datetime, end: datetime, limit: int
     ) -> Sequence[AgendaRow]:
         query = (
-            sa.select(a, account_table.c.full_name, account_table.c.phone, p.c.timezone)
+            sa.select(
+                a,
+                # an appointment for a relative is in the relative's name (the holder's phone)
+                sa.case(
+                    (a.c.relative_id.is_not(None), relative_table.c.full_name),
+                    else_=account_table.c.full_name,
+                ).label("full_name"),
+                account_table.c.phone,
+                p.c.timezone,
+            )
             .select_from(
-                a.join(account_table, account_table.c.id == a.c.patient_id).join(
-                    p, p.c.id == a.c.practitioner_id
-                )
+                a.join(account_table, account_table.c.id == a.c.patient_id)
+                .join(p, p.c.id == a.c.practitioner_id)
+                .outerjoin(relative_table, relative_table.c.id == a.c.relative_id)
             )
             .where(a.c.practitioner_id == practitioner_id, a.c.start_at < end, a.c.end_at > start)
             .order_by(a.c.start_at, a.c.id)

@@ -8,6 +8,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Response, status
 
+from app.accounts.models import Relative
+from app.accounts.relatives import RelativeService
+from app.audit.dependencies import Audit
+from app.auth.authenticator import CurrentPatient
 from app.booking import schemas
 from app.booking.dependencies import (
     Agenda,
@@ -25,6 +29,7 @@ from app.booking.dependencies import (
 from app.booking.views import MAX_PAGE, AppointmentView, ProfileView
 from app.core.access import PUBLIC
 from app.core.problems import problem_responses
+from app.core.request_db import DbSession
 from app.core.schemas import Instant
 
 router = APIRouter(tags=["booking"])
@@ -50,7 +55,10 @@ def _json(value: object) -> str:
 
 
 def _appointment(view: AppointmentView) -> schemas.AppointmentRead:
-    return schemas.AppointmentRead.model_validate(view, from_attributes=True)
+    read = schemas.AppointmentRead.model_validate(view, from_attributes=True)
+    if view.relative_id is not None:
+        read.relative = schemas.RelativeRef(id=view.relative_id, full_name=view.relative_name or "")
+    return read
 
 
 @router.get(
@@ -164,6 +172,7 @@ async def book_appointment(
         visit_reason_id=body.visit_reason_id,
         start=body.start,
         idempotency_key=idempotency_key,
+        relative_id=body.relative_id,
     )
     if booked.replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -289,3 +298,74 @@ async def read_my_agenda(
 )
 async def export_my_practice(practitioner: Exporter, booking: Agenda) -> schemas.FhirBundle:
     return schemas.FhirBundle.model_validate(await booking.export(practitioner))
+
+
+# a patient's relatives: the people they book for -------------------------------------------
+
+_RELATIVE_ERRORS = ((401, "not_authenticated"), (401, "mfa_required"), (403, "forbidden"))
+
+
+def _relative(relative: Relative) -> schemas.RelativeOut:
+    return schemas.RelativeOut(
+        id=relative.id, full_name=relative.full_name, birth_date=relative.birth_date
+    )
+
+
+@router.get(
+    "/api/v1/me/relatives",
+    summary="My relatives, the people I book for (name and birth date only)",
+    response_model=list[schemas.RelativeOut],
+    responses=problem_responses(*_RELATIVE_ERRORS),
+)
+async def list_my_relatives(
+    patient: CurrentPatient, session: DbSession, audit: Audit
+) -> list[schemas.RelativeOut]:
+    return [_relative(r) for r in await RelativeService(session, audit).list(patient)]
+
+
+@router.post(
+    "/api/v1/me/relatives",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a relative (at most 10)",
+    response_model=schemas.RelativeOut,
+    responses=problem_responses(*_RELATIVE_ERRORS, (422, "validation_error")),
+)
+async def add_my_relative(
+    body: schemas.RelativeIn, patient: CurrentPatient, session: DbSession, audit: Audit
+) -> schemas.RelativeOut:
+    added = await RelativeService(session, audit).add(
+        patient, body.full_name.strip(), body.birth_date
+    )
+    return _relative(added)
+
+
+@router.patch(
+    "/api/v1/me/relatives/{relative_id}",
+    summary="Correct a relative's name or birth date",
+    response_model=schemas.RelativeOut,
+    responses=problem_responses(*_RELATIVE_ERRORS, (404, "not_found"), (422, "validation_error")),
+)
+async def change_my_relative(
+    relative_id: uuid.UUID,
+    body: schemas.RelativeUpdate,
+    patient: CurrentPatient,
+    session: DbSession,
+    audit: Audit,
+) -> schemas.RelativeOut:
+    changes = body.changes()
+    if isinstance(changes.get("full_name"), str):
+        changes["full_name"] = str(changes["full_name"]).strip()
+    return _relative(await RelativeService(session, audit).change(patient, relative_id, changes))
+
+
+@router.delete(
+    "/api/v1/me/relatives/{relative_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a relative: their appointments ahead are cancelled, their name goes",
+    responses=problem_responses(*_RELATIVE_ERRORS, (404, "not_found")),
+)
+async def remove_my_relative(
+    relative_id: uuid.UUID, patient: CurrentPatient, booking: Appointments
+) -> Response:
+    await booking.remove_relative(patient, relative_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -118,10 +118,17 @@ class BookingIn(Schema):
     practitioner_id: uuid.UUID
     visit_reason_id: uuid.UUID
     start: Instant
+    #: one of the caller's relatives, when the appointment is for them (404 for anyone else's)
+    relative_id: uuid.UUID | None = None
 
 
 class RescheduleIn(Schema):
     start: Instant
+
+
+class RelativeRef(BaseModel):
+    id: uuid.UUID
+    full_name: str
 
 
 class Booked(BaseModel):
@@ -133,6 +140,8 @@ class Booked(BaseModel):
     status: Literal["booked", "cancelled"]
     channel: str
     created_at: datetime
+    #: the caller's relative it is for; null if for the caller
+    relative: RelativeRef | None = None
 
 
 class AppointmentRead(BaseModel):
@@ -157,6 +166,9 @@ class AppointmentRead(BaseModel):
         default=None,
         description="Until when the patient may cancel or move it online (the practice's "
         "deadline; later, 409 cancel_deadline_passed); null once cancelled",
+    )
+    relative: RelativeRef | None = Field(
+        default=None, description="The patient's relative it is for; null if for the patient"
     )
 
 
@@ -185,3 +197,30 @@ class FhirBundle(BaseModel):
     timestamp: str
     total: int
     entry: list[dict[str, Any]]
+
+
+class RelativeIn(Schema):
+    """``POST /api/v1/me/relatives``: a name and a birth date, nothing else (minimisation)."""
+
+    full_name: str = Field(min_length=1, max_length=200, pattern=r"\S")
+    birth_date: date
+
+
+class RelativeUpdate(Schema):
+    """``PATCH /api/v1/me/relatives/{id}``: only the fields sent change."""
+
+    full_name: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"\S")
+    birth_date: date | None = None
+
+    def changes(self) -> dict[str, object]:
+        return {
+            name: getattr(self, name)
+            for name in self.model_fields_set
+            if getattr(self, name) is not None
+        }
+
+
+class RelativeOut(BaseModel):
+    id: uuid.UUID
+    full_name: str
+    birth_date: date | None

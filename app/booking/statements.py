@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.accounts.models import Account
+from app.accounts.models import Account, Relative
 from app.booking.models import (
     AppointmentStatus,
     appointment_table,
@@ -30,6 +30,7 @@ from app.practice.models import (
 )
 
 account_table = table_of(Account)
+relative_table = table_of(Relative)
 p = practice_table
 a = appointment_table
 BOOKED = AppointmentStatus.BOOKED.value

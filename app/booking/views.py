@@ -92,6 +92,9 @@ class AppointmentView:
     changes_until: datetime | None = None
     patient_name: str | None = None
     patient_phone: str | None = None
+    #: the patient's relative it is for, if not the patient (``app.accounts.relatives``)
+    relative_id: uuid.UUID | None = None
+    relative_name: str | None = None
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,9 @@
 ``GET /api/v1/me/export`` gives the account, the relatives, every appointment (past, future and
 cancelled, with the visit reason while it is kept: it is the patient's own), every consent
 decision with its receipt, and the access log (charter C9). As JSON, or as a FHIR R4 ``Bundle``
-(``collection``) of Patient, Appointment, Consent and AuditEvent resources, each built and
-validated with ``fhir.resources`` (R4B models, the R4 structures for these four), so another
-system can take the data in without knowing erdv.
+(``collection``) of Patient, RelatedPerson, Appointment, Consent and AuditEvent resources, each
+built and validated with ``fhir.resources`` (R4B models, the R4 structures for these), so
+another system can take the data in without knowing erdv.
 
 The request needs a recent re-authentication (a stolen session must not leave with everything),
 spends one of the account's exports (docs/security.md "Throttling") and is recorded in the
@@ -26,10 +26,12 @@ from fhir.resources.R4B.auditevent import AuditEvent
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.consent import Consent
 from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.relatedperson import RelatedPerson
 from fhir.resources.R4B.resource import Resource
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.principal import Principal
+from app.accounts.relatives import RelativeRepository
 from app.accounts.repository import AccountRepository
 from app.audit import service as audit
 from app.audit.models import AuditAction
@@ -98,6 +100,7 @@ async def gather(
     account = await AccountRepository(session).get(principal.account_id)
     if account is None:  # pragma: no cover - a principal's account exists
         raise NotFound("No such account.")
+    relatives = await RelativeRepository(session).of(principal.account_id)
     views = await appointments.for_export(principal)
     receipts = await consent.history(session, principal.account_id)
     log: list[dict[str, Any]] = []
@@ -128,7 +131,14 @@ async def gather(
             "role": account.role,
             "created_at": account.created_at.isoformat(),
         },
-        relatives=[],
+        relatives=[
+            {
+                "id": str(r.id),
+                "full_name": r.full_name,
+                "birth_date": r.birth_date.isoformat() if r.birth_date else None,
+            }
+            for r in relatives
+        ],
         appointments=[
             {
                 "id": str(v.id),
@@ -144,6 +154,9 @@ async def gather(
                 "visit_reason": v.visit_reason,
                 "created_at": v.created_at.isoformat(),
                 "cancelled_at": v.cancelled_at.isoformat() if v.cancelled_at else None,
+                "relative": {"id": str(v.relative_id), "full_name": v.relative_name or ""}
+                if v.relative_id
+                else None,
             }
             for v in views
         ],
@@ -172,6 +185,7 @@ def fhir_bundle(data: PatientData, now: datetime) -> dict[str, Any]:
     account = data.account
     patient_ref = f"Patient/{account['id']}"
     resources: list[Resource] = [_patient(account)]
+    resources += [_related_person(r, patient_ref) for r in data.relatives]
     resources += [_appointment(a, patient_ref) for a in data.appointments]
     resources += [_consent(c, patient_ref) for c in data.consents]
     resources += [_audit_event(line, patient_ref) for line in data.access_log]
@@ -210,6 +224,18 @@ def _patient(account: dict[str, Any]) -> Patient:
     )
 
 
+def _related_person(relative: dict[str, Any], patient_ref: str) -> RelatedPerson:
+    """A relative the patient books for: linked to the patient, a name and a birth date."""
+    resource: dict[str, Any] = {
+        "id": relative["id"],
+        "patient": {"reference": patient_ref},
+        "name": [{"text": relative["full_name"]}],
+    }
+    if relative["birth_date"]:
+        resource["birthDate"] = relative["birth_date"]
+    return RelatedPerson.model_validate(resource)
+
+
 def _appointment(appointment: dict[str, Any], patient_ref: str) -> Appointment:
     resource: dict[str, Any] = {
         "id": appointment["id"],
@@ -228,6 +254,17 @@ def _appointment(appointment: dict[str, Any], patient_ref: str) -> Appointment:
             },
         ],
     }
+    if appointment["relative"]:
+        relative = appointment["relative"]
+        resource["participant"].append(
+            {
+                "actor": {
+                    "reference": f"RelatedPerson/{relative['id']}",
+                    "display": relative["full_name"],
+                },
+                "status": "accepted",
+            }
+        )
     if appointment["visit_reason"]:
         resource["reasonCode"] = [{"text": appointment["visit_reason"]}]
     if appointment["cancelled_at"]:

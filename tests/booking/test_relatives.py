@@ -1,0 +1,162 @@
+"""A patient books for relatives (issue 24): at most 10, name and birth date only, the practice sees
+the relative's name, nobody else's relatives are anyone's business. Each test runs on SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+from fhir.resources.R4B.bundle import Bundle
+
+from app.core import clock
+from app.core.settings import Settings
+from tests.factories import People, outbox
+from tests.helpers.booking import book, patient, ready_practitioner, soon
+from tests.helpers.problems import assert_problem
+
+RELATIVES = "/api/v1/me/relatives"
+
+
+async def test_add_correct_and_list_at_most_ten(people: People) -> None:
+    alice = await patient(people)
+    added = await alice.post(
+        RELATIVES, json={"full_name": " Léo Martin ", "birth_date": "2019-04-02"}
+    )
+    assert added.status_code == 201, added.text
+    leo = added.json()
+    assert (leo["full_name"], leo["birth_date"]) == ("Léo Martin", "2019-04-02")
+    changed = await alice.patch(f"{RELATIVES}/{leo['id']}", json={"birth_date": "2019-04-03"})
+    assert (changed.status_code, changed.json()["birth_date"]) == (200, "2019-04-03")
+    for n in range(9):
+        body = {"full_name": f"Enfant {n}", "birth_date": "2020-01-01"}
+        assert (await alice.post(RELATIVES, json=body)).status_code == 201
+    eleventh = await alice.post(
+        RELATIVES, json={"full_name": "Un de trop", "birth_date": "2020-01-01"}
+    )
+    assert_problem(eleventh, 422, "validation_error")
+    listed = (await alice.get(RELATIVES)).json()
+    assert len(listed) == 10
+    assert listed[0]["full_name"] == "Léo Martin"
+    # a birth date to come, a name of spaces, and fields a relative does not have
+    tomorrow = (clock.now().date() + timedelta(days=1)).isoformat()
+    for body in (
+        {"full_name": "Bébé", "birth_date": tomorrow},
+        {"full_name": "   ", "birth_date": "2020-01-01"},
+        {"full_name": "X", "birth_date": "2020-01-01", "phone": "+33612345678"},
+    ):
+        assert_problem(
+            await alice.patch(f"{RELATIVES}/{leo['id']}", json=body), 422, "validation_error"
+        )
+    # only patients have relatives
+    doctor, _ = await ready_practitioner(people)
+    assert_problem(await doctor.get(RELATIVES), 403, "forbidden")
+
+
+async def test_someone_elses_relative_is_not_found_anywhere(people: People) -> None:
+    doctor, (reason,) = await ready_practitioner(people)
+    alice, mallory = await patient(people), await patient(people)
+    leo = (
+        await alice.post(RELATIVES, json={"full_name": "Léo", "birth_date": "2019-04-02"})
+    ).json()
+    assert_problem(
+        await mallory.patch(f"{RELATIVES}/{leo['id']}", json={"full_name": "X"}), 404, "not_found"
+    )
+    assert_problem(await mallory.delete(f"{RELATIVES}/{leo['id']}"), 404, "not_found")
+    body = {
+        "practitioner_id": doctor.account_id,
+        "visit_reason_id": reason,
+        "start": soon(24 * 60).isoformat(),
+        "relative_id": leo["id"],
+    }
+    assert_problem(await mallory.post("/api/v1/appointments", json=body), 404, "not_found")
+    assert (await mallory.get(RELATIVES)).json() == []
+
+
+async def test_a_booking_for_a_relative_is_in_their_name_for_the_practice(
+    people: People, settings: Settings
+) -> None:
+    doctor, (reason,) = await ready_practitioner(people, name="Dr Rose Petit")
+    alice = await patient(people)
+    assert (await alice.patch("/api/v1/me", json={"phone": "+33612345678"})).status_code == 200
+    leo = (
+        await alice.post(RELATIVES, json={"full_name": "Léo Martin", "birth_date": "2019-04-02"})
+    ).json()
+    start = soon(24 * 60)
+    body = {
+        "practitioner_id": doctor.account_id,
+        "visit_reason_id": reason,
+        "start": start.isoformat(),
+        "relative_id": leo["id"],
+    }
+    booked = await alice.post("/api/v1/appointments", json=body)
+    assert booked.status_code == 201, booked.text
+    assert booked.json()["relative"] == {"id": leo["id"], "full_name": "Léo Martin"}
+    appointment = booked.json()["id"]
+    mine = (await alice.get("/api/v1/me/appointments")).json()
+    assert [(a["id"], a["relative"]) for a in mine] == [
+        (appointment, {"id": leo["id"], "full_name": "Léo Martin"})
+    ]
+    window = {"from": soon(0).isoformat(), "to": soon(3 * 24 * 60).isoformat()}
+    (entry,) = (await doctor.get("/api/v1/me/agenda", params=window)).json()
+    assert entry["patient"]["full_name"] == "Léo Martin"
+    assert entry["patient"]["phone"] == "+33612345678"  # the holder is the contact
+    # the account holder's own booking is still in their own name
+    own = await book(alice, doctor.account_id, reason, soon(26 * 60))
+    assert own.json()["relative"] is None
+
+    # the export carries the relative and the appointment for them, as JSON and as FHIR
+    assert (await alice.reauth()).status_code == 204
+    data = json.loads((await alice.get("/api/v1/me/export")).content)
+    assert data["relatives"] == [
+        {"id": leo["id"], "full_name": "Léo Martin", "birth_date": "2019-04-02"}
+    ]
+    (for_leo,) = [a for a in data["appointments"] if a["id"] == appointment]
+    assert for_leo["relative"]["full_name"] == "Léo Martin"
+    bundle = Bundle.model_validate(
+        (await alice.get("/api/v1/me/export", params={"format": "fhir"})).json()
+    )
+    related = [
+        e.resource for e in bundle.entry or [] if e.resource.get_resource_type() == "RelatedPerson"
+    ]
+    assert [(r.id, r.birthDate, r.patient.reference) for r in related] == [
+        (leo["id"], date(2019, 4, 2), f"Patient/{alice.account_id}")
+    ]
+
+    # removing the relative cancels what is ahead for them (the practice is told) and their name goes
+    assert (await alice.delete(f"{RELATIVES}/{leo['id']}")).status_code == 204
+    assert (await alice.get(RELATIVES)).json() == []
+    agenda = {a["id"]: a for a in (await doctor.get("/api/v1/me/agenda", params=window)).json()}
+    assert agenda[appointment]["status"] == "cancelled"
+    assert agenda[appointment]["patient"]["full_name"] == ""
+    assert agenda[own.json()["id"]]["status"] == "booked"
+    told = [
+        m
+        for m in outbox(settings)
+        if m["To"] == doctor.email and "annul" in str(m["Subject"]).lower()
+    ]
+    assert len(told) == 1
+    assert "Léo" not in told[0].as_string()
+
+
+async def test_the_account_erasure_takes_the_relatives_names(people: People) -> None:
+    doctor, (reason,) = await ready_practitioner(people)
+    alice = await patient(people)
+    leo = (
+        await alice.post(RELATIVES, json={"full_name": "Léo Martin", "birth_date": "2019-04-02"})
+    ).json()
+    body = {
+        "practitioner_id": doctor.account_id,
+        "visit_reason_id": reason,
+        "start": soon(24 * 60).isoformat(),
+        "relative_id": leo["id"],
+    }
+    appointment = (await alice.post("/api/v1/appointments", json=body)).json()["id"]
+    assert (await alice.reauth()).status_code == 204
+    assert (await alice.delete("/api/v1/me")).status_code == 204
+    window = {"from": soon(0).isoformat(), "to": soon(3 * 24 * 60).isoformat()}
+    agenda = {a["id"]: a for a in (await doctor.get("/api/v1/me/agenda", params=window)).json()}
+    assert (agenda[appointment]["status"], agenda[appointment]["patient"]["full_name"]) == (
+        "cancelled",
+        "",
+    )
