@@ -14,6 +14,12 @@ export function fmtShort(iso) {
   return new Intl.DateTimeFormat(locale(), { dateStyle: "medium", timeStyle: "short" }).format(new Date(iso));
 }
 
+/** A date (YYYY-MM-DD) with its year, e.g. "2 avril 2019" (a birth date: no weekday, no zone). */
+export function fmtDate(key) {
+  const [y, m, d] = key.split("-").map(Number);
+  return new Intl.DateTimeFormat(locale(), { day: "numeric", month: "long", year: "numeric", timeZone: "UTC" }).format(new Date(Date.UTC(y, m - 1, d)));
+}
+
 /** A calendar day (YYYY-MM-DD) in words, e.g. "mardi 3 mars". */
 export function fmtDayKey(key, style = "long") {
   const [y, m, d] = key.split("-").map(Number);

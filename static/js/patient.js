@@ -3,7 +3,7 @@ import { get, post, patch, del, Problem } from "./api.js";
 import { h, clear, field, checkbox } from "./dom.js";
 import { t, lang } from "./i18n.js";
 import { session, nav, notify, showError, problemText, exportLink, withReauth } from "./state.js";
-import { fmtDateTime, fmtShort } from "./format.js";
+import { fmtDate, fmtDateTime, fmtShort } from "./format.js";
 import { heading, link, loading, empty, section, table, cards } from "./widgets.js";
 import { slotPicker } from "./slotpicker.js";
 
@@ -25,6 +25,42 @@ export async function appointmentsView(main) {
     main.insertBefore(gone, past);
   }
   fillAppointments(past, before, false);
+  main.append(await relativesSection());
+}
+
+/** The people I book for (issue 24): a name and a birth date each, at most 10. */
+async function relativesSection() {
+  const relatives = await get("/api/v1/me/relatives");
+  const reload = () => nav.go("/account", { replace: true });
+  const list = cards(relatives, (r) => h("li", { class: "card", "data-relative": r.id },
+    h("h3", {}, r.full_name),
+    h("p", {}, t("relatives.born", { date: fmtDate(r.birth_date) })),
+    h("button", { type: "button", class: "danger", on: { click: async () => {
+      if (!window.confirm(t("relatives.remove_confirm", { name: r.full_name }))) return;
+      try {
+        await del(`/api/v1/me/relatives/${r.id}`);
+        await reload();
+        notify(t("relatives.removed", { name: r.full_name }), "success");
+      } catch (error) { showError(error); }
+    } } }, t("relatives.remove", { name: r.full_name }))), t("relatives.none"));
+  const name = field(t("relatives.name"), { required: true, maxlength: 200, id: "relative-name", autocomplete: "off" });
+  const born = field(t("relatives.birth_date"), { type: "date", required: true, id: "relative-birth", max: new Date().toISOString().slice(0, 10) });
+  const add = h("button", { type: "submit", id: "add-relative" }, t("relatives.add"));
+  const form = h("form", { on: { submit: async (event) => {
+    event.preventDefault();
+    add.disabled = true;
+    try {
+      const added = await post("/api/v1/me/relatives", { full_name: name.input.value, birth_date: born.input.value });
+      await reload();
+      notify(t("relatives.added", { name: added.full_name }), "success");
+    } catch (error) {
+      showError(error);
+    } finally {
+      add.disabled = false;
+    }
+  } } }, h("h3", {}, t("relatives.add_title")), name.wrap, born.wrap, add);
+  return section({ heading: "relatives-title", title: t("relatives.title"), id: "relatives" },
+    h("p", { class: "muted" }, t("relatives.intro")), list, relatives.length < 10 ? form : h("p", {}, t("relatives.full")));
 }
 
 function fillAppointments(part, items, upcoming) {
@@ -45,6 +81,7 @@ function appointmentCard(a, upcoming) {
     { class: `card${cancelled ? " cancelled" : ""}`, "data-appointment": a.id },
     h("h3", {}, when),
     h("p", {}, link(`/practitioners/${a.practitioner_id}`, a.practitioner_name), ` — ${a.address}`),
+    a.relative ? h("p", { class: "for-whom" }, t("appointments.for", { name: a.relative.full_name || t("relatives.removed_name") })) : null,
     a.visit_reason ? h("p", {}, a.visit_reason) : null,
     h("p", { class: "status" }, cancelled ? t("appointments.cancelled") : t("appointments.booked")),
     actions,

@@ -185,10 +185,18 @@ function confirmBooking(container, profile, reason, slot) {
   } else if (session.account.role !== "patient") {
     box.append(h("p", {}, t("book.patients_only")));
   } else {
-    const key = crypto.randomUUID();
+    // a new key for each request the patient means: choosing someone else is another booking
+    let key = crypto.randomUUID();
+    const whom = field(t("book.for_whom"), { tag: "select", id: "book-for", options: [["", t("book.for_me")]] });
+    whom.wrap.hidden = true;
+    whom.input.addEventListener("change", () => { key = crypto.randomUUID(); });
+    get("/api/v1/me/relatives").then((relatives) => {
+      for (const r of relatives) whom.input.append(h("option", { value: r.id }, r.full_name));
+      whom.wrap.hidden = relatives.length === 0;
+    }).catch(() => {});
     const button = h("button", { type: "button", id: "confirm-booking" }, t("book.confirm"));
-    button.addEventListener("click", () => book(box, button, profile, reason, slot, key));
-    box.append(h("p", { class: "actions" }, button));
+    button.addEventListener("click", () => book(box, button, profile, reason, slot, key, whom.input.value || null));
+    box.append(whom.wrap, h("p", { class: "actions" }, button));
   }
   // next to the slot lists on a wide screen, first thing under the reason on a phone
   container.insertBefore(box, container.querySelector(".week-nav"));
@@ -196,16 +204,18 @@ function confirmBooking(container, profile, reason, slot) {
   box.scrollIntoView({ block: "nearest" });
 }
 
-async function book(box, button, profile, reason, slot, key) {
+async function book(box, button, profile, reason, slot, key, relativeId = null) {
   button.disabled = true;
   try {
-    await post("/api/v1/appointments", { practitioner_id: profile.id, visit_reason_id: reason.id, start: slot.start }, { "Idempotency-Key": key });
+    const body = { practitioner_id: profile.id, visit_reason_id: reason.id, start: slot.start };
+    if (relativeId) body.relative_id = relativeId;
+    await post("/api/v1/appointments", body, { "Idempotency-Key": key });
     await nav.go("/account");
     notify(t("book.done", { when: fmtDateTime(slot.start, profile.timezone) }), "success");
   } catch (error) {
     button.disabled = false;
     if (error instanceof Problem && error.code === "consent_required") {
-      await askConsent(box, error.body.missing || [], () => book(box, button, profile, reason, slot, crypto.randomUUID()));
+      await askConsent(box, error.body.missing || [], () => book(box, button, profile, reason, slot, crypto.randomUUID(), relativeId));
       return;
     }
     showError(error);

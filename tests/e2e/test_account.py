@@ -452,3 +452,47 @@ def test_move_my_account_to_another_address(page: Any, server: Server) -> None:
     ).first.click()
     _login_form(page, new, person.password)
     expect(page.get_by_label(re.compile("Code à 6 chiffres"))).to_be_visible()
+
+
+def test_book_for_a_relative(page: Any, server: Server) -> None:
+    """A parent adds a child to their relatives, books for the child from the practitioner's page
+    ("Pour qui ?"), sees the visit in the child's name; the practice's agenda shows the child."""
+    doctor, practitioner_id, _reason = listed_practitioner(server, "Dr Anna Kovac")
+    person = new_person(server, full_name="Nadia Benali")
+    with Api(server) as api:
+        api.sign_in(person)
+        api.grant("privacy-notice")
+    sign_in(page, person.email, person.password)
+    page.get_by_role("link", name="Mes rendez-vous").click()
+    region = page.get_by_role("region", name="Mes proches")
+    expect(region).to_contain_text("Aucun proche pour l'instant.")
+    region.get_by_label("Nom complet du proche").fill("Léo Benali")
+    region.get_by_label("Date de naissance").fill("2019-04-02")
+    region.get_by_role("button", name="Ajouter ce proche").click()
+    expect(page.locator("#notice")).to_contain_text("Léo Benali fait partie de vos proches.")
+    region = page.get_by_role("region", name="Mes proches")
+    expect(region).to_contain_text("Né(e) le 2 avril 2019")
+    screenshot(page, "relatives")
+
+    page.goto(f"/practitioners/{practitioner_id}")
+    slot = page.locator(".slot").nth(3)
+    slot.click()
+    box = page.get_by_role("region", name="Confirmer le rendez-vous")
+    whom = box.get_by_label("Pour qui ?")
+    expect(whom).to_be_visible()
+    whom.select_option(label="Léo Benali")
+    screenshot(page, "book-for-relative")
+    box.get_by_role("button", name="Confirmer le rendez-vous").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mes rendez-vous")
+    card = page.locator("section[aria-labelledby=upcoming-title] [data-appointment]").first
+    expect(card).to_contain_text("Pour : Léo Benali")
+    expect(card).to_contain_text("Dr Anna Kovac")
+
+    with Api(server) as api:
+        api.sign_in(doctor)
+        start = datetime.now().astimezone()
+        window = urlencode(
+            {"from": start.isoformat(), "to": (start + timedelta(days=8)).isoformat()}
+        )
+        agenda = api.call("GET", f"/api/v1/me/agenda?{window}")
+    assert [a["patient"]["full_name"] for a in agenda] == ["Léo Benali"]
