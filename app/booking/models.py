@@ -8,7 +8,9 @@ deleted when the appointment is cancelled or moved, in the same transaction.
 
 **Minimal data** (charter C7-C9): an appointment holds who, when, its status and channel, and the
 visit reason (id and label) *encrypted* (``visit_reason_ct``, AES-GCM bound to the appointment id); the label
-is erased (set to NULL) at cancellation and by the retention job after the visit.
+is erased (set to NULL) at cancellation and by the retention job after the visit. The same job
+then forgets the visit's length (``end_at`` set to ``start_at``, its cells deleted): when a
+practice's reasons differ in length, the length alone would name the reason.
 """
 
 from __future__ import annotations
@@ -61,6 +63,14 @@ class Appointment(SQLModel, table=True):
             "end_at",
             postgresql_where=sa.text("visit_reason_ct IS NOT NULL"),
             sqlite_where=sa.text("visit_reason_ct IS NOT NULL"),
+        ),
+        # the same job then forgets the length of every visit past its grace (C7: a length can
+        # name the reason): it reads only those that still have one
+        sa.Index(
+            "ix_appointment_length_kept",
+            "end_at",
+            postgresql_where=sa.text("end_at <> start_at"),
+            sqlite_where=sa.text("end_at <> start_at"),
         ),
     )
 

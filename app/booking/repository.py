@@ -476,6 +476,35 @@ class BookingRepository:
         )
         return int(result.scalar_one())
 
+    async def forget_lengths(self, ended_before: datetime) -> int:
+        """C7: every visit that ended before the bound keeps its start only (``end_at`` set to
+        ``start_at``) and gives up its cells (no booking can land in the past): its length
+        named its reason whenever a practice's reasons differ in length."""
+        ended = sa.select(a.c.id).where(a.c.end_at <= ended_before, a.c.end_at != a.c.start_at)
+        await self.session.execute(
+            sa.delete(cell_table).where(cell_table.c.appointment_id.in_(ended.scalar_subquery()))
+        )
+        result = await self.session.execute(
+            sa.update(a)
+            .where(a.c.end_at <= ended_before, a.c.end_at != a.c.start_at)
+            .values(end_at=a.c.start_at)
+        )
+        return changed(result)
+
+    async def count_kept_lengths(self, ended_before: datetime) -> int:
+        """Visits that ended before the bound and still have a length or cells (C7's report)."""
+        lengths = await self.session.execute(
+            sa.select(sa.func.count())
+            .select_from(a)
+            .where(a.c.end_at <= ended_before, a.c.end_at != a.c.start_at)
+        )
+        cells = await self.session.execute(
+            sa.select(sa.func.count())
+            .select_from(cell_table.join(a, a.c.id == cell_table.c.appointment_id))
+            .where(a.c.end_at <= ended_before)
+        )
+        return int(lengths.scalar_one()) + int(cells.scalar_one())
+
     async def forget_idempotency_keys(self, before: datetime) -> int:
         result = await self.session.execute(
             sa.delete(idempotency_table).where(idempotency_table.c.created_at < before)

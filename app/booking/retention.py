@@ -17,20 +17,28 @@ from app.core.settings import Settings
 
 async def purge_visit_reasons(session: AsyncSession, settings: Settings) -> str:
     """C7 retention job: erase visit reasons ``ERDV_VISIT_REASON_GRACE_HOURS`` after the visit
-    (and any a cancellation left, defensively), drop day-old idempotency records; audited."""
+    (and any a cancellation left, defensively), then the visits' lengths (a length can name the
+    reason: ``BookingRepository.forget_lengths``), drop day-old idempotency records; audited."""
     repository = BookingRepository(session)
     now = clock.now()
-    erased = await repository.erase_visit_reasons(
-        now - timedelta(hours=settings.visit_reason_grace_hours)
-    )
+    bound = now - timedelta(hours=settings.visit_reason_grace_hours)
+    erased = await repository.erase_visit_reasons(bound)
+    shortened = await repository.forget_lengths(bound)
     forgotten = await repository.forget_idempotency_keys(now - IDEMPOTENCY_TTL)
     await AuditTrail.for_settings(session, settings).record(
         AuditAction.VISIT_REASONS_PURGED,
         actor=Actor.system(),
         object_type="appointment",
-        details={"erased": erased, "grace_hours": settings.visit_reason_grace_hours},
+        details={
+            "erased": erased,
+            "lengths_forgotten": shortened,
+            "grace_hours": settings.visit_reason_grace_hours,
+        },
     )
-    return f"erased {erased} visit reasons, forgot {forgotten} idempotency keys"
+    return (
+        f"erased {erased} visit reasons, forgot {shortened} visit lengths and "
+        f"{forgotten} idempotency keys"
+    )
 
 
 #: the retention job runs hourly: a reason may outlive its grace by up to one run
@@ -42,3 +50,10 @@ async def kept_visit_reasons(session: AsyncSession, settings: Settings) -> int:
     cancellation: charter C7 is met when this is zero."""
     grace = timedelta(hours=settings.visit_reason_grace_hours) + RETENTION_JOB_SLACK
     return await BookingRepository(session).count_kept_visit_reasons(clock.now() - grace)
+
+
+async def kept_lengths(session: AsyncSession, settings: Settings) -> int:
+    """Visits past their grace (plus one job interval) that still have a length or cells: charter
+    C7 is met when this is zero too."""
+    grace = timedelta(hours=settings.visit_reason_grace_hours) + RETENTION_JOB_SLACK
+    return await BookingRepository(session).count_kept_lengths(clock.now() - grace)

@@ -341,12 +341,18 @@ async def _c7(ctx: ReportInputs) -> tuple[str, Said]:
             f"{kept} visit reasons are kept past their grace or after a cancellation",
             f"{kept} motifs sont gardés au-delà du délai ou après une annulation",
         )
+    lengths = await booking_retention.kept_lengths(ctx.session, ctx.settings)
+    if lengths:
+        return NOT_MET, Said(
+            f"{lengths} past visits still keep their length, which can name the reason",
+            f"{lengths} rendez-vous passés gardent leur durée, qui peut nommer le motif",
+        )
     hours = ctx.settings.visit_reason_grace_hours
     return MET, Said(
         f"No visit reason is kept past the appointment + {hours} h "
-        "(the hourly retention job) or after a cancellation.",
+        "(the hourly retention job) or after a cancellation, nor the visit's length.",
         f"Aucun motif n'est gardé au-delà du rendez-vous + {hours} h "
-        "(tâche de rétention horaire) ni après une annulation.",
+        "(tâche de rétention horaire) ni après une annulation, ni la durée du rendez-vous.",
     )
 
 

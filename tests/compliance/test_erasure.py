@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from app.audit.service import audit_key, verify
+from app.booking.models import appointment_table
 from app.core import clock
 from app.core.settings import Settings
 from tests.factories import People, outbox
@@ -46,8 +47,9 @@ async def test_erasure_keeps_only_what_names_nobody(
         # a visit she already had (moved to yesterday: booking refuses the past)
         yesterday = clock.now() - timedelta(days=1)
         await session.execute(
-            sa.text("UPDATE appointment SET start_at = :s, end_at = :e WHERE id = :id"),
-            {"s": yesterday, "e": yesterday + timedelta(minutes=15), "id": _id(app, past)},
+            sa.update(appointment_table)
+            .where(appointment_table.c.id == uuid.UUID(past))
+            .values(start_at=yesterday, end_at=yesterday + timedelta(minutes=15))
         )
 
     assert (await alice.reauth()).status_code == 204
