@@ -151,14 +151,14 @@ export async function agendaView(main) {
     if (cancelled.length) {
       body.append(section({ heading: "agenda-cancelled", title: t("agenda.cancelled"), class: "agenda-cancelled" },
         h("ul", { class: "agenda-list" }, cancelled.map((a) => h("li", { class: "card cancelled" },
-          `${fmtDayKey(dayKey(a.start, tz), "short")} ${fmtTime(a.start, tz)}–${fmtTime(a.end, tz)} · ${a.patient.full_name}`)))));
+          `${fmtDayKey(dayKey(a.start, tz), "short")} ${span(a, tz)} · ${a.patient.full_name || t("agenda.no_name")}`)))));
     }
     if (items.length === 0) notify(t("agenda.empty"));
   }
 
   function showDetails(a) {
     const box = h("section", { class: "confirm agenda-item", "aria-labelledby": "item-title", tabindex: "-1" },
-      h("h2", { id: "item-title" }, `${fmtDateTime(a.start, tz)} – ${fmtTime(a.end, tz)}`),
+      h("h2", { id: "item-title" }, a.end === a.start ? fmtDateTime(a.start, tz) : `${fmtDateTime(a.start, tz)} – ${fmtTime(a.end, tz)}`),
       h("dl", { class: "facts" },
         h("dt", {}, t("agenda.patient")), h("dd", {}, a.patient.full_name),
         h("dt", {}, t("field.phone")), h("dd", {}, a.patient.phone || "—"),
@@ -262,8 +262,8 @@ function timeGrid(days, items, weekly, tz, today, onOpen) {
       const length = Math.max(15, (Date.parse(a.end) - Date.parse(a.start)) / 60000);
       const item = h("li", { class: "visit" },
         h("button", { type: "button", class: "visit-button", "data-appointment": a.id, on: { click: () => onOpen(a) } },
-          h("span", { class: "visit-time" }, `${fmtTime(a.start, tz)}–${fmtTime(a.end, tz)}`), " ",
-          h("span", { class: "visit-name" }, a.patient.full_name)));
+          h("span", { class: "visit-time" }, span(a, tz)), " ",
+          h("span", { class: "visit-name" }, a.patient.full_name || t("agenda.no_name"))));
       item.style.top = rem(start - from);
       item.style.height = rem(length);
       list.append(item);
@@ -273,6 +273,11 @@ function timeGrid(days, items, weekly, tz, today, onOpen) {
     grid.append(column);
   }
   return h("div", { class: "timegrid-wrap" }, grid);
+}
+
+/** A visit's times; a past one keeps its start only (its length could name its reason, C7). */
+function span(a, tz) {
+  return a.end === a.start ? fmtTime(a.start, tz) : `${fmtTime(a.start, tz)}–${fmtTime(a.end, tz)}`;
 }
 
 // ---- opening hours -------------------------------------------------------------------------------

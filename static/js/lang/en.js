@@ -120,7 +120,7 @@ export const EN = {
   "missing.admin-approval": "an administrator's approval", "missing.profession": "the profession", "missing.city": "the city",
   "rules.title": "Booking rules", "rules.min_notice": "Minimum notice before an appointment (minutes)",
   "rules.max_horizon": "Bookable up to (days ahead)", "rules.cancel_deadline": "Online cancellation until (minutes before)",
-  "agenda.title": "Agenda", "agenda.day": "Day", "agenda.week": "Week", "agenda.view": "View", "agenda.prev": "Previous",
+  "agenda.no_name": "(no name)", "agenda.title": "Agenda", "agenda.day": "Day", "agenda.week": "Week", "agenda.view": "View", "agenda.prev": "Previous",
   "agenda.next": "Next", "agenda.today": "Today", "agenda.free_day": "No appointment.", "agenda.empty": "No appointment in this period.",
   "hours.title": "Opening hours", "hours.intro": "Weekly blocks, in the practice's local time.",
   "hours.need_reasons": "Add at least one visit reason first.", "hours.weekday": "Day", "hours.start": "Start", "hours.end": "End",

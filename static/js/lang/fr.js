@@ -121,7 +121,7 @@ export const FR = {
   "missing.admin-approval": "la validation par un administrateur", "missing.profession": "la profession", "missing.city": "la ville",
   "rules.title": "Règles de réservation", "rules.min_notice": "Délai minimal avant un rendez-vous (minutes)",
   "rules.max_horizon": "Réservation possible jusqu'à (jours)", "rules.cancel_deadline": "Annulation en ligne jusqu'à (minutes avant)",
-  "agenda.title": "Agenda", "agenda.day": "Jour", "agenda.week": "Semaine", "agenda.view": "Affichage", "agenda.prev": "Précédent",
+  "agenda.no_name": "(sans nom)", "agenda.title": "Agenda", "agenda.day": "Jour", "agenda.week": "Semaine", "agenda.view": "Affichage", "agenda.prev": "Précédent",
   "agenda.next": "Suivant", "agenda.today": "Aujourd'hui", "agenda.free_day": "Aucun rendez-vous.", "agenda.empty": "Aucun rendez-vous sur cette période.",
   "hours.title": "Horaires d'ouverture", "hours.intro": "Plages hebdomadaires, à l'heure locale du cabinet.",
   "hours.need_reasons": "Ajoutez d'abord au moins un motif de consultation.", "hours.weekday": "Jour", "hours.start": "Début",
