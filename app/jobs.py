@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import Actor, audit_key, purge_older_than, verify_and_record
 from app.booking.retention import purge_visit_reasons
+from app.consent.retention import purge_consent_proofs
 from app.core.jobs import Job
 from app.core.settings import Settings
 from app.notifications.contracts import JOB_NAME as CONTRACT_NOTICES
@@ -42,6 +43,8 @@ RETENTION_JOBS: list[Job] = [
     Job("audit-verify", timedelta(hours=24), _verify_audit),
     # charter C7: visit reasons erased after the visit + grace; hourly keeps the delay bounded
     Job("visit-reason-retention", timedelta(hours=1), purge_visit_reasons),
+    # consent proofs outlive an erased account by 5 years (the privacy notice), then go
+    Job("consent-retention", timedelta(hours=24), purge_consent_proofs),
     # throttle keys hold client IPs; forgotten by every policy after its window (24 h by default)
     Job("throttle-retention", timedelta(hours=1), forget_stale),
 ]

@@ -73,6 +73,9 @@ class Account(SQLModel, table=True):
     email_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     password_changed_at: datetime = Field(sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    #: when the account was erased (``AccountStatus.DELETED``): the clock of what outlives it
+    #: (consent proofs, ``app.consent.retention``)
+    erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class AccountToken(SQLModel, table=True):

@@ -600,6 +600,7 @@ class AuthService(AccountsBase):
             password_hash="!erased",  # noqa: S106 - no hash: no password verifies against it
             status=AccountStatus.DELETED.value,
             email_verified_at=None,
+            erased_at=clock.now(),
         )
         counts = {"sessions_ended": ended, "oauth_tokens_revoked": revoked, "relatives": relatives}
         await self.audit.record(

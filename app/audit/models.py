@@ -68,6 +68,7 @@ class AuditAction(StrEnum):
     CONSENT_GRANTED = "consent.granted"
     CONSENT_WITHDRAWN = "consent.withdrawn"
     CONSENT_LOG_EXPORTED = "consent.log_exported"
+    CONSENT_PROOFS_PURGED = "retention.consent_proofs_purged"
     # practice
     PRACTICE_PROFILE_UPDATED = "practice.profile_updated"
     PRACTICE_APPROVED = "practice.approved"
