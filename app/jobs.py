@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import Actor, audit_key, purge_older_than, verify_and_record
-from app.booking.retention import purge_visit_reasons
+from app.booking.retention import anonymise_appointments, purge_visit_reasons
 from app.consent.retention import purge_consent_proofs
 from app.core.jobs import Job
 from app.core.settings import Settings
@@ -45,6 +45,8 @@ RETENTION_JOBS: list[Job] = [
     Job("visit-reason-retention", timedelta(hours=1), purge_visit_reasons),
     # consent proofs outlive an erased account by 5 years (the privacy notice), then go
     Job("consent-retention", timedelta(hours=24), purge_consent_proofs),
+    # past appointments of patients inactive for 3 years (the privacy notice) name nobody
+    Job("appointment-retention", timedelta(hours=24), anonymise_appointments),
     # throttle keys hold client IPs; forgotten by every policy after its window (24 h by default)
     Job("throttle-retention", timedelta(hours=1), forget_stale),
 ]

@@ -88,6 +88,7 @@ class AuditAction(StrEnum):
     APPOINTMENT_CALENDAR_EXPORTED = "appointment.calendar_exported"
     AGENDA_READ = "agenda.read"
     VISIT_REASONS_PURGED = "retention.visit_reasons_purged"
+    APPOINTMENTS_ANONYMISED = "retention.appointments_anonymised"
     # OAuth
     OAUTH_CLIENT_CREATED = "oauth.client_created"
     OAUTH_CLIENT_ENABLED = "oauth.client_enabled"

@@ -39,7 +39,7 @@ class AgendaService(BookingBase):
         views = []
         seen: set[uuid.UUID] = set()
         for row in rows:
-            if row.patient_id not in seen:
+            if row.patient_id is not None and row.patient_id not in seen:
                 seen.add(row.patient_id)
                 await self._record(
                     AuditAction.AGENDA_READ,
@@ -86,7 +86,8 @@ class AgendaService(BookingBase):
         ]
         patients: dict[uuid.UUID, Any] = {}
         for row in rows:
-            patients.setdefault(row.patient_id, row)
+            if row.patient_id is not None:  # an anonymised visit names nobody
+                patients.setdefault(row.patient_id, row)
         for patient_id, row in patients.items():
             telecom = [{"system": "email", "value": row.email}]
             if row.phone:
@@ -115,10 +116,16 @@ class AgendaService(BookingBase):
                         "created": row.created_at.isoformat(),
                         "participant": [
                             {"actor": {"reference": practitioner_ref}, "status": "accepted"},
-                            {
-                                "actor": {"reference": f"Patient/{row.patient_id}"},
-                                "status": "accepted",
-                            },
+                            *(
+                                [
+                                    {
+                                        "actor": {"reference": f"Patient/{row.patient_id}"},
+                                        "status": "accepted",
+                                    }
+                                ]
+                                if row.patient_id is not None
+                                else []
+                            ),
                         ],
                     },
                 }

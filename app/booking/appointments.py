@@ -335,7 +335,7 @@ class AppointmentService(BookingBase):
         now = clock.now()
         self._check_deadline(principal, row, now)
         reason = self._reason(row)
-        if reason is None:
+        if reason is None or row.patient_id is None:
             raise SlotUnavailable("This appointment can no longer be moved online.")
         offer = await self.repository.booking_inputs(row.practitioner_id, reason[0], row.patient_id)
         if offer is None or offer.duration_minutes is None or not offer.active:
@@ -431,7 +431,7 @@ class AppointmentService(BookingBase):
                     notice(
                         Change.CANCELLED,
                         appointment_id=row.id,
-                        patient_id=row.patient_id,
+                        patient_id=principal.account_id,
                         practitioner_id=row.practitioner_id,
                         start=row.start_at,
                         end=row.end_at,

@@ -64,7 +64,7 @@ class BookingBase:
     def announce(self, change: Change, row: Noticed, *, by: str, **now: Any) -> None:
         """Stage the notice of ``change`` (``app.booking.notices``) in this transaction. ``now``
         overrides what the change altered (``start``, ``end``, ``sequence``)."""
-        if self.mail is None:
+        if self.mail is None or row.patient_id is None:  # anonymised: nobody to tell
             return
         values: dict[str, Any] = {
             "start": row.start_at,

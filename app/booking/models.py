@@ -78,8 +78,10 @@ class Appointment(SQLModel, table=True):
     practitioner_id: uuid.UUID = Field(
         sa_column=sa.Column(sa.Uuid, sa.ForeignKey("practice.id"), nullable=False)
     )
-    patient_id: uuid.UUID = Field(
-        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("account.id"), nullable=False)
+    #: NULL once the visit is anonymised: its patient inactive for ``ERDV_APPOINTMENT_RETENTION_DAYS``
+    #: (3 years, the privacy notice; ``app.booking.retention``)
+    patient_id: uuid.UUID | None = Field(
+        default=None, sa_column=sa.Column(sa.Uuid, sa.ForeignKey("account.id"), nullable=True)
     )
     #: the patient's relative the appointment is for (``app.accounts.relatives``), if not the
     #: patient: the account holder books and manages it, the practice sees the relative's name

@@ -382,13 +382,14 @@ class BookingRepository:
                 # an appointment for a relative is in the relative's name (the holder's phone)
                 sa.case(
                     (a.c.relative_id.is_not(None), relative_table.c.full_name),
-                    else_=account_table.c.full_name,
+                    else_=sa.func.coalesce(account_table.c.full_name, ""),
                 ).label("full_name"),
                 account_table.c.phone,
                 p.c.timezone,
             )
             .select_from(
-                a.join(account_table, account_table.c.id == a.c.patient_id)
+                # outer: an anonymised visit has no patient left to join
+                a.outerjoin(account_table, account_table.c.id == a.c.patient_id)
                 .join(p, p.c.id == a.c.practitioner_id)
                 .outerjoin(relative_table, relative_table.c.id == a.c.relative_id)
             )
@@ -443,7 +444,7 @@ class BookingRepository:
                     account_table.c.phone,
                     account_table.c.email,
                 )
-                .select_from(a.join(account_table, account_table.c.id == a.c.patient_id))
+                .select_from(a.outerjoin(account_table, account_table.c.id == a.c.patient_id))
                 .where(a.c.practitioner_id == practitioner_id)
                 .order_by(a.c.start_at, a.c.id)
             )
@@ -504,6 +505,45 @@ class BookingRepository:
             .where(a.c.end_at <= ended_before)
         )
         return int(lengths.scalar_one()) + int(cells.scalar_one())
+
+    async def anonymise_inactive(self, bound: datetime) -> int:
+        """The past appointments of every patient whose last activity (their account's creation,
+        their last booking, their last visit) is older than ``bound`` lose their patient and
+        relative: the practice keeps when it saw someone, never whom (the privacy notice's
+        3 years). Future appointments are never touched: a booking is activity."""
+        active = sa.select(a.c.patient_id).where(
+            a.c.patient_id.is_not(None), sa.or_(a.c.created_at > bound, a.c.end_at > bound)
+        )
+        recent = sa.select(account_table.c.id).where(account_table.c.created_at > bound)
+        result = await self.session.execute(
+            sa.update(a)
+            .where(
+                a.c.patient_id.is_not(None),
+                a.c.end_at <= bound,
+                a.c.patient_id.not_in(active.scalar_subquery()),
+                a.c.patient_id.not_in(recent.scalar_subquery()),
+            )
+            .values(patient_id=None, relative_id=None)
+        )
+        return changed(result)
+
+    async def count_identified_before(self, bound: datetime) -> int:
+        """Appointments that still name a patient whose last activity is older than ``bound``."""
+        active = sa.select(a.c.patient_id).where(
+            a.c.patient_id.is_not(None), sa.or_(a.c.created_at > bound, a.c.end_at > bound)
+        )
+        recent = sa.select(account_table.c.id).where(account_table.c.created_at > bound)
+        result = await self.session.execute(
+            sa.select(sa.func.count())
+            .select_from(a)
+            .where(
+                a.c.patient_id.is_not(None),
+                a.c.end_at <= bound,
+                a.c.patient_id.not_in(active.scalar_subquery()),
+                a.c.patient_id.not_in(recent.scalar_subquery()),
+            )
+        )
+        return int(result.scalar_one())
 
     async def forget_idempotency_keys(self, before: datetime) -> int:
         result = await self.session.execute(

@@ -57,3 +57,24 @@ async def kept_lengths(session: AsyncSession, settings: Settings) -> int:
     C7 is met when this is zero too."""
     grace = timedelta(hours=settings.visit_reason_grace_hours) + RETENTION_JOB_SLACK
     return await BookingRepository(session).count_kept_lengths(clock.now() - grace)
+
+
+async def anonymise_appointments(session: AsyncSession, settings: Settings) -> str:
+    """The appointment-retention job: past appointments of patients inactive for
+    ``ERDV_APPOINTMENT_RETENTION_DAYS`` (3 years, the privacy notice) are anonymised; audited."""
+    bound = clock.now() - timedelta(days=settings.appointment_retention_days)
+    anonymised = await BookingRepository(session).anonymise_inactive(bound)
+    await AuditTrail.for_settings(session, settings).record(
+        AuditAction.APPOINTMENTS_ANONYMISED,
+        actor=Actor.system(),
+        object_type="appointment",
+        details={"anonymised": anonymised, "retention_days": settings.appointment_retention_days},
+    )
+    return f"anonymised {anonymised} past appointments"
+
+
+async def identified_past_retention(session: AsyncSession, settings: Settings) -> int:
+    """Past appointments still naming a patient inactive for longer than the retention (plus a
+    day: the job is daily): zero when the privacy notice's promise holds."""
+    bound = clock.now() - timedelta(days=settings.appointment_retention_days + 1)
+    return await BookingRepository(session).count_identified_before(bound)

@@ -147,7 +147,8 @@ class Booked(BaseModel):
 class AppointmentRead(BaseModel):
     id: uuid.UUID
     practitioner_id: uuid.UUID
-    patient_id: uuid.UUID
+    #: null once anonymised (the patient inactive for 3 years: the privacy notice)
+    patient_id: uuid.UUID | None
     #: null once the visit reason has been erased (charter C7)
     visit_reason_id: uuid.UUID | None
     visit_reason: str | None
@@ -173,7 +174,8 @@ class AppointmentRead(BaseModel):
 
 
 class AgendaPatient(BaseModel):
-    id: uuid.UUID
+    #: null once the visit is anonymised: no name, no phone either
+    id: uuid.UUID | None
     full_name: str
     phone: str | None
 

@@ -74,7 +74,8 @@ class Page:
 class AppointmentView:
     id: uuid.UUID
     practitioner_id: uuid.UUID
-    patient_id: uuid.UUID
+    #: None once anonymised (``app.booking.retention``)
+    patient_id: uuid.UUID | None
     visit_reason_id: uuid.UUID | None
     visit_reason: str | None
     start: datetime

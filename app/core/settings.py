@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(default=365, ge=30)
     #: consent proofs outlive an erased account by this long (the privacy notice: 5 years)
     consent_proof_retention_days: int = Field(default=5 * 365 + 2, ge=365)
+    #: a patient's past appointments are anonymised this long after their last activity (the
+    #: privacy notice: 3 years)
+    appointment_retention_days: int = Field(default=3 * 365 + 1, ge=365)
     #: Visit reasons are erased this long after the appointment ends (charter C7).
     visit_reason_grace_hours: int = Field(default=24, ge=0, le=24 * 30)
     #: Bookings a patient may make per hour before growing delays (docs/security.md "Throttling").

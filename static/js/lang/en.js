@@ -212,7 +212,7 @@ export const EN = {
   "via.web": "erdv website", "via.api": "connected application (API)", "via.system": "automatic processing",
   "action.account.registered": "account created", "action.account.email_verified": "email address verified",
   "action.account.admin_created": "administrator account created", "action.account.suspended": "account suspended",
-  "action.account.reinstated": "account reinstated", "action.account.deleted": "account deleted", "action.account.email_change_requested": "change of email address asked", "action.account.email_changed": "email address changed", "action.retention.consent_proofs_purged": "consent proofs purged (retention)", "action.relative.added": "relative added", "action.relative.updated": "relative changed", "action.relative.removed": "relative removed",
+  "action.account.reinstated": "account reinstated", "action.account.deleted": "account deleted", "action.account.email_change_requested": "change of email address asked", "action.account.email_changed": "email address changed", "action.retention.consent_proofs_purged": "consent proofs purged (retention)", "action.retention.appointments_anonymised": "past appointments anonymised (retention)", "action.relative.added": "relative added", "action.relative.updated": "relative changed", "action.relative.removed": "relative removed",
   "action.account.profile_updated": "contact details changed",
   "action.auth.login_succeeded": "sign-in (password)", "action.auth.login_failed": "failed sign-in",
   "action.auth.throttled": "attempts slowed down", "action.auth.mfa_enrolled": "two-factor authentication turned on",

@@ -217,7 +217,7 @@ export const FR = {
   "via.web": "site erdv", "via.api": "application connectée (API)", "via.system": "traitement automatique",
   "action.account.registered": "création du compte", "action.account.email_verified": "adresse e-mail vérifiée",
   "action.account.admin_created": "compte administrateur créé", "action.account.suspended": "compte suspendu",
-  "action.account.reinstated": "compte rétabli", "action.account.deleted": "compte supprimé", "action.account.email_change_requested": "demande de changement d'adresse e-mail", "action.account.email_changed": "adresse e-mail changée", "action.retention.consent_proofs_purged": "preuves de consentement effacées (rétention)", "action.relative.added": "proche ajouté", "action.relative.updated": "proche modifié", "action.relative.removed": "proche retiré",
+  "action.account.reinstated": "compte rétabli", "action.account.deleted": "compte supprimé", "action.account.email_change_requested": "demande de changement d'adresse e-mail", "action.account.email_changed": "adresse e-mail changée", "action.retention.consent_proofs_purged": "preuves de consentement effacées (rétention)", "action.retention.appointments_anonymised": "rendez-vous passés anonymisés (rétention)", "action.relative.added": "proche ajouté", "action.relative.updated": "proche modifié", "action.relative.removed": "proche retiré",
   "action.account.profile_updated": "coordonnées modifiées",
   "action.auth.login_succeeded": "connexion (mot de passe)", "action.auth.login_failed": "échec de connexion",
   "action.auth.throttled": "tentatives ralenties", "action.auth.mfa_enrolled": "double authentification activée",
