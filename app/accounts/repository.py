@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -201,6 +202,16 @@ class AccountRepository:
             .where(token_table.c.account_id == account_id, token_table.c.used_at.is_(None))
             .values(used_at=now)
         )
+
+    async def move_email(self, account_id: uuid.UUID, email: str, at: datetime) -> bool:
+        """The account's new (verified) address; False if another account took it meanwhile (the
+        unique index refuses it inside a savepoint, so the transaction goes on)."""
+        try:
+            async with self.session.begin_nested():
+                await self.update(account_id, email=email, email_verified_at=at)
+        except IntegrityError:
+            return False
+        return True
 
     async def delete_tokens(self, account_id: uuid.UUID) -> None:
         """Every mailed link of the account, used or not (its erasure)."""

@@ -126,6 +126,16 @@ class AuthService(AccountsBase):
             )
             return
         holder = await self.repository.by_rpps(rpps) if rpps else None
+        if (
+            holder is not None
+            and holder.email_verified_at is None
+            and holder.created_at
+            < clock.now() - timedelta(hours=self.settings.email_verification_hours)
+        ):
+            # an address never confirmed, whose link has expired, holds no number: nobody can
+            # squat a practitioner's RPPS with an address they never prove
+            await self.repository.update(holder.id, rpps=None)
+            holder = None
         if holder is not None:
             # One account per RPPS number (charter C2: who practises is who they say). The answer
             # is the same 202 as ever, so nobody learns which numbers are registered; the
@@ -487,15 +497,26 @@ class AuthService(AccountsBase):
         """A change of address (GDPR art. 16): a link to the new address makes it the account's,
         and the current one is told at once, so a stolen session cannot move the account away
         unnoticed (the route also asks for a recent re-authentication). An address another account
-        holds gets the same answer, and its holder a notice: no oracle of who is registered, as
-        at registration (docs/security.md "Passwords")."""
+        holds gets the same answer and the same mail to the current one, and its holder a notice:
+        no oracle of who is registered, as at registration (docs/security.md "Passwords").
+        Rate-limited per account: each request mails addresses its caller chose."""
         account = await self.account(principal)
         if new_email == account.email:
             raise SameEmail(
                 "This is already your address.",
                 errors=[{"field": "email", "message": "already your address"}],
             )
+        # each request mails one or two addresses the caller chose: an allowance, as for exports
+        await self.throttle.hit(f"email-change:account:{account.id}", self.throttle.policies.export)
         now = clock.now()
+        language = mails.language_of(account.language)
+        # the current address is told whatever becomes of the request: its holder can react, and
+        # what arrives there says nothing of who holds the new one
+        self._send(
+            mails.email_change_requested(account.email, language, new_email),
+            to=account.id,
+            topic="email-change",
+        )
         holder = await self.repository.by_email(new_email)
         if holder is not None:
             self._send(
@@ -508,7 +529,6 @@ class AuthService(AccountsBase):
                 topic="email-change",
             )
         else:
-            language = mails.language_of(account.language)
             # one pending change at a time: an earlier link stops working
             await self.repository.spend_other_tokens(
                 account.id, TokenPurpose.CHANGE_EMAIL.value, now
@@ -521,11 +541,6 @@ class AuthService(AccountsBase):
                 mails.confirm_new_email(
                     new_email, language, self._link("confirm-email", token), hours
                 ),
-                to=account.id,
-                topic="email-change",
-            )
-            self._send(
-                mails.email_change_requested(account.email, language, new_email),
                 to=account.id,
                 topic="email-change",
             )
@@ -548,14 +563,19 @@ class AuthService(AccountsBase):
         if row is None or row.new_email is None:
             raise InvalidToken("This link is unknown, already used or expired.")
         account = await self.repository.get(row.account_id)
-        if account is None or account.status == AccountStatus.DELETED.value:
+        if account is None or account.status != AccountStatus.ACTIVE.value:
             raise InvalidToken("This link is unknown, already used or expired.")
+        taken = EmailTaken("Another account uses this address now; ask for a change again.")
         if await self.repository.by_email(row.new_email) is not None:
-            raise EmailTaken("Another account uses this address now; ask for a change again.")
+            raise taken
         if not await self.repository.spend_token(row.id, now):
             raise InvalidToken("This link is unknown, already used or expired.")
         former = account.email
-        await self.repository.update(account.id, email=row.new_email, email_verified_at=now)
+        # a registration or another change may take the address between the check and here
+        if not await self.repository.move_email(account.id, row.new_email, now):
+            raise taken
+        # links mailed to the former address (a password reset) stop working with it
+        await self.repository.spend_all_tokens(account.id, now)
         await self.audit.record(
             AuditAction.ACCOUNT_EMAIL_CHANGED,
             actor=actor_of(account),

@@ -127,8 +127,12 @@ class AppointmentService(BookingBase):
         await require(self.session, principal.account_id, Gate.BOOKING)
         relative = None
         if relative_id is not None:
-            # one of the caller's own relatives, or the same 404 as anything else's
-            relative = await RelativeRepository(self.session).one(principal.account_id, relative_id)
+            # one of the caller's own relatives, or the same 404 as anything else's; never
+            # through an application, which is not told of relatives (``_view_for``)
+            if not principal.via_token:
+                relative = await RelativeRepository(self.session).one(
+                    principal.account_id, relative_id
+                )
             if relative is None:
                 raise RelativeNotFound()
         # The allowance is spent by attempts that may book. Its counter is the booking's first
@@ -229,6 +233,7 @@ class AppointmentService(BookingBase):
                     end=slot.end,
                     sequence=0,
                     by=made_by(principal),
+                    relative_name=relative.full_name if relative is not None else None,
                 ),
             )
         # C6, C7: an application booking for the patient is not told the reason back
@@ -437,6 +442,7 @@ class AppointmentService(BookingBase):
                         end=row.end_at,
                         sequence=row.sequence + 1,
                         by=made_by(principal),
+                        relative_name=row.relative_name,
                     ),
                 )
         await self.repository.forget_reasons_of_patient(principal.account_id)

@@ -4,6 +4,7 @@ and the practitioner only)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from typing import Any
@@ -79,6 +80,7 @@ class BookingBase:
                 patient_id=row.patient_id,
                 practitioner_id=row.practitioner_id,
                 by=by,
+                relative_name=getattr(row, "relative_name", None),
                 **values,
             ),
         )
@@ -111,5 +113,10 @@ class BookingBase:
     def _view_for(self, principal: Principal, row: AppointmentRow) -> AppointmentView:
         """The appointment as ``principal`` may see it: the visit reason is for the patient and
         the practitioner (charter C6, C7), never for a third-party application, whatever its
-        scopes (the consent page describes ``appointments:read`` as practitioner, date and time)."""
-        return self._view(row, with_reason=not principal.via_token)
+        scopes (the consent page describes ``appointments:read`` as practitioner, date and time);
+        nor whom a visit is for among the patient's relatives (a child's name was never part of
+        what an application was allowed to read)."""
+        view = self._view(row, with_reason=not principal.via_token)
+        if principal.via_token:
+            view = dataclasses.replace(view, relative_id=None, relative_name=None)
+        return view

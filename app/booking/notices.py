@@ -44,8 +44,12 @@ def notice(
     end: datetime,
     sequence: int,
     by: str,
+    relative_name: str | None = None,
 ) -> dict[str, Any]:
+    """``relative_name``: the appointment is the patient's relative's, and the practice knows the
+    visit by that name (the patient is still the one told)."""
     return {
+        "relative_name": relative_name,
         "change": change.value,
         "appointment_id": str(appointment_id),
         "patient_id": str(patient_id),

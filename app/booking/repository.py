@@ -393,7 +393,12 @@ class BookingRepository:
                 .join(p, p.c.id == a.c.practitioner_id)
                 .outerjoin(relative_table, relative_table.c.id == a.c.relative_id)
             )
-            .where(a.c.practitioner_id == practitioner_id, a.c.start_at < end, a.c.end_at > start)
+            .where(
+                a.c.practitioner_id == practitioner_id,
+                a.c.start_at < end,
+                # a past visit keeps its start only (C7): one at the window's start is in it
+                sa.or_(a.c.end_at > start, a.c.start_at >= start),
+            )
             .order_by(a.c.start_at, a.c.id)
             .limit(limit)
         )

@@ -183,11 +183,19 @@ async def gather(
 def fhir_bundle(data: PatientData, now: datetime) -> dict[str, Any]:
     """The export as a FHIR R4 ``collection`` Bundle; every resource validated on the way."""
     account = data.account
-    patient_ref = f"Patient/{account['id']}"
+    # references resolve inside the bundle by its entries' fullUrl (R4 Bundle, "Resolving
+    # references in Bundles"): urn:uuid, as the entries are named
+    patient_ref = f"urn:uuid:{account['id']}"
     resources: list[Resource] = [_patient(account)]
     resources += [_related_person(r, patient_ref) for r in data.relatives]
     resources += [_appointment(a, patient_ref) for a in data.appointments]
-    resources += [_consent(c, patient_ref) for c in data.consents]
+    latest: dict[tuple[str, str | None], str] = {}
+    for c in data.consents:  # oldest first: the last one per purpose and scope is in force
+        latest[(c["purpose_id"], c["client_id"])] = c["id"]
+    resources += [
+        _consent(c, patient_ref, in_force=latest[(c["purpose_id"], c["client_id"])] == c["id"])
+        for c in data.consents
+    ]
     resources += [_audit_event(line, patient_ref) for line in data.access_log]
     bundle = Bundle.model_validate(
         {
@@ -248,18 +256,18 @@ def _appointment(appointment: dict[str, Any], patient_ref: str) -> Appointment:
             {
                 "actor": {
                     "reference": f"Practitioner/{appointment['practitioner_id']}",
-                    "display": appointment["practitioner_name"],
+                    "display": appointment["practitioner_name"] or None,
                 },
                 "status": "accepted",
             },
         ],
     }
-    if appointment["relative"]:
-        relative = appointment["relative"]
+    relative = appointment["relative"]
+    if relative and relative["full_name"]:  # a removed relative names nobody and is not here
         resource["participant"].append(
             {
                 "actor": {
-                    "reference": f"RelatedPerson/{relative['id']}",
+                    "reference": f"urn:uuid:{relative['id']}",
                     "display": relative["full_name"],
                 },
                 "status": "accepted",
@@ -267,18 +275,19 @@ def _appointment(appointment: dict[str, Any], patient_ref: str) -> Appointment:
         )
     if appointment["visit_reason"]:
         resource["reasonCode"] = [{"text": appointment["visit_reason"]}]
-    if appointment["cancelled_at"]:
-        resource["cancelationReason"] = {"text": f"cancelled at {appointment['cancelled_at']}"}
     return Appointment.model_validate(resource)
 
 
-def _consent(receipt: dict[str, Any], patient_ref: str) -> Consent:
-    """One decision: ``active`` if it granted the purpose, ``inactive`` if it withdrew it; the
-    purpose and its text's version as the policy, the receipt's hash as an identifier."""
+def _consent(receipt: dict[str, Any], patient_ref: str, *, in_force: bool) -> Consent:
+    """One decision: ``active`` only if it granted the purpose and is the last decision on it (a
+    grant withdrawn since, or given again, is ``inactive``); the purpose and its text's version as
+    the policy, the receipt's hash as an identifier."""
     return Consent.model_validate(
         {
             "id": receipt["id"],
-            "status": "active" if receipt["decision"] == Decision.GRANT.value else "inactive",
+            "status": "active"
+            if in_force and receipt["decision"] == Decision.GRANT.value
+            else "inactive",
             "scope": {"coding": [{"system": _CONSENT_SCOPE, "code": "patient-privacy"}]},
             "category": [{"coding": [{"system": _CONSENT_CATEGORY, "code": "59284-0"}]}],
             "patient": {"reference": patient_ref},

@@ -103,7 +103,8 @@ def notice_renderer(settings: Settings) -> Renderer:
         written = write_mail(
             f"practice-{change.value}",
             pro_language,
-            patient=parties.patient_name,
+            # a relative's visit is known to the practice by the relative's name
+            patient=data.get("relative_name") or parties.patient_name,
             when=spoken_time(start, pro_language),
             link=f"{base}/pro/agenda",
             by=by,

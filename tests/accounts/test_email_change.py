@@ -7,7 +7,7 @@ import uuid
 
 from app.core.settings import Settings
 from tests.factories import People, mail_token, outbox
-from tests.helpers.problems import assert_problem
+from tests.helpers.problems import assert_problem, successes_before_429
 
 CHANGE = "/api/v1/me/email"
 CONFIRM = "/api/v1/auth/confirm-email"
@@ -72,6 +72,8 @@ async def test_an_address_someone_holds_gets_the_same_answer_and_its_holder_a_no
     asked = await alice.post(CHANGE, json={"email": bob.email})
     assert (asked.status_code, asked.json()) == (202, {"email": bob.email})
     assert _subjects(settings, bob.email)[before:] == ["Votre compte erdv"]
+    # alice's own mailbox reads as for a free address: the same notice, nothing more
+    assert "Un changement de votre adresse erdv a été demandé" in _subjects(settings, alice.email)
     # no link went anywhere, and the holder's mail says nothing of alice
     assert alice.email not in outbox(settings)[-1].as_string()
     assert (await alice.get("/api/v1/me")).json()["email"] == alice.email
@@ -104,3 +106,17 @@ async def test_a_later_request_or_a_taker_voids_the_link(
     )
     assert_problem(taken, 409, "email_taken")
     assert (await alice.get("/api/v1/me")).json()["email"] == alice.email
+
+
+async def test_changes_are_rate_limited_per_account(people: People, settings: Settings) -> None:
+    """Each request mails addresses its caller chose: an allowance, then 429 (no spam relay)."""
+    alice = await people.signed_in()
+    assert (await alice.reauth()).status_code == 204
+    allowed = await successes_before_429(
+        lambda n: alice.post(
+            CHANGE, json={"email": f"spam-{n}-{uuid.uuid4().hex[:6]}@example.test"}
+        ),
+        ok=202,
+        tries=settings.export_rate_per_hour + 2,
+    )
+    assert allowed == settings.export_rate_per_hour

@@ -4,6 +4,7 @@ charter C2). Each test runs on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -76,3 +77,35 @@ async def test_the_database_refuses_two_accounts_with_one_rpps(app: FastAPI) -> 
     with pytest.raises(sa.exc.IntegrityError):
         async with app.state.session_factory() as session, session.begin():
             await session.execute(insert, row())
+
+
+async def test_an_address_never_confirmed_does_not_hold_a_number(
+    people: People, app: FastAPI, settings: Settings
+) -> None:
+    """Nobody squats a practitioner's RPPS with an address they never prove: once the first
+    registration's link has expired unused, the number is free for the next one."""
+    rpps = valid_rpps()
+    squatter = f"squat-{uuid.uuid4().hex[:8]}@example.test"
+    doctor = f"doctor-{uuid.uuid4().hex[:8]}@example.test"
+    visitor = await people.anonymous()
+    assert (
+        await visitor.post("/api/v1/auth/register", json=_body(squatter, rpps))
+    ).status_code == 202
+    later = clock.now() + timedelta(hours=settings.email_verification_hours + 1)
+    with clock.frozen(later):
+        made = await visitor.post("/api/v1/auth/register", json=_body(doctor, rpps))
+    assert made.status_code == 202
+    async with app.state.session_factory() as session:
+        holders = (
+            (
+                await session.execute(
+                    sa.text("SELECT email FROM account WHERE rpps = :r"), {"r": rpps}
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert holders == [doctor]
+    assert "Confirmez votre adresse e-mail" in [
+        str(m["Subject"]) for m in outbox(settings) if m["To"] == doctor
+    ]

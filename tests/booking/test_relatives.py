@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
+from fastapi import FastAPI
 from fhir.resources.R4B.bundle import Bundle
 
 from app.core import clock
@@ -14,6 +15,7 @@ from app.core.settings import Settings
 from tests.factories import People, outbox
 from tests.helpers.booking import book, patient, ready_practitioner, soon
 from tests.helpers.problems import assert_problem
+from tests.oauth.conftest import bearer, delegated_token
 
 RELATIVES = "/api/v1/me/relatives"
 
@@ -101,6 +103,13 @@ async def test_a_booking_for_a_relative_is_in_their_name_for_the_practice(
     (entry,) = (await doctor.get("/api/v1/me/agenda", params=window)).json()
     assert entry["patient"]["full_name"] == "Léo Martin"
     assert entry["patient"]["phone"] == "+33612345678"  # the holder is the contact
+    # the practice's mail names the relative, whose visit it is
+    (new_visit,) = [
+        m
+        for m in outbox(settings)
+        if m["To"] == doctor.email and m["Subject"] == "Nouveau rendez-vous"
+    ]
+    assert "Léo Martin" in new_visit.get_body(preferencelist=("plain",)).get_content()
     # the account holder's own booking is still in their own name
     own = await book(alice, doctor.account_id, reason, soon(26 * 60))
     assert own.json()["relative"] is None
@@ -120,7 +129,7 @@ async def test_a_booking_for_a_relative_is_in_their_name_for_the_practice(
         e.resource for e in bundle.entry or [] if e.resource.get_resource_type() == "RelatedPerson"
     ]
     assert [(r.id, r.birthDate, r.patient.reference) for r in related] == [
-        (leo["id"], date(2019, 4, 2), f"Patient/{alice.account_id}")
+        (leo["id"], date(2019, 4, 2), f"urn:uuid:{alice.account_id}")
     ]
 
     # removing the relative cancels what is ahead for them (the practice is told) and their name goes
@@ -130,6 +139,11 @@ async def test_a_booking_for_a_relative_is_in_their_name_for_the_practice(
     assert agenda[appointment]["status"] == "cancelled"
     assert agenda[appointment]["patient"]["full_name"] == ""
     assert agenda[own.json()["id"]]["status"] == "booked"
+    # the export still holds the cancelled visit, with no name for the removed relative
+    fhir = await alice.get("/api/v1/me/export", params={"format": "fhir"})
+    assert fhir.status_code == 200, fhir.text
+    kept = Bundle.model_validate(fhir.json())
+    assert not [e for e in kept.entry or [] if e.resource.get_resource_type() == "RelatedPerson"]
     told = [
         m
         for m in outbox(settings)
@@ -160,3 +174,31 @@ async def test_the_account_erasure_takes_the_relatives_names(people: People) -> 
         "cancelled",
         "",
     )
+
+
+async def test_applications_are_not_told_of_relatives(app: FastAPI, people: People) -> None:
+    """A child's name was never part of what an application may read: appointments for a
+    relative reach it without the relative, and it cannot book for one."""
+    doctor, (reason,) = await ready_practitioner(people)
+    alice = await patient(people)
+    admin = await people.signed_in(role="admin")
+    assert (await admin.reauth()).status_code == 204
+    leo = (
+        await alice.post(RELATIVES, json={"full_name": "Léo", "birth_date": "2019-04-02"})
+    ).json()
+    body = {
+        "practitioner_id": doctor.account_id,
+        "visit_reason_id": reason,
+        "start": soon(24 * 60).isoformat(),
+        "relative_id": leo["id"],
+    }
+    assert (await alice.post("/api/v1/appointments", json=body)).status_code == 201
+    token = await delegated_token(app, admin, alice)
+    async with people.client() as platform:
+        listed = await platform.get("/api/v1/me/appointments", headers=bearer(token))
+        assert listed.status_code == 200, listed.text
+        assert [a["relative"] for a in listed.json()] == [None]
+        assert "Léo" not in listed.text
+        again = body | {"start": soon(26 * 60).isoformat()}
+        refused = await platform.post("/api/v1/appointments", json=again, headers=bearer(token))
+        assert_problem(refused, 404, "not_found")

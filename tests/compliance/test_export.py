@@ -81,6 +81,13 @@ async def test_the_fhir_export_is_a_valid_r4_bundle_of_the_same_data(people: Peo
     alice = await patient(people)
     booked = (await book(alice, doctor.account_id, reason, soon(24 * 60))).json()["id"]
     assert (await doctor.get(f"/api/v1/appointments/{booked}")).status_code == 200
+    # reminders granted, then withdrawn: no Consent of that purpose may read as in force
+    await grant(alice, "reminders-email")
+    withdrawn = await alice.post(
+        "/api/v1/me/consents",
+        json={"purpose_id": "reminders-email", "purpose_version": 1, "decision": "withdraw"},
+    )
+    assert withdrawn.status_code == 201, withdrawn.text
     assert (await alice.reauth()).status_code == 204
     plain = json.loads((await alice.get(EXPORT)).content)
 
@@ -102,11 +109,22 @@ async def test_the_fhir_export_is_a_valid_r4_bundle_of_the_same_data(people: Peo
     (appointment,) = [r for r in resources if r.get_resource_type() == "Appointment"]
     assert (appointment.id, appointment.status) == (booked, "booked")
     actors = {p.actor.reference for p in appointment.participant}
-    assert actors == {f"Patient/{alice.account_id}", f"Practitioner/{doctor.account_id}"}
+    # the patient by the bundle's own entry (urn:uuid), the practitioner outside it
+    assert actors == {f"urn:uuid:{alice.account_id}", f"Practitioner/{doctor.account_id}"}
     assert [c.text for c in appointment.reasonCode or []] == [REASON]
     consents = [r for r in resources if r.get_resource_type() == "Consent"]
-    assert all(c.patient.reference == f"Patient/{alice.account_id}" for c in consents)
-    assert all(c.status in {"active", "inactive"} for c in consents)
+    assert all(c.patient.reference == f"urn:uuid:{alice.account_id}" for c in consents)
+    by_receipt = {c["receipt_sha256"]: c for c in plain["consents"]}
+    status_of = {
+        (
+            by_receipt[c.identifier[0].value]["purpose_id"],
+            by_receipt[c.identifier[0].value]["decision"],
+        ): c.status
+        for c in consents
+    }
+    assert status_of[("reminders-email", "grant")] == "inactive"
+    assert status_of[("reminders-email", "withdraw")] == "inactive"
+    assert status_of[("privacy-notice", "grant")] == "active"
     events = [r for r in resources if r.get_resource_type() == "AuditEvent"]
     assert any(
         e.subtype and e.subtype[0].code == "appointment.read" and e.outcome == "0" for e in events
