@@ -88,6 +88,8 @@ def notice_renderer(settings: Settings) -> Renderer:
             place=place_of(parties),
             link=f"{base}/account",
             by=by,
+            # whose visit it is, when the patient booked for a relative
+            relative=data.get("relative_name") or "",
         )
         queue.queue(
             written.to(

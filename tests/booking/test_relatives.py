@@ -110,6 +110,13 @@ async def test_a_booking_for_a_relative_is_in_their_name_for_the_practice(
         if m["To"] == doctor.email and m["Subject"] == "Nouveau rendez-vous"
     ]
     assert "Léo Martin" in new_visit.get_body(preferencelist=("plain",)).get_content()
+    # and the patient's confirmation says whose visit it is
+    (confirmed,) = [
+        m
+        for m in outbox(settings)
+        if m["To"] == alice.email and m["Subject"] == "Rendez-vous confirmé"
+    ]
+    assert "Pour : Léo Martin" in confirmed.get_body(preferencelist=("plain",)).get_content()
     # the account holder's own booking is still in their own name
     own = await book(alice, doctor.account_id, reason, soon(26 * 60))
     assert own.json()["relative"] is None

@@ -19,6 +19,7 @@ FACTS = {
     "link": "https://erdv.example/account",
     "by": "practitioner",
     "version": 3,
+    "relative": "Proche-Z",
 }
 HEALTH_WORDS = sorted(
     {p.label for p in PROFESSIONS}
