@@ -9,7 +9,7 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, Field
 
-from app.core.schemas import Instant, Schema
+from app.core.schemas import CalendarDate, Instant, Schema
 from app.schedule.slots import FreeSlots
 
 
@@ -205,14 +205,14 @@ class RelativeIn(Schema):
     """``POST /api/v1/me/relatives``: a name and a birth date, nothing else (minimisation)."""
 
     full_name: str = Field(min_length=1, max_length=200, pattern=r"\S")
-    birth_date: date
+    birth_date: CalendarDate
 
 
 class RelativeUpdate(Schema):
     """``PATCH /api/v1/me/relatives/{id}``: only the fields sent change."""
 
     full_name: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"\S")
-    birth_date: date | None = None
+    birth_date: CalendarDate | None = None
 
     def changes(self) -> dict[str, object]:
         return {

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Query
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 #: The instants a request may name: far wider than any appointment, absence or audit query needs,
 #: narrow enough that adding a window or a week to one, or converting it to UTC or to a
@@ -23,6 +31,18 @@ def _in_range(value: datetime) -> datetime:
 
 #: An RFC 3339 instant with an offset, within ``EARLIEST`` and ``LATEST`` (else 422).
 Instant = Annotated[AwareDatetime, AfterValidator(_in_range)]
+
+
+def _iso_date_text(value: Any) -> Any:
+    """A calendar date comes as ``YYYY-MM-DD`` text, as the schema says: pydantic would also
+    take a number (seconds since 1970) and make it a date nobody meant."""
+    if not isinstance(value, str):
+        raise PydanticCustomError("date_type", "a date is written YYYY-MM-DD")
+    return value
+
+
+#: A calendar date written ``YYYY-MM-DD`` (a birth date): nothing else becomes one.
+CalendarDate = Annotated[date, BeforeValidator(_iso_date_text)]
 
 
 def _has_nul(value: Any) -> bool:
