@@ -18,7 +18,7 @@ The rules come from docs/security.md ("Passwords", "MFA", "Throttling", "Session
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -62,6 +62,7 @@ from app.core import clock
 from app.core.crypto import new_token
 from app.core.db import new_id
 from app.core.errors import NotAuthenticated, NotFound
+from app.core.messages import Mail
 from app.core.settings import Settings
 from app.mfa.errors import InvalidCode
 from app.mfa.service import Enrolment
@@ -106,23 +107,8 @@ class AuthService(AccountsBase):
         password_hash = await self.passwords.hash(password)
         existing = await self.repository.by_email(email)
         if existing is not None:
-            await self.audit.record(
-                AuditAction.ACCOUNT_REGISTERED,
-                actor=Actor.anonymous(),
-                outcome=AuditOutcome.FAILURE,
-                subject_id=existing.id,
-                object_type="account",
-                object_id=existing.id,
-                details={"reason": "email_taken"},
-            )
-            self._send(
-                mails.already_registered(
-                    email,
-                    mails.language_of(existing.language),
-                    f"{self.settings.public_url.rstrip('/')}/",
-                ),
-                to=existing.id,
-                topic="already-registered",
+            await self._refuse_registration(
+                existing, "email_taken", mails.already_registered, "already-registered"
             )
             return
         holder = await self.repository.by_rpps(rpps) if rpps else None
@@ -140,23 +126,8 @@ class AuthService(AccountsBase):
             # One account per RPPS number (charter C2: who practises is who they say). The answer
             # is the same 202 as ever, so nobody learns which numbers are registered; the
             # number's holder is told instead, at their own address.
-            await self.audit.record(
-                AuditAction.ACCOUNT_REGISTERED,
-                actor=Actor.anonymous(),
-                outcome=AuditOutcome.FAILURE,
-                subject_id=holder.id,
-                object_type="account",
-                object_id=holder.id,
-                details={"reason": "rpps_taken"},
-            )
-            self._send(
-                mails.rpps_claimed(
-                    holder.email,
-                    mails.language_of(holder.language),
-                    f"{self.settings.public_url.rstrip('/')}/",
-                ),
-                to=holder.id,
-                topic="rpps-claimed",
+            await self._refuse_registration(
+                holder, "rpps_taken", mails.rpps_claimed, "rpps-claimed"
             )
             return
         now = clock.now()
@@ -195,6 +166,29 @@ class AuthService(AccountsBase):
             ),
             to=account.id,
             topic="email-verification",
+        )
+
+    async def _refuse_registration(
+        self,
+        holder: Account,
+        reason: str,
+        mail: Callable[[str, mails.Language, str], Mail],
+        topic: str,
+    ) -> None:
+        """A registration that would duplicate ``holder`` (its address or its RPPS number): audited
+        as a failure against the holder, who is mailed; the caller answers 202 as ever."""
+        await self.audit.record(
+            AuditAction.ACCOUNT_REGISTERED,
+            actor=Actor.anonymous(),
+            outcome=AuditOutcome.FAILURE,
+            subject_id=holder.id,
+            object_type="account",
+            object_id=holder.id,
+            details={"reason": reason},
+        )
+        home = f"{self.settings.public_url.rstrip('/')}/"
+        self._send(
+            mail(holder.email, mails.language_of(holder.language), home), to=holder.id, topic=topic
         )
 
     async def verify_email(self, token: str) -> None:

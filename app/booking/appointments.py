@@ -392,24 +392,9 @@ class AppointmentService(BookingBase):
         (``app.accounts.relatives``). How many appointments were cancelled."""
         relatives = RelativeService(self.session, self.audit)
         await relatives.get(principal, relative_id)  # 404 for anyone else's
-        now = clock.now()
-        rows = await self.repository.ahead_of_patient(
-            principal.account_id, now, relative_id=relative_id
-        )
-        if rows:
-            await self.repository.cancel([r.id for r in rows], principal.role.value, now)
-        for row in rows:
-            await self._record(
-                AuditAction.APPOINTMENT_CANCELLED,
-                actor=principal.actor,
-                subject_id=row.patient_id,
-                object_type="appointment",
-                object_id=row.id,
-                details={"by": principal.role.value, "relative_removed": True},
-            )
-            self.announce(Change.CANCELLED, row, by=made_by(principal), sequence=row.sequence + 1)
+        cancelled = await self._cancel_ahead(principal, "relative_removed", relative_id=relative_id)
         await relatives.erase(principal, relative_id)
-        return len(rows)
+        return cancelled
 
     async def cancel_for_erasure(self, principal: Principal) -> int:
         """The patient's account is being erased (GDPR art. 17): every appointment ahead is
@@ -417,10 +402,28 @@ class AppointmentService(BookingBase):
         practitioner and the patient told as for any cancellation by the patient, and every
         visit reason of the patient's appointments, past ones too, erased (C7). The notices are
         written now, before the account stops naming anyone (``MailQueue.write_now``)."""
+        cancelled = await self._cancel_ahead(principal, "erasure", at_once=True)
+        await self.repository.forget_reasons_of_patient(principal.account_id)
+        return cancelled
+
+    async def _cancel_ahead(
+        self,
+        principal: Principal,
+        why: str,
+        *,
+        relative_id: uuid.UUID | None = None,
+        at_once: bool = False,
+    ) -> int:
+        """Cancel the patient's appointments that have not ended (one relative's, if given),
+        whatever the deadline, each audited with ``why`` and announced as a cancellation by the
+        patient; how many."""
         now = clock.now()
-        rows = await self.repository.ahead_of_patient(principal.account_id, now)
+        rows = await self.repository.ahead_of_patient(
+            principal.account_id, now, relative_id=relative_id
+        )
         if rows:
             await self.repository.cancel([r.id for r in rows], principal.role.value, now)
+        by = made_by(principal)
         for row in rows:
             await self._record(
                 AuditAction.APPOINTMENT_CANCELLED,
@@ -428,24 +431,12 @@ class AppointmentService(BookingBase):
                 subject_id=row.patient_id,
                 object_type="appointment",
                 object_id=row.id,
-                details={"by": principal.role.value, "erasure": True},
+                details={"by": principal.role.value, why: True},
             )
-            if self.mail is not None:
-                await self.mail.write_now(
-                    APPOINTMENT_NOTICE,
-                    notice(
-                        Change.CANCELLED,
-                        appointment_id=row.id,
-                        patient_id=principal.account_id,
-                        practitioner_id=row.practitioner_id,
-                        start=row.start_at,
-                        end=row.end_at,
-                        sequence=row.sequence + 1,
-                        by=made_by(principal),
-                        relative_name=row.relative_name,
-                    ),
-                )
-        await self.repository.forget_reasons_of_patient(principal.account_id)
+            if at_once:
+                await self.announce_at_once(Change.CANCELLED, row, by=by, sequence=row.sequence + 1)
+            else:
+                self.announce(Change.CANCELLED, row, by=by, sequence=row.sequence + 1)
         return len(rows)
 
     async def for_export(self, principal: Principal) -> list[AppointmentView]:

@@ -65,24 +65,35 @@ class BookingBase:
     def announce(self, change: Change, row: Noticed, *, by: str, **now: Any) -> None:
         """Stage the notice of ``change`` (``app.booking.notices``) in this transaction. ``now``
         overrides what the change altered (``start``, ``end``, ``sequence``)."""
-        if self.mail is None or row.patient_id is None:  # anonymised: nobody to tell
-            return
+        data = self._notice(change, row, by=by, **now)
+        if self.mail is not None and data is not None:
+            self.mail.write_at_commit(APPOINTMENT_NOTICE, data)
+
+    async def announce_at_once(self, change: Change, row: Noticed, *, by: str, **now: Any) -> None:
+        """``announce``, its messages written now: for a change whose later steps erase what they
+        read (an account's erasure, ``MailQueue.write_now``)."""
+        data = self._notice(change, row, by=by, **now)
+        if self.mail is not None and data is not None:
+            await self.mail.write_now(APPOINTMENT_NOTICE, data)
+
+    def _notice(
+        self, change: Change, row: Noticed, *, by: str, **now: Any
+    ) -> dict[str, Any] | None:
+        if row.patient_id is None:  # anonymised: nobody to tell
+            return None
         values: dict[str, Any] = {
             "start": row.start_at,
             "end": row.end_at,
             "sequence": row.sequence,
         } | now
-        self.mail.write_at_commit(
-            APPOINTMENT_NOTICE,
-            notice(
-                change,
-                appointment_id=row.id,
-                patient_id=row.patient_id,
-                practitioner_id=row.practitioner_id,
-                by=by,
-                relative_name=getattr(row, "relative_name", None),
-                **values,
-            ),
+        return notice(
+            change,
+            appointment_id=row.id,
+            patient_id=row.patient_id,
+            practitioner_id=row.practitioner_id,
+            by=by,
+            relative_name=getattr(row, "relative_name", None),
+            **values,
         )
 
     def _view(self, row: AppointmentRow, *, with_reason: bool = True) -> AppointmentView:

@@ -58,11 +58,14 @@ function fragmentToken() {
   return new URLSearchParams(window.location.hash.slice(1)).get("token");
 }
 
-export async function verifyEmailView(main) {
-  main.append(heading(t("verify.title")));
+/**
+ * A page a mailed link opens (`/verify-email#token=…`, `/confirm-email#token=…`): the token leaves
+ * the address bar at once (no history entry, no copy-paste leak), then goes to `endpoint`.
+ */
+async function mailedLinkPage(main, { title, path, endpoint, done, after }) {
+  main.append(heading(t(title)));
   const token = fragmentToken();
-  // the token leaves the address bar at once (no history entry, no copy-paste leak)
-  window.history.replaceState(null, "", "/verify-email");
+  window.history.replaceState(null, "", path);
   if (!token) {
     main.append(empty(t("verify.missing")));
     return;
@@ -70,35 +73,28 @@ export async function verifyEmailView(main) {
   const status = h("p", {}, t("common.loading"));
   main.append(status);
   try {
-    await post("/api/v1/auth/verify-email", { token });
-    clear(status, t("verify.done"));
-    main.append(h("p", {}, link("/login", t("nav.login"), { class: "button" })));
-    notify(t("verify.done"), "success");
+    await post(endpoint, { token });
+    clear(status, t(done));
+    if (after) main.append(after());
+    notify(t(done), "success");
   } catch (error) {
     clear(status, t("verify.failed"));
     showError(error);
   }
 }
 
+export function verifyEmailView(main) {
+  return mailedLinkPage(main, {
+    title: "verify.title", path: "/verify-email", endpoint: "/api/v1/auth/verify-email", done: "verify.done",
+    after: () => h("p", {}, link("/login", t("nav.login"), { class: "button" })),
+  });
+}
+
 /** The link mailed to a new address (a change asked from the profile): it becomes the account's. */
-export async function confirmEmailView(main) {
-  main.append(heading(t("confirm.title")));
-  const token = fragmentToken();
-  window.history.replaceState(null, "", "/confirm-email");
-  if (!token) {
-    main.append(empty(t("verify.missing")));
-    return;
-  }
-  const status = h("p", {}, t("common.loading"));
-  main.append(status);
-  try {
-    await post("/api/v1/auth/confirm-email", { token });
-    clear(status, t("confirm.done"));
-    notify(t("confirm.done"), "success");
-  } catch (error) {
-    clear(status, t("verify.failed"));
-    showError(error);
-  }
+export function confirmEmailView(main) {
+  return mailedLinkPage(main, {
+    title: "confirm.title", path: "/confirm-email", endpoint: "/api/v1/auth/confirm-email", done: "confirm.done",
+  });
 }
 
 const AFTER_LOGIN_OAUTH = "erdv.after_login_oauth";
