@@ -43,7 +43,7 @@ from app.core.mail import build_mailer
 from app.core.middleware import RequestContextMiddleware
 from app.core.settings import Settings, get_settings
 from app.health.router import router as health_router
-from app.jobs import JOBS
+from app.jobs import JOBS, RETENTION_JOBS
 from app.models import metadata as all_tables
 from app.notifications.router import router as notifications_router
 from app.oauth.router import me_router as oauth_me_router
@@ -194,6 +194,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.static_dir = STATIC_DIR
     # every table, for the compliance report's schema checks (charter C1, C4-C7)
     app.state.tables = all_tables
+    # the retention jobs the privacy notice promises, for the compliance report to show
+    app.state.retention_jobs = [job.name for job in RETENTION_JOBS]
     install_error_handlers(app)
     openapi.install(app)
     # Routes are matched in order, one regular expression each: the busiest (health probes, the

@@ -6,10 +6,11 @@ from fastapi import APIRouter, Request
 
 from app.charter.registry import default_charter
 from app.compliance import report as compliance
-from app.compliance.schemas import ClauseComplianceOut, ComplianceOut
+from app.compliance.schemas import ClauseComplianceOut, ComplianceOut, RetentionJobOut
 from app.core import clock
 from app.core.access import PUBLIC
 from app.core.deps import AppSettings
+from app.core.jobs import last_runs
 from app.core.request_db import DbSession
 from app.core.schemas import LangQuery
 
@@ -45,4 +46,8 @@ async def charter_compliance(
         ],
         badge=lines[-1].status == compliance.MET,
         checked_at=clock.now(),
+        retention=[
+            RetentionJobOut(name=run.name, finished_at=run.finished_at, result=run.result)
+            for run in await last_runs(session, getattr(app.state, "retention_jobs", []))
+        ],
     )

@@ -15,8 +15,18 @@ class ClauseComplianceOut(BaseModel):
     evidence: str
 
 
+class RetentionJobOut(BaseModel):
+    """One retention job and its last run (never run yet: both null)."""
+
+    name: str
+    finished_at: datetime | None
+    result: str | None
+
+
 class ComplianceOut(BaseModel):
     clauses: list[ClauseComplianceOut]
+    #: the retention work the privacy notice promises, each job with its last run
+    retention: list[RetentionJobOut] = []
     #: the e-RDV badge may be shown (C14): every automated check is met
     badge: bool
     checked_at: datetime

@@ -74,6 +74,30 @@ async def last_finished(session: AsyncSession, name: str) -> datetime | None:
     return finished
 
 
+@dataclass(frozen=True)
+class LastRun:
+    name: str
+    finished_at: datetime | None
+    result: str | None
+
+
+async def last_runs(session: AsyncSession, names: Sequence[str]) -> list[LastRun]:
+    """When each job named last ran to the end and what it said, in the order given (never run:
+    both None): what the compliance report shows of the retention work."""
+    rows = await session.execute(
+        sa.select(_table.c.name, _table.c.finished_at, _table.c.last_result).where(
+            _table.c.name.in_(list(names))
+        )
+    )
+    found = {row.name: row for row in rows}
+    return [
+        LastRun(name, found[name].finished_at, found[name].last_result)
+        if name in found
+        else LastRun(name, None, None)
+        for name in names
+    ]
+
+
 async def run_job(
     factory: async_sessionmaker[AsyncSession], settings: Settings, job: Job, *, force: bool = False
 ) -> str | None:

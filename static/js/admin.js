@@ -114,7 +114,12 @@ function complianceSection(compliance, charter) {
     table([t("admin.clause"), t("admin.clause_status"), t("admin.evidence")],
       compliance.clauses.map((c) => [`${c.id} — ${titles.get(c.id) || ""}`,
         h("span", { class: c.status === "met" ? "ok" : c.status === "not_met" ? "error-text" : "" }, t(`compliance.${c.status}`)),
-        h("span", { class: "evidence" }, c.evidence)])));
+        h("span", { class: "evidence" }, c.evidence)])),
+    // the retention the privacy notice promises, job by job, with its last run
+    h("h3", {}, t("admin.retention")),
+    table([t("admin.retention_job"), t("admin.retention_last"), t("admin.retention_result")],
+      (compliance.retention || []).map((job) => [t(`retention.${job.name}`, job.name),
+        job.finished_at ? fmtShort(job.finished_at) : t("admin.retention_never"), job.result || "—"])));
 }
 
 export async function clientsView(main) {

@@ -18,7 +18,7 @@ from app.audit.repository import entry_table
 from app.booking.models import appointment_table
 from app.core.jobs import run_job
 from app.core.settings import Settings
-from app.jobs import JOBS
+from app.jobs import JOBS, RETENTION_JOBS
 from app.models import metadata
 from app.practice.models import practice_table
 from tests.audit.tampering import tampering
@@ -178,3 +178,25 @@ async def test_the_evidence_is_said_in_the_readers_language(client: httpx.AsyncC
     by_id = {c["id"]: c["evidence"] for c in french["clauses"]}
     assert "n'a pas encore été vérifiée" in by_id["C9"]
     assert "Aucune table ni colonne d'avis" in by_id["C5"]
+
+
+async def test_the_report_shows_each_retention_job_and_its_last_run(
+    app: FastAPI, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    """The privacy notice's retention periods are kept by jobs; the report shows each one, never
+    run or with its last run and what it did (issue 24)."""
+    before = (await client.get("/api/v1/charter/compliance")).json()["retention"]
+    assert [j["name"] for j in before] == [job.name for job in RETENTION_JOBS]
+    assert {j["name"] for j in before} >= {
+        "visit-reason-retention",
+        "consent-retention",
+        "appointment-retention",
+    }
+    assert all(j["finished_at"] is None and j["result"] is None for j in before)
+    for job in RETENTION_JOBS:
+        await run_job(app.state.session_factory, settings, job, force=True)
+    after = {
+        j["name"]: j for j in (await client.get("/api/v1/charter/compliance")).json()["retention"]
+    }
+    assert all(j["finished_at"] for j in after.values())
+    assert after["appointment-retention"]["result"].startswith("anonymised 0 past appointments")

@@ -559,9 +559,16 @@ def test_admin_reads_the_report_suspends_and_filters_exports(page: Any, server: 
     _person, practitioner_id, _reason = listed_practitioner(server, "Dr Gaspard Lenoir")
     sign_in(page, ADMIN, DEMO_PASSWORD)
     report = page.locator("#compliance")
-    expect(report.locator("tbody tr")).to_have_count(14)
+    clauses, retention = report.locator("table").nth(0), report.locator("table").nth(1)
+    expect(clauses.locator("tbody tr")).to_have_count(14)
     expect(report).to_contain_text("C7")
     expect(report).to_contain_text("respectée")
+    # each retention job the privacy notice relies on, in words, with its last run
+    expect(retention.locator("tbody tr")).to_have_count(6)
+    expect(retention).to_contain_text(
+        "rendez-vous passés anonymisés 3 ans après la dernière activité"
+    )
+    expect(retention).not_to_contain_text("appointment-retention")
     screenshot(page, "admin-dashboard")
     row = page.locator("section[aria-labelledby=approved-title] tr", has_text="Dr Gaspard Lenoir")
     page.once("dialog", lambda dialog: dialog.accept())

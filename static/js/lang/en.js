@@ -275,6 +275,7 @@ export const EN = {
   "admin.suspend": "Suspend", "admin.reinstate": "Reinstate",
   "admin.suspend_confirm": "Suspend {name}? Their profile leaves search and can no longer be booked.",
   "admin.suspended": "{name} is suspended.", "admin.reinstated": "{name} is reinstated.",
+  "admin.retention": "Retention jobs", "admin.retention_job": "Job", "admin.retention_last": "Last run", "admin.retention_result": "Result", "admin.retention_never": "not yet", "retention.audit-retention": "audit trail older than 12 months", "retention.audit-verify": "audit chain verification", "retention.visit-reason-retention": "reasons and lengths of past visits", "retention.consent-retention": "consent proofs 5 years after an account's erasure", "retention.appointment-retention": "past appointments anonymised 3 years after the last activity", "retention.throttle-retention": "throttle counters (IP addresses)",
   "admin.compliance": "Compliance with the e-RDV charter", "admin.badge_on": "Every automated check is met: the e-RDV badge may be shown.",
   "admin.badge_off": "At least one check is not met: the e-RDV badge cannot be shown.",
   "admin.checked_at": "Checked on {when}.", "admin.clause": "Clause", "admin.clause_status": "Status", "admin.evidence": "Evidence",

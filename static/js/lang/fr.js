@@ -280,6 +280,7 @@ export const FR = {
   "admin.suspend": "Suspendre", "admin.reinstate": "Rétablir",
   "admin.suspend_confirm": "Suspendre {name} ? Son profil quitte la recherche et n'est plus réservable.",
   "admin.suspended": "{name} est suspendu.", "admin.reinstated": "{name} est rétabli.",
+  "admin.retention": "Tâches de rétention", "admin.retention_job": "Tâche", "admin.retention_last": "Dernière exécution", "admin.retention_result": "Résultat", "admin.retention_never": "jamais encore", "retention.audit-retention": "journal d'audit au-delà de 12 mois", "retention.audit-verify": "vérification de la chaîne d'audit", "retention.visit-reason-retention": "motifs et durées des rendez-vous passés", "retention.consent-retention": "preuves de consentement 5 ans après la suppression du compte", "retention.appointment-retention": "rendez-vous passés anonymisés 3 ans après la dernière activité", "retention.throttle-retention": "compteurs de limitation (adresses IP)",
   "admin.compliance": "Conformité à la charte e-RDV", "admin.badge_on": "Tous les contrôles automatiques sont satisfaits : le badge e-RDV peut être affiché.",
   "admin.badge_off": "Un contrôle au moins n'est pas satisfait : le badge e-RDV ne peut pas être affiché.",
   "admin.checked_at": "Contrôlé le {when}.", "admin.clause": "Clause", "admin.clause_status": "État", "admin.evidence": "Constat",
