@@ -57,8 +57,11 @@ async def export_my_data(
     stamp = clock.now()
     name = f"erdv-export-{stamp:%Y%m%d}"
     if output == "fhir":
+        # imported when asked for: the FHIR models weigh on every process's memory otherwise
+        from app.compliance import fhir_export
+
         return JSONResponse(
-            export.fhir_bundle(data, stamp),
+            fhir_export.fhir_bundle(data, stamp),
             media_type="application/fhir+json",
             headers={"Content-Disposition": f'attachment; filename="{name}.fhir.json"'},
         )
