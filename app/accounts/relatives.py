@@ -22,7 +22,7 @@ from app.audit.models import AuditAction
 from app.audit.service import AuditTrail
 from app.core import clock
 from app.core.errors import NotFound, Unprocessable
-from app.core.repository import table_of
+from app.core.repository import changed, table_of
 
 MAX_RELATIVES = 10
 
@@ -82,7 +82,7 @@ class RelativeRepository:
         result = await self.session.execute(
             statement.values(full_name="", birth_date=None, erased_at=at)
         )
-        return int(getattr(result, "rowcount", 0) or 0)
+        return changed(result)
 
 
 def _check_birth_date(value: date) -> None:

@@ -20,7 +20,7 @@ from app.audit.models import AuditAction
 from app.audit.service import Actor, AuditTrail
 from app.consent.models import ConsentDecision, ConsentState
 from app.core import clock
-from app.core.repository import table_of
+from app.core.repository import changed, table_of
 from app.core.settings import Settings
 
 _account = table_of(Account)
@@ -38,7 +38,7 @@ async def purge_consent_proofs(session: AsyncSession, settings: Settings) -> str
     result = await session.execute(
         sa.delete(_decision).where(_decision.c.account_id.in_(gone.scalar_subquery()))
     )
-    removed = int(getattr(result, "rowcount", 0) or 0)
+    removed = changed(result)
     await AuditTrail.for_settings(session, settings).record(
         AuditAction.CONSENT_PROOFS_PURGED,
         actor=Actor.system(),
