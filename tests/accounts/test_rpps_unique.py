@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from app.accounts.repository import account_table
 from app.core import clock
 from app.core.settings import Settings
 from tests.factories import PASSWORD, People, outbox, valid_rpps
@@ -57,26 +58,25 @@ async def test_a_second_account_with_a_registered_rpps_is_not_made_and_the_holde
 async def test_the_database_refuses_two_accounts_with_one_rpps(app: FastAPI) -> None:
     """The index, not only the check: two registrations racing past the check still make one."""
     rpps = valid_rpps()
-    insert = sa.text(
-        "INSERT INTO account (id, email, role, full_name, rpps, language, password_hash, status,"
-        " password_changed_at, created_at) VALUES (:id, :email, 'practitioner', 'Dr X', :rpps,"
-        " 'fr', 'x', 'active', :now, :now)"
-    )
 
     def row() -> dict[str, object]:
         made = uuid.uuid4()
         return {
-            "id": made.hex if app.state.engine.dialect.name == "sqlite" else made,
+            "id": made,
             "email": f"{made.hex[:10]}@example.test",
+            "role": "practitioner",
+            "full_name": "Dr X",
             "rpps": rpps,
-            "now": clock.now(),
+            "password_hash": "x",
+            "password_changed_at": clock.now(),
+            "created_at": clock.now(),
         }
 
     async with app.state.session_factory() as session, session.begin():
-        await session.execute(insert, row())
+        await session.execute(sa.insert(account_table).values(row()))
     with pytest.raises(sa.exc.IntegrityError):
         async with app.state.session_factory() as session, session.begin():
-            await session.execute(insert, row())
+            await session.execute(sa.insert(account_table).values(row()))
 
 
 async def test_an_address_never_confirmed_does_not_hold_a_number(

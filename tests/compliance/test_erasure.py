@@ -9,10 +9,13 @@ from datetime import timedelta
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from app.accounts.repository import account_table, session_table, token_table
 from app.audit.service import audit_key, verify
 from app.booking.models import appointment_table
+from app.consent.repository import decision_table
 from app.core import clock
 from app.core.settings import Settings
+from app.mfa.repository import recovery_table, totp_table
 from tests.factories import People, outbox
 from tests.helpers.booking import book, grant, patient, ready_practitioner, soon
 from tests.helpers.problems import assert_problem
@@ -88,32 +91,38 @@ async def test_erasure_keeps_only_what_names_nobody(
     assert again.email == alice.email
 
     async with factory() as session:
+        alice_id = uuid.UUID(alice.account_id)
         account = (
             await session.execute(
-                sa.text("SELECT email, full_name, phone, status FROM account WHERE id = :id"),
-                {"id": _id(app, alice.account_id)},
+                sa.select(
+                    account_table.c.email,
+                    account_table.c.full_name,
+                    account_table.c.phone,
+                    account_table.c.status,
+                ).where(account_table.c.id == alice_id)
             )
         ).one()
         assert account.email.endswith("@erdv.invalid")
         assert (account.full_name, account.phone, account.status) == ("", None, "deleted")
-        for table in ("auth_session", "totp_credential", "recovery_code", "account_token"):
+        for table in (session_table, totp_table, recovery_table, token_table):
             left = await session.execute(
-                sa.text(f"SELECT count(*) FROM {table} WHERE account_id = :id"),  # noqa: S608
-                {"id": _id(app, alice.account_id)},
+                sa.select(sa.func.count()).select_from(table).where(table.c.account_id == alice_id)
             )
-            assert left.scalar_one() == 0, table
+            assert left.scalar_one() == 0, table.name
         reasons = await session.execute(
-            sa.text(
-                "SELECT count(*) FROM appointment"
-                " WHERE patient_id = :id AND visit_reason_ct IS NOT NULL"
-            ),
-            {"id": _id(app, alice.account_id)},
+            sa.select(sa.func.count())
+            .select_from(appointment_table)
+            .where(
+                appointment_table.c.patient_id == alice_id,
+                appointment_table.c.visit_reason_ct.is_not(None),
+            )
         )
         assert reasons.scalar_one() == 0
         # the consent proofs stay (the notice says how long), naming nobody but an id
         kept = await session.execute(
-            sa.text("SELECT count(*) FROM consent_decision WHERE account_id = :id"),
-            {"id": _id(app, alice.account_id)},
+            sa.select(sa.func.count())
+            .select_from(decision_table)
+            .where(decision_table.c.account_id == alice_id)
         )
         assert kept.scalar_one() >= 2
         everything = " ".join(
@@ -128,9 +137,3 @@ async def test_erasure_keeps_only_what_names_nobody(
         )
         assert alice.email not in trail
         assert alice.full_name not in trail
-
-
-def _id(app: FastAPI, value: str) -> object:
-    """A UUID as the database stores it: 32 hex digits on SQLite, a uuid on PostgreSQL."""
-    parsed = uuid.UUID(value)
-    return parsed.hex if app.state.engine.dialect.name == "sqlite" else parsed

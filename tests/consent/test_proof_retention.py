@@ -9,6 +9,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from app.consent.repository import decision_table, state_table
 from app.core import clock
 from app.core.jobs import run_job
 from app.core.settings import Settings
@@ -19,15 +20,14 @@ from tests.helpers.booking import grant, patient
 
 async def _proofs(app: FastAPI, account_id: str) -> tuple[int, int]:
     key = uuid.UUID(account_id)
-    bound = key.hex if app.state.engine.dialect.name == "sqlite" else key
     async with app.state.session_factory() as session:
-        decisions = await session.execute(
-            sa.text("SELECT count(*) FROM consent_decision WHERE account_id = :id"), {"id": bound}
-        )
-        states = await session.execute(
-            sa.text("SELECT count(*) FROM consent_state WHERE account_id = :id"), {"id": bound}
-        )
-        return int(decisions.scalar_one()), int(states.scalar_one())
+        counts = []
+        for table in (decision_table, state_table):
+            found = await session.execute(
+                sa.select(sa.func.count()).select_from(table).where(table.c.account_id == key)
+            )
+            counts.append(int(found.scalar_one()))
+        return counts[0], counts[1]
 
 
 async def test_proofs_of_an_erased_account_go_five_years_later(
