@@ -532,24 +532,6 @@ class BookingRepository:
         )
         return changed(result)
 
-    async def count_identified_before(self, bound: datetime) -> int:
-        """Appointments that still name a patient whose last activity is older than ``bound``."""
-        active = sa.select(a.c.patient_id).where(
-            a.c.patient_id.is_not(None), sa.or_(a.c.created_at > bound, a.c.end_at > bound)
-        )
-        recent = sa.select(account_table.c.id).where(account_table.c.created_at > bound)
-        result = await self.session.execute(
-            sa.select(sa.func.count())
-            .select_from(a)
-            .where(
-                a.c.patient_id.is_not(None),
-                a.c.end_at <= bound,
-                a.c.patient_id.not_in(active.scalar_subquery()),
-                a.c.patient_id.not_in(recent.scalar_subquery()),
-            )
-        )
-        return int(result.scalar_one())
-
     async def forget_idempotency_keys(self, before: datetime) -> int:
         result = await self.session.execute(
             sa.delete(idempotency_table).where(idempotency_table.c.created_at < before)

@@ -71,10 +71,3 @@ async def anonymise_appointments(session: AsyncSession, settings: Settings) -> s
         details={"anonymised": anonymised, "retention_days": settings.appointment_retention_days},
     )
     return f"anonymised {anonymised} past appointments"
-
-
-async def identified_past_retention(session: AsyncSession, settings: Settings) -> int:
-    """Past appointments still naming a patient inactive for longer than the retention (plus a
-    day: the job is daily): zero when the privacy notice's promise holds."""
-    bound = clock.now() - timedelta(days=settings.appointment_retention_days + 1)
-    return await BookingRepository(session).count_identified_before(bound)
