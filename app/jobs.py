@@ -7,6 +7,8 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import Actor, audit_key, purge_older_than, verify_and_record
+from app.booking.closing import JOB_NAME as PRACTICE_CLOSING
+from app.booking.closing import purge_closed_practices
 from app.booking.retention import anonymise_appointments, purge_visit_reasons
 from app.consent.retention import purge_consent_proofs
 from app.core.jobs import Job
@@ -47,6 +49,8 @@ RETENTION_JOBS: list[Job] = [
     Job("consent-retention", timedelta(hours=24), purge_consent_proofs),
     # past appointments of patients inactive for 3 years (the privacy notice) name nobody
     Job("appointment-retention", timedelta(hours=24), anonymise_appointments),
+    # C12: what a closed practice's platform kept goes ERDV_PRACTICE_CLOSING_DAYS after closing
+    Job(PRACTICE_CLOSING, timedelta(hours=24), purge_closed_practices),
     # throttle keys hold client IPs; forgotten by every policy after its window (24 h by default)
     Job("throttle-retention", timedelta(hours=1), forget_stale),
 ]

@@ -133,6 +133,52 @@ def account_deleted(to: str, language: Language, cancelled: int) -> Mail:
     )
 
 
+def practice_closed(to: str, language: Language, cancelled: int, kept_days: int) -> Mail:
+    """The last mail to a practitioner who closed the account (C12, the contract's clauses 5 and
+    7): what went at once, what the platform keeps for how long and why, and how to get the
+    export in that time."""
+    if language == "en":
+        ahead = (
+            f"Your {cancelled} upcoming appointment(s) were cancelled and each patient told.\n\n"
+            if cancelled
+            else ""
+        )
+        return Mail(
+            to=to,
+            subject="Your erdv practice account is closed",
+            body=(
+                "As you asked, your erdv account is closed: your profile is out of the directory, "
+                "and your name, email address, phone, RPPS number, password, authenticator and "
+                f"sessions are gone.\n\n{ahead}"
+                f"For {kept_days} days, the operator keeps your agenda so that it can still give "
+                "you its export (agenda and patients' contact details) if you ask through the "
+                "contact on the transparency page; then it deletes it. Each patient keeps the "
+                "history of their own appointments.\n\nYou may create a new account with this "
+                "address at any time.\n"
+            ),
+        )
+    ahead = (
+        f"Vos {cancelled} rendez-vous à venir ont été annulés et chaque patient prévenu.\n\n"
+        if cancelled
+        else ""
+    )
+    return Mail(
+        to=to,
+        subject="Votre compte professionnel erdv est fermé",
+        body=(
+            "Comme vous l'avez demandé, votre compte erdv est fermé : votre fiche est retirée de "
+            "l'annuaire, et votre nom, votre adresse e-mail, votre téléphone, votre numéro RPPS, "
+            "votre mot de passe, votre application d'authentification et vos sessions ont été "
+            f"effacés.\n\n{ahead}"
+            f"Pendant {kept_days} jours, l'exploitant garde votre agenda pour pouvoir encore vous "
+            "en remettre l'export (agenda et coordonnées des patients) si vous le demandez au "
+            "contact indiqué sur la page Transparence ; il le supprime ensuite. Chaque patient "
+            "garde l'historique de ses propres rendez-vous.\n\nVous pouvez créer un nouveau "
+            "compte avec cette adresse quand vous le voulez.\n"
+        ),
+    )
+
+
 def confirm_new_email(to: str, language: Language, link: str, hours: int) -> Mail:
     """To the new address: the link that makes it the account's."""
     if language == "en":

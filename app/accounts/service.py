@@ -595,8 +595,13 @@ class AuthService(AccountsBase):
         says how many, for the last mail to the address (``mails.account_deleted``)."""
         account_id = principal.account_id
         account = await self.account(principal)
+        language = mails.language_of(account.language)
         self._send(
-            mails.account_deleted(account.email, mails.language_of(account.language), cancelled),
+            mails.practice_closed(
+                account.email, language, cancelled, self.settings.practice_closing_days
+            )
+            if principal.role is Role.PRACTITIONER
+            else mails.account_deleted(account.email, language, cancelled),
             to=account_id,
             topic="account-deleted",
         )

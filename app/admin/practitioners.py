@@ -8,7 +8,9 @@ from typing import Literal
 from fastapi import APIRouter
 
 from app.admin.common import ADMIN_CHANGE, ADMIN_READ
-from app.auth.authenticator import CurrentAdmin
+from app.auth.authenticator import CurrentAdmin, RecentlyAuthenticatedAdmin
+from app.booking.dependencies import Agenda
+from app.booking.schemas import FhirBundle
 from app.core.problems import problem_responses
 from app.practice.dependencies import Practices
 from app.practice.models import PracticeStatus
@@ -32,6 +34,8 @@ def _admin(view: PracticeView) -> PractitionerAdminRead:
         status=p.status,
         listed=view.listed,
         created_at=p.created_at,
+        closed_at=p.closed_at,
+        purged_at=p.purged_at,
     )
 
 
@@ -76,3 +80,22 @@ async def suspend_practitioner(
 ) -> PractitionerAdminRead:
     view = await practices.set_status(admin.actor, practitioner_id, PracticeStatus.SUSPENDED)
     return _admin(view)
+
+
+@router.get(
+    "/api/v1/admin/practices/{practice_id}/export",
+    summary="A closed practice's reversibility export, for its former practitioner (C12)",
+    description="The agenda and patients' contact details of a practice closed less than "
+    "`ERDV_PRACTICE_CLOSING_DAYS` ago, as `GET /api/v1/me/practice/export` gives them, for an "
+    "admin to hand to the former practitioner who asks (the contract's reversibility clause: the "
+    "export is still possible at the end). 404 for any other practice. Audited, with an entry in "
+    "each patient's access log.",
+    response_model=FhirBundle,
+    responses=problem_responses(
+        *ADMIN_READ, (403, "reauth_required"), (404, "not_found"), (429, "rate_limited")
+    ),
+)
+async def export_closed_practice(
+    practice_id: uuid.UUID, admin: RecentlyAuthenticatedAdmin, agenda: Agenda
+) -> FhirBundle:
+    return FhirBundle.model_validate(await agenda.export_closed(admin, practice_id))

@@ -79,6 +79,7 @@ class AuditAction(StrEnum):
     PRACTICE_ABSENCE_CREATED = "practice.absence_created"
     PRACTICE_ABSENCE_DELETED = "practice.absence_deleted"
     PRACTICE_EXPORTED = "practice.exported"
+    PRACTICE_CLOSED = "practice.closed"
     # appointments (subject: the patient)
     APPOINTMENT_BOOKED = "appointment.booked"
     APPOINTMENT_CANCELLED = "appointment.cancelled"
@@ -89,6 +90,7 @@ class AuditAction(StrEnum):
     AGENDA_READ = "agenda.read"
     VISIT_REASONS_PURGED = "retention.visit_reasons_purged"
     APPOINTMENTS_ANONYMISED = "retention.appointments_anonymised"
+    CLOSED_PRACTICES_PURGED = "retention.closed_practices_purged"
     # OAuth
     OAUTH_CLIENT_CREATED = "oauth.client_created"
     OAUTH_CLIENT_ENABLED = "oauth.client_enabled"

@@ -59,11 +59,25 @@ class AgendaService(BookingBase):
 
     async def export(self, principal: Principal) -> dict[str, Any]:
         """C12 reversibility: the practitioner leaves with their agenda and their patients'
-        contact details, as a FHIR R4 ``Bundle`` (Practitioner, Patient, Appointment resources).
-        No visit reason (C7, C8); each patient whose contact details leave gets an audit entry."""
+        contact details, at any time (``_bundle``)."""
+        return await self._bundle(principal, principal.account_id)
+
+    async def export_closed(self, admin: Principal, practice_id: uuid.UUID) -> dict[str, Any]:
+        """The same export of a practice closed less than ``ERDV_PRACTICE_CLOSING_DAYS`` ago, by
+        an admin for its former practitioner who asks (``app.booking.closing``); 404 for any other
+        practice, whose practitioner exports it themselves."""
+        if not await self.repository.closed_and_kept(practice_id):
+            raise PractitionerNotFound()
+        return await self._bundle(admin, practice_id)
+
+    async def _bundle(self, caller: Principal, practice_id: uuid.UUID) -> dict[str, Any]:
+        """The practice's agenda as a FHIR R4 ``Bundle`` (Practitioner, Patient, Appointment
+        resources). A visit for a patient's relative names the relative as its Patient, with
+        the account holder as the contact to reach. No visit reason (C7, C8); each patient
+        whose contact details leave gets an audit entry."""
         if self.throttle is not None:
-            await self.throttle.spend_export(principal.account_id)
-        practice, rows = await self.repository.export_rows(principal.account_id)
+            await self.throttle.spend_export(caller.account_id)
+        practice, rows = await self.repository.export_rows(practice_id)
         if practice is None:
             raise PractitionerNotFound()
         tz = zone_named(practice.timezone)
@@ -84,26 +98,47 @@ class AgendaService(BookingBase):
                 },
             }
         ]
-        patients: dict[uuid.UUID, Any] = {}
+        holders: set[uuid.UUID] = set()
+        people: dict[uuid.UUID, dict[str, Any]] = {}
         for row in rows:
-            if row.patient_id is not None:  # an anonymised visit names nobody
-                patients.setdefault(row.patient_id, row)
-        for patient_id, row in patients.items():
+            if row.patient_id is None:  # an anonymised visit names nobody
+                continue
+            holders.add(row.patient_id)
             telecom = [{"system": "email", "value": row.email}]
             if row.phone:
                 telecom.insert(0, {"system": "phone", "value": row.phone})
-            entries.append(
-                {
-                    "fullUrl": f"urn:uuid:{patient_id}",
-                    "resource": {
+            if row.relative_id is None:
+                people.setdefault(
+                    row.patient_id,
+                    {
                         "resourceType": "Patient",
-                        "id": str(patient_id),
+                        "id": str(row.patient_id),
                         "name": [{"text": row.full_name}],
                         "telecom": telecom,
                     },
+                )
+            else:
+                relative: dict[str, Any] = {
+                    "resourceType": "Patient",
+                    "id": str(row.relative_id),
+                    "name": [{"text": row.relative_name or ""}],
+                    "contact": [
+                        {
+                            "relationship": [{"text": "account holder"}],
+                            "name": {"text": row.full_name},
+                            "telecom": telecom,
+                        }
+                    ],
                 }
-            )
+                if row.relative_birth_date is not None:
+                    relative["birthDate"] = row.relative_birth_date.isoformat()
+                people.setdefault(row.relative_id, relative)
+        entries.extend(
+            {"fullUrl": f"urn:uuid:{person_id}", "resource": resource}
+            for person_id, resource in people.items()
+        )
         for row in rows:
+            person = row.relative_id or row.patient_id
             entries.append(
                 {
                     "fullUrl": f"urn:uuid:{row.id}",
@@ -119,7 +154,7 @@ class AgendaService(BookingBase):
                             *(
                                 [
                                     {
-                                        "actor": {"reference": f"Patient/{row.patient_id}"},
+                                        "actor": {"reference": f"Patient/{person}"},
                                         "status": "accepted",
                                     }
                                 ]
@@ -132,15 +167,15 @@ class AgendaService(BookingBase):
             )
         await self._record(
             AuditAction.PRACTICE_EXPORTED,
-            actor=principal.actor,
+            actor=caller.actor,
             object_type="practice",
             object_id=practice.id,
-            details={"patients": len(patients), "appointments": len(rows)},
+            details={"patients": len(people), "appointments": len(rows)},
         )
-        for patient_id in patients:
+        for patient_id in holders:
             await self._record(
                 AuditAction.PRACTICE_EXPORTED,
-                actor=principal.actor,
+                actor=caller.actor,
                 subject_id=patient_id,
                 object_type="practice",
                 object_id=practice.id,

@@ -185,9 +185,10 @@ class AppointmentService(BookingBase):
             "end_at": slot.end.astimezone(UTC),
             "status": AppointmentStatus.BOOKED.value,
             "channel": channel_of(principal),
-            "visit_reason_ct": self.cipher.encrypt(
-                secret, associated_data=visit_reason_aad(appointment_id)
-            ),
+            # C6: a practice that asks no reason learns none; nothing to keep, nothing to erase
+            "visit_reason_ct": None
+            if offer.generic
+            else self.cipher.encrypt(secret, associated_data=visit_reason_aad(appointment_id)),
             "created_at": now,
             "sequence": 0,
             "changed_at": now,
@@ -405,6 +406,31 @@ class AppointmentService(BookingBase):
         cancelled = await self._cancel_ahead(principal, "erasure", at_once=True)
         await self.repository.forget_reasons_of_patient(principal.account_id)
         return cancelled
+
+    async def cancel_for_closing(self, principal: Principal) -> int:
+        """The practitioner closes the account (C12, ``app.booking.closing``): every appointment
+        of the practice that has not ended is cancelled, each patient told as for any
+        cancellation by the practice, their notices written now (the practice's account is
+        erased next); how many."""
+        now = clock.now()
+        rows = await self.repository.booked_between(
+            principal.account_id, now, now + timedelta(days=3660)
+        )
+        if rows:
+            await self.repository.cancel([r.id for r in rows], principal.role.value, now)
+        for row in rows:
+            await self._record(
+                AuditAction.APPOINTMENT_CANCELLED,
+                actor=principal.actor,
+                subject_id=row.patient_id,
+                object_type="appointment",
+                object_id=row.id,
+                details={"by": principal.role.value, "closing": True},
+            )
+            await self.announce_at_once(
+                Change.CANCELLED, row, by=principal.role.value, sequence=row.sequence + 1
+            )
+        return len(rows)
 
     async def _cancel_ahead(
         self,

@@ -25,7 +25,7 @@ from app.booking.views import (
 )
 from app.core import clock
 from app.practice import professions
-from app.practice.profile import directory_url, search_key
+from app.practice.profile import directory_url, search_key, titles_of
 from app.schedule.model import MAX_WINDOW, Window
 from app.schedule.slots import FreeSlots
 from app.schedule.timegrid import ScheduleError
@@ -149,7 +149,7 @@ class DirectoryService(BookingBase):
         by_practice: dict[uuid.UUID, list[VisitReasonView]] = {}
         for r in reasons:
             by_practice.setdefault(r.practitioner_id, []).append(
-                VisitReasonView(r.id, r.label, r.duration_minutes, r.new_patients)
+                VisitReasonView(r.id, r.label, r.duration_minutes, r.new_patients, r.generic)
             )
         return [
             ProfileView(
@@ -162,6 +162,8 @@ class DirectoryService(BookingBase):
                 timezone=row.timezone,
                 convention_sector=row.convention_sector,
                 fees=row.fees,
+                titles=titles_of(row.titles),
+                practice_mode=row.practice_mode,
                 directory_url=directory_url(row.rpps),
                 visit_reasons=by_practice.get(row.id, []),
                 booking_rules={

@@ -112,6 +112,7 @@ class BookingRepository:
                 r.reason_label,
                 r.reason_minutes,
                 r.reason_new_patients,
+                r.reason_generic,
             )
             for r in rows
             if r.reason_id is not None
@@ -427,8 +428,18 @@ class BookingRepository:
         )
         return (await self.session.execute(query)).all()
 
+    async def closed_and_kept(self, practice_id: uuid.UUID) -> bool:
+        """The practice is closed and its kept data not yet deleted (``app.booking.closing``)."""
+        found = await self.session.execute(
+            sa.select(p.c.id).where(
+                p.c.id == practice_id, p.c.closed_at.is_not(None), p.c.purged_at.is_(None)
+            )
+        )
+        return found.first() is not None
+
     async def export_rows(self, practitioner_id: uuid.UUID) -> tuple[Any, Sequence[Any]]:
-        """The practice with its RPPS, and every appointment with the patient's contact details."""
+        """The practice with its RPPS, and every appointment with the patient's contact details
+        (and the relative's name and birth date, for a visit booked for one)."""
         practice = (
             await self.session.execute(
                 sa.select(*PROFILE_COLUMNS)
@@ -445,11 +456,18 @@ class BookingRepository:
                     a.c.end_at,
                     a.c.status,
                     a.c.created_at,
+                    a.c.relative_id,
                     account_table.c.full_name,
                     account_table.c.phone,
                     account_table.c.email,
+                    relative_table.c.full_name.label("relative_name"),
+                    relative_table.c.birth_date.label("relative_birth_date"),
                 )
-                .select_from(a.outerjoin(account_table, account_table.c.id == a.c.patient_id))
+                .select_from(
+                    a.outerjoin(account_table, account_table.c.id == a.c.patient_id).outerjoin(
+                        relative_table, relative_table.c.id == a.c.relative_id
+                    )
+                )
                 .where(a.c.practitioner_id == practitioner_id)
                 .order_by(a.c.start_at, a.c.id)
             )
@@ -531,6 +549,17 @@ class BookingRepository:
             .values(patient_id=None, relative_id=None)
         )
         return changed(result)
+
+    async def forget_unkept_visits(self, practitioner_id: uuid.UUID) -> int:
+        """A closed practice's appointments that no patient keeps in their history (anonymised
+        ones; later, those a practice entered for someone without an account) are deleted."""
+        unkept = sa.and_(a.c.practitioner_id == practitioner_id, a.c.patient_id.is_(None))
+        await self.session.execute(
+            sa.delete(cell_table).where(
+                cell_table.c.appointment_id.in_(sa.select(a.c.id).where(unkept))
+            )
+        )
+        return changed(await self.session.execute(sa.delete(a).where(unkept)))
 
     async def forget_idempotency_keys(self, before: datetime) -> int:
         result = await self.session.execute(

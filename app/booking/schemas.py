@@ -18,6 +18,11 @@ class VisitReasonPublic(BaseModel):
     label: str
     duration_minutes: int
     new_patients: bool
+    generic: bool = Field(
+        default=False,
+        description="The practice asks no visit reason (charter C6): its one reason stands for "
+        "any visit and nothing is stored about why",
+    )
 
 
 class BookingRulesPublic(BaseModel):
@@ -36,6 +41,10 @@ class Profile(BaseModel):
     timezone: str
     convention_sector: str | None
     fees: str
+    titles: list[str] = Field(description="The titles the practitioner states (charter C2)")
+    practice_mode: Literal["liberal", "salaried", "mixed"] | None = Field(
+        description="Mode of practice (C2): private (libéral), salaried, or both"
+    )
     directory_url: str | None
     visit_reasons: list[VisitReasonPublic]
     booking_rules: BookingRulesPublic

@@ -47,6 +47,8 @@ PROFILE_COLUMNS = (
     p.c.timezone,
     p.c.convention_sector,
     p.c.fees,
+    p.c.titles,
+    p.c.practice_mode,
     p.c.min_notice_minutes,
     p.c.max_horizon_days,
     p.c.cancel_deadline_minutes,
@@ -75,6 +77,7 @@ def _profile_with_reasons() -> sa.Select[Any]:
             v.c.label.label("reason_label"),
             v.c.duration_minutes.label("reason_minutes"),
             v.c.new_patients.label("reason_new_patients"),
+            v.c.generic.label("reason_generic"),
         )
         .select_from(
             p.join(account_table, account_table.c.id == p.c.id).outerjoin(
@@ -90,7 +93,14 @@ def _profile_with_reasons() -> sa.Select[Any]:
 def _visit_reasons() -> sa.Select[Any]:
     v = visit_reason_table
     return (
-        sa.select(v.c.id, v.c.practitioner_id, v.c.label, v.c.duration_minutes, v.c.new_patients)
+        sa.select(
+            v.c.id,
+            v.c.practitioner_id,
+            v.c.label,
+            v.c.duration_minutes,
+            v.c.new_patients,
+            v.c.generic,
+        )
         .where(v.c.practitioner_id.in_(sa.bindparam("ids", expanding=True)), v.c.active.is_(True))
         .order_by(v.c.created_at, v.c.id)
     )
@@ -174,6 +184,8 @@ class ReasonRow:
     label: str
     duration_minutes: int
     new_patients: bool
+    #: the one reason of a practice that asks none (C6)
+    generic: bool = False
 
 
 class Inserted(StrEnum):
@@ -209,6 +221,7 @@ def _booking_inputs() -> sa.Select[Any]:
             v.c.duration_minutes,
             v.c.new_patients,
             v.c.active,
+            v.c.generic,
             known.label("known"),
         )
         .select_from(

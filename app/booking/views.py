@@ -42,6 +42,8 @@ class VisitReasonView:
     label: str
     duration_minutes: int
     new_patients: bool
+    #: the practice asks no reason (C6): this one stands for any visit, the patient picks nothing
+    generic: bool = False
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,8 @@ class ProfileView:
     timezone: str
     convention_sector: str | None
     fees: str
+    titles: list[str]
+    practice_mode: str | None
     directory_url: str | None
     visit_reasons: list[VisitReasonView]
     booking_rules: dict[str, int]

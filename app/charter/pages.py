@@ -26,6 +26,11 @@ _LABELS = {
         "financing": "Financement",
         "price": "Prix pour les professionnels",
         "subprocessors": "Sous-traitants",
+        "closing": "Fermeture d'un compte professionnel",
+        "closing_text": "La fiche quitte l'annuaire à la fermeture et les rendez-vous à venir sont "
+        "annulés, chaque patient prévenu. L'exploitant garde l'agenda {days} jours pour pouvoir "
+        "encore en remettre l'export au professionnel qui le demande, puis supprime ce qu'il "
+        "gardait pour son compte ; chaque patient garde l'historique de ses propres rendez-vous.",
         "no_ads": "Aucune publicité, aucun avis, aucun classement payant, aucune vente de données.",
         "other": "English",
         "home": "Accueil",
@@ -44,6 +49,11 @@ _LABELS = {
         "financing": "Financing",
         "price": "Price for practitioners",
         "subprocessors": "Sub-processors",
+        "closing": "Closing a practitioner account",
+        "closing_text": "The profile leaves the directory at closing and upcoming appointments "
+        "are cancelled, each patient told. The operator keeps the agenda {days} days so that it "
+        "can still give its export to the practitioner who asks, then deletes what it kept on "
+        "the practice's behalf; each patient keeps the history of their own appointments.",
         "no_ads": "No advertising, no reviews, no paid ranking, no sale of data.",
         "other": "Français",
         "home": "Home",
@@ -111,6 +121,7 @@ def transparency_page(settings: Settings, lang: Lang) -> str:
         (labels["hosting"], settings.hosting_provider),
         (labels["financing"], settings.financing),
         (labels["price"], settings.price),
+        (labels["closing"], labels["closing_text"].format(days=settings.practice_closing_days)),
     ]
     processors = "".join(f"<li>{escape(line)}</li>" for line in settings.subprocessors)
     body = (

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.repository import entry_table
+from app.booking import closing
 from app.booking import retention as booking_retention
 from app.charter.model import Charter, Gate, PurposeId
 from app.core import clock
@@ -61,6 +62,7 @@ ALLOWED_EXPORT_ROUTES = frozenset(
     {
         "/api/v1/admin/audit",
         "/api/v1/admin/consent-log",
+        "/api/v1/admin/practices/{practice_id}/export",
         "/api/v1/me/export",
         "/api/v1/me/practice/export",
         "/api/v1/appointments/{appointment_id}.ics",
@@ -68,6 +70,8 @@ ALLOWED_EXPORT_ROUTES = frozenset(
 )
 AUDIT_VERIFY_MAX_AGE = timedelta(days=2)
 REVERSIBILITY_EXPORT = "/api/v1/me/practice/export"
+#: the same export of a closed practice, during the delay (``app.booking.closing``)
+CLOSED_EXPORT = "/api/v1/admin/practices/{practice_id}/export"
 
 
 @dataclass(frozen=True)
@@ -139,15 +143,30 @@ async def _c1(ctx: ReportInputs) -> tuple[str, Said]:
     )
 
 
+#: C2's presentation space: what the practitioner supplies and the profile publishes
+PROFILE_FIELDS = ("profession", "specialty", "titles", "practice_mode")
+
+
 async def _c2(ctx: ReportInputs) -> tuple[str, Said]:
     if not _gates(ctx.charter, PurposeId.PROFILE_PUBLICATION, Gate.LISTING):
         return NOT_MET, Said(
             "profile publication is not required for listing",
             "l'accord de publication du profil n'est pas exigé pour être listé",
         )
+    practice = ctx.metadata.tables.get("practice")
+    missing = [f for f in PROFILE_FIELDS if practice is None or f not in practice.c]
+    if missing:
+        return NOT_MET, Said(
+            f"the profile cannot hold {missing}",
+            f"le profil ne peut pas indiquer {missing}",
+        )
     return MET, Said(
-        "A profile is listed only once its practitioner granted profile-publication.",
-        "Un profil n'est listé qu'une fois son professionnel d'accord pour le publier.",
+        "A profile is listed only once its practitioner granted profile-publication; it states "
+        "the profession, specialty, titles and mode of practice the practitioner supplies, and "
+        "each change is live at once and audited.",
+        "Un profil n'est listé qu'une fois son professionnel d'accord pour le publier ; il "
+        "indique la profession, la spécialité, les titres et le mode d'exercice que le "
+        "professionnel renseigne, et chaque modification est immédiate et tracée.",
     )
 
 
@@ -208,9 +227,18 @@ async def _c6(ctx: ReportInputs) -> tuple[str, Said]:
             f"free-text visit reason storage found: {found}",
             f"stockage d'un motif en texte libre trouvé : {found}",
         )
+    mixed = (await practice_service.directory_check(ctx.session)).asking_and_generic
+    if mixed:
+        return NOT_MET, Said(
+            f"{mixed} practices offer their generic reason beside reasons to pick",
+            f"{mixed} cabinets proposent leur motif générique à côté de motifs à choisir",
+        )
     return MET, Said(
-        "Visit reasons come from the practitioner's own list; no free-text reason column exists.",
-        "Les motifs viennent de la liste du professionnel ; aucune colonne de motif en texte "
+        "Visit reasons come from the practitioner's own list, asked only if the practitioner "
+        "wants one (otherwise one generic reason alone, and nothing stored); no free-text "
+        "reason column exists.",
+        "Les motifs viennent de la liste du professionnel, demandés seulement s'il le souhaite "
+        "(sinon un motif générique seul, et rien n'est gardé) ; aucune colonne de motif en texte "
         "libre n'existe.",
     )
 
@@ -357,16 +385,33 @@ async def _c7(ctx: ReportInputs) -> tuple[str, Said]:
 
 
 async def _c12(ctx: ReportInputs) -> tuple[str, Said]:
-    if REVERSIBILITY_EXPORT not in ctx.route_paths:
+    if REVERSIBILITY_EXPORT not in ctx.route_paths or CLOSED_EXPORT not in ctx.route_paths:
         return NOT_MET, Said(
             "the practitioner's reversibility export is not served",
             "l'export de réversibilité du professionnel n'est pas servi",
         )
+    listed = (await practice_service.directory_check(ctx.session)).closed
+    if listed:
+        return NOT_MET, Said(
+            f"{listed} closed practices are still listed",
+            f"{listed} cabinets fermés sont encore listés",
+        )
+    overdue = await closing.overdue_closed_practices(ctx.session, ctx.settings)
+    days = ctx.settings.practice_closing_days
+    if overdue:
+        return NOT_MET, Said(
+            f"{overdue} closed practices keep their data past {days} days",
+            f"{overdue} cabinets fermés gardent leurs données au-delà de {days} jours",
+        )
     return MET, Said(
         f"{REVERSIBILITY_EXPORT} gives the agenda and patient contacts as a FHIR-shaped JSON "
-        "Bundle, to the practitioner, at any time.",
+        "Bundle, to the practitioner, at any time; a closed practice leaves the directory at "
+        f"once, and what was kept on its behalf goes {days} days later (the export is still "
+        "possible meanwhile, on request).",
         f"{REVERSIBILITY_EXPORT} donne à tout moment au professionnel son agenda et les "
-        "coordonnées de ses patients (Bundle JSON de forme FHIR).",
+        "coordonnées de ses patients (Bundle JSON de forme FHIR) ; un cabinet fermé quitte "
+        f"l'annuaire aussitôt, et ce qui était gardé pour son compte part {days} jours plus tard "
+        "(l'export reste possible entre-temps, sur demande).",
     )
 
 

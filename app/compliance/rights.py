@@ -1,16 +1,18 @@
-"""The patient's rights over their data, as routes: ``GET /api/v1/me/export`` (GDPR art. 15, 20)
-and ``DELETE /api/v1/me`` (art. 17)."""
+"""The data subject's rights, as routes: ``GET /api/v1/me/export`` (GDPR art. 15, 20) and
+``DELETE /api/v1/me`` (art. 17; for a practitioner, the closing of charter C12)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.accounts.dependencies import Auth
+from app.accounts.models import Role
+from app.accounts.principal import Principal
 from app.audit.dependencies import Audit
-from app.auth.authenticator import RecentlyAuthenticatedPatient
+from app.auth.authenticator import Authenticator, RecentlyAuthenticatedPatient
 from app.auth.router import clear_session_cookie
 from app.booking.dependencies import Appointments
 from app.compliance import export
@@ -18,6 +20,7 @@ from app.core import clock
 from app.core.deps import AppSettings
 from app.core.problems import problem_responses
 from app.core.request_db import DbSession
+from app.practice.dependencies import Practices
 from app.throttle.dependencies import RequestThrottle
 
 router = APIRouter(tags=["patient rights"])
@@ -82,19 +85,30 @@ async def export_my_data(
         "password, so the address can register again. Past appointments stay in the practices' "
         "agendas without the patient's name, visit reasons are erased, consent proofs and audit "
         "entries keep only the account's id (the audit chain still verifies). A last mail to "
-        "the address says so."
+        "the address says so.\n\nA practitioner's closing (charter C12; offer the "
+        "reversibility export `GET /api/v1/me/practice/export` first): the listing ends at once, "
+        "every appointment ahead is cancelled and each patient told, the account is erased as "
+        "above; what the platform kept on the practice's behalf and no patient keeps goes "
+        "`ERDV_PRACTICE_CLOSING_DAYS` later (30 by default, stated on the transparency page)."
     ),
     responses=problem_responses(*_RIGHTS_ERRORS),
 )
 async def delete_my_account(
     request: Request,
-    patient: RecentlyAuthenticatedPatient,
+    account: Annotated[
+        Principal, Depends(Authenticator(Role.PATIENT, Role.PRACTITIONER, recent=True))
+    ],
     appointments: Appointments,
+    practices: Practices,
     auth: Auth,
     settings: AppSettings,
 ) -> Response:
-    cancelled = await appointments.cancel_for_erasure(patient)
-    await auth.erase(patient, cancelled=cancelled)
+    if account.role is Role.PRACTITIONER:  # C12: app.booking.closing
+        cancelled = await appointments.cancel_for_closing(account)
+        await practices.close(account)
+    else:
+        cancelled = await appointments.cancel_for_erasure(account)
+    await auth.erase(account, cancelled=cancelled)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     clear_session_cookie(response, request, settings)
     return response

@@ -133,6 +133,11 @@ class Settings(BaseSettings):
     #: a patient's past appointments are anonymised this long after their last activity (the
     #: privacy notice: 3 years)
     appointment_retention_days: int = Field(default=3 * 365 + 1, ge=365)
+    #: after a practitioner closes the account (C12), what the platform kept on the practice's
+    #: behalf (visits no patient keeps, hours, absences, place) stays this long, so that the
+    #: operator can still hand the practitioner the reversibility export on request, then goes;
+    #: the transparency page states it
+    practice_closing_days: int = Field(default=30, ge=1, le=365)
     #: Visit reasons are erased this long after the appointment ends (charter C7).
     visit_reason_grace_hours: int = Field(default=24, ge=0, le=24 * 30)
     #: Bookings a patient may make per hour before growing delays (docs/security.md "Throttling").

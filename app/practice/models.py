@@ -36,6 +36,15 @@ class PracticeStatus(StrEnum):
     SUSPENDED = "suspended"
 
 
+class PracticeMode(StrEnum):
+    """How the practitioner practises (charter C2, *mode d'exercice*): in private practice
+    (*libéral*), salaried (a health centre, a hospital), or both."""
+
+    LIBERAL = "liberal"
+    SALARIED = "salaried"
+    MIXED = "mixed"
+
+
 class Practice(SQLModel, table=True):
     __tablename__ = "practice"
     __table_args__ = (
@@ -60,6 +69,10 @@ class Practice(SQLModel, table=True):
     timezone: str = Field(default="Europe/Paris", max_length=64)
     convention_sector: str | None = Field(default=None, max_length=24)
     fees: str = Field(default="", max_length=200)
+    #: the titles the practitioner states (C2), a JSON list of short texts, shown on the profile
+    titles: str = Field(default="[]", sa_type=sa.Text, sa_column_kwargs={"server_default": "[]"})
+    #: ``PracticeMode`` (C2), or None until the practitioner says
+    practice_mode: str | None = Field(default=None, max_length=16)
     min_notice_minutes: int = Field(default=120)
     max_horizon_days: int = Field(default=90)
     cancel_deadline_minutes: int = Field(default=1440)
@@ -71,12 +84,21 @@ class Practice(SQLModel, table=True):
     new_booking_mail: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+    #: when the practitioner closed the account (C12): the listing ends at once with the
+    #: account; what the platform kept on the practice's behalf goes after
+    #: ``ERDV_PRACTICE_CLOSING_DAYS`` (``app.booking.closing``)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: when that deletion ran
+    purged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class VisitReason(SQLModel, table=True):
     """A visit reason from the practitioner's own list (charter C6): never free text from a patient.
 
     Deleting one only retires it (``active``): appointments keep pointing at it.
+
+    A practitioner who asks no reason (C6: "if a reason is asked") offers one ``generic`` reason
+    instead, and nothing else: the patient picks nothing, the appointment stores no reason.
     """
 
     __tablename__ = "visit_reason"
@@ -91,6 +113,7 @@ class VisitReason(SQLModel, table=True):
     duration_minutes: int
     new_patients: bool = Field(default=True)
     active: bool = Field(default=True)
+    generic: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 

@@ -10,6 +10,7 @@ Ordre's own site (each Order has one, and not every profession has an Order). Th
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from typing import Final
 from urllib.parse import urlencode
@@ -23,6 +24,12 @@ def directory_url(rpps: str | None) -> str | None:
     if not rpps:
         return None
     return f"{DIRECTORY_BASE}?{urlencode({'texteRecherche': rpps})}"
+
+
+def titles_of(stored: str) -> list[str]:
+    """The practitioner's titles (C2) from their stored JSON list."""
+    loaded = json.loads(stored or "[]")
+    return [str(t) for t in loaded] if isinstance(loaded, list) else []
 
 
 def search_key(text: str) -> str:

@@ -36,13 +36,34 @@ class PracticeRepository:
         return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
     async def listed_directory_entries(self) -> Sequence[Any]:
-        """(profession, specialty, rpps) of every listed practice (the compliance report)."""
+        """(profession, specialty, rpps, closed_at) of every listed practice (the compliance
+        report)."""
         query = (
-            sa.select(practice_table.c.profession, practice_table.c.specialty, account_table.c.rpps)
+            sa.select(
+                practice_table.c.profession,
+                practice_table.c.specialty,
+                account_table.c.rpps,
+                practice_table.c.closed_at,
+            )
             .select_from(_with_account)
             .where(listed_clause())
         )
         return (await self.session.execute(query)).all()
+
+    async def asking_and_generic(self) -> int:
+        """Practices that offer their generic reason beside other active reasons (C6: a
+        practice asks a reason, or asks none with one generic reason alone)."""
+        v, other = visit_reason_table, visit_reason_table.alias("other_reason")
+        query = sa.select(sa.func.count(sa.distinct(v.c.practitioner_id))).where(
+            v.c.generic.is_(True),
+            v.c.active.is_(True),
+            sa.exists().where(
+                other.c.practitioner_id == v.c.practitioner_id,
+                other.c.active.is_(True),
+                other.c.id != v.c.id,
+            ),
+        )
+        return int((await self.session.execute(query)).scalar_one())
 
     async def add_missing(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert practice rows, leaving alone any created meanwhile (ON CONFLICT DO NOTHING)."""
@@ -103,6 +124,41 @@ class PracticeRepository:
     async def update(self, practice_id: uuid.UUID, **values: Any) -> None:
         await self.session.execute(
             sa.update(practice_table).where(practice_table.c.id == practice_id).values(**values)
+        )
+
+    # closing (C12)
+
+    async def closed_before(self, bound: datetime) -> Sequence[uuid.UUID]:
+        """Practices closed before ``bound`` whose kept data has not been deleted yet."""
+        query = sa.select(practice_table.c.id).where(
+            practice_table.c.closed_at <= bound, practice_table.c.purged_at.is_(None)
+        )
+        return (await self.session.execute(query)).scalars().all()
+
+    async def strip_closed(self, practice_id: uuid.UUID, at: datetime) -> None:
+        """What the platform kept for a closed practice goes: its absences, opening hours, visit
+        reason list, place, fees and titles. Its name, profession and specialty stay: they are
+        what each patient's own history of their visits there shows."""
+        await self.session.execute(
+            sa.delete(absence_table).where(absence_table.c.practitioner_id == practice_id)
+        )
+        await self.session.execute(
+            sa.update(visit_reason_table)
+            .where(visit_reason_table.c.practitioner_id == practice_id)
+            .values(active=False)
+        )
+        await self.update(
+            practice_id,
+            address="",
+            city="",
+            city_key="",
+            fees="",
+            titles="[]",
+            practice_mode=None,
+            convention_sector=None,
+            weekly="[]",
+            purged_at=at,
+            updated_at=at,
         )
 
     # visit reasons

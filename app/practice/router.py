@@ -12,7 +12,7 @@ from app.core.access import PUBLIC
 from app.core.problems import problem_responses
 from app.practice import professions
 from app.practice.dependencies import Practices
-from app.practice.profile import directory_url
+from app.practice.profile import directory_url, titles_of
 from app.practice.schemas import (
     AbsenceIn,
     AbsenceRead,
@@ -44,6 +44,8 @@ def _practice(view: PracticeView) -> PracticeRead:
         timezone=p.timezone,
         convention_sector=p.convention_sector,
         fees=p.fees,
+        titles=titles_of(p.titles),
+        practice_mode=p.practice_mode,
         directory_url=directory_url(view.rpps),
         booking_rules=BookingRules(
             min_notice_minutes=p.min_notice_minutes,

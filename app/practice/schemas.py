@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from app.core.schemas import Instant, Schema
 
@@ -14,6 +14,11 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
 HHMM = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 Sector = Literal["1", "2", "3", "non-conventionne"]
+#: C2's *mode d'exercice* (``app.practice.models.PracticeMode``)
+Mode = Literal["liberal", "salaried", "mixed"]
+#: a title as the practitioner states it ("Ancien chef de clinique", "DU d'échographie")
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=120)]
+MAX_TITLES = 8
 
 
 class BookingRules(BaseModel):
@@ -36,6 +41,8 @@ class PracticeRead(BaseModel):
     timezone: str
     convention_sector: str | None
     fees: str
+    titles: list[str]
+    practice_mode: Mode | None
     directory_url: str | None
     booking_rules: BookingRules
     status: Literal["pending", "approved", "suspended"]
@@ -55,13 +62,34 @@ class PracticeUpdate(Schema):
     timezone: str | None = Field(default=None, max_length=64)
     convention_sector: Sector | None = None
     fees: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    titles: list[Title] | None = Field(default=None, max_length=MAX_TITLES)
+    practice_mode: Mode | None = None
     booking_rules: BookingRulesIn | None = None
 
 
+#: what a practice that asks no reason calls its one generic reason, unless it names it
+GENERIC_LABEL = "Consultation"
+
+
 class VisitReasonIn(Schema):
-    label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=80)]
+    label: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=80)] | None
+    ) = Field(default=None, description="Required unless generic")
     duration_minutes: int = Field(ge=5, le=480, multiple_of=5)
     new_patients: bool = True
+    generic: bool = Field(
+        default=False,
+        description="Ask patients no visit reason (charter C6: a reason is asked only if the "
+        "practitioner wants one): this reason replaces every other one, in every opening block; "
+        "adding a named reason later replaces it in turn",
+    )
+
+    @model_validator(mode="after")
+    def _named_unless_generic(self) -> VisitReasonIn:
+        if self.label is None and not self.generic:
+            raise ValueError("a visit reason needs a label, unless it is the generic one")
+        return self
+
     offer_in_all_hours: bool = Field(
         default=False,
         description="Also offer it in every weekly opening block (else only where the opening "
@@ -74,6 +102,7 @@ class VisitReasonRead(BaseModel):
     label: str
     duration_minutes: int
     new_patients: bool
+    generic: bool
 
 
 class WeeklyBlock(Schema):
@@ -123,3 +152,7 @@ class PractitionerAdminRead(BaseModel):
     status: Literal["pending", "approved", "suspended"]
     listed: bool
     created_at: datetime
+    #: closed by its practitioner (C12): its kept data go ``ERDV_PRACTICE_CLOSING_DAYS`` later
+    closed_at: datetime | None = None
+    #: when they went; the closed practice's export is no longer possible
+    purged_at: datetime | None = None

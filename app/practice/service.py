@@ -13,6 +13,7 @@ core (``app.schedule.slots.Schedule``): what is stored can always be laid out as
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -45,7 +46,7 @@ from app.practice.profile import (
     zone,
 )
 from app.practice.repository import PracticeRepository
-from app.practice.schemas import Availability, PracticeUpdate, VisitReasonIn
+from app.practice.schemas import GENERIC_LABEL, Availability, PracticeUpdate, VisitReasonIn
 from app.schedule.hours import blocks_of, dump_weekly, load_weekly
 from app.schedule.model import Schedule
 from app.schedule.timegrid import ScheduleError
@@ -156,6 +157,10 @@ class PracticeService:
             values["city"], values["city_key"] = body.city, search_key(body.city)
         if "convention_sector" in given:
             values["convention_sector"] = body.convention_sector
+        if "practice_mode" in given:
+            values["practice_mode"] = body.practice_mode
+        if "titles" in given and body.titles is not None:
+            values["titles"] = json.dumps(list(dict.fromkeys(body.titles)), ensure_ascii=False)
         if "timezone" in given and body.timezone is not None:
             if zone(body.timezone) is None:
                 message = f"unknown IANA time zone {body.timezone!r}"
@@ -173,6 +178,20 @@ class PracticeService:
         )
         return await self.view(practice.id)
 
+    async def close(self, principal: Principal) -> None:
+        """C12: the practitioner ends the contract. The listing ends with the account (the caller
+        erases it next; ``listed_clause`` wants an active account); the date starts the delay after
+        which what was kept on the practice's behalf goes (``app.booking.closing``)."""
+        practice = await self._own(principal, lock=True)
+        await self.repository.update(practice.id, closed_at=clock.now(), updated_at=clock.now())
+        await self.audit.record(
+            AuditAction.PRACTICE_CLOSED,
+            actor=principal.actor,
+            object_type="practice",
+            object_id=practice.id,
+            details={"kept_days": self.settings.practice_closing_days},
+        )
+
     # visit reasons
 
     async def visit_reasons(self, principal: Principal) -> list[VisitReason]:
@@ -180,22 +199,36 @@ class PracticeService:
         return list(await self.repository.visit_reasons(practice.id))
 
     async def add_visit_reason(self, principal: Principal, body: VisitReasonIn) -> VisitReason:
-        practice = await self._own(principal, lock=body.offer_in_all_hours)
-        if len(await self.repository.visit_reasons(practice.id)) >= MAX_VISIT_REASONS:
+        """A new reason of the practitioner's list (C6). A practice either asks a reason (its
+        named reasons) or asks none (one ``generic`` reason alone): adding the generic reason
+        retires every other one, and adding a named reason retires the generic one, the new
+        reason taking the retired ones' place in the opening hours. So a practitioner switches
+        in one step and no opening block is left empty."""
+        replacing = body.offer_in_all_hours or body.generic
+        practice = await self._own(principal, lock=True)
+        active = await self.repository.visit_reasons(practice.id)
+        retired = [r.id for r in active if body.generic or r.generic]
+        if len(active) - len(retired) >= MAX_VISIT_REASONS:
             raise TooManyVisitReasons(f"A practice has at most {MAX_VISIT_REASONS} visit reasons.")
         reason = VisitReason(
             practitioner_id=practice.id,
-            label=body.label,
+            label=body.label or GENERIC_LABEL,
             duration_minutes=body.duration_minutes,
-            new_patients=body.new_patients,
+            new_patients=True if body.generic else body.new_patients,
+            generic=body.generic,
             created_at=clock.now(),
         )
         await self.repository.add_visit_reason(reason)
-        if body.offer_in_all_hours:
-            weekly = [
-                {**item, "visit_reason_ids": [*item["visit_reason_ids"], str(reason.id)]}
-                for item in load_weekly(practice.weekly)
-            ]
+        for old in retired:
+            await self.repository.retire_visit_reason(practice.id, old)
+        gone = {str(i) for i in retired}
+        if replacing or gone:
+            weekly = []
+            for item in load_weekly(practice.weekly):
+                ids = [i for i in item["visit_reason_ids"] if i not in gone]
+                if replacing or len(ids) < len(item["visit_reason_ids"]):
+                    ids.append(str(reason.id))
+                weekly.append({**item, "visit_reason_ids": ids})
             await self.repository.update(
                 practice.id, weekly=dump_weekly(blocks_of(weekly)), updated_at=clock.now()
             )
@@ -204,6 +237,7 @@ class PracticeService:
             actor=principal.actor,
             object_type="visit_reason",
             object_id=reason.id,
+            details={"generic": True, "retired": len(retired)} if body.generic else None,
         )
         return reason
 
@@ -362,13 +396,21 @@ class DirectoryCheck:
     listed: int
     without_directory_link: int
     off_the_list: int
+    #: listed although their practitioner closed the account (C12)
+    closed: int
+    #: ask no reason yet offer more than their generic one (C6)
+    asking_and_generic: int
 
 
 async def directory_check(session: AsyncSession) -> DirectoryCheck:
-    """Charter C3 and C13 on live data: every listed practitioner has an RPPS (hence a directory
-    link) and a profession and specialty from the fixed list."""
-    rows = await PracticeRepository(session).listed_directory_entries()
+    """Charter C3, C6, C12 and C13 on live data: every listed practitioner has an RPPS (hence a
+    directory link), a profession and specialty from the fixed list, and an open account; no
+    practice offers its generic reason beside others."""
+    repository = PracticeRepository(session)
+    rows = await repository.listed_directory_entries()
     return DirectoryCheck(
+        closed=sum(1 for r in rows if r.closed_at is not None),
+        asking_and_generic=await repository.asking_and_generic(),
         listed=len(rows),
         without_directory_link=sum(1 for r in rows if directory_url(r.rpps) is None),
         off_the_list=sum(

@@ -23,15 +23,17 @@ from tests.helpers.problems import assert_problem
 REASON = "Suivi-tension-kz4"
 
 
-async def test_deleting_needs_a_fresh_reauth_and_is_a_patients(people: People) -> None:
+async def test_deleting_needs_a_fresh_reauth_and_is_not_an_admins(people: People) -> None:
+    """A practitioner's deletion is the closing (tests/compliance/test_closing.py); an admin's
+    account is not deleted from its own session (another admin suspends it)."""
     alice = await patient(people)
     assert_problem(await alice.delete("/api/v1/me"), 403, "reauth_required")
-    doctor, _ = await ready_practitioner(people)
-    assert (await doctor.reauth()).status_code == 204
-    assert_problem(await doctor.delete("/api/v1/me"), 403, "forbidden")
+    admin = await people.signed_in(role="admin")
+    assert (await admin.reauth()).status_code == 204
+    assert_problem(await admin.delete("/api/v1/me"), 403, "forbidden")
     # both accounts as they were
     assert (await alice.get("/api/v1/me")).json()["email"] == alice.email
-    assert (await doctor.get("/api/v1/me")).json()["email"] == doctor.email
+    assert (await admin.get("/api/v1/me")).json()["email"] == admin.email
 
 
 async def test_erasure_keeps_only_what_names_nobody(
