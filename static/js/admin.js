@@ -37,11 +37,21 @@ export async function dashboardView(main) {
   // practitioners at work: suspend one at once (out of search, not bookable); reinstate later
   main.append(section({ heading: "approved-title", title: t("admin.approved_list") },
     table([t("admin.name"), t("register.rpps"), t("search.city"), t("practice.status"), t("common.actions")],
-      [...approved, ...suspended].map((p) => [p.display_name, directory(p), p.city || "—", t(`admin.status_${p.status}`),
+      [...approved, ...suspended].filter((p) => !p.closed_at).map((p) => [p.display_name, directory(p), p.city || "—", t(`admin.status_${p.status}`),
         p.status === "approved"
           ? h("button", { type: "button", class: "danger", "aria-label": `${t("admin.suspend")} ${p.display_name}`, on: { click: decide(p, "suspend", "admin.suspended") } }, t("admin.suspend"))
           : h("button", { type: "button", class: "secondary", "aria-label": `${t("admin.reinstate")} ${p.display_name}`, on: { click: decide(p, "approve", "admin.reinstated") } }, t("admin.reinstate"))]),
       t("admin.approved_empty"))));
+
+  // C12: practices their practitioner closed; while the platform keeps their agenda, an admin can
+  // hand its export to the former practitioner who asks (checked by other means: the account is gone)
+  const closed = [...pending, ...approved, ...suspended].filter((p) => p.closed_at && !p.purged_at);
+  main.append(section({ heading: "closed-title", title: t("admin.closed") },
+    h("p", {}, t("admin.closed_intro")),
+    table([t("admin.name"), t("admin.closed_at"), t("common.actions")],
+      closed.map((p) => [p.display_name, fmtShort(p.closed_at),
+        exportLink(`/api/v1/admin/practices/${p.id}/export`, `erdv-agenda-${p.id}.fhir.json`, t("admin.closed_export"))]),
+      t("admin.closed_empty"))));
 
   main.append(complianceSection(compliance, charter));
   main.append(deadMessages(dead));

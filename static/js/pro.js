@@ -2,7 +2,7 @@
 import { get, post, put, del, query } from "./api.js";
 import { h, clear, field, checkbox } from "./dom.js";
 import { t, lang } from "./i18n.js";
-import { session, nav, notify, showError } from "./state.js";
+import { session, nav, notify, showError, exportLink, withReauth } from "./state.js";
 import { fmtTime, fmtDateTime, dayKey, addDaysKey, startOfDayIn, fmtDayKey } from "./format.js";
 import { heading, link, loading, empty, section, table, cards, form } from "./widgets.js";
 import { slotPicker } from "./slotpicker.js";
@@ -41,6 +41,11 @@ export async function practiceView(main) {
   const sector = field(t("practitioner.sector"), { tag: "select", options: [["", "—"], ...["1", "2", "3", "non-conventionne"].map((s) => [s, t(`sector.${s}`)])] });
   sector.input.value = practice.convention_sector || "";
   const fees = field(t("practitioner.fees"), { value: practice.fees, maxlength: 200 }, t("practice.fees_hint"));
+  // charter C2: the presentation space holds the titles and mode of practice the practitioner states
+  const mode = field(t("practitioner.mode"), { tag: "select", id: "practice-mode", options: [["", "—"], ...["liberal", "salaried", "mixed"].map((m) => [m, t(`mode.${m}`)])] });
+  mode.input.value = practice.practice_mode || "";
+  const titles = field(t("practitioner.titles"), { tag: "textarea", id: "practice-titles", rows: 3 }, t("practice.titles_hint"));
+  titles.input.value = practice.titles.join("\n");
   const rules = practice.booking_rules;
   const notice = field(t("rules.min_notice"), { type: "number", min: 0, value: rules.min_notice_minutes });
   const horizon = field(t("rules.max_horizon"), { type: "number", min: 1, max: 366, value: rules.max_horizon_days });
@@ -52,6 +57,8 @@ export async function practiceView(main) {
         address: address.input.value.trim(),
         city: city.input.value.trim(),
         fees: fees.input.value.trim(),
+        practice_mode: mode.input.value || null,
+        titles: titles.input.value.split("\n").map((x) => x.trim()).filter(Boolean),
         booking_rules: {
           min_notice_minutes: Number(notice.input.value),
           max_horizon_days: Number(horizon.input.value),
@@ -65,11 +72,49 @@ export async function practiceView(main) {
       await nav.go("/pro", { replace: true });
       notify(t("common.saved"), "success");
     },
-    h("div", { class: "grid" }, name.wrap, profession.wrap, specialty.wrap, address.wrap, city.wrap, sector.wrap, fees.wrap),
+    h("div", { class: "grid" }, name.wrap, profession.wrap, specialty.wrap, address.wrap, city.wrap, sector.wrap, fees.wrap, mode.wrap),
+    titles.wrap,
     h("fieldset", {}, h("legend", {}, t("rules.title")), h("div", { class: "grid" }, notice.wrap, horizon.wrap, deadline.wrap)),
     h("button", { type: "submit" }, t("common.save")))));
   main.append(await notificationSettings());
   main.append(consentSection(charter, consents, "practitioner", "/pro"));
+  main.append(leaveSection());
+}
+
+/**
+ * Charter C12: the practitioner leaves with their data. The export comes first (agenda and patients'
+ * contact details, FHIR JSON); closing then asks for a ticked box and a fresh sign-in, ends the
+ * listing at once, cancels what is ahead (each patient told) and erases the account.
+ */
+function leaveSection() {
+  const sure = checkbox(t("close.confirm"), { id: "close-sure" });
+  const submit = h("button", { type: "submit", class: "danger", id: "close-account" }, t("close.submit"));
+  const closing = h("form", { on: { submit: async (event) => {
+    event.preventDefault();
+    sure.input.removeAttribute("aria-invalid");
+    if (!sure.input.checked) {
+      sure.input.setAttribute("aria-invalid", "true");
+      sure.input.focus();
+      notify(t("delete.tick_first"), "error");
+      return;
+    }
+    submit.disabled = true;
+    try {
+      await withReauth(() => del("/api/v1/me"));
+      session.account = null;
+      await nav.go("/");
+      notify(t("close.done"), "success");
+    } catch (error) {
+      showError(error);
+    } finally {
+      submit.disabled = false;
+    }
+  } } }, h("h3", {}, t("close.step2")), h("p", {}, t("close.intro")), sure.wrap, submit);
+  return section({ heading: "leave-title", title: t("close.title"), id: "leave" },
+    h("h3", {}, t("close.step1")),
+    h("p", {}, t("close.export_intro")),
+    h("p", {}, exportLink("/api/v1/me/practice/export", "erdv-agenda.fhir.json", t("close.export"))),
+    closing);
 }
 
 /** The practice's switch: a mail for each booking, move or cancellation a patient or an
@@ -382,4 +427,26 @@ export async function reasonsView(main) {
       await nav.go("/pro/reasons", { replace: true });
       notify(everywhere.input.checked ? t("reasons.created_everywhere") : t("reasons.created_nowhere"), "success");
     }, h("div", { class: "grid" }, label.wrap, duration.wrap), newPatients.wrap, everywhere.wrap, h("button", { type: "submit" }, t("reasons.add")))));
+  main.append(askNoReason(reasons));
+}
+
+/**
+ * Charter C6: a reason is asked only if the practitioner wants one. Asking none replaces the list by
+ * one generic reason (every opening block offers it, nothing is stored about why); adding a named
+ * reason above asks again.
+ */
+function askNoReason(reasons) {
+  const generic = reasons.find((r) => r.generic);
+  if (generic) {
+    return section({ heading: "no-reason-title", title: t("reasons.none_title"), id: "no-reason" },
+      h("p", {}, t("reasons.none_active", { n: generic.duration_minutes })));
+  }
+  const duration = field(t("reasons.duration_minutes"), { type: "number", required: true, min: 5, max: 480, step: 5, value: 20, id: "generic-duration" });
+  return section({ heading: "no-reason-title", title: t("reasons.none_title"), id: "no-reason" },
+    form(async () => {
+      if (reasons.length && !window.confirm(t("reasons.none_confirm"))) return;
+      await post("/api/v1/me/visit-reasons", { generic: true, duration_minutes: Number(duration.input.value) });
+      await nav.go("/pro/reasons", { replace: true });
+      notify(t("reasons.none_done"), "success");
+    }, h("p", {}, t("reasons.none_intro")), duration.wrap, h("button", { type: "submit", class: "secondary" }, t("reasons.none_submit"))));
 }

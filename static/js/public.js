@@ -150,6 +150,8 @@ export async function practitionerView(main, id) {
       "dl",
       { class: "facts" },
       h("dt", {}, t("practitioner.address")), h("dd", {}, profile.address),
+      ...(profile.practice_mode ? [h("dt", {}, t("practitioner.mode")), h("dd", {}, t(`mode.${profile.practice_mode}`))] : []),
+      ...(profile.titles.length ? [h("dt", {}, t("practitioner.titles")), h("dd", { id: "titles" }, profile.titles.join(" · "))] : []),
       h("dt", {}, t("practitioner.sector")), h("dd", {}, sectorLabel(profile.convention_sector)),
       h("dt", {}, t("practitioner.fees")), h("dd", {}, profile.fees || "—"),
       h("dt", {}, t("practitioner.directory")),

@@ -31,7 +31,11 @@ export function slotPicker(container, profile, { onPick, fixedReason, initial } 
     options: reasons.map((r) => [r.id, `${r.label} (${t("common.minutes", { n: r.duration_minutes })})${r.new_patients ? "" : ` — ${t("book.known_patients")}`}`]),
   });
   reasonField.input.value = reason.id;
-  if (!fixedReason) {
+  // charter C6: a practice that asks no reason offers one generic reason; nothing to pick
+  const asksNone = reasons.length === 1 && reasons[0].generic;
+  if (asksNone && !fixedReason) {
+    container.append(h("p", { id: "no-reason-asked" }, t("book.no_reason", { n: reason.duration_minutes })));
+  } else if (!fixedReason) {
     container.append(reasonField.wrap);
     reasonField.input.addEventListener("change", () => {
       reason = reasons.find((r) => r.id === reasonField.input.value);

@@ -6,11 +6,13 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
+from fhir.resources.bundle import Bundle
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import (
@@ -18,6 +20,7 @@ from tests.e2e.conftest import (
     Person,
     Server,
     listed_practitioner,
+    new_context,
     new_person,
     screenshot,
     sign_in,
@@ -221,3 +224,87 @@ def test_the_new_booking_mail_switch_is_kept_and_obeyed(page: Any, server: Serve
     time.sleep(1)  # the practice's mail, were it sent, goes with the patient's
     told = [m for m in outbox(server.settings) if m["To"] == doctor.email]
     assert not [m for m in told if "rendez-vous" in str(m["Subject"]).lower()]
+
+
+def test_titles_no_reason_asked_then_the_practitioner_leaves_with_the_export(
+    page: Any, browser: Any, server: Server, watch: Any
+) -> None:
+    """Charter C2, C6 and C12 as people meet them: the practitioner states titles and a mode of
+    practice (the public page shows them), stops asking a visit reason (a patient books without
+    picking one), then downloads the agenda and closes the account; the patient is told, the
+    profile is gone."""
+    doctor, practitioner_id, _reason = listed_practitioner(server, "Dr Hugo Marchand")
+    sign_in(page, doctor.email, doctor.password)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mon cabinet")
+    page.get_by_label("Mode d'exercice").select_option("mixed")
+    page.get_by_label("Titres").fill("Ancien chef de clinique\nDU d'échographie\n")
+    page.get_by_role("button", name="Enregistrer").first.click()
+    expect(page.locator("#notice")).to_contain_text("Modifications enregistrées")
+
+    page.goto("/pro/reasons")
+    region = page.get_by_role("region", name="Ne pas demander de motif")
+    region.get_by_label(re.compile("Durée")).fill("20")
+    page.once("dialog", lambda dialog: dialog.accept())
+    region.get_by_role("button", name="Ne plus demander de motif").click()
+    expect(page.locator("#notice")).to_contain_text("Vos patients ne choisissent plus de motif")
+    expect(page.get_by_role("region", name="Ne pas demander de motif")).to_contain_text(
+        "consultation de 20 min"
+    )
+    screenshot(page, "pro-no-reason")
+
+    # a patient, in another browser: the public page, and a booking without a reason to pick
+    patient = new_person(server, full_name="Inès Roussel")
+    with Api(server) as api:
+        api.sign_in(patient)
+        api.grant("privacy-notice")
+    context = new_context(browser, server, watch)
+    other = context.new_page()
+    other.set_default_timeout(15_000)
+    sign_in(other, patient.email, patient.password)
+    other.goto(f"/practitioners/{practitioner_id}")
+    facts = other.locator("dl.facts")
+    expect(facts).to_contain_text("Libéral et salarié")
+    expect(facts).to_contain_text("Ancien chef de clinique · DU d'échographie")
+    expect(other.locator("#no-reason-asked")).to_contain_text("ne demande pas de motif")
+    expect(other.get_by_label("Motif de consultation")).to_have_count(0)
+    screenshot(other, "book-no-reason")
+    other.locator(".slot").nth(2).click()
+    box = other.get_by_role("region", name="Confirmer le rendez-vous")
+    box.get_by_role("button", name="Confirmer le rendez-vous").click()
+    expect(other.get_by_role("heading", level=1)).to_have_text("Mes rendez-vous")
+
+    # the practitioner takes the agenda first, then closes
+    page.goto("/pro")
+    leave = page.get_by_role("region", name="Quitter erdv")
+    expect(leave).to_contain_text("1. Emportez vos données")
+    leave.get_by_role("link", name="Télécharger mon agenda et mes patients (FHIR JSON)").click()
+    dialog = page.locator("dialog")
+    dialog.get_by_label("Mot de passe").fill(doctor.password)
+    dialog.get_by_label(re.compile("Code à 6 chiffres")).fill(doctor.code())
+    with page.expect_download() as download:
+        dialog.get_by_role("button", name="Confirmer").click()
+    bundle = Bundle.model_validate_json(Path(download.value.path()).read_text())
+    names = [
+        e.resource.name[0].text
+        for e in bundle.entry or []
+        if e.resource.get_resource_type() == "Patient"
+    ]
+    assert names == ["Inès Roussel"]
+    leave.get_by_role("button", name="Fermer mon compte").click()
+    expect(page.locator("#notice")).to_contain_text("Cochez d'abord la case")
+    leave.get_by_label(re.compile("Je comprends que ma fiche sera retirée")).check()
+    screenshot(page, "pro-leave")
+    leave.get_by_role("button", name="Fermer mon compte").click()
+    expect(page.locator("#notice")).to_contain_text("Votre compte est fermé")
+    expect(page).to_have_url(re.compile(r"/$"))
+    last = wait_for_mail(server, doctor.email, "Votre compte professionnel erdv est fermé")
+    assert (
+        "l'exploitant garde votre agenda" in last.get_body(preferencelist=("plain",)).get_content()
+    )
+    wait_for_mail(server, patient.email, "Rendez-vous annulé")
+
+    other.goto(f"/practitioners/{practitioner_id}")
+    expect(other.get_by_role("heading", level=1)).to_have_text("Professionnel introuvable")
+    other.get_by_role("link", name="Mes rendez-vous").click()
+    expect(other.locator("[data-appointment]").first).to_contain_text("Annulé")
+    context.close()
