@@ -441,7 +441,7 @@ function askNoReason(reasons) {
     return section({ heading: "no-reason-title", title: t("reasons.none_title"), id: "no-reason" },
       h("p", {}, t("reasons.none_active", { n: generic.duration_minutes })));
   }
-  const duration = field(t("reasons.duration_minutes"), { type: "number", required: true, min: 5, max: 480, step: 5, value: 20, id: "generic-duration" });
+  const duration = field(t("reasons.generic_duration"), { type: "number", required: true, min: 5, max: 480, step: 5, value: 20, id: "generic-duration" });
   return section({ heading: "no-reason-title", title: t("reasons.none_title"), id: "no-reason" },
     form(async () => {
       if (reasons.length && !window.confirm(t("reasons.none_confirm"))) return;

@@ -564,10 +564,11 @@ def test_admin_reads_the_report_suspends_and_filters_exports(page: Any, server: 
     expect(report).to_contain_text("C7")
     expect(report).to_contain_text("respectée")
     # each retention job the privacy notice relies on, in words, with its last run
-    expect(retention.locator("tbody tr")).to_have_count(6)
+    expect(retention.locator("tbody tr")).to_have_count(7)
     expect(retention).to_contain_text(
         "rendez-vous passés anonymisés 3 ans après la dernière activité"
     )
+    expect(retention).to_contain_text("agenda des cabinets fermés")
     expect(retention).not_to_contain_text("appointment-retention")
     screenshot(page, "admin-dashboard")
     row = page.locator("section[aria-labelledby=approved-title] tr", has_text="Dr Gaspard Lenoir")

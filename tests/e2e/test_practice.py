@@ -243,7 +243,7 @@ def test_titles_no_reason_asked_then_the_practitioner_leaves_with_the_export(
 
     page.goto("/pro/reasons")
     region = page.get_by_role("region", name="Ne pas demander de motif")
-    region.get_by_label(re.compile("Durée")).fill("20")
+    region.get_by_label("Durée d'une consultation (minutes)").fill("20")
     page.once("dialog", lambda dialog: dialog.accept())
     region.get_by_role("button", name="Ne plus demander de motif").click()
     expect(page.locator("#notice")).to_contain_text("Vos patients ne choisissent plus de motif")

@@ -266,7 +266,7 @@ export const EN = {
   "reasons.offer_everywhere": "Offer this reason in all my opening hours",
   "reasons.created_everywhere": "Visit reason added and offered in all your opening hours.",
   "reasons.created_nowhere": "Visit reason added. It has no slot until an opening block offers it.",
-  "reasons.none_title": "Ask no visit reason",
+  "reasons.none_title": "Ask no visit reason", "reasons.generic_duration": "Length of a consultation (minutes)",
   "reasons.none_intro": "Your patients then book a “Consultation” without picking a reason, and nothing is kept about why they come. This one reason replaces your list in every opening block; adding a reason above asks for one again.",
   "reasons.none_submit": "Stop asking a visit reason", "reasons.none_done": "Your patients no longer pick a visit reason.",
   "reasons.none_confirm": "Replace all your visit reasons with a consultation without reason? Appointments already booked do not change.",

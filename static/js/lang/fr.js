@@ -271,7 +271,7 @@ export const FR = {
   "reasons.offer_everywhere": "Proposer ce motif dans toutes mes plages horaires",
   "reasons.created_everywhere": "Motif ajouté et proposé dans toutes vos plages horaires.",
   "reasons.created_nowhere": "Motif ajouté. Il n'a aucun créneau tant qu'aucune plage horaire ne le propose.",
-  "reasons.none_title": "Ne pas demander de motif",
+  "reasons.none_title": "Ne pas demander de motif", "reasons.generic_duration": "Durée d'une consultation (minutes)",
   "reasons.none_intro": "Vos patients réservent alors une « Consultation » sans choisir de motif, et rien n'est gardé sur la raison de leur venue. Ce motif unique remplace votre liste dans toutes vos plages horaires ; ajouter un motif ci-dessus en demandera de nouveau un.",
   "reasons.none_submit": "Ne plus demander de motif", "reasons.none_done": "Vos patients ne choisissent plus de motif.",
   "reasons.none_confirm": "Remplacer tous vos motifs par une consultation sans motif ? Les rendez-vous déjà pris ne changent pas.",
