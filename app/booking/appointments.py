@@ -405,6 +405,8 @@ class AppointmentService(BookingBase):
         written now, before the account stops naming anyone (``MailQueue.write_now``)."""
         cancelled = await self._cancel_ahead(principal, "erasure", at_once=True)
         await self.repository.forget_reasons_of_patient(principal.account_id)
+        # replayable answers name the patient's relatives; they would outlive the erasure by a day
+        await self.repository.forget_idempotency_keys_of(principal.account_id)
         return cancelled
 
     async def cancel_for_closing(self, principal: Principal) -> int:

@@ -561,6 +561,12 @@ class BookingRepository:
         )
         return changed(await self.session.execute(sa.delete(a).where(unkept)))
 
+    async def forget_idempotency_keys_of(self, account_id: uuid.UUID) -> int:
+        result = await self.session.execute(
+            sa.delete(idempotency_table).where(idempotency_table.c.account_id == account_id)
+        )
+        return changed(result)
+
     async def forget_idempotency_keys(self, before: datetime) -> int:
         result = await self.session.execute(
             sa.delete(idempotency_table).where(idempotency_table.c.created_at < before)

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from app.accounts.repository import account_table, session_table, token_table
 from app.audit.service import audit_key, verify
-from app.booking.models import appointment_table
+from app.booking.models import appointment_table, idempotency_table
 from app.consent.repository import decision_table
 from app.core import clock
 from app.core.settings import Settings
@@ -45,7 +45,15 @@ async def test_erasure_keeps_only_what_names_nobody(
     alice = await patient(people)
     await grant(alice, "reminders-email")
     assert (await alice.patch("/api/v1/me", json={"phone": "+33612345678"})).status_code == 200
-    ahead = (await book(alice, doctor.account_id, reason, soon(24 * 60))).json()["id"]
+    ahead = (
+        await book(
+            alice,
+            doctor.account_id,
+            reason,
+            soon(24 * 60),
+            headers={"Idempotency-Key": "erasure-test-key-1"},
+        )
+    ).json()["id"]
     past = (await book(alice, doctor.account_id, reason, soon(26 * 60))).json()["id"]
     factory = app.state.session_factory
     async with factory() as session, session.begin():
@@ -106,7 +114,7 @@ async def test_erasure_keeps_only_what_names_nobody(
         ).one()
         assert account.email.endswith("@erdv.invalid")
         assert (account.full_name, account.phone, account.status) == ("", None, "deleted")
-        for table in (session_table, totp_table, recovery_table, token_table):
+        for table in (session_table, totp_table, recovery_table, token_table, idempotency_table):
             left = await session.execute(
                 sa.select(sa.func.count()).select_from(table).where(table.c.account_id == alice_id)
             )
