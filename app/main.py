@@ -24,6 +24,7 @@ from app.admin.router import router as admin_router
 from app.auth.router import me_router as accounts_me_router
 from app.auth.router import router as auth_router
 from app.auth.sessions import refuse_partial_sessions
+from app.booking.desk_router import router as desk_router
 from app.booking.router import router as booking_router
 from app.charter.registry import default_charter
 from app.charter.router import router as charter_router
@@ -51,6 +52,7 @@ from app.oauth.router import router as oauth_router
 from app.outbox.service import Outbox
 from app.practice.router import router as practice_router
 from app.renderers import renderers
+from app.team.router import router as team_router
 
 logger = logging.getLogger("erdv.app")
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -70,6 +72,9 @@ FRONT_END_PAGES = (
     "/pro/{section}",
     "/admin",
     "/admin/{section}",
+    "/invitations/{token}",
+    "/desk",
+    "/desk/{practice_id}",
 )
 
 
@@ -211,6 +216,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit_router)
     app.include_router(accounts_me_router)
     app.include_router(notifications_router)
+    app.include_router(team_router)
+    app.include_router(desk_router)
     app.include_router(oauth_router)
     app.include_router(oauth_me_router)
     app.include_router(admin_router)

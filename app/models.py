@@ -16,6 +16,7 @@ import app.mfa.models  # noqa: F401
 import app.oauth.models  # noqa: F401
 import app.outbox.models  # noqa: F401
 import app.practice.models  # noqa: F401
+import app.team.models  # noqa: F401
 import app.throttle.models  # noqa: F401
 from app.core.db import metadata
 

@@ -27,6 +27,8 @@ _ENTRY = re.compile(r'"([^"]+)":\s*"((?:[^"\\]|\\.)*)"')
 #: validation error types a client may meet: erdv's own and pydantic's usual ones
 VALIDATION_TYPES = (
     "invalid_rpps",
+    "invitation_required",
+    "invitation_not_allowed",
     "rpps_required",
     "rpps_not_allowed",
     "invalid_phone",
@@ -55,7 +57,15 @@ VALIDATION_TYPES = (
 #: what ``listing_missing`` may say besides the listing purposes (app/practice/service.py)
 LISTING_NEEDS = ("admin-approval", "profession", "city", "visit-reasons")
 #: ``actor_role`` and ``via`` in the access log (app/audit/service.py)
-ACCESS_LOG_ROLES = ("patient", "practitioner", "admin", "third_party", "system", "anonymous")
+ACCESS_LOG_ROLES = (
+    "patient",
+    "practitioner",
+    "secretary",
+    "admin",
+    "third_party",
+    "system",
+    "anonymous",
+)
 ACCESS_LOG_CHANNELS = ("web", "api", "system")
 
 

@@ -20,6 +20,9 @@ from app.core.db import UTCDateTime, new_id
 class Role(StrEnum):
     PATIENT = "patient"
     PRACTITIONER = "practitioner"
+    #: works in the agendas of the practices that invited them (``app.team``), never books as a
+    #: patient; registers only with an invitation
+    SECRETARY = "secretary"
     ADMIN = "admin"
 
 

@@ -65,12 +65,29 @@ class Register(Schema):
     email: str = Field(max_length=254)
     password: str = Field(max_length=MAX_LENGTH)
     full_name: str = Field(min_length=1, max_length=200)
-    role: Literal["patient", "practitioner"]
+    role: Literal["patient", "practitioner", "secretary"]
     #: the language of the account's mails (the one the form was shown in)
     language: Literal["fr", "en"] = "fr"
     phone: str | None = Field(default=None, max_length=32)
     #: checked against ``role`` (declared before it), so an error names this field
     rpps: str | None = Field(default=None, max_length=11, validate_default=True)
+    #: the token of the invitation mailed to this address: required for a secretary, and only
+    #: for one (``app.team``)
+    invitation: str | None = Field(default=None, max_length=256, validate_default=True)
+
+    @field_validator("invitation")
+    @classmethod
+    def _invitation(cls, value: str | None, info: ValidationInfo) -> str | None:
+        role = info.data.get("role")
+        if role == "secretary" and not value:
+            raise PydanticCustomError(
+                "invitation_required", "a secretary registers with the invitation they received"
+            )
+        if role is not None and role != "secretary" and value is not None:
+            raise PydanticCustomError(
+                "invitation_not_allowed", "invitation is only for secretaries"
+            )
+        return value
 
     @field_validator("email")
     @classmethod

@@ -36,6 +36,7 @@ from app.accounts.errors import (
     ReauthRequired,
     SameEmail,
 )
+from app.accounts.hooks import Invitee, invitation_redeemed
 from app.accounts.models import (
     Account,
     AccountStatus,
@@ -96,8 +97,13 @@ class AuthService(AccountsBase):
         phone: str | None,
         rpps: str | None,
         language: mails.Language = "fr",
+        invitation: str | None = None,
     ) -> None:
         """202 alike for a new and a taken email: same checks, same hashing, one mail either way.
+
+        A secretary registers with the invitation mailed to the address (``app.team``): that
+        mail already proved the address, so the account is verified at once and joins the
+        practice; an invalid invitation answers 422 ``invalid_invitation`` and nothing stays.
 
         Rate-limited per client address before any work: each call costs a password check, an argon2
         hash and a mail (mail-bombing, CPU exhaustion; docs/security.md "Throttling").
@@ -144,11 +150,6 @@ class AuthService(AccountsBase):
                 created_at=now,
             )
         )
-        token = await self._new_mail_token(
-            account.id,
-            TokenPurpose.VERIFY_EMAIL,
-            timedelta(hours=self.settings.email_verification_hours),
-        )
         await self.audit.record(
             AuditAction.ACCOUNT_REGISTERED,
             actor=Actor.anonymous(),
@@ -156,6 +157,17 @@ class AuthService(AccountsBase):
             object_type="account",
             object_id=account.id,
             details={"role": role.value},
+        )
+        if role is Role.SECRETARY:
+            await invitation_redeemed.fire(
+                self.session, Invitee(invitation or "", email, account.id, self.audit)
+            )
+            await self.repository.update(account.id, email_verified_at=now)
+            return
+        token = await self._new_mail_token(
+            account.id,
+            TokenPurpose.VERIFY_EMAIL,
+            timedelta(hours=self.settings.email_verification_hours),
         )
         self._send(
             mails.verification(

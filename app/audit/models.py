@@ -91,6 +91,11 @@ class AuditAction(StrEnum):
     VISIT_REASONS_PURGED = "retention.visit_reasons_purged"
     APPOINTMENTS_ANONYMISED = "retention.appointments_anonymised"
     CLOSED_PRACTICES_PURGED = "retention.closed_practices_purged"
+    # the practice team
+    TEAM_INVITED = "team.invited"
+    TEAM_JOINED = "team.joined"
+    TEAM_REMOVED = "team.removed"
+    APPOINTMENT_OUTCOME = "appointment.outcome_recorded"
     # OAuth
     OAUTH_CLIENT_CREATED = "oauth.client_created"
     OAUTH_CLIENT_ENABLED = "oauth.client_enabled"

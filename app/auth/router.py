@@ -144,6 +144,7 @@ async def register(body: Register, auth: Auth, request: Request) -> Status:
         phone=body.phone,
         rpps=body.rpps,
         language=body.language,
+        invitation=body.invitation,
     )
     return Status(status="check_email")
 

@@ -24,10 +24,17 @@ class AgendaService(BookingBase):
     """The practitioner's agenda and the reversibility export (charter C12)."""
 
     async def agenda(
-        self, principal: Principal, start: datetime | None, end: datetime | None
+        self,
+        principal: Principal,
+        start: datetime | None,
+        end: datetime | None,
+        practice_id: uuid.UUID | None = None,
     ) -> list[AppointmentView]:
-        """The practitioner's own appointments with patients' names and phones; each patient whose
-        data is read gets an ``agenda.read`` entry in their access log (C9)."""
+        """A practice's appointments (the practitioner's own, or ``practice_id``'s for a caller
+        the desk let in: ``app.booking.desk``) with patients' names and phones; each patient whose
+        data is read gets an ``agenda.read`` entry in their access log (C9), naming the reader
+        (a secretary shows as one)."""
+        practice_id = practice_id or principal.account_id
         now = clock.now()
         start = start or now.replace(hour=0, minute=0, second=0, microsecond=0)
         end = end or start + timedelta(days=7)
@@ -35,7 +42,7 @@ class AgendaService(BookingBase):
             Window(start, end)
         except ScheduleError as error:
             raise InvalidQuery(str(error)) from error
-        rows = await self.repository.agenda(principal.account_id, start, end, limit=1000)
+        rows = await self.repository.agenda(practice_id, start, end, limit=1000)
         views = []
         seen: set[uuid.UUID] = set()
         for row in rows:
@@ -46,13 +53,15 @@ class AgendaService(BookingBase):
                     actor=principal.actor,
                     subject_id=row.patient_id,
                     object_type="agenda",
-                    object_id=principal.account_id,
+                    object_id=practice_id,
                 )
             views.append(
                 dataclasses.replace(
                     self._view_for(principal, row),
                     patient_name=row.full_name,
                     patient_phone=row.phone,
+                    patient_email=row.contact_email,
+                    no_shows=int(row.no_shows or 0),
                 )
             )
         return views

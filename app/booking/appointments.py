@@ -39,7 +39,7 @@ from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.accounts.relatives import RelativeNotFound, RelativeRepository, RelativeService
 from app.audit.models import AuditAction
-from app.booking.availability import bookable_slot
+from app.booking.availability import PRACTICE_RULES, bookable_slot
 from app.booking.base import BookingBase
 from app.booking.errors import (
     AlreadyCancelled,
@@ -67,6 +67,7 @@ from app.consent.service import require
 from app.core import clock
 from app.core.crypto import derive_key, hash_token
 from app.schedule.timegrid import cells
+from app.team.service import works_for
 
 
 class AppointmentService(BookingBase):
@@ -185,10 +186,10 @@ class AppointmentService(BookingBase):
             "end_at": slot.end.astimezone(UTC),
             "status": AppointmentStatus.BOOKED.value,
             "channel": channel_of(principal),
-            # C6: a practice that asks no reason learns none; nothing to keep, nothing to erase
-            "visit_reason_ct": None
-            if offer.generic
-            else self.cipher.encrypt(secret, associated_data=visit_reason_aad(appointment_id)),
+            # a practice that asks no reason (C6) has one generic reason: it says nothing of why
+            "visit_reason_ct": self.cipher.encrypt(
+                secret, associated_data=visit_reason_aad(appointment_id)
+            ),
             "created_at": now,
             "sequence": 0,
             "changed_at": now,
@@ -251,11 +252,15 @@ class AppointmentService(BookingBase):
             return row
         if principal.role is Role.PRACTITIONER and row.practitioner_id == principal.account_id:
             return row
+        if principal.role is Role.SECRETARY and await works_for(
+            self.session, principal.account_id, row.practitioner_id
+        ):
+            return row  # a secretary of its practice (app.team), checked on every request
         raise AppointmentNotFound()
 
     async def read(self, principal: Principal, appointment_id: uuid.UUID) -> AppointmentView:
         row = await self._mine(principal, appointment_id)
-        if principal.role is Role.PRACTITIONER or principal.via_token:
+        if principal.role in (Role.PRACTITIONER, Role.SECRETARY) or principal.via_token:
             # C9: a read of a patient's data by someone else (the practitioner, or an
             # application acting with the patient's token) is in the patient's access log
             await self._record(
@@ -341,16 +346,28 @@ class AppointmentService(BookingBase):
         now = clock.now()
         self._check_deadline(principal, row, now)
         reason = self._reason(row)
-        if reason is None or row.patient_id is None:
+        # an anonymised visit names nobody: it moves into no one's agenda
+        if reason is None or (row.patient_id is None and row.contact_name is None):
             raise SlotUnavailable("This appointment can no longer be moved online.")
-        offer = await self.repository.booking_inputs(row.practitioner_id, reason[0], row.patient_id)
+        offer = await self.repository.booking_inputs(
+            row.practitioner_id, reason[0], row.patient_id or uuid.UUID(int=0)
+        )
         if offer is None or offer.duration_minutes is None or not offer.active:
             raise SlotUnavailable("This visit reason is no longer offered.")
         duration = row.end_at - row.start_at
         busy = await self.repository.busy(
             row.practitioner_id, start, start + duration, exclude=row.id
         )
-        slot = bookable_slot(offer, str(reason[0]), start, now, busy)
+        # the practice moves a visit under its own rules (``app.booking.desk``)
+        practice_side = principal.role in (Role.PRACTITIONER, Role.SECRETARY)
+        slot = bookable_slot(
+            offer,
+            str(reason[0]),
+            start,
+            now,
+            busy,
+            rules=PRACTICE_RULES if practice_side else None,
+        )
         if slot is None or slot.end - slot.start != duration:
             raise SlotUnavailable(
                 "This time is not free for this visit reason; pick a listed slot."

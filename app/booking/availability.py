@@ -12,7 +12,7 @@ from app.booking.errors import (
 from app.booking.rows import BookingOffer, Busy, Hours
 from app.booking.views import rules_of, zone_named
 from app.schedule.hours import blocks_of
-from app.schedule.model import Interval, Schedule, Slot, Window
+from app.schedule.model import BookingRules, Interval, Schedule, Slot, Window
 from app.schedule.slots import FreeSlots, find_slot, lay_free
 from app.schedule.timegrid import ScheduleError
 
@@ -46,8 +46,19 @@ def free_in(
         raise InvalidQuery(str(error)) from error
 
 
+#: the practice's desk books and moves any free time of its hours that has not started, up to a
+#: year ahead: notice and horizon are rules for patients booking online (``app.booking.desk``)
+PRACTICE_RULES = BookingRules(min_notice_minutes=0, max_horizon_days=366)
+
+
 def bookable_slot(
-    offer: BookingOffer, reason_id: str, start: datetime, now: datetime, busy: Sequence[Busy]
+    offer: BookingOffer,
+    reason_id: str,
+    start: datetime,
+    now: datetime,
+    busy: Sequence[Busy],
+    *,
+    rules: BookingRules | None = None,
 ) -> Slot | None:
     """The slot ``start`` for ``reason_id`` if the engine would list it now (``find_slot``): what
     "bookable" means for a booking and a reschedule alike. ``offer`` is the practice's hours and
@@ -66,7 +77,8 @@ def bookable_slot(
             start,
             reason_id,
             now=now,
-            rules=rules_of(offer),
+            # the practice's desk books under its own rules (``app.booking.desk``)
+            rules=rules or rules_of(offer),
             busy=[Interval(b.start_at, b.end_at) for b in busy],
         )
     except ScheduleError:

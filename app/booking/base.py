@@ -79,7 +79,8 @@ class BookingBase:
     def _notice(
         self, change: Change, row: Noticed, *, by: str, **now: Any
     ) -> dict[str, Any] | None:
-        if row.patient_id is None:  # anonymised: nobody to tell
+        contact = getattr(row, "contact_email", None)
+        if row.patient_id is None and not contact:  # anonymised, or no address: nobody to tell
             return None
         values: dict[str, Any] = {
             "start": row.start_at,
@@ -93,6 +94,7 @@ class BookingBase:
             practitioner_id=row.practitioner_id,
             by=by,
             relative_name=getattr(row, "relative_name", None),
+            contact_email=contact if row.patient_id is None else None,
             **values,
         )
 

@@ -22,6 +22,7 @@ from app.auth.authenticator import Authenticator, PublicCaller, RecentlyAuthenti
 from app.auth.callers import Caller
 from app.booking.agenda import AgendaService
 from app.booking.appointments import AppointmentService
+from app.booking.desk import DeskService
 from app.booking.directory import DirectoryService
 from app.core.deps import settings_of
 from app.core.mail import OutgoingMail
@@ -39,12 +40,21 @@ AppointmentReader = Annotated[
     Principal, Depends(Authenticator(Role.PATIENT, scope="appointments:read"))
 ]
 #: the patient or the practitioner of one appointment; the service answers 404 to anyone else
+#: (a secretary of its practice too: ``AppointmentService._mine``)
 AppointmentViewer = Annotated[
-    Principal, Depends(Authenticator(Role.PATIENT, Role.PRACTITIONER, scope="appointments:read"))
+    Principal,
+    Depends(
+        Authenticator(Role.PATIENT, Role.PRACTITIONER, Role.SECRETARY, scope="appointments:read")
+    ),
 ]
 AppointmentChanger = Annotated[
-    Principal, Depends(Authenticator(Role.PATIENT, Role.PRACTITIONER, scope="appointments:write"))
+    Principal,
+    Depends(
+        Authenticator(Role.PATIENT, Role.PRACTITIONER, Role.SECRETARY, scope="appointments:write")
+    ),
 ]
+#: the practitioner of a practice or one of its secretaries (``DeskService`` checks which practice)
+PracticeSide = Annotated[Principal, Depends(Authenticator(Role.PRACTITIONER, Role.SECRETARY))]
 #: reads their own agenda, or ``agenda:read``
 AgendaReader = Annotated[Principal, Depends(Authenticator(Role.PRACTITIONER, scope="agenda:read"))]
 #: anyone; a token, if sent, must be valid and carry the scope
@@ -100,3 +110,10 @@ async def get_directory_service(request: Request, database: Database) -> Directo
 
 
 Directory = Annotated[DirectoryService, Depends(get_directory_service)]
+
+
+async def get_desk_service(request: Request, database: Database, mail: OutgoingMail) -> DeskService:
+    return DeskService(*_wired(request, database, mail))
+
+
+Desk = Annotated[DeskService, Depends(get_desk_service)]

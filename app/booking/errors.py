@@ -41,3 +41,14 @@ class IdempotencyKeyReused(Unprocessable):
 
 class InvalidQuery(Unprocessable):
     """A query parameter names nothing valid (window, profession, cursor, visit reason)."""
+
+
+class PatientNotFound(NotFound):
+    """Not a patient this practice knows (it booked or saw them): the same answer as unknown."""
+
+    title = "No such patient"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+    title = "This appointment cannot take this status now"

@@ -29,6 +29,10 @@ from app.core.repository import table_of
 class AppointmentStatus(StrEnum):
     BOOKED = "booked"
     CANCELLED = "cancelled"
+    #: outcomes the practice records after the start (issue #25): the visit took place, or the
+    #: patient did not come
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
 
 
 class Channel(StrEnum):
@@ -36,6 +40,8 @@ class Channel(StrEnum):
 
     WEB = "web"
     OAUTH = "oauth"
+    #: entered by the practice (its practitioner or a secretary), e.g. after a phone call
+    PRACTICE = "practice"
 
 
 class Appointment(SQLModel, table=True):
@@ -88,6 +94,12 @@ class Appointment(SQLModel, table=True):
     relative_id: uuid.UUID | None = Field(
         default=None, sa_column=sa.Column(sa.Uuid, sa.ForeignKey("relative.id"), nullable=True)
     )
+    #: a person without an account the practice booked for (by phone): their name and the
+    #: contacts they gave, the practice's data (kept as the practice's agenda is, then
+    #: anonymised like any past visit; ``app.booking.retention``)
+    contact_name: str | None = Field(default=None, max_length=200)
+    contact_phone: str | None = Field(default=None, max_length=32)
+    contact_email: str | None = Field(default=None, max_length=254)
     start_at: datetime = Field(sa_type=UTCDateTime)
     end_at: datetime = Field(sa_type=UTCDateTime)
     status: str = Field(max_length=16)

@@ -16,6 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from app.accounts.models import Role
 from app.accounts.principal import Principal
 
 #: the outbox kind of a notice (its renderer is registered under this name, ``app.renderers``)
@@ -30,29 +31,37 @@ class Change(StrEnum):
 
 def made_by(principal: Principal) -> str:
     """``patient``, ``practitioner`` or ``client`` (an application acting with a patient's token):
-    the practitioner is told of the changes they did not make themselves."""
-    return "client" if principal.via_token else principal.role.value
+    the practitioner is told of the changes they did not make themselves. A secretary acts for the
+    practice: their changes are the practice's (``practitioner``), never mailed to it."""
+    if principal.via_token:
+        return "client"
+    if principal.role is Role.SECRETARY:
+        return Role.PRACTITIONER.value
+    return principal.role.value
 
 
 def notice(
     change: Change,
     *,
     appointment_id: uuid.UUID,
-    patient_id: uuid.UUID,
+    patient_id: uuid.UUID | None,
     practitioner_id: uuid.UUID,
     start: datetime,
     end: datetime,
     sequence: int,
     by: str,
     relative_name: str | None = None,
+    contact_email: str | None = None,
 ) -> dict[str, Any]:
     """``relative_name``: the appointment is the patient's relative's, and the practice knows the
-    visit by that name (the patient is still the one told)."""
+    visit by that name (the patient is still the one told). ``contact_email``: a person without
+    an account the practice booked for, told at the address they gave (``patient_id`` None)."""
     return {
         "relative_name": relative_name,
+        "contact_email": contact_email,
         "change": change.value,
         "appointment_id": str(appointment_id),
-        "patient_id": str(patient_id),
+        "patient_id": str(patient_id) if patient_id is not None else None,
         "practitioner_id": str(practitioner_id),
         "start": start.isoformat(),
         "end": end.isoformat(),

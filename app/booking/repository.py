@@ -377,15 +377,30 @@ class BookingRepository:
     async def agenda(
         self, practitioner_id: uuid.UUID, start: datetime, end: datetime, limit: int
     ) -> Sequence[AgendaRow]:
+        mine = a.alias("no_shows")
+        no_shows = (
+            sa.select(sa.func.count())
+            .where(
+                mine.c.practitioner_id == a.c.practitioner_id,
+                mine.c.patient_id == a.c.patient_id,
+                mine.c.status == AppointmentStatus.NO_SHOW.value,
+            )
+            .correlate(a)
+            .scalar_subquery()
+        )
         query = (
             sa.select(
                 a,
-                # an appointment for a relative is in the relative's name (the holder's phone)
+                # an appointment for a relative is in the relative's name (the holder's phone);
+                # one the practice entered for someone without an account, in theirs
                 sa.case(
                     (a.c.relative_id.is_not(None), relative_table.c.full_name),
+                    (a.c.contact_name.is_not(None), a.c.contact_name),
                     else_=sa.func.coalesce(account_table.c.full_name, ""),
                 ).label("full_name"),
-                account_table.c.phone,
+                sa.func.coalesce(account_table.c.phone, a.c.contact_phone).label("phone"),
+                # the practice's own count (issue #25): never another practice's
+                sa.case((a.c.patient_id.is_(None), 0), else_=no_shows).label("no_shows"),
                 p.c.timezone,
             )
             .select_from(
@@ -427,6 +442,60 @@ class BookingRepository:
             .order_by(a.c.start_at)
         )
         return (await self.session.execute(query)).all()
+
+    # the practice's desk (app.booking.desk)
+
+    async def knows_patient(self, practice_id: uuid.UUID, patient_id: uuid.UUID) -> bool:
+        """The patient has or had an appointment with this practice, and their account is live."""
+        query = sa.select(a.c.id).where(
+            a.c.practitioner_id == practice_id,
+            a.c.patient_id == patient_id,
+            sa.exists().where(account_table.c.id == patient_id, account_table.c.status == "active"),
+        )
+        return (await self.session.execute(query.limit(1))).first() is not None
+
+    async def known_patients(
+        self, practice_id: uuid.UUID, text: str, *, limit: int
+    ) -> Sequence[Any]:
+        """(id, full_name, phone) of the practice's own patients whose name contains ``text``
+        (case-insensitive), by name."""
+        seen = sa.select(a.c.patient_id).where(
+            a.c.practitioner_id == practice_id, a.c.patient_id.is_not(None)
+        )
+        pattern = "%" + text.strip().lower().replace("%", "").replace("_", "") + "%"
+        query = (
+            sa.select(account_table.c.id, account_table.c.full_name, account_table.c.phone)
+            .where(
+                account_table.c.id.in_(seen.scalar_subquery()),
+                account_table.c.status == "active",
+                sa.func.lower(account_table.c.full_name).like(pattern),
+            )
+            .order_by(account_table.c.full_name, account_table.c.id)
+            .limit(limit)
+        )
+        return (await self.session.execute(query)).all()
+
+    async def set_outcome(self, appointment_id: uuid.UUID, outcome: str) -> bool:
+        """Booked, completed or no-show → ``outcome``; its cells go (a visit that has started
+        holds no time any more), its visit reason too (C7: the visit is over)."""
+        result = await self.session.execute(
+            sa.update(a)
+            .where(
+                a.c.id == appointment_id,
+                a.c.status.in_(
+                    [
+                        AppointmentStatus.BOOKED.value,
+                        AppointmentStatus.COMPLETED.value,
+                        AppointmentStatus.NO_SHOW.value,
+                    ]
+                ),
+            )
+            .values(status=outcome, visit_reason_ct=None)
+        )
+        await self.session.execute(
+            sa.delete(cell_table).where(cell_table.c.appointment_id == appointment_id)
+        )
+        return changed(result) == 1
 
     async def closed_and_kept(self, practice_id: uuid.UUID) -> bool:
         """The practice is closed and its kept data not yet deleted (``app.booking.closing``)."""
@@ -548,7 +617,14 @@ class BookingRepository:
             )
             .values(patient_id=None, relative_id=None)
         )
-        return changed(result)
+        # someone the practice booked for without an account: nothing tells their activity, so
+        # each visit's own date counts
+        walk_ins = await self.session.execute(
+            sa.update(a)
+            .where(a.c.contact_name.is_not(None), a.c.end_at <= bound)
+            .values(contact_name=None, contact_phone=None, contact_email=None)
+        )
+        return changed(result) + changed(walk_ins)
 
     async def forget_unkept_visits(self, practitioner_id: uuid.UUID) -> int:
         """A closed practice's appointments that no patient keeps in their history (anonymised

@@ -54,7 +54,7 @@ def _json(value: object) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _appointment(view: AppointmentView) -> schemas.AppointmentRead:
+def appointment_read(view: AppointmentView) -> schemas.AppointmentRead:
     read = schemas.AppointmentRead.model_validate(view, from_attributes=True)
     if view.relative_id is not None:
         read.relative = schemas.RelativeRef(id=view.relative_id, full_name=view.relative_name or "")
@@ -191,7 +191,7 @@ async def list_my_appointments(
     scope: Literal["upcoming", "past"] = "upcoming",
 ) -> list[schemas.AppointmentRead]:
     views = await booking.my_appointments(patient, upcoming=scope == "upcoming")
-    return [_appointment(v) for v in views]
+    return [appointment_read(v) for v in views]
 
 
 @router.get(
@@ -222,7 +222,7 @@ async def appointment_calendar(
 async def get_appointment(
     appointment_id: uuid.UUID, caller: AppointmentViewer, booking: Appointments
 ) -> schemas.AppointmentRead:
-    return _appointment(await booking.read(caller, appointment_id))
+    return appointment_read(await booking.read(caller, appointment_id))
 
 
 @router.post(
@@ -236,7 +236,7 @@ async def get_appointment(
 async def cancel_appointment(
     appointment_id: uuid.UUID, caller: AppointmentChanger, booking: Appointments
 ) -> schemas.AppointmentRead:
-    return _appointment(await booking.cancel(caller, appointment_id))
+    return appointment_read(await booking.cancel(caller, appointment_id))
 
 
 @router.post(
@@ -258,7 +258,7 @@ async def reschedule_appointment(
     caller: AppointmentChanger,
     booking: Appointments,
 ) -> schemas.AppointmentRead:
-    return _appointment(await booking.reschedule(caller, appointment_id, body.start))
+    return appointment_read(await booking.reschedule(caller, appointment_id, body.start))
 
 
 @router.get(
@@ -270,7 +270,11 @@ async def reschedule_appointment(
 async def read_my_agenda(
     practitioner: AgendaReader, booking: Agenda, start: From = None, end: To = None
 ) -> list[schemas.AgendaItem]:
-    views = await booking.agenda(practitioner, start, end)
+    return agenda_items(await booking.agenda(practitioner, start, end))
+
+
+def agenda_items(views: list[AppointmentView]) -> list[schemas.AgendaItem]:
+    """The agenda's rows as the API gives them (``/me/agenda`` and a practice's desk)."""
     return [
         schemas.AgendaItem(
             id=v.id,
@@ -283,7 +287,11 @@ async def read_my_agenda(
             created_at=v.created_at,
             cancelled_at=v.cancelled_at,
             patient=schemas.AgendaPatient(
-                id=v.patient_id, full_name=v.patient_name or "", phone=v.patient_phone
+                id=v.patient_id,
+                full_name=v.patient_name or "",
+                phone=v.patient_phone,
+                email=v.patient_email,
+                no_shows=v.no_shows,
             ),
         )
         for v in views

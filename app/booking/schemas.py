@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import date, datetime
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
+from app.accounts.schemas import e164, normalize_email
 from app.core.schemas import CalendarDate, Instant, Schema
 from app.schedule.slots import FreeSlots
 
@@ -21,7 +22,7 @@ class VisitReasonPublic(BaseModel):
     generic: bool = Field(
         default=False,
         description="The practice asks no visit reason (charter C6): its one reason stands for "
-        "any visit and nothing is stored about why",
+        "any visit and says nothing of why",
     )
 
 
@@ -146,7 +147,7 @@ class Booked(BaseModel):
     visit_reason_id: uuid.UUID | None
     start: datetime
     end: datetime
-    status: Literal["booked", "cancelled"]
+    status: Literal["booked", "cancelled", "completed", "no_show"]
     channel: str
     created_at: datetime
     #: the caller's relative it is for; null if for the caller
@@ -163,7 +164,7 @@ class AppointmentRead(BaseModel):
     visit_reason: str | None
     start: datetime
     end: datetime
-    status: Literal["booked", "cancelled"]
+    status: Literal["booked", "cancelled", "completed", "no_show"]
     channel: str
     created_at: datetime
     cancelled_at: datetime | None
@@ -187,6 +188,10 @@ class AgendaPatient(BaseModel):
     id: uuid.UUID | None
     full_name: str
     phone: str | None
+    #: the address a practice booking gave, for someone without an account
+    email: str | None = None
+    #: how many times this patient did not come to this practice (its own record only)
+    no_shows: int = 0
 
 
 class AgendaItem(BaseModel):
@@ -195,7 +200,7 @@ class AgendaItem(BaseModel):
     visit_reason: str | None
     start: datetime
     end: datetime
-    status: Literal["booked", "cancelled"]
+    status: Literal["booked", "cancelled", "completed", "no_show"]
     channel: str
     created_at: datetime
     cancelled_at: datetime | None
@@ -235,3 +240,50 @@ class RelativeOut(BaseModel):
     id: uuid.UUID
     full_name: str
     birth_date: date | None
+
+
+class WalkInPatient(Schema):
+    """Someone without an account the practice books for (by phone): a name, and a phone and/or
+    an address to reach them (the notices go to the address, if given)."""
+
+    full_name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)
+    ]
+    phone: str | None = Field(default=None, max_length=32)
+    email: str | None = Field(default=None, max_length=254)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return e164(value) if value else None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return normalize_email(value) if value else None
+
+
+class PracticeBookingIn(Schema):
+    """A booking the practice enters: for one of its patients (``patient_id``) or for someone
+    without an account (``patient``), exactly one of the two."""
+
+    visit_reason_id: uuid.UUID
+    start: Instant
+    patient_id: uuid.UUID | None = None
+    patient: WalkInPatient | None = None
+
+    @model_validator(mode="after")
+    def _one_patient(self) -> PracticeBookingIn:
+        if (self.patient_id is None) == (self.patient is None):
+            raise ValueError("give either patient_id or patient")
+        return self
+
+
+class OutcomeIn(Schema):
+    status: Literal["completed", "no_show"]
+
+
+class KnownPatient(BaseModel):
+    id: uuid.UUID
+    full_name: str
+    phone: str | None

@@ -97,6 +97,9 @@ class AppointmentView:
     changes_until: datetime | None = None
     patient_name: str | None = None
     patient_phone: str | None = None
+    #: the agenda's: a practice booking's address (no account), and the patient's no-shows here
+    patient_email: str | None = None
+    no_shows: int = 0
     #: the patient's relative it is for, if not the patient (``app.accounts.relatives``)
     relative_id: uuid.UUID | None = None
     relative_name: str | None = None

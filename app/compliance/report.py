@@ -235,11 +235,11 @@ async def _c6(ctx: ReportInputs) -> tuple[str, Said]:
         )
     return MET, Said(
         "Visit reasons come from the practitioner's own list, asked only if the practitioner "
-        "wants one (otherwise one generic reason alone, and nothing stored); no free-text "
-        "reason column exists.",
+        "wants one (otherwise one generic reason alone, which says nothing of why); no "
+        "free-text reason column exists.",
         "Les motifs viennent de la liste du professionnel, demandés seulement s'il le souhaite "
-        "(sinon un motif générique seul, et rien n'est gardé) ; aucune colonne de motif en texte "
-        "libre n'existe.",
+        "(sinon un motif générique seul, qui ne dit rien de la raison) ; aucune colonne de motif "
+        "en texte libre n'existe.",
     )
 
 

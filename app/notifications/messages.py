@@ -72,7 +72,8 @@ class Written:
             body=self.text,
             html=self.html,
             attachments=attachments,
-            recipient_id=str(recipient_id),
+            # someone without an account (a practice's phone booking) has no list of notifications
+            recipient_id=str(recipient_id) if recipient_id is not None else None,
             topic=topic,
         )
 

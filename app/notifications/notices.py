@@ -59,12 +59,48 @@ def invitation(
     )
 
 
+async def _tell_contact(
+    session: AsyncSession,
+    queue: MailQueue,
+    data: dict[str, Any],
+    change: Change,
+    appointment_id: uuid.UUID,
+    base: str,
+) -> None:
+    """Someone the practice booked for without an account, at the address they gave: the same
+    notice as a patient's, in French (the practice's language; no account says otherwise), with
+    the practice's public page instead of an account link."""
+    practice = await NotificationRepository(session).practice(uuid.UUID(data["practitioner_id"]))
+    if practice is None or not data.get("contact_email"):
+        return
+    zone = zone_named(practice.timezone)
+    start = in_zone(datetime.fromisoformat(data["start"]), zone)
+    end = in_zone(datetime.fromisoformat(data["end"]), zone)
+    method = Method.CANCEL if change is Change.CANCELLED else Method.REQUEST
+    written = write_mail(
+        f"appointment-{change.value}",
+        "fr",
+        practitioner=practice.display_name,
+        when=spoken_time(start, "fr"),
+        place=place_of(practice),
+        link=f"{base}/practitioners/{data['practitioner_id']}",
+        by=str(data["by"]),
+        relative="",
+    )
+    summary = f"Rendez-vous : {practice.display_name}"
+    ics = invitation(appointment_id, start, end, int(data["sequence"]), summary, practice, method)
+    queue.queue(written.to(data["contact_email"], None, f"appointment-{change.value}", (ics,)))
+
+
 def notice_renderer(settings: Settings) -> Renderer:
     base = settings.public_url.rstrip("/")
 
     async def render(session: AsyncSession, queue: MailQueue, data: dict[str, Any]) -> None:
         change = Change(data["change"])
         appointment_id = uuid.UUID(data["appointment_id"])
+        if data["patient_id"] is None:
+            await _tell_contact(session, queue, data, change, appointment_id, base)
+            return
         parties = await NotificationRepository(session).parties(
             uuid.UUID(data["practitioner_id"]), uuid.UUID(data["patient_id"])
         )

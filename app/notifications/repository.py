@@ -164,6 +164,12 @@ class NotificationRepository:
         row: Parties | None = (await self.session.execute(_PARTIES, params)).one_or_none()
         return row
 
+    async def practice(self, practitioner_id: uuid.UUID) -> Practice | None:
+        """The practice alone: a notice to someone the practice booked for without an account."""
+        query = sa.select(*_PRACTICE).where(_p.c.id == practitioner_id)
+        row: Practice | None = (await self.session.execute(query)).one_or_none()
+        return row
+
     async def appointment(self, appointment_id: uuid.UUID) -> ReminderState | None:
         row = (
             await self.session.execute(

@@ -98,7 +98,8 @@ class VisitReason(SQLModel, table=True):
     Deleting one only retires it (``active``): appointments keep pointing at it.
 
     A practitioner who asks no reason (C6: "if a reason is asked") offers one ``generic`` reason
-    instead, and nothing else: the patient picks nothing, the appointment stores no reason.
+    instead, and nothing else: the patient picks nothing, and the appointment keeps only that
+    reason, which says nothing of why.
     """
 
     __tablename__ = "visit_reason"

@@ -1,0 +1,242 @@
+"""The practice's desk (issue #25, docs/api.md "Practice team"): its practitioner or one of its
+secretaries reads the agenda, books for a patient (an existing account the practice already knows,
+or someone without an account: a name, a phone, an address), and records what became of a visit.
+
+Who may act for practice ``P`` is decided here, on every request: ``P``'s practitioner, or an
+account with an active membership in ``P``'s team (``app.team``); anyone else gets the same 404
+as for a practice that does not exist. A practice-entered booking goes through the same cells as
+any other (``insert_booking``), so a secretary and a patient racing for one slot leave exactly one
+appointment, and through the same idempotency keys (the caller's). The practice's own booking
+rules (minimum notice, horizon, "existing patients only") are for patients booking online: the
+practice books any free time of its opening hours that has not started.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from app.accounts.models import Role
+from app.accounts.principal import Principal
+from app.audit.models import AuditAction
+from app.booking.agenda import AgendaService
+from app.booking.appointments import AppointmentService
+from app.booking.availability import PRACTICE_RULES, bookable_slot
+from app.booking.errors import (
+    AppointmentNotFound,
+    InvalidQuery,
+    InvalidTransition,
+    PatientNotFound,
+    PractitionerNotFound,
+    SlotUnavailable,
+)
+from app.booking.models import AppointmentStatus, Channel
+from app.booking.notices import APPOINTMENT_NOTICE, Change, notice
+from app.booking.statements import Inserted
+from app.booking.views import AppointmentView, Booked, caller_key, visit_reason_aad
+from app.core import clock
+from app.schedule.timegrid import cells
+from app.team.service import works_for
+
+OUTCOMES = frozenset({AppointmentStatus.COMPLETED.value, AppointmentStatus.NO_SHOW.value})
+
+
+class DeskService(AppointmentService):
+    """The practice side of the agenda, for its practitioner and its secretaries."""
+
+    async def let_in(self, principal: Principal, practice_id: uuid.UUID) -> None:
+        if principal.role is Role.PRACTITIONER and principal.account_id == practice_id:
+            return
+        if principal.role is Role.SECRETARY and await works_for(
+            self.session, principal.account_id, practice_id
+        ):
+            return
+        raise PractitionerNotFound()
+
+    async def agenda(
+        self,
+        principal: Principal,
+        practice_id: uuid.UUID,
+        start: datetime | None,
+        end: datetime | None,
+    ) -> list[AppointmentView]:
+        await self.let_in(principal, practice_id)
+        agenda = AgendaService(self.session, self.settings, self.audit, self.throttle, self.mail)
+        return await agenda.agenda(principal, start, end, practice_id=practice_id)
+
+    async def patients(
+        self, principal: Principal, practice_id: uuid.UUID, query: str
+    ) -> list[dict[str, Any]]:
+        """The practice's own patients (accounts it has seen or booked) whose name matches, for
+        booking one of them again; never anyone else's patients. Each is a read of the patient's
+        data: in their access log."""
+        await self.let_in(principal, practice_id)
+        rows = await self.repository.known_patients(practice_id, query, limit=20)
+        for row in rows:
+            await self._record(
+                AuditAction.AGENDA_READ,
+                actor=principal.actor,
+                subject_id=row.id,
+                object_type="agenda",
+                object_id=practice_id,
+            )
+        return [{"id": r.id, "full_name": r.full_name, "phone": r.phone} for r in rows]
+
+    async def book_for(
+        self,
+        principal: Principal,
+        practice_id: uuid.UUID,
+        *,
+        visit_reason_id: uuid.UUID,
+        start: datetime,
+        patient_id: uuid.UUID | None,
+        contact: dict[str, str | None] | None,
+        idempotency_key: str | None,
+    ) -> Booked:
+        await self.let_in(principal, practice_id)
+        fingerprint = self._fingerprint(
+            principal,
+            {
+                "practice_id": str(practice_id),
+                "visit_reason_id": str(visit_reason_id),
+                "start": start.astimezone(UTC).isoformat(),
+                "patient": str(patient_id) if patient_id else json.dumps(contact, sort_keys=True),
+            },
+        )
+        if idempotency_key is not None:
+            idempotency_key = caller_key(principal, idempotency_key)
+            await self.repository.hold_key(principal.account_id, idempotency_key)
+            replay = await self._replay(principal, idempotency_key, fingerprint)
+            if replay is not None:
+                return replay
+        if patient_id is not None and not await self.repository.knows_patient(
+            practice_id, patient_id
+        ):
+            raise PatientNotFound()
+        offer = await self.repository.booking_inputs(
+            practice_id, visit_reason_id, patient_id or uuid.UUID(int=0)
+        )
+        if offer is None:
+            raise PractitionerNotFound()
+        if offer.duration_minutes is None or not offer.active:
+            raise InvalidQuery(
+                "This practice offers no such visit reason.",
+                errors=[{"field": "visit_reason_id", "message": "unknown visit reason"}],
+            )
+        now = clock.now()
+        end = start + timedelta(minutes=offer.duration_minutes)
+        busy = await self.repository.busy(practice_id, start, end)
+        slot = bookable_slot(offer, str(visit_reason_id), start, now, busy, rules=PRACTICE_RULES)
+        if slot is None:
+            raise SlotUnavailable("This time is not free for this visit reason.")
+        appointment_id = uuid.uuid4()
+        secret = json.dumps({"id": str(visit_reason_id), "label": offer.label})
+        channel = Channel.PRACTICE.value
+        body = {
+            "id": str(appointment_id),
+            "practitioner_id": str(practice_id),
+            "start": slot.start.isoformat(),
+            "end": slot.end.isoformat(),
+            "status": AppointmentStatus.BOOKED.value,
+            "channel": channel,
+            "created_at": now.isoformat(),
+            "relative": None,
+        }
+        contact = contact or {}
+        appointment = {
+            "id": appointment_id,
+            "practitioner_id": practice_id,
+            "patient_id": patient_id,
+            "contact_name": contact.get("full_name") if patient_id is None else None,
+            "contact_phone": contact.get("phone") if patient_id is None else None,
+            "contact_email": contact.get("email") if patient_id is None else None,
+            "start_at": slot.start.astimezone(UTC),
+            "end_at": slot.end.astimezone(UTC),
+            "status": AppointmentStatus.BOOKED.value,
+            "channel": channel,
+            "visit_reason_ct": self.cipher.encrypt(
+                secret, associated_data=visit_reason_aad(appointment_id)
+            ),
+            "created_at": now,
+            "sequence": 0,
+            "changed_at": now,
+            "relative_id": None,
+        }
+        idempotency = None
+        if idempotency_key is not None:
+            idempotency = {
+                "account_id": principal.account_id,
+                "key": idempotency_key,
+                "request_hash": fingerprint,
+                "appointment_id": appointment_id,
+                "status_code": 201,
+                "response": json.dumps(body),
+                "created_at": now,
+            }
+        inserted = await self.repository.insert_booking(
+            appointment, cells(slot.start, slot.end), idempotency
+        )
+        if inserted is Inserted.KEY_TAKEN and idempotency_key is not None:
+            replay = await self._replay(principal, idempotency_key, fingerprint)
+            if replay is not None:
+                return replay
+        if inserted is not Inserted.BOOKED:
+            raise SlotUnavailable("This time was just booked by someone else.")
+        await self._record(
+            AuditAction.APPOINTMENT_BOOKED,
+            actor=principal.actor,
+            subject_id=patient_id,
+            object_type="appointment",
+            object_id=appointment_id,
+            details={"channel": channel},
+        )
+        email = contact.get("email") if patient_id is None else None
+        if self.mail is not None and (patient_id is not None or email):
+            self.mail.write_at_commit(
+                APPOINTMENT_NOTICE,
+                notice(
+                    Change.BOOKED,
+                    appointment_id=appointment_id,
+                    patient_id=patient_id,
+                    practitioner_id=practice_id,
+                    start=slot.start,
+                    end=slot.end,
+                    sequence=0,
+                    by=Role.PRACTITIONER.value,  # the practice's own booking
+                    contact_email=email,
+                ),
+            )
+        return Booked(201, body | {"visit_reason_id": str(visit_reason_id)})
+
+    async def record_outcome(
+        self, principal: Principal, appointment_id: uuid.UUID, outcome: str
+    ) -> AppointmentView:
+        """``completed`` or ``no_show``, once the visit has started (409 ``invalid_transition``
+        before, or for a cancelled one); the practice may correct one outcome into the other.
+        Audited in the patient's access log."""
+        row = await self.repository.appointment(appointment_id)
+        if row is None or principal.role is Role.PATIENT:
+            raise AppointmentNotFound()
+        try:
+            await self.let_in(principal, row.practitioner_id)
+        except PractitionerNotFound:
+            raise AppointmentNotFound() from None
+        if outcome not in OUTCOMES:  # pragma: no cover - the schema allows only these
+            raise InvalidTransition("Record completed or no_show.")
+        if row.status not in OUTCOMES | {AppointmentStatus.BOOKED.value}:
+            raise InvalidTransition("A cancelled appointment has no outcome.")
+        if clock.now() < row.start_at:
+            raise InvalidTransition("An outcome is recorded once the visit has started.")
+        if not await self.repository.set_outcome(row.id, outcome):
+            raise InvalidTransition("This appointment changed meanwhile; reload it.")
+        await self._record(
+            AuditAction.APPOINTMENT_OUTCOME,
+            actor=principal.actor,
+            subject_id=row.patient_id,
+            object_type="appointment",
+            object_id=row.id,
+            details={"outcome": outcome},
+        )
+        return self._view_for(principal, await self._reread(row.id))

@@ -1,0 +1,95 @@
+"""The practice's desk as routes (docs/api.md "Practice team"): a practice's agenda, bookings the
+practice enters, its own patients to book again, and visit outcomes. Who may act for which
+practice is the service's business (``app.booking.desk``): 404 for anyone else."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response, status
+
+from app.booking import schemas
+from app.booking.dependencies import Desk, PracticeSide
+from app.booking.router import From, To, agenda_items, appointment_read
+from app.core.problems import problem_responses
+
+router = APIRouter(tags=["practice team"])
+_AUTH = ((401, "not_authenticated"), (401, "mfa_required"), (403, "forbidden"))
+_UNSAFE = (*_AUTH, (403, "csrf_failed"))
+
+
+@router.get(
+    "/api/v1/practices/{practice_id}/agenda",
+    summary="A practice's agenda, for its practitioner or one of its secretaries",
+    response_model=list[schemas.AgendaItem],
+    responses=problem_responses(*_AUTH, (404, "not_found"), (422, "validation_error")),
+)
+async def read_practice_agenda(
+    practice_id: uuid.UUID, caller: PracticeSide, desk: Desk, start: From = None, end: To = None
+) -> list[schemas.AgendaItem]:
+    return agenda_items(await desk.agenda(caller, practice_id, start, end))
+
+
+@router.get(
+    "/api/v1/practices/{practice_id}/patients",
+    summary="The practice's own patients whose name matches (to book one of them again)",
+    response_model=list[schemas.KnownPatient],
+    responses=problem_responses(*_AUTH, (404, "not_found"), (422, "validation_error")),
+)
+async def search_practice_patients(
+    practice_id: uuid.UUID,
+    caller: PracticeSide,
+    desk: Desk,
+    q: Annotated[str, Query(min_length=2, max_length=100)],
+) -> list[schemas.KnownPatient]:
+    return [schemas.KnownPatient(**p) for p in await desk.patients(caller, practice_id, q)]
+
+
+@router.post(
+    "/api/v1/practices/{practice_id}/appointments",
+    summary="Book for a patient of the practice, or for someone without an account (by phone)",
+    status_code=status.HTTP_201_CREATED,
+    response_model=schemas.Booked,
+    responses=problem_responses(
+        *_UNSAFE,
+        (404, "not_found"),
+        (409, "slot_unavailable"),
+        (422, "validation_error"),
+        (422, "idempotency_key_reused"),
+    ),
+)
+async def book_for_patient(
+    practice_id: uuid.UUID,
+    body: schemas.PracticeBookingIn,
+    caller: PracticeSide,
+    desk: Desk,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
+    ] = None,
+) -> schemas.Booked:
+    booked = await desk.book_for(
+        caller,
+        practice_id,
+        visit_reason_id=body.visit_reason_id,
+        start=body.start,
+        patient_id=body.patient_id,
+        contact=body.patient.model_dump() if body.patient is not None else None,
+        idempotency_key=idempotency_key,
+    )
+    if booked.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return schemas.Booked.model_validate(booked.body)
+
+
+@router.post(
+    "/api/v1/appointments/{appointment_id}/status",
+    summary="Record a visit's outcome once it has started: completed or no-show",
+    response_model=schemas.AppointmentRead,
+    responses=problem_responses(*_UNSAFE, (404, "not_found"), (409, "invalid_transition")),
+)
+async def record_outcome(
+    appointment_id: uuid.UUID, body: schemas.OutcomeIn, caller: PracticeSide, desk: Desk
+) -> schemas.AppointmentRead:
+    return appointment_read(await desk.record_outcome(caller, appointment_id, body.status))

@@ -1,0 +1,1 @@
+"""The practice team: secretaries a practitioner invites to work in the practice's agenda."""
