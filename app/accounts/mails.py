@@ -148,8 +148,9 @@ def practice_closed(to: str, language: Language, cancelled: int, kept_days: int)
             subject="Your erdv practice account is closed",
             body=(
                 "As you asked, your erdv account is closed: your profile is out of the directory, "
-                "and your name, email address, phone, RPPS number, password, authenticator and "
-                f"sessions are gone.\n\n{ahead}"
+                "and your email address, phone, RPPS number, password, authenticator and sessions "
+                "are gone; your name stays only in each patient's history of their own visits."
+                f"\n\n{ahead}"
                 f"For {kept_days} days, the operator keeps your agenda so that it can still give "
                 "you its export (agenda and patients' contact details) if you ask through the "
                 "contact on the transparency page; then it deletes it. Each patient keeps the "
@@ -167,9 +168,10 @@ def practice_closed(to: str, language: Language, cancelled: int, kept_days: int)
         subject="Votre compte professionnel erdv est fermé",
         body=(
             "Comme vous l'avez demandé, votre compte erdv est fermé : votre fiche est retirée de "
-            "l'annuaire, et votre nom, votre adresse e-mail, votre téléphone, votre numéro RPPS, "
-            "votre mot de passe, votre application d'authentification et vos sessions ont été "
-            f"effacés.\n\n{ahead}"
+            "l'annuaire, et votre adresse e-mail, votre téléphone, votre numéro RPPS, votre mot "
+            "de passe, votre application d'authentification et vos sessions ont été effacés ; "
+            "votre nom ne reste que dans l'historique que chaque patient garde de ses rendez-vous."
+            f"\n\n{ahead}"
             f"Pendant {kept_days} jours, l'exploitant garde votre agenda pour pouvoir encore vous "
             "en remettre l'export (agenda et coordonnées des patients) si vous le demandez au "
             "contact indiqué sur la page Transparence ; il le supprime ensuite. Chaque patient "

@@ -19,6 +19,9 @@ from app.core import clock
 from app.schedule.model import Window
 from app.schedule.timegrid import ScheduleError, in_zone
 
+#: FHIR R4 Appointment.status for erdv's own (``booked`` and ``cancelled`` are the same words)
+FHIR_STATUS = {"completed": "fulfilled", "no_show": "noshow"}
+
 
 class AgendaService(BookingBase):
     """The practitioner's agenda and the reversibility export (charter C12)."""
@@ -110,7 +113,7 @@ class AgendaService(BookingBase):
         holders: set[uuid.UUID] = set()
         people: dict[uuid.UUID, dict[str, Any]] = {}
         for row in rows:
-            if row.patient_id is None:  # an anonymised visit names nobody
+            if row.patient_id is None or row.erased:  # anonymised or erased: names nobody
                 continue
             holders.add(row.patient_id)
             telecom = [{"system": "email", "value": row.email}]
@@ -127,34 +130,56 @@ class AgendaService(BookingBase):
                     },
                 )
             else:
+                # the relative's name as the agenda shows it, never their birth date (the
+                # practice is not given it anywhere else); a removed relative names nobody
+                holder: dict[str, Any] = {
+                    "relationship": [{"text": "account holder"}],
+                    "telecom": telecom,
+                }
+                if row.full_name:
+                    holder["name"] = {"text": row.full_name}
                 relative: dict[str, Any] = {
                     "resourceType": "Patient",
                     "id": str(row.relative_id),
-                    "name": [{"text": row.relative_name or ""}],
-                    "contact": [
-                        {
-                            "relationship": [{"text": "account holder"}],
-                            "name": {"text": row.full_name},
-                            "telecom": telecom,
-                        }
-                    ],
+                    "contact": [holder],
                 }
-                if row.relative_birth_date is not None:
-                    relative["birthDate"] = row.relative_birth_date.isoformat()
+                if row.relative_name:
+                    relative["name"] = [{"text": row.relative_name}]
                 people.setdefault(row.relative_id, relative)
+        # someone the practice booked for without an account: a Patient of that visit alone
+        walk_ins: dict[uuid.UUID, uuid.UUID] = {}
+        for row in rows:
+            if row.patient_id is None and row.contact_name:
+                person_id = uuid.uuid5(uuid.NAMESPACE_URL, f"erdv:walk-in:{row.id}")
+                walk_ins[row.id] = person_id
+                telecom = [
+                    {"system": system, "value": value}
+                    for system, value in (
+                        ("phone", row.contact_phone),
+                        ("email", row.contact_email),
+                    )
+                    if value
+                ]
+                people[person_id] = {
+                    "resourceType": "Patient",
+                    "id": str(person_id),
+                    "name": [{"text": row.contact_name}],
+                    **({"telecom": telecom} if telecom else {}),
+                }
         entries.extend(
             {"fullUrl": f"urn:uuid:{person_id}", "resource": resource}
             for person_id, resource in people.items()
         )
         for row in rows:
-            person = row.relative_id or row.patient_id
+            named = row.patient_id is not None and not row.erased
+            person = (row.relative_id or row.patient_id) if named else walk_ins.get(row.id)
             entries.append(
                 {
                     "fullUrl": f"urn:uuid:{row.id}",
                     "resource": {
                         "resourceType": "Appointment",
                         "id": str(row.id),
-                        "status": row.status,
+                        "status": FHIR_STATUS.get(row.status, row.status),
                         "start": in_zone(row.start_at, tz).isoformat(),
                         "end": in_zone(row.end_at, tz).isoformat(),
                         "created": row.created_at.isoformat(),
@@ -167,7 +192,7 @@ class AgendaService(BookingBase):
                                         "status": "accepted",
                                     }
                                 ]
-                                if row.patient_id is not None
+                                if named or person is not None
                                 else []
                             ),
                         ],

@@ -39,6 +39,10 @@ async def purge_closed_practices(session: AsyncSession, settings: Settings) -> s
     for practice_id in closed:
         visits += await bookings.forget_unkept_visits(practice_id)
         await practices.strip_closed(practice_id, now)
+    # a visit of a purged practice anonymised since (its patient inactive 3 years) is kept by
+    # nobody either
+    for practice_id in await practices.purged():
+        visits += await bookings.forget_unkept_visits(practice_id)
     await AuditTrail.for_settings(session, settings).record(
         AuditAction.CLOSED_PRACTICES_PURGED,
         actor=Actor.system(),

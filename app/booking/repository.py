@@ -423,7 +423,8 @@ class BookingRepository:
     async def booked_between(
         self, practitioner_id: uuid.UUID, start: datetime, end: datetime
     ) -> Sequence[Noticed]:
-        """Active appointments overlapping an absence, as their notices need them."""
+        """Active appointments overlapping an absence (or all ahead, for a closing), as their
+        notices need them: whose relative it is, or the address of someone without an account."""
         query = (
             sa.select(
                 a.c.id,
@@ -432,7 +433,10 @@ class BookingRepository:
                 a.c.start_at,
                 a.c.end_at,
                 a.c.sequence,
+                a.c.contact_email,
+                relative_table.c.full_name.label("relative_name"),
             )
+            .select_from(a.outerjoin(relative_table, relative_table.c.id == a.c.relative_id))
             .where(
                 a.c.practitioner_id == practitioner_id,
                 a.c.status == BOOKED,
@@ -508,7 +512,7 @@ class BookingRepository:
 
     async def export_rows(self, practitioner_id: uuid.UUID) -> tuple[Any, Sequence[Any]]:
         """The practice with its RPPS, and every appointment with the patient's contact details
-        (and the relative's name and birth date, for a visit booked for one)."""
+        (and the relative's name, for a visit booked for one)."""
         practice = (
             await self.session.execute(
                 sa.select(*PROFILE_COLUMNS)
@@ -529,8 +533,12 @@ class BookingRepository:
                     account_table.c.full_name,
                     account_table.c.phone,
                     account_table.c.email,
+                    # an erased account names nobody: its past visits export without a patient
+                    (account_table.c.status == "deleted").label("erased"),
+                    a.c.contact_name,
+                    a.c.contact_phone,
+                    a.c.contact_email,
                     relative_table.c.full_name.label("relative_name"),
-                    relative_table.c.birth_date.label("relative_birth_date"),
                 )
                 .select_from(
                     a.outerjoin(account_table, account_table.c.id == a.c.patient_id).outerjoin(

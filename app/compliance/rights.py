@@ -104,8 +104,10 @@ async def delete_my_account(
     settings: AppSettings,
 ) -> Response:
     if account.role is Role.PRACTITIONER:  # C12: app.booking.closing
-        cancelled = await appointments.cancel_for_closing(account)
+        # the practice row locked first (FOR UPDATE): a booking (FOR SHARE) waits for the
+        # closing, then finds the practice unlisted, instead of slipping in between
         await practices.close(account)
+        cancelled = await appointments.cancel_for_closing(account)
     else:
         cancelled = await appointments.cancel_for_erasure(account)
     await auth.erase(account, cancelled=cancelled)

@@ -135,6 +135,11 @@ class PracticeRepository:
         )
         return (await self.session.execute(query)).scalars().all()
 
+    async def purged(self) -> Sequence[uuid.UUID]:
+        """Closed practices whose kept data already went (their visits anonymised since go too)."""
+        query = sa.select(practice_table.c.id).where(practice_table.c.purged_at.is_not(None))
+        return (await self.session.execute(query)).scalars().all()
+
     async def strip_closed(self, practice_id: uuid.UUID, at: datetime) -> None:
         """What the platform kept for a closed practice goes: its absences, opening hours, visit
         reason list, place, fees and titles. Its name, profession and specialty stay: they are
@@ -142,10 +147,9 @@ class PracticeRepository:
         await self.session.execute(
             sa.delete(absence_table).where(absence_table.c.practitioner_id == practice_id)
         )
+        # nothing points at a visit reason (appointments keep theirs encrypted, C7)
         await self.session.execute(
-            sa.update(visit_reason_table)
-            .where(visit_reason_table.c.practitioner_id == practice_id)
-            .values(active=False)
+            sa.delete(visit_reason_table).where(visit_reason_table.c.practitioner_id == practice_id)
         )
         await self.update(
             practice_id,

@@ -159,8 +159,10 @@ class PracticeService:
             values["convention_sector"] = body.convention_sector
         if "practice_mode" in given:
             values["practice_mode"] = body.practice_mode
-        if "titles" in given and body.titles is not None:
-            values["titles"] = json.dumps(list(dict.fromkeys(body.titles)), ensure_ascii=False)
+        if "titles" in given:  # null clears them, as it clears the mode
+            values["titles"] = json.dumps(
+                list(dict.fromkeys(body.titles or [])), ensure_ascii=False
+            )
         if "timezone" in given and body.timezone is not None:
             if zone(body.timezone) is None:
                 message = f"unknown IANA time zone {body.timezone!r}"

@@ -30,7 +30,7 @@ export async function dashboardView(main) {
   const directory = (p) => (p.directory_url ? h("a", { href: p.directory_url, rel: "noopener noreferrer", target: "_blank" }, p.rpps || "—") : (p.rpps || "—"));
   main.append(section({ heading: "pending-title", title: t("admin.pending") },
     table([t("admin.name"), t("register.rpps"), t("search.city"), t("admin.registered"), t("common.actions")],
-      pending.map((p) => [p.display_name, directory(p), p.city || "—", fmtShort(p.created_at),
+      pending.filter((p) => !p.closed_at).map((p) => [p.display_name, directory(p), p.city || "—", fmtShort(p.created_at),
         h("button", { type: "button", "aria-label": `${t("admin.approve")} ${p.display_name}`, on: { click: decide(p, "approve", "admin.approved") } }, t("admin.approve"))]),
       t("admin.pending_empty"))));
 
