@@ -37,6 +37,8 @@ from app.booking.notices import APPOINTMENT_NOTICE, Change, notice
 from app.booking.statements import Inserted
 from app.booking.views import AppointmentView, Booked, caller_key, visit_reason_aad
 from app.core import clock
+from app.practice.repository import PracticeRepository
+from app.schedule.hours import load_weekly
 from app.schedule.timegrid import cells
 from app.team.service import works_for
 
@@ -65,6 +67,31 @@ class DeskService(AppointmentService):
         await self.let_in(principal, practice_id)
         agenda = AgendaService(self.session, self.settings, self.audit, self.throttle, self.mail)
         return await agenda.agenda(principal, start, end, practice_id=practice_id)
+
+    async def hours(self, principal: Principal, practice_id: uuid.UUID) -> dict[str, Any]:
+        """What the desk's grid needs: the zone, the weekly opening blocks and the active visit
+        reasons (the practitioner's own list, as the practice's agenda shows it)."""
+        await self.let_in(principal, practice_id)
+        practices = PracticeRepository(self.session)
+        practice = await practices.get(practice_id)
+        if practice is None:  # pragma: no cover - let_in saw it
+            raise PractitionerNotFound()
+        reasons = await practices.visit_reasons(practice_id)
+        return {
+            "display_name": practice.display_name,
+            "timezone": practice.timezone,
+            "weekly": load_weekly(practice.weekly),
+            "visit_reasons": [
+                {
+                    "id": r.id,
+                    "label": r.label,
+                    "duration_minutes": r.duration_minutes,
+                    "new_patients": r.new_patients,
+                    "generic": r.generic,
+                }
+                for r in reasons
+            ],
+        }
 
     async def patients(
         self, principal: Principal, practice_id: uuid.UUID, query: str

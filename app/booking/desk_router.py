@@ -32,6 +32,18 @@ async def read_practice_agenda(
 
 
 @router.get(
+    "/api/v1/practices/{practice_id}/hours",
+    summary="A practice's zone, weekly opening hours and visit reasons, for its desk",
+    response_model=schemas.DeskHours,
+    responses=problem_responses(*_AUTH, (404, "not_found")),
+)
+async def read_practice_hours(
+    practice_id: uuid.UUID, caller: PracticeSide, desk: Desk
+) -> schemas.DeskHours:
+    return schemas.DeskHours.model_validate(await desk.hours(caller, practice_id))
+
+
+@router.get(
     "/api/v1/practices/{practice_id}/patients",
     summary="The practice's own patients whose name matches (to book one of them again)",
     response_model=list[schemas.KnownPatient],

@@ -287,3 +287,12 @@ class KnownPatient(BaseModel):
     id: uuid.UUID
     full_name: str
     phone: str | None
+
+
+class DeskHours(BaseModel):
+    """A practice's hours and visit reasons, for its desk's agenda grid."""
+
+    display_name: str
+    timezone: str
+    weekly: list[dict[str, Any]]
+    visit_reasons: list[VisitReasonPublic]

@@ -15,8 +15,9 @@ from app.core.settings import Settings
 from app.demo.people import seed_demo_accounts
 from app.demo.practices import seed_demo_practices
 from app.demo.report import DemoReport
+from app.demo.team import seed_demo_team
 
 DemoStep = Callable[[AsyncSession, Settings, DemoReport], Awaitable[None]]
 
 #: Ordered: later steps may rely on what earlier ones created.
-STEPS: list[DemoStep] = [seed_demo_accounts, seed_demo_practices]
+STEPS: list[DemoStep] = [seed_demo_accounts, seed_demo_practices, seed_demo_team]

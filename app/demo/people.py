@@ -32,6 +32,12 @@ DEMO_ACCOUNTS = (
         "Dr Alix Bernard",
         "KRUGS4ZAON2GK3DPEBQW4ZDJNZTSA3LF",
     ),
+    (
+        Role.SECRETARY,
+        "secretary@demo.erdv.localhost",
+        "Dominique Accueil",
+        "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
+    ),
     (Role.ADMIN, "admin@demo.erdv.localhost", "Sam Admin", "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U"),
 )
 

@@ -12,11 +12,13 @@ import { loginView, registerView, verifyEmailView, confirmEmailView, forgotView,
 import { appointmentsView, privacyView, securityView } from "./patient.js";
 import { practiceView, agendaView, hoursView, absencesView, reasonsView } from "./pro.js";
 import { dashboardView, clientsView } from "./admin.js";
+import { teamView, invitationView, deskView, practiceDeskView } from "./desk.js";
 
 const PATIENT = ["patient"];
 const PRACTITIONER = ["practitioner"];
 const ADMIN = ["admin"];
-const ANY_ACCOUNT = ["patient", "practitioner", "admin"];
+const SECRETARY = ["secretary"];
+const ANY_ACCOUNT = ["patient", "practitioner", "secretary", "admin"];
 
 const routes = [
   [/^\/$/, homeView],
@@ -35,6 +37,10 @@ const routes = [
   [/^\/pro\/hours$/, requireRole(PRACTITIONER, hoursView)],
   [/^\/pro\/absences$/, requireRole(PRACTITIONER, absencesView)],
   [/^\/pro\/reasons$/, requireRole(PRACTITIONER, reasonsView)],
+  [/^\/pro\/team$/, requireRole(PRACTITIONER, teamView)],
+  [/^\/invitations\/([A-Za-z0-9_-]+)$/, invitationView],
+  [/^\/desk$/, requireRole(SECRETARY, deskView)],
+  [/^\/desk\/([0-9a-f-]{36})$/, requireRole(SECRETARY, practiceDeskView)],
   [/^\/admin$/, requireRole(ADMIN, dashboardView)],
   [/^\/admin\/clients$/, requireRole(ADMIN, clientsView)],
 ];

@@ -5,7 +5,7 @@ import { t } from "./i18n.js";
 import { session } from "./state.js";
 import { heading, link } from "./widgets.js";
 
-const HOME_BY_ROLE = { patient: "/account", practitioner: "/pro", admin: "/admin" };
+const HOME_BY_ROLE = { patient: "/account", practitioner: "/pro", secretary: "/desk", admin: "/admin" };
 
 /** Where an account starts: its own space, or the search for a visitor. */
 export function homeFor(account) {

@@ -135,15 +135,23 @@ async function notificationSettings() {
 
 const REM_PER_HOUR = 5; // a quarter of an hour holds one line of text, half an hour two
 
+/** The practitioner's own agenda: the practice's desk, at /pro/agenda. */
+export function agendaView(main) {
+  return practiceAgenda(main, session.account.id, "/pro/agenda", t("agenda.title"));
+}
+
 /**
- * The practitioner's days as time grids in the practice's zone (hours down, days across), the
- * opening hours shaded, each appointment a button that opens its details with "cancel" and "move".
- * Day view opens on today; week view on the week holding today (Monday first).
+ * A practice's days as time grids in its zone (hours down, days across), the opening hours shaded,
+ * each appointment a button that opens its details with "move", "cancel" and, once it has
+ * started, its outcome; "New appointment" books a free slot for one of the practice's patients or
+ * for someone without an account (by phone). For the practitioner and for each of the practice's
+ * secretaries alike (the server decides who may: app/booking/desk.py). Day view opens on today;
+ * week view on the week holding today (Monday first).
  */
-export async function agendaView(main) {
-  main.append(heading(t("agenda.title")));
-  const [availability, me] = await Promise.all([get("/api/v1/me/availability"), get("/api/v1/me/practice")]);
-  const tz = availability.timezone || me.timezone;
+export async function practiceAgenda(main, practiceId, path, title) {
+  main.append(heading(title));
+  const availability = await get(`/api/v1/practices/${practiceId}/hours`);
+  const tz = availability.timezone;
   const params = new URLSearchParams(window.location.search);
   const today = dayKey(new Date().toISOString(), tz);
   const narrow = !window.matchMedia("(min-width: 48rem)").matches;
@@ -156,9 +164,10 @@ export async function agendaView(main) {
   const todayButton = h("button", { type: "button", class: "secondary" }, t("agenda.today"));
   const next = h("button", { type: "button", class: "secondary" }, t("agenda.next"));
   const range = h("p", { class: "range", "aria-live": "polite" });
+  const create = h("button", { type: "button", id: "agenda-new", on: { click: () => newBooking() } }, t("desk.new"));
   const body = h("div", { class: "agenda" });
   const details = h("div", { id: "agenda-details" });
-  main.append(h("div", { class: "toolbar", role: "group", "aria-label": t("agenda.view") }, dayButton, weekButton),
+  main.append(h("div", { class: "toolbar", role: "group", "aria-label": t("agenda.view") }, dayButton, weekButton, create),
     h("div", { class: "week-nav" }, prev, todayButton, range, next), details, body);
   const span = () => (mode === "day" ? 1 : 7);
   dayButton.addEventListener("click", () => {
@@ -181,10 +190,10 @@ export async function agendaView(main) {
     clear(range, mode === "day" ? fmtDayKey(first) : t("book.range", { from: fmtDayKey(first), to: fmtDayKey(days[days.length - 1]) }));
     clear(details);
     clear(body, loading());
-    window.history.replaceState(null, "", `/pro/agenda${query({ view: mode, date: first })}`);
+    window.history.replaceState(null, "", `${path}${query({ view: mode, date: first })}`);
     let items;
     try {
-      items = await get(`/api/v1/me/agenda${query({ from: startOfDayIn(first, tz).toISOString(), to: startOfDayIn(end, tz).toISOString() })}`);
+      items = await get(`/api/v1/practices/${practiceId}/agenda${query({ from: startOfDayIn(first, tz).toISOString(), to: startOfDayIn(end, tz).toISOString() })}`);
     } catch (error) {
       clear(body);
       showError(error);
@@ -207,15 +216,106 @@ export async function agendaView(main) {
       h("dl", { class: "facts" },
         h("dt", {}, t("agenda.patient")), h("dd", {}, a.patient.full_name),
         h("dt", {}, t("field.phone")), h("dd", {}, a.patient.phone || "—"),
+        ...(a.patient.email ? [h("dt", {}, t("field.email")), h("dd", {}, a.patient.email)] : []),
+        ...(a.patient.no_shows ? [h("dt", {}, t("desk.no_shows_label")), h("dd", {}, t("desk.no_shows", { n: a.patient.no_shows }))] : []),
         h("dt", {}, t("book.reason")), h("dd", {}, a.visit_reason || t("agenda.reason_erased")),
-        h("dt", {}, t("agenda.channel")), h("dd", {}, t(`channel.${a.channel}`, a.channel))));
+        h("dt", {}, t("agenda.channel")), h("dd", {}, t(`channel.${a.channel}`, a.channel)),
+        h("dt", {}, t("desk.status")), h("dd", { id: "agenda-status" }, t(`status.${a.status}`, a.status))));
+    const started = Date.parse(a.start) <= Date.now();
     const actions = h("div", { class: "actions" },
-      h("button", { type: "button", class: "secondary", id: "agenda-move", on: { click: () => move(box, a) } }, t("appointments.reschedule")),
-      h("button", { type: "button", class: "danger", id: "agenda-cancel", on: { click: () => cancelIt(a) } }, t("appointments.cancel")),
+      ...(started
+        ? [h("button", { type: "button", class: "secondary", id: "agenda-completed", on: { click: () => outcome(a, "completed") } }, t("desk.mark_completed")),
+          h("button", { type: "button", class: "secondary", id: "agenda-no-show", on: { click: () => outcome(a, "no_show") } }, t("desk.mark_no_show"))]
+        : [h("button", { type: "button", class: "secondary", id: "agenda-move", on: { click: () => move(box, a) } }, t("appointments.reschedule")),
+          h("button", { type: "button", class: "danger", id: "agenda-cancel", on: { click: () => cancelIt(a) } }, t("appointments.cancel"))]),
       h("button", { type: "button", class: "link-button", on: { click: () => clear(details) } }, t("agenda.close")));
     box.append(actions);
     clear(details, box);
     box.focus();
+  }
+
+  async function outcome(a, status) {
+    try {
+      await post(`/api/v1/appointments/${a.id}/status`, { status });
+      await load();
+      notify(t(`desk.marked_${status}`, { name: a.patient.full_name }), "success");
+    } catch (error) { showError(error); }
+  }
+
+  /** A free slot (the practice's public slots), then whom it is for: one of the practice's
+   * patients found by name, or someone without an account (name, and a phone or an address). */
+  async function newBooking() {
+    let profile;
+    try {
+      profile = await get(`/api/v1/practitioners/${practiceId}`);
+    } catch {
+      notify(t("agenda.move_needs_listing"), "error");
+      return;
+    }
+    const box = h("section", { class: "confirm agenda-item", "aria-labelledby": "new-title", tabindex: "-1" },
+      h("h2", { id: "new-title" }, t("desk.new")));
+    clear(details, box);
+    slotPicker(box, profile, { onPick: (slot, reason) => whoFor(box, slot, reason) });
+    box.append(h("button", { type: "button", class: "link-button", on: { click: () => clear(details) } }, t("agenda.close")));
+    box.focus();
+  }
+
+  function whoFor(box, slot, reason) {
+    box.querySelector(".who")?.remove();
+    const when = fmtDateTime(slot.start, tz);
+    const search = field(t("desk.search"), { id: "patient-search", type: "search", autocomplete: "off" }, t("desk.search_hint"));
+    const results = h("div", { id: "patient-results", role: "radiogroup", "aria-label": t("desk.known") });
+    const name = field(t("desk.walkin_name"), { id: "walkin-name", autocomplete: "off", maxlength: 200 });
+    const phone = field(t("field.phone"), { id: "walkin-phone", type: "tel", autocomplete: "off" });
+    const email = field(t("field.email"), { id: "walkin-email", type: "email", autocomplete: "off" });
+    let timer = null;
+    search.input.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        const q = search.input.value.trim();
+        if (q.length < 2) { clear(results); return; }
+        try {
+          const found = await get(`/api/v1/practices/${practiceId}/patients${query({ q })}`);
+          clear(results, ...(found.length ? found.map((p) => {
+            const id = `known-${p.id}`;
+            return h("div", { class: "check" }, h("input", { type: "radio", name: "known-patient", id, value: p.id }),
+              h("label", { for: id }, p.phone ? `${p.full_name} · ${p.phone}` : p.full_name));
+          }) : [h("p", {}, t("desk.none_found"))]));
+        } catch (error) { showError(error); }
+      }, 250);
+    });
+    const key = crypto.randomUUID();
+    const panel = h("div", { class: "who" }, h("h3", { id: "who-title" }, t("desk.who", { when, reason: reason.label })),
+      h("fieldset", {}, h("legend", {}, t("desk.known")), search.wrap, results),
+      h("fieldset", {}, h("legend", {}, t("desk.walkin")), h("div", { class: "grid" }, name.wrap, phone.wrap, email.wrap)),
+      h("button", { type: "button", id: "desk-book", on: { click: async () => {
+        const known = results.querySelector("input:checked");
+        const body = { visit_reason_id: reason.id, start: slot.start };
+        let who;
+        if (known) {
+          body.patient_id = known.value;
+          who = known.labels[0].textContent.split(" · ")[0];
+        } else {
+          const person = { full_name: name.input.value.trim() };
+          if (phone.input.value.trim()) person.phone = phone.input.value.trim();
+          if (email.input.value.trim()) person.email = email.input.value.trim();
+          if (person.full_name.length < 2 || !(person.phone || person.email)) {
+            notify(t("desk.who_first"), "error");
+            (person.full_name.length < 2 ? name.input : phone.input).focus();
+            return;
+          }
+          body.patient = person;
+          who = person.full_name;
+        }
+        try {
+          await post(`/api/v1/practices/${practiceId}/appointments`, body, { "Idempotency-Key": key });
+          first = mode === "week" ? mondayOf(dayKey(slot.start, tz)) : dayKey(slot.start, tz);
+          await load();
+          notify(t("desk.booked", { name: who, when }), "success");
+        } catch (error) { showError(error); }
+      } } }, t("desk.book")));
+    box.append(panel);
+    search.input.focus();
   }
 
   async function cancelIt(a) {
@@ -237,7 +337,7 @@ export async function agendaView(main) {
     }
     let profile;
     try {
-      profile = await get(`/api/v1/practitioners/${session.account.id}`);
+      profile = await get(`/api/v1/practitioners/${practiceId}`);
     } catch {
       panel.append(empty(t("agenda.move_needs_listing")));
       return;
@@ -305,10 +405,11 @@ function timeGrid(days, items, weekly, tz, today, onOpen) {
     for (const a of todays) {
       const start = localMinutes(a.start, tz);
       const length = Math.max(15, (Date.parse(a.end) - Date.parse(a.start)) / 60000);
-      const item = h("li", { class: "visit" },
+      const item = h("li", { class: `visit ${a.status}` },
         h("button", { type: "button", class: "visit-button", "data-appointment": a.id, on: { click: () => onOpen(a) } },
           h("span", { class: "visit-time" }, span(a, tz)), " ",
-          h("span", { class: "visit-name" }, a.patient.full_name || t("agenda.no_name"))));
+          h("span", { class: "visit-name" }, a.patient.full_name || t("agenda.no_name")),
+          a.status === "booked" ? null : h("span", { class: "visit-status" }, ` · ${t(`status.${a.status}`, a.status)}`)));
       item.style.top = rem(start - from);
       item.style.height = rem(length);
       list.append(item);

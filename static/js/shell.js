@@ -15,8 +15,9 @@ const NAV_BY_ROLE = {
   patient: [["/account", "nav.appointments"], ["/account/privacy", "nav.privacy"], ["/account/security", "nav.security"]],
   practitioner: [
     ["/pro", "nav.practice"], ["/pro/agenda", "nav.agenda"], ["/pro/hours", "nav.hours"], ["/pro/absences", "nav.absences"],
-    ["/pro/reasons", "nav.reasons"], ["/account/security", "nav.security"],
+    ["/pro/reasons", "nav.reasons"], ["/pro/team", "nav.team"], ["/account/security", "nav.security"],
   ],
+  secretary: [["/desk", "nav.desk"], ["/account/security", "nav.security"]],
   admin: [["/admin", "nav.admin"], ["/admin/clients", "nav.clients"], ["/account/security", "nav.security"]],
 };
 const VISITOR_NAV = [["/login", "nav.login"], ["/register", "nav.register"]];

@@ -26,10 +26,11 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import pyotp
@@ -56,7 +57,15 @@ DEMO_SECRETS = {
     "patient@demo.erdv.localhost": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
     "practitioner@demo.erdv.localhost": "KRUGS4ZAON2GK3DPEBQW4ZDJNZTSA3LF",
     "admin@demo.erdv.localhost": "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U",
+    "secretary@demo.erdv.localhost": "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
 }
+
+
+def demo_desk(server: Server) -> str:
+    """The demo secretary's agenda page: the demo practitioner's practice, found by name."""
+    found = httpx.get(f"{server.url}/api/v1/practitioners", params={"q": "Alix Bernard"}).json()
+    (practice,) = [p for p in found["items"] if p["display_name"] == "Dr Alix Bernard"]
+    return f"/desk/{practice['id']}"
 
 
 def _browser_missing() -> str | None:
@@ -555,3 +564,32 @@ class CallbackServer:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def book_via_api(
+    server: Server, person: Any, practitioner_id: str, reason_id: str, nth: int = 0
+) -> str:
+    """Books the ``nth`` free slot at least two days ahead (clear of the cancellation deadline)."""
+    with Api(server) as api:
+        api.sign_in(person)
+        api.grant("privacy-notice")
+        start = datetime.now().astimezone() + timedelta(days=2)
+        window = {
+            "from": start.isoformat(),
+            "to": (start + timedelta(days=5)).isoformat(),
+            "visit_reason_id": reason_id,
+        }
+        slots = api.call(
+            "GET", f"/api/v1/practitioners/{practitioner_id}/slots?{urlencode(window)}"
+        )
+        booked = api.call(
+            "POST",
+            "/api/v1/appointments",
+            {
+                "practitioner_id": practitioner_id,
+                "visit_reason_id": reason_id,
+                "start": slots[nth]["start"],
+            },
+            expect=201,
+        )
+    return str(booked["id"])

@@ -9,6 +9,7 @@ from tests.e2e.conftest import (
     Server,
     Watch,
     axe_violations,
+    demo_desk,
     new_context,
     reflow_problems,
     screenshot,
@@ -34,7 +35,9 @@ SIGNED_IN = {
         "/pro/hours",
         "/pro/absences",
         "/pro/reasons",
+        "/pro/team",
     ],
+    "secretary@demo.erdv.localhost": ["/desk", "{desk}", "{desk}?view=day"],
     "admin@demo.erdv.localhost": ["/admin", "/admin/clients"],
 }
 
@@ -71,7 +74,7 @@ def test_main_pages_have_no_serious_violation(
         context = new_context(browser, server, watch, bypass_csp=True)
         page = context.new_page()
         sign_in(page, email)
-        for path in paths:
+        for path in (p.format(desk=demo_desk(server)) for p in paths):
             problems += _scan(context, axe_path, path)
         screenshot(page, f"{email.split('@')[0]}-signed-in")
         context.close()

@@ -24,6 +24,7 @@ from tests.e2e.conftest import (
     Server,
     Watch,
     authenticator,
+    book_via_api,
     listed_practitioner,
     new_context,
     new_person,
@@ -180,40 +181,11 @@ def test_consent_granted_then_withdrawn_with_history_and_receipts(
     assert states["reminders-email"] == "withdrawn"
 
 
-def _book_via_api(
-    server: Server, person: Any, practitioner_id: str, reason_id: str, nth: int = 0
-) -> str:
-    """Books the ``nth`` free slot at least two days ahead (clear of the cancellation deadline)."""
-    with Api(server) as api:
-        api.sign_in(person)
-        api.grant("privacy-notice")
-        start = datetime.now().astimezone() + timedelta(days=2)
-        window = {
-            "from": start.isoformat(),
-            "to": (start + timedelta(days=5)).isoformat(),
-            "visit_reason_id": reason_id,
-        }
-        slots = api.call(
-            "GET", f"/api/v1/practitioners/{practitioner_id}/slots?{urlencode(window)}"
-        )
-        booked = api.call(
-            "POST",
-            "/api/v1/appointments",
-            {
-                "practitioner_id": practitioner_id,
-                "visit_reason_id": reason_id,
-                "start": slots[nth]["start"],
-            },
-            expect=201,
-        )
-    return str(booked["id"])
-
-
 def test_reschedule_an_appointment(
     page: Any, server: Server, practitioner: tuple[str, str]
 ) -> None:
     person = new_person(server)
-    appointment_id = _book_via_api(server, person, *practitioner)
+    appointment_id = book_via_api(server, person, *practitioner)
     sign_in(page, person.email, person.password)
     card = page.locator(f'[data-appointment="{appointment_id}"]')
     before = card.locator("h3").text_content()
@@ -311,7 +283,7 @@ def test_appointments_show_the_practitioners_local_time(page: Any, server: Serve
         server, "Dr Tane Wakolo", timezone="Pacific/Noumea"
     )
     person = new_person(server)
-    appointment_id = _book_via_api(server, person, practitioner_id, reason_id, nth=4)
+    appointment_id = book_via_api(server, person, practitioner_id, reason_id, nth=4)
     sign_in(page, person.email, person.password)
     appointment = page.request.get(f"/api/v1/appointments/{appointment_id}").json()
     assert appointment["timezone"] == "Pacific/Noumea"
@@ -331,7 +303,7 @@ def test_download_my_data_as_json_and_as_fhir(
     first (a download cannot answer a 403), then saves the whole export; the FHIR one is a valid
     R4 Bundle of the same appointment."""
     person = new_person(server)
-    appointment_id = _book_via_api(server, person, *practitioner)
+    appointment_id = book_via_api(server, person, *practitioner)
     sign_in(page, person.email, person.password)
     page.get_by_role("link", name="Mes données").click()
     expect(page.get_by_role("heading", name="Télécharger mes données")).to_be_visible()
@@ -370,7 +342,7 @@ def test_delete_my_account_from_the_security_page(
     home page; the practice is told of the cancelled visit, the last mail says what went, and the
     address no longer signs in."""
     person = new_person(server)
-    _book_via_api(server, person, *practitioner)
+    book_via_api(server, person, *practitioner)
     sign_in(page, person.email, person.password)
     page.get_by_role("link", name="Sécurité").click()
     region = page.get_by_role("region", name="Supprimer mon compte")

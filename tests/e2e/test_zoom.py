@@ -12,6 +12,7 @@ from tests.e2e.conftest import (
     ZOOM_200,
     Server,
     Watch,
+    demo_desk,
     new_context,
     reflow_problems,
     screenshot,
@@ -28,7 +29,9 @@ SIGNED_IN = {
         "/pro/hours",
         "/pro/absences",
         "/pro/reasons",
+        "/pro/team",
     ],
+    "secretary@demo.erdv.localhost": ["/desk", "{desk}", "{desk}?view=day"],
     "admin@demo.erdv.localhost": ["/admin", "/admin/clients"],
 }
 
@@ -57,7 +60,7 @@ def test_main_pages_reflow_at_200_percent_zoom(browser: Any, server: Server, wat
         context = new_context(browser, server, watch, **ZOOM_200)
         page = context.new_page()
         sign_in(page, email)
-        for path in paths:
+        for path in (p.format(desk=demo_desk(server)) for p in paths):
             problems += _check(page, path)
         context.close()
     watch.check()

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from fastapi import FastAPI
+from fhir.resources.bundle import Bundle
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.booking.models import appointment_table
@@ -125,6 +126,25 @@ async def test_the_practice_books_by_phone_and_for_its_own_patients(
     by_claire = [e for e in log if e["actor_role"] == "secretary"]
     assert by_claire, log
     assert {e["actor_name"] for e in by_claire} == {claire.full_name}
+    # the practice's grid reads its hours and reasons; the reversibility export carries Marc
+    hours = (await claire.get(f"/api/v1/practices/{doctor.account_id}/hours")).json()
+    assert [r["id"] for r in hours["visit_reasons"]] == [reason]
+    assert hours["timezone"] == "Europe/Paris"
+    assert hours["weekly"]
+    assert (await doctor.reauth()).status_code == 204
+    bundle = Bundle.model_validate((await doctor.get("/api/v1/me/practice/export")).json())
+    marc = [
+        e.resource
+        for e in bundle.entry or []
+        if e.resource.get_resource_type() == "Patient"
+        and e.resource.name
+        and e.resource.name[0].text == "Marc Petit"
+    ]
+    assert len(marc) == 1
+    assert {t.value for t in marc[0].telecom} == {"+33612345678", "marc@example.test"}
+    visit = next(e.resource for e in bundle.entry or [] if e.resource.id == booked.json()["id"])
+    assert [p.actor.reference for p in visit.participant][1] == f"Patient/{marc[0].id}"
+    assert visit.status == "cancelled"
     # another practice's secretary, or its practitioner, reaches none of it
     other, _ = await ready_practitioner(people)
     stranger = await secretary_of(people, other)
@@ -138,6 +158,9 @@ async def test_the_practice_books_by_phone_and_for_its_own_patients(
         await stranger.post(f"/api/v1/appointments/{for_alice.json()['id']}/cancel"),
         404,
         "not_found",
+    )
+    assert_problem(
+        await stranger.get(f"/api/v1/practices/{doctor.account_id}/hours"), 404, "not_found"
     )
     assert_problem(
         await stranger.get(f"/api/v1/practices/{doctor.account_id}/patients", params={"q": "ali"}),
@@ -219,6 +242,15 @@ async def test_outcomes_after_the_start_and_the_practices_own_no_show_count(
     assert (past[first], past[second]) == ("completed", "no_show")
     log = (await alice.get("/api/v1/me/access-log")).json()
     assert any(e["action"] == "appointment.outcome_recorded" for e in log)
+    # in FHIR words in the reversibility export
+    assert (await doctor.reauth()).status_code == 204
+    bundle = Bundle.model_validate((await doctor.get("/api/v1/me/practice/export")).json())
+    fhir = {
+        e.resource.id: e.resource.status
+        for e in bundle.entry or []
+        if e.resource.get_resource_type() == "Appointment"
+    }
+    assert (fhir[first], fhir[second], fhir[third]) == ("fulfilled", "noshow", "cancelled")
 
 
 async def test_a_secretary_and_patients_racing_for_one_slot_leave_one_appointment(
