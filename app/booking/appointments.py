@@ -297,10 +297,18 @@ class AppointmentService(BookingBase):
         )
         return appointment_ics(entry, clock.now())
 
-    async def cancel(self, principal: Principal, appointment_id: uuid.UUID) -> AppointmentView:
-        """The patient until ``cancel_deadline_minutes`` before the start, the practitioner at any
-        time (the patient is then told by mail). Cancelling erases the visit reason (C7)."""
+    async def cancel(
+        self, principal: Principal, appointment_id: uuid.UUID, *, reason: str | None = None
+    ) -> AppointmentView:
+        """The patient until ``cancel_deadline_minutes`` before the start, the practice at any
+        time (the patient is then told by mail, with the practice's ``reason`` from the fixed
+        list, if given). Cancelling erases the visit reason (C7)."""
         row = await self._mine(principal, appointment_id)
+        if reason is not None and principal.role is Role.PATIENT:
+            raise InvalidQuery(
+                "Only the practice gives a reason for a cancellation.",
+                errors=[{"field": "reason", "message": "for the practice only"}],
+            )
         if row.status != AppointmentStatus.BOOKED.value:
             raise AlreadyCancelled()
         now = clock.now()
@@ -313,9 +321,15 @@ class AppointmentService(BookingBase):
             subject_id=row.patient_id,
             object_type="appointment",
             object_id=row.id,
-            details={"by": principal.role.value},
+            details={"by": principal.role.value, **({"reason": reason} if reason else {})},
         )
-        self.announce(Change.CANCELLED, row, by=made_by(principal), sequence=row.sequence + 1)
+        self.announce(
+            Change.CANCELLED,
+            row,
+            by=made_by(principal),
+            sequence=row.sequence + 1,
+            **({"cancel_reason": reason} if reason else {}),
+        )
         return self._view_for(principal, await self._reread(row.id))
 
     async def _reread(self, appointment_id: uuid.UUID) -> PracticeAppointment:

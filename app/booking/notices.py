@@ -52,6 +52,7 @@ def notice(
     by: str,
     relative_name: str | None = None,
     contact_email: str | None = None,
+    cancel_reason: str | None = None,
 ) -> dict[str, Any]:
     """``relative_name``: the appointment is the patient's relative's, and the practice knows the
     visit by that name (the patient is still the one told). ``contact_email``: a person without
@@ -59,6 +60,8 @@ def notice(
     return {
         "relative_name": relative_name,
         "contact_email": contact_email,
+        # the practice's reason for a cancellation, a code of a fixed list (schemas.CancelReason)
+        "cancel_reason": cancel_reason,
         "change": change.value,
         "appointment_id": str(appointment_id),
         "patient_id": str(patient_id) if patient_id is not None else None,

@@ -234,9 +234,13 @@ async def get_appointment(
     ),
 )
 async def cancel_appointment(
-    appointment_id: uuid.UUID, caller: AppointmentChanger, booking: Appointments
+    appointment_id: uuid.UUID,
+    caller: AppointmentChanger,
+    booking: Appointments,
+    body: schemas.CancelIn | None = None,
 ) -> schemas.AppointmentRead:
-    return appointment_read(await booking.cancel(caller, appointment_id))
+    reason = body.reason if body is not None else None
+    return appointment_read(await booking.cancel(caller, appointment_id, reason=reason))
 
 
 @router.post(

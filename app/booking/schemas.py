@@ -132,6 +132,18 @@ class BookingIn(Schema):
     relative_id: uuid.UUID | None = None
 
 
+#: why the practice cancels, for the patient's notice: a fixed list, never free text (a sentence
+#: typed in a hurry could carry health data into a mail, docs/api.md "Notifications")
+CancelReason = Literal[
+    "practitioner_unavailable", "emergency", "practice_closed", "to_be_rescheduled"
+]
+
+
+class CancelIn(Schema):
+    #: the practice's reason, told to the patient; a patient's cancellation gives none
+    reason: CancelReason | None = None
+
+
 class RescheduleIn(Schema):
     start: Instant
 

@@ -86,6 +86,7 @@ async def _tell_contact(
         link=f"{base}/practitioners/{data['practitioner_id']}",
         by=str(data["by"]),
         relative="",
+        reason=data.get("cancel_reason") or "",
     )
     summary = f"Rendez-vous : {practice.display_name}"
     ics = invitation(appointment_id, start, end, int(data["sequence"]), summary, practice, method)
@@ -126,6 +127,7 @@ def notice_renderer(settings: Settings) -> Renderer:
             by=by,
             # whose visit it is, when the patient booked for a relative
             relative=data.get("relative_name") or "",
+            reason=data.get("cancel_reason") or "",
         )
         queue.queue(
             written.to(

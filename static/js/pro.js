@@ -133,7 +133,8 @@ async function notificationSettings() {
 
 // ---- agenda: a day or week time grid -------------------------------------------------------------
 
-const REM_PER_HOUR = 5; // a quarter of an hour holds one line of text, half an hour two
+const REM_PER_HOUR = 5;
+const CANCEL_REASONS = ["practitioner_unavailable", "emergency", "practice_closed", "to_be_rescheduled"]; // a quarter of an hour holds one line of text, half an hour two
 
 /** The practitioner's own agenda: the practice's desk, at /pro/agenda. */
 export function agendaView(main) {
@@ -222,12 +223,16 @@ export async function practiceAgenda(main, practiceId, path, title) {
         h("dt", {}, t("agenda.channel")), h("dd", {}, t(`channel.${a.channel}`, a.channel)),
         h("dt", {}, t("desk.status")), h("dd", { id: "agenda-status" }, t(`status.${a.status}`, a.status))));
     const started = Date.parse(a.start) <= Date.now();
+    // the practice's reason, told to the patient: a fixed list, never free text (no health data in mails)
+    const why = field(t("desk.cancel_reason"), { tag: "select", id: "cancel-reason",
+      options: [["", t("desk.cancel_reason_none")], ...CANCEL_REASONS.map((r) => [r, t(`cancel_reason.${r}`)])] });
     const actions = h("div", { class: "actions" },
       ...(started
         ? [h("button", { type: "button", class: "secondary", id: "agenda-completed", on: { click: () => outcome(a, "completed") } }, t("desk.mark_completed")),
           h("button", { type: "button", class: "secondary", id: "agenda-no-show", on: { click: () => outcome(a, "no_show") } }, t("desk.mark_no_show"))]
         : [h("button", { type: "button", class: "secondary", id: "agenda-move", on: { click: () => move(box, a) } }, t("appointments.reschedule")),
-          h("button", { type: "button", class: "danger", id: "agenda-cancel", on: { click: () => cancelIt(a) } }, t("appointments.cancel"))]),
+          why.wrap,
+          h("button", { type: "button", class: "danger", id: "agenda-cancel", on: { click: () => cancelIt(a, why.input.value) } }, t("appointments.cancel"))]),
       h("button", { type: "button", class: "link-button", on: { click: () => clear(details) } }, t("agenda.close")));
     box.append(actions);
     clear(details, box);
@@ -318,10 +323,10 @@ export async function practiceAgenda(main, practiceId, path, title) {
     search.input.focus();
   }
 
-  async function cancelIt(a) {
+  async function cancelIt(a, reason) {
     if (!window.confirm(t("agenda.cancel_confirm", { name: a.patient.full_name, when: fmtDateTime(a.start, tz) }))) return;
     try {
-      await post(`/api/v1/appointments/${a.id}/cancel`);
+      await post(`/api/v1/appointments/${a.id}/cancel`, reason ? { reason } : undefined);
       await load();
       notify(t("agenda.cancelled_done", { name: a.patient.full_name }), "success");
     } catch (error) { showError(error); }

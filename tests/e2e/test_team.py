@@ -129,6 +129,17 @@ def test_a_secretary_joins_books_by_phone_moves_and_records_the_visit(
     expect(desk.locator("#notice")).to_contain_text("Marc Petit")
     screenshot(desk, "desk-grid")
 
+    # one of Inès's visits is cancelled, with the practice's reason from the list
+    desk.get_by_role("button", name=re.compile("Inès Robert")).first.click()
+    details = desk.locator("#agenda-details")
+    details.get_by_label("Raison donnée au patient").select_option("emergency")
+    desk.once("dialog", lambda dialog: dialog.accept())
+    details.get_by_role("button", name="Annuler le rendez-vous").click()
+    expect(desk.locator("#notice")).to_contain_text("Inès Robert")
+    cancelled = wait_for_mail(server, patient.email, "Rendez-vous annulé")
+    body = cancelled.get_body(preferencelist=("plain",)).get_content()
+    assert "Le cabinet précise : une urgence." in body
+
     # the next day: Marc came
     _shift_to_yesterday(server, "Marc Petit")
     yesterday = (datetime.now() - timedelta(days=1)).date().isoformat()

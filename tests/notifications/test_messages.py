@@ -20,6 +20,8 @@ FACTS = {
     "by": "practitioner",
     "version": 3,
     "relative": "Proche-Z",
+    # a code of the fixed list (app.booking.schemas.CancelReason), never free text
+    "reason": "practitioner_unavailable",
 }
 HEALTH_WORDS = sorted(
     {p.label for p in PROFESSIONS}

@@ -115,8 +115,26 @@ async def test_the_practice_books_by_phone_and_for_its_own_patients(
         json={"start": free[4]["start"]},
     )
     assert moved.status_code == 200, moved.text
-    cancelled = await claire.post(f"/api/v1/appointments/{booked.json()['id']}/cancel")
+    cancel = f"/api/v1/appointments/{booked.json()['id']}/cancel"
+    assert_problem(await claire.post(cancel, json={"reason": "bored"}), 422, "validation_error")
+    cancelled = await claire.post(cancel, json={"reason": "emergency"})
     assert cancelled.status_code == 200, cancelled.text
+    (notice,) = [
+        m
+        for m in outbox(settings)
+        if m["To"] == "marc@example.test" and m["Subject"] == "Rendez-vous annulé"
+    ]
+    text = notice.get_body(preferencelist=("plain",)).get_content()
+    assert "annulé par le cabinet" in text
+    assert "Le cabinet précise : une urgence." in text
+    # a patient cancels without giving the practice a reason
+    assert_problem(
+        await alice.post(
+            f"/api/v1/appointments/{own.json()['id']}/cancel", json={"reason": "emergency"}
+        ),
+        422,
+        "validation_error",
+    )
     assert "Rendez-vous déplacé" in _subjects(settings, alice.email)
     assert "Rendez-vous annulé" in _subjects(settings, "marc@example.test")
     practice_mails = _subjects(settings, doctor.email)
