@@ -400,6 +400,54 @@ class Slots:
                 out.write(f"{who['cookie']}\t{who['csrf']}\t{body}\n")
         return path
 
+    def _desk_line(self, p: int, start: str, n: int) -> str:
+        """A booking the practice enters (its practitioner's session) for someone by phone."""
+        practitioner = self.workload.practitioners[p]
+        body = json.dumps(
+            {
+                "visit_reason_id": practitioner["reason_15"],
+                "start": start,
+                "patient": {"full_name": f"Appel {n}", "phone": "+33612345678"},
+            },
+            separators=(",", ":"),
+        )
+        path = f"/api/v1/practices/{practitioner['id']}/appointments"
+        return f"{path}\t{practitioner['cookie']}\t{practitioner['csrf']}\t{body}\n"
+
+    def desk_file(self, name: str, count: int) -> Path:
+        """``count`` practice-entered booking lines, each on a distinct slot (B18)."""
+        path = WORK / f"{name}.tsv"
+        with path.open("w") as out:
+            for n in range(count):
+                p, start = next(self._it)
+                out.write(self._desk_line(p, start, n))
+        return path
+
+    def race_file(self, name: str, slots: int, each: int) -> tuple[Path, list[str]]:
+        """``slots`` distinct slots, each asked ``each`` times by patients and ``each`` times by
+        the practice, one after the other (B18: exactly one may win each); the practitioners."""
+        patients = self.workload.patients
+        path = WORK / f"{name}.tsv"
+        seen: set[str] = set()
+        with path.open("w") as out:
+            for n in range(slots):
+                p, start = next(self._it)
+                practitioner = self.workload.practitioners[p]
+                seen.add(practitioner["id"])
+                body = json.dumps(
+                    {
+                        "practitioner_id": practitioner["id"],
+                        "visit_reason_id": practitioner["reason_15"],
+                        "start": start,
+                    },
+                    separators=(",", ":"),
+                )
+                for _ in range(each):
+                    who = random.choice(patients)
+                    out.write(f"/api/v1/appointments\t{who['cookie']}\t{who['csrf']}\t{body}\n")
+                    out.write(self._desk_line(p, start, n))
+        return path, sorted(seen)
+
     def churn_files(self, name: str, days: range, practitioners: Sequence[int]) -> list[Path]:
         slots = WORK / f"{name}-slots.tsv"
         with slots.open("w") as out:
@@ -619,6 +667,43 @@ def booking_rate(server: Server, slots: Slots, profile: Profile, name: str) -> L
     return wrk(server, "book.lua", [work], connections=BOOK_CONNECTIONS, seconds=profile.duration)
 
 
+def desk_rate(server: Server, slots: Slots, profile: Profile, name: str) -> Load:
+    """B18: bookings the practice enters (``POST /api/v1/practices/{id}/appointments``), as B1."""
+    need = int(profile.duration * 800) + 1000
+    warm = slots.desk_file(f"{name}-warm", int(profile.warmup * 800) + 500)
+    wrk(server, "post.lua", [warm], connections=BOOK_CONNECTIONS, seconds=profile.warmup)
+    work = slots.desk_file(name, need)
+    return wrk(server, "post.lua", [work], connections=BOOK_CONNECTIONS, seconds=profile.duration)
+
+
+def desk_race(server: Server, slots: Slots, seconds: float) -> dict[str, Any]:
+    """B18: patients and the practice racing for the same slots, 4 + 4 requests each, while a
+    sampler looks for overlapping appointments; every slot has at most one winner."""
+    path, practitioners = slots.race_file("race", 400, 4)
+    seen: list[int] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            seen.append(overlaps(DB, practitioners))
+            time.sleep(0.25)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        load = wrk(server, "post.lua", [path], connections=BOOK_CONNECTIONS, seconds=seconds)
+    finally:
+        stop.set()
+        sampler.join()
+    return {
+        "duplicates": max(seen, default=0) + overlaps(DB, practitioners),
+        "wins": load.count(201),
+        "refused": load.count(409),
+        "errors": load.server_errors + load.errors,
+        "unexpected": sum(n for s, n in load.statuses.items() if s not in ("201", "409")),
+    }
+
+
 def paced_booking(server: Server, slots: Slots, profile: Profile, rate: float) -> Load:
     """Latency at a given arrival rate: each connection pauses an exponential time between requests
     (mean chosen so the whole reaches ``rate``), calibrated once on a short run."""
@@ -726,6 +811,10 @@ def measure_postgres(run: Run) -> None:
         say("B1 booking throughput")
         b1 = booking_rate(server, slots, profile, "b1")
         f["booking_rps"], f["booking_statuses"] = b1.rps, b1.statuses
+        say("B18 practice-entered bookings, then racing patients for the same slots")
+        b18 = desk_rate(server, slots, profile, "b18")
+        f["desk_rps"], f["desk_statuses"] = b18.rps, b18.statuses
+        f["desk_race"] = desk_race(server, slots, max(3, profile.duration / 2))
         say("B2 booking latency at half load")
         b2 = paced_booking(server, slots, profile, b1.rps / 2)
         f["paced_rps"], f["paced_p99_ms"], f["paced_statuses"] = b2.rps, b2.p99, b2.statuses
@@ -1183,6 +1272,42 @@ def rows_of(run: Run) -> list[Row]:
                 f["rss_loaded_mib"], None, None, 250, 150, lower=True),
         ]),
     ]  # fmt: skip
+    if "desk_rps" in f:
+        race = f["desk_race"]
+        rows.append(
+            Row(
+                "B18",
+                "practice-entered bookings (by phone, issue #25)",
+                None,
+                None,
+                None,
+                0,
+                0,
+                parts=[
+                    Row(
+                        "B18",
+                        "practice booking requests/s ÷ patient booking requests/s (B1)",
+                        f["desk_rps"],
+                        f["booking_rps"],
+                        f["desk_rps"] / f["booking_rps"],
+                        0.75,
+                        0.95,
+                        unit="%",
+                    ),
+                    Row(
+                        "B18",
+                        f"same slots raced by patients and the practice ({race['wins']} "
+                        "won): overlapping appointments + 5xx",
+                        race["duplicates"] + race["errors"],
+                        None,
+                        None,
+                        0,
+                        0,
+                        lower=True,
+                    ),
+                ],
+            )  # fmt: skip
+        )
     if "booking_rps_10e7" in f:
         rows.append(
             Row(

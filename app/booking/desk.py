@@ -1,6 +1,8 @@
 """The practice's desk (issue #25, docs/api.md "Practice team"): its practitioner or one of its
 secretaries reads the agenda, books for a patient (an existing account the practice already knows,
 or someone without an account: a name, a phone, an address), and records what became of a visit.
+A patient account is named by its id: the practice knows the ids of its own patients (found by
+name, ``patients``) and of whoever gives theirs; no search reaches anyone else's patients.
 
 Who may act for practice ``P`` is decided here, on every request: ``P``'s practitioner, or an
 account with an active membership in ``P``'s team (``app.team``); anyone else gets the same 404
@@ -138,9 +140,7 @@ class DeskService(AppointmentService):
             replay = await self._replay(principal, idempotency_key, fingerprint)
             if replay is not None:
                 return replay
-        if patient_id is not None and not await self.repository.knows_patient(
-            practice_id, patient_id
-        ):
+        if patient_id is not None and not await self.repository.is_patient(patient_id):
             raise PatientNotFound()
         offer = await self.repository.booking_inputs(
             practice_id, visit_reason_id, patient_id or uuid.UUID(int=0)

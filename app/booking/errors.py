@@ -44,7 +44,7 @@ class InvalidQuery(Unprocessable):
 
 
 class PatientNotFound(NotFound):
-    """Not a patient this practice knows (it booked or saw them): the same answer as unknown."""
+    """No live patient account has this id."""
 
     title = "No such patient"
 

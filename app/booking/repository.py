@@ -449,14 +449,15 @@ class BookingRepository:
 
     # the practice's desk (app.booking.desk)
 
-    async def knows_patient(self, practice_id: uuid.UUID, patient_id: uuid.UUID) -> bool:
-        """The patient has or had an appointment with this practice, and their account is live."""
-        query = sa.select(a.c.id).where(
-            a.c.practitioner_id == practice_id,
-            a.c.patient_id == patient_id,
-            sa.exists().where(account_table.c.id == patient_id, account_table.c.status == "active"),
+    async def is_patient(self, patient_id: uuid.UUID) -> bool:
+        """A live patient account (docs/api.md "Practice team": the practice books for an
+        existing account by its id; only its own patients are found by name)."""
+        query = sa.select(account_table.c.id).where(
+            account_table.c.id == patient_id,
+            account_table.c.role == "patient",
+            account_table.c.status == "active",
         )
-        return (await self.session.execute(query.limit(1))).first() is not None
+        return (await self.session.execute(query)).first() is not None
 
     async def known_patients(
         self, practice_id: uuid.UUID, text: str, *, limit: int

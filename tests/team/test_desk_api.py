@@ -79,19 +79,20 @@ async def test_the_practice_books_by_phone_and_for_its_own_patients(
         response = await claire.post(url, json=wrong)
         assert response.status_code == 422, (wrong, response.text)
 
-    # one of the practice's patients: only once the practice knows them
-    assert_problem(
-        await claire.post(
-            url,
-            json={
-                "visit_reason_id": reason,
-                "start": free[2]["start"],
-                "patient_id": alice.account_id,
-            },
-        ),
-        404,
-        "not_found",
-    )
+    # an account that is no patient, or none at all: 404
+    for nobody in (claire.account_id, str(uuid.uuid4())):
+        assert_problem(
+            await claire.post(
+                url,
+                json={"visit_reason_id": reason, "start": free[2]["start"], "patient_id": nobody},
+            ),
+            404,
+            "not_found",
+        )
+    # one of the practice's patients, found by name once they have booked here; another patient
+    # of the same name, who never came, is not found
+    bob = await patient(people)
+    assert bob.full_name == alice.full_name
     own = await book(alice, doctor.account_id, reason, free[3]["start"])
     assert own.status_code == 201, own.text
     found = (
@@ -108,6 +109,19 @@ async def test_the_practice_books_by_phone_and_for_its_own_patients(
     assert _subjects(settings, alice.email).count("Rendez-vous confirmé") == 2
     mine = {a["id"]: a for a in (await alice.get("/api/v1/me/appointments")).json()}
     assert mine[for_alice.json()["id"]]["channel"] == "practice"
+    # bob gave the practice his account's id by phone: it books for him, and knows him since
+    for_bob = await claire.post(
+        url,
+        json={"visit_reason_id": reason, "start": free[6]["start"], "patient_id": bob.account_id},
+    )
+    assert for_bob.status_code == 201, for_bob.text
+    assert "Rendez-vous confirmé" in _subjects(settings, bob.email)
+    again_found = (
+        await claire.get(
+            f"/api/v1/practices/{doctor.account_id}/patients", params={"q": alice.full_name[:4]}
+        )
+    ).json()
+    assert {p["id"] for p in again_found} == {alice.account_id, bob.account_id}
 
     # the secretary moves alice's visit and cancels Marc's; each is told, the practice is not
     moved = await claire.post(
