@@ -202,7 +202,7 @@ export async function practiceAgenda(main, practiceId, path, title) {
     }
     const active = items.filter((a) => a.status !== "cancelled");
     const cancelled = items.filter((a) => a.status === "cancelled");
-    clear(body, timeGrid(days, active, availability.weekly, tz, today, (a) => showDetails(a)));
+    clear(body, timeGrid(days, active, availability.weekly, tz, today, (a) => showDetails(a), (key, minutes) => bookAt(key, minutes)));
     if (cancelled.length) {
       body.append(section({ heading: "agenda-cancelled", title: t("agenda.cancelled"), class: "agenda-cancelled" },
         h("ul", { class: "agenda-list" }, cancelled.map((a) => h("li", { class: "card cancelled" },
@@ -247,20 +247,43 @@ export async function practiceAgenda(main, practiceId, path, title) {
     } catch (error) { showError(error); }
   }
 
-  /** A free slot (the practice's public slots), then whom it is for: one of the practice's
-   * patients found by name, or someone without an account (name, and a phone or an address). */
-  async function newBooking() {
-    let profile;
+  /** A click in a free stretch of the opening hours: the free slot there, if there is one
+   * (the keyboard's way is the "New appointment" button, which lists the same slots). */
+  async function bookAt(key, minutes) {
+    const profile = await listedProfile();
+    if (!profile || !profile.visit_reasons.length) return;
+    const reason = profile.visit_reasons[0];
     try {
-      profile = await get(`/api/v1/practitioners/${practiceId}`);
+      const free = await get(`/api/v1/practitioners/${practiceId}/slots${query({
+        from: startOfDayIn(key, tz).toISOString(), to: startOfDayIn(addDaysKey(key, 1), tz).toISOString(), visit_reason_id: reason.id,
+      })}`);
+      const slot = free.find((s) => localMinutes(s.start, tz) <= minutes && minutes < localMinutes(s.start, tz) + reason.duration_minutes);
+      if (!slot) {
+        notify(t("desk.cell_taken"), "error");
+        return;
+      }
+      await newBooking({ start: slot.start, reason: reason.id }, profile);
+    } catch (error) { showError(error); }
+  }
+
+  async function listedProfile() {
+    try {
+      return await get(`/api/v1/practitioners/${practiceId}`);
     } catch {
       notify(t("agenda.move_needs_listing"), "error");
-      return;
+      return null;
     }
+  }
+
+  /** A free slot (the practice's public slots), then whom it is for: one of the practice's
+   * patients found by name, or someone without an account (name, and a phone or an address). */
+  async function newBooking(initial = null, known = null) {
+    const profile = known || await listedProfile();
+    if (!profile) return;
     const box = h("section", { class: "confirm agenda-item", "aria-labelledby": "new-title", tabindex: "-1" },
       h("h2", { id: "new-title" }, t("desk.new")));
     clear(details, box);
-    slotPicker(box, profile, { onPick: (slot, reason) => whoFor(box, slot, reason) });
+    slotPicker(box, profile, { initial, onPick: (slot, reason) => whoFor(box, slot, reason) });
     box.append(h("button", { type: "button", class: "link-button", on: { click: () => clear(details) } }, t("agenda.close")));
     box.focus();
   }
@@ -376,7 +399,7 @@ function localMinutes(iso, tz) {
   return hh * 60 + mm;
 }
 
-function timeGrid(days, items, weekly, tz, today, onOpen) {
+function timeGrid(days, items, weekly, tz, today, onOpen, onFree) {
   // the hours shown: the opening hours and the appointments, at least 08:00-19:00
   let from = 8 * 60;
   let to = 19 * 60;
@@ -403,6 +426,15 @@ function timeGrid(days, items, weekly, tz, today, onOpen) {
       const open = h("div", { class: "open-hours", "aria-hidden": "true" });
       open.style.top = rem(hhmm(b.start) - from);
       open.style.height = rem(hhmm(b.end) - hhmm(b.start));
+      if (onFree) {
+        // a pointer's shortcut: the time under it; "New appointment" is the same for the keyboard
+        open.classList.add("bookable");
+        open.addEventListener("click", (event) => {
+          const box = open.getBoundingClientRect();
+          const minutes = hhmm(b.start) + Math.floor(((event.clientY - box.top) / box.height) * (hhmm(b.end) - hhmm(b.start)));
+          onFree(key, minutes);
+        });
+      }
       column.append(open);
     }
     const todays = items.filter((a) => dayKey(a.start, tz) === key).sort((a, b) => a.start.localeCompare(b.start));

@@ -99,10 +99,13 @@ def test_a_secretary_joins_books_by_phone_moves_and_records_the_visit(
     desk.get_by_role("link", name="Dr Nora Haddad").click()
     expect(desk.get_by_role("heading", level=1)).to_have_text("Agenda — Dr Nora Haddad")
 
-    # a phone call: someone without an account
-    desk.get_by_role("button", name="Nouveau rendez-vous").click()
+    # a phone call: someone without an account, booked by a click in a free cell of the grid
+    in_two_days = (datetime.now() + timedelta(days=2)).date().isoformat()
+    desk.goto(f"/desk/{practice_id}?view=day&date={in_two_days}")
+    # 80 px an hour from 07:00: 120 px down is 08:30
+    desk.locator(".day-col .open-hours").first.click(position={"x": 40, "y": 125})
     box = desk.get_by_role("region", name="Nouveau rendez-vous")
-    box.locator(".slot").nth(2).click()
+    expect(box.get_by_role("heading", name=re.compile("Pour qui"))).to_contain_text("08:30")
     box.get_by_label("Nom et prénom").fill("Marc Petit")
     box.get_by_label("Téléphone").fill("06 12 34 56 78")
     screenshot(desk, "desk-book-phone")
@@ -122,6 +125,7 @@ def test_a_secretary_joins_books_by_phone_moves_and_records_the_visit(
     wait_for_mail(server, patient.email, "Rendez-vous confirmé")
 
     # Marc calls back: his visit moves
+    desk.goto(f"/desk/{practice_id}?view=week&date={in_two_days}")
     desk.get_by_role("button", name=re.compile("Marc Petit")).click()
     details = desk.locator("#agenda-details")
     details.get_by_role("button", name="Déplacer").click()
