@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -52,7 +53,7 @@ from app.booking.errors import (
 )
 from app.booking.models import AppointmentStatus
 from app.booking.notices import APPOINTMENT_NOTICE, Change, made_by, notice
-from app.booking.rows import PracticeAppointment
+from app.booking.rows import Noticed, PracticeAppointment
 from app.booking.statements import Inserted
 from app.booking.views import (
     MAX_LIST,
@@ -66,6 +67,7 @@ from app.charter.model import Gate
 from app.consent.service import require
 from app.core import clock
 from app.core.crypto import derive_key, hash_token
+from app.schedule.model import Slot
 from app.schedule.timegrid import cells
 from app.team.service import works_for
 
@@ -95,6 +97,43 @@ class AppointmentService(BookingBase):
             reason = self._reason(found)
             body["visit_reason_id"] = str(reason[0]) if reason else None
         return Booked(stored.status_code, body, replayed=True)
+
+    async def _insert(
+        self,
+        principal: Principal,
+        appointment: dict[str, Any],
+        slot: Slot,
+        body: dict[str, Any],
+        *,
+        idempotency_key: str | None,
+        fingerprint: str,
+    ) -> Booked | None:
+        """Insert the appointment with its cells (and its idempotency record, the answer ``body``
+        without the visit reason: see ``_replay``) in one statement group: a concurrent request
+        with the same key that won is answered as it was (returned); a slot someone else took
+        is 409 ``slot_unavailable``; None once booked. Patients' and the practice's bookings
+        alike (``app.booking.desk``)."""
+        idempotency = None
+        if idempotency_key is not None:
+            idempotency = {
+                "account_id": principal.account_id,
+                "key": idempotency_key,
+                "request_hash": fingerprint,
+                "appointment_id": appointment["id"],
+                "status_code": 201,
+                "response": json.dumps(body),
+                "created_at": appointment["created_at"],
+            }
+        inserted = await self.repository.insert_booking(
+            appointment, cells(slot.start, slot.end), idempotency
+        )
+        if inserted is Inserted.KEY_TAKEN and idempotency_key is not None:
+            replay = await self._replay(principal, idempotency_key, fingerprint)
+            if replay is not None:
+                return replay
+        if inserted is not Inserted.BOOKED:
+            raise SlotUnavailable("This time was just booked by someone else.")
+        return None
 
     async def book(
         self,
@@ -195,27 +234,16 @@ class AppointmentService(BookingBase):
             "changed_at": now,
             "relative_id": relative_id,
         }
-        idempotency = None
-        if idempotency_key is not None:
-            idempotency = {
-                "account_id": principal.account_id,
-                "key": idempotency_key,
-                "request_hash": fingerprint,
-                "appointment_id": appointment_id,
-                "status_code": 201,
-                "response": json.dumps(body),  # no visit reason in it (see _replay)
-                "created_at": now,
-            }
-        inserted = await self.repository.insert_booking(
-            appointment, cells(slot.start, slot.end), idempotency
+        replay = await self._insert(
+            principal,
+            appointment,
+            slot,
+            body,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
         )
-        if inserted is Inserted.KEY_TAKEN and idempotency_key is not None:
-            # a concurrent request with this key won: answer as it did
-            replay = await self._replay(principal, idempotency_key, fingerprint)
-            if replay is not None:
-                return replay
-        if inserted is not Inserted.BOOKED:
-            raise SlotUnavailable("This time was just booked by someone else.")
+        if replay is not None:
+            return replay
         await self._record(
             AuditAction.APPOINTMENT_BOOKED,
             actor=principal.actor,
@@ -449,21 +477,7 @@ class AppointmentService(BookingBase):
         rows = await self.repository.booked_between(
             principal.account_id, now, now + timedelta(days=3660)
         )
-        if rows:
-            await self.repository.cancel([r.id for r in rows], principal.role.value, now)
-        for row in rows:
-            await self._record(
-                AuditAction.APPOINTMENT_CANCELLED,
-                actor=principal.actor,
-                subject_id=row.patient_id,
-                object_type="appointment",
-                object_id=row.id,
-                details={"by": principal.role.value, "closing": True},
-            )
-            await self.announce_at_once(
-                Change.CANCELLED, row, by=principal.role.value, sequence=row.sequence + 1
-            )
-        return len(rows)
+        return await self._cancel_rows(principal, rows, "closing", now, at_once=True)
 
     async def _cancel_ahead(
         self,
@@ -480,6 +494,20 @@ class AppointmentService(BookingBase):
         rows = await self.repository.ahead_of_patient(
             principal.account_id, now, relative_id=relative_id
         )
+        return await self._cancel_rows(principal, rows, why, now, at_once=at_once)
+
+    async def _cancel_rows(
+        self,
+        principal: Principal,
+        rows: Sequence[Noticed],
+        why: str,
+        now: datetime,
+        *,
+        at_once: bool,
+    ) -> int:
+        """Cancel ``rows`` whatever the deadline, each audited with ``why`` and announced as a
+        cancellation by the caller (written now if ``at_once``: an erasure or a closing follows
+        that would erase what the notices read); how many."""
         if rows:
             await self.repository.cancel([r.id for r in rows], principal.role.value, now)
         by = made_by(principal)

@@ -36,12 +36,10 @@ from app.booking.errors import (
 )
 from app.booking.models import AppointmentStatus, Channel
 from app.booking.notices import APPOINTMENT_NOTICE, Change, notice
-from app.booking.statements import Inserted
 from app.booking.views import AppointmentView, Booked, caller_key, visit_reason_aad
 from app.core import clock
 from app.practice.repository import PracticeRepository
 from app.schedule.hours import load_weekly
-from app.schedule.timegrid import cells
 from app.team.service import works_for
 
 OUTCOMES = frozenset({AppointmentStatus.COMPLETED.value, AppointmentStatus.NO_SHOW.value})
@@ -191,26 +189,16 @@ class DeskService(AppointmentService):
             "changed_at": now,
             "relative_id": None,
         }
-        idempotency = None
-        if idempotency_key is not None:
-            idempotency = {
-                "account_id": principal.account_id,
-                "key": idempotency_key,
-                "request_hash": fingerprint,
-                "appointment_id": appointment_id,
-                "status_code": 201,
-                "response": json.dumps(body),
-                "created_at": now,
-            }
-        inserted = await self.repository.insert_booking(
-            appointment, cells(slot.start, slot.end), idempotency
+        replay = await self._insert(
+            principal,
+            appointment,
+            slot,
+            body,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
         )
-        if inserted is Inserted.KEY_TAKEN and idempotency_key is not None:
-            replay = await self._replay(principal, idempotency_key, fingerprint)
-            if replay is not None:
-                return replay
-        if inserted is not Inserted.BOOKED:
-            raise SlotUnavailable("This time was just booked by someone else.")
+        if replay is not None:
+            return replay
         await self._record(
             AuditAction.APPOINTMENT_BOOKED,
             actor=principal.actor,

@@ -271,9 +271,20 @@ export async function securityView(main) {
  * password and a code again (the server asks for a recent re-authentication), then the home page.
  */
 function deleteSection() {
-  const sure = checkbox(t("delete.confirm"), { id: "delete-sure" });
-  const submit = h("button", { type: "submit", class: "danger", id: "delete-account" }, t("delete.submit"));
-  const form = h("form", { on: { submit: async (event) => {
+  const form = deletionForm(
+    { sureId: "delete-sure", sureLabel: t("delete.confirm"), submitId: "delete-account", submitLabel: t("delete.submit"), doneText: t("delete.done") },
+    h("p", {}, t("delete.intro")), h("p", {}, t("delete.kept")));
+  return section({ heading: "delete-title", title: t("delete.title"), id: "delete" }, form);
+}
+
+/**
+ * The form that deletes the signed-in account (a patient's erasure, a practitioner's closing):
+ * `intro`, a box to tick, then `DELETE /api/v1/me` after the password and a code again, then home.
+ */
+export function deletionForm({ sureId, sureLabel, submitId, submitLabel, doneText }, ...intro) {
+  const sure = checkbox(sureLabel, { id: sureId });
+  const submit = h("button", { type: "submit", class: "danger", id: submitId }, submitLabel);
+  return h("form", { on: { submit: async (event) => {
     event.preventDefault();
     sure.input.removeAttribute("aria-invalid");
     if (!sure.input.checked) {
@@ -287,14 +298,13 @@ function deleteSection() {
       await withReauth(() => del("/api/v1/me"));
       session.account = null;
       await nav.go("/");
-      notify(t("delete.done"), "success");
+      notify(doneText, "success");
     } catch (error) {
       showError(error);
     } finally {
       submit.disabled = false;
     }
-  } } }, h("p", {}, t("delete.intro")), h("p", {}, t("delete.kept")), sure.wrap, submit);
-  return section({ heading: "delete-title", title: t("delete.title"), id: "delete" }, form);
+  } } }, ...intro, sure.wrap, submit);
 }
 
 /** Rectify my name and phone (GDPR art. 16); the phone is stored in E.164, an empty one removed. */

@@ -2,12 +2,12 @@
 import { get, post, put, del, query } from "./api.js";
 import { h, clear, field, checkbox } from "./dom.js";
 import { t, lang } from "./i18n.js";
-import { session, nav, notify, showError, exportLink, withReauth } from "./state.js";
+import { session, nav, notify, showError, exportLink } from "./state.js";
 import { fmtTime, fmtDateTime, dayKey, addDaysKey, startOfDayIn, fmtDayKey } from "./format.js";
 import { heading, link, loading, empty, section, table, cards, form } from "./widgets.js";
 import { slotPicker } from "./slotpicker.js";
 import { professions } from "./public.js";
-import { consentSection } from "./patient.js";
+import { consentSection, deletionForm } from "./patient.js";
 
 export async function practiceView(main) {
   main.append(heading(t("practice.title")));
@@ -87,29 +87,9 @@ export async function practiceView(main) {
  * listing at once, cancels what is ahead (each patient told) and erases the account.
  */
 function leaveSection() {
-  const sure = checkbox(t("close.confirm"), { id: "close-sure" });
-  const submit = h("button", { type: "submit", class: "danger", id: "close-account" }, t("close.submit"));
-  const closing = h("form", { on: { submit: async (event) => {
-    event.preventDefault();
-    sure.input.removeAttribute("aria-invalid");
-    if (!sure.input.checked) {
-      sure.input.setAttribute("aria-invalid", "true");
-      sure.input.focus();
-      notify(t("delete.tick_first"), "error");
-      return;
-    }
-    submit.disabled = true;
-    try {
-      await withReauth(() => del("/api/v1/me"));
-      session.account = null;
-      await nav.go("/");
-      notify(t("close.done"), "success");
-    } catch (error) {
-      showError(error);
-    } finally {
-      submit.disabled = false;
-    }
-  } } }, h("h3", {}, t("close.step2")), h("p", {}, t("close.intro")), sure.wrap, submit);
+  const closing = deletionForm(
+    { sureId: "close-sure", sureLabel: t("close.confirm"), submitId: "close-account", submitLabel: t("close.submit"), doneText: t("close.done") },
+    h("h3", {}, t("close.step2")), h("p", {}, t("close.intro")));
   return section({ heading: "leave-title", title: t("close.title"), id: "leave" },
     h("h3", {}, t("close.step1")),
     h("p", {}, t("close.export_intro")),
