@@ -98,6 +98,49 @@ class AppointmentService(BookingBase):
             body["visit_reason_id"] = str(reason[0]) if reason else None
         return Booked(stored.status_code, body, replayed=True)
 
+    def _new_appointment(
+        self,
+        practitioner_id: uuid.UUID,
+        slot: Slot,
+        reason: tuple[uuid.UUID, str | None],
+        channel: str,
+        now: datetime,
+        **who: Any,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A new booked appointment's row and its answer's body (without the visit reason: the
+        caller adds it where it may be told). ``who``: ``patient_id``, and ``relative_id`` or a
+        practice's ``contact_*`` columns. The visit reason is sealed (AES-GCM bound to the id):
+        a generic one (C6) as any, it says nothing of why."""
+        appointment_id = uuid.uuid4()
+        secret = json.dumps({"id": str(reason[0]), "label": reason[1]})
+        row = {
+            "id": appointment_id,
+            "practitioner_id": practitioner_id,
+            "patient_id": None,
+            "relative_id": None,
+            "start_at": slot.start.astimezone(UTC),
+            "end_at": slot.end.astimezone(UTC),
+            "status": AppointmentStatus.BOOKED.value,
+            "channel": channel,
+            "visit_reason_ct": self.cipher.encrypt(
+                secret, associated_data=visit_reason_aad(appointment_id)
+            ),
+            "created_at": now,
+            "sequence": 0,
+            "changed_at": now,
+        } | who
+        body = {
+            "id": str(appointment_id),
+            "practitioner_id": str(practitioner_id),
+            "start": slot.start.isoformat(),
+            "end": slot.end.isoformat(),
+            "status": AppointmentStatus.BOOKED.value,
+            "channel": channel,
+            "created_at": now.isoformat(),
+            "relative": None,
+        }
+        return row, body
+
     async def _insert(
         self,
         principal: Principal,
@@ -203,37 +246,21 @@ class AppointmentService(BookingBase):
             raise SlotUnavailable(
                 "This time is not free for this visit reason; pick a listed slot."
             )
-        appointment_id = uuid.uuid4()
-        secret = json.dumps({"id": str(visit_reason_id), "label": offer.label})
-        body = {
-            "id": str(appointment_id),
-            "practitioner_id": str(practitioner_id),
-            "start": slot.start.isoformat(),
-            "end": slot.end.isoformat(),
-            "status": AppointmentStatus.BOOKED.value,
-            "channel": channel_of(principal),
-            "created_at": now.isoformat(),
-            "relative": {"id": str(relative.id), "full_name": relative.full_name}
+        appointment, body = self._new_appointment(
+            practitioner_id,
+            slot,
+            (visit_reason_id, offer.label),
+            channel_of(principal),
+            now,
+            patient_id=principal.account_id,
+            relative_id=relative_id,
+        )
+        appointment_id = appointment["id"]
+        body["relative"] = (
+            {"id": str(relative.id), "full_name": relative.full_name}
             if relative is not None
-            else None,
-        }
-        appointment = {
-            "id": appointment_id,
-            "practitioner_id": practitioner_id,
-            "patient_id": principal.account_id,
-            "start_at": slot.start.astimezone(UTC),
-            "end_at": slot.end.astimezone(UTC),
-            "status": AppointmentStatus.BOOKED.value,
-            "channel": channel_of(principal),
-            # a practice that asks no reason (C6) has one generic reason: it says nothing of why
-            "visit_reason_ct": self.cipher.encrypt(
-                secret, associated_data=visit_reason_aad(appointment_id)
-            ),
-            "created_at": now,
-            "sequence": 0,
-            "changed_at": now,
-            "relative_id": relative_id,
-        }
+            else None
+        )
         replay = await self._insert(
             principal,
             appointment,

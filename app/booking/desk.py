@@ -36,7 +36,7 @@ from app.booking.errors import (
 )
 from app.booking.models import AppointmentStatus, Channel
 from app.booking.notices import APPOINTMENT_NOTICE, Change, notice
-from app.booking.views import AppointmentView, Booked, caller_key, visit_reason_aad
+from app.booking.views import AppointmentView, Booked, caller_key
 from app.core import clock
 from app.practice.repository import PracticeRepository
 from app.schedule.hours import load_weekly
@@ -156,39 +156,21 @@ class DeskService(AppointmentService):
         slot = bookable_slot(offer, str(visit_reason_id), start, now, busy, rules=PRACTICE_RULES)
         if slot is None:
             raise SlotUnavailable("This time is not free for this visit reason.")
-        appointment_id = uuid.uuid4()
-        secret = json.dumps({"id": str(visit_reason_id), "label": offer.label})
         channel = Channel.PRACTICE.value
-        body = {
-            "id": str(appointment_id),
-            "practitioner_id": str(practice_id),
-            "start": slot.start.isoformat(),
-            "end": slot.end.isoformat(),
-            "status": AppointmentStatus.BOOKED.value,
-            "channel": channel,
-            "created_at": now.isoformat(),
-            "relative": None,
-        }
         contact = contact or {}
-        appointment = {
-            "id": appointment_id,
-            "practitioner_id": practice_id,
-            "patient_id": patient_id,
-            "contact_name": contact.get("full_name") if patient_id is None else None,
-            "contact_phone": contact.get("phone") if patient_id is None else None,
-            "contact_email": contact.get("email") if patient_id is None else None,
-            "start_at": slot.start.astimezone(UTC),
-            "end_at": slot.end.astimezone(UTC),
-            "status": AppointmentStatus.BOOKED.value,
-            "channel": channel,
-            "visit_reason_ct": self.cipher.encrypt(
-                secret, associated_data=visit_reason_aad(appointment_id)
-            ),
-            "created_at": now,
-            "sequence": 0,
-            "changed_at": now,
-            "relative_id": None,
-        }
+        who = (
+            {"patient_id": patient_id}
+            if patient_id is not None
+            else {
+                "contact_name": contact.get("full_name"),
+                "contact_phone": contact.get("phone"),
+                "contact_email": contact.get("email"),
+            }
+        )
+        appointment, body = self._new_appointment(
+            practice_id, slot, (visit_reason_id, offer.label), channel, now, **who
+        )
+        appointment_id = appointment["id"]
         replay = await self._insert(
             principal,
             appointment,
