@@ -83,7 +83,7 @@ function appointmentCard(a, upcoming) {
     h("p", {}, link(`/practitioners/${a.practitioner_id}`, a.practitioner_name), ` — ${a.address}`),
     a.relative ? h("p", { class: "for-whom" }, t("appointments.for", { name: a.relative.full_name || t("relatives.removed_name") })) : null,
     a.visit_reason ? h("p", {}, a.visit_reason) : null,
-    h("p", { class: "status" }, cancelled ? t("appointments.cancelled") : t("appointments.booked")),
+    h("p", { class: "status" }, t(`appointments.status_${a.status}`, t("appointments.booked"))),
     actions,
   );
   if (!cancelled) {

@@ -319,6 +319,8 @@ export const EN = {
   "cancel_reason.practitioner_unavailable": "The practitioner is unavailable", "cancel_reason.emergency": "An emergency",
   "cancel_reason.practice_closed": "The practice is closed that day", "cancel_reason.to_be_rescheduled": "To be rebooked another day",
   "desk.cell_taken": "No free slot at that time: pick one with “New appointment”.",
+  "appointments.status_booked": "Confirmed", "appointments.status_cancelled": "Cancelled",
+  "appointments.status_completed": "Attended", "appointments.status_no_show": "Missed, the practice noted",
   "desk.no_shows_label": "Missed here", "desk.no_shows": "{n} missed visit(s) at this practice",
   "channel.web": "on the erdv website", "channel.api": "through a connected application", "channel.demo": "demonstration",
   "admin.approved_list": "Approved professionals", "admin.approved_empty": "No approved professional.",

@@ -324,6 +324,8 @@ export const FR = {
   "cancel_reason.practitioner_unavailable": "Le praticien est indisponible", "cancel_reason.emergency": "Une urgence",
   "cancel_reason.practice_closed": "Le cabinet est fermé ce jour-là", "cancel_reason.to_be_rescheduled": "À reprendre à une autre date",
   "desk.cell_taken": "Pas de créneau libre à cette heure-là : choisissez-en un avec « Nouveau rendez-vous ».",
+  "appointments.status_booked": "Confirmé", "appointments.status_cancelled": "Annulé",
+  "appointments.status_completed": "Honoré", "appointments.status_no_show": "Absence notée par le cabinet",
   "desk.no_shows_label": "Absences ici", "desk.no_shows": "{n} rendez-vous manqué(s) dans ce cabinet",
   "channel.web": "sur le site erdv", "channel.api": "par une application connectée", "channel.demo": "démonstration",
   "admin.approved_list": "Professionnels validés", "admin.approved_empty": "Aucun professionnel validé.",
