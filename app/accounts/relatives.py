@@ -21,6 +21,7 @@ from app.accounts.principal import Principal
 from app.audit.models import AuditAction
 from app.audit.service import AuditTrail
 from app.core import clock
+from app.core.db import lock_until_commit
 from app.core.errors import NotFound, Unprocessable
 from app.core.repository import changed, table_of
 
@@ -42,6 +43,11 @@ class TooManyRelatives(Unprocessable):
 class RelativeRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def hold(self, account_id: uuid.UUID) -> None:
+        """Until commit, the account's relatives are this transaction's to count: two additions
+        at once must not both see room for one more (``MAX_RELATIVES``)."""
+        await lock_until_commit(self.session, f"erdv:relatives:{account_id}")
 
     async def of(self, account_id: uuid.UUID) -> Sequence[Relative]:
         result = await self.session.execute(
@@ -112,6 +118,7 @@ class RelativeService:
 
     async def add(self, principal: Principal, full_name: str, birth_date: date) -> Relative:
         _check_birth_date(birth_date)
+        await self.repository.hold(principal.account_id)
         if len(await self.repository.of(principal.account_id)) >= MAX_RELATIVES:
             raise TooManyRelatives(
                 f"An account holds at most {MAX_RELATIVES} relatives; remove one first.",

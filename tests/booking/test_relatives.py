@@ -4,6 +4,7 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import date, timedelta
 
@@ -53,6 +54,22 @@ async def test_add_correct_and_list_at_most_ten(people: People) -> None:
     # only patients have relatives
     doctor, _ = await ready_practitioner(people)
     assert_problem(await doctor.get(RELATIVES), 403, "forbidden")
+
+
+async def test_additions_at_once_never_pass_the_limit(people: People) -> None:
+    alice = await patient(people)
+    for n in range(7):
+        body = {"full_name": f"Enfant {n}", "birth_date": "2020-01-01"}
+        assert (await alice.post(RELATIVES, json=body)).status_code == 201
+    answers = await asyncio.gather(
+        *(
+            alice.post(RELATIVES, json={"full_name": f"Ensemble {n}", "birth_date": "2021-01-01"})
+            for n in range(8)
+        )
+    )
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [201] * 3 + [422] * 5, codes
+    assert len((await alice.get(RELATIVES)).json()) == 10
 
 
 async def test_someone_elses_relative_is_not_found_anywhere(people: People) -> None:
