@@ -514,7 +514,7 @@ class AppointmentService(BookingBase):
         relative_id: uuid.UUID | None = None,
         at_once: bool = False,
     ) -> int:
-        """Cancel the patient's appointments that have not ended (one relative's, if given),
+        """Cancel the patient's appointments that have not started (one relative's, if given),
         whatever the deadline, each audited with ``why`` and announced as a cancellation by the
         patient; how many."""
         now = clock.now()

@@ -349,9 +349,10 @@ class BookingRepository:
     async def ahead_of_patient(
         self, patient_id: uuid.UUID, now: datetime, *, relative_id: uuid.UUID | None = None
     ) -> Sequence[PracticeAppointment]:
-        """The patient's booked appointments that have not ended (only one relative's, if given)."""
+        """The patient's booked appointments that have not started (only one relative's, if
+        given): an erasure or a relative's removal never cancels a visit under way."""
         query = self._appointments().where(
-            a.c.patient_id == patient_id, a.c.status == BOOKED, a.c.end_at > now
+            a.c.patient_id == patient_id, a.c.status == BOOKED, a.c.start_at > now
         )
         if relative_id is not None:
             query = query.where(a.c.relative_id == relative_id)

@@ -147,3 +147,29 @@ async def test_erasure_keeps_only_what_names_nobody(
         )
         assert alice.email not in trail
         assert alice.full_name not in trail
+
+
+async def test_an_erasure_leaves_a_visit_under_way_alone(people: People, app: FastAPI) -> None:
+    """The patient is at the practice: deleting the account on the way in cancels nothing that has
+    started (the practice's agenda keeps the visit, without the name)."""
+    doctor, (reason,) = await ready_practitioner(people)
+    alice = await patient(people)
+    under_way = (await book(alice, doctor.account_id, reason, soon(24 * 60))).json()["id"]
+    ahead = (await book(alice, doctor.account_id, reason, soon(26 * 60))).json()["id"]
+    async with app.state.session_factory() as session, session.begin():
+        started = clock.now() - timedelta(minutes=5)
+        await session.execute(
+            sa.update(appointment_table)
+            .where(appointment_table.c.id == uuid.UUID(under_way))
+            .values(start_at=started, end_at=started + timedelta(minutes=15))
+        )
+    assert (await alice.reauth()).status_code == 204
+    assert (await alice.delete("/api/v1/me")).status_code == 204
+    window = {
+        "from": (clock.now() - timedelta(hours=1)).isoformat(),
+        "to": soon(3 * 24 * 60).isoformat(),
+    }
+    agenda = {a["id"]: a for a in (await doctor.get("/api/v1/me/agenda", params=window)).json()}
+    assert agenda[under_way]["status"] == "booked"
+    assert agenda[under_way]["patient"]["full_name"] == ""
+    assert agenda[ahead]["status"] == "cancelled"
