@@ -14,13 +14,10 @@ from app.booking.errors import (
     InvalidQuery,
     PractitionerNotFound,
 )
-from app.booking.views import AppointmentView, zone_named
+from app.booking.views import FHIR_STATUS, AppointmentView, zone_named
 from app.core import clock
 from app.schedule.model import Window
 from app.schedule.timegrid import ScheduleError, in_zone
-
-#: FHIR R4 Appointment.status for erdv's own (``booked`` and ``cancelled`` are the same words)
-FHIR_STATUS = {"completed": "fulfilled", "no_show": "noshow"}
 
 
 class AgendaService(BookingBase):
@@ -179,7 +176,7 @@ class AgendaService(BookingBase):
                     "resource": {
                         "resourceType": "Appointment",
                         "id": str(row.id),
-                        "status": FHIR_STATUS.get(row.status, row.status),
+                        "status": FHIR_STATUS[row.status],
                         "start": in_zone(row.start_at, tz).isoformat(),
                         "end": in_zone(row.end_at, tz).isoformat(),
                         "created": row.created_at.isoformat(),

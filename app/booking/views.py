@@ -163,3 +163,13 @@ def decode_cursor(cursor: str) -> tuple[str, uuid.UUID]:
         raise InvalidQuery(
             "This cursor is not valid.", errors=[{"field": "cursor", "message": "invalid cursor"}]
         ) from error
+
+
+#: erdv's appointment statuses in FHIR R4 words (AppointmentStatus): the patient's export and the
+#: practice's reversibility export say them alike
+FHIR_STATUS = {
+    "booked": "booked",
+    "cancelled": "cancelled",
+    "completed": "fulfilled",
+    "no_show": "noshow",
+}

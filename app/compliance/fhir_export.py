@@ -20,6 +20,7 @@ from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.relatedperson import RelatedPerson
 from fhir.resources.R4B.resource import Resource
 
+from app.booking.views import FHIR_STATUS
 from app.compliance.export import PatientData
 from app.consent.service import Decision
 
@@ -29,14 +30,6 @@ _CONSENT_SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
 _CONSENT_CATEGORY = "http://loinc.org"
 _AUDIT_TYPE = "http://terminology.hl7.org/CodeSystem/audit-event-type"
 _ERDV = "urn:erdv"
-
-#: our appointment statuses as FHIR's (R4 AppointmentStatus)
-_STATUS = {
-    "booked": "booked",
-    "cancelled": "cancelled",
-    "completed": "fulfilled",
-    "no_show": "noshow",
-}
 
 
 def fhir_bundle(data: PatientData, now: datetime) -> dict[str, Any]:
@@ -106,7 +99,7 @@ def _related_person(relative: dict[str, Any], patient_ref: str) -> RelatedPerson
 def _appointment(appointment: dict[str, Any], patient_ref: str) -> Appointment:
     resource: dict[str, Any] = {
         "id": appointment["id"],
-        "status": _STATUS.get(appointment["status"], "booked"),
+        "status": FHIR_STATUS.get(appointment["status"], "booked"),
         "start": appointment["start"],
         "end": appointment["end"],
         "created": appointment["created_at"],

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from fastapi import FastAPI
-from fhir.resources.bundle import Bundle
+from fhir.resources.R4B.bundle import Bundle
 
 from app.accounts.repository import account_table, session_table
 from app.audit.service import audit_key, verify

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from fastapi import FastAPI
-from fhir.resources.bundle import Bundle
+from fhir.resources.R4B.bundle import Bundle
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.booking.models import appointment_table
@@ -283,6 +283,15 @@ async def test_outcomes_after_the_start_and_the_practices_own_no_show_count(
         if e.resource.get_resource_type() == "Appointment"
     }
     assert (fhir[first], fhir[second], fhir[third]) == ("fulfilled", "noshow", "cancelled")
+    # and in the patient's own export alike
+    assert (await alice.reauth()).status_code == 204
+    own = Bundle.model_validate((await alice.get("/api/v1/me/export?format=fhir")).json())
+    mine = {
+        e.resource.id: e.resource.status
+        for e in own.entry or []
+        if e.resource.get_resource_type() == "Appointment"
+    }
+    assert (mine[first], mine[second], mine[third]) == ("fulfilled", "noshow", "cancelled")
 
 
 async def test_a_secretary_and_patients_racing_for_one_slot_leave_one_appointment(
