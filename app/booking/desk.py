@@ -1,6 +1,6 @@
 """The practice's desk (issue #25, docs/api.md "Practice team"): its practitioner or one of its
-secretaries reads the agenda, books for a patient (an existing account the practice already knows,
-or someone without an account: a name, a phone, an address), and records what became of a visit.
+secretaries reads the agenda, books for a patient (an existing patient account, or someone
+without an account: a name, a phone, an address), and records what became of a visit.
 A patient account is named by its id: the practice knows the ids of its own patients (found by
 name, ``patients``) and of whoever gives theirs; no search reaches anyone else's patients.
 
