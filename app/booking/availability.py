@@ -26,6 +26,7 @@ def free_in(
     visit_reason_id: str | None,
     *,
     earliest_only: bool = False,
+    rules: BookingRules | None = None,
 ) -> FreeSlots:
     """The free slots of ``row``'s practice in ``window`` (its visit reasons' ``durations``, its
     ``busy`` time), or 422 ``invalid_query`` for a window the engine refuses."""
@@ -37,7 +38,7 @@ def free_in(
             schedule,
             window,
             now=now,
-            rules=rules_of(row),
+            rules=rules or rules_of(row),
             busy=[Interval(b.start_at, b.end_at) for b in busy],
             visit_reason_id=visit_reason_id,
             earliest_only=earliest_only,

@@ -25,7 +25,7 @@ from app.accounts.principal import Principal
 from app.audit.models import AuditAction
 from app.booking.agenda import AgendaService
 from app.booking.appointments import AppointmentService
-from app.booking.availability import PRACTICE_RULES, bookable_slot
+from app.booking.availability import PRACTICE_RULES, bookable_slot, free_in
 from app.booking.errors import (
     AppointmentNotFound,
     InvalidQuery,
@@ -36,10 +36,14 @@ from app.booking.errors import (
 )
 from app.booking.models import AppointmentStatus, Channel
 from app.booking.notices import APPOINTMENT_NOTICE, Change, notice
+from app.booking.statements import LONGEST_VISIT
 from app.booking.views import AppointmentView, Booked, caller_key
 from app.core import clock
 from app.practice.repository import PracticeRepository
 from app.schedule.hours import load_weekly
+from app.schedule.model import Window
+from app.schedule.slots import FreeSlots
+from app.schedule.timegrid import ScheduleError
 from app.team.service import works_for
 
 OUTCOMES = frozenset({AppointmentStatus.COMPLETED.value, AppointmentStatus.NO_SHOW.value})
@@ -92,6 +96,43 @@ class DeskService(AppointmentService):
                 for r in reasons
             ],
         }
+
+    async def slots(
+        self,
+        principal: Principal,
+        practice_id: uuid.UUID,
+        start: datetime | None,
+        end: datetime | None,
+        visit_reason_id: uuid.UUID | None,
+    ) -> FreeSlots:
+        """The free slots the practice may book (``PRACTICE_RULES``: from now, a year ahead),
+        which the patients' list hides within the minimum notice (a patient calling for this
+        afternoon)."""
+        await self.let_in(principal, practice_id)
+        now = clock.now()
+        start = start or now
+        end = end or start + timedelta(days=7)
+        try:
+            window = Window(start, end)
+        except ScheduleError as error:
+            raise InvalidQuery(str(error)) from error
+        practices = PracticeRepository(self.session)
+        practice = await practices.get(practice_id)
+        if practice is None:  # pragma: no cover - let_in saw it
+            raise PractitionerNotFound()
+        durations = {
+            str(r.id): r.duration_minutes for r in await practices.visit_reasons(practice_id)
+        }
+        busy = await self.repository.busy(practice_id, start, end + LONGEST_VISIT)
+        return free_in(
+            practice,
+            durations,
+            busy,
+            window,
+            now,
+            str(visit_reason_id) if visit_reason_id else None,
+            rules=PRACTICE_RULES,
+        )
 
     async def patients(
         self, principal: Principal, practice_id: uuid.UUID, query: str

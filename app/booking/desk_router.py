@@ -44,6 +44,24 @@ async def read_practice_hours(
 
 
 @router.get(
+    "/api/v1/practices/{practice_id}/slots",
+    summary="The free slots the practice may book: from now (no minimum notice), a year ahead",
+    response_model=list[schemas.SlotRead],
+    responses=problem_responses(*_AUTH, (404, "not_found"), (422, "validation_error")),
+)
+async def list_practice_slots(
+    practice_id: uuid.UUID,
+    caller: PracticeSide,
+    desk: Desk,
+    start: From = None,
+    end: To = None,
+    visit_reason_id: uuid.UUID | None = None,
+) -> Response:
+    slots = await desk.slots(caller, practice_id, start, end, visit_reason_id)
+    return Response(schemas.slots_json(slots), media_type="application/json")
+
+
+@router.get(
     "/api/v1/practices/{practice_id}/patients",
     summary="The practice's own patients whose name matches (to book one of them again)",
     response_model=list[schemas.KnownPatient],

@@ -230,11 +230,11 @@ export async function practiceAgenda(main, practiceId, path, title) {
   /** A click in a free stretch of the opening hours: the free slot there, if there is one
    * (the keyboard's way is the "New appointment" button, which lists the same slots). */
   async function bookAt(key, minutes) {
-    const profile = await listedProfile();
-    if (!profile || !profile.visit_reasons.length) return;
+    const profile = deskProfile();
+    if (!profile.visit_reasons.length) return;
     const reason = profile.visit_reasons[0];
     try {
-      const free = await get(`/api/v1/practitioners/${practiceId}/slots${query({
+      const free = await get(`/api/v1/practices/${practiceId}/slots${query({
         from: startOfDayIn(key, tz).toISOString(), to: startOfDayIn(addDaysKey(key, 1), tz).toISOString(), visit_reason_id: reason.id,
       })}`);
       const slot = free.find((s) => localMinutes(s.start, tz) <= minutes && minutes < localMinutes(s.start, tz) + reason.duration_minutes);
@@ -242,28 +242,24 @@ export async function practiceAgenda(main, practiceId, path, title) {
         notify(t("desk.cell_taken"), "error");
         return;
       }
-      await newBooking({ start: slot.start, reason: reason.id }, profile);
+      await newBooking({ start: slot.start, reason: reason.id });
     } catch (error) { showError(error); }
   }
 
-  async function listedProfile() {
-    try {
-      return await get(`/api/v1/practitioners/${practiceId}`);
-    } catch {
-      notify(t("agenda.move_needs_listing"), "error");
-      return null;
-    }
+  /** What the slot picker needs, from the practice's own hours: its reasons, zone and a year. */
+  function deskProfile() {
+    return { id: practiceId, timezone: tz, visit_reasons: availability.visit_reasons, booking_rules: { max_horizon_days: 366 } };
   }
 
-  /** A free slot (the practice's public slots), then whom it is for: one of the practice's
-   * patients found by name, or someone without an account (name, and a phone or an address). */
-  async function newBooking(initial = null, known = null) {
-    const profile = known || await listedProfile();
-    if (!profile) return;
+  /** A free slot (the practice's own list: no minimum notice), then whom it is for: one of the
+   * practice's patients found by name, or someone without an account (name, and a phone or an
+   * address). */
+  async function newBooking(initial = null) {
+    const profile = deskProfile();
     const box = h("section", { class: "confirm agenda-item", "aria-labelledby": "new-title", tabindex: "-1" },
       h("h2", { id: "new-title" }, t("desk.new")));
     clear(details, box);
-    slotPicker(box, profile, { initial, onPick: (slot, reason) => whoFor(box, slot, reason) });
+    slotPicker(box, profile, { initial, slotsPath: `/api/v1/practices/${practiceId}/slots`, onPick: (slot, reason) => whoFor(box, slot, reason) });
     box.append(h("button", { type: "button", class: "link-button", on: { click: () => clear(details) } }, t("agenda.close")));
     box.focus();
   }
@@ -343,15 +339,9 @@ export async function practiceAgenda(main, practiceId, path, title) {
       panel.append(empty(t("agenda.cannot_move")));
       return;
     }
-    let profile;
-    try {
-      profile = await get(`/api/v1/practitioners/${practiceId}`);
-    } catch {
-      panel.append(empty(t("agenda.move_needs_listing")));
-      return;
-    }
-    slotPicker(panel, profile, {
+    slotPicker(panel, deskProfile(), {
       fixedReason: a.visit_reason_id,
+      slotsPath: `/api/v1/practices/${practiceId}/slots`,
       onPick: async (slot) => {
         try {
           await post(`/api/v1/appointments/${a.id}/reschedule`, { start: slot.start });

@@ -13,10 +13,11 @@ const DAY_MS = 86400000;
 /**
  * A visit-reason choice and seven calendar days of free slots (the practitioner's days, in their
  * zone), with previous/next; `onPick(slot, reason)`. `fixedReason` skips the choice (rescheduling
- * keeps the visit reason); `initial` ({start, reason}) opens on that slot's week and picks it.
+ * keeps the visit reason); `initial` ({start, reason}) opens on that slot's week and picks it;
+ * `slotsPath` lists another set of free slots (the practice's desk: no minimum notice).
  * An empty week says when the next free slot is, and the booking horizon bounds "next".
  */
-export function slotPicker(container, profile, { onPick, fixedReason, initial } = {}) {
+export function slotPicker(container, profile, { onPick, fixedReason, initial, slotsPath } = {}) {
   const tz = profile.timezone;
   const reasons = profile.visit_reasons;
   const horizonDays = profile.booking_rules.max_horizon_days;
@@ -52,7 +53,7 @@ export function slotPicker(container, profile, { onPick, fixedReason, initial } 
     const from = new Date(Math.max(startOfDayIn(fromKey, tz).getTime(), Date.now()));
     const to = startOfDayIn(toKey, tz);
     if (to <= from) return [];
-    return get(`/api/v1/practitioners/${profile.id}/slots${query({ from: from.toISOString(), to: to.toISOString(), visit_reason_id: reason.id })}`);
+    return get(`${slotsPath || `/api/v1/practitioners/${profile.id}/slots`}${query({ from: from.toISOString(), to: to.toISOString(), visit_reason_id: reason.id })}`);
   }
 
   /** The first free slot after this week, looked for a month at a time up to the horizon. */

@@ -341,3 +341,50 @@ async def test_a_secretary_and_patients_racing_for_one_slot_leave_one_appointmen
             .all()
         )
     assert len(starts) == len(set(starts)) == 5
+
+
+async def test_the_practice_books_within_the_notice_patients_must_give(people: People) -> None:
+    """A patient calls for this afternoon: the practice's own slots start now, where the patients'
+    list waits out the practice's minimum notice (4 hours here)."""
+    doctor, (reason,) = await ready_practitioner(
+        people,
+        rules={"min_notice_minutes": 240, "max_horizon_days": 30, "cancel_deadline_minutes": 60},
+        weekly=[{"weekday": d, "start": "00:00", "end": "23:55"} for d in range(7)],
+    )
+    claire = await secretary_of(people, doctor)
+    now = datetime.now(UTC)
+    window = {"from": now.isoformat(), "to": (now + timedelta(hours=3)).isoformat()}
+    public = await slots(people.client(), doctor.account_id, now, now + timedelta(hours=3))
+    assert public == []
+    desk = (await claire.get(f"/api/v1/practices/{doctor.account_id}/slots", params=window)).json()
+    assert desk
+    assert all(datetime.fromisoformat(s["start"]) >= now for s in desk)
+    url = f"/api/v1/practices/{doctor.account_id}/appointments"
+    booked = await claire.post(
+        url,
+        json={
+            "visit_reason_id": reason,
+            "start": desk[0]["start"],
+            "patient": {"full_name": "Appel urgent", "phone": "0611223344"},
+        },
+    )
+    assert booked.status_code == 201, booked.text
+    after = (await claire.get(f"/api/v1/practices/{doctor.account_id}/slots", params=window)).json()
+    assert desk[0]["start"] not in [s["start"] for s in after]
+    # a patient still cannot take the next hours; strangers see nothing; a window too long is 422
+    alice = await patient(people)
+    assert_problem(
+        await book(alice, doctor.account_id, reason, desk[1]["start"]), 409, "slot_unavailable"
+    )
+    other, _ = await ready_practitioner(people)
+    assert_problem(
+        await other.get(f"/api/v1/practices/{doctor.account_id}/slots", params=window),
+        404,
+        "not_found",
+    )
+    too_long = {"from": now.isoformat(), "to": (now + timedelta(days=40)).isoformat()}
+    assert_problem(
+        await claire.get(f"/api/v1/practices/{doctor.account_id}/slots", params=too_long),
+        422,
+        "validation_error",
+    )
