@@ -24,6 +24,7 @@ from app.booking.agenda import AgendaService
 from app.booking.appointments import AppointmentService
 from app.booking.desk import DeskService
 from app.booking.directory import DirectoryService
+from app.booking.feed import FeedService
 from app.core.deps import settings_of
 from app.core.mail import OutgoingMail
 from app.core.request_db import Database
@@ -117,3 +118,10 @@ async def get_desk_service(request: Request, database: Database, mail: OutgoingM
 
 
 Desk = Annotated[DeskService, Depends(get_desk_service)]
+
+
+async def get_feed_service(request: Request, database: Database, mail: OutgoingMail) -> FeedService:
+    return FeedService(*_wired(request, database, mail))
+
+
+Feeds = Annotated[FeedService, Depends(get_feed_service)]

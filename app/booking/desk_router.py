@@ -7,11 +7,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Path, Query, Response, status
 
+from app.auth.authenticator import CurrentPractitioner
 from app.booking import schemas
-from app.booking.dependencies import Desk, PracticeSide
+from app.booking.dependencies import Desk, Feeds, PracticeSide
 from app.booking.router import From, To, agenda_items, appointment_read
+from app.core.access import PUBLIC
 from app.core.problems import problem_responses
 
 router = APIRouter(tags=["practice team"])
@@ -123,3 +125,44 @@ async def record_outcome(
     appointment_id: uuid.UUID, body: schemas.OutcomeIn, caller: PracticeSide, desk: Desk
 ) -> schemas.AppointmentRead:
     return appointment_read(await desk.record_outcome(caller, appointment_id, body.status))
+
+
+# a practice's calendar feed (app.booking.feed) ---------------------------------------------------
+
+
+@router.post(
+    "/api/v1/me/calendar-feed",
+    summary="A secret calendar feed of my agenda (no visit reason, no phone); replaces the last",
+    status_code=status.HTTP_201_CREATED,
+    response_model=schemas.FeedRead,
+    responses=problem_responses(*_UNSAFE),
+)
+async def create_calendar_feed(practitioner: CurrentPractitioner, feeds: Feeds) -> schemas.FeedRead:
+    return schemas.FeedRead(url=await feeds.create(practitioner))
+
+
+@router.delete(
+    "/api/v1/me/calendar-feed",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Revoke my calendar feed at once",
+    responses=problem_responses(*_UNSAFE),
+)
+async def revoke_calendar_feed(practitioner: CurrentPractitioner, feeds: Feeds) -> Response:
+    await feeds.revoke(practitioner)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/api/v1/calendar/{token}.ics",
+    summary="A practice's calendar feed, for the calendar application given its secret URL",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/calendar": {}}, "description": "RFC 5545 calendar"},
+        **problem_responses((404, "not_found")),
+    },
+    openapi_extra=PUBLIC,
+)
+async def read_calendar_feed(token: Annotated[str, Path(max_length=100)], feeds: Feeds) -> Response:
+    # built on each fetch (and, like every API answer, never stored by a cache): a change shows
+    # at the calendar application's next poll
+    return Response(await feeds.calendar(token), media_type="text/calendar; charset=utf-8")

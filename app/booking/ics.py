@@ -73,23 +73,34 @@ def appointment_ics(entry: CalendarEntry, now: datetime, method: Method = Method
     """Written directly: a booking's notices carry two of these, and the icalendar package took
     longer to build one than the booking took (bench/README.md "Performance rules in the code").
     The tests read every file back with icalendar."""
-    location = ", ".join(part for part in (entry.address, entry.city) if part)
+    return calendar_ics([entry], now, method)
+
+
+def calendar_ics(
+    entries: list[CalendarEntry], now: datetime, method: Method = Method.PUBLISH
+) -> str:
+    """One calendar of ``entries`` (a practice's feed: ``app.booking.feed``), each event with its
+    appointment's UID and SEQUENCE, so a subscribed calendar updates them in place."""
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
         "PRODID:-//erdv//booking//FR",
         "CALSCALE:GREGORIAN",
         f"METHOD:{method.value}",
-        "BEGIN:VEVENT",
-        f"UID:{entry.appointment_id}@erdv",
-        f"DTSTAMP:{_utc(now)}",
-        f"DTSTART:{_utc(entry.start)}",
-        f"DTEND:{_utc(entry.end)}",
-        f"SEQUENCE:{entry.sequence}",
-        f"SUMMARY:{_escape(entry.summary)}",
-        *([f"LOCATION:{_escape(location)}"] if location else []),
-        "STATUS:" + ("CANCELLED" if entry.cancelled else "CONFIRMED"),
-        "END:VEVENT",
-        "END:VCALENDAR",
     ]
+    for entry in entries:
+        location = ", ".join(part for part in (entry.address, entry.city) if part)
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{entry.appointment_id}@erdv",
+            f"DTSTAMP:{_utc(now)}",
+            f"DTSTART:{_utc(entry.start)}",
+            f"DTEND:{_utc(entry.end)}",
+            f"SEQUENCE:{entry.sequence}",
+            f"SUMMARY:{_escape(entry.summary)}",
+            *([f"LOCATION:{_escape(location)}"] if location else []),
+            "STATUS:" + ("CANCELLED" if entry.cancelled else "CONFIRMED"),
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
     return "\r\n".join(_fold(line) for line in lines) + "\r\n"

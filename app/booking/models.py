@@ -119,6 +119,21 @@ class Appointment(SQLModel, table=True):
     changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class CalendarFeed(SQLModel, table=True):
+    """A practice's secret calendar feed (issue #26, ``app.booking.feed``): the hash of the token
+    its URL holds. One per practice; a new one replaces it, deleting it revokes it at once."""
+
+    __tablename__ = "calendar_feed"
+
+    practice_id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid, sa.ForeignKey("practice.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class BookingCell(SQLModel, table=True):
     __tablename__ = "booking_cell"
 
@@ -156,3 +171,4 @@ class IdempotencyKey(SQLModel, table=True):
 appointment_table = table_of(Appointment)
 cell_table = table_of(BookingCell)
 idempotency_table = table_of(IdempotencyKey)
+feed_table = table_of(CalendarFeed)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.booking.models import (
     AppointmentStatus,
     cell_table,
+    feed_table,
     idempotency_table,
 )
 from app.booking.rows import (
@@ -447,6 +448,36 @@ class BookingRepository:
             .order_by(a.c.start_at)
         )
         return (await self.session.execute(query)).all()
+
+    # a practice's calendar feed (app.booking.feed)
+
+    async def set_feed(self, practice_id: uuid.UUID, token_hash: str, at: datetime) -> None:
+        """The practice's feed is now this token's; the one before stops at once."""
+        await self.session.execute(
+            sa.delete(feed_table).where(feed_table.c.practice_id == practice_id)
+        )
+        await self.session.execute(
+            sa.insert(feed_table).values(
+                practice_id=practice_id, token_hash=token_hash, created_at=at
+            )
+        )
+
+    async def drop_feed(self, practice_id: uuid.UUID) -> int:
+        return changed(
+            await self.session.execute(
+                sa.delete(feed_table).where(feed_table.c.practice_id == practice_id)
+            )
+        )
+
+    async def feed_practice(self, token_hash: str) -> uuid.UUID | None:
+        """The practice a live feed token names, if it is listed or at least not closed."""
+        query = (
+            sa.select(feed_table.c.practice_id)
+            .select_from(feed_table.join(p, p.c.id == feed_table.c.practice_id))
+            .where(feed_table.c.token_hash == token_hash, p.c.closed_at.is_(None))
+        )
+        found: uuid.UUID | None = (await self.session.execute(query)).scalar_one_or_none()
+        return found
 
     # the practice's desk (app.booking.desk)
 

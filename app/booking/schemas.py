@@ -308,3 +308,8 @@ class DeskHours(BaseModel):
     timezone: str
     weekly: list[dict[str, Any]]
     visit_reasons: list[VisitReasonPublic]
+
+
+class FeedRead(BaseModel):
+    #: the feed's secret URL: whoever holds it reads the agenda's times and patients' names
+    url: str

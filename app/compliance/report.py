@@ -63,6 +63,8 @@ ALLOWED_EXPORT_ROUTES = frozenset(
         "/api/v1/admin/audit",
         "/api/v1/admin/consent-log",
         "/api/v1/admin/practices/{practice_id}/export",
+        # the practitioner's own agenda, in the calendar application they subscribe it to
+        "/api/v1/calendar/{token}.ics",
         "/api/v1/me/export",
         "/api/v1/me/practice/export",
         "/api/v1/appointments/{appointment_id}.ics",

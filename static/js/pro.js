@@ -78,7 +78,32 @@ export async function practiceView(main) {
     h("button", { type: "submit" }, t("common.save")))));
   main.append(await notificationSettings());
   main.append(consentSection(charter, consents, "practitioner", "/pro"));
+  main.append(feedSection());
   main.append(leaveSection());
+}
+
+/** The agenda in the practitioner's own calendar application: a secret link, shown once (only
+ * its hash is kept), replaced by a new one or revoked at once. */
+function feedSection() {
+  const shown = h("div", { id: "feed-link" });
+  const create = h("button", { type: "button", class: "secondary", id: "feed-create", on: { click: async () => {
+    try {
+      const { url } = await post("/api/v1/me/calendar-feed");
+      const box = field(t("feed.url"), { id: "feed-url", readonly: true, value: url }, t("feed.url_hint"));
+      clear(shown, box.wrap);
+      box.input.select();
+      notify(t("feed.created"), "success");
+    } catch (error) { showError(error); }
+  } } }, t("feed.create"));
+  const revoke = h("button", { type: "button", class: "danger", id: "feed-revoke", on: { click: async () => {
+    try {
+      await del("/api/v1/me/calendar-feed");
+      clear(shown);
+      notify(t("feed.revoked"), "success");
+    } catch (error) { showError(error); }
+  } } }, t("feed.revoke"));
+  return section({ heading: "feed-title", title: t("feed.title"), id: "calendar-feed" },
+    h("p", {}, t("feed.intro")), h("div", { class: "actions" }, create, revoke), shown);
 }
 
 /**

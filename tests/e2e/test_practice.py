@@ -11,6 +11,8 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+import httpx
+import icalendar
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 from playwright.sync_api import expect
@@ -19,6 +21,7 @@ from tests.e2e.conftest import (
     Api,
     Person,
     Server,
+    book_via_api,
     listed_practitioner,
     new_context,
     new_person,
@@ -308,3 +311,26 @@ def test_titles_no_reason_asked_then_the_practitioner_leaves_with_the_export(
     other.get_by_role("link", name="Mes rendez-vous").click()
     expect(other.locator("[data-appointment]").first).to_contain_text("Annulé")
     context.close()
+
+
+def test_the_agenda_in_a_calendar_application_then_revoked(page: Any, server: Server) -> None:
+    """The practitioner creates the secret link, a calendar application (httpx here) reads the
+    booked visit from it with no reason inside, and revoking stops it at once."""
+    doctor, practitioner_id, reason_id = listed_practitioner(server, "Dr Paul Gauthier")
+    patient = new_person(server, full_name="Lina Mercier")
+    book_via_api(server, patient, practitioner_id, reason_id)
+    sign_in(page, doctor.email, doctor.password)
+    region = page.get_by_role("region", name="Mon agenda dans mon calendrier")
+    region.get_by_role("button", name="Créer un lien d'abonnement").click()
+    expect(page.locator("#notice")).to_contain_text("Lien créé")
+    url = region.get_by_label(re.compile("Lien d'abonnement")).input_value()
+    assert url.startswith(f"{server.url}/api/v1/calendar/")
+    screenshot(page, "calendar-feed")
+    feed = httpx.get(url)
+    assert feed.status_code == 200
+    events = icalendar.Calendar.from_ical(feed.text).walk("VEVENT")
+    assert [str(e["SUMMARY"]) for e in events] == ["Rendez-vous : Lina Mercier"]
+    assert "Consultation" not in feed.text
+    region.get_by_role("button", name="Révoquer le lien").click()
+    expect(page.locator("#notice")).to_contain_text("Lien révoqué")
+    assert httpx.get(url).status_code == 404
