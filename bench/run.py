@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -667,6 +668,27 @@ def booking_rate(server: Server, slots: Slots, profile: Profile, name: str) -> L
     return wrk(server, "book.lua", [work], connections=BOOK_CONNECTIONS, seconds=profile.duration)
 
 
+@contextlib.contextmanager
+def overlap_sampler(db: str, practitioners: list[str]) -> Iterator[list[int]]:
+    """Counts of overlapping active appointments of ``practitioners``, every 250 ms while the
+    block runs (B3's churn, B18's race): a duplicate that a later cancellation hides is seen."""
+    seen: list[int] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            seen.append(overlaps(db, practitioners))
+            time.sleep(0.25)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        yield seen
+    finally:
+        stop.set()
+        sampler.join()
+
+
 def desk_rate(server: Server, slots: Slots, profile: Profile, name: str) -> Load:
     """B18: bookings the practice enters (``POST /api/v1/practices/{id}/appointments``), as B1."""
     need = int(profile.duration * 800) + 1000
@@ -680,21 +702,8 @@ def desk_race(server: Server, slots: Slots, seconds: float) -> dict[str, Any]:
     """B18: patients and the practice racing for the same slots, 4 + 4 requests each, while a
     sampler looks for overlapping appointments; every slot has at most one winner."""
     path, practitioners = slots.race_file("race", 400, 4)
-    seen: list[int] = []
-    stop = threading.Event()
-
-    def sample() -> None:
-        while not stop.is_set():
-            seen.append(overlaps(DB, practitioners))
-            time.sleep(0.25)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    try:
+    with overlap_sampler(DB, practitioners) as seen:
         load = wrk(server, "post.lua", [path], connections=BOOK_CONNECTIONS, seconds=seconds)
-    finally:
-        stop.set()
-        sampler.join()
     return {
         "duplicates": max(seen, default=0) + overlaps(DB, practitioners),
         "wins": load.count(201),
@@ -757,21 +766,8 @@ def churn(
 ) -> dict[str, Any]:
     """16 clients booking and cancelling; a sampler checks for overlaps while they run."""
     before = deadlocks(db)
-    seen: list[int] = []
-    stop = threading.Event()
-
-    def sample() -> None:
-        while not stop.is_set():
-            seen.append(overlaps(db, hot))
-            time.sleep(0.25)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    try:
+    with overlap_sampler(db, hot) as seen:
         load = wrk(server, "churn.lua", files, connections=16, seconds=seconds)
-    finally:
-        stop.set()
-        sampler.join()
     return {
         "load": load,
         "ops": load.count(200, 201) / load.seconds,

@@ -66,7 +66,9 @@ class FeedService(BookingBase):
         if practice_id is None:
             raise PractitionerNotFound()
         now = clock.now()
-        rows = await self.repository.agenda(practice_id, now - PAST, now + AHEAD, limit=5000)
+        rows = await self.repository.agenda(
+            practice_id, now - PAST, now + AHEAD, limit=5000, count_no_shows=False
+        )
         entries = [
             CalendarEntry(
                 appointment_id=row.id,

@@ -377,8 +377,17 @@ class BookingRepository:
         return rows
 
     async def agenda(
-        self, practitioner_id: uuid.UUID, start: datetime, end: datetime, limit: int
+        self,
+        practitioner_id: uuid.UUID,
+        start: datetime,
+        end: datetime,
+        limit: int,
+        *,
+        count_no_shows: bool = True,
     ) -> Sequence[AgendaRow]:
+        """The practice's appointments in the window with whom each is for; ``count_no_shows``
+        adds each patient's missed visits here (a subquery per row, which a calendar feed,
+        polled again and again, does not show and so does not pay for)."""
         mine = a.alias("no_shows")
         no_shows = (
             sa.select(sa.func.count())
@@ -402,7 +411,11 @@ class BookingRepository:
                 ).label("full_name"),
                 sa.func.coalesce(account_table.c.phone, a.c.contact_phone).label("phone"),
                 # the practice's own count (issue #25): never another practice's
-                sa.case((a.c.patient_id.is_(None), 0), else_=no_shows).label("no_shows"),
+                (
+                    sa.case((a.c.patient_id.is_(None), 0), else_=no_shows)
+                    if count_no_shows
+                    else sa.literal(0)
+                ).label("no_shows"),
                 p.c.timezone,
             )
             .select_from(
