@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from app.accounts.hooks import credentials_revoked, invitation_redeemed
 from app.auth.tokens import verify_bearer
-from app.booking.absences import cancel_for_absence
+from app.booking.absences import booked_at_site, cancel_for_absence
 from app.oauth.service import authenticate_bearer, revoke_account_tokens
-from app.practice.hooks import absence_added
+from app.practice.hooks import absence_added, site_removing
 from app.team.service import redeem_at_registration
 
 
@@ -24,5 +24,7 @@ def connect() -> None:
     credentials_revoked.connect(revoke_account_tokens)
     # an absence over booked appointments is refused, or cancels them and tells each patient
     absence_added.connect(cancel_for_absence)
+    # a site is removed only when no booked visit ahead is there
+    site_removing.connect(booked_at_site)
     # a secretary registering with an invitation joins the practice that invited the address
     invitation_redeemed.connect(redeem_at_registration)

@@ -41,7 +41,7 @@ from app.consent.service import _receipt_hash, sync_registry
 from app.core.crypto import new_token
 from app.core.hashing import argon2_for
 from app.core.settings import Settings
-from app.practice.models import Practice, PracticeStatus, VisitReason
+from app.practice.models import Practice, PracticeStatus, Site, VisitReason
 from app.practice.profile import search_key
 
 PASSWORD = "Bench-Harbor-Lantern-2027"  # noqa: S105 - the bench accounts' shared password
@@ -49,6 +49,14 @@ CITIES = (
     "Paris", "Lyon", "Marseille", "Toulouse", "Nice", "Nantes",
     "Strasbourg", "Montpellier", "Bordeaux", "Lille", "Rennes", "Reims",
 )  # fmt: skip
+#: each city's department, the first digits of its sites' postcodes (B6's postcode search)
+DEPARTMENTS = dict(
+    zip(
+        CITIES,
+        ("75", "69", "13", "31", "06", "44", "67", "34", "33", "59", "35", "51"),
+        strict=True,
+    )
+)
 PROFESSIONS = (
     ("medecin", "medecine-generale"),
     ("medecin", "pediatrie"),
@@ -104,6 +112,7 @@ async def _build(
 
     accounts: list[dict[str, Any]] = []
     practices: list[dict[str, Any]] = []
+    sites: list[dict[str, Any]] = []
     reasons: list[dict[str, Any]] = []
     sessions: list[dict[str, Any]] = []
     decisions: list[dict[str, Any]] = []
@@ -179,12 +188,27 @@ async def _build(
                     "created_at": now,
                 }
             )
+        site_id = uuid.uuid4()
+        sites.append(
+            {
+                "id": site_id,
+                "practitioner_id": pid,
+                "label": "Cabinet",
+                "address": f"{number} rue du Banc d'Essai",
+                "city": city,
+                "city_key": search_key(city),
+                "postcode": f"{DEPARTMENTS[city]}{number % 20:03d}",
+                "timezone": ZONE,
+                "created_at": now,
+            }
+        )
         weekly = [
             {
                 "weekday": day,
                 "start": start,
                 "end": end,
                 "visit_reason_ids": [str(short), str(long)],
+                "site_id": str(site_id),
             }
             for day in range(5)
             for start, end in WEEKLY_HOURS
@@ -207,6 +231,7 @@ async def _build(
                 "cancel_deadline_minutes": 60,
                 "status": PracticeStatus.APPROVED.value,
                 "weekly": json.dumps(weekly),
+                "site_zones": json.dumps({str(site_id): ZONE}),
                 "created_at": now,
                 "updated_at": now,
             }
@@ -232,6 +257,7 @@ async def _build(
         for model, rows in (
             (Account, accounts),
             (Practice, practices),
+            (Site, sites),
             (VisitReason, reasons),
             (AuthSession, sessions),
             (ConsentDecision, decisions),

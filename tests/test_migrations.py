@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.core import migrate
 from tests.helpers.backends import POSTGRES_URL_ENV, Backend, admin_sql
@@ -45,3 +50,74 @@ def test_revision_files_are_date_slugged() -> None:
     for name in names:
         assert name[:10].count("-") == 2, name
         assert name[10] == "_", name
+
+
+def test_each_practice_becomes_one_site_that_its_hours_name(empty_database: str) -> None:
+    """Issue #26: an existing practice's address becomes its main site, and its opening blocks
+    are held there; a practice with no place yet gets none."""
+    migrate.upgrade(empty_database, "b8e0f2a4c6d1")  # the revision before sites
+    placed, bare = uuid.uuid4(), uuid.uuid4()
+    weekly = json.dumps([{"weekday": 0, "start": "09:00", "end": "12:00", "visit_reason_ids": []}])
+    now = datetime.now(UTC)
+
+    async def seed() -> None:
+        engine = create_async_engine(empty_database)
+        account = sa.table(
+            "account", *(sa.column(c) for c in ACCOUNT_COLUMNS), sa.column("id", sa.Uuid())
+        )
+        practice = sa.table(
+            "practice", *(sa.column(c) for c in PRACTICE_COLUMNS), sa.column("id", sa.Uuid())
+        )
+        async with engine.begin() as connection:
+            for practice_id, city in ((placed, "Paris"), (bare, "")):
+                await connection.execute(
+                    account.insert().values(
+                        id=practice_id, email=f"{practice_id}@x.test", role="practitioner",
+                        full_name="Dr X", password_hash="x", status="active",
+                        password_changed_at=now, created_at=now,
+                    )
+                )  # fmt: skip
+                await connection.execute(
+                    practice.insert().values(
+                        id=practice_id, display_name="Dr X", search_name="dr x",
+                        address="1 rue de la Paix" if city else "", city=city,
+                        city_key=city.lower(), timezone="Europe/Paris", fees="",
+                        min_notice_minutes=0, max_horizon_days=90, cancel_deadline_minutes=0,
+                        status="approved", weekly=weekly, created_at=now, updated_at=now,
+                    )
+                )  # fmt: skip
+        await engine.dispose()
+
+    async def read() -> tuple[list[Any], list[Any]]:
+        engine = create_async_engine(empty_database)
+        async with engine.connect() as connection:
+            sites = (await connection.execute(sa.text(
+                "SELECT id, practitioner_id, address, city, timezone FROM practice_site"
+            ))).all()  # fmt: skip
+            practices = (await connection.execute(sa.text(
+                "SELECT id, weekly, site_zones FROM practice ORDER BY city DESC"
+            ))).all()  # fmt: skip
+        await engine.dispose()
+        return sites, practices
+
+    asyncio.run(seed())
+    migrate.upgrade(empty_database)
+    sites, practices = asyncio.run(read())
+    assert len(sites) == 1
+    site = sites[0]
+    assert (site.address, site.city, site.timezone) == ("1 rue de la Paix", "Paris", "Europe/Paris")
+    site_id = str(uuid.UUID(str(site.id)))
+    assert json.loads(practices[0].weekly)[0]["site_id"] == site_id
+    assert json.loads(practices[0].site_zones) == {site_id: "Europe/Paris"}
+    assert practices[1].weekly == weekly
+    assert practices[1].site_zones == "{}"
+
+
+ACCOUNT_COLUMNS = (
+    "email", "role", "full_name", "password_hash", "status", "password_changed_at", "created_at",
+)  # fmt: skip
+PRACTICE_COLUMNS = (
+    "display_name", "search_name", "address", "city", "city_key", "timezone", "fees",
+    "min_notice_minutes", "max_horizon_days", "cancel_deadline_minutes", "status", "weekly",
+    "created_at", "updated_at",
+)  # fmt: skip

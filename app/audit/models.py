@@ -78,6 +78,11 @@ class AuditAction(StrEnum):
     PRACTICE_AVAILABILITY_UPDATED = "practice.availability_updated"
     PRACTICE_ABSENCE_CREATED = "practice.absence_created"
     PRACTICE_ABSENCE_DELETED = "practice.absence_deleted"
+    PRACTICE_SITE_CREATED = "practice.site_created"
+    PRACTICE_SITE_UPDATED = "practice.site_updated"
+    PRACTICE_SITE_DELETED = "practice.site_deleted"
+    PRACTICE_OVERRIDE_SET = "practice.override_set"
+    PRACTICE_OVERRIDE_REMOVED = "practice.override_removed"
     PRACTICE_EXPORTED = "practice.exported"
     PRACTICE_CLOSED = "practice.closed"
     # appointments (subject: the patient)

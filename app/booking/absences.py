@@ -1,5 +1,6 @@
-"""An absence over booked appointments (practice domain's hook ``absence_added``): refused with 409
-``absence_conflicts``, or the appointments cancelled and each patient told."""
+"""What the practice domain's hooks ask of booked appointments: an absence over them (``absence_added``:
+refused with 409 ``absence_conflicts``, or the appointments cancelled and each patient told), and a
+site being removed (``site_removing``: how many visits ahead it still holds)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from app.accounts.models import Role
 from app.audit.models import AuditAction
 from app.booking.appointments import AppointmentService
 from app.booking.notices import Change
+from app.booking.repository import BookingRepository
 from app.core import clock
 from app.practice.errors import AbsenceConflicts
-from app.practice.hooks import AbsenceAdded
+from app.practice.hooks import AbsenceAdded, SiteRemoving
 
 
 async def cancel_for_absence(session: AsyncSession, event: AbsenceAdded) -> int:
@@ -37,3 +39,11 @@ async def cancel_for_absence(session: AsyncSession, event: AbsenceAdded) -> int:
         )
         service.announce(Change.CANCELLED, r, by=Role.PRACTITIONER.value, sequence=r.sequence + 1)
     return count
+
+
+async def booked_at_site(session: AsyncSession, event: SiteRemoving) -> int:
+    """How many booked visits ahead are at the site being removed (practice domain's hook
+    ``site_removing``): the removal waits until they are moved or cancelled."""
+    return await BookingRepository(session).booked_at_site(
+        event.practice_id, event.site_id, clock.now()
+    )

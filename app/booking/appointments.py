@@ -118,6 +118,7 @@ class AppointmentService(BookingBase):
             "practitioner_id": practitioner_id,
             "patient_id": None,
             "relative_id": None,
+            "site_id": uuid.UUID(slot.site_id) if slot.site_id else None,
             "start_at": slot.start.astimezone(UTC),
             "end_at": slot.end.astimezone(UTC),
             "status": AppointmentStatus.BOOKED.value,
@@ -134,6 +135,7 @@ class AppointmentService(BookingBase):
             "practitioner_id": str(practitioner_id),
             "start": slot.start.isoformat(),
             "end": slot.end.isoformat(),
+            "site_id": slot.site_id or None,
             "status": AppointmentStatus.BOOKED.value,
             "channel": channel,
             "created_at": now.isoformat(),
@@ -451,6 +453,7 @@ class AppointmentService(BookingBase):
                     slot.end.astimezone(UTC),
                     cells(slot.start, slot.end),
                     now,
+                    site_id=uuid.UUID(slot.site_id) if slot.site_id else None,
                 )
                 if not moved:
                     raise SlotUnavailable("This appointment changed meanwhile; reload it.")

@@ -10,11 +10,16 @@ from app.booking.errors import (
     InvalidQuery,
 )
 from app.booking.rows import BookingOffer, Busy, Hours
-from app.booking.views import rules_of, zone_named
-from app.schedule.hours import blocks_of
+from app.booking.views import rules_of
+from app.schedule.hours import schedules
 from app.schedule.model import BookingRules, Interval, Schedule, Slot, Window
 from app.schedule.slots import FreeSlots, find_slot, lay_free
 from app.schedule.timegrid import ScheduleError
+
+
+def schedules_of(row: Hours, durations: dict[str, int]) -> list[Schedule]:
+    """The engine's schedules of ``row``'s practice for the visit reasons of ``durations``."""
+    return schedules(row.timezone, row.weekly, row.overrides, row.site_zones, durations)
 
 
 def free_in(
@@ -29,22 +34,27 @@ def free_in(
     rules: BookingRules | None = None,
 ) -> FreeSlots:
     """The free slots of ``row``'s practice in ``window`` (its visit reasons' ``durations``, its
-    ``busy`` time), or 422 ``invalid_query`` for a window the engine refuses."""
+    ``busy`` time), or 422 ``validation_error`` for a window the engine refuses."""
     try:
-        schedule = Schedule(
-            zone_named(row.timezone), tuple(blocks_of(row.weekly, set(durations))), durations
-        )
-        return lay_free(
-            schedule,
-            window,
-            now=now,
-            rules=rules or rules_of(row),
-            busy=[Interval(b.start_at, b.end_at) for b in busy],
-            visit_reason_id=visit_reason_id,
-            earliest_only=earliest_only,
-        )
+        intervals = [Interval(b.start_at, b.end_at) for b in busy]
+        laid = [
+            lay_free(
+                schedule,
+                window,
+                now=now,
+                rules=rules or rules_of(row),
+                busy=intervals,
+                visit_reason_id=visit_reason_id,
+                earliest_only=earliest_only,
+            )
+            for schedule in schedules_of(row, durations)
+        ]
     except ScheduleError as error:
         raise InvalidQuery(str(error)) from error
+    if len(laid) == 1:
+        return laid[0]
+    # sites in several zones: one busy time for all (the practitioner is in one place at once)
+    return FreeSlots(sorted(row for free in laid for row in free.rows))
 
 
 #: the practice's desk books and moves any free time of its hours that has not started, up to a
@@ -68,19 +78,19 @@ def bookable_slot(
     if minutes is None:  # no such visit reason here: the callers refuse it before asking
         return None
     try:
-        schedule = Schedule(
-            zone_named(offer.timezone),
-            tuple(blocks_of(offer.weekly, {reason_id})),
-            {reason_id: minutes},
-        )
-        return find_slot(
-            schedule,
-            start,
-            reason_id,
-            now=now,
-            # the practice's desk books under its own rules (``app.booking.desk``)
-            rules=rules or rules_of(offer),
-            busy=[Interval(b.start_at, b.end_at) for b in busy],
-        )
+        intervals = [Interval(b.start_at, b.end_at) for b in busy]
+        for schedule in schedules_of(offer, {reason_id: minutes}):
+            slot = find_slot(
+                schedule,
+                start,
+                reason_id,
+                now=now,
+                # the practice's desk books under its own rules (``app.booking.desk``)
+                rules=rules or rules_of(offer),
+                busy=intervals,
+            )
+            if slot is not None:
+                return slot
     except ScheduleError:
         return None
+    return None

@@ -121,6 +121,7 @@ class BookingBase:
             changes_until=changes_until(row, tz),
             relative_id=row.relative_id,
             relative_name=getattr(row, "relative_name", None),
+            site_id=row.site_id,
         )
 
     def _view_for(self, principal: Principal, row: AppointmentRow) -> AppointmentView:

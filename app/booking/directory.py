@@ -6,6 +6,7 @@ import dataclasses
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from app.booking.availability import free_in
 from app.booking.base import BookingBase
@@ -19,6 +20,7 @@ from app.booking.views import (
     NEXT_SLOT_FIRST_SPAN,
     Page,
     ProfileView,
+    SiteView,
     VisitReasonView,
     decode_cursor,
     encode_cursor,
@@ -44,6 +46,7 @@ class DirectoryService(BookingBase):
         limit: int,
         cursor: str | None,
         slots_days: int | None = None,
+        postcode: str | None = None,
     ) -> Page:
         """C13: profession and specialty filter by exact id; the order is alphabetical by name
         (accents and case ignored), then id: neutral, the same for everyone, never paid for.
@@ -70,11 +73,14 @@ class DirectoryService(BookingBase):
             name=search_key(q) if q else None,
             after=decode_cursor(cursor) if cursor else None,
             limit=limit + 1,
+            postcode=_postcode_prefix(postcode) if postcode else None,
         )
         more = len(rows) > limit
         rows = rows[:limit]
-        reasons = await self.repository.visit_reasons([r.id for r in rows]) if rows else []
-        items = self._profiles(rows, reasons)
+        ids = [r.id for r in rows]
+        reasons = await self.repository.visit_reasons(ids) if rows else []
+        sites = await self.repository.sites_of(ids) if rows else []
+        items = self._profiles(rows, reasons, sites)
         now = clock.now()
         durations: dict[uuid.UUID, dict[str, int]] = {}
         for reason in reasons:
@@ -145,7 +151,14 @@ class DirectoryService(BookingBase):
             pending, start, span = later, window.end, MAX_WINDOW
         return found
 
-    def _profiles(self, rows: Sequence[Profile], reasons: Sequence[ReasonRow]) -> list[ProfileView]:
+    def _profiles(
+        self, rows: Sequence[Profile], reasons: Sequence[ReasonRow], sites: Sequence[Any]
+    ) -> list[ProfileView]:
+        places: dict[uuid.UUID, list[SiteView]] = {}
+        for s in sites:
+            places.setdefault(s.practitioner_id, []).append(
+                SiteView(s.id, s.label, s.address, s.city, s.postcode, s.timezone)
+            )
         by_practice: dict[uuid.UUID, list[VisitReasonView]] = {}
         for r in reasons:
             by_practice.setdefault(r.practitioner_id, []).append(
@@ -166,6 +179,7 @@ class DirectoryService(BookingBase):
                 practice_mode=row.practice_mode,
                 directory_url=directory_url(row.rpps),
                 visit_reasons=by_practice.get(row.id, []),
+                sites=places.get(row.id, []),
                 booking_rules={
                     "min_notice_minutes": row.min_notice_minutes,
                     "max_horizon_days": row.max_horizon_days,
@@ -179,7 +193,7 @@ class DirectoryService(BookingBase):
         row, reasons = await self.repository.profile_and_reasons(practitioner_id)
         if row is None:
             raise PractitionerNotFound()
-        return self._profiles([row], reasons)[0]
+        return self._profiles([row], reasons, await self.repository.sites_of([row.id]))[0]
 
     async def slots(
         self,
@@ -208,3 +222,17 @@ class DirectoryService(BookingBase):
             now,
             str(visit_reason_id) if visit_reason_id else None,
         )
+
+
+def _postcode_prefix(postcode: str) -> str:
+    """A French postcode (five digits: exact) or a department (two digits, three overseas:
+    a prefix); Corsica's 2A and 2B are postcodes 20xxx. 422 ``validation_error`` otherwise."""
+    code = postcode.strip().upper()
+    if code in ("2A", "2B"):
+        return "20"
+    if code.isdigit() and len(code) in (2, 3, 5) and code.isascii():
+        return code
+    raise InvalidQuery(
+        "postcode is a five-digit postcode or a department number (75, 2A, 974).",
+        errors=[{"field": "postcode", "message": "not a postcode or department"}],
+    )

@@ -100,6 +100,14 @@ class Appointment(SQLModel, table=True):
     contact_name: str | None = Field(default=None, max_length=200)
     contact_phone: str | None = Field(default=None, max_length=32)
     contact_email: str | None = Field(default=None, max_length=254)
+    #: the practice's site the visit is at (API "Sites"), from the booked slot's block; NULL for
+    #: visits booked before sites existed, or once their site was removed: the practice's address
+    site_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.Uuid, sa.ForeignKey("practice_site.id", ondelete="SET NULL"), nullable=True
+        ),
+    )
     start_at: datetime = Field(sa_type=UTCDateTime)
     end_at: datetime = Field(sa_type=UTCDateTime)
     status: str = Field(max_length=16)

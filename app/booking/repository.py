@@ -54,6 +54,7 @@ from app.booking.statements import (
 )
 from app.core.db import lock_until_commit
 from app.core.repository import changed
+from app.practice.models import site_table
 
 
 class BookingRepository:
@@ -71,14 +72,27 @@ class BookingRepository:
         name: str | None,
         after: tuple[str, uuid.UUID] | None,
         limit: int,
+        postcode: str | None = None,
     ) -> Sequence[Profile]:
+        """Listed practices in the neutral order; ``city_key`` and ``postcode`` (five digits
+        exact, fewer a department's prefix) match any of a practice's sites."""
         query = _profiles()
         if profession is not None:
             query = query.where(p.c.profession == profession)
         if specialty is not None:
             query = query.where(p.c.specialty == specialty)
+        s = site_table
         if city_key is not None:
-            query = query.where(p.c.city_key == city_key)
+            query = query.where(
+                sa.exists().where(s.c.practitioner_id == p.c.id, s.c.city_key == city_key)
+            )
+        if postcode is not None:
+            matches = (
+                s.c.postcode == postcode
+                if len(postcode) == 5
+                else s.c.postcode.startswith(postcode)
+            )
+            query = query.where(sa.exists().where(s.c.practitioner_id == p.c.id, matches))
         if name:
             escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             query = query.where(p.c.search_name.like(f"%{escaped}%", escape="\\"))
@@ -136,6 +150,24 @@ class BookingRepository:
             str(r.reason_id): r.reason_minutes for r in schedule if r.reason_id is not None
         }
         return SlotInputs(schedule[0], durations, busy)
+
+    async def sites_of(self, practitioner_ids: Sequence[uuid.UUID]) -> Sequence[Any]:
+        """The sites of these practices, each practice's main (oldest) one first."""
+        s = site_table
+        query = (
+            sa.select(
+                s.c.id,
+                s.c.practitioner_id,
+                s.c.label,
+                s.c.address,
+                s.c.city,
+                s.c.postcode,
+                s.c.timezone,
+            )
+            .where(s.c.practitioner_id.in_(practitioner_ids))
+            .order_by(s.c.practitioner_id, s.c.created_at, s.c.id)
+        )
+        return (await self.session.execute(query)).all()
 
     async def visit_reasons(self, practitioner_ids: Sequence[uuid.UUID]) -> Sequence[Any]:
         rows: Sequence[Any] = (
@@ -278,6 +310,8 @@ class BookingRepository:
         end: datetime,
         cells: Sequence[datetime],
         at: datetime,
+        *,
+        site_id: uuid.UUID | None = None,
     ) -> bool:
         """Move a booked appointment: claim the row (still booked, still at ``old_start``), free
         its cells, take the new ones, raise its iCalendar sequence. The caller runs this in a
@@ -286,7 +320,13 @@ class BookingRepository:
         result = await self.session.execute(
             sa.update(a)
             .where(a.c.id == appointment_id, a.c.status == BOOKED, a.c.start_at == old_start)
-            .values(start_at=start, end_at=end, sequence=a.c.sequence + 1, changed_at=at)
+            .values(
+                start_at=start,
+                end_at=end,
+                site_id=site_id,
+                sequence=a.c.sequence + 1,
+                changed_at=at,
+            )
         )
         if not changed(result):
             return False
@@ -317,18 +357,20 @@ class BookingRepository:
     # reading appointments
 
     def _appointments(self) -> sa.Select[Any]:
+        """Appointments with their practice, at their site's address and zone when they name
+        one (a visit at a second site is there, in that site's local time)."""
         return sa.select(
             a,
             p.c.display_name,
-            p.c.address,
-            p.c.city,
-            p.c.timezone,
+            sa.func.coalesce(site_table.c.address, p.c.address).label("address"),
+            sa.func.coalesce(site_table.c.city, p.c.city).label("city"),
+            sa.func.coalesce(site_table.c.timezone, p.c.timezone).label("timezone"),
             p.c.cancel_deadline_minutes,
             relative_table.c.full_name.label("relative_name"),
         ).select_from(
-            a.join(p, p.c.id == a.c.practitioner_id).outerjoin(
-                relative_table, relative_table.c.id == a.c.relative_id
-            )
+            a.join(p, p.c.id == a.c.practitioner_id)
+            .outerjoin(relative_table, relative_table.c.id == a.c.relative_id)
+            .outerjoin(site_table, site_table.c.id == a.c.site_id)
         )
 
     async def appointment(self, appointment_id: uuid.UUID) -> PracticeAppointment | None:
@@ -463,6 +505,18 @@ class BookingRepository:
         return (await self.session.execute(query)).all()
 
     # a practice's calendar feed (app.booking.feed)
+
+    async def booked_at_site(
+        self, practitioner_id: uuid.UUID, site_id: uuid.UUID, now: datetime
+    ) -> int:
+        """Booked visits of the practice at ``site_id`` that have not ended."""
+        query = sa.select(sa.func.count()).where(
+            a.c.practitioner_id == practitioner_id,
+            a.c.site_id == site_id,
+            a.c.status == BOOKED,
+            a.c.end_at > now,
+        )
+        return int((await self.session.execute(query)).scalar_one())
 
     async def set_feed(self, practice_id: uuid.UUID, token_hash: str, at: datetime) -> None:
         """The practice's feed is now this token's; the one before stops at once."""

@@ -74,6 +74,10 @@ async def search_practitioners(
     profession: Annotated[str | None, Query(max_length=40)] = None,
     specialty: Annotated[str | None, Query(max_length=40)] = None,
     city: Annotated[str | None, Query(max_length=100)] = None,
+    postcode: Annotated[
+        str | None,
+        Query(max_length=5, description="A postcode (exact) or a department (75, 2A, 974)"),
+    ] = None,
     q: Annotated[str | None, Query(max_length=100, description="Part of the name")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
@@ -86,6 +90,7 @@ async def search_practitioners(
         profession=profession,
         specialty=specialty,
         city=city,
+        postcode=postcode,
         q=q,
         limit=limit,
         cursor=cursor,

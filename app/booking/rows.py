@@ -30,12 +30,17 @@ class PracticeBusy(Busy, Protocol):
 
 
 class Hours(Protocol):
-    """What the engine needs of a practice: its zone, weekly hours and booking rules."""
+    """What the engine needs of a practice: its zone, weekly hours, date overrides, its sites'
+    zones and booking rules (``app.schedule.hours``)."""
 
     @property
     def timezone(self) -> str: ...
     @property
     def weekly(self) -> str: ...
+    @property
+    def overrides(self) -> str: ...
+    @property
+    def site_zones(self) -> str: ...
     @property
     def min_notice_minutes(self) -> int: ...
     @property
@@ -123,6 +128,8 @@ class AppointmentRow(Protocol):
     def contact_name(self) -> str | None: ...
     @property
     def contact_email(self) -> str | None: ...
+    @property
+    def site_id(self) -> uuid.UUID | None: ...
 
 
 class PracticeAppointment(AppointmentRow, Protocol):

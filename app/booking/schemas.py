@@ -32,6 +32,15 @@ class BookingRulesPublic(BaseModel):
     cancel_deadline_minutes: int
 
 
+class SitePublic(BaseModel):
+    id: uuid.UUID
+    label: str
+    address: str
+    city: str
+    postcode: str
+    timezone: str
+
+
 class Profile(BaseModel):
     id: uuid.UUID
     display_name: str
@@ -49,12 +58,16 @@ class Profile(BaseModel):
     directory_url: str | None
     visit_reasons: list[VisitReasonPublic]
     booking_rules: BookingRulesPublic
+    sites: list[SitePublic] = Field(
+        default_factory=list, description="Where the practitioner receives, the main site first"
+    )
 
 
 class SlotRead(BaseModel):
-    start: datetime = Field(description="In the practitioner's zone, RFC 3339 with offset")
+    start: datetime = Field(description="In the site's zone, RFC 3339 with offset")
     end: datetime
     visit_reason_id: uuid.UUID
+    site_id: uuid.UUID | None = Field(description="The site the slot is at (see the profile)")
 
 
 class ProfileWithSlots(Profile):
@@ -105,7 +118,7 @@ def slots_text(free: FreeSlots) -> str:
     zones: dict[int, str] = {}
     reasons: dict[str, str] = {}
     parts = []
-    for start, end, start_offset, end_offset, reason in free.rows:
+    for start, end, start_offset, end_offset, reason, site in free.rows:
         opens = stamps.get(start)
         if opens is None:
             opens = stamps[start] = _stamp(start, start_offset, days, zones)
@@ -115,7 +128,10 @@ def slots_text(free: FreeSlots) -> str:
         quoted = reasons.get(reason)
         if quoted is None:
             quoted = reasons[reason] = json.dumps(reason, ensure_ascii=False)
-        parts.append(f'{{"start":"{opens}","end":"{closes}","visit_reason_id":{quoted}}}')
+        where = f'"{site}"' if site else "null"  # a site id is a UUID: nothing to escape
+        parts.append(
+            f'{{"start":"{opens}","end":"{closes}","visit_reason_id":{quoted},"site_id":{where}}}'
+        )
     return f"[{','.join(parts)}]"
 
 
@@ -164,6 +180,8 @@ class Booked(BaseModel):
     created_at: datetime
     #: the caller's relative it is for; null if for the caller
     relative: RelativeRef | None = None
+    #: the practice's site it is at (the profile's ``sites``)
+    site_id: uuid.UUID | None = None
 
 
 class AppointmentRead(BaseModel):
@@ -192,6 +210,11 @@ class AppointmentRead(BaseModel):
     )
     relative: RelativeRef | None = Field(
         default=None, description="The patient's relative it is for; null if for the patient"
+    )
+    site_id: uuid.UUID | None = Field(
+        default=None,
+        description="The practice's site it is at (address, city and timezone are that site's); "
+        "null for a visit booked before sites existed, at the practice's address",
     )
 
 

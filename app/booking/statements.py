@@ -53,6 +53,8 @@ PROFILE_COLUMNS = (
     p.c.max_horizon_days,
     p.c.cancel_deadline_minutes,
     p.c.weekly,
+    p.c.overrides,
+    p.c.site_zones,
     account_table.c.rpps,
 )
 
@@ -150,6 +152,8 @@ def _slot_inputs() -> sa.CompoundSelect[Any]:
             sa.false().label("busy"),
             p.c.timezone,
             p.c.weekly,
+            p.c.overrides,
+            p.c.site_zones,
             p.c.min_notice_minutes,
             p.c.max_horizon_days,
             v.c.id.label("reason_id"),
@@ -161,7 +165,7 @@ def _slot_inputs() -> sa.CompoundSelect[Any]:
         .select_from(p.outerjoin(v, sa.and_(v.c.practitioner_id == p.c.id, v.c.active.is_(True))))
         .where(p.c.id == sa.bindparam("practitioner_id"), listed_clause())
     )
-    nothing = [sa.null()] * 6
+    nothing = [sa.null()] * 8
     return sa.union_all(schedule, sa.select(sa.true(), *nothing, busy.c.start_at, busy.c.end_at))
 
 
@@ -215,6 +219,8 @@ def _booking_inputs() -> sa.Select[Any]:
         sa.select(
             p.c.timezone,
             p.c.weekly,
+            p.c.overrides,
+            p.c.site_zones,
             p.c.min_notice_minutes,
             p.c.max_horizon_days,
             v.c.label,

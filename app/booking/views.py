@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 import json
 import uuid
@@ -47,6 +48,16 @@ class VisitReasonView:
 
 
 @dataclass(frozen=True)
+class SiteView:
+    id: uuid.UUID
+    label: str
+    address: str
+    city: str
+    postcode: str
+    timezone: str
+
+
+@dataclass(frozen=True)
 class ProfileView:
     id: uuid.UUID
     display_name: str
@@ -62,6 +73,7 @@ class ProfileView:
     directory_url: str | None
     visit_reasons: list[VisitReasonView]
     booking_rules: dict[str, int]
+    sites: list[SiteView] = dataclasses.field(default_factory=list)
     #: free slots, only when a search asked for them (``slots_days``)
     slots: FreeSlots | None = None
     #: the earliest bookable slot (one row), searches only; empty when there is none
@@ -103,6 +115,8 @@ class AppointmentView:
     #: the patient's relative it is for, if not the patient (``app.accounts.relatives``)
     relative_id: uuid.UUID | None = None
     relative_name: str | None = None
+    #: the site it is at (``address``, ``city`` and ``timezone`` are that site's)
+    site_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ exist to be found and booked); nothing secret is printed.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import uuid
 from datetime import timedelta
@@ -29,12 +30,20 @@ from app.core import clock
 from app.core.hashing import PasswordHasher
 from app.core.settings import Settings
 from app.demo.report import DemoReport
-from app.practice.models import PracticeStatus, VisitReason
+from app.practice.models import PracticeStatus, Site, VisitReason
 from app.practice.profile import search_key
 from app.practice.repository import PracticeRepository
-from app.practice.service import ensure_all
+from app.practice.service import MAIN_SITE_LABEL, ensure_all
 
 DEMO_PATIENT = "patient@demo.erdv.localhost"
+
+
+def _postcode(address: str) -> str:
+    """The five-digit postcode written in a demo address ("12 rue de Rivoli, 75004 Paris")."""
+    found = re.search(r"\b(\d{5})\b", address)
+    return found.group(1) if found else ""
+
+
 # (email, name, profession, specialty, city, address, [(reason, minutes)])
 DEMO_PRACTICES = (
     (
@@ -133,8 +142,24 @@ async def seed_demo_practices(
                     )
                     await practices.add_visit_reason(reason)
                     ids.append(str(reason.id))
+                site = Site(
+                    practitioner_id=account.id,
+                    label=MAIN_SITE_LABEL,
+                    address=address,
+                    city=city,
+                    city_key=search_key(city),
+                    postcode=_postcode(address),
+                    created_at=clock.now(),
+                )
+                await practices.add_site(site)
                 weekly = [
-                    {"weekday": d, "start": start, "end": end, "visit_reason_ids": ids}
+                    {
+                        "weekday": d,
+                        "start": start,
+                        "end": end,
+                        "visit_reason_ids": ids,
+                        "site_id": str(site.id),
+                    }
                     for d in range(5)
                     for start, end in (("09:00", "12:00"), ("14:00", "18:00"))
                 ]
@@ -154,6 +179,7 @@ async def seed_demo_practices(
                     cancel_deadline_minutes=1440,
                     status=PracticeStatus.APPROVED.value,
                     weekly=json.dumps(weekly),
+                    site_zones=json.dumps({str(site.id): site.timezone}),
                     updated_at=clock.now(),
                 )
             for purpose_id in await missing_purposes(session, account.id, Gate.LISTING):

@@ -42,3 +42,35 @@ class AbsenceConflicts(Conflict):
             "cancel_appointments=true to cancel them and notify the patients.",
             appointments=count,
         )
+
+
+class SiteNotFound(NotFound):
+    title = "No such site"
+
+
+class OverrideNotFound(NotFound):
+    title = "This date has no override"
+
+
+class InvalidSite(Unprocessable):
+    code = "invalid_site"
+    title = "This site cannot be saved"
+
+
+class SiteInUse(Conflict):
+    """Opening hours or booked visits ahead name the site: removing it would lose them."""
+
+    code = "site_in_use"
+    title = "This site is still in use"
+
+
+class LastSite(Conflict):
+    """A listed practice keeps at least one address (C2: the profile says where)."""
+
+    code = "last_site"
+    title = "A practice keeps at least one site"
+
+
+class InvalidOverride(Unprocessable):
+    code = "invalid_availability"
+    title = "These hours cannot be published for this date"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,3 +33,32 @@ class AbsenceAdded:
 #: Booked appointments live in the booking domain, which answers (``app.booking.absences``) with
 #: how many it cancelled. Required: an absence must never be added over appointments unchecked.
 absence_added: Hook[AbsenceAdded, int] = Hook("practice.absence_added", required=True)
+
+
+@dataclass(frozen=True)
+class SiteRemoving:
+    """A practitioner is removing one of the practice's sites (the practice row is locked)."""
+
+    practice_id: uuid.UUID
+    site_id: uuid.UUID
+
+
+#: The booking domain answers how many booked visits ahead are at that site: the removal is
+#: refused while any is (409 ``site_in_use``), so no patient is sent to the wrong address.
+site_removing: Hook[SiteRemoving, int] = Hook("practice.site_removing", required=True)
+
+
+@dataclass(frozen=True)
+class HoursWidened:
+    """Time became bookable that was not (an absence removed, a date overridden): the waiting
+    list may have someone for it (``app.booking.waitlist``). Fired in the practitioner's
+    transaction, before commit; ``start`` to ``end`` bounds the time that may have freed."""
+
+    practice_id: uuid.UUID
+    start: datetime
+    end: datetime
+    audit: AuditTrail
+    settings: Settings
+
+
+hours_widened: Hook[HoursWidened, None] = Hook("practice.hours_widened")

@@ -1,4 +1,4 @@
-"""Practice tables: the practitioner's profile, visit reasons and absences.
+"""Practice tables: the practitioner's profile, sites, visit reasons and absences.
 
 ``practice.id`` is the practitioner's account id: one practice per practitioner account, and the id
 every route uses (``docs/api.md`` "Practitioners and agenda"). Opening hours are a small JSON
@@ -77,8 +77,17 @@ class Practice(SQLModel, table=True):
     max_horizon_days: int = Field(default=90)
     cancel_deadline_minutes: int = Field(default=1440)
     status: str = Field(default=PracticeStatus.PENDING.value, max_length=16)
-    #: weekly opening blocks in local wall time: [{weekday, start, end, visit_reason_ids}]
+    #: weekly opening blocks in local wall time: [{weekday, start, end, visit_reason_ids,
+    #: site_id}] (``app.schedule.hours``)
     weekly: str = Field(default="[]", sa_type=sa.Text)
+    #: date overrides, {"YYYY-MM-DD": [{start, end, visit_reason_ids, site_id}]} in local wall time,
+    #: an empty list closing the day; dates past are dropped at the next change
+    overrides: str = Field(default="{}", sa_type=sa.Text, sa_column_kwargs={"server_default": "{}"})
+    #: each site's time zone, {site_id: zone}: the engine's copy of ``practice_site.timezone``,
+    #: written with it, so that a slot list reads the practice in one row as before
+    site_zones: str = Field(
+        default="{}", sa_type=sa.Text, sa_column_kwargs={"server_default": "{}"}
+    )
     #: a mail to the practitioner for each booking and cancellation a patient or an application
     #: makes (PUT /api/v1/me/notifications); the practice's own changes never mail it
     new_booking_mail: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
@@ -118,6 +127,35 @@ class VisitReason(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class Site(SQLModel, table=True):
+    """A place the practitioner receives patients at (API "Sites"): opening blocks and slots name
+    it, the profile lists it, search finds it by city or postcode.
+
+    The oldest site is the practice's *main* one: the practice row's ``address``, ``city`` and
+    ``timezone`` (the v1 profile) are its copy, kept in step by ``app.practice.places``.
+    """
+
+    __tablename__ = "practice_site"
+    __table_args__ = (
+        sa.Index("ix_site_city", "city_key", "practitioner_id"),
+        sa.Index("ix_site_postcode", "postcode", "practitioner_id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, sa_type=sa.Uuid, primary_key=True)
+    practitioner_id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid, sa.ForeignKey("practice.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    label: str = Field(max_length=80)
+    address: str = Field(default="", max_length=300)
+    city: str = Field(default="", max_length=100)
+    city_key: str = Field(default="", max_length=100)
+    postcode: str = Field(default="", max_length=10)
+    timezone: str = Field(default="Europe/Paris", max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class Absence(SQLModel, table=True):
     __tablename__ = "absence"
     __table_args__ = (sa.Index("ix_absence_practitioner_start", "practitioner_id", "start_at"),)
@@ -136,6 +174,7 @@ class Absence(SQLModel, table=True):
 practice_table = table_of(Practice)
 visit_reason_table = table_of(VisitReason)
 absence_table = table_of(Absence)
+site_table = table_of(Site)
 _account = table_of(Account)
 _consent_state = table_of(ConsentState)
 

@@ -16,10 +16,12 @@ from app.core.repository import changed, table_of
 from app.practice.models import (
     Absence,
     Practice,
+    Site,
     VisitReason,
     absence_table,
     listed_clause,
     practice_table,
+    site_table,
     visit_reason_table,
 )
 
@@ -147,6 +149,10 @@ class PracticeRepository:
         await self.session.execute(
             sa.delete(absence_table).where(absence_table.c.practitioner_id == practice_id)
         )
+        # the visits kept for patients forget the site with it (``site_id`` SET NULL)
+        await self.session.execute(
+            sa.delete(site_table).where(site_table.c.practitioner_id == practice_id)
+        )
         # nothing points at a visit reason (appointments keep theirs encrypted, C7)
         await self.session.execute(
             sa.delete(visit_reason_table).where(visit_reason_table.c.practitioner_id == practice_id)
@@ -161,6 +167,8 @@ class PracticeRepository:
             practice_mode=None,
             convention_sector=None,
             weekly="[]",
+            overrides="{}",
+            site_zones="{}",
             purged_at=at,
             updated_at=at,
         )
@@ -212,10 +220,41 @@ class PracticeRepository:
         self.session.add(absence)
         await self.session.flush()
 
-    async def delete_absence(self, practice_id: uuid.UUID, absence_id: uuid.UUID) -> bool:
-        result = await self.session.execute(
-            sa.delete(absence_table).where(
-                absence_table.c.id == absence_id, absence_table.c.practitioner_id == practice_id
+    async def delete_absence(
+        self, practice_id: uuid.UUID, absence_id: uuid.UUID
+    ) -> tuple[datetime, datetime] | None:
+        """Delete the absence; the time it held, or None if the practice has no such absence."""
+        found = (
+            await self.session.execute(
+                sa.delete(absence_table)
+                .where(
+                    absence_table.c.id == absence_id,
+                    absence_table.c.practitioner_id == practice_id,
+                )
+                .returning(absence_table.c.start_at, absence_table.c.end_at)
             )
+        ).first()
+        return (found.start_at, found.end_at) if found else None
+
+    # sites
+
+    async def sites(self, practice_id: uuid.UUID) -> Sequence[Site]:
+        """The practice's sites, the main (oldest) one first."""
+        query = (
+            sa.select(Site)
+            .where(site_table.c.practitioner_id == practice_id)
+            .order_by(site_table.c.created_at, site_table.c.id)
         )
-        return changed(result) > 0
+        return (await self.session.execute(query)).scalars().all()
+
+    async def add_site(self, site: Site) -> None:
+        self.session.add(site)
+        await self.session.flush()
+
+    async def update_site(self, site_id: uuid.UUID, **values: Any) -> None:
+        await self.session.execute(
+            sa.update(site_table).where(site_table.c.id == site_id).values(**values)
+        )
+
+    async def delete_site(self, site_id: uuid.UUID) -> None:
+        await self.session.execute(sa.delete(site_table).where(site_table.c.id == site_id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Response, status
@@ -11,16 +12,20 @@ from app.auth.authenticator import CurrentPractitioner
 from app.core.access import PUBLIC
 from app.core.problems import problem_responses
 from app.practice import professions
-from app.practice.dependencies import Practices
+from app.practice.dependencies import Places, Practices
 from app.practice.profile import directory_url, titles_of
 from app.practice.schemas import (
     AbsenceIn,
     AbsenceRead,
     Availability,
     BookingRules,
+    OverrideIn,
+    OverrideRead,
     PracticeRead,
     PracticeUpdate,
     ProfessionRead,
+    SiteIn,
+    SiteRead,
     SpecialtyRead,
     VisitReasonIn,
     VisitReasonRead,
@@ -212,4 +217,99 @@ async def delete_my_absence(
     absence_id: uuid.UUID, practitioner: CurrentPractitioner, practices: Practices
 ) -> Response:
     await practices.delete_absence(practitioner, absence_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/api/v1/me/sites",
+    summary="My sites, the main one (the profile's address) first",
+    response_model=list[SiteRead],
+    responses=problem_responses(*_AUTH),
+)
+async def list_my_sites(practitioner: CurrentPractitioner, places: Places) -> list[SiteRead]:
+    return [
+        SiteRead.model_validate(s, from_attributes=True) for s in await places.sites(practitioner)
+    ]
+
+
+@router.post(
+    "/api/v1/me/sites",
+    summary="Add a site (opening blocks and slots then name it)",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SiteRead,
+    responses=problem_responses(*_UNSAFE, (422, "invalid_site"), (422, "validation_error")),
+)
+async def add_my_site(body: SiteIn, practitioner: CurrentPractitioner, places: Places) -> SiteRead:
+    return SiteRead.model_validate(await places.add_site(practitioner, body), from_attributes=True)
+
+
+@router.put(
+    "/api/v1/me/sites/{site_id}",
+    summary="Edit a site (the main one is also the profile's address and zone)",
+    response_model=SiteRead,
+    responses=problem_responses(
+        *_UNSAFE, (404, "not_found"), (422, "invalid_site"), (422, "invalid_availability")
+    ),
+)
+async def update_my_site(
+    site_id: uuid.UUID, body: SiteIn, practitioner: CurrentPractitioner, places: Places
+) -> SiteRead:
+    site = await places.update_site(practitioner, site_id, body)
+    return SiteRead.model_validate(site, from_attributes=True)
+
+
+@router.delete(
+    "/api/v1/me/sites/{site_id}",
+    summary="Remove a site no opening hours and no booked visit ahead name",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses(
+        *_UNSAFE, (404, "not_found"), (409, "site_in_use"), (409, "last_site")
+    ),
+)
+async def remove_my_site(
+    site_id: uuid.UUID, practitioner: CurrentPractitioner, places: Places
+) -> Response:
+    await places.remove_site(practitioner, site_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/api/v1/me/overrides",
+    summary="My date overrides from today on",
+    response_model=list[OverrideRead],
+    responses=problem_responses(*_AUTH),
+)
+async def list_my_overrides(
+    practitioner: CurrentPractitioner, places: Places
+) -> list[OverrideRead]:
+    found = await places.overrides(practitioner)
+    return [OverrideRead.model_validate({"date": d, "blocks": b}) for d, b in found.items()]
+
+
+@router.post(
+    "/api/v1/me/overrides",
+    summary="Replace the weekly hours on one local date (an empty list closes the day)",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OverrideRead,
+    responses=problem_responses(*_UNSAFE, (422, "invalid_availability"), (422, "validation_error")),
+)
+async def set_my_override(
+    body: OverrideIn, practitioner: CurrentPractitioner, places: Places
+) -> OverrideRead:
+    blocks = await places.set_override(practitioner, body)
+    return OverrideRead.model_validate({"date": body.date.isoformat(), "blocks": blocks})
+
+
+@router.delete(
+    "/api/v1/me/overrides/{day}",
+    summary="Remove a date's override: the weekly hours apply again",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses(*_UNSAFE, (404, "not_found")),
+)
+async def remove_my_override(
+    day: date, practitioner: CurrentPractitioner, places: Places
+) -> Response:
+    await places.remove_override(practitioner, day)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from app.core.schemas import Instant, Schema
+from app.core.schemas import CalendarDate, Instant, Schema
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
@@ -110,11 +110,54 @@ class WeeklyBlock(Schema):
     start: HHMM
     end: HHMM
     visit_reason_ids: list[uuid.UUID] = Field(min_length=1, max_length=50)
+    site_id: uuid.UUID | None = Field(
+        default=None, description="One of the practice's sites; its main site when left out"
+    )
 
 
 class Availability(Schema):
     timezone: str = Field(max_length=64)
     weekly: list[WeeklyBlock] = Field(max_length=100)
+
+
+class SiteIn(Schema):
+    label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+    address: Text = ""
+    city: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    postcode: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{5}$")] = Field(
+        description="The French postcode, five digits"
+    )
+    timezone: str = Field(default="Europe/Paris", max_length=64)
+
+
+class SiteRead(BaseModel):
+    id: uuid.UUID
+    label: str
+    address: str
+    city: str
+    postcode: str
+    timezone: str
+
+
+class OverrideBlock(Schema):
+    start: HHMM
+    end: HHMM
+    visit_reason_ids: list[uuid.UUID] = Field(min_length=1, max_length=50)
+    site_id: uuid.UUID | None = Field(
+        default=None, description="One of the practice's sites; its main site when left out"
+    )
+
+
+class OverrideIn(Schema):
+    date: CalendarDate = Field(description="The local date whose hours this replaces")
+    blocks: list[OverrideBlock] = Field(
+        max_length=20, description="That day's hours; an empty list closes the day"
+    )
+
+
+class OverrideRead(BaseModel):
+    date: str
+    blocks: list[OverrideBlock]
 
 
 class AbsenceIn(Schema):

@@ -38,8 +38,8 @@ from app.practice.errors import (
     TooManyVisitReasons,
     VisitReasonNotFound,
 )
-from app.practice.hooks import AbsenceAdded, absence_added
-from app.practice.models import Absence, Practice, PracticeStatus, VisitReason
+from app.practice.hooks import AbsenceAdded, HoursWidened, absence_added, hours_widened
+from app.practice.models import Absence, Practice, PracticeStatus, Site, VisitReason
 from app.practice.profile import (
     directory_url,
     search_key,
@@ -47,11 +47,19 @@ from app.practice.profile import (
 )
 from app.practice.repository import PracticeRepository
 from app.practice.schemas import GENERIC_LABEL, Availability, PracticeUpdate, VisitReasonIn
-from app.schedule.hours import blocks_of, dump_weekly, load_weekly
-from app.schedule.model import Schedule
+from app.schedule.hours import (
+    blocks_of,
+    dump_weekly,
+    load_overrides,
+    load_weekly,
+    schedules,
+    without_reason,
+)
 from app.schedule.timegrid import ScheduleError
 
 MAX_VISIT_REASONS = 50
+#: what the site a practice's address becomes is called, until the practitioner renames it
+MAIN_SITE_LABEL = "Cabinet"
 MAX_ABSENCE = timedelta(days=366)
 
 
@@ -172,6 +180,7 @@ class PracticeService:
             values.update(body.booking_rules.model_dump())
         values["updated_at"] = clock.now()
         await self.repository.update(practice.id, **values)
+        await self._mirror_main_site(practice, values)
         await self.audit.record(
             AuditAction.PRACTICE_PROFILE_UPDATED,
             actor=principal.actor,
@@ -179,6 +188,46 @@ class PracticeService:
             object_id=practice.id,
         )
         return await self.view(practice.id)
+
+    async def _mirror_main_site(self, practice: Practice, values: dict[str, Any]) -> None:
+        """The v1 profile's address, city and zone are the main site's (``app.practice.places``):
+        edit it with them, or create it when the practice first says where it is."""
+        place = {k: values[k] for k in ("address", "city", "city_key", "timezone") if k in values}
+        if not place:
+            return
+        sites = await self.repository.sites(practice.id)
+        if sites:
+            await self.repository.update_site(sites[0].id, **place)
+            zones = {str(s.id): s.timezone for s in sites} | {
+                str(sites[0].id): place.get("timezone", sites[0].timezone)
+            }
+            await self.repository.update(practice.id, site_zones=json.dumps(zones))
+            return
+        merged: dict[str, str] = {
+            "address": practice.address,
+            "city": practice.city,
+            "city_key": practice.city_key,
+            "timezone": practice.timezone,
+        } | place
+        if not (merged["address"] or merged["city"]):
+            return
+        site = Site(
+            practitioner_id=practice.id,
+            label=MAIN_SITE_LABEL,
+            address=merged["address"],
+            city=merged["city"],
+            city_key=merged["city_key"],
+            timezone=merged["timezone"],
+            created_at=clock.now(),
+        )
+        await self.repository.add_site(site)
+        # the hours set before the practice had a site are held at it from now on
+        weekly = [{**b, "site_id": str(site.id)} for b in load_weekly(practice.weekly)]
+        await self.repository.update(
+            practice.id,
+            weekly=dump_weekly(blocks_of(weekly)),
+            site_zones=json.dumps({str(site.id): site.timezone}),
+        )
 
     async def close(self, principal: Principal) -> None:
         """C12: the practitioner ends the contract. The listing ends with the account (the caller
@@ -254,7 +303,10 @@ class PracticeService:
             if ids:
                 remaining.append({**item, "visit_reason_ids": ids})
         await self.repository.update(
-            practice.id, weekly=dump_weekly(blocks_of(remaining)), updated_at=clock.now()
+            practice.id,
+            weekly=dump_weekly(blocks_of(remaining)),
+            overrides=without_reason(practice.overrides, str(reason_id)),
+            updated_at=clock.now(),
         )
         await self.audit.record(
             AuditAction.PRACTICE_VISIT_REASON_DELETED,
@@ -272,32 +324,53 @@ class PracticeService:
     async def set_availability(
         self, principal: Principal, body: Availability
     ) -> tuple[str, list[dict[str, Any]]]:
+        """Replace the weekly hours. Each block is held at one of the practice's sites, its main
+        one unless it names another; ``timezone`` is the main site's (``app.practice.places``)."""
         practice = await self._own(principal, lock=True)
-        tz = zone(body.timezone)
-        if tz is None:
+        if zone(body.timezone) is None:
             raise InvalidAvailability(f"unknown IANA time zone {body.timezone!r}")
+        sites = list(await self.repository.sites(practice.id))
+        if sites and sites[0].timezone != body.timezone:
+            sites[0].timezone = body.timezone
+            await self.repository.update_site(sites[0].id, timezone=body.timezone)
+        zones = {str(site.id): site.timezone for site in sites}
+        main = str(sites[0].id) if sites else ""
         reasons = await self.repository.visit_reasons(practice.id)
         durations = {str(r.id): r.duration_minutes for r in reasons}
+        items: list[dict[str, Any]] = [
+            {
+                "weekday": b.weekday,
+                "start": b.start,
+                "end": b.end,
+                "visit_reason_ids": [str(i) for i in b.visit_reason_ids],
+                "site_id": str(b.site_id) if b.site_id else main,
+            }
+            for b in body.weekly
+        ]
+        unknown = {str(i["site_id"]) for i in items} - set(zones) - {""}
+        if unknown:
+            raise InvalidAvailability(f"no site {min(unknown)} in this practice")
         try:
-            blocks = blocks_of(
-                [
-                    {
-                        "weekday": b.weekday,
-                        "start": b.start,
-                        "end": b.end,
-                        "visit_reason_ids": [str(i) for i in b.visit_reason_ids],
-                    }
-                    for b in body.weekly
-                ]
+            blocks = blocks_of(items)
+            schedules(
+                body.timezone,
+                items,
+                load_overrides(practice.overrides),
+                zones,
+                durations,
+                strict=True,
             )
-            Schedule(tz, tuple(blocks), durations)
         except ScheduleError as error:
             raise InvalidAvailability(str(error)) from error
         except ValueError as error:  # "24:00" and the like
             raise InvalidAvailability(str(error)) from error
         weekly = dump_weekly(blocks)
         await self.repository.update(
-            practice.id, timezone=body.timezone, weekly=weekly, updated_at=clock.now()
+            practice.id,
+            timezone=body.timezone,
+            weekly=weekly,
+            site_zones=json.dumps(zones),
+            updated_at=clock.now(),
         )
         await self.audit.record(
             AuditAction.PRACTICE_AVAILABILITY_UPDATED,
@@ -357,13 +430,18 @@ class PracticeService:
 
     async def delete_absence(self, principal: Principal, absence_id: uuid.UUID) -> None:
         practice = await self._own(principal)
-        if not await self.repository.delete_absence(practice.id, absence_id):
+        held = await self.repository.delete_absence(practice.id, absence_id)
+        if held is None:
             raise AbsenceNotFound()
         await self.audit.record(
             AuditAction.PRACTICE_ABSENCE_DELETED,
             actor=principal.actor,
             object_type="absence",
             object_id=absence_id,
+        )
+        # its time is free again: someone on the waiting list may want it
+        await hours_widened.fire(
+            self.session, HoursWidened(practice.id, *held, self.audit, self.settings)
         )
 
     # admin

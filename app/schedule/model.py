@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from types import MappingProxyType
 from typing import ClassVar, Final
 from zoneinfo import ZoneInfo
@@ -44,6 +44,8 @@ class OpeningBlock:
     start: time
     end: time
     visit_reason_ids: frozenset[str] = frozenset()
+    #: the practice's site the block is held at (``app.practice`` "Sites"); its slots name it
+    site_id: str = ""
 
     def __post_init__(self) -> None:
         # a set or list passed by a caller would stay mutable; freeze it before validating
@@ -60,13 +62,21 @@ class OpeningBlock:
 class Schedule:
     """What a practitioner publishes: time zone, weekly blocks, and visit durations by reason id.
 
-    Validated as a whole on construction (``validate_weekly``); ``durations`` is copied into a
-    read-only mapping so that the validated schedule cannot change afterwards.
+    ``overrides`` replaces the weekly blocks on some local dates (API "Date overrides"): a date
+    mapped to no block is closed that day, the weekly pattern untouched. Each override block's
+    ``weekday`` is its date's.
+
+    Validated as a whole on construction (``validate_weekly``, for the weekly blocks and each
+    date's); the mappings are copied read-only so that the validated schedule cannot change
+    afterwards.
     """
 
     timezone: ZoneInfo
     weekly: tuple[OpeningBlock, ...]
     durations: Mapping[str, int] = field(hash=False)
+    overrides: Mapping[date, Sequence[OpeningBlock]] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False
+    )
     _by_weekday: tuple[tuple[OpeningBlock, ...], ...] = field(
         init=False, repr=False, compare=False, hash=False
     )
@@ -77,8 +87,15 @@ class Schedule:
         durations = MappingProxyType(dict(self.durations))
         weekly = tuple(self.weekly)
         validate_weekly(weekly, durations)
+        overrides: dict[date, tuple[OpeningBlock, ...]] = {}
+        for day, blocks in self.overrides.items():
+            if any(b.weekday != day.weekday() for b in blocks):
+                raise InvalidAvailability(f"the blocks of {day.isoformat()} must be on its weekday")
+            validate_weekly(blocks, durations)
+            overrides[day] = tuple(sorted(blocks, key=lambda b: b.start))
         object.__setattr__(self, "durations", durations)
         object.__setattr__(self, "weekly", weekly)
+        object.__setattr__(self, "overrides", MappingProxyType(overrides))
         object.__setattr__(
             self,
             "_by_weekday",
@@ -90,6 +107,12 @@ class Schedule:
 
     def blocks_on(self, weekday: int) -> tuple[OpeningBlock, ...]:
         return self._by_weekday[weekday]
+
+    def blocks_for(self, day: date) -> Sequence[OpeningBlock]:
+        """The blocks held on local date ``day``: its override's if it has one, else its
+        weekday's."""
+        found = self.overrides.get(day)
+        return self._by_weekday[day.weekday()] if found is None else found
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +164,7 @@ class Slot:
     start: datetime
     end: datetime
     visit_reason_id: str
+    site_id: str = ""
 
     @property
     def duration(self) -> timedelta:

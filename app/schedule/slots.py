@@ -19,6 +19,10 @@ visit duration, for as long as one fits. Hence, on the nights the clocks change:
   wall clock touch in real time too, and slots of one visit reason never overlap, across blocks either;
 - no slot is ever longer or shorter than its duration, whatever the wall clock does meanwhile.
 
+A local date with an override (``Schedule.overrides``) holds its own blocks instead of its weekday's,
+laid the same way, so an override on a night the clocks change is DST-correct like any week. Each
+slot names the site of its block.
+
 A slot is *free* when it lies in an occurrence, overlaps no absence and no active booking, starts at or
 after ``now + min_notice_minutes``, ends at or before ``now + max_horizon_days`` (elapsed days of 24
 hours), and **starts** inside the query window ``[start, end)``. Start-in-window, rather than
@@ -108,21 +112,21 @@ def free_slots(
 class FreeSlots:
     """Free slots in integer form, as ``lay_free`` finds them, for callers that list hundreds.
 
-    Each row is ``(start, end, start_offset, end_offset, visit_reason_id)``: ``start`` and ``end``
-    in whole minutes since the Unix epoch (UTC), each offset the practitioner's UTC offset at that
-    instant, in minutes. Rows sort as slots do (start, then end, then visit reason): an offset is a
-    function of its instant. ``as_slots`` gives the same slots as ``Slot`` objects.
+    Each row is ``(start, end, start_offset, end_offset, visit_reason_id, site_id)``: ``start`` and
+    ``end`` in whole minutes since the Unix epoch (UTC), each offset the practitioner's UTC offset
+    at that instant, in minutes. Rows sort as slots do (start, then end, then visit reason): an
+    offset is a function of its instant. ``as_slots`` gives the same slots as ``Slot`` objects.
     """
 
-    rows: list[tuple[int, int, int, int, str]]
+    rows: list[tuple[int, int, int, int, str, str]]
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def as_slots(self) -> list[Slot]:
         return [
-            Slot(minute_in_zone(start, start_offset), minute_in_zone(end, end_offset), reason)
-            for start, end, start_offset, end_offset, reason in self.rows
+            Slot(minute_in_zone(start, start_offset), minute_in_zone(end, end_offset), reason, site)
+            for start, end, start_offset, end_offset, reason, site in self.rows
         ]
 
 
@@ -160,9 +164,9 @@ def lay_free(
     horizon_m = _minutes_down(horizon)
     earliest_floor = _minutes_down(earliest)
     tz = schedule.timezone
-    found: list[tuple[int, int, int, int, str]] = []
+    found: list[tuple[int, int, int, int, str, str]] = []
     for day in _local_days(earliest, min(window_end, horizon), tz):
-        blocks = schedule.blocks_on(day.weekday())
+        blocks = schedule.blocks_for(day)
         if not blocks:
             continue
         steady = _steady_offset(day, tz)
@@ -193,6 +197,7 @@ def lay_free(
                     min(closes, horizon_m),
                     schedule.durations[reason],
                     reason,
+                    block.site_id,
                     offsets,
                     earliest=earliest_m,
                     window_end=window_end_m,
@@ -261,11 +266,12 @@ class _Offsets:
 
 
 def _lay(
-    laid: list[tuple[int, int, int, int, str]],
+    laid: list[tuple[int, int, int, int, str, str]],
     block_start: int,
     block_end: int,
     duration: int,
     reason: str,
+    site: str,
     offsets: _Offsets,
     *,
     earliest: int,
@@ -288,9 +294,9 @@ def _lay(
             start = _lattice_at_or_after(block_start, duration, busy_ends[busy])
             continue
         if steady:
-            laid.append((start, end, offset, offset, reason))
+            laid.append((start, end, offset, offset, reason, site))
         else:
-            laid.append((start, end, offsets.at(start), offsets.at(end), reason))
+            laid.append((start, end, offsets.at(start), offsets.at(end), reason, site))
         start = end
 
 

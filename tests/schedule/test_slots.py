@@ -887,19 +887,23 @@ def test_blocks_on_the_nights_of_the_changes_match_the_oracle(case: Case) -> Non
             assert previous.end <= current.start
 
 
-def _as_json(tz: ZoneInfo, slots: Sequence[tuple[datetime, datetime, str]]) -> list[dict[str, str]]:
-    """The slot list body by the plain route: each instant through ``in_zone``, then ``isoformat``."""
+def _as_json(
+    tz: ZoneInfo, slots: Sequence[tuple[datetime, datetime, str]]
+) -> list[dict[str, str | None]]:
+    """The slot list body by the plain route: each instant through ``in_zone``, then ``isoformat``
+    (the oracle's blocks name no site)."""
     return [
         {
             "start": in_zone(s, tz).isoformat(),
             "end": in_zone(e, tz).isoformat(),
             "visit_reason_id": r,
+            "site_id": None,
         }
         for s, e, r in slots
     ]
 
 
-def _body(case: Case) -> list[dict[str, str]]:
+def _body(case: Case) -> list[dict[str, str | None]]:
     laid = lay_free(
         case.schedule,
         case.window,
@@ -939,6 +943,7 @@ def test_the_slot_list_body_on_the_nights_of_the_changes(case: Case) -> None:
             "start": s.start.isoformat(),
             "end": s.end.isoformat(),
             "visit_reason_id": s.visit_reason_id,
+            "site_id": s.site_id or None,
         }
         for s in _run(case)
     ]
