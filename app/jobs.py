@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit.service import Actor, audit_key, purge_older_than, verify_and_record
 from app.booking.closing import JOB_NAME as PRACTICE_CLOSING
 from app.booking.closing import purge_closed_practices
+from app.booking.holds import JOB_NAME as WAITLIST_OFFERS
+from app.booking.holds import lapse_job
 from app.booking.retention import anonymise_appointments, purge_visit_reasons
 from app.consent.retention import purge_consent_proofs
 from app.core.jobs import Job
@@ -59,6 +61,8 @@ JOBS: list[Job] = [
     *RETENTION_JOBS,
     # reminders (ERDV_REMINDER_HOURS) go out within this long of their hour
     Job(REMINDERS, timedelta(minutes=5), plan_reminders),
+    # a slot held for a waiting patient goes to the next one within a minute of its hold's end
+    Job(WAITLIST_OFFERS, timedelta(minutes=1), lapse_job),
     # C11: a new version of the practitioner contract is announced once to each practitioner
     Job(CONTRACT_NOTICES, timedelta(hours=1), announce_contract_versions),
 ]

@@ -26,6 +26,7 @@ from app.auth.router import router as auth_router
 from app.auth.sessions import refuse_partial_sessions
 from app.booking.desk_router import router as desk_router
 from app.booking.router import router as booking_router
+from app.booking.waitlist_router import router as waitlist_router
 from app.charter.registry import default_charter
 from app.charter.router import router as charter_router
 from app.compliance.access_log import router as audit_router
@@ -218,6 +219,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(notifications_router)
     app.include_router(team_router)
     app.include_router(desk_router)
+    app.include_router(waitlist_router)
     app.include_router(oauth_router)
     app.include_router(oauth_me_router)
     app.include_router(admin_router)

@@ -11,8 +11,9 @@ from __future__ import annotations
 from app.accounts.hooks import credentials_revoked, invitation_redeemed
 from app.auth.tokens import verify_bearer
 from app.booking.absences import booked_at_site, cancel_for_absence
+from app.booking.holds import offer_widened_hours
 from app.oauth.service import authenticate_bearer, revoke_account_tokens
-from app.practice.hooks import absence_added, site_removing
+from app.practice.hooks import absence_added, hours_widened, site_removing
 from app.team.service import redeem_at_registration
 
 
@@ -26,5 +27,7 @@ def connect() -> None:
     absence_added.connect(cancel_for_absence)
     # a site is removed only when no booked visit ahead is there
     site_removing.connect(booked_at_site)
+    # time opened by an absence removed or a date override goes to the waiting list first
+    hours_widened.connect(offer_widened_hours)
     # a secretary registering with an invitation joins the practice that invited the address
     invitation_redeemed.connect(redeem_at_registration)

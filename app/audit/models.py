@@ -87,6 +87,13 @@ class AuditAction(StrEnum):
     PRACTICE_CLOSED = "practice.closed"
     # appointments (subject: the patient)
     APPOINTMENT_BOOKED = "appointment.booked"
+    #: the waiting list (``app.booking.waitlist``): a request, a slot offered and held, the hold
+    #: ended unclaimed, the offer claimed (booked), the request left or ended by a booking
+    WAITLIST_JOINED = "waitlist.joined"
+    WAITLIST_OFFERED = "waitlist.offered"
+    WAITLIST_OFFER_LAPSED = "waitlist.offer_lapsed"
+    WAITLIST_CLAIMED = "waitlist.claimed"
+    WAITLIST_LEFT = "waitlist.left"
     APPOINTMENT_CANCELLED = "appointment.cancelled"
     APPOINTMENT_RESCHEDULED = "appointment.rescheduled"
     APPOINTMENT_READ = "appointment.read"

@@ -51,6 +51,7 @@ from app.booking.errors import (
     PractitionerNotFound,
     SlotUnavailable,
 )
+from app.booking.holds import Holds
 from app.booking.models import AppointmentStatus
 from app.booking.notices import APPOINTMENT_NOTICE, Change, made_by, notice
 from app.booking.rows import Noticed, PracticeAppointment
@@ -189,7 +190,11 @@ class AppointmentService(BookingBase):
         start: datetime,
         idempotency_key: str | None,
         relative_id: uuid.UUID | None = None,
+        held_by: uuid.UUID | None = None,
     ) -> Booked:
+        """Book a free slot for the patient (or one of their relatives). ``held_by``: the
+        waiting-list offer being claimed (``app.booking.waitlist``), whose hold on this very slot
+        does not stand in its own way."""
         fingerprint = self._fingerprint(
             principal,
             {
@@ -242,7 +247,7 @@ class AppointmentService(BookingBase):
             raise SlotUnavailable("This visit reason is only for patients already followed here.")
         duration = timedelta(minutes=offer.duration_minutes)
         now = clock.now()
-        busy = await self.repository.busy(practitioner_id, start, start + duration)
+        busy = await self.repository.busy(practitioner_id, start, start + duration, exclude=held_by)
         slot = bookable_slot(offer, str(visit_reason_id), start, now, busy)
         if slot is None:
             raise SlotUnavailable(
@@ -387,7 +392,12 @@ class AppointmentService(BookingBase):
             sequence=row.sequence + 1,
             **({"cancel_reason": reason} if reason else {}),
         )
+        # its time is free: the first patient waiting for such a slot is offered it
+        await self._holds().offer_freed(row.practitioner_id, row.start_at, row.end_at)
         return self._view_for(principal, await self._reread(row.id))
+
+    def _holds(self) -> Holds:
+        return Holds(self.session, self.settings, self.audit, self.throttle, self.mail)
 
     async def _reread(self, appointment_id: uuid.UUID) -> PracticeAppointment:
         """The appointment just changed in this transaction, as it now stands."""
@@ -474,6 +484,8 @@ class AppointmentService(BookingBase):
             end=slot.end,
             sequence=row.sequence + 1,
         )
+        # the time it left is free: the first patient waiting for such a slot is offered it
+        await self._holds().offer_freed(row.practitioner_id, row.start_at, row.end_at)
         return self._view_for(principal, await self._reread(row.id))
 
     async def remove_relative(self, principal: Principal, relative_id: uuid.UUID) -> int:

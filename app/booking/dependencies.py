@@ -25,6 +25,7 @@ from app.booking.appointments import AppointmentService
 from app.booking.desk import DeskService
 from app.booking.directory import DirectoryService
 from app.booking.feed import FeedService
+from app.booking.waitlist import WaitlistService
 from app.core.deps import settings_of
 from app.core.mail import OutgoingMail
 from app.core.request_db import Database
@@ -56,6 +57,8 @@ AppointmentChanger = Annotated[
 ]
 #: the practitioner of a practice or one of its secretaries (``DeskService`` checks which practice)
 PracticeSide = Annotated[Principal, Depends(Authenticator(Role.PRACTITIONER, Role.SECRETARY))]
+#: a patient in their own browser session: the waiting list is theirs alone (no application)
+PatientSelf = Annotated[Principal, Depends(Authenticator(Role.PATIENT))]
 #: reads their own agenda, or ``agenda:read``
 AgendaReader = Annotated[Principal, Depends(Authenticator(Role.PRACTITIONER, scope="agenda:read"))]
 #: anyone; a token, if sent, must be valid and carry the scope
@@ -125,3 +128,12 @@ async def get_feed_service(request: Request, database: Database, mail: OutgoingM
 
 
 Feeds = Annotated[FeedService, Depends(get_feed_service)]
+
+
+async def get_waitlist_service(
+    request: Request, database: Database, mail: OutgoingMail
+) -> WaitlistService:
+    return WaitlistService(*_wired(request, database, mail))
+
+
+Waitlists = Annotated[WaitlistService, Depends(get_waitlist_service)]

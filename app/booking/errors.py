@@ -52,3 +52,21 @@ class PatientNotFound(NotFound):
 class InvalidTransition(Conflict):
     code = "invalid_transition"
     title = "This appointment cannot take this status now"
+
+
+class WaitlistEntryNotFound(NotFound):
+    title = "No such waiting-list request"
+
+
+class AlreadyWaiting(Conflict):
+    """One request per practitioner: the patient changes it by leaving and asking again."""
+
+    code = "already_waiting"
+    title = "You are already on this practitioner's waiting list"
+
+
+class NoOffer(Conflict):
+    """Nothing is held for this request now: none was offered yet, or its hold ended."""
+
+    code = "offer_unavailable"
+    title = "No slot is held for this request now"

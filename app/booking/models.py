@@ -176,7 +176,72 @@ class IdempotencyKey(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime, index=True)
 
 
+class WaitlistStatus(StrEnum):
+    WAITING = "waiting"
+    #: a freed slot is held for the entry (its pending ``WaitlistOffer``)
+    OFFERED = "offered"
+
+
+class WaitlistEntry(SQLModel, table=True):
+    """A patient's request for an earlier slot with a practitioner (``app.booking.waitlist``):
+    for one visit reason, starting before ``before_at``. Served in order of request
+    (``created_at``, then id). The visit reason is sealed like an appointment's (C7; AES-GCM bound
+    to the entry's id). An entry lives only while it is useful: it is deleted when the patient
+    books that practitioner, leaves the list, or its date passes."""
+
+    __tablename__ = "waitlist_entry"
+    __table_args__ = (
+        sa.Index("ix_waitlist_practitioner_order", "practitioner_id", "created_at", "id"),
+    )
+
+    id: uuid.UUID = Field(sa_type=sa.Uuid, primary_key=True)
+    patient_id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid, sa.ForeignKey("account.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    practitioner_id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid, sa.ForeignKey("practice.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    visit_reason_ct: str = Field(sa_type=sa.Text)
+    before_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default=WaitlistStatus.WAITING.value, max_length=16)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class WaitlistOffer(SQLModel, table=True):
+    """A freed slot offered to a waiting entry and held for it until ``hold_until``: the slot
+    lists and bookings count it as busy meanwhile (``statements._busy``). One offer per entry and
+    start (an entry is never offered the same time twice); deleted with its entry."""
+
+    __tablename__ = "waitlist_offer"
+    __table_args__ = (
+        sa.UniqueConstraint("entry_id", "start_at", name="uq_waitlist_offer_entry_start"),
+        sa.Index("ix_waitlist_offer_hold", "practitioner_id", "hold_until"),
+    )
+
+    id: uuid.UUID = Field(sa_type=sa.Uuid, primary_key=True)
+    entry_id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid, sa.ForeignKey("waitlist_entry.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    practitioner_id: uuid.UUID = Field(sa_type=sa.Uuid)
+    start_at: datetime = Field(sa_type=UTCDateTime)
+    end_at: datetime = Field(sa_type=UTCDateTime)
+    site_id: uuid.UUID | None = Field(default=None, sa_type=sa.Uuid)
+    #: the hold's end; an offer past it has lapsed (no longer busy time, whatever the job did)
+    hold_until: datetime = Field(sa_type=UTCDateTime)
+    #: True while the offer stands; False once lapsed (kept so the entry is not offered it again)
+    pending: bool = Field(default=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
 appointment_table = table_of(Appointment)
 cell_table = table_of(BookingCell)
 idempotency_table = table_of(IdempotencyKey)
 feed_table = table_of(CalendarFeed)
+waitlist_table = table_of(WaitlistEntry)
+offer_table = table_of(WaitlistOffer)

@@ -16,9 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.booking.models import (
     AppointmentStatus,
+    WaitlistStatus,
     cell_table,
     feed_table,
     idempotency_table,
+    offer_table,
+    waitlist_table,
 )
 from app.booking.rows import (
     AgendaRow,
@@ -29,6 +32,7 @@ from app.booking.rows import (
     PracticeBusy,
     Profile,
     Replayed,
+    WaitlistRow,
 )
 from app.booking.statements import (
     _INSERT_APPOINTMENT,
@@ -52,9 +56,22 @@ from app.booking.statements import (
     p,
     relative_table,
 )
+from app.core import clock
 from app.core.db import lock_until_commit
 from app.core.repository import changed
 from app.practice.models import site_table
+
+
+def ended_by_booking() -> sa.ColumnElement[bool]:
+    """A waiting-list entry has ended when its patient has booked that practitioner since making
+    it, by any channel. Read where entries are, not written at each booking: the booking path
+    stays as it is (bench B1), and an entry so ended is never offered anything again."""
+    w = waitlist_table
+    return sa.exists().where(
+        a.c.patient_id == w.c.patient_id,
+        a.c.practitioner_id == w.c.practitioner_id,
+        a.c.created_at >= w.c.created_at,
+    )
 
 
 class BookingRepository:
@@ -219,7 +236,12 @@ class BookingRepository:
 
     @staticmethod
     def _busy_params(start: datetime, end: datetime, exclude: uuid.UUID | None) -> dict[str, Any]:
-        params: dict[str, Any] = {"start": start, "end": end, "since": start - LONGEST_VISIT}
+        params: dict[str, Any] = {
+            "start": start,
+            "end": end,
+            "since": start - LONGEST_VISIT,
+            "now": clock.now(),
+        }
         if exclude is not None:
             params["exclude"] = exclude
         return params
@@ -517,6 +539,157 @@ class BookingRepository:
             a.c.end_at > now,
         )
         return int((await self.session.execute(query)).scalar_one())
+
+    # the waiting list (``app.booking.holds``, ``app.booking.waitlist``)
+
+    async def add_entry(self, entry: dict[str, Any]) -> None:
+        await self.session.execute(sa.insert(waitlist_table), entry)
+
+    async def entries_of(self, patient_id: uuid.UUID) -> Sequence[WaitlistRow]:
+        """The patient's entries, each with its pending offer (if any) and practice's name."""
+        w, o = waitlist_table, offer_table
+        pending = sa.and_(o.c.entry_id == w.c.id, o.c.pending.is_(True))
+        query = (
+            sa.select(
+                w,
+                p.c.display_name,
+                o.c.id.label("offer_id"),
+                o.c.start_at.label("offer_start"),
+                o.c.end_at.label("offer_end"),
+                o.c.site_id.label("offer_site_id"),
+                o.c.hold_until,
+                p.c.timezone,
+            )
+            .select_from(w.join(p, p.c.id == w.c.practitioner_id).outerjoin(o, pending))
+            .where(w.c.patient_id == patient_id, ~ended_by_booking())
+            .order_by(w.c.created_at, w.c.id)
+        )
+        rows: Sequence[WaitlistRow] = (await self.session.execute(query)).all()
+        return rows
+
+    async def count_entries(self, patient_id: uuid.UUID) -> int:
+        query = sa.select(sa.func.count()).where(
+            waitlist_table.c.patient_id == patient_id, ~ended_by_booking()
+        )
+        return int((await self.session.execute(query)).scalar_one())
+
+    async def waiting(self, practitioner_id: uuid.UUID, now: datetime) -> Sequence[Any]:
+        """The practitioner's entries waiting for an offer, in order of request; locked
+        (FOR UPDATE on PostgreSQL) so that two passes never offer one entry twice. An entry
+        whose patient has booked that practitioner since it was made has ended
+        (``ended_by_booking``)."""
+        w = waitlist_table
+        query = (
+            sa.select(w.c.id, w.c.patient_id, w.c.visit_reason_ct, w.c.before_at)
+            .where(
+                w.c.practitioner_id == practitioner_id,
+                w.c.status == WaitlistStatus.WAITING.value,
+                w.c.before_at > now,
+                ~ended_by_booking(),
+            )
+            .order_by(w.c.created_at, w.c.id)
+            .limit(500)
+            .with_for_update()
+        )
+        return (await self.session.execute(query)).all()
+
+    async def offered_starts(self, entry_id: uuid.UUID) -> set[datetime]:
+        query = sa.select(offer_table.c.start_at).where(offer_table.c.entry_id == entry_id)
+        return set((await self.session.execute(query)).scalars().all())
+
+    async def add_offer(self, offer: dict[str, Any]) -> None:
+        await self.session.execute(sa.insert(offer_table), offer)
+        await self.session.execute(
+            sa.update(waitlist_table)
+            .where(waitlist_table.c.id == offer["entry_id"])
+            .values(status=WaitlistStatus.OFFERED.value)
+        )
+
+    async def offer_of(self, entry_id: uuid.UUID, patient_id: uuid.UUID) -> Any | None:
+        """The patient's entry with its pending offer (None if not theirs), locked for a claim."""
+        w, o = waitlist_table, offer_table
+        pending = sa.and_(o.c.entry_id == w.c.id, o.c.pending.is_(True))
+        query = (
+            sa.select(
+                w.c.id,
+                w.c.practitioner_id,
+                w.c.visit_reason_ct,
+                o.c.id.label("offer_id"),
+                o.c.start_at,
+                o.c.hold_until,
+            )
+            .select_from(w.outerjoin(o, pending))
+            .where(w.c.id == entry_id, w.c.patient_id == patient_id, ~ended_by_booking())
+            .with_for_update(of=w)
+        )
+        return (await self.session.execute(query)).one_or_none()
+
+    async def lapse_offers(self, now: datetime) -> Sequence[Any]:
+        """Pending offers whose hold has ended: no longer pending, their entries waiting again."""
+        w, o = waitlist_table, offer_table
+        due = (
+            await self.session.execute(
+                sa.select(
+                    o.c.id,
+                    o.c.entry_id,
+                    o.c.practitioner_id,
+                    o.c.start_at,
+                    o.c.end_at,
+                    w.c.patient_id,
+                )  # fmt: skip
+                .select_from(o.join(w, w.c.id == o.c.entry_id))
+                .where(o.c.pending.is_(True), o.c.hold_until <= now)
+                .order_by(o.c.hold_until, o.c.id)
+                .limit(500)
+                .with_for_update(of=o)
+            )
+        ).all()
+        if due:
+            await self.session.execute(
+                sa.update(o).where(o.c.id.in_([d.id for d in due])).values(pending=False)
+            )
+            await self.session.execute(
+                sa.update(w)
+                .where(w.c.id.in_([d.entry_id for d in due]))
+                .values(status=WaitlistStatus.WAITING.value)
+            )
+        return due
+
+    async def end_entries(
+        self, patient_id: uuid.UUID, practitioner_id: uuid.UUID, entry_ids: Sequence[uuid.UUID]
+    ) -> list[tuple[datetime, datetime]]:
+        """Delete the patient's entries with the practitioner (or only ``entry_ids``); the times
+        their pending offers held, to offer again."""
+        w, o = waitlist_table, offer_table
+        which = [w.c.patient_id == patient_id, w.c.practitioner_id == practitioner_id]
+        if entry_ids:
+            which.append(w.c.id.in_(list(entry_ids)))
+        held = (
+            await self.session.execute(
+                sa.select(o.c.start_at, o.c.end_at)
+                .select_from(o.join(w, w.c.id == o.c.entry_id))
+                .where(*which, o.c.pending.is_(True), o.c.hold_until > clock.now())
+            )
+        ).all()
+        await self.session.execute(sa.delete(w).where(*which))
+        return [(row.start_at, row.end_at) for row in held]
+
+    async def has_entries(self, patient_id: uuid.UUID, practitioner_id: uuid.UUID) -> bool:
+        w = waitlist_table
+        query = sa.select(w.c.id).where(
+            w.c.patient_id == patient_id,
+            w.c.practitioner_id == practitioner_id,
+            ~ended_by_booking(),
+        )
+        return (await self.session.execute(query.limit(1))).first() is not None
+
+    async def end_expired_entries(self, now: datetime) -> int:
+        """Delete the entries past their date, and those ended by a booking."""
+        w = waitlist_table
+        result = await self.session.execute(
+            sa.delete(w).where(sa.or_(w.c.before_at <= now, ended_by_booking()))
+        )
+        return changed(result)
 
     async def set_feed(self, practice_id: uuid.UUID, token_hash: str, at: datetime) -> None:
         """The practice's feed is now this token's; the one before stops at once."""

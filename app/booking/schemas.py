@@ -336,3 +336,30 @@ class DeskHours(BaseModel):
 class FeedRead(BaseModel):
     #: the feed's secret URL: whoever holds it reads the agenda's times and patients' names
     url: str
+
+
+class WaitlistIn(Schema):
+    visit_reason_id: uuid.UUID
+    before: Instant = Field(
+        description="The patient wants a slot starting before this instant (RFC 3339 with offset)"
+    )
+
+
+class WaitlistOfferRead(BaseModel):
+    start: datetime = Field(description="In the practice's zone")
+    end: datetime
+    site_id: uuid.UUID | None
+    hold_until: datetime = Field(description="Held for the patient until then; claim it before")
+
+
+class WaitlistEntryRead(BaseModel):
+    id: uuid.UUID
+    practitioner_id: uuid.UUID
+    practitioner_name: str
+    visit_reason_id: uuid.UUID | None
+    before: datetime
+    status: Literal["waiting", "offered"]
+    created_at: datetime
+    offer: WaitlistOfferRead | None = Field(
+        description="The slot held for this request now, if one was offered"
+    )

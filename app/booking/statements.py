@@ -19,6 +19,7 @@ from app.booking.models import (
     appointment_table,
     cell_table,
     idempotency_table,
+    offer_table,
 )
 from app.core.db import UTCDateTime, insert_for
 from app.core.repository import table_of
@@ -33,6 +34,7 @@ account_table = table_of(Account)
 relative_table = table_of(Relative)
 p = practice_table
 a = appointment_table
+o = offer_table
 BOOKED = AppointmentStatus.BOOKED.value
 
 #: the profile columns every public answer needs, plus the RPPS for ``directory_url``
@@ -111,7 +113,8 @@ def _visit_reasons() -> sa.Select[Any]:
 @cache
 def _busy(*, many: bool, excluding: bool) -> sa.CompoundSelect[Any]:
     """Busy time overlapping ``[:start, :end)`` of one practitioner (``:practitioner_id``) or several
-    (``:ids``), without appointment ``:exclude`` if ``excluding`` (see ``busy_of_many``)."""
+    (``:ids``): absences, booked appointments and the waiting list's holds still running at
+    ``:now``; without appointment or offer ``:exclude`` if ``excluding`` (see ``busy_of_many``)."""
 
     def whose(column: sa.Column[Any]) -> sa.ColumnElement[bool]:
         if many:
@@ -134,9 +137,19 @@ def _busy(*, many: bool, excluding: bool) -> sa.CompoundSelect[Any]:
         a.c.start_at > sa.bindparam("since"),
         a.c.end_at > start,
     )
+    # slots held for a patient of the waiting list (``app.booking.waitlist``) until their hold ends
+    holds = sa.select(o.c.practitioner_id, o.c.start_at, o.c.end_at).where(
+        whose(o.c.practitioner_id),
+        o.c.hold_until > sa.bindparam("now"),
+        o.c.pending.is_(True),
+        o.c.start_at < end,
+        o.c.end_at > start,
+    )
     if excluding:
+        # the appointment being moved, or the offer being claimed: ids of either, never equal
         bookings = bookings.where(a.c.id != sa.bindparam("exclude"))
-    return sa.union_all(absences, bookings)
+        holds = holds.where(o.c.id != sa.bindparam("exclude"))
+    return sa.union_all(absences, bookings, holds)
 
 
 @cache

@@ -138,6 +138,9 @@ class Settings(BaseSettings):
     #: operator can still hand the practitioner the reversibility export on request, then goes;
     #: the transparency page states it
     practice_closing_days: int = Field(default=30, ge=1, le=365)
+    #: A freed slot offered to the first patient on a practitioner's waiting list is held for them
+    #: this long; unclaimed, it goes to the next (``app.booking.waitlist``).
+    waitlist_hold_minutes: int = Field(default=15, ge=1, le=24 * 60)
     #: Visit reasons are erased this long after the appointment ends (charter C7).
     visit_reason_grace_hours: int = Field(default=24, ge=0, le=24 * 30)
     #: Bookings a patient may make per hour before growing delays (docs/security.md "Throttling").

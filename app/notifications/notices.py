@@ -70,7 +70,9 @@ async def _tell_contact(
     """Someone the practice booked for without an account, at the address they gave: the same
     notice as a patient's, in French (the practice's language; no account says otherwise), with
     the practice's public page instead of an account link."""
-    practice = await NotificationRepository(session).practice(uuid.UUID(data["practitioner_id"]))
+    practice = await NotificationRepository(session).practice(
+        uuid.UUID(data["practitioner_id"]), appointment_id
+    )
     if practice is None or not data.get("contact_email"):
         return
     zone = zone_named(practice.timezone)
@@ -103,7 +105,7 @@ def notice_renderer(settings: Settings) -> Renderer:
             await _tell_contact(session, queue, data, change, appointment_id, base)
             return
         parties = await NotificationRepository(session).parties(
-            uuid.UUID(data["practitioner_id"]), uuid.UUID(data["patient_id"])
+            uuid.UUID(data["practitioner_id"]), uuid.UUID(data["patient_id"]), appointment_id
         )
         if parties is None:  # an account gone: nobody to tell
             return

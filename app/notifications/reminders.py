@@ -101,7 +101,9 @@ def reminder_renderer(settings: Settings) -> Renderer:
         purpose = default_charter().purpose(_PURPOSES[channel])
         if not await repository.granted(appointment.patient_id, purpose.id.value, purpose.version):
             return  # consent withdrawn since the reminder was planned
-        parties = await repository.parties(appointment.practitioner_id, appointment.patient_id)
+        parties = await repository.parties(
+            appointment.practitioner_id, appointment.patient_id, uuid.UUID(data["appointment_id"])
+        )
         if parties is None:
             return
         language = language_of(parties.patient_language)

@@ -13,11 +13,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Account
-from app.booking.models import AppointmentStatus, appointment_table
+from app.booking.models import AppointmentStatus, appointment_table, offer_table, waitlist_table
 from app.consent.repository import state_table
 from app.core.repository import changed, table_of
 from app.outbox.models import outbox_table
-from app.practice.models import practice_table
+from app.practice.models import practice_table, site_table
 
 _account = table_of(Account)
 _a = appointment_table
@@ -54,6 +54,29 @@ class Practice(Protocol):
     def timezone(self) -> str: ...
     @property
     def new_booking_mail(self) -> bool: ...
+
+
+class WaitlistOfferRow(Protocol):
+    """A waiting-list offer as its mail tells it (``app.notifications.waitlist``)."""
+
+    @property
+    def entry_id(self) -> uuid.UUID: ...
+    @property
+    def practitioner_id(self) -> uuid.UUID: ...
+    @property
+    def patient_id(self) -> uuid.UUID: ...
+    @property
+    def start_at(self) -> datetime: ...
+    @property
+    def hold_until(self) -> datetime: ...
+    @property
+    def pending(self) -> bool: ...
+    @property
+    def address(self) -> str | None: ...
+    @property
+    def city(self) -> str | None: ...
+    @property
+    def timezone(self) -> str | None: ...
 
 
 class Parties(Practice, Protocol):
@@ -119,13 +142,24 @@ _PERSON = (
     _account.c.full_name,
     _account.c.phone,
 )
+_site = site_table
+_at = _a.alias("noticed")
+#: the practice as a notice names it, at the site of the appointment ``:appointment_id`` if it has
+#: one (its address, and the zone its times are told in), else at the practice's main address
 _PRACTICE = (
     _p.c.display_name,
-    _p.c.address,
-    _p.c.city,
-    _p.c.timezone,
+    sa.func.coalesce(_site.c.address, _p.c.address).label("address"),
+    sa.func.coalesce(_site.c.city, _p.c.city).label("city"),
+    sa.func.coalesce(_site.c.timezone, _p.c.timezone).label("timezone"),
     _p.c.new_booking_mail,
 )
+
+
+def _at_site(practice: sa.FromClause) -> sa.FromClause:
+    """``practice`` joined to the appointment's site (none when the appointment names none)."""
+    return practice.outerjoin(
+        _at, _at.c.id == sa.bindparam("appointment_id", type_=sa.Uuid)
+    ).outerjoin(_site, _site.c.id == _at.c.site_id)
 
 
 _pro, _patient = _account.alias("pro"), _account.alias("patient")
@@ -141,8 +175,18 @@ _PARTIES = (
         _patient.c.full_name.label("patient_name"),
         _patient.c.phone.label("patient_phone"),
     )
-    .select_from(_p.join(_pro, _pro.c.id == _p.c.id))
-    .join(_patient, _patient.c.id == sa.bindparam("patient_id", type_=sa.Uuid))
+    .select_from(
+        _at_site(
+            _p.join(_pro, _pro.c.id == _p.c.id).join(
+                _patient, _patient.c.id == sa.bindparam("patient_id", type_=sa.Uuid)
+            )
+        )
+    )
+    .where(_p.c.id == sa.bindparam("practitioner_id", type_=sa.Uuid))
+)
+_PRACTICE_ALONE = (
+    sa.select(*_PRACTICE)
+    .select_from(_at_site(_p))
     .where(_p.c.id == sa.bindparam("practitioner_id", type_=sa.Uuid))
 )
 
@@ -156,18 +200,52 @@ class NotificationRepository:
         row: Person | None = (await self.session.execute(query)).one_or_none()
         return row
 
-    async def parties(self, practitioner_id: uuid.UUID, patient_id: uuid.UUID) -> Parties | None:
+    async def parties(
+        self,
+        practitioner_id: uuid.UUID,
+        patient_id: uuid.UUID,
+        appointment_id: uuid.UUID | None = None,
+    ) -> Parties | None:
         """One statement, built once: notices read it in the change's own transaction
         (``app.booking.notices``; bench/README.md "Performance rules in the code"), reminders
-        just before delivery."""
-        params = {"practitioner_id": practitioner_id, "patient_id": patient_id}
+        just before delivery. The place is the appointment's site's (``_PRACTICE``)."""
+        params = {
+            "practitioner_id": practitioner_id,
+            "patient_id": patient_id,
+            "appointment_id": appointment_id,
+        }
         row: Parties | None = (await self.session.execute(_PARTIES, params)).one_or_none()
         return row
 
-    async def practice(self, practitioner_id: uuid.UUID) -> Practice | None:
+    async def waitlist_offer(self, offer_id: uuid.UUID) -> WaitlistOfferRow | None:
+        """An offer of the waiting list with its patient and its site's place and zone."""
+        o, w = offer_table, waitlist_table
+        query = (
+            sa.select(
+                o.c.entry_id,
+                o.c.practitioner_id,
+                o.c.start_at,
+                o.c.hold_until,
+                o.c.pending,
+                w.c.patient_id,
+                _site.c.address,
+                _site.c.city,
+                _site.c.timezone,
+            )
+            .select_from(
+                o.join(w, w.c.id == o.c.entry_id).outerjoin(_site, _site.c.id == o.c.site_id)
+            )
+            .where(o.c.id == offer_id)
+        )
+        row: WaitlistOfferRow | None = (await self.session.execute(query)).one_or_none()
+        return row
+
+    async def practice(
+        self, practitioner_id: uuid.UUID, appointment_id: uuid.UUID | None = None
+    ) -> Practice | None:
         """The practice alone: a notice to someone the practice booked for without an account."""
-        query = sa.select(*_PRACTICE).where(_p.c.id == practitioner_id)
-        row: Practice | None = (await self.session.execute(query)).one_or_none()
+        params = {"practitioner_id": practitioner_id, "appointment_id": appointment_id}
+        row: Practice | None = (await self.session.execute(_PRACTICE_ALONE, params)).one_or_none()
         return row
 
     async def appointment(self, appointment_id: uuid.UUID) -> ReminderState | None:

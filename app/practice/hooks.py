@@ -59,6 +59,7 @@ class HoursWidened:
     end: datetime
     audit: AuditTrail
     settings: Settings
+    mail: MailQueue | None
 
 
 hours_widened: Hook[HoursWidened, None] = Hook("practice.hours_widened")

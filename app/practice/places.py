@@ -260,6 +260,7 @@ class PlacesService(PracticeService):
                     day_start + timedelta(days=1, hours=14),
                     self.audit,
                     self.settings,
+                    self.mail,
                 ),
             )
         return load_overrides(text)[body.date.isoformat()]

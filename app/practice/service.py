@@ -441,7 +441,7 @@ class PracticeService:
         )
         # its time is free again: someone on the waiting list may want it
         await hours_widened.fire(
-            self.session, HoursWidened(practice.id, *held, self.audit, self.settings)
+            self.session, HoursWidened(practice.id, *held, self.audit, self.settings, self.mail)
         )
 
     # admin

@@ -22,6 +22,8 @@ FACTS = {
     "relative": "Proche-Z",
     # a code of the fixed list (app.booking.schemas.CancelReason), never free text
     "reason": "practitioner_unavailable",
+    # how long a waiting-list offer is held (waitlist-offer)
+    "until": "lundi 1 mars 2027 à 18:15",
 }
 HEALTH_WORDS = sorted(
     {p.label for p in PROFESSIONS}
