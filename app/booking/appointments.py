@@ -505,6 +505,9 @@ class AppointmentService(BookingBase):
         visit reason of the patient's appointments, past ones too, erased (C7). The notices are
         written now, before the account stops naming anyone (``MailQueue.write_now``)."""
         cancelled = await self._cancel_ahead(principal, "erasure", at_once=True)
+        # the waiting list's requests go too; a slot one held goes to the next patient
+        for practitioner_id in await self.repository.waited_practitioners(principal.account_id):
+            await self._holds().end_entries(principal.account_id, practitioner_id)
         await self.repository.forget_reasons_of_patient(principal.account_id)
         # replayable answers name the patient's relatives; they would outlive the erasure by a day
         await self.repository.forget_idempotency_keys_of(principal.account_id)
@@ -519,6 +522,7 @@ class AppointmentService(BookingBase):
         rows = await self.repository.booked_between(
             principal.account_id, now, now + timedelta(days=3660)
         )
+        await self.repository.end_waitlist_of_practice(principal.account_id)
         return await self._cancel_rows(principal, rows, "closing", now, at_once=True)
 
     async def _cancel_ahead(

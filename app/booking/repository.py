@@ -674,6 +674,19 @@ class BookingRepository:
         await self.session.execute(sa.delete(w).where(*which))
         return [(row.start_at, row.end_at) for row in held]
 
+    async def waited_practitioners(self, patient_id: uuid.UUID) -> list[uuid.UUID]:
+        w = waitlist_table
+        query = sa.select(w.c.practitioner_id).where(w.c.patient_id == patient_id).distinct()
+        return list((await self.session.execute(query)).scalars().all())
+
+    async def end_waitlist_of_practice(self, practitioner_id: uuid.UUID) -> int:
+        """A closing practice's waiting list goes with it (C12)."""
+        w = waitlist_table
+        result = await self.session.execute(
+            sa.delete(w).where(w.c.practitioner_id == practitioner_id)
+        )
+        return changed(result)
+
     async def has_entries(self, patient_id: uuid.UUID, practitioner_id: uuid.UUID) -> bool:
         w = waitlist_table
         query = sa.select(w.c.id).where(

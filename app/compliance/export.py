@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +30,7 @@ from app.audit import service as audit
 from app.audit.models import AuditAction
 from app.audit.service import AuditTrail
 from app.booking.appointments import AppointmentService
+from app.booking.waitlist import WaitlistService
 from app.compliance.names import actor_names
 from app.consent import service as consent
 from app.core.errors import NotFound
@@ -48,11 +49,13 @@ class PatientData:
     appointments: list[dict[str, Any]]
     consents: list[dict[str, Any]]
     access_log: list[dict[str, Any]]
+    #: the patient's requests for an earlier slot (``app.booking.waitlist``)
+    waitlist: list[dict[str, Any]] = field(default_factory=list)
 
     def json_chunks(self) -> Iterator[bytes]:
         """The JSON document a section's item at a time: the response streams it."""
         yield b'{"account":' + _dumps(self.account)
-        for name in ("relatives", "appointments", "consents", "access_log"):
+        for name in ("relatives", "appointments", "waitlist", "consents", "access_log"):
             items: list[dict[str, Any]] = getattr(self, name)
             yield f',"{name}":['.encode()
             for n, item in enumerate(items):
@@ -79,6 +82,9 @@ async def gather(
         raise NotFound("No such account.")
     relatives = await RelativeRepository(session).of(principal.account_id)
     views = await appointments.for_export(principal)
+    waiting = await WaitlistService(session, appointments.settings, appointments.audit).mine(
+        principal
+    )
     receipts = await consent.history(session, principal.account_id)
     log: list[dict[str, Any]] = []
     before: int | None = None
@@ -136,6 +142,25 @@ async def gather(
                 else None,
             }
             for v in views
+        ],
+        waitlist=[
+            {
+                "id": str(w.id),
+                "practitioner_id": str(w.practitioner_id),
+                "practitioner_name": w.practitioner_name,
+                "visit_reason_id": str(w.visit_reason_id) if w.visit_reason_id else None,
+                "before": w.before.isoformat(),
+                "status": w.status,
+                "created_at": w.created_at.isoformat(),
+                "offer": {
+                    "start": w.offer.start.isoformat(),
+                    "end": w.offer.end.isoformat(),
+                    "hold_until": w.offer.hold_until.isoformat(),
+                }
+                if w.offer
+                else None,
+            }
+            for w in waiting
         ],
         consents=[
             {

@@ -308,3 +308,24 @@ async def test_fifty_claimers_and_bookers_race_for_one_slot_one_appointment(
     finally:
         for c in others:
             await c.aclose()
+
+
+async def test_the_patients_export_holds_the_requests_and_an_erasure_ends_them(
+    people: People, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    doctor, (reason,) = await ready_practitioner(people, reasons=[(SECRET_REASON, 15)])
+    alice = await patient(people)
+    entry = (await _join(alice, doctor, reason, soon(3 * 24 * 60))).json()
+    assert (await alice.reauth()).status_code == 204
+    exported = (await alice.get("/api/v1/me/export")).json()
+    (request,) = exported["waitlist"]
+    assert (request["id"], request["visit_reason_id"]) == (entry["id"], reason)
+    # the reason is sealed in the database, as an appointment's is (C7)
+    async with sessions() as session:
+        sealed = (await session.execute(sa.select(waitlist_table.c.visit_reason_ct))).scalar_one()
+    assert reason not in sealed
+    assert SECRET_REASON not in sealed
+    assert (await alice.delete("/api/v1/me")).status_code == 204
+    async with sessions() as session:
+        count = sa.select(sa.func.count()).select_from(waitlist_table)
+        assert (await session.execute(count)).scalar_one() == 0
