@@ -76,6 +76,7 @@ FRONT_END_PAGES = (
     "/invitations/{token}",
     "/desk",
     "/desk/{practice_id}",
+    "/waitlist/{entry_id}",
 )
 
 

@@ -356,6 +356,7 @@ class WaitlistEntryRead(BaseModel):
     id: uuid.UUID
     practitioner_id: uuid.UUID
     practitioner_name: str
+    timezone: str = Field(description="The practice's zone, the one the times are given in")
     visit_reason_id: uuid.UUID | None
     before: datetime
     status: Literal["waiting", "offered"]

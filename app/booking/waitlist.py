@@ -55,6 +55,8 @@ class EntryView:
     id: uuid.UUID
     practitioner_id: uuid.UUID
     practitioner_name: str
+    #: the practice's zone: the times are given in it, and shown there
+    timezone: str
     visit_reason_id: uuid.UUID | None
     before: datetime
     status: str
@@ -161,6 +163,7 @@ class WaitlistService(AppointmentService):
             id=row.id,
             practitioner_id=row.practitioner_id,
             practitioner_name=row.display_name,
+            timezone=row.timezone,
             visit_reason_id=uuid.UUID(reason) if reason else None,
             before=in_zone(row.before_at, tz),
             status=WaitlistStatus.OFFERED.value if offer else WaitlistStatus.WAITING.value,

@@ -13,6 +13,7 @@ import { appointmentsView, privacyView, securityView } from "./patient.js";
 import { practiceView, agendaView, hoursView, absencesView, reasonsView } from "./pro.js";
 import { dashboardView, clientsView } from "./admin.js";
 import { teamView, invitationView, deskView, practiceDeskView } from "./desk.js";
+import { waitlistView } from "./waitlist.js";
 
 const PATIENT = ["patient"];
 const PRACTITIONER = ["practitioner"];
@@ -30,6 +31,7 @@ const routes = [
   [/^\/forgot-password$/, forgotView],
   [/^\/reset-password$/, resetView],
   [/^\/account$/, requireRole(PATIENT, appointmentsView)],
+  [/^\/waitlist\/([0-9a-f-]{36})$/, requireRole(PATIENT, waitlistView)],
   [/^\/account\/privacy$/, requireRole(PATIENT, privacyView)],
   [/^\/account\/security$/, requireRole(ANY_ACCOUNT, securityView)],
   [/^\/pro$/, requireRole(PRACTITIONER, practiceView)],

@@ -6,6 +6,7 @@ import { session, nav, notify, showError, problemText, exportLink, withReauth } 
 import { fmtDate, fmtDateTime, fmtShort } from "./format.js";
 import { heading, link, loading, empty, section, table, cards } from "./widgets.js";
 import { slotPicker } from "./slotpicker.js";
+import { mySection } from "./waitlist.js";
 
 export async function appointmentsView(main) {
   main.append(heading(t("appointments.title")), h("p", {}, link("/", t("appointments.book_new"))));
@@ -25,6 +26,7 @@ export async function appointmentsView(main) {
     main.insertBefore(gone, past);
   }
   fillAppointments(past, before, false);
+  main.insertBefore(await mySection(), past);
   main.append(await relativesSection());
 }
 

@@ -7,6 +7,7 @@ import { session, nav, notify, showError, problemText, keepPendingBooking } from
 import { fmtDateTime } from "./format.js";
 import { heading, link, loading, empty, section, cards } from "./widgets.js";
 import { slotPicker } from "./slotpicker.js";
+import { joinSection } from "./waitlist.js";
 
 let professionsCache = null;
 export async function professions() {
@@ -173,6 +174,7 @@ export async function practitionerView(main, id) {
     initial: chosen,
     onPick: (slot, reason) => confirmBooking(booking, profile, reason, slot),
   });
+  main.append(joinSection(profile));
 }
 
 function confirmBooking(container, profile, reason, slot) {
