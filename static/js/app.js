@@ -14,6 +14,7 @@ import { practiceView, agendaView, hoursView, absencesView, reasonsView } from "
 import { dashboardView, clientsView } from "./admin.js";
 import { teamView, invitationView, deskView, practiceDeskView } from "./desk.js";
 import { waitlistView } from "./waitlist.js";
+import { placesView } from "./places.js";
 
 const PATIENT = ["patient"];
 const PRACTITIONER = ["practitioner"];
@@ -38,6 +39,7 @@ const routes = [
   [/^\/pro\/agenda$/, requireRole(PRACTITIONER, agendaView)],
   [/^\/pro\/hours$/, requireRole(PRACTITIONER, hoursView)],
   [/^\/pro\/absences$/, requireRole(PRACTITIONER, absencesView)],
+  [/^\/pro\/places$/, requireRole(PRACTITIONER, placesView)],
   [/^\/pro\/reasons$/, requireRole(PRACTITIONER, reasonsView)],
   [/^\/pro\/team$/, requireRole(PRACTITIONER, teamView)],
   [/^\/invitations\/([A-Za-z0-9_-]+)$/, invitationView],

@@ -462,7 +462,9 @@ function span(a, tz) {
 
 export async function hoursView(main) {
   main.append(heading(t("hours.title")), h("p", {}, t("hours.intro")));
-  const [availability, reasons] = await Promise.all([get("/api/v1/me/availability"), get("/api/v1/me/visit-reasons")]);
+  const [availability, reasons, sites] = await Promise.all([
+    get("/api/v1/me/availability"), get("/api/v1/me/visit-reasons"), get("/api/v1/me/sites"),
+  ]);
   if (reasons.length === 0) {
     main.append(empty(t("hours.need_reasons")), h("p", {}, link("/pro/reasons", t("nav.reasons"))));
     return;
@@ -475,9 +477,13 @@ export async function hoursView(main) {
     const startField = field(t("hours.start"), { type: "time", class: "start", required: true, value: block.start });
     const endField = field(t("hours.end"), { type: "time", class: "end", required: true, value: block.end });
     const boxes = reasons.map((r) => checkbox(r.label, { class: "reason", value: r.id, checked: block.visit_reason_ids.includes(r.id) }));
+    // the site the block is held at: asked only of a practice with several (issue 26)
+    const site = field(t("sites.where"), { tag: "select", class: "site", options: sites.map((x) => [x.id, x.label]) });
+    site.input.value = block.site_id || (sites[0] ? sites[0].id : "");
+    site.wrap.hidden = sites.length < 2;
     const row = h("li", { class: "card block" },
       h("fieldset", {}, h("legend", {}, t("hours.block", { n })),
-        h("div", { class: "grid" }, weekday.wrap, startField.wrap, endField.wrap),
+        h("div", { class: "grid" }, weekday.wrap, startField.wrap, endField.wrap, site.wrap),
         h("fieldset", { class: "reasons" }, h("legend", {}, t("hours.reasons")), boxes.map((b) => b.wrap)),
         h("button", { type: "button", class: "danger", on: { click: () => { row.remove(); notify(t("hours.removed")); } } }, t("hours.remove"))));
     rows.append(row);
@@ -491,7 +497,7 @@ export async function hoursView(main) {
     main.append(empty(t("hours.idle_reasons", { labels: idle.map((r) => r.label).join(", ") }), { id: "idle-reasons" }));
   }
   const add = h("button", { type: "button", class: "secondary", id: "add-block", on: { click: () => {
-    const row = addRow({ weekday: 0, start: "09:00", end: "12:00", visit_reason_ids: reasons.map((r) => r.id) });
+    const row = addRow({ weekday: 0, start: "09:00", end: "12:00", visit_reason_ids: reasons.map((r) => r.id), site_id: null });
     row.querySelector("select").focus();
   } } }, t("hours.add"));
   main.append(form(async () => {
@@ -500,6 +506,7 @@ export async function hoursView(main) {
       start: row.querySelector("input.start").value.slice(0, 5),
       end: row.querySelector("input.end").value.slice(0, 5),
       visit_reason_ids: [...row.querySelectorAll("input.reason:checked")].map((c) => c.value),
+      site_id: row.querySelector("select.site").value || null,
     }));
     await put("/api/v1/me/availability", { timezone: availability.timezone, weekly });
     notify(t("common.saved"), "success");

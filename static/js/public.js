@@ -42,6 +42,7 @@ export async function homeView(main) {
   });
   const specialty = field(t("search.specialty"), { tag: "select", name: "specialty", options: [["", t("search.any")]] });
   const city = field(t("search.city"), { name: "city", autocomplete: "address-level2" });
+  const postcode = field(t("search.postcode"), { name: "postcode", inputmode: "numeric", maxlength: 5, autocomplete: "postal-code" });
   const name = field(t("search.name"), { name: "q", type: "search" });
   const fillSpecialties = () => {
     const chosen = list.find((p) => p.id === profession.input.value);
@@ -53,6 +54,7 @@ export async function homeView(main) {
   fillSpecialties();
   specialty.input.value = params.get("specialty") || "";
   city.input.value = params.get("city") || "";
+  postcode.input.value = params.get("postcode") || "";
   name.input.value = params.get("q") || "";
   profession.input.addEventListener("change", fillSpecialties);
   const results = section({ heading: "results-title", title: t("search.results"), class: "results" });
@@ -64,13 +66,13 @@ export async function homeView(main) {
       on: {
         submit: (event) => {
           event.preventDefault();
-          const q = query({ profession: profession.input.value, specialty: specialty.input.value, city: city.input.value.trim(), q: name.input.value.trim() });
+          const q = query({ profession: profession.input.value, specialty: specialty.input.value, city: city.input.value.trim(), postcode: postcode.input.value.trim(), q: name.input.value.trim() });
           window.history.replaceState(null, "", `/${q}`);
           search(results, q);
         },
       },
     },
-    h("div", { class: "grid" }, profession.wrap, specialty.wrap, city.wrap, name.wrap),
+    h("div", { class: "grid" }, profession.wrap, specialty.wrap, city.wrap, postcode.wrap, name.wrap),
     h("button", { type: "submit" }, t("search.submit")),
   );
   main.append(form, results);
@@ -150,7 +152,9 @@ export async function practitionerView(main, id) {
     h(
       "dl",
       { class: "facts" },
-      h("dt", {}, t("practitioner.address")), h("dd", {}, profile.address),
+      ...(profile.sites.length > 1
+        ? [h("dt", {}, t("practitioner.sites")), h("dd", { id: "sites" }, h("ul", {}, profile.sites.map((s) => h("li", {}, siteText(s)))))]
+        : [h("dt", {}, t("practitioner.address")), h("dd", {}, profile.address)]),
       ...(profile.practice_mode ? [h("dt", {}, t("practitioner.mode")), h("dd", {}, t(`mode.${profile.practice_mode}`))] : []),
       ...(profile.titles.length ? [h("dt", {}, t("practitioner.titles")), h("dd", { id: "titles" }, profile.titles.join(" · "))] : []),
       h("dt", {}, t("practitioner.sector")), h("dd", {}, sectorLabel(profile.convention_sector)),
@@ -177,11 +181,19 @@ export async function practitionerView(main, id) {
   main.append(joinSection(profile));
 }
 
+/** A site as a line: "Annexe — 3 rue Hoche, 78000 Versailles". */
+function siteText(site) {
+  return `${site.label} — ${[site.address, `${site.postcode} ${site.city}`.trim()].filter(Boolean).join(", ")}`;
+}
+
 function confirmBooking(container, profile, reason, slot) {
   container.querySelector(".confirm")?.remove();
-  const when = fmtDateTime(slot.start, profile.timezone);
+  const site = profile.sites.find((s) => s.id === slot.site_id);
+  const when = fmtDateTime(slot.start, site ? site.timezone : profile.timezone);
   const box = h("div", { class: "confirm", role: "region", "aria-labelledby": "confirm-title", tabindex: "-1" });
   box.append(h("h3", { id: "confirm-title" }, t("book.confirm_title")), h("p", {}, t("book.summary", { reason: reason.label, when, name: profile.display_name })));
+  // where: asked of a practice with several sites (the slot names its own)
+  if (site && profile.sites.length > 1) box.append(h("p", { class: "site" }, t("book.at_site", { site: siteText(site) })));
   if (!session.account) {
     // kept through the sign-in, or the sign-up and its e-mail check (maybe in another tab)
     keepPendingBooking(profile.id, reason.id, slot.start);

@@ -14,7 +14,7 @@ const API_DOCUMENT = "API (OpenAPI)";
 const NAV_BY_ROLE = {
   patient: [["/account", "nav.appointments"], ["/account/privacy", "nav.privacy"], ["/account/security", "nav.security"]],
   practitioner: [
-    ["/pro", "nav.practice"], ["/pro/agenda", "nav.agenda"], ["/pro/hours", "nav.hours"], ["/pro/absences", "nav.absences"],
+    ["/pro", "nav.practice"], ["/pro/agenda", "nav.agenda"], ["/pro/hours", "nav.hours"], ["/pro/places", "nav.places"], ["/pro/absences", "nav.absences"],
     ["/pro/reasons", "nav.reasons"], ["/pro/team", "nav.team"], ["/account/security", "nav.security"],
   ],
   secretary: [["/desk", "nav.desk"], ["/account/security", "nav.security"]],

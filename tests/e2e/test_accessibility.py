@@ -33,6 +33,7 @@ SIGNED_IN = {
         "/pro/agenda",
         "/pro/agenda?view=day",
         "/pro/hours",
+        "/pro/places",
         "/pro/absences",
         "/pro/reasons",
         "/pro/team",
