@@ -739,6 +739,11 @@ def slot_paths(workload: Workload, count: int, name: str = "slots.txt") -> Path:
     )
 
 
+def matching_paths(name: str, query: str) -> Path:
+    """B6b: one search, each result with its ``next_slot``, a page of 20 (the default)."""
+    return lines_file(name, [f"/api/v1/practitioners?{query}&limit=20"])
+
+
 def search_paths() -> Path:
     lines = [
         f"/api/v1/practitioners?city={city}&profession={profession}&limit=10&slots_days=7"
@@ -822,6 +827,12 @@ def measure_postgres(run: Run) -> None:
         f["slots_p95_ms"] = latency(server, paths, profile).p95
         say("B6 practitioner search with slots")
         f["search_p95_ms"] = latency(server, search_paths(), profile).p95
+        say("B6b a search matching 10 practitioners, then one matching 200 or more")
+        # "Dr Bench 0000" names practitioners 0 to 9; no filter matches the whole directory
+        few = latency(server, matching_paths("search-10.txt", "q=bench%200000"), profile, share=2)
+        many = latency(server, matching_paths("search-all.txt", "q=bench"), profile, share=2)
+        f["search_matching"] = {"few_p95_ms": few.p95, "many_p95_ms": many.p95,
+                                "many": profile.practitioners}  # fmt: skip
         say("B7 login")
         emails = lines_file("emails.txt", [p["email"] for p in workload.patients])
         wrk(server, "login.lua", [emails, PASSWORD], connections=8, seconds=profile.warmup)
@@ -1258,6 +1269,15 @@ def rows_of(run: Run) -> list[Row]:
         ]),
         Row("B6", "practitioner search with slots (10 practitioners, 7 days) p95 (ms)",
             f["search_p95_ms"], None, None, 150, 20, lower=True),
+    ]  # fmt: skip
+    if "search_matching" in f:
+        m = f["search_matching"]
+        rows.append(
+            Row("B6b", f"search with next slots, a page of 20: p95 (ms) matching {m['many']} "
+                "practitioners ÷ matching 10", m["many_p95_ms"], m["few_p95_ms"],
+                m["many_p95_ms"] / m["few_p95_ms"], 2, 1.5, lower=True, unit="×")
+        )  # fmt: skip
+    rows += [
         Row("B7", "login password step requests/s ÷ raw argon2 verifications/s", f["login_rps"],
             a["argon2_per_s"], f["login_rps"] / a["argon2_per_s"], 0.75, 0.95, unit="%"),
         Row("B8", "/healthz p99 (ms) during a login flood", f["health_p99_ms"], None, None, 50, 10,

@@ -11,15 +11,15 @@ from app.booking.errors import (
 )
 from app.booking.rows import BookingOffer, Busy, Hours
 from app.booking.views import rules_of
-from app.schedule.hours import schedules
+from app.schedule.hours import stored_schedules
 from app.schedule.model import BookingRules, Interval, Schedule, Slot, Window
 from app.schedule.slots import FreeSlots, find_slot, lay_free
 from app.schedule.timegrid import ScheduleError
 
 
-def schedules_of(row: Hours, durations: dict[str, int]) -> list[Schedule]:
+def schedules_of(row: Hours, durations: dict[str, int]) -> tuple[Schedule, ...]:
     """The engine's schedules of ``row``'s practice for the visit reasons of ``durations``."""
-    return schedules(row.timezone, row.weekly, row.overrides, row.site_zones, durations)
+    return stored_schedules(row.timezone, row.weekly, row.overrides, row.site_zones, durations)
 
 
 def free_in(

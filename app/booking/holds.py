@@ -36,6 +36,7 @@ from app.audit.models import AuditAction
 from app.audit.service import Actor, AuditTrail
 from app.booking.availability import free_in
 from app.booking.base import BookingBase
+from app.booking.errors import InvalidQuery
 from app.booking.statements import LONGEST_VISIT
 from app.core import clock
 from app.core.crypto import DecryptionError
@@ -86,7 +87,10 @@ class Holds(BookingBase):
     async def offer_freed(self, practitioner_id: uuid.UUID, start: datetime, end: datetime) -> int:
         """Offer what ``[start, end)`` freed to the waiting entries, in order; how many offers."""
         now = clock.now()
-        start, end = max(start, now), min(end, start + MAX_WINDOW, now + timedelta(days=366))
+        start = max(start, now)
+        # the engine's window reaches a visit back; with it, at most ``MAX_WINDOW`` (the rest of a
+        # longer stretch is offered as these offers lapse, or as later changes free it)
+        end = min(end, start + MAX_WINDOW - LONGEST_VISIT, now + timedelta(days=366))
         if start >= end:
             return 0
         entries = await self.repository.waiting(practitioner_id, now)
@@ -105,9 +109,12 @@ class Holds(BookingBase):
             reason = self.reason_of(entry)
             if reason is None or reason not in inputs.durations:
                 continue
-            free = free_in(
-                inputs.practice, {reason: inputs.durations[reason]}, busy, window, now, reason
-            )
+            try:
+                free = free_in(
+                    inputs.practice, {reason: inputs.durations[reason]}, busy, window, now, reason
+                )
+            except InvalidQuery:  # hours the engine cannot lay: nothing to offer, the change stands
+                continue
             offered = await self.repository.offered_starts(entry.id)
             slot = next(
                 (

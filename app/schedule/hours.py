@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, time
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -118,6 +118,31 @@ def overrides_of(
 @cache
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
+
+
+#: stored hours read into schedules, by their stored text: a search lays fifty practices' hours
+#: per page, and parsing and validating each one's JSON was most of the time (bench B6b). A
+#: ``Schedule`` is immutable, so a memo of this pure function is never stale: a change of hours is
+#: another key. Bounded: a worker keeps at most this many practices' hours.
+SCHEDULE_MEMO = 2048
+
+
+def stored_schedules(
+    timezone: str, weekly: str, overrides: str, site_zones: str, durations: Mapping[str, int]
+) -> tuple[Schedule, ...]:
+    """``schedules`` of hours as the practice row stores them, memoised (``SCHEDULE_MEMO``)."""
+    return _memo(timezone, weekly, overrides, site_zones, tuple(sorted(durations.items())))
+
+
+@lru_cache(maxsize=SCHEDULE_MEMO)
+def _memo(
+    timezone: str,
+    weekly: str,
+    overrides: str,
+    site_zones: str,
+    durations: tuple[tuple[str, int], ...],
+) -> tuple[Schedule, ...]:
+    return tuple(schedules(timezone, weekly, overrides, site_zones, dict(durations)))
 
 
 def schedules(

@@ -261,6 +261,17 @@ async def test_hours_opened_or_freed_by_the_practice_go_to_the_list(people: Peop
     (dans,) = await _mine(dan)
     assert dans["offer"]["start"] == first[0]["start"]
 
+    # a long absence removed: more than the engine's longest window, offered without a hitch
+    long = await doctor.post(
+        "/api/v1/me/absences",
+        json={
+            "start": (clock.now() + timedelta(days=10)).isoformat(),
+            "end": (clock.now() + timedelta(days=60)).isoformat(),
+        },
+    )
+    assert long.status_code == 201, long.text
+    assert (await doctor.delete(f"/api/v1/me/absences/{long.json()['id']}")).status_code == 204
+
 
 async def test_fifty_claimers_and_bookers_race_for_one_slot_one_appointment(
     app: FastAPI, people: People, settings: Settings, sessions: async_sessionmaker[AsyncSession]
