@@ -54,7 +54,7 @@ from app.booking.errors import (
 from app.booking.holds import Holds
 from app.booking.models import AppointmentStatus
 from app.booking.notices import APPOINTMENT_NOTICE, Change, made_by, notice
-from app.booking.rows import Noticed, PracticeAppointment
+from app.booking.rows import BookingOffer, Noticed, PracticeAppointment
 from app.booking.statements import Inserted
 from app.booking.views import (
     MAX_LIST,
@@ -181,6 +181,27 @@ class AppointmentService(BookingBase):
             raise SlotUnavailable("This time was just booked by someone else.")
         return None
 
+    async def _offer_to(
+        self, principal: Principal, practitioner_id: uuid.UUID, visit_reason_id: uuid.UUID
+    ) -> tuple[BookingOffer, timedelta]:
+        """The practice's hours and this visit reason with its length, if the patient may book
+        it: 404 for a
+        practice not listed, 422 for a reason it does not offer, 409 for a reason closed to new
+        patients that this one is (a booking's checks, and a waiting-list request's)."""
+        offer = await self.repository.booking_inputs(
+            practitioner_id, visit_reason_id, principal.account_id
+        )
+        if offer is None:
+            raise PractitionerNotFound()
+        if offer.duration_minutes is None or not offer.active:
+            raise InvalidQuery(
+                "This practitioner offers no such visit reason.",
+                errors=[{"field": "visit_reason_id", "message": "unknown visit reason"}],
+            )
+        if not offer.new_patients and not offer.known:
+            raise SlotUnavailable("This visit reason is only for patients already followed here.")
+        return offer, timedelta(minutes=offer.duration_minutes)
+
     async def book(
         self,
         principal: Principal,
@@ -233,19 +254,7 @@ class AppointmentService(BookingBase):
             await self.throttle.hit(
                 f"booking:account:{principal.account_id}", self.throttle.policies.booking
             )
-        offer = await self.repository.booking_inputs(
-            practitioner_id, visit_reason_id, principal.account_id
-        )
-        if offer is None:
-            raise PractitionerNotFound()
-        if offer.duration_minutes is None or not offer.active:
-            raise InvalidQuery(
-                "This practitioner offers no such visit reason.",
-                errors=[{"field": "visit_reason_id", "message": "unknown visit reason"}],
-            )
-        if not offer.new_patients and not offer.known:
-            raise SlotUnavailable("This visit reason is only for patients already followed here.")
-        duration = timedelta(minutes=offer.duration_minutes)
+        offer, duration = await self._offer_to(principal, practitioner_id, visit_reason_id)
         now = clock.now()
         busy = await self.repository.busy(practitioner_id, start, start + duration, exclude=held_by)
         slot = bookable_slot(offer, str(visit_reason_id), start, now, busy)

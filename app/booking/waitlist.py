@@ -25,8 +25,6 @@ from app.booking.errors import (
     AlreadyWaiting,
     InvalidQuery,
     NoOffer,
-    PractitionerNotFound,
-    SlotUnavailable,
     WaitlistEntryNotFound,
 )
 from app.booking.holds import Holds, waitlist_aad
@@ -79,18 +77,7 @@ class WaitlistService(AppointmentService):
         before: datetime,
     ) -> EntryView:
         await require(self.session, principal.account_id, Gate.BOOKING)
-        offer = await self.repository.booking_inputs(
-            practitioner_id, visit_reason_id, principal.account_id
-        )
-        if offer is None:
-            raise PractitionerNotFound()
-        if offer.duration_minutes is None or not offer.active:
-            raise InvalidQuery(
-                "This practitioner offers no such visit reason.",
-                errors=[{"field": "visit_reason_id", "message": "unknown visit reason"}],
-            )
-        if not offer.new_patients and not offer.known:
-            raise SlotUnavailable("This visit reason is only for patients already followed here.")
+        offer, _duration = await self._offer_to(principal, practitioner_id, visit_reason_id)
         now = clock.now()
         if before <= now + timedelta(minutes=offer.min_notice_minutes):
             raise InvalidQuery(
