@@ -513,10 +513,11 @@ class AppointmentService(BookingBase):
         practitioner and the patient told as for any cancellation by the patient, and every
         visit reason of the patient's appointments, past ones too, erased (C7). The notices are
         written now, before the account stops naming anyone (``MailQueue.write_now``)."""
-        cancelled = await self._cancel_ahead(principal, "erasure", at_once=True)
-        # the waiting list's requests go too; a slot one held goes to the next patient
+        # the waiting list's requests go first (a slot one held goes to the next patient), so
+        # that the times the erasure frees are not offered back to this very patient
         for practitioner_id in await self.repository.waited_practitioners(principal.account_id):
             await self._holds().end_entries(principal.account_id, practitioner_id)
+        cancelled = await self._cancel_ahead(principal, "erasure", at_once=True)
         await self.repository.forget_reasons_of_patient(principal.account_id)
         # replayable answers name the patient's relatives; they would outlive the erasure by a day
         await self.repository.forget_idempotency_keys_of(principal.account_id)
@@ -579,6 +580,8 @@ class AppointmentService(BookingBase):
                 await self.announce_at_once(Change.CANCELLED, row, by=by, sequence=row.sequence + 1)
             else:
                 self.announce(Change.CANCELLED, row, by=by, sequence=row.sequence + 1)
+            # the time is free: the practice's waiting list is offered it
+            await self._holds().offer_freed(row.practitioner_id, row.start_at, row.end_at)
         return len(rows)
 
     async def for_export(self, principal: Principal) -> list[AppointmentView]:

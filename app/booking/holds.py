@@ -177,6 +177,14 @@ class Holds(BookingBase):
             await self.offer_freed(offer.practitioner_id, offer.start_at, offer.end_at)
         return len(lapsed)
 
+    async def end_stale(self) -> int:
+        """Delete the requests past their date or ended by a booking; a slot one of them still
+        held goes to the next entry. How many slots were held."""
+        held = await self.repository.end_stale_entries(clock.now())
+        for practitioner_id, start, end in held:
+            await self.offer_freed(practitioner_id, start, end)
+        return len(held)
+
     async def end_entries(
         self, patient_id: uuid.UUID, practitioner_id: uuid.UUID, entry_ids: Sequence[uuid.UUID] = ()
     ) -> int:
@@ -205,10 +213,10 @@ async def offer_widened_hours(session: AsyncSession, event: HoursWidened) -> Non
 
 
 async def lapse_job(session: AsyncSession, settings: Settings) -> str:
-    """The ``waitlist-offers`` job: lapse unclaimed offers (their slots to the next entries), and
-    end the entries whose date has passed."""
+    """The ``waitlist-offers`` job: lapse unclaimed offers and end the requests past their date
+    or ended by a booking; each slot so released goes to the next entry in order."""
     mail = MailQueue(lambda: session, Stager(settings))
     holds = Holds(session, settings, AuditTrail.for_settings(session, settings), None, mail)
     lapsed = await holds.lapse_offers()
-    expired = await holds.repository.end_expired_entries(clock.now())
-    return f"{lapsed} offers lapsed, {expired} requests past their date ended"
+    ended = await holds.end_stale()
+    return f"{lapsed} offers lapsed, {ended} held slots of ended requests offered again"

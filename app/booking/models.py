@@ -192,12 +192,16 @@ class WaitlistEntry(SQLModel, table=True):
     __tablename__ = "waitlist_entry"
     __table_args__ = (
         sa.Index("ix_waitlist_practitioner_order", "practitioner_id", "created_at", "id"),
+        # one request per patient and practitioner, whatever the timing of two joins
+        sa.UniqueConstraint(
+            "patient_id", "practitioner_id", name="uq_waitlist_patient_practitioner"
+        ),
     )
 
     id: uuid.UUID = Field(sa_type=sa.Uuid, primary_key=True)
     patient_id: uuid.UUID = Field(
         sa_column=sa.Column(
-            sa.Uuid, sa.ForeignKey("account.id", ondelete="CASCADE"), nullable=False, index=True
+            sa.Uuid, sa.ForeignKey("account.id", ondelete="CASCADE"), nullable=False
         )
     )
     practitioner_id: uuid.UUID = Field(

@@ -57,19 +57,22 @@ from app.booking.statements import (
     relative_table,
 )
 from app.core import clock
-from app.core.db import lock_until_commit
+from app.core.db import insert_for, lock_until_commit
 from app.core.repository import changed
 from app.practice.models import site_table
 
 
 def ended_by_booking() -> sa.ColumnElement[bool]:
-    """A waiting-list entry has ended when its patient has booked that practitioner since making
-    it, by any channel. Read where entries are, not written at each booking: the booking path
-    stays as it is (bench B1), and an entry so ended is never offered anything again."""
+    """A waiting-list entry has ended when its patient has booked that practitioner for
+    themselves since making it, by any channel (a relative's visit is another person's). Read
+    where entries are, not written at each booking: the booking path stays as it is (bench B1).
+    An entry so ended is never offered anything again, and the ``waitlist-offers`` job deletes
+    it within a minute, passing a slot it held to the next entry (``Holds.end_stale``)."""
     w = waitlist_table
     return sa.exists().where(
         a.c.patient_id == w.c.patient_id,
         a.c.practitioner_id == w.c.practitioner_id,
+        a.c.relative_id.is_(None),
         a.c.created_at >= w.c.created_at,
     )
 
@@ -542,8 +545,17 @@ class BookingRepository:
 
     # the waiting list (``app.booking.holds``, ``app.booking.waitlist``)
 
-    async def add_entry(self, entry: dict[str, Any]) -> None:
-        await self.session.execute(sa.insert(waitlist_table), entry)
+    async def add_entry(self, entry: dict[str, Any]) -> bool:
+        """Insert the entry unless the patient already waits for that practitioner (a concurrent
+        request included: the unique index decides); whether it was inserted."""
+        dialect = self.session.get_bind().dialect.name
+        statement = (
+            insert_for(dialect, waitlist_table)
+            .values(entry)
+            .on_conflict_do_nothing()
+            .returning(waitlist_table.c.id)
+        )
+        return (await self.session.execute(statement)).first() is not None
 
     async def entries_of(self, patient_id: uuid.UUID) -> Sequence[WaitlistRow]:
         """The patient's entries, each with its pending offer (if any) and practice's name."""
@@ -558,9 +570,14 @@ class BookingRepository:
                 o.c.end_at.label("offer_end"),
                 o.c.site_id.label("offer_site_id"),
                 o.c.hold_until,
-                p.c.timezone,
+                # the offer's time in its site's zone, as its mail tells it
+                sa.func.coalesce(site_table.c.timezone, p.c.timezone).label("timezone"),
             )
-            .select_from(w.join(p, p.c.id == w.c.practitioner_id).outerjoin(o, pending))
+            .select_from(
+                w.join(p, p.c.id == w.c.practitioner_id)
+                .outerjoin(o, pending)
+                .outerjoin(site_table, site_table.c.id == o.c.site_id)
+            )
             .where(w.c.patient_id == patient_id, ~ended_by_booking())
             .order_by(w.c.created_at, w.c.id)
         )
@@ -625,8 +642,22 @@ class BookingRepository:
         return (await self.session.execute(query)).one_or_none()
 
     async def lapse_offers(self, now: datetime) -> Sequence[Any]:
-        """Pending offers whose hold has ended: no longer pending, their entries waiting again."""
+        """Pending offers whose hold has ended: no longer pending, their entries waiting again.
+        The entries are locked first, then the offers, as a claim and ``offer_freed`` lock them
+        (one order on PostgreSQL: no deadlock between a late claim and this job)."""
         w, o = waitlist_table, offer_table
+        lapsing = sa.and_(o.c.entry_id == w.c.id, o.c.pending.is_(True), o.c.hold_until <= now)
+        entries = (
+            (
+                await self.session.execute(
+                    sa.select(w.c.id).where(sa.exists().where(lapsing)).with_for_update()
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if not entries:
+            return []
         due = (
             await self.session.execute(
                 sa.select(
@@ -638,21 +669,16 @@ class BookingRepository:
                     w.c.patient_id,
                 )  # fmt: skip
                 .select_from(o.join(w, w.c.id == o.c.entry_id))
-                .where(o.c.pending.is_(True), o.c.hold_until <= now)
+                .where(w.c.id.in_(entries), o.c.pending.is_(True), o.c.hold_until <= now)
                 .order_by(o.c.hold_until, o.c.id)
-                .limit(500)
-                .with_for_update(of=o)
             )
         ).all()
-        if due:
-            await self.session.execute(
-                sa.update(o).where(o.c.id.in_([d.id for d in due])).values(pending=False)
-            )
-            await self.session.execute(
-                sa.update(w)
-                .where(w.c.id.in_([d.entry_id for d in due]))
-                .values(status=WaitlistStatus.WAITING.value)
-            )
+        await self.session.execute(
+            sa.update(o).where(o.c.id.in_([d.id for d in due])).values(pending=False)
+        )
+        await self.session.execute(
+            sa.update(w).where(w.c.id.in_(entries)).values(status=WaitlistStatus.WAITING.value)
+        )
         return due
 
     async def end_entries(
@@ -687,22 +713,32 @@ class BookingRepository:
         )
         return changed(result)
 
-    async def has_entries(self, patient_id: uuid.UUID, practitioner_id: uuid.UUID) -> bool:
-        w = waitlist_table
-        query = sa.select(w.c.id).where(
-            w.c.patient_id == patient_id,
-            w.c.practitioner_id == practitioner_id,
-            ~ended_by_booking(),
-        )
-        return (await self.session.execute(query.limit(1))).first() is not None
+    async def end_stale_entries(self, now: datetime) -> list[tuple[uuid.UUID, datetime, datetime]]:
+        """Delete the entries past their date and those ended by a booking; the practitioner and
+        time of each slot one of them still held, to offer again."""
+        w, o = waitlist_table, offer_table
+        stale = sa.or_(w.c.before_at <= now, ended_by_booking())
+        held = (
+            await self.session.execute(
+                sa.select(o.c.practitioner_id, o.c.start_at, o.c.end_at)
+                .select_from(o.join(w, w.c.id == o.c.entry_id))
+                .where(stale, o.c.pending.is_(True), o.c.hold_until > now)
+            )
+        ).all()
+        await self.session.execute(sa.delete(w).where(stale))
+        return [(row.practitioner_id, row.start_at, row.end_at) for row in held]
 
-    async def end_expired_entries(self, now: datetime) -> int:
-        """Delete the entries past their date, and those ended by a booking."""
+    async def drop_ended(self, patient_id: uuid.UUID, practitioner_id: uuid.UUID) -> None:
+        """Delete the patient's entry with the practitioner if a booking ended it (a new request
+        takes its place: one per practitioner, ``uq_waitlist_patient_practitioner``)."""
         w = waitlist_table
-        result = await self.session.execute(
-            sa.delete(w).where(sa.or_(w.c.before_at <= now, ended_by_booking()))
+        await self.session.execute(
+            sa.delete(w).where(
+                w.c.patient_id == patient_id,
+                w.c.practitioner_id == practitioner_id,
+                ended_by_booking(),
+            )
         )
-        return changed(result)
 
     async def set_feed(self, practice_id: uuid.UUID, token_hash: str, at: datetime) -> None:
         """The practice's feed is now this token's; the one before stops at once."""

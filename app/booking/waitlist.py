@@ -30,7 +30,7 @@ from app.booking.errors import (
 from app.booking.holds import Holds, waitlist_aad
 from app.booking.models import WaitlistStatus
 from app.booking.rows import WaitlistRow
-from app.booking.views import Booked, zone_named
+from app.booking.views import Booked, caller_key, zone_named
 from app.charter.model import Gate
 from app.consent.service import require
 from app.core import clock
@@ -89,17 +89,15 @@ class WaitlistService(AppointmentService):
                 f"This practitioner books at most {offer.max_horizon_days} days ahead.",
                 errors=[{"field": "before", "message": "beyond the booking horizon"}],
             )
-        if await self.repository.has_entries(principal.account_id, practitioner_id):
-            raise AlreadyWaiting(
-                "You already wait for an earlier slot here; leave that request to ask another."
-            )
+        # a request a booking ended gives way to this one at once (one per practitioner)
+        await self.repository.drop_ended(principal.account_id, practitioner_id)
         if await self.repository.count_entries(principal.account_id) >= MAX_ENTRIES:
             raise InvalidQuery(f"At most {MAX_ENTRIES} waiting-list requests at once.")
         entry_id = uuid.uuid4()
         sealed = self.cipher.encrypt(
             json.dumps({"id": str(visit_reason_id)}), associated_data=waitlist_aad(entry_id)
         )
-        await self.repository.add_entry(
+        added = await self.repository.add_entry(
             {
                 "id": entry_id,
                 "patient_id": principal.account_id,
@@ -110,6 +108,10 @@ class WaitlistService(AppointmentService):
                 "created_at": now,
             }
         )
+        if not added:
+            raise AlreadyWaiting(
+                "You already wait for an earlier slot here; leave that request to ask another."
+            )
         await self._record(
             AuditAction.WAITLIST_JOINED,
             actor=principal.actor,
@@ -177,8 +179,14 @@ class WaitlistService(AppointmentService):
         """Book the slot held for the request: 409 ``offer_unavailable`` if none is held now.
         The booking is any patient's (``AppointmentService.book``), the request's own hold left
         out of the busy time; the request then ends."""
+        # the key is the claim's: bound to the request, so that a retry after the request ended
+        # (it ends with the booking) finds the first answer
+        key = f"waitlist:{entry_id}:{idempotency_key}" if idempotency_key is not None else None
         found = await self.repository.offer_of(entry_id, principal.account_id)
         if found is None:
+            replay = await self._replay_claim(principal, key)
+            if replay is not None:
+                return replay
             raise WaitlistEntryNotFound()
         if found.offer_id is None or found.hold_until <= clock.now():
             raise NoOffer("No slot is held for this request now; it stays on the list.")
@@ -190,7 +198,7 @@ class WaitlistService(AppointmentService):
             practitioner_id=found.practitioner_id,
             visit_reason_id=uuid.UUID(reason),
             start=found.start_at,
-            idempotency_key=idempotency_key,
+            idempotency_key=key,
             held_by=found.offer_id,
         )
         await self.repository.end_entries(principal.account_id, found.practitioner_id, [entry_id])
@@ -203,3 +211,13 @@ class WaitlistService(AppointmentService):
             details={"appointment_id": str(booked.body["id"])},
         )
         return booked
+
+    async def _replay_claim(self, principal: Principal, key: str | None) -> Booked | None:
+        """The first answer to a claim sent again with its key, once its request has ended."""
+        if key is None:
+            return None
+        scoped = caller_key(principal, key)
+        stored = await self.repository.replayed(principal.account_id, scoped)
+        if stored is None:
+            return None
+        return await self._replay(principal, scoped, stored.request_hash)

@@ -9,7 +9,6 @@ exist to be found and booked); nothing secret is printed.
 from __future__ import annotations
 
 import json
-import re
 import secrets
 import uuid
 from datetime import timedelta
@@ -31,17 +30,11 @@ from app.core.hashing import PasswordHasher
 from app.core.settings import Settings
 from app.demo.report import DemoReport
 from app.practice.models import PracticeStatus, Site, VisitReason
-from app.practice.profile import search_key
+from app.practice.profile import postcode_in, search_key
 from app.practice.repository import PracticeRepository
 from app.practice.service import MAIN_SITE_LABEL, ensure_all
 
 DEMO_PATIENT = "patient@demo.erdv.localhost"
-
-
-def _postcode(address: str) -> str:
-    """The five-digit postcode written in a demo address ("12 rue de Rivoli, 75004 Paris")."""
-    found = re.search(r"\b(\d{5})\b", address)
-    return found.group(1) if found else ""
 
 
 # (email, name, profession, specialty, city, address, [(reason, minutes)])
@@ -148,7 +141,7 @@ async def seed_demo_practices(
                     address=address,
                     city=city,
                     city_key=search_key(city),
-                    postcode=_postcode(address),
+                    postcode=postcode_in(address),
                     created_at=clock.now(),
                 )
                 await practices.add_site(site)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from app.accounts.principal import Principal
@@ -153,9 +153,16 @@ class PlacesService(PracticeService):
         if len(sites) == 1:
             raise LastSite("A practice keeps at least one site; edit this one instead.")
         named = str(site_id)
+        # dates past hold no visit and no slot: only those from yesterday on (any zone's today)
+        since = (clock.now() - timedelta(days=1)).date().isoformat()
         blocks = [
             *load_weekly(practice.weekly),
-            *(b for held in load_overrides(practice.overrides).values() for b in held),
+            *(
+                b
+                for day, held in load_overrides(practice.overrides).items()
+                if day >= since
+                for b in held
+            ),
         ]
         if any(b.get("site_id") == named for b in blocks):
             raise SiteInUse(
@@ -251,19 +258,23 @@ class PlacesService(PracticeService):
             details={"date": body.date.isoformat(), "blocks": len(blocks)},
         )
         if blocks:
-            day_start = datetime.combine(body.date, time(0), tz)
-            await hours_widened.fire(
-                self.session,
-                HoursWidened(
-                    practice.id,
-                    day_start - timedelta(hours=14),  # the day in any site's zone
-                    day_start + timedelta(days=1, hours=14),
-                    self.audit,
-                    self.settings,
-                    self.mail,
-                ),
-            )
+            await self._widened(practice.id, body.date, tz)
         return load_overrides(text)[body.date.isoformat()]
+
+    async def _widened(self, practice_id: uuid.UUID, day: date, tz: tzinfo) -> None:
+        """Hours may have opened on ``day``: the waiting list may want them (``hours_widened``)."""
+        day_start = datetime.combine(day, time(0), tz)
+        await hours_widened.fire(
+            self.session,
+            HoursWidened(
+                practice_id,
+                day_start - timedelta(hours=14),  # the day in any site's zone
+                day_start + timedelta(days=1, hours=14),
+                self.audit,
+                self.settings,
+                self.mail,
+            ),
+        )
 
     async def remove_override(self, principal: Principal, day: date) -> None:
         """Back to the weekly hours on that date."""
@@ -281,3 +292,5 @@ class PlacesService(PracticeService):
             object_id=practice.id,
             details={"date": day.isoformat()},
         )
+        # the weekly hours back on that day may open what the override had closed
+        await self._widened(practice.id, day, zone(practice.timezone) or UTC)

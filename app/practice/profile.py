@@ -11,6 +11,7 @@ Ordre's own site (each Order has one, and not every profession has an Order). Th
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from typing import Final
 from urllib.parse import urlencode
@@ -53,3 +54,13 @@ def zone(key: str) -> ZoneInfo | None:
         return ZoneInfo(key)
     except (ZoneInfoNotFoundError, ValueError):  # pragma: no cover - listed zones load
         return None
+
+
+_POSTCODE = re.compile(r"\b(\d{5})\b")
+
+
+def postcode_in(address: str) -> str:
+    """The five-digit postcode written in an address ("12 rue de Rivoli, 75004 Paris"), or "":
+    a site made from a profile's address is found by its postcode (``app.practice.places``)."""
+    found = _POSTCODE.search(address)
+    return found.group(1) if found else ""

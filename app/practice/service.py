@@ -42,6 +42,7 @@ from app.practice.hooks import AbsenceAdded, HoursWidened, absence_added, hours_
 from app.practice.models import Absence, Practice, PracticeStatus, Site, VisitReason
 from app.practice.profile import (
     directory_url,
+    postcode_in,
     search_key,
     zone,
 )
@@ -192,9 +193,13 @@ class PracticeService:
     async def _mirror_main_site(self, practice: Practice, values: dict[str, Any]) -> None:
         """The v1 profile's address, city and zone are the main site's (``app.practice.places``):
         edit it with them, or create it when the practice first says where it is."""
-        place = {k: values[k] for k in ("address", "city", "city_key", "timezone") if k in values}
+        place: dict[str, Any] = {
+            k: values[k] for k in ("address", "city", "city_key", "timezone") if k in values
+        }
         if not place:
             return
+        if postcode_in(place.get("address", "")):  # an address that says its postcode
+            place["postcode"] = postcode_in(place["address"])
         sites = await self.repository.sites(practice.id)
         if sites:
             await self.repository.update_site(sites[0].id, **place)
@@ -217,6 +222,7 @@ class PracticeService:
             address=merged["address"],
             city=merged["city"],
             city_key=merged["city_key"],
+            postcode=postcode_in(merged["address"]),
             timezone=merged["timezone"],
             created_at=clock.now(),
         )

@@ -6,6 +6,7 @@ Create Date: 2026-12-03 20:00:00.000000
 """
 
 import json
+import re
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -92,7 +93,7 @@ def _main_sites() -> None:
                 address=row.address,
                 city=row.city,
                 city_key=row.city_key,
-                postcode='',
+                postcode=_postcode_in(row.address),
                 timezone=row.timezone,
                 created_at=now,
             )
@@ -106,6 +107,13 @@ def _main_sites() -> None:
                 site_zones=json.dumps({str(site_id): row.timezone}),
             )
         )
+
+
+def _postcode_in(address: str) -> str:
+    """The five-digit postcode an address says, as ``app.practice.profile.postcode_in`` finds it
+    (copied: a migration does not follow the code it was written beside)."""
+    found = re.search(r'\b(\d{5})\b', address)
+    return found.group(1) if found else ''
 
 
 def downgrade() -> None:

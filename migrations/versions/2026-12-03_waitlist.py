@@ -31,8 +31,10 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(['patient_id'], ['account.id'], ondelete='CASCADE'),
         sa.ForeignKeyConstraint(['practitioner_id'], ['practice.id'], ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint(
+            'patient_id', 'practitioner_id', name='uq_waitlist_patient_practitioner'
+        ),
     )
-    op.create_index('ix_waitlist_entry_patient_id', 'waitlist_entry', ['patient_id'])
     op.create_index(
         'ix_waitlist_practitioner_order', 'waitlist_entry', ['practitioner_id', 'created_at', 'id']
     )
@@ -60,5 +62,4 @@ def downgrade() -> None:
     op.drop_index('ix_waitlist_offer_hold', table_name='waitlist_offer')
     op.drop_table('waitlist_offer')
     op.drop_index('ix_waitlist_practitioner_order', table_name='waitlist_entry')
-    op.drop_index('ix_waitlist_entry_patient_id', table_name='waitlist_entry')
     op.drop_table('waitlist_entry')

@@ -247,6 +247,18 @@ async def test_hours_opened_or_freed_by_the_practice_go_to_the_list(people: Peop
     assert opened.status_code == 201, opened.text
     (carols,) = await _mine(carol)
     assert carols["offer"]["start"].startswith(f"{(day + timedelta(days=1)).isoformat()}T18:00")
+    # and a day closed, then opened again by removing its override, is offered too
+    closed_day = (day + timedelta(days=2)).isoformat()
+    closing = await doctor.post("/api/v1/me/overrides", json={"date": closed_day, "blocks": []})
+    assert closing.status_code == 201, closing.text
+    erin = await patient(people)
+    assert (
+        await _join(erin, doctor, reason, clock.now() + timedelta(days=5, hours=12))
+    ).status_code == 201
+    assert (await _mine(erin))[0]["status"] == "waiting"
+    assert (await doctor.delete(f"/api/v1/me/overrides/{closed_day}")).status_code == 204
+    (erins,) = await _mine(erin)
+    assert erins["offer"]["start"].startswith(f"{closed_day}T09:00")
 
     # a visit moved to a later time leaves its old one to the list
     first = await slots(
@@ -340,3 +352,74 @@ async def test_the_patients_export_holds_the_requests_and_an_erasure_ends_them(
     async with sessions() as session:
         count = sa.select(sa.func.count()).select_from(waitlist_table)
         assert (await session.execute(count)).scalar_one() == 0
+
+
+async def test_a_held_slot_its_patient_no_longer_needs_goes_to_the_next_within_a_minute(
+    app: FastAPI, people: People, settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Alice holds an offer, then books another time herself: her request has ended, and the
+    job passes the slot she held to Carol (who is not told of Alice's booking for a relative)."""
+    doctor, (reason,) = await ready_practitioner(people)
+    bob, alice, carol = [await patient(people) for _ in range(3)]
+    at = soon(24 * 60)
+    booked = (await book(bob, doctor.account_id, reason, at)).json()
+    before = at + timedelta(days=2)
+    assert (await _join(alice, doctor, reason, before)).status_code == 201
+    assert (await _join(carol, doctor, reason, before)).status_code == 201
+    # a relative's visit is another person's: alice still waits for herself
+    child = await alice.post(
+        "/api/v1/me/relatives", json={"full_name": "Léo Petit", "birth_date": "2019-04-02"}
+    )
+    assert child.status_code == 201, child.text
+    for_child = await alice.post(
+        "/api/v1/appointments",
+        json={"practitioner_id": doctor.account_id, "visit_reason_id": reason,
+              "start": (at + timedelta(hours=2)).isoformat(), "relative_id": child.json()["id"]},
+    )  # fmt: skip
+    assert for_child.status_code == 201, for_child.text
+    assert [e["status"] for e in await _mine(alice)] == ["waiting"]
+
+    assert (await bob.post(f"/api/v1/appointments/{booked['id']}/cancel")).status_code == 200
+    assert (await _mine(alice))[0]["status"] == "offered"
+    assert (
+        await book(alice, doctor.account_id, reason, at + timedelta(hours=3))
+    ).status_code == 201
+    assert await _mine(alice) == []
+    await run_job(app.state.session_factory, settings, WAITLIST_JOB, force=True)
+    (carols,) = await _mine(carol)
+    assert carols["status"] == "offered"
+    assert datetime.fromisoformat(carols["offer"]["start"]) == at
+    # and alice may ask again at once: the request her booking ended gave way
+    assert (await _join(alice, doctor, reason, before)).status_code == 201
+
+
+async def test_a_claim_sent_again_with_its_key_gets_its_first_answer(
+    people: People, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    doctor, (reason,) = await ready_practitioner(people)
+    bob, alice = await patient(people), await patient(people)
+    at = soon(24 * 60)
+    booked = (await book(bob, doctor.account_id, reason, at)).json()
+    entry = (await _join(alice, doctor, reason, at + timedelta(days=1))).json()
+    # two joins at once: one request, the other told so
+    twice = await asyncio.gather(
+        _join(alice, doctor, reason, at + timedelta(days=1)),
+        _join(alice, doctor, reason, at + timedelta(days=1)),
+    )
+    for response in twice:
+        assert_problem(response, 409, "already_waiting")
+    assert (await bob.post(f"/api/v1/appointments/{booked['id']}/cancel")).status_code == 200
+    key = {"Idempotency-Key": "claim-once"}
+    first = await alice.post(f"/api/v1/waitlist/{entry['id']}/claim", headers=key)
+    assert first.status_code == 201, first.text
+    again = await alice.post(f"/api/v1/waitlist/{entry['id']}/claim", headers=key)
+    assert again.status_code == 201, again.text
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    assert await _booked_at(sessions, at) == 1
+    # without the key, or with another, the ended request is simply gone
+    assert_problem(await alice.post(f"/api/v1/waitlist/{entry['id']}/claim"), 404, "not_found")
+    other = {"Idempotency-Key": "claim-twice"}
+    assert_problem(
+        await alice.post(f"/api/v1/waitlist/{entry['id']}/claim", headers=other), 404, "not_found"
+    )

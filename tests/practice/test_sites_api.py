@@ -33,6 +33,33 @@ def _day(day: date, zone: ZoneInfo = PARIS) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+def _last_sunday(year: int, month: int) -> date:
+    last = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+    return last - timedelta(days=(last.weekday() - 6) % 7)
+
+
+def _next_change(month: int) -> date:
+    """The next last Sunday of ``month`` at least two days ahead: Paris changes its clocks then."""
+    today = _ahead(0)
+    return next(
+        d
+        for d in (_last_sunday(today.year, month), _last_sunday(today.year + 1, month))
+        if d >= today + timedelta(days=2)
+    )
+
+
+def _plain_sundays(*changes: date) -> tuple[date, date]:
+    """The first two Sundays at least two days ahead on which the clocks do not change."""
+    day = _ahead(2)
+    day += timedelta(days=(6 - day.weekday()) % 7)
+    found: list[date] = []
+    while len(found) < 2:
+        if day not in changes:
+            found.append(day)
+        day += timedelta(days=7)
+    return found[0], found[1]
+
+
 def _fields(site: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in site.items() if k != "id"}
 
@@ -185,7 +212,7 @@ async def test_sites_are_checked_and_private_to_their_practice(people: People) -
 
 async def test_overrides_replace_or_close_a_date_and_keep_dst_right(people: People) -> None:
     """A Sunday's weekly hours are 09:00-12:00; overrides give the nights the clocks change in
-    2027 their own hours, close one Sunday, and are removed again."""
+    the next year their own hours, close one Sunday, and are removed again."""
     sunday = [{"weekday": 6, "start": "09:00", "end": "12:00"}]
     doctor, (reason,) = await ready_practitioner(
         people, reasons=[("Consultation", 60)], weekly=sunday
@@ -201,37 +228,36 @@ async def test_overrides_replace_or_close_a_date_and_keep_dst_right(people: Peop
             "/api/v1/me/overrides", json={"date": day.isoformat(), "blocks": blocks}
         )
 
-    spring, autumn = date(2027, 3, 28), date(2027, 10, 31)  # Paris: 02:00 -> 03:00, 03:00 -> 02:00
+    # Paris: 02:00 -> 03:00 on the last Sunday of March, 03:00 -> 02:00 on October's
+    spring, autumn = _next_change(3), _next_change(10)
     assert (await override(spring, ("01:00", "05:00"))).status_code == 201
     # 01:00-05:00 on the wall is three real hours that night
     assert await starts(spring) == [
-        "2027-03-28T01:00:00+01:00",
-        "2027-03-28T03:00:00+02:00",
-        "2027-03-28T04:00:00+02:00",
+        f"{spring}T01:00:00+01:00",
+        f"{spring}T03:00:00+02:00",
+        f"{spring}T04:00:00+02:00",
     ]
     assert (await override(autumn, ("01:00", "04:00"))).status_code == 201
     # and 01:00-04:00 four, 02:00 twice
     assert await starts(autumn) == [
-        "2027-10-31T01:00:00+02:00",
-        "2027-10-31T02:00:00+02:00",
-        "2027-10-31T02:00:00+01:00",
-        "2027-10-31T03:00:00+01:00",
+        f"{autumn}T01:00:00+02:00",
+        f"{autumn}T02:00:00+02:00",
+        f"{autumn}T02:00:00+01:00",
+        f"{autumn}T03:00:00+01:00",
     ]
-    closed = date(2027, 4, 4)
+    closed, other = _plain_sundays(spring, autumn)
     assert (await override(closed)).status_code == 201
     assert await starts(closed) == []
     # the weekly pattern is untouched on the other Sundays
-    assert [s[11:16] for s in await starts(date(2027, 4, 11))] == ["09:00", "10:00", "11:00"]
+    assert [s[11:16] for s in await starts(other)] == ["09:00", "10:00", "11:00"]
 
     listed = (await doctor.get("/api/v1/me/overrides")).json()
-    assert [(o["date"], len(o["blocks"])) for o in listed] == [
-        ("2027-03-28", 1),
-        ("2027-04-04", 0),
-        ("2027-10-31", 1),
-    ]
-    assert (await doctor.delete("/api/v1/me/overrides/2027-04-04")).status_code == 204
+    assert [(o["date"], len(o["blocks"])) for o in listed] == sorted(
+        [(spring.isoformat(), 1), (closed.isoformat(), 0), (autumn.isoformat(), 1)]
+    )
+    assert (await doctor.delete(f"/api/v1/me/overrides/{closed}")).status_code == 204
     assert [s[11:16] for s in await starts(closed)] == ["09:00", "10:00", "11:00"]
-    assert_problem(await doctor.delete("/api/v1/me/overrides/2027-04-04"), 404, "not_found")
+    assert_problem(await doctor.delete(f"/api/v1/me/overrides/{closed}"), 404, "not_found")
 
     # refused: a date past, one beyond a year, overlapping blocks, an unknown reason
     yesterday = _ahead(-1)
@@ -245,7 +271,7 @@ async def test_overrides_replace_or_close_a_date_and_keep_dst_right(people: Peop
     unknown = await doctor.post(
         "/api/v1/me/overrides",
         json={
-            "date": "2027-05-02",
+            "date": (other + timedelta(days=1)).isoformat(),
             "blocks": [{"start": "09:00", "end": "10:00", "visit_reason_ids": [doctor.account_id]}],
         },
     )
@@ -261,10 +287,9 @@ async def test_overrides_replace_or_close_a_date_and_keep_dst_right(people: Peop
     # retiring the reason empties its blocks; the date stays closed rather than weekly
     assert (await doctor.delete(f"/api/v1/me/visit-reasons/{reason}")).status_code == 204
     stored = (await doctor.get("/api/v1/me/overrides")).json()
-    assert [(o["date"], o["blocks"]) for o in stored] == [
-        ("2027-03-28", []),
-        ("2027-10-31", []),
-    ]
+    assert [(o["date"], o["blocks"]) for o in stored] == sorted(
+        [(spring.isoformat(), []), (autumn.isoformat(), [])]
+    )
 
 
 async def test_a_site_in_another_zone_lays_its_slots_in_that_zone(people: People) -> None:
