@@ -12,15 +12,16 @@ export function joinSection(profile) {
   const part = section({ heading: "waitlist-title", title: t("waitlist.title"), class: "waitlist", id: "waitlist" },
     h("p", { class: "muted" }, t("waitlist.intro")));
   if (!session.account) {
-    part.append(h("p", {}, t("waitlist.sign_in")), h("p", {}, link("/login", t("nav.login"))));
+    part.append(h("p", {}, t("waitlist.sign_in"), " ", link("/login", t("waitlist.sign_in_link"))));
     return part;
   }
   if (session.account.role !== "patient") return part;
   const reasons = profile.visit_reasons;
-  const reason = field(t("waitlist.reason"), {
-    tag: "select", id: "waitlist-reason", options: reasons.map((r) => [r.id, r.label]),
-  });
-  if (reasons.length === 1) reason.wrap.hidden = true;
+  // a reason to pick only when there is a choice (a practice that asks none has one, generic)
+  const reason = reasons.length > 1
+    ? field(t("waitlist.reason"), { tag: "select", id: "waitlist-reason", options: reasons.map((r) => [r.id, r.label]) })
+    : null;
+  const reasonId = () => (reason ? reason.input.value : reasons[0].id);
   const today = dayKey(new Date().toISOString(), profile.timezone);
   const horizon = addDaysKey(today, profile.booking_rules.max_horizon_days);
   const before = field(t("waitlist.before"), {
@@ -33,7 +34,7 @@ export function joinSection(profile) {
     try {
       // "before the 12th": a slot starting before that day begins, in the practice's zone
       const until = startOfDayIn(before.input.value, profile.timezone).toISOString();
-      await post(`/api/v1/practitioners/${profile.id}/waitlist`, { visit_reason_id: reason.input.value, before: until });
+      await post(`/api/v1/practitioners/${profile.id}/waitlist`, { visit_reason_id: reasonId(), before: until });
       notify(t("waitlist.joined"), "success");
       await nav.go("/account#waitlist");
     } catch (error) {
@@ -41,7 +42,7 @@ export function joinSection(profile) {
     } finally {
       join.disabled = false;
     }
-  } } }, reason.wrap, before.wrap, join));
+  } } }, reason ? reason.wrap : null, before.wrap, join));
   return part;
 }
 
