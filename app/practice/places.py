@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
@@ -39,49 +39,19 @@ from app.practice.hooks import HoursWidened, SiteRemoving, hours_widened, site_r
 from app.practice.models import Practice, Site
 from app.practice.profile import search_key, zone
 from app.practice.schemas import OverrideIn, SiteIn
-from app.practice.service import PracticeService
+from app.practice.service import PracticeService, check_hours
 from app.schedule.hours import (
     dump_overrides,
     load_overrides,
     load_weekly,
     overrides_of,
-    schedules,
 )
-from app.schedule.timegrid import ScheduleError
 
 MAX_SITES = 10
 #: how far ahead an override may be set: the longest booking horizon (``BookingRules``)
 OVERRIDE_HORIZON = timedelta(days=366)
 #: at most this many dates overridden ahead (the row stays small; a year of daily overrides fits)
 MAX_OVERRIDES = 400
-
-
-def check_hours(
-    practice: Practice,
-    weekly: Sequence[Mapping[str, Any]],
-    overrides: Mapping[str, Sequence[Mapping[str, Any]]],
-    sites: Sequence[Site],
-    durations: Mapping[str, int],
-) -> None:
-    """Refuse hours the engine could not lay (422 ``invalid_availability``): a block at no site of
-    this practice, a visit reason it does not offer, overlapping blocks, an odd zone."""
-    known = {str(s.id) for s in sites}
-    for item in [*weekly, *(b for held in overrides.values() for b in held)]:
-        if item.get("site_id") and item["site_id"] not in known:
-            raise InvalidAvailability(f"no site {item['site_id']} in this practice")
-    try:
-        schedules(
-            practice.timezone,
-            weekly,
-            overrides,
-            {str(s.id): s.timezone for s in sites},
-            durations,
-            strict=True,
-        )
-    except ScheduleError as error:
-        raise InvalidAvailability(str(error)) from error
-    except (ValueError, KeyError) as error:  # "24:00" and the like
-        raise InvalidAvailability(str(error)) from error
 
 
 class PlacesService(PracticeService):
@@ -135,7 +105,7 @@ class PlacesService(PracticeService):
             setattr(site, name, value)
         reasons = await self.repository.visit_reasons(practice.id)
         check_hours(
-            practice,
+            practice.timezone,
             load_weekly(practice.weekly),
             load_overrides(practice.overrides),
             sites,
@@ -247,7 +217,7 @@ class PlacesService(PracticeService):
             raise InvalidAvailability(f"at most {MAX_OVERRIDES} dates can be overridden ahead")
         reasons = await self.repository.visit_reasons(practice.id)
         durations = {str(r.id): r.duration_minutes for r in reasons}
-        check_hours(practice, load_weekly(practice.weekly), stored, sites, durations)
+        check_hours(practice.timezone, load_weekly(practice.weekly), stored, sites, durations)
         text = dump_overrides(overrides_of(stored))
         await self.repository.update(practice.id, overrides=text, updated_at=now)
         await self.audit.record(

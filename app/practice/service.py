@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -62,6 +63,29 @@ MAX_VISIT_REASONS = 50
 #: what the site a practice's address becomes is called, until the practitioner renames it
 MAIN_SITE_LABEL = "Cabinet"
 MAX_ABSENCE = timedelta(days=366)
+
+
+def check_hours(
+    timezone: str,
+    weekly: Sequence[Mapping[str, Any]],
+    overrides: Mapping[str, Sequence[Mapping[str, Any]]],
+    sites: Sequence[Site],
+    durations: Mapping[str, int],
+) -> None:
+    """Refuse hours the engine could not lay (422 ``invalid_availability``): a block at no site of
+    this practice, a visit reason it does not offer, overlapping blocks, an odd zone. The weekly
+    hours and the date overrides (``app.practice.places``) are checked together, as stored."""
+    known = {str(s.id) for s in sites}
+    for item in [*weekly, *(b for held in overrides.values() for b in held)]:
+        if item.get("site_id") and item["site_id"] not in known:
+            raise InvalidAvailability(f"no site {item['site_id']} in this practice")
+    zones = {str(s.id): s.timezone for s in sites}
+    try:
+        schedules(timezone, weekly, overrides, zones, durations, strict=True)
+    except ScheduleError as error:
+        raise InvalidAvailability(str(error)) from error
+    except (ValueError, KeyError) as error:  # "24:00" and the like
+        raise InvalidAvailability(str(error)) from error
 
 
 @dataclass(frozen=True)
@@ -353,23 +377,8 @@ class PracticeService:
             }
             for b in body.weekly
         ]
-        unknown = {str(i["site_id"]) for i in items} - set(zones) - {""}
-        if unknown:
-            raise InvalidAvailability(f"no site {min(unknown)} in this practice")
-        try:
-            blocks = blocks_of(items)
-            schedules(
-                body.timezone,
-                items,
-                load_overrides(practice.overrides),
-                zones,
-                durations,
-                strict=True,
-            )
-        except ScheduleError as error:
-            raise InvalidAvailability(str(error)) from error
-        except ValueError as error:  # "24:00" and the like
-            raise InvalidAvailability(str(error)) from error
+        check_hours(body.timezone, items, load_overrides(practice.overrides), sites, durations)
+        blocks = blocks_of(items)
         weekly = dump_weekly(blocks)
         await self.repository.update(
             practice.id,
