@@ -19,6 +19,10 @@ const DAY_MS = 86400000;
  */
 export function slotPicker(container, profile, { onPick, fixedReason, initial, slotsPath } = {}) {
   const tz = profile.timezone;
+  // a slot at a site in another zone is shown in that site's local time, on that site's date
+  const sites = profile.sites || [];
+  const siteOf = (slot) => sites.find((s) => s.id === slot.site_id);
+  const zoneOf = (slot) => siteOf(slot)?.timezone || tz;
   const reasons = profile.visit_reasons;
   const horizonDays = profile.booking_rules.max_horizon_days;
   const lastDay = dayKey(new Date(Date.now() + horizonDays * DAY_MS).toISOString(), tz);
@@ -80,7 +84,7 @@ export function slotPicker(container, profile, { onPick, fixedReason, initial, s
     }
     const byDay = new Map();
     for (const slot of slots) {
-      const key = dayKey(slot.start, tz);
+      const key = dayKey(slot.start, zoneOf(slot));
       if (!byDay.has(key)) byDay.set(key, []);
       byDay.get(key).push(slot);
     }
@@ -117,8 +121,8 @@ export function slotPicker(container, profile, { onPick, fixedReason, initial, s
       week.append(h("p", {}, t("book.none_before_horizon", { date: fmtDayKey(lastDay) })));
       return;
     }
-    const key = dayKey(found.start, tz);
-    week.append(h("p", {}, `${t("book.next_free", { when: fmtDateTime(found.start, tz) })} `,
+    const key = dayKey(found.start, zoneOf(found));
+    week.append(h("p", {}, `${t("book.next_free", { when: fmtDateTime(found.start, zoneOf(found)) })} `,
       h("button", { type: "button", class: "secondary", id: "go-next-free", on: { click: () => { first = key; load(); } } }, t("book.go_to_week"))));
   }
 
@@ -129,9 +133,9 @@ export function slotPicker(container, profile, { onPick, fixedReason, initial, s
     const button = (slot) => h("li", {}, h("button", {
       type: "button",
       class: "slot",
-      "aria-label": `${fmtDateTime(slot.start, tz)} — ${reason.label}`,
+      "aria-label": `${fmtDateTime(slot.start, zoneOf(slot))} — ${reason.label}${sites.length > 1 && siteOf(slot) ? ` — ${siteOf(slot).label}` : ""}`,
       on: { click: () => onPick(slot, reason) },
-    }, fmtTime(slot.start, tz)));
+    }, fmtTime(slot.start, zoneOf(slot))));
     daySlots.slice(0, SLOTS_SHOWN).forEach((slot) => list.append(button(slot)));
     const details = h("details", { class: "day", open, "data-day": key, "aria-label": title },
       h("summary", {}, h("span", { class: "day-name" }, title), h("span", { class: "count" }, count)), list);
