@@ -16,7 +16,7 @@ from sqlalchemy import event
 
 from app.core.settings import Settings
 from tests.factories import People, Person
-from tests.helpers.booking import book, grant, patient, ready_practitioner, soon
+from tests.helpers.booking import book, grant, patient, ready_practitioner, slots, soon
 from tests.helpers.problems import assert_problem, successes_before_429
 
 ALLOWANCE = 2
@@ -28,9 +28,13 @@ def settings(settings: Settings) -> Settings:
 
 
 async def _bookings_until_refused(person: Person, doctor: Person, reason: str, first: int) -> int:
-    """New bookings made before the first 429 (checked as the contract words it)."""
+    """New bookings made before the first 429 (checked as the contract words it), each at a
+    distinct free slot at least ``first`` minutes ahead, taken from the slot list: times counted
+    from now (``soon``) all fall on midnight when run in the evening's last hour."""
+    start = soon(first)
+    free = await slots(person, doctor.account_id, start, start + timedelta(days=2))
     return await successes_before_429(
-        lambda n: book(person, doctor.account_id, reason, soon(first + 15 * n)), ok=201, tries=10
+        lambda n: book(person, doctor.account_id, reason, free[n]["start"]), ok=201, tries=10
     )
 
 
