@@ -15,6 +15,7 @@ step.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -154,6 +155,11 @@ class Site(SQLModel, table=True):
     postcode: str = Field(default="", max_length=10)
     timezone: str = Field(default="Europe/Paris", max_length=64)
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+def zones_of(sites: Sequence[Site]) -> dict[str, str]:
+    """Each site's time zone by site id: what ``practice.site_zones`` stores for the engine."""
+    return {str(site.id): site.timezone for site in sites}
 
 
 class Absence(SQLModel, table=True):

@@ -36,7 +36,7 @@ from app.practice.errors import (
     SiteNotFound,
 )
 from app.practice.hooks import HoursWidened, SiteRemoving, hours_widened, site_removing
-from app.practice.models import Practice, Site
+from app.practice.models import Practice, Site, zones_of
 from app.practice.profile import search_key, zone
 from app.practice.schemas import OverrideIn, SiteIn
 from app.practice.service import PracticeService, check_hours
@@ -163,7 +163,7 @@ class PlacesService(PracticeService):
             city=main.city,
             city_key=main.city_key,
             timezone=main.timezone,
-            site_zones=json.dumps({str(s.id): s.timezone for s in sites}),
+            site_zones=json.dumps(zones_of(sites)),
             updated_at=clock.now(),
         )
 

@@ -40,7 +40,14 @@ from app.practice.errors import (
     VisitReasonNotFound,
 )
 from app.practice.hooks import AbsenceAdded, HoursWidened, absence_added, hours_widened
-from app.practice.models import Absence, Practice, PracticeStatus, Site, VisitReason
+from app.practice.models import (
+    Absence,
+    Practice,
+    PracticeStatus,
+    Site,
+    VisitReason,
+    zones_of,
+)
 from app.practice.profile import (
     directory_url,
     postcode_in,
@@ -79,7 +86,7 @@ def check_hours(
     for item in [*weekly, *(b for held in overrides.values() for b in held)]:
         if item.get("site_id") and item["site_id"] not in known:
             raise InvalidAvailability(f"no site {item['site_id']} in this practice")
-    zones = {str(s.id): s.timezone for s in sites}
+    zones = zones_of(sites)
     try:
         schedules(timezone, weekly, overrides, zones, durations, strict=True)
     except ScheduleError as error:
@@ -227,9 +234,7 @@ class PracticeService:
         sites = await self.repository.sites(practice.id)
         if sites:
             await self.repository.update_site(sites[0].id, **place)
-            zones = {str(s.id): s.timezone for s in sites} | {
-                str(sites[0].id): place.get("timezone", sites[0].timezone)
-            }
+            zones = zones_of(sites) | {str(sites[0].id): place.get("timezone", sites[0].timezone)}
             await self.repository.update(practice.id, site_zones=json.dumps(zones))
             return
         merged: dict[str, str] = {
@@ -363,7 +368,7 @@ class PracticeService:
         if sites and sites[0].timezone != body.timezone:
             sites[0].timezone = body.timezone
             await self.repository.update_site(sites[0].id, timezone=body.timezone)
-        zones = {str(site.id): site.timezone for site in sites}
+        zones = zones_of(sites)
         main = str(sites[0].id) if sites else ""
         reasons = await self.repository.visit_reasons(practice.id)
         durations = {str(r.id): r.duration_minutes for r in reasons}
