@@ -43,6 +43,15 @@ async def _mine(person: Person) -> list[dict[str, Any]]:
     return result
 
 
+async def _later_free(doctor: Person, at: datetime, nth: int) -> str:
+    """The ``nth`` free slot after ``at``, from the slot list: adding hours to ``at`` in the
+    evening would land on a time the day's hours do not reach."""
+    free = await slots(
+        doctor, doctor.account_id, at + timedelta(minutes=15), at + timedelta(days=2)
+    )
+    return str(free[nth]["start"])
+
+
 def _offers_to(settings: Settings, person: Person) -> list[str]:
     return [
         m.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
@@ -162,7 +171,7 @@ async def test_a_request_ends_when_its_patient_books_and_is_checked_on_the_way_i
     assert_problem(await _join(alice, doctor, reason, before), 409, "already_waiting")
     # alice books another time herself: her request is over, the freed slot is not hers
     assert (
-        await book(alice, doctor.account_id, reason, at + timedelta(hours=1))
+        await book(alice, doctor.account_id, reason, await _later_free(doctor, at, 4))
     ).status_code == 201
     assert await _mine(alice) == []
     assert (await bob.post(f"/api/v1/appointments/{booked['id']}/cancel")).status_code == 200
@@ -295,7 +304,7 @@ async def test_fifty_claimers_and_bookers_race_for_one_slot_one_appointment(
     others = await fast_patients(app, settings, 49)
     try:
         for held in (True, False):
-            at = soon(24 * 60) + timedelta(hours=2 if held else 4)
+            at = datetime.fromisoformat(await _later_free(doctor, soon(24 * 60), 8 if held else 16))
             booked = (await book(bob, doctor.account_id, reason, at)).json()
             entry = (await _join(alice, doctor, reason, at + timedelta(days=1))).json()
             assert (
@@ -374,7 +383,7 @@ async def test_a_held_slot_its_patient_no_longer_needs_goes_to_the_next_within_a
     for_child = await alice.post(
         "/api/v1/appointments",
         json={"practitioner_id": doctor.account_id, "visit_reason_id": reason,
-              "start": (at + timedelta(hours=2)).isoformat(), "relative_id": child.json()["id"]},
+              "start": await _later_free(doctor, at, 8), "relative_id": child.json()["id"]},
     )  # fmt: skip
     assert for_child.status_code == 201, for_child.text
     assert [e["status"] for e in await _mine(alice)] == ["waiting"]
@@ -382,7 +391,7 @@ async def test_a_held_slot_its_patient_no_longer_needs_goes_to_the_next_within_a
     assert (await bob.post(f"/api/v1/appointments/{booked['id']}/cancel")).status_code == 200
     assert (await _mine(alice))[0]["status"] == "offered"
     assert (
-        await book(alice, doctor.account_id, reason, at + timedelta(hours=3))
+        await book(alice, doctor.account_id, reason, await _later_free(doctor, at, 12))
     ).status_code == 201
     assert await _mine(alice) == []
     await run_job(app.state.session_factory, settings, WAITLIST_JOB, force=True)
