@@ -50,7 +50,10 @@ async def test_past_visits_keep_no_length_that_names_their_reason(
     ahead = (await book(alice, doctor.account_id, long, paris_at(2, 11, 15))).json()
     assert first["end"] != second["end"]
     job = next(j for j in JOBS if j.name == "visit-reason-retention")
-    later = clock.now() + timedelta(days=2, hours=settings.visit_reason_grace_hours + 2)
+    # past the grace of the later visit's end (counted from it: "two days from now" is a day
+    # short of paris_at(2, ...) when Paris has passed midnight and UTC has not)
+    last_end = datetime.fromisoformat(second["end"])
+    later = last_end + timedelta(hours=settings.visit_reason_grace_hours + 2)
     with clock.frozen(later):
         # both visits are now past their grace; the third is still ahead
         ahead_start = clock.now() + timedelta(hours=1)

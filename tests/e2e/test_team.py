@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
@@ -25,6 +26,12 @@ from tests.e2e.conftest import (
 )
 
 PASSWORD = "Quiet-Heron-Meadow-47"
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def _paris_day(offset: int) -> date:
+    """Today in Paris (the practice's day), ``offset`` days on."""
+    return (datetime.now(PARIS) + timedelta(days=offset)).date()
 
 
 def _shift_to_yesterday(server: Server, full_name: str) -> None:
@@ -36,8 +43,11 @@ def _shift_to_yesterday(server: Server, full_name: str) -> None:
             "SELECT id, start_at, end_at FROM appointment WHERE contact_name = ?", (full_name,)
         ).fetchone()
         first, last = datetime.fromisoformat(start), datetime.fromisoformat(end)
-        moved = datetime.now(first.tzinfo) - timedelta(days=1)
-        moved = moved.replace(minute=0, second=0, microsecond=0)
+        # 10:00 yesterday in Paris, the day the desk shows (UTC's yesterday is not Paris's
+        # between 23:00 and midnight UTC)
+        moved = datetime.combine(_paris_day(-1), time(10), tzinfo=PARIS).astimezone(UTC)
+        if first.tzinfo is None:
+            moved = moved.replace(tzinfo=None)
         separator = "T" if "T" in start else " "
         db.execute(
             "UPDATE appointment SET start_at = ?, end_at = ? WHERE id = ?",
@@ -100,7 +110,7 @@ def test_a_secretary_joins_books_by_phone_moves_and_records_the_visit(
     expect(desk.get_by_role("heading", level=1)).to_have_text("Agenda — Dr Nora Haddad")
 
     # a phone call: someone without an account, booked by a click in a free cell of the grid
-    in_two_days = (datetime.now() + timedelta(days=2)).date().isoformat()
+    in_two_days = _paris_day(2).isoformat()
     desk.goto(f"/desk/{practice_id}?view=day&date={in_two_days}")
     # 80 px an hour from 07:00: 120 px down is 08:30
     desk.locator(".day-col .open-hours").first.click(position={"x": 40, "y": 125})
@@ -146,7 +156,7 @@ def test_a_secretary_joins_books_by_phone_moves_and_records_the_visit(
 
     # the next day: Marc came
     _shift_to_yesterday(server, "Marc Petit")
-    yesterday = (datetime.now() - timedelta(days=1)).date().isoformat()
+    yesterday = _paris_day(-1).isoformat()
     desk.goto(f"/desk/{practice_id}?view=day&date={yesterday}")
     desk.get_by_role("button", name=re.compile("Marc Petit")).click()
     desk.locator("#agenda-details").get_by_role("button", name="Venu").click()
