@@ -179,19 +179,21 @@ async def slots(
     return result
 
 
-def soon(minutes: int = 0, zone: str = "Europe/Paris") -> datetime:
+def soon(minutes: int = 0, zone: str = "Europe/Paris", *, span_hours: int = 0) -> datetime:
     """Now plus ``minutes``, rounded up to the next quarter hour (on the lattice of 15-minute
     visits in blocks opening on the hour, in any zone with whole-hour offsets).
 
     Opening hours end at 23:55 at the latest (a block stays within its day), so the last hour
     before midnight in the practice's ``zone`` is skipped: a visit there might not fit, and a test
-    run at that time of day would fail for no reason of its own.
+    run at that time of day would fail for no reason of its own. A test that also books
+    ``start + 1 h`` … ``start + span_hours h`` gets a start whose whole span skips that hour (a
+    CI run at 20:xx UTC once put the third of three hourly bookings at 23:xx in Paris).
     """
     at = clock.now().astimezone(UTC) + timedelta(minutes=minutes)
     at = at.replace(second=0, microsecond=0) + timedelta(minutes=15 - at.minute % 15)
-    local = at.astimezone(ZoneInfo(zone))
-    if local.hour == 23:
-        at += timedelta(minutes=60 - local.minute)
+    tz = ZoneInfo(zone)
+    while any((at + timedelta(hours=h)).astimezone(tz).hour == 23 for h in range(span_hours + 1)):
+        at += timedelta(hours=1)
     return at
 
 

@@ -74,7 +74,7 @@ async def test_one_mail_and_one_sms_per_offset_across_two_processes(
     doctor, (reason,) = await ready_practitioner(people, reasons=[(REASON, 15)], name="Dr Ruiz")
     alice = await consenting_patient(people)
     bob = await patient(people)  # no reminder consent
-    start = soon(30 * 60)
+    start = soon(30 * 60, span_hours=1)
     assert (await book(alice, doctor.account_id, reason, start)).status_code == 201
     assert (
         await book(bob, doctor.account_id, reason, start + timedelta(hours=1))
@@ -114,7 +114,7 @@ async def test_withdrawn_consent_cancelled_or_moved_appointments_drop_their_remi
     alice = await consenting_patient(people)
     carol = await consenting_patient(people, phone="+33698765432")
     dan = await consenting_patient(people, phone="+33611111111")
-    start = soon(30 * 60)
+    start = soon(30 * 60, span_hours=2)
     kept = (await book(alice, doctor.account_id, reason, start)).json()
     cancelled = (await book(carol, doctor.account_id, reason, start + timedelta(hours=1))).json()
     moved = (await book(dan, doctor.account_id, reason, start + timedelta(hours=2))).json()
