@@ -54,6 +54,7 @@ from app.outbox.service import Outbox
 from app.practice.router import router as practice_router
 from app.renderers import renderers
 from app.team.router import router as team_router
+from app.webhooks.delivery import WebhookDelivery
 
 logger = logging.getLogger("erdv.app")
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -158,6 +159,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.session_factory,
             build_mailer(settings),
             renderers(settings, app.state.passwords),
+            # the outbox imports no domain: the webhooks' sender is handed to it here
+            webhooks=WebhookDelivery(settings, app.state.session_factory),
         )
         # every process delivers: what its requests staged, retries, and what a dead process left
         outbox_worker = (

@@ -18,6 +18,7 @@ import app.outbox.models  # noqa: F401
 import app.practice.models  # noqa: F401
 import app.team.models  # noqa: F401
 import app.throttle.models  # noqa: F401
+import app.webhooks.models  # noqa: F401
 from app.core.db import metadata
 
 __all__ = ["metadata"]

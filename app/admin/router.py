@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.admin import accounts, audit, clients, consent_log, outbox, practitioners
+from app.admin import accounts, audit, clients, consent_log, outbox, practitioners, webhooks
 
 router = APIRouter()
-for _theme in (practitioners, clients, accounts, audit, consent_log, outbox):
+for _theme in (practitioners, clients, webhooks, accounts, audit, consent_log, outbox):
     router.include_router(_theme.router)

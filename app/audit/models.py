@@ -123,6 +123,9 @@ class AuditAction(StrEnum):
     OAUTH_REFRESH_REUSE_DETECTED = "oauth.refresh_reuse_detected"
     OAUTH_CODE_REPLAY_DETECTED = "oauth.code_replay_detected"
     OAUTH_APP_WITHDRAWN = "oauth.app_withdrawn"
+    #: an admin registered or removed a client's webhook endpoint (``app.webhooks``)
+    WEBHOOK_CREATED = "webhook.created"
+    WEBHOOK_DELETED = "webhook.deleted"
     # the audit trail itself
     AUDIT_EXPORTED = "audit.exported"
     AUDIT_VERIFIED = "audit.verified"

@@ -78,3 +78,6 @@ def configure_logging(level: str = "INFO", *, json_logs: bool = False) -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # httpx logs each request's full URL at INFO: a webhook URL's query may hold the receiver's
+    # own token (app.webhooks.delivery)
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -52,7 +52,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
 from app.core.db import add_post_commit_hook, add_pre_commit_hook
-from app.core.messages import Deferred, Mail, Outgoing, PermanentFailure, Sms
+from app.core.messages import Deferred, Mail, Outgoing, PermanentFailure, Sms, Webhook
 from app.core.request_db import Database
 from app.core.settings import MailBackend, Settings
 
@@ -377,7 +377,7 @@ class MailQueue:
         self._deliver_after = deliver_after
         self.pending: list[Outgoing] = []
 
-    def queue(self, message: Mail | Sms) -> None:
+    def queue(self, message: Mail | Sms | Webhook) -> None:
         self._add(message)
 
     def prepare(self, kind: str, data: dict[str, Any], *, dedupe_key: str | None = None) -> None:

@@ -1,11 +1,13 @@
-"""What erdv sends: a mail, an SMS, or a message written after the commit (``Deferred``), and the
-one failure every transport reports the same way (``PermanentFailure``). The transports are
-``app.core.mail`` and ``app.core.sms``; the outbox (``app.outbox``) stages and delivers."""
+"""What erdv sends: a mail, an SMS, a signed webhook to an OAuth client, or a message written after
+the commit (``Deferred``), and the one failure every transport reports the same way
+(``PermanentFailure``). The transports are ``app.core.mail``, ``app.core.sms`` and, injected into the
+outbox by the composition root, a ``WebhookSender`` (``app.webhooks.delivery``); the outbox
+(``app.outbox``) stages and delivers."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,41 @@ class Sms:
     topic: str | None = None
 
 
-Outgoing = Mail | Sms | Deferred
+@dataclass(frozen=True)
+class Webhook:
+    """One event for one endpoint of an OAuth client (docs/integrate.md "Webhooks").
+
+    ``body`` is the JSON text exactly as it will be signed and sent, fixed when the event is
+    staged, so that every retry carries the same bytes under the same ``webhook-id`` (the outbox
+    row id; Standard Webhooks "Idempotency"). ``patient_id`` and ``client_id`` let the sender check,
+    at each try, that the patient still authorizes the client. No ``recipient_id``: a webhook is no
+    person's notification and never shows in ``GET /api/v1/me/notifications``."""
+
+    endpoint_id: str
+    client_id: str
+    patient_id: str
+    event: str
+    body: str
+
+
+Outgoing = Mail | Sms | Webhook | Deferred
+
+
+class WebhookSender(Protocol):
+    """Delivers one webhook (one try). The outbox knows only this shape: the sender, which reads
+    the webhooks' own tables, is built above it and handed to it (``app.main``), so the outbox
+    imports no domain. Raises what a failed try raises (retried), ``PermanentFailure`` (dead) or
+    ``NothingToSend`` (ended without sending)."""
+
+    async def send(self, webhook: Webhook, *, message_id: str) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class NothingToSend(Exception):
+    """The message no longer has anyone to go to (a webhook whose endpoint was removed, or whose
+    patient withdrew the client's authorization): the outbox ends it as ``done``, neither sent
+    nor dead, and never tries it again. Carries a reason without personal data."""
 
 
 class PermanentFailure(Exception):

@@ -115,6 +115,12 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = Field(default=120.0, ge=1)
     outbox_poll_seconds: float = Field(default=5.0, gt=0)
     outbox_concurrency: int = Field(default=8, ge=1, le=64)
+    #: Webhooks to OAuth clients (``app.webhooks``, docs/integrate.md "Webhooks"): endpoint URLs
+    #: are https and never an internal address (SSRF). Loopback addresses (and plain http to them)
+    #: are allowed only when this is on: unset, it is on in development only; production refuses
+    #: it. The timeout bounds one delivery (within the outbox's try deadline, half the lease).
+    webhook_allow_loopback: bool | None = None
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     #: SMS (reminders, ``app.core.sms``): ``file`` writes one JSON per message under
     #: ``<data dir>/sms-outbox/``; ``http`` posts ``{"to", "body"}`` to the provider's URL with the
     #: key as a bearer token, within the timeout.
@@ -270,11 +276,21 @@ class Settings(BaseSettings):
             raise SettingsError("ERDV_SECRET_KEY and ERDV_ENCRYPTION_KEY must be different values")
         if not self.public_url.startswith("https://"):
             raise SettingsError("ERDV_PUBLIC_URL must be an https:// URL in production")
+        if self.webhook_allow_loopback:
+            # a webhook to 127.0.0.1 reaches the server's own private services (SSRF)
+            raise SettingsError("ERDV_WEBHOOK_ALLOW_LOOPBACK cannot be on in production")
         return self
 
     @property
     def is_production(self) -> bool:
         return self.env is Environment.PRODUCTION
+
+    @property
+    def webhooks_reach_loopback(self) -> bool:
+        """``ERDV_WEBHOOK_ALLOW_LOOPBACK``, or by default: in development only."""
+        if self.webhook_allow_loopback is None:
+            return self.env is Environment.DEVELOPMENT
+        return self.webhook_allow_loopback
 
     @property
     def is_sqlite(self) -> bool:

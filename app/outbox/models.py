@@ -1,9 +1,10 @@
 """The outbox table: one row per message to deliver, whatever its channel.
 
-A row says *what* it is (``kind``: ``mail`` or ``sms`` for a message written by the request, or the kind of a
-message written later by its renderer, ``app.renderers``), *how* it travels (``channel``: ``mail``
-or ``sms``), *whose* it is and what about (``recipient_id``, ``topic``: the recipient's list of
-notifications), and where its delivery
+A row says *what* it is (``kind``: ``mail``, ``sms`` or ``webhook`` for a message written by the
+request, or the kind of a message written later by its renderer, ``app.renderers``), *how* it
+travels (``channel``: ``mail``, ``sms`` or ``webhook``), *whose* it is and what about
+(``recipient_id``, ``topic``: the recipient's list of notifications; a webhook has neither, so it
+is never listed there), and where its delivery
 stands (``status``, ``attempts``, ``next_attempt_at``, ``last_error``). What it says is in
 ``payload``: JSON, encrypted (AES-GCM bound to the row id, ``app.core.crypto``) because it holds
 addresses and single-use links; it is erased once the message is delivered (data minimisation), and
@@ -12,7 +13,8 @@ kept for a dead message so that it can be retried.
 Statuses::
 
     pending ──claim──▶ sending ──delivered──▶ sent
-       ▲                  │  └──nothing to send (a render found no account)──▶ done
+       ▲                  │  └──nothing to send (a render found no account, a webhook whose
+       │                  │     patient no longer authorizes its client)──▶ done
        └──failed, tries left (next_attempt_at = now + growing delay)
                           └──failed on the last try, or refused for good──▶ dead ──retry──▶ pending
 
@@ -45,6 +47,8 @@ class OutboxStatus(StrEnum):
 class Channel(StrEnum):
     MAIL = "mail"
     SMS = "sms"
+    #: a signed HTTP POST to an OAuth client's endpoint (``app.webhooks``)
+    WEBHOOK = "webhook"
 
 
 class OutboxMessage(SQLModel, table=True):

@@ -23,6 +23,12 @@ carries the same ``Message-ID`` (the row id), by which mail systems and readers 
 Outside that window a message is never sent twice: each try holds a lease, and the try's number
 fences its result (``OutboxRepository.finish``).
 
+**Webhooks** (``channel`` ``webhook``) are posted by the ``WebhookSender`` the composition root
+hands in (``app.main``; the sender is ``app.webhooks.delivery``, a higher layer this package does
+not import). Their ``webhook-id`` is the row id, the same on every try, so a receiver recognises a
+copy sent again after a lost "2xx" (Standard Webhooks "Idempotency"). A webhook whose patient no
+longer authorizes its client ends ``done`` without being sent (``NothingToSend``).
+
 **No shared threads.** SMTP runs on the event loop (``aiosmtplib``) and the file backend in a thread
 of its own, so a slow relay occupies no thread that request work needs (README.md "Mail and the
 outbox").
@@ -48,7 +54,15 @@ from app.core.crypto import ColumnCipher, DecryptionError
 from app.core.db import transaction
 from app.core.logging import client_ip_var, request_id_var
 from app.core.mail import Mailer, MailQueue, MailSession, build_message
-from app.core.messages import Mail, Outgoing, PermanentFailure, Sms
+from app.core.messages import (
+    Mail,
+    NothingToSend,
+    Outgoing,
+    PermanentFailure,
+    Sms,
+    Webhook,
+    WebhookSender,
+)
 from app.core.settings import Settings
 from app.core.sms import SmsSender, build_sms_sender
 from app.outbox.courier import Courier, Staged
@@ -60,6 +74,7 @@ logger = logging.getLogger("erdv.outbox")
 #: the kinds of a message written by the request itself (``MailQueue.queue``)
 MAIL_KIND = "mail"
 SMS_KIND = "sms"
+WEBHOOK_KIND = "webhook"
 
 
 def _uuid(value: str | None) -> uuid.UUID | None:
@@ -122,6 +137,10 @@ class Stager:
             elif isinstance(item, Sms):
                 kind, channel, content = SMS_KIND, Channel.SMS, {"sms": dataclasses.asdict(item)}
                 row |= {"recipient_id": _uuid(item.recipient_id), "topic": item.topic}
+            elif isinstance(item, Webhook):
+                # no recipient_id, no topic: a client's webhook is no person's notification
+                kind, channel = WEBHOOK_KIND, Channel.WEBHOOK
+                content = {"webhook": dataclasses.asdict(item)}
             else:
                 kind, channel = item.kind, Channel.MAIL
                 # who asked, for the audit entries the render writes (it runs after the request)
@@ -170,11 +189,15 @@ class Outbox:
         mailer: Mailer,
         renderers: Mapping[str, Renderer],
         sms: SmsSender | None = None,
+        webhooks: WebhookSender | None = None,
     ) -> None:
         self.settings = settings
         self.factory = factory
         self.mailer = mailer
         self.sms = sms if sms is not None else build_sms_sender(settings)
+        #: None in a process that posts no webhook (tools, tests of mail): its webhooks fail
+        #: their try and are left to a server's worker
+        self.webhooks = webhooks
         self.renderers = dict(renderers)
         self.stager = Stager(settings)
         domain = parseaddr(settings.mail_from)[1].rpartition("@")[2]
@@ -248,11 +271,17 @@ class Outbox:
                 await self._failed(staged, error)
 
     async def _send(self, staged: Staged, session: MailSession | None) -> None:
-        """One try (``app.outbox.courier``): an SMS through the provider, a mail over the
-        lane's session."""
+        """One try (``app.outbox.courier``): an SMS through the provider, a webhook through the
+        injected sender, a mail over the lane's session."""
         if "sms" in staged.content:
             sms = Sms(**staged.content["sms"])
             await self.sms.send(sms, message_id=str(staged.id))
+            return
+        if "webhook" in staged.content:
+            if self.webhooks is None:
+                raise ConnectionError("no webhook sender in this process")
+            webhook = Webhook(**staged.content["webhook"])
+            await self.webhooks.send(webhook, message_id=str(staged.id))
             return
         if session is None:
             raise ConnectionError("no session with the relay")
@@ -318,6 +347,9 @@ class Outbox:
             )
 
     async def _failed(self, staged: Staged, error: Exception) -> None:
+        if isinstance(error, NothingToSend):  # nobody to send it to any more: not a failure
+            await self._finish(staged, OutboxStatus.DONE, error=str(error)[:200])
+            return
         if isinstance(error, PermanentFailure):  # the relay or the provider will not take it
             await self._finish(staged, OutboxStatus.DEAD, error=str(error))
             return
@@ -384,6 +416,9 @@ class Outbox:
             self.mailer.close()
         with contextlib.suppress(Exception):
             await self.sms.aclose()
+        if self.webhooks is not None:
+            with contextlib.suppress(Exception):
+                await self.webhooks.aclose()
 
 
 # administration (the admin API and ``erdv outbox``) -------------------------------------------

@@ -166,6 +166,7 @@ export const EN = {
   "err.account_suspended": "This account is suspended.", "err.rate_limited": "Too many attempts. Please wait a little.",
   "err.invalid_code": "Wrong or already used code. Wait for the next one.",
   "err.invalid_token": "This link is no longer valid (used or expired).",
+  "err.invalid_webhook_url": "This address cannot receive webhooks: https to a public address only.",
   "err.email_taken": "This address now belongs to another account. Ask for a change to another address.",
   "err.not_authenticated": "Your session has expired. Please sign in again.",
   "err.mfa_required": "Finish two-factor authentication first.", "err.csrf_failed": "Your session changed. Reload the page.",
@@ -256,6 +257,7 @@ export const EN = {
   "action.oauth.token_refreshed": "access token renewed", "action.oauth.token_revoked": "access token revoked",
   "action.oauth.refresh_reuse_detected": "suspicious token reuse blocked", "action.oauth.code_replay_detected": "suspicious code replay blocked",
   "action.oauth.app_withdrawn": "application access withdrawn",
+  "action.webhook.created": "application webhook registered", "action.webhook.deleted": "application webhook removed",
   "action.audit.exported": "audit trail exported", "action.audit.verified": "audit trail verified",
   "action.audit.purged": "old audit entries erased",
   // ---- booking, appointments, agenda, admin (issue 19)

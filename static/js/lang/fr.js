@@ -185,6 +185,7 @@ export const FR = {
   "err.absence_conflicts": "Des rendez-vous existent pendant cette absence : cochez l'annulation ou choisissez d'autres dates.",
   "err.already_waiting": "Vous attendez déjà un créneau plus tôt chez ce professionnel : retirez cette demande pour en faire une autre.", "err.offer_unavailable": "Aucun créneau n'est réservé pour vous en ce moment ; votre demande reste enregistrée.",
   "err.invalid_site": "Ce lieu ne peut pas être enregistré : vérifiez le code postal et le fuseau horaire.", "err.site_in_use": "Des horaires ou des rendez-vous à venir sont rattachés à ce lieu : déplacez-les d'abord.", "err.last_site": "Un cabinet garde au moins un lieu : modifiez celui-ci plutôt.",
+  "err.invalid_webhook_url": "Cette adresse ne peut pas recevoir de webhooks : https vers une adresse publique uniquement.",
   "err.invalid_availability": "Ces horaires ne sont pas valides (plages qui se chevauchent ou fin avant le début).",
   "err.stale_version": "Ce texte a changé entre-temps : rechargez la page.",
   "err.not_found": "Introuvable.", "err.forbidden": "Action non autorisée.",
@@ -261,6 +262,7 @@ export const FR = {
   "action.oauth.token_refreshed": "jeton d'accès renouvelé", "action.oauth.token_revoked": "jeton d'accès révoqué",
   "action.oauth.refresh_reuse_detected": "réutilisation suspecte d'un jeton bloquée", "action.oauth.code_replay_detected": "rejeu suspect d'un code bloqué",
   "action.oauth.app_withdrawn": "accès d'une application retiré",
+  "action.webhook.created": "webhook d'application enregistré", "action.webhook.deleted": "webhook d'application supprimé",
   "action.audit.exported": "export du journal d'audit", "action.audit.verified": "vérification du journal d'audit",
   "action.audit.purged": "entrées anciennes du journal effacées",
   // ---- booking, appointments, agenda, admin (issue 19)
