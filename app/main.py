@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import __version__, openapi, reactions
 from app.admin.router import router as admin_router
+from app.auth.passkeys import me_router as passkeys_me_router
+from app.auth.passkeys import router as passkeys_router
 from app.auth.router import me_router as accounts_me_router
 from app.auth.router import router as auth_router
 from app.auth.sessions import refuse_partial_sessions
@@ -214,12 +216,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(booking_router)
     app.include_router(practice_router)
     app.include_router(auth_router)
+    app.include_router(passkeys_router)
     app.include_router(charter_router)
     app.include_router(compliance_router)
     app.include_router(rights_router)
     app.include_router(consent_router)
     app.include_router(audit_router)
     app.include_router(accounts_me_router)
+    app.include_router(passkeys_me_router)
     app.include_router(notifications_router)
     app.include_router(team_router)
     app.include_router(desk_router)

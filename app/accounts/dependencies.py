@@ -1,5 +1,5 @@
-"""The accounts services, wired for a request (``Auth``, ``Passwords``, ``Administration``); who may
-call is ``app.auth``'s."""
+"""The accounts services, wired for a request (``Auth``, ``Passwords``, ``Administration``,
+``Passkeys``); who may call is ``app.auth``'s."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 
 from app.accounts.administration import AccountAdministration
 from app.accounts.base import AccountsBase
+from app.accounts.passkeys import PasskeyService
 from app.accounts.recovery import PasswordService
 from app.accounts.service import AuthService
 from app.audit.service import AuditTrail
@@ -59,3 +60,12 @@ async def get_account_administration(
 Auth = Annotated[AuthService, Depends(get_auth_service)]
 Passwords = Annotated[PasswordService, Depends(get_password_service)]
 Administration = Annotated[AccountAdministration, Depends(get_account_administration)]
+
+
+async def get_passkey_service(
+    request: Request, database: Database, mail: OutgoingMail
+) -> PasskeyService:
+    return _wired(PasskeyService, request, database, mail)
+
+
+Passkeys = Annotated[PasskeyService, Depends(get_passkey_service)]

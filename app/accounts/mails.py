@@ -295,3 +295,53 @@ def rpps_claimed(to: str, language: Language, home: str) -> Mail:
             "\n\nSinon, écrivez au délégué à la protection des données (page Transparence).\n"
         ),
     )
+
+
+#: what happened to a passkey, said in the mail to its holder (``passkey_changed``)
+PasskeyEvent = Literal["added", "renamed", "removed"]
+
+_PASSKEY_SUBJECTS: dict[Language, dict[PasskeyEvent, str]] = {
+    "en": {
+        "added": "A passkey was added to your erdv account",
+        "renamed": "A passkey of your erdv account was renamed",
+        "removed": "A passkey was removed from your erdv account",
+    },
+    "fr": {
+        "added": "Une clé d'accès a été ajoutée à votre compte erdv",
+        "renamed": "Une clé d'accès de votre compte erdv a été renommée",
+        "removed": "Une clé d'accès a été retirée de votre compte erdv",
+    },
+}
+
+
+def passkey_changed(to: str, language: Language, event: PasskeyEvent, name: str) -> Mail:
+    """To the account holder, on every change of their passkeys (NIST SP 800-63B §6.1.2.1: the
+    subscriber is told of every authenticator bound or removed). A refused clone is audited, not
+    mailed: a failed request announces nothing (``app.core.mail``)."""
+    if language == "en":
+        what = {
+            "added": f"The passkey \u201c{name}\u201d can now sign in to your account.",
+            "renamed": f"One of your passkeys is now called \u201c{name}\u201d.",
+            "removed": f"The passkey \u201c{name}\u201d can no longer sign in to your account.",
+        }[event]
+        return Mail(
+            to=to,
+            subject=_PASSKEY_SUBJECTS["en"][event],
+            body=(
+                f"{what}\n\nIf it was not you, change your password, remove the passkeys you do "
+                "not recognise and end your other sessions (Security page).\n"
+            ),
+        )
+    quoi = {
+        "added": f"La clé d'accès « {name} » peut désormais ouvrir votre compte.",
+        "renamed": f"Une de vos clés d'accès s'appelle désormais « {name} ».",
+        "removed": f"La clé d'accès « {name} » ne peut plus ouvrir votre compte.",
+    }[event]
+    return Mail(
+        to=to,
+        subject=_PASSKEY_SUBJECTS["fr"][event],
+        body=(
+            f"{quoi}\n\nSi ce n'était pas vous, changez votre mot de passe, retirez les clés "
+            "d'accès que vous ne reconnaissez pas et fermez vos autres sessions (page Sécurité).\n"
+        ),
+    )

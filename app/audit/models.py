@@ -54,6 +54,12 @@ class AuditAction(StrEnum):
     AUTH_MFA_FAILED = "auth.mfa_failed"
     AUTH_MFA_RESET = "auth.mfa_reset"
     AUTH_RECOVERY_CODE_USED = "auth.recovery_code_used"
+    #: passkeys (``app.accounts.passkeys``): added, renamed, removed, and a correctly signed
+    #: assertion whose signature counter went back (a cloned authenticator, WebAuthn L2 §6.1.1)
+    AUTH_PASSKEY_ADDED = "auth.passkey_added"
+    AUTH_PASSKEY_RENAMED = "auth.passkey_renamed"
+    AUTH_PASSKEY_REMOVED = "auth.passkey_removed"
+    AUTH_PASSKEY_CLONE_DETECTED = "auth.passkey_clone_detected"
     AUTH_REAUTHENTICATED = "auth.reauthenticated"
     AUTH_REAUTH_FAILED = "auth.reauth_failed"
     AUTH_LOGGED_OUT = "auth.logged_out"

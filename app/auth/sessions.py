@@ -46,6 +46,10 @@ PARTIAL_SESSION_PATHS = frozenset(
         "/api/v1/auth/mfa/totp/setup",
         "/api/v1/auth/mfa/totp/activate",
         "/api/v1/auth/mfa/verify",
+        "/api/v1/auth/mfa/passkey/options",
+        "/api/v1/auth/mfa/passkey",
+        "/api/v1/auth/passkey/options",  # a sign-in without password replaces the session
+        "/api/v1/auth/passkey",
         "/api/v1/auth/logout",
         "/api/v1/auth/session",  # answers 401 not_authenticated itself for a partial session
         "/api/v1/auth/session/probe",  # answers signed_in: false for a partial session

@@ -45,6 +45,8 @@ _CODE = re.compile(r"^[0-9]{6}$")
 class Factor(StrEnum):
     TOTP = "totp"
     RECOVERY_CODE = "recovery_code"
+    #: a WebAuthn credential with user verification (``app.mfa.passkeys``)
+    PASSKEY = "passkey"
 
 
 @dataclass(frozen=True)

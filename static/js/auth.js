@@ -1,11 +1,13 @@
 // Sign-up and sign-in: register, email verification, login, TOTP enrolment, recovery codes,
-// second-factor entry, forgotten and reset password.
+// second-factor entry (a code, a recovery code or a passkey), sign-in with a passkey, forgotten and
+// reset password.
 import { post, setCsrf } from "./api.js";
 import { h, clear, field, checkbox, base64Utf8 } from "./dom.js";
 import { t, lang } from "./i18n.js";
 import { session, loadSession, nav, notify, showError, takePendingBooking, forgetPendingBooking } from "./state.js";
 import { heading, link, empty, form } from "./widgets.js";
 import { homeFor } from "./gate.js";
+import { passkeysSupported, passkeyButton, signInWithPasskey, passkeySecondFactor } from "./passkeys.js";
 
 export async function registerView(main) {
   main.append(heading(t("register.title")), h("p", {}, t("register.intro")));
@@ -139,6 +141,13 @@ export async function loginView(main) {
       email.wrap, password.wrap,
       h("button", { type: "submit" }, t("login.submit")),
     ),
+    // a discoverable passkey, user verified: the whole sign-in without password (docs/api.md)
+    passkeysSupported() ? h("div", { class: "passkey-login" }, h("p", { class: "muted" }, t("login.or")),
+      passkeyButton(t("login.passkey"), { id: "passkey-sign-in" }, async () => {
+        const done = await signInWithPasskey();
+        setCsrf(done.csrf_token);
+        await finishLogin();
+      })) : null,
     h("p", {}, link("/forgot-password", t("login.forgot"))),
     h("p", {}, t("login.no_account"), " ", link("/register", t("nav.register"))),
   );
@@ -177,6 +186,13 @@ function codeStep(main) {
       code.wrap, details,
       h("button", { type: "submit" }, t("mfa.submit")),
     ),
+    // instead of the code: a passkey of this account (the API answers no_passkey if it has none)
+    passkeysSupported() ? h("div", { class: "passkey-login" }, h("p", {}, t("mfa.passkey_intro")),
+      passkeyButton(t("mfa.use_passkey"), { id: "mfa-passkey" }, async () => {
+        const done = await passkeySecondFactor();
+        setCsrf(done.csrf_token);
+        await finishLogin();
+      })) : null,
   );
   code.input.addEventListener("input", () => { code.input.required = !recovery.input.value; });
   recovery.input.addEventListener("input", () => { code.input.required = !recovery.input.value; });

@@ -1,4 +1,4 @@
-// Patient (and every signed-in person's security page): appointments, privacy, sessions.
+// Patient (and every signed-in person's security page): appointments, privacy, passkeys, sessions.
 import { get, post, patch, del, Problem } from "./api.js";
 import { h, clear, field, checkbox } from "./dom.js";
 import { t, lang } from "./i18n.js";
@@ -7,6 +7,7 @@ import { fmtDate, fmtDateTime, fmtShort } from "./format.js";
 import { heading, link, loading, empty, section, table, cards } from "./widgets.js";
 import { slotPicker } from "./slotpicker.js";
 import { mySection } from "./waitlist.js";
+import { passkeySection } from "./passkeys.js";
 
 export async function appointmentsView(main) {
   main.append(heading(t("appointments.title")), h("p", {}, link("/", t("appointments.book_new"))));
@@ -250,6 +251,7 @@ export async function securityView(main) {
   const [me, sessions] = await Promise.all([get("/api/v1/me"), get("/api/v1/me/sessions")]);
   main.append(profileSection(me));
   main.append(passwordSection());
+  main.append(await passkeySection());
   main.append(section({ heading: "sessions-title", title: t("sessions.title") }, cards(sessions, (s) => h("li", { class: "card" },
     h("h3", {}, s.current ? t("sessions.current") : (s.user_agent || t("sessions.unknown_device")).slice(0, 80)),
     h("p", {}, `${t("sessions.started")} ${fmtShort(s.created_at)} · ${t("sessions.last_seen")} ${fmtShort(s.last_seen_at)}${s.ip ? ` · ${s.ip}` : ""}`),
