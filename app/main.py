@@ -46,6 +46,8 @@ from app.core.logging import configure_logging
 from app.core.mail import build_mailer
 from app.core.middleware import RequestContextMiddleware
 from app.core.settings import Settings, get_settings
+from app.fhir.outcomes import render_outcome
+from app.fhir.router import router as fhir_router
 from app.health.router import router as health_router
 from app.jobs import JOBS, RETENTION_JOBS
 from app.models import metadata as all_tables
@@ -204,6 +206,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.static_dir = STATIC_DIR
+    # errors under /fhir/ are OperationOutcomes (app.fhir.outcomes)
+    app.state.problem_renderers = [("/fhir/", render_outcome)]
     # every table, for the compliance report's schema checks (charter C1, C4-C7)
     app.state.tables = all_tables
     # the retention jobs the privacy notice promises, for the compliance report to show
@@ -231,6 +235,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(oauth_router)
     app.include_router(oauth_me_router)
     app.include_router(admin_router)
+    app.include_router(fhir_router)
 
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

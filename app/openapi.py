@@ -9,7 +9,8 @@ when the document is first asked for:
   from the same dependencies that enforce them, so the document cannot drift from the code.
 - **Errors are problem documents**: every problem answer is ``application/problem+json`` with the
   ``Problem`` schema, 422 included (FastAPI documents its own ``HTTPValidationError`` as
-  ``application/json``, which erdv never sends).
+  ``application/json``, which erdv never sends); under ``/fhir/`` the same problems are
+  ``application/fhir+json`` OperationOutcomes (``app.fhir.outcomes``).
 - The session cookie's name over HTTPS (``__Host-erdv_session``) is named in its scheme's text.
 """
 
@@ -28,6 +29,8 @@ from app.auth.authenticator import Authenticator, PublicCaller
 from app.auth.sessions import any_session, full_session
 from app.core.access import ACCESS_KEY
 from app.core.problems import PROBLEM_MEDIA_TYPE
+from app.fhir.outcomes import OUTCOME_SCHEMA
+from app.fhir.resources import FHIR_MEDIA_TYPE
 
 SESSION = "session"
 CSRF = "csrf"
@@ -35,6 +38,15 @@ BEARER = "bearer"
 CLIENT = "oauthClient"
 _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+_OUTCOME_REF = {"$ref": "#/components/schemas/OperationOutcome"}
+
+
+def _error_shape(path: str) -> tuple[str, dict[str, Any]]:
+    """The media type and schema of a route's problem answers (``app.core.handlers``)."""
+    if path.startswith("/fhir/"):
+        return FHIR_MEDIA_TYPE, _OUTCOME_REF
+    return PROBLEM_MEDIA_TYPE, _PROBLEM_REF
+
 
 SECURITY_SCHEMES: dict[str, Any] = {
     SESSION: {
@@ -171,20 +183,18 @@ def _answers_of(security: list[dict[str, list[str]]]) -> list[tuple[int, str]]:
     return answers
 
 
-def _complete(operation: dict[str, Any], answers: list[tuple[int, str]]) -> None:
+def _complete(operation: dict[str, Any], answers: list[tuple[int, str]], media: str) -> None:
     responses = operation.setdefault("responses", {})
     for status, code in answers:
-        response = responses.setdefault(
-            str(status), {"description": "", "content": {PROBLEM_MEDIA_TYPE: {}}}
-        )
+        response = responses.setdefault(str(status), {"description": "", "content": {media: {}}})
         if f"`{code}`" not in response["description"]:
             response["description"] = ", ".join(
                 filter(None, [response["description"], f"`{code}`"])
             )
-        response.setdefault("content", {}).setdefault(PROBLEM_MEDIA_TYPE, {})
+        response.setdefault("content", {}).setdefault(media, {})
 
 
-def _problems(operation: dict[str, Any]) -> None:
+def _problems(operation: dict[str, Any], media: str, schema: dict[str, Any]) -> None:
     for status, response in operation.get("responses", {}).items():
         content = response.get("content", {})
         if status == "422":
@@ -192,10 +202,10 @@ def _problems(operation: dict[str, Any]) -> None:
             if response["description"] == "Validation Error":
                 response["description"] = "`validation_error`"
             content.pop("application/json", None)
-            content[PROBLEM_MEDIA_TYPE] = {}
+            content[media] = {}
             response["content"] = content
-        if PROBLEM_MEDIA_TYPE in content:
-            content[PROBLEM_MEDIA_TYPE] = {"schema": _PROBLEM_REF}
+        if media in content and (status.startswith(("4", "5")) or media == PROBLEM_MEDIA_TYPE):
+            content[media] = {"schema": schema}
 
 
 def _api_routes(app: FastAPI) -> Iterator[APIRoute]:
@@ -247,6 +257,7 @@ def build(app: FastAPI) -> dict[str, Any]:
     for schema in schemas.values():
         _without_nul(schema)
     schemas["Problem"] = PROBLEM_SCHEMA
+    schemas["OperationOutcome"] = OUTCOME_SCHEMA
     components["securitySchemes"] = SECURITY_SCHEMES
     for route in _api_routes(app):
         if not route.include_in_schema:
@@ -260,11 +271,12 @@ def build(app: FastAPI) -> dict[str, Any]:
             public = operation.get(ACCESS_KEY) == "public"
             security = security_of(route, method, public)
             operation["security"] = security
+            media, schema = _error_shape(route.path)
             if not route.path.startswith("/oauth/"):  # OAuth answers RFC 6749 JSON errors
-                _complete(operation, _answers_of(security))
+                _complete(operation, _answers_of(security), media)
             elif route.path == "/oauth/authorize":
                 operation["responses"].setdefault("400", _AUTHORIZE_ERROR_PAGE)
-            _problems(operation)
+            _problems(operation, media, schema)
     return document
 
 

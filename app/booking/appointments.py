@@ -313,6 +313,11 @@ class AppointmentService(BookingBase):
         shown = None if principal.via_token else str(visit_reason_id)
         return Booked(201, body | {"visit_reason_id": shown})
 
+    async def practice_of_reason(self, visit_reason_id: uuid.UUID) -> uuid.UUID | None:
+        """Whose visit reason this is, read in the booking's own transaction: a FHIR Slot names
+        its reason and start only (``app.fhir``); ``book`` then checks the reason as always."""
+        return await self.repository.practice_of_reason(visit_reason_id)
+
     async def _mine(self, principal: Principal, appointment_id: uuid.UUID) -> PracticeAppointment:
         """The appointment if the caller is its patient or its practitioner; else 404 (docs/api.md
         "Conventions")."""

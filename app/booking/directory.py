@@ -195,6 +195,15 @@ class DirectoryService(BookingBase):
             raise PractitionerNotFound()
         return self._profiles([row], reasons, await self.repository.sites_of([row.id]))[0]
 
+    async def site(self, site_id: uuid.UUID) -> tuple[SiteView, ProfileView]:
+        """A listed practice's site, and that practice's profile; 404 otherwise (a site of a
+        practice that is not listed is as unknown as its profile)."""
+        owner = await self.repository.practice_of_site(site_id)
+        if owner is None:
+            raise PractitionerNotFound()
+        profile = await self.profile(owner)
+        return next(s for s in profile.sites if s.id == site_id), profile
+
     async def slots(
         self,
         practitioner_id: uuid.UUID,

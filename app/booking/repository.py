@@ -59,7 +59,7 @@ from app.booking.statements import (
 from app.core import clock
 from app.core.db import insert_for, lock_until_commit
 from app.core.repository import changed
-from app.practice.models import site_table
+from app.practice.models import site_table, visit_reason_table
 
 
 def ended_by_booking() -> sa.ColumnElement[bool]:
@@ -188,6 +188,19 @@ class BookingRepository:
             .order_by(s.c.practitioner_id, s.c.created_at, s.c.id)
         )
         return (await self.session.execute(query)).all()
+
+    async def practice_of_site(self, site_id: uuid.UUID) -> uuid.UUID | None:
+        """The practice a site belongs to (listed or not: the caller reads its profile next)."""
+        query = sa.select(site_table.c.practitioner_id).where(site_table.c.id == site_id)
+        owner: uuid.UUID | None = (await self.session.execute(query)).scalar_one_or_none()
+        return owner
+
+    async def practice_of_reason(self, visit_reason_id: uuid.UUID) -> uuid.UUID | None:
+        """The practice a visit reason belongs to (active or not: booking checks that)."""
+        r = visit_reason_table
+        query = sa.select(r.c.practitioner_id).where(r.c.id == visit_reason_id)
+        owner: uuid.UUID | None = (await self.session.execute(query)).scalar_one_or_none()
+        return owner
 
     async def visit_reasons(self, practitioner_ids: Sequence[uuid.UUID]) -> Sequence[Any]:
         rows: Sequence[Any] = (

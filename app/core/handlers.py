@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,14 @@ from app.core.problems import PROBLEM_MEDIA_TYPE, problem_body
 logger = logging.getLogger("erdv.errors")
 
 
+ProblemRenderer = Callable[
+    [int, str, str, str, str | None, dict[str, str] | None, dict[str, Any]], JSONResponse
+]
+"""Writes a problem (status, code, title, detail, request id, headers, extra members) in the
+shape of an API under a path prefix; ``app.state.problem_renderers`` lists ``(prefix, renderer)``
+pairs, set by the composition root (core names no domain)."""
+
+
 def problem_response(
     request: Request,
     *,
@@ -30,13 +39,17 @@ def problem_response(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
+    request_id = getattr(request.state, "request_id", None)
+    renderers: list[tuple[str, ProblemRenderer]] = getattr(
+        request.app.state, "problem_renderers", []
+    )
+    for prefix, render in renderers:
+        if request.url.path.startswith(prefix):
+            # an API with its own error shape (FHIR's OperationOutcome): the same problem,
+            # written its way (``ProblemRenderer``)
+            return render(status, code, title, detail, request_id, headers, extra)
     body = problem_body(
-        status=status,
-        code=code,
-        title=title,
-        detail=detail,
-        request_id=getattr(request.state, "request_id", None),
-        **extra,
+        status=status, code=code, title=title, detail=detail, request_id=request_id, **extra
     )
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
 

@@ -83,3 +83,10 @@ def check_pair(profession_id: str | None, specialty_id: str | None) -> str | Non
     if specialty_id not in ids:
         return f"{specialty_id!r} is not a specialty of {profession_id!r}"
     return None
+
+
+def specialty_label(specialty_id: str) -> str | None:
+    owner = _BY_ID.get(SPECIALTY_PROFESSION.get(specialty_id, ""))
+    return (
+        next((s.label for s in owner.specialties if s.id == specialty_id), None) if owner else None
+    )

@@ -27,7 +27,7 @@ from app.auth.sessions import PARTIAL_SESSION_PATHS
 from app.core.access import ACCESS_KEY
 from app.core.settings import Settings
 from tests.factories import People
-from tests.helpers.problems import assert_problem
+from tests.helpers.problems import assert_problem, assert_refused
 
 UNSAFE = {"post", "put", "patch", "delete"}
 
@@ -63,7 +63,7 @@ async def test_partial_session_reaches_only_the_login_steps(app: FastAPI, people
         if path in PARTIAL_SESSION_PATHS:
             continue
         response = await call(person.client, method, path, headers=person.headers())
-        assert_problem(response, 401, "mfa_required")
+        assert_refused(response, 401, "mfa_required")
         checked += 1
     assert checked >= 7  # health probes, /me, admin... everything else
     assert (await person.get("/api/v1/auth/session")).json()["code"] == "not_authenticated"
@@ -78,9 +78,9 @@ async def test_every_unsafe_cookie_request_needs_the_csrf_token(
         if method not in UNSAFE:
             continue
         response = await call(person.client, method, path)  # cookie, no header
-        assert_problem(response, 403, "csrf_failed")
+        assert_refused(response, 403, "csrf_failed")
         wrong = await call(person.client, method, path, headers={"X-CSRF-Token": "forged"})
-        assert_problem(wrong, 403, "csrf_failed")
+        assert_refused(wrong, 403, "csrf_failed")
         checked += 1
     assert checked >= 9
     # and the session is still fine
@@ -95,7 +95,7 @@ async def test_unauthenticated_callers_get_401(app: FastAPI, people: People) -> 
         if path == "/api/v1/auth/logout":
             continue  # a quiet 204 without a session (below)
         response = await call(anonymous, method, path)
-        assert_problem(response, 401, "not_authenticated")
+        assert_refused(response, 401, "not_authenticated")
 
 
 async def test_public_routes_answer_without_a_session(app: FastAPI, people: People) -> None:

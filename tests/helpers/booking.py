@@ -108,8 +108,10 @@ async def ready_practitioner(
     return person, ids
 
 
-async def patient(people: People) -> Person:
-    person = await people.signed_in(role="patient")
+async def patient(people: People, **kwargs: Any) -> Person:
+    """A signed-in patient who acknowledged the privacy notice; ``kwargs`` go to
+    ``People.signed_in`` (``ip=``: a test signing many up stays under the per-address limit)."""
+    person = await people.signed_in(role="patient", **kwargs)
     await grant(person, "privacy-notice")
     return person
 

@@ -21,6 +21,20 @@ def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str
     return body
 
 
+def assert_refused(response: httpx.Response, status: int, code: str) -> None:
+    """A refusal in the shape of the API that answered: a problem document, or under ``/fhir/``
+    the OperationOutcome carrying the same code (docs/api.md "FHIR R4"); tests/fhir checks the
+    OperationOutcome in full against the R4 models."""
+    if not response.request.url.path.startswith("/fhir/"):
+        assert_problem(response, status, code)
+        return
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/fhir+json"
+    body = response.json()
+    assert body["resourceType"] == "OperationOutcome"
+    assert body["issue"][0]["details"]["coding"][0]["code"] == code, body
+
+
 async def successes_before_429(
     call: Callable[[int], Awaitable[httpx.Response]], *, ok: int = 200, tries: int = 20
 ) -> int:
