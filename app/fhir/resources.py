@@ -10,6 +10,12 @@ id (one role and one schedule per practice); a Location is a site. A Slot is nam
 needs, its visit reason and its start (``slot_id``): slots are computed, never stored, so the name
 is the same each time the same free time is listed, and booking it asks the engine again.
 
+**Validated once, as sent.** The builders here write plain JSON documents; the response class
+(``app.fhir.router.FhirResponse``) and the error renderer pass every document through
+``validated`` on its way out, a searchset Bundle with the resources it carries in one pass, so
+nothing leaves unchecked and nothing is checked twice (a page of slots is mostly that check:
+bench/README.md, B19).
+
 **No visit reason to third parties** (charter C6, C7): a Slot names the reason it is free for
 (reasons are public on the profile), but an Appointment never says its reason, not even through
 the Slot it was booked from.
@@ -47,11 +53,35 @@ def _model(resource_type: str) -> Any:
 
 
 def validated(resource: dict[str, Any]) -> dict[str, Any]:
-    """``resource`` checked against its R4 structure, as the JSON it is served as; a resource
-    this code builds wrong is a bug (500), never sent."""
-    model = _model(resource["resourceType"]).model_validate(resource)
-    dumped: dict[str, Any] = model.model_dump(mode="json", exclude_none=True)
-    return dumped
+    """``resource`` checked against its R4 structure, and served as it was built, without its
+    empty (``None``) members; a resource this code builds wrong is a bug (500), never sent.
+
+    The builders write JSON values already (strings, numbers, lists, objects), so the model that
+    accepted them would dump the same document: dumping it again cost two thirds of a Slot page's
+    time (bench/README.md, B19), for nothing."""
+    if resource["resourceType"] == "Bundle":
+        # each resource against its own model, then the envelope without them: the Bundle's
+        # generic ``resource`` member validates the same resources at twice the cost
+        for entry in resource.get("entry") or ():
+            _model(entry["resource"]["resourceType"]).model_validate(entry["resource"])
+        shell = dict(resource, entry=[_without(e, "resource") for e in resource.get("entry") or ()])
+        _model("Bundle").model_validate(_pruned(shell))
+    else:
+        _model(resource["resourceType"]).model_validate(resource)
+    pruned: dict[str, Any] = _pruned(resource)
+    return pruned
+
+
+def _without(mapping: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in mapping.items() if k != key}
+
+
+def _pruned(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _pruned(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_pruned(v) for v in value]
+    return value
 
 
 def parse(resource_type: str, body: dict[str, Any]) -> Any:
@@ -67,27 +97,25 @@ def bundle(
     next_url: str | None = None,
     total: int | None = None,
 ) -> dict[str, Any]:
-    """A ``searchset`` Bundle of already validated resources: the envelope is validated here,
-    without validating each resource a second time (a page of slots would cost twice)."""
+    """A ``searchset`` Bundle of ``resources`` (validated with it when sent)."""
     links = [{"relation": "self", "url": self_url}]
     if next_url is not None:
         links.append({"relation": "next", "url": next_url})
-    shell: dict[str, Any] = {
+    return {
         "resourceType": "Bundle",
         "type": "searchset",
         "timestamp": datetime.now(UTC).isoformat(),
+        "total": total,
         "link": links,
         "entry": [
-            {"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "search": {"mode": "match"}}
+            {
+                "fullUrl": f"{base}/{r['resourceType']}/{r['id']}",
+                "resource": r,
+                "search": {"mode": "match"},
+            }
             for r in resources
         ],
     }
-    if total is not None:
-        shell["total"] = total
-    checked = validated(shell)
-    for entry, resource in zip(checked.get("entry", []), resources, strict=True):
-        entry["resource"] = resource
-    return checked
 
 
 # --- the directory ------------------------------------------------------------------------------
@@ -102,7 +130,7 @@ def practitioner(view: ProfileView) -> dict[str, Any]:
     }
     if view.titles:
         resource["qualification"] = [{"code": {"text": title}} for title in view.titles]
-    return validated(resource)
+    return resource
 
 
 def _coding(system: str, code: str, display: str | None) -> dict[str, Any]:
@@ -126,49 +154,45 @@ def practitioner_role(view: ProfileView) -> dict[str, Any]:
         resource["specialty"] = [
             _coding(SPECIALTY_SYSTEM, view.specialty, professions.specialty_label(view.specialty))
         ]
-    return validated(resource)
+    return resource
 
 
 def location(site: SiteView) -> dict[str, Any]:
-    return validated(
-        {
-            "resourceType": "Location",
-            "id": str(site.id),
-            "status": "active",
-            "name": site.label,
-            "mode": "instance",
-            "address": {
-                "use": "work",
-                "line": [site.address],
-                "city": site.city,
-                "postalCode": site.postcode or None,
-                "country": "FR",
-            },
-            "extension": [{"url": TIMEZONE_EXTENSION, "valueCode": site.timezone}],
-        }
-    )
+    return {
+        "resourceType": "Location",
+        "id": str(site.id),
+        "status": "active",
+        "name": site.label,
+        "mode": "instance",
+        "address": {
+            "use": "work",
+            "line": [site.address],
+            "city": site.city,
+            "postalCode": site.postcode or None,
+            "country": "FR",
+        },
+        "extension": [{"url": TIMEZONE_EXTENSION, "valueCode": site.timezone}],
+    }
 
 
 def schedule(view: ProfileView, now: datetime) -> dict[str, Any]:
     horizon = view.booking_rules["max_horizon_days"]
-    return validated(
-        {
-            "resourceType": "Schedule",
-            "id": str(view.id),
-            "active": True,
-            "actor": [
-                {"reference": f"Practitioner/{view.id}", "display": view.display_name},
-                *({"reference": f"Location/{s.id}", "display": s.label} for s in view.sites),
-            ],
-            "serviceType": [
-                _coding(VISIT_REASON_SYSTEM, str(r.id), r.label) for r in view.visit_reasons
-            ],
-            "planningHorizon": {
-                "start": now.isoformat(),
-                "end": (now + timedelta(days=horizon)).isoformat(),
-            },
-        }
-    )
+    return {
+        "resourceType": "Schedule",
+        "id": str(view.id),
+        "active": True,
+        "actor": [
+            {"reference": f"Practitioner/{view.id}", "display": view.display_name},
+            *({"reference": f"Location/{s.id}", "display": s.label} for s in view.sites),
+        ],
+        "serviceType": [
+            _coding(VISIT_REASON_SYSTEM, str(r.id), r.label) for r in view.visit_reasons
+        ],
+        "planningHorizon": {
+            "start": now.isoformat(),
+            "end": (now + timedelta(days=horizon)).isoformat(),
+        },
+    }
 
 
 # --- slots ----------------------------------------------------------------------------------------
@@ -206,17 +230,15 @@ def slots(
     out = []
     for start, end, start_offset, end_offset, reason, _site in free.rows:
         out.append(
-            validated(
-                {
-                    "resourceType": "Slot",
-                    "id": slot_id(reason, start),
-                    "schedule": schedule_ref,
-                    "status": "free",
-                    "start": _stamp(start, start_offset),
-                    "end": _stamp(end, end_offset),
-                    "serviceType": [_coding(VISIT_REASON_SYSTEM, reason, labels.get(reason))],
-                }
-            )
+            {
+                "resourceType": "Slot",
+                "id": slot_id(reason, start),
+                "schedule": schedule_ref,
+                "status": "free",
+                "start": _stamp(start, start_offset),
+                "end": _stamp(end, end_offset),
+                "serviceType": [_coding(VISIT_REASON_SYSTEM, reason, labels.get(reason))],
+            }
         )
     return out
 
@@ -275,18 +297,16 @@ def _appointment(
     )
     if site_id is not None:
         participants.append({"actor": {"reference": f"Location/{site_id}"}, "status": "accepted"})
-    return validated(
-        {
-            "resourceType": "Appointment",
-            "id": appointment_id,
-            "status": FHIR_STATUS.get(status, "booked"),
-            "start": start.isoformat(),
-            "end": end.isoformat(),
-            "minutesDuration": max(1, int((end - start).total_seconds() // 60)),
-            "created": created.isoformat(),
-            "participant": participants,
-        }
-    )
+    return {
+        "resourceType": "Appointment",
+        "id": appointment_id,
+        "status": FHIR_STATUS.get(status, "booked"),
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "minutesDuration": max(1, int((end - start).total_seconds() // 60)),
+        "created": created.isoformat(),
+        "participant": participants,
+    }
 
 
 # --- the capability statement ---------------------------------------------------------------------
@@ -335,38 +355,36 @@ def capability_statement(base: str) -> dict[str, Any]:
         }
         for kind, interactions, params in _CAPABILITIES
     ]
-    return validated(
-        {
-            "resourceType": "CapabilityStatement",
-            "status": "active",
-            "date": "2026-12-04",
-            "publisher": "erdv",
-            "kind": "instance",
-            "software": {"name": "erdv"},
-            "implementation": {"description": "erdv's FHIR R4 scheduling API", "url": base},
-            "fhirVersion": FHIR_VERSION,
-            "format": [FHIR_MEDIA_TYPE, "json"],
-            "rest": [
-                {
-                    "mode": "server",
-                    "security": {
-                        "service": [
-                            {
-                                "coding": [
-                                    {
-                                        "system": "http://terminology.hl7.org/CodeSystem/"
-                                        "restful-security-service",
-                                        "code": "OAuth",
-                                    }
-                                ]
-                            }
-                        ],
-                        "description": "OAuth 2 bearer tokens of /oauth/token, with the JSON "
-                        "API's scopes: slots:read, practitioners:read, appointments:read, "
-                        "appointments:write. Public reads need no token.",
-                    },
-                    "resource": rest_resources,
-                }
-            ],
-        }
-    )
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": "2026-12-04",
+        "publisher": "erdv",
+        "kind": "instance",
+        "software": {"name": "erdv"},
+        "implementation": {"description": "erdv's FHIR R4 scheduling API", "url": base},
+        "fhirVersion": FHIR_VERSION,
+        "format": [FHIR_MEDIA_TYPE, "json"],
+        "rest": [
+            {
+                "mode": "server",
+                "security": {
+                    "service": [
+                        {
+                            "coding": [
+                                {
+                                    "system": "http://terminology.hl7.org/CodeSystem/"
+                                    "restful-security-service",
+                                    "code": "OAuth",
+                                }
+                            ]
+                        }
+                    ],
+                    "description": "OAuth 2 bearer tokens of /oauth/token, with the JSON "
+                    "API's scopes: slots:read, practitioners:read, appointments:read, "
+                    "appointments:write. Public reads need no token.",
+                },
+                "resource": rest_resources,
+            }
+        ],
+    }

@@ -58,7 +58,15 @@ _PATIENT_ERRORS = (
 
 
 class FhirResponse(JSONResponse):
+    """Every resource this API answers is checked against its R4 structure here, once, as it is
+    written (``resources.validated``; a Bundle with the resources it carries). The response is
+    made in the route, inside the request's transaction: a document built wrong is a 500 that
+    rolls the request back, never sent."""
+
     media_type = resources.FHIR_MEDIA_TYPE
+
+    def render(self, content: Any) -> bytes:
+        return super().render(resources.validated(content))
 
 
 def _service(request: Request) -> FhirService:
