@@ -40,6 +40,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -371,7 +372,9 @@ class Slots:
                 t += timedelta(minutes=15)
         return out
 
-    def _generate(self, days: range, practitioners: Sequence[int]) -> Iterator[tuple[int, str]]:
+    def _generate(
+        self, days: Sequence[int], practitioners: Sequence[int]
+    ) -> Iterator[tuple[int, str]]:
         today = datetime.now(ZoneInfo(ZONE)).date()
         for offset in days:
             day = today + timedelta(days=offset)
@@ -449,7 +452,9 @@ class Slots:
                     out.write(self._desk_line(p, start, n))
         return path, sorted(seen)
 
-    def churn_files(self, name: str, days: range, practitioners: Sequence[int]) -> list[Path]:
+    def churn_files(
+        self, name: str, days: Sequence[int], practitioners: Sequence[int]
+    ) -> list[Path]:
         slots = WORK / f"{name}-slots.tsv"
         with slots.open("w") as out:
             for p, start in self._generate(days, practitioners):
@@ -739,6 +744,34 @@ def slot_paths(workload: Workload, count: int, name: str = "slots.txt") -> Path:
     )
 
 
+def day_slot_paths(workload: Workload, count: int) -> tuple[Path, Path]:
+    """B19: one weekday's free slots of each practitioner in turn, asked of the JSON API and of
+    the FHIR API (one page: a day holds fewer than ``_count=100`` slots), so both answers list
+    the same slots."""
+    zone = ZoneInfo(ZONE)
+    day = datetime.now(zone).date() + timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    start = datetime.combine(day, datetime.min.time(), zone)
+    end = start + timedelta(days=1)
+    frm, to = (quote(at.isoformat()) for at in (start, end))
+    ids = [p["id"] for p in workload.practitioners]
+    chosen = [ids[i % len(ids)] for i in range(count)]
+    json_paths = lines_file(
+        "slots-day.txt",
+        [f"/api/v1/practitioners/{pid}/slots?from={frm}&to={to}" for pid in chosen],
+    )
+    fhir_paths = lines_file(
+        "slots-day-fhir.txt",
+        [
+            f"/fhir/r4/Slot?schedule=Schedule/{pid}&status=free&start=ge{frm}&start=lt{to}"
+            "&_count=100"
+            for pid in chosen
+        ],
+    )
+    return json_paths, fhir_paths
+
+
 def matching_paths(name: str, query: str) -> Path:
     """B6b: one search, each result with its ``next_slot``, a page of 20 (the default)."""
     return lines_file(name, [f"/api/v1/practitioners?{query}&limit=20"])
@@ -825,6 +858,15 @@ def measure_postgres(run: Run) -> None:
         b5 = wrk(server, "get.lua", [paths], connections=BOOK_CONNECTIONS, seconds=profile.duration)
         f["slots_rps"] = b5.rps
         f["slots_p95_ms"] = latency(server, paths, profile).p95
+        say("B19 FHIR slot search against the JSON slot search, alternating")
+        json_day, fhir_day = day_slot_paths(workload, 1000)
+        rounds = [
+            (latency(server, json_day, profile, share=4).p95,
+             latency(server, fhir_day, profile, share=4).p95)
+            for _ in range(2)
+        ]  # fmt: skip
+        f["fhir_slots"] = {"json_p95_ms": statistics.median(r[0] for r in rounds),
+                           "fhir_p95_ms": statistics.median(r[1] for r in rounds)}  # fmt: skip
         say("B6 practitioner search with slots")
         f["search_p95_ms"] = latency(server, search_paths(), profile).p95
         say("B6b a search matching 10 practitioners, then one matching 200 or more")
@@ -880,7 +922,12 @@ def measure_postgres(run: Run) -> None:
         files = slots.churn_files("hot", range(hot_day, hot_day + 1), range(5))
         _keep_first(files[0], 50)
         f["hot"] = churn(server, files, profile.churn, DB, hot)
-        files = slots.churn_files("cold", range(85, 87), range(len(workload.practitioners)))
+        # two weekdays past B1's days (2-84), not the hot day, within the 90-day horizon: days
+        # 85-86 were a weekend on 2026-12-04, the file came out empty and wrk's script failed
+        cold_days = [
+            d for d in range(85, 90) if d != hot_day and (today + timedelta(days=d)).weekday() < 5
+        ][:2]
+        files = slots.churn_files("cold", cold_days, range(len(workload.practitioners)))
         f["cold"] = churn(server, files, profile.churn, DB, [])
         f["duplicates_end"] = overlaps(DB)
     finally:
@@ -1276,6 +1323,13 @@ def rows_of(run: Run) -> list[Row]:
             Row("B6b", f"search with next slots, a page of 20: p95 (ms) matching {m['many']} "
                 "practitioners ÷ matching 10", m["many_p95_ms"], m["few_p95_ms"],
                 m["many_p95_ms"] / m["few_p95_ms"], 2, 1.5, lower=True, unit="×")
+        )  # fmt: skip
+    if "fhir_slots" in f:
+        fs = f["fhir_slots"]
+        rows.append(
+            Row("B19", "FHIR Slot search p95 ÷ JSON slot search p95 (one practitioner's day, "
+                "the same slots)", fs["fhir_p95_ms"], fs["json_p95_ms"],
+                fs["fhir_p95_ms"] / fs["json_p95_ms"], 4, 2, lower=True, unit="×")
         )  # fmt: skip
     rows += [
         Row("B7", "login password step requests/s ÷ raw argon2 verifications/s", f["login_rps"],
