@@ -108,11 +108,14 @@ class Server:
         return done.stdout
 
 
-@pytest.fixture(scope="session")
-def server(browser_available: None) -> Iterator[Server]:
-    folder = Path(tempfile.mkdtemp(prefix="erdv-e2e-"))
+@contextlib.contextmanager
+def served(host: str, prefix: str, **extra_env: str) -> Iterator[Server]:
+    """``erdv serve`` on 127.0.0.1 and a free port, known to itself and to the browser by
+    ``host`` (``127.0.0.1``, or ``localhost`` where WebAuthn wants a domain), with its own SQLite
+    database (migrated, then ``erdv demo``) and data dir, stopped and removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{host}:{port}"
     env = {
         **os.environ,
         "ERDV_ENV": "development",
@@ -122,9 +125,7 @@ def server(browser_available: None) -> Iterator[Server]:
         "ERDV_MAIL_BACKEND": "file",
         "ERDV_JOBS_ENABLED": "false",
         "ERDV_LOG_LEVEL": "WARNING",
-        # every test person signs up from 127.0.0.1: the per-address allowance (20 sign-ups
-        # before delays) is meant for one client, not for the whole suite
-        "ERDV_THROTTLE_IP_FREE_FAILURES": "500",
+        **extra_env,
     }
     env.pop("ERDV_REDIS_URL", None)
     settings = Settings(
@@ -159,6 +160,14 @@ def server(browser_available: None) -> Iterator[Server]:
     finally:
         stop(process)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def server(browser_available: None) -> Iterator[Server]:
+    # every test person signs up from 127.0.0.1: the per-address allowance (20 sign-ups before
+    # delays) is meant for one client, not for the whole suite
+    with served("127.0.0.1", "erdv-e2e-", ERDV_THROTTLE_IP_FREE_FAILURES="500") as srv:
+        yield srv
 
 
 @pytest.fixture

@@ -11,23 +11,14 @@ context, as WebAuthn requires.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 
-from app.core.settings import Settings
 from tests.e2e.conftest import (
     Server,
     Watch,
@@ -35,58 +26,16 @@ from tests.e2e.conftest import (
     new_context,
     new_person,
     screenshot,
+    served,
     wait_for_mail,
 )
-from tests.helpers.cli import free_port, stop
 
 
 @pytest.fixture(scope="module")
 def localhost_server(browser_available: None) -> Iterator[Server]:
     """``erdv serve`` on 127.0.0.1, known to itself and to the browser as ``localhost``."""
-    folder = Path(tempfile.mkdtemp(prefix="erdv-e2e-passkeys-"))
-    port = free_port()
-    url = f"http://localhost:{port}"
-    env = {
-        **os.environ,
-        "ERDV_ENV": "development",
-        "ERDV_DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'erdv.db'}",
-        "ERDV_DATA_DIR": str(folder / "data"),
-        "ERDV_PUBLIC_URL": url,
-        "ERDV_MAIL_BACKEND": "file",
-        "ERDV_JOBS_ENABLED": "false",
-        "ERDV_LOG_LEVEL": "WARNING",
-    }
-    env.pop("ERDV_REDIS_URL", None)
-    settings = Settings(
-        env="development",
-        database_url=env["ERDV_DATABASE_URL"],
-        data_dir=folder / "data",
-        public_url=url,
-    )
-    srv = Server(url, folder / "data", env, settings)
-    srv.cli("migrate")
-    srv.cli("demo")
-    process = subprocess.Popen(  # noqa: S603 - our own CLI
-        [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("erdv serve did not start")
-            time.sleep(0.2)
+    with served("localhost", "erdv-e2e-passkeys-") as srv:
         yield srv
-    finally:
-        stop(process)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
