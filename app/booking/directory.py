@@ -195,6 +195,15 @@ class DirectoryService(BookingBase):
             raise PractitionerNotFound()
         return self._profiles([row], reasons, await self.repository.sites_of([row.id]))[0]
 
+    async def zone_and_reasons(self, practitioner_id: uuid.UUID) -> tuple[str, dict[str, str]]:
+        """A listed practice's time zone and its active visit reasons' labels by id, in one
+        statement (a FHIR Slot search needs no more of the profile: ``app.fhir.service``); 404
+        otherwise."""
+        row, reasons = await self.repository.profile_and_reasons(practitioner_id)
+        if row is None:
+            raise PractitionerNotFound()
+        return str(row.timezone), {str(r.id): r.label for r in reasons}
+
     async def site(self, site_id: uuid.UUID) -> tuple[SiteView, ProfileView]:
         """A listed practice's site, and that practice's profile; 404 otherwise (a site of a
         practice that is not listed is as unknown as its profile)."""

@@ -213,9 +213,8 @@ class FhirService:
         pid = reference_id(schedule, "Schedule", "schedule")
         if status is not None and status != "free":
             raise InvalidSearch("status", "only free slots are published")
-        profile = await directory.profile(pid)
-        labels = {str(r.id): r.label for r in profile.visit_reasons}
-        lower, upper = _window(start, ZoneInfo(profile.timezone))
+        zone, labels = await directory.zone_and_reasons(pid)
+        lower, upper = _window(start, ZoneInfo(zone))
         reason: uuid.UUID | None = None
         if service_type is not None:
             code = token_code(service_type, resources.VISIT_REASON_SYSTEM)
