@@ -64,7 +64,10 @@ def token_code(value: str, system: str) -> str:
 
 
 def _instant(field: str, value: str, zone: ZoneInfo) -> datetime:
-    """A FHIR date or date-time; a date is midnight where the practice is."""
+    """A FHIR date or date-time; a date is midnight where the practice is. A ``+`` offset
+    written into a URL unencoded arrives as a space (form decoding): it is read back as ``+``,
+    since no date-time holds a space."""
+    value = value.replace(" ", "+")
     try:
         if len(value) == 10:
             return datetime.combine(datetime.fromisoformat(value).date(), time(), zone)

@@ -166,6 +166,12 @@ async def test_free_slots_are_the_json_apis_in_pages(
     assert window["entry"]
     assert all(e["resource"]["start"][:10] == day for e in window["entry"])
     assert all(e["resource"]["start"][11:16] < "12:00" for e in window["entry"])
+    # the same window typed into a URL by hand: its "+01:00" reaches the server as " 01:00"
+    typed = await client.get(
+        f"{FHIR}/Slot?schedule=Schedule/{doctor.account_id}&start=ge{day}"
+        f"&start=lt{day}T12:00:00+01:00"
+    )
+    assert resource(typed, "Bundle")["entry"] == window["entry"]
 
     # the JSON API's refusals, as OperationOutcomes
     too_long = _slot_search(doctor, start=["ge2027-01-01", "lt2027-03-01"])
