@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.booking.models import appointment_table
+from app.core import clock
 from tests.factories import People, Person
 from tests.fhir.conftest import FHIR, SCOPES, acting_for, outcome, resource
 from tests.helpers.booking import book, patient, ready_practitioner
@@ -382,3 +383,31 @@ async def test_a_fhir_booking_and_a_json_booking_race_for_one_slot(
                 )
             ).scalar_one()
         assert booked == slots.index(slot) + 1
+
+
+async def test_fhir_and_json_calls_spend_one_allowance_of_the_client(
+    app: FastAPI, people: People, admin: Person
+) -> None:
+    """The same throttle as the JSON API (``ERDV_OAUTH_CLIENT_REQUESTS_PER_MINUTE``): a client's
+    calls count together whichever API they use, and the refusal is a 429 OperationOutcome with
+    the JSON API's ``Retry-After``."""
+    doctor, _ = await ready_practitioner(people)
+    registered = await register_client(admin, grants=["client_credentials"], scopes=["slots:read"])
+    app.state.settings = app.state.settings.model_copy(
+        update={"oauth_client_requests_per_minute": 4}
+    )
+    async with oauth_client(app, registered, scope="slots:read") as platform:
+        await platform.fetch_token("/oauth/token", grant_type="client_credentials")
+        fhir, json_ = f"{FHIR}/Slot", f"/api/v1/practitioners/{doctor.account_id}/slots"
+        answers = []
+        with clock.frozen(clock.now()):  # within the refusal's first delay (1 s), however slow
+            for n in range(8):  # FHIR and JSON in turn
+                path = fhir if n % 2 == 0 else json_
+                params = _slot_search(doctor) if path == fhir else None
+                answers.append(await platform.get(path, params=params))
+    statuses = [a.status_code for a in answers]
+    assert statuses[:4] == [200, 200, 200, 200], statuses
+    assert set(statuses[4:]) == {429}, statuses
+    refused = answers[4]  # a FHIR call, the fifth of the minute
+    outcome(refused, 429, "rate_limited")
+    assert int(refused.headers["Retry-After"]) > 0
