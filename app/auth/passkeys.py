@@ -18,17 +18,14 @@ import uuid
 from fastapi import APIRouter, Request, Response, status
 
 from app.accounts.dependencies import Auth, Passkeys
-from app.accounts.devices import DEVICE_COOKIE
 from app.accounts.passkeys import SIGN_IN_COOKIE, SIGN_IN_COOKIE_MAX_AGE, SIGN_IN_COOKIE_PATH
-from app.accounts.schemas import AccountRead, MfaDone
-from app.accounts.views import MfaCompleted
+from app.accounts.schemas import MfaDone
 from app.auth.authenticator import CurrentAccount, RecentlyAuthenticatedAccount
-from app.auth.router import client_info, set_device_cookie, set_session_cookie
+from app.auth.router import client_info, signed_in
 from app.auth.sessions import AnySession, FullSession, secure_cookies, session_token
 from app.core.access import PUBLIC
 from app.core.deps import AppSettings
 from app.core.problems import problem_responses as _problems
-from app.core.settings import Settings
 from app.mfa.models import Passkey
 from app.mfa.schemas import (
     CreationOptions,
@@ -54,21 +51,6 @@ def _read(passkey: Passkey) -> PasskeyRead:
         transports=[t for t in (passkey.transports or "").split(",") if t],
         created_at=passkey.created_at,
         last_used_at=passkey.last_used_at,
-    )
-
-
-def _signed_in(
-    done: MfaCompleted, request: Request, response: Response, auth: Auth, settings: Settings
-) -> MfaDone:
-    set_session_cookie(response, request, settings, done.session)
-    device = auth.device_cookie(done.account, request.cookies.get(DEVICE_COOKIE))
-    set_device_cookie(response, request, settings, device)
-    account = done.account
-    return MfaDone(
-        account=AccountRead(
-            id=account.id, email=account.email, role=account.role, full_name=account.full_name
-        ),
-        csrf_token=done.session.csrf_token,
     )
 
 
@@ -133,7 +115,7 @@ async def verify_passkey(
     settings: AppSettings,
 ) -> MfaDone:
     done = await passkeys.complete_second_factor(session, body.credential)
-    return _signed_in(done, request, response, auth, settings)
+    return signed_in(done, request, response, auth, settings)
 
 
 @router.post(
@@ -191,7 +173,7 @@ async def sign_in_with_passkey(
         httponly=True,
         samesite="strict",
     )
-    return _signed_in(done, request, response, auth, settings)
+    return signed_in(done, request, response, auth, settings)
 
 
 @me_router.get(

@@ -42,7 +42,7 @@ from app.accounts.schemas import (
     VerifyEmail,
 )
 from app.accounts.service import AuthService
-from app.accounts.views import ClientInfo, IssuedSession
+from app.accounts.views import ClientInfo, IssuedSession, MfaCompleted
 from app.audit.dependencies import Audit
 from app.auth.authenticator import CurrentAccount, RecentlyAuthenticatedAccount
 from app.auth.sessions import (
@@ -250,6 +250,14 @@ async def verify_mfa(
     settings: AppSettings,
 ) -> MfaDone:
     done = await auth.verify_mfa(session, code=body.code, recovery_code=body.recovery_code)
+    return signed_in(done, request, response, auth, settings)
+
+
+def signed_in(
+    done: MfaCompleted, request: Request, response: Response, auth: Auth, settings: Settings
+) -> MfaDone:
+    """A completed second factor (a code here, a passkey in ``app.auth.passkeys``): the full
+    session's cookie, the device cookie that spares this browser later delays, and the answer."""
     set_session_cookie(response, request, settings, done.session)
     device = auth.device_cookie(done.account, request.cookies.get(DEVICE_COOKIE))
     set_device_cookie(response, request, settings, device)
