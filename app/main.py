@@ -37,7 +37,14 @@ from app.compliance.router import router as compliance_router
 from app.consent.router import router as consent_router
 from app.consent.service import sync_registry
 from app.core.datadir import make_private
-from app.core.db import connection_slots, create_engine, pool_overflow, session_factory, transaction
+from app.core.db import (
+    connection_slots,
+    create_engine,
+    create_replica_engine,
+    pool_overflow,
+    session_factory,
+    transaction,
+)
 from app.core.deps import refuse_nul_in_query
 from app.core.handlers import install_error_handlers
 from app.core.hashing import PasswordHasher
@@ -144,9 +151,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.session_factory = session_factory(engine)
         app.state.readonly_session_factory = session_factory(engine, readonly=True)
-        app.state.read_session_factory = session_factory(engine, readonly=True, snapshot=False)
+        app.state.primary_read_session_factory = session_factory(
+            engine, readonly=True, snapshot=False
+        )
+        # anonymous directory reads go to the read replica when there is one (docs/scaling.md)
+        replica = create_replica_engine(settings)
+        app.state.replica_engine = replica
+        app.state.read_session_factory = (
+            session_factory(replica, readonly=True, snapshot=False)
+            if replica is not None
+            else app.state.primary_read_session_factory
+        )
         await _sync_charter(app.state.session_factory)
         await _check_pools(engine, settings)
+        if replica is not None:
+            await _check_pools(replica, settings)
         jobs = None
         if settings.jobs_enabled:
             jobs = asyncio.create_task(
@@ -190,6 +209,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if app.state.redis is not None:
                 await app.state.redis.aclose()
             await engine.dispose()
+            if replica is not None:
+                await replica.dispose()
 
     app = FastAPI(
         title="erdv",

@@ -19,7 +19,7 @@ from app.accounts.models import Role
 from app.accounts.principal import Principal
 from app.audit.service import AuditTrail
 from app.auth.authenticator import Authenticator, PublicCaller, RecentlyAuthenticatedPractitioner
-from app.auth.callers import Caller
+from app.auth.callers import AnyCaller, Caller
 from app.booking.agenda import AgendaService
 from app.booking.appointments import AppointmentService
 from app.booking.desk import DeskService
@@ -101,11 +101,19 @@ async def get_agenda_service(
 Agenda = Annotated[AgendaService, Depends(get_agenda_service)]
 
 
-async def get_directory_service(request: Request, database: Database) -> DirectoryService:
+async def get_directory_service(
+    request: Request, database: Database, who: AnyCaller
+) -> DirectoryService:
     """For the public reads (search, profile, slots), which write nothing: a read session (no write
     lock, no transaction round trips), and no audit trail, throttle or mail queue to set up on the
     busiest routes (each is per-request work: keys, policies). The settings come from the app's
-    state: one dependency less to resolve on every public read."""
+    state: one dependency less to resolve on every public read.
+
+    An anonymous caller reads from the replica when there is one; a signed-in person or a token
+    from the primary (``RequestDatabase.read_from_primary``). ``who`` is the request's caller,
+    which every request resolves anyway (FastAPI resolves it once)."""
+    if who.token is not None or who.principal is not None:
+        database.read_from_primary()
     settings = settings_of(request)
     # the recorder is mandatory; these routes read no personal data, so it never writes here
     return DirectoryService(

@@ -120,14 +120,21 @@ async def _pools_problem(settings: Settings, processes: int) -> str | None:
     """What is wrong with the pools of ``processes`` processes on this PostgreSQL server (they
     would open more connections than it allows), or ``None``; a server that cannot be reached now
     is not checked (``/readyz`` says so until it is back)."""
-    engine = create_engine(settings)
-    try:
-        slots = await connection_slots(engine)
-    except (DBAPIError, OSError, TimeoutError) as error:
-        typer.echo(
-            f"erdv: warning: connection limit not checked ({type(error).__name__})", err=True
-        )
-        return None
-    finally:
-        await engine.dispose()
-    return None if slots is None else pool_overflow(settings, processes, slots)
+    urls = [settings.database_url]
+    if settings.database_replica_url is not None:
+        urls.append(settings.database_replica_url)  # the replica takes the same pools
+    for url in urls:
+        engine = create_engine(settings, url=url)
+        try:
+            slots = await connection_slots(engine)
+        except (DBAPIError, OSError, TimeoutError) as error:
+            typer.echo(
+                f"erdv: warning: connection limit not checked ({type(error).__name__})", err=True
+            )
+            continue
+        finally:
+            await engine.dispose()
+        problem = None if slots is None else pool_overflow(settings, processes, slots)
+        if problem is not None:
+            return problem if url == settings.database_url else f"read replica: {problem}"
+    return None

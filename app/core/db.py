@@ -96,9 +96,10 @@ def new_id() -> uuid.UUID:
     return uuid.uuid4()
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
-    """The process's engine, tuned per backend."""
-    url = settings.database_url
+def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
+    """The process's engine, tuned per backend; ``url`` for another server of the same
+    configuration (the read replica: ``create_replica_engine``)."""
+    url = url or settings.database_url
     if settings.is_sqlite:
         database = _ensure_sqlite_dir(url)
         engine = create_async_engine(
@@ -122,6 +123,18 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
     _ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
     return engine
+
+
+def create_replica_engine(settings: Settings) -> AsyncEngine | None:
+    """The read replica's engine (``ERDV_DATABASE_REPLICA_URL``), or ``None`` without one.
+
+    Same pool bounds and statement timeouts as the primary's: a replica that stops answering
+    turns the anonymous directory reads into 503 ``database_unavailable`` within the same bounds,
+    while bookings and everything signed-in, on the primary, go on (docs/scaling.md).
+    """
+    if settings.database_replica_url is None:
+        return None
+    return create_engine(settings, url=settings.database_replica_url)
 
 
 def _postgres_connect_args(settings: Settings) -> dict[str, Any]:

@@ -40,7 +40,8 @@ class RequestDatabase:
     ``session`` is the request's one transaction: committed when the handler returns without error,
     before the response is sent (``get_database``), rolled back otherwise. ``reader`` is for public
     reads that write nothing (directory, profiles, slots): no write lock on SQLite, no transaction
-    round trips on PostgreSQL (``session_factory(snapshot=False)``).
+    round trips on PostgreSQL (``session_factory(snapshot=False)``), on the read replica when one
+    is configured and the caller is anonymous (``read_from_primary``).
 
     Why lazily: every request resolves its caller (the app-wide partial-session guard), and most
     public reads have none: no cookie, no token, nothing to look up. A session made for nothing on
@@ -49,17 +50,27 @@ class RequestDatabase:
     (bench/README.md "Performance rules in the code").
     """
 
-    __slots__ = ("_factory", "_read_factory", "_session", "_reader")
+    __slots__ = ("_factory", "_read_factory", "_primary_read_factory", "_session", "_reader")
 
     def __init__(
         self,
         factory: async_sessionmaker[AsyncSession],
         read_factory: async_sessionmaker[AsyncSession],
+        primary_read_factory: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self._factory = factory
         self._read_factory = read_factory
+        self._primary_read_factory = primary_read_factory or read_factory
         self._session: AsyncSession | None = None
         self._reader: AsyncSession | None = None
+
+    def read_from_primary(self) -> None:
+        """Serve this request's public reads from the primary, not the replica: a signed-in
+        person (or an application acting for one) may have just changed what they read (their
+        practice's hours, a booking), and must see it (read-your-writes). Only anonymous reads,
+        which nobody's own change precedes, may lag (docs/scaling.md "Read replica")."""
+        if self._reader is None:
+            self._read_factory = self._primary_read_factory
 
     @property
     def session(self) -> AsyncSession:
@@ -92,7 +103,9 @@ class RequestDatabase:
 async def get_database(request: Request) -> AsyncIterator[RequestDatabase]:
     """The request's sessions; the transaction commits when the handler returns without error."""
     state = request.app.state
-    database = RequestDatabase(state.session_factory, state.read_session_factory)
+    database = RequestDatabase(
+        state.session_factory, state.read_session_factory, state.primary_read_session_factory
+    )
     try:
         yield database
         if database.opened is not None:

@@ -73,6 +73,11 @@ class Settings(BaseSettings):
 
     env: Environment = Environment.DEVELOPMENT
     database_url: str = "sqlite+aiosqlite:///./var/erdv.db"
+    #: A PostgreSQL streaming replica of ``database_url`` for the anonymous directory reads
+    #: (search, profiles, slots; ``RequestDatabase.reader``). Everything else, bookings and every
+    #: signed-in or token-carrying read, stays on the primary: a replica that lags can at worst
+    #: show a slot that the booking then refuses with 409 (docs/scaling.md "Read replica").
+    database_replica_url: str | None = None
     #: PostgreSQL pool bounds per process; SQLite ignores them.
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=5, ge=0, le=200)
@@ -246,6 +251,18 @@ class Settings(BaseSettings):
         if any(not 1 <= hour <= 720 for hour in hours):
             raise ValueError("each reminder offset is between 1 and 720 hours")
         return tuple(hours)
+
+    @model_validator(mode="after")
+    def _replica_of_postgres(self) -> Self:
+        replica = self.database_replica_url
+        if replica is not None and (
+            self.is_sqlite or not replica.startswith("postgresql+asyncpg://")
+        ):
+            raise SettingsError(
+                "ERDV_DATABASE_REPLICA_URL is a postgresql+asyncpg:// URL, and only beside a "
+                "PostgreSQL ERDV_DATABASE_URL (SQLite has no replicas)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _sms_provider(self) -> Self:

@@ -190,17 +190,21 @@ async def test_a_request_opens_only_the_sessions_it_uses(
     app: FastAPI, people: People, client: httpx.AsyncClient
 ) -> None:
     """Anonymous public reads (slots, health probes) open no transaction: there is no caller to
-    look up, nothing to commit (``RequestDatabase``). A signed-in caller's request opens one."""
+    look up, nothing to commit (``RequestDatabase``). A signed-in caller's request opens one, and
+    reads from the primary (``read_from_primary``), never the replica's factory."""
     doctor, _ = await ready_practitioner(people)
-    writes = app.state.session_factory = _Counting(app.state.session_factory)
-    reads = app.state.read_session_factory = _Counting(app.state.read_session_factory)
+    state = app.state
+    writes = state.session_factory = _Counting(state.session_factory)
+    reads = state.read_session_factory = _Counting(state.read_session_factory)
+    primary = state.primary_read_session_factory = _Counting(state.primary_read_session_factory)
 
     assert (await client.get("/healthz")).status_code == 200
     assert (await client.get(f"/api/v1/practitioners/{doctor.account_id}/slots")).status_code == 200
-    assert (writes.made, reads.made) == (0, 1)
+    assert (writes.made, reads.made, primary.made) == (0, 1, 0)
 
     assert (await doctor.get(f"/api/v1/practitioners/{doctor.account_id}/slots")).status_code == 200
-    assert (writes.made, reads.made) == (1, 2)  # the cookie is looked up in the transaction
+    # the cookie is looked up in the transaction; the slots are read from the primary
+    assert (writes.made, reads.made, primary.made) == (1, 1, 1)
 
 
 async def test_every_session_a_request_opened_is_given_back(

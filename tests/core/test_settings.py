@@ -110,3 +110,22 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert settings.mail_backend == "smtp"
     assert settings.smtp_port == 2525
     assert settings.outbox_dir == tmp_path / "outbox"
+
+
+@pytest.mark.parametrize(
+    ("primary", "replica"),
+    [
+        ("sqlite+aiosqlite:///./var/erdv.db", "postgresql+asyncpg://erdv@replica/erdv"),
+        ("postgresql+asyncpg://erdv@primary/erdv", "sqlite+aiosqlite:///./var/copy.db"),
+        ("postgresql+asyncpg://erdv@primary/erdv", "postgresql://erdv@replica/erdv"),
+    ],
+)
+def test_a_read_replica_is_an_asyncpg_url_beside_a_postgresql_primary(
+    primary: str, replica: str
+) -> None:
+    with pytest.raises(SettingsError, match="ERDV_DATABASE_REPLICA_URL"):
+        Settings(database_url=primary, database_replica_url=replica)
+    Settings(
+        database_url="postgresql+asyncpg://erdv@primary/erdv",
+        database_replica_url="postgresql+asyncpg://erdv@replica/erdv",
+    )

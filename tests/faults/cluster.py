@@ -69,7 +69,7 @@ class Cluster:
     """One PostgreSQL server: ``start``, ``stop``, ``restart``, ``freeze``/``thaw`` (SIGSTOP and
     SIGCONT to every one of its processes), ``url`` for SQLAlchemy, ``psql`` for the test."""
 
-    def __init__(self, *, max_connections: int = 50) -> None:
+    def __init__(self, *, max_connections: int = 50, primary: Cluster | None = None) -> None:
         self.bin = postgres_bin()
         self.prefix = _as_user()
         self.port = free_port()
@@ -80,10 +80,20 @@ class Cluster:
         os.chmod(self.root, 0o755)  # noqa: S103
         if self.prefix:
             shutil.chown(self.root, "postgres", "postgres")
-        self._run(
-            self.bin / "initdb", "-D", self.data, "-U", "postgres", "--auth=trust",
-            "-E", "UTF8", "--no-sync", "--no-instructions",
-        )  # fmt: skip
+        if primary is None:
+            self._run(
+                self.bin / "initdb", "-D", self.data, "-U", "postgres", "--auth=trust",
+                "-E", "UTF8", "--no-sync", "--no-instructions",
+            )  # fmt: skip
+        else:
+            # a streaming standby: a base backup of the running primary, with the WAL it needs
+            # streamed alongside (-X stream), and -R's standby.signal and primary_conninfo
+            # (initdb's pg_hba.conf lets 127.0.0.1 replicate with trust)
+            self._run(
+                self.bin / "pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port),
+                "-U", "postgres", "-D", self.data, "-R", "-X", "stream", "--no-sync",
+                "-c", "fast",
+            )  # fmt: skip
         with (self.data / "postgresql.conf").open("a") as conf:
             conf.write(
                 f"port = {self.port}\n"
@@ -107,6 +117,18 @@ class Cluster:
         if check and done.returncode != 0:
             raise RuntimeError(f"{args[0]} failed: {done.stdout}{done.stderr}")
         return done
+
+    def standby(self) -> Cluster:
+        """A streaming replica of this running cluster, on its own port (not started)."""
+        return Cluster(primary=self)
+
+    def replayed(self) -> str:
+        """The standby's last replayed WAL position (``pg_last_wal_replay_lsn``)."""
+        return self.psql("SELECT pg_last_wal_replay_lsn()")
+
+    def written(self) -> str:
+        """The primary's current WAL position (``pg_current_wal_lsn``)."""
+        return self.psql("SELECT pg_current_wal_lsn()")
 
     @property
     def url(self) -> str:
