@@ -43,7 +43,11 @@ async def cancel_for_absence(session: AsyncSession, event: AbsenceAdded) -> int:
 
 async def booked_at_site(session: AsyncSession, event: SiteRemoving) -> int:
     """How many booked visits ahead are at the site being removed (practice domain's hook
-    ``site_removing``): the removal waits until they are moved or cancelled."""
-    return await BookingRepository(session).booked_at_site(
-        event.practice_id, event.site_id, clock.now()
-    )
+    ``site_removing``): the removal waits until they are moved or cancelled. With none, the
+    visits past let go of the site, which is removed next in the same transaction: they are told
+    at the practice's main address, as visits booked before sites existed are."""
+    repository = BookingRepository(session)
+    ahead = await repository.booked_at_site(event.practice_id, event.site_id, clock.now())
+    if not ahead:
+        await repository.leave_site(event.practice_id, event.site_id)
+    return ahead

@@ -38,6 +38,8 @@ async def purge_closed_practices(session: AsyncSession, settings: Settings) -> s
     visits = 0
     for practice_id in closed:
         visits += await bookings.forget_unkept_visits(practice_id)
+        # the visits patients keep let go of the sites, which go next
+        await bookings.leave_site(practice_id, None)
         await practices.strip_closed(practice_id, now)
     # a visit of a purged practice anonymised since (its patient inactive 3 years) is kept by
     # nobody either

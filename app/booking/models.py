@@ -78,11 +78,18 @@ class Appointment(SQLModel, table=True):
             postgresql_where=sa.text("end_at <> start_at"),
             sqlite_where=sa.text("end_at <> start_at"),
         ),
+        # the site is the practice's own (on the distribution column, app/distribution.py); no
+        # ON DELETE SET NULL, which would null the practitioner too: the site's removal lets go
+        # of the past visits held there first (``app.booking.absences.booked_at_site``)
+        sa.ForeignKeyConstraint(
+            ["site_id", "practitioner_id"], ["practice_site.id", "practice_site.practitioner_id"]
+        ),
     )
 
     id: uuid.UUID = Field(sa_type=sa.Uuid, primary_key=True)
+    #: in the key: the practitioner is the distribution column (app/distribution.py)
     practitioner_id: uuid.UUID = Field(
-        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("practice.id"), nullable=False)
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("practice.id"), primary_key=True)
     )
     #: NULL once the visit is anonymised: its patient inactive for ``ERDV_APPOINTMENT_RETENTION_DAYS``
     #: (3 years, the privacy notice; ``app.booking.retention``)
@@ -102,12 +109,7 @@ class Appointment(SQLModel, table=True):
     contact_email: str | None = Field(default=None, max_length=254)
     #: the practice's site the visit is at (API "Sites"), from the booked slot's block; NULL for
     #: visits booked before sites existed, or once their site was removed: the practice's address
-    site_id: uuid.UUID | None = Field(
-        default=None,
-        sa_column=sa.Column(
-            sa.Uuid, sa.ForeignKey("practice_site.id", ondelete="SET NULL"), nullable=True
-        ),
-    )
+    site_id: uuid.UUID | None = Field(default=None, sa_type=sa.Uuid)
     start_at: datetime = Field(sa_type=UTCDateTime)
     end_at: datetime = Field(sa_type=UTCDateTime)
     status: str = Field(max_length=16)
@@ -132,29 +134,35 @@ class CalendarFeed(SQLModel, table=True):
     its URL holds. One per practice; a new one replaces it, deleting it revokes it at once."""
 
     __tablename__ = "calendar_feed"
+    __table_args__ = (
+        # unique with the practice (the distribution column, app/distribution.py); a fetch finds
+        # its feed by the hash alone, through this index's first column
+        sa.UniqueConstraint("token_hash", "practice_id", name="uq_calendar_feed_token_practice"),
+    )
 
     practice_id: uuid.UUID = Field(
         sa_column=sa.Column(
             sa.Uuid, sa.ForeignKey("practice.id", ondelete="CASCADE"), primary_key=True
         )
     )
-    token_hash: str = Field(max_length=64, unique=True)
+    token_hash: str = Field(max_length=64)
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class BookingCell(SQLModel, table=True):
     __tablename__ = "booking_cell"
+    __table_args__ = (
+        # the appointment is the practitioner's own (the distribution column, app/distribution.py)
+        sa.ForeignKeyConstraint(
+            ["appointment_id", "practitioner_id"],
+            ["appointment.id", "appointment.practitioner_id"],
+            ondelete="CASCADE",
+        ),
+    )
 
     practitioner_id: uuid.UUID = Field(sa_type=sa.Uuid, primary_key=True)
     cell_at: datetime = Field(sa_type=UTCDateTime, primary_key=True)
-    appointment_id: uuid.UUID = Field(
-        sa_column=sa.Column(
-            sa.Uuid,
-            sa.ForeignKey("appointment.id", ondelete="CASCADE"),
-            nullable=False,
-            index=True,
-        )
-    )
+    appointment_id: uuid.UUID = Field(sa_type=sa.Uuid, index=True)
 
 
 class IdempotencyKey(SQLModel, table=True):
@@ -204,9 +212,10 @@ class WaitlistEntry(SQLModel, table=True):
             sa.Uuid, sa.ForeignKey("account.id", ondelete="CASCADE"), nullable=False
         )
     )
+    #: in the key: the practitioner is the distribution column (app/distribution.py)
     practitioner_id: uuid.UUID = Field(
         sa_column=sa.Column(
-            sa.Uuid, sa.ForeignKey("practice.id", ondelete="CASCADE"), nullable=False
+            sa.Uuid, sa.ForeignKey("practice.id", ondelete="CASCADE"), primary_key=True
         )
     )
     visit_reason_ct: str = Field(sa_type=sa.Text)
@@ -222,17 +231,22 @@ class WaitlistOffer(SQLModel, table=True):
 
     __tablename__ = "waitlist_offer"
     __table_args__ = (
-        sa.UniqueConstraint("entry_id", "start_at", name="uq_waitlist_offer_entry_start"),
+        sa.UniqueConstraint(
+            "entry_id", "start_at", "practitioner_id", name="uq_waitlist_offer_entry_start"
+        ),
         sa.Index("ix_waitlist_offer_hold", "practitioner_id", "hold_until"),
+        # the entry is the practitioner's own (the distribution column, app/distribution.py)
+        sa.ForeignKeyConstraint(
+            ["entry_id", "practitioner_id"],
+            ["waitlist_entry.id", "waitlist_entry.practitioner_id"],
+            ondelete="CASCADE",
+        ),
     )
 
     id: uuid.UUID = Field(sa_type=sa.Uuid, primary_key=True)
-    entry_id: uuid.UUID = Field(
-        sa_column=sa.Column(
-            sa.Uuid, sa.ForeignKey("waitlist_entry.id", ondelete="CASCADE"), nullable=False
-        )
-    )
-    practitioner_id: uuid.UUID = Field(sa_type=sa.Uuid)
+    entry_id: uuid.UUID = Field(sa_type=sa.Uuid)
+    #: in the key: the practitioner is the distribution column (app/distribution.py)
+    practitioner_id: uuid.UUID = Field(sa_type=sa.Uuid, primary_key=True)
     start_at: datetime = Field(sa_type=UTCDateTime)
     end_at: datetime = Field(sa_type=UTCDateTime)
     site_id: uuid.UUID | None = Field(default=None, sa_type=sa.Uuid)

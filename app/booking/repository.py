@@ -408,7 +408,14 @@ class BookingRepository:
         ).select_from(
             a.join(p, p.c.id == a.c.practitioner_id)
             .outerjoin(relative_table, relative_table.c.id == a.c.relative_id)
-            .outerjoin(site_table, site_table.c.id == a.c.site_id)
+            # on the practitioner too: one shard's rows (app/distribution.py)
+            .outerjoin(
+                site_table,
+                sa.and_(
+                    site_table.c.practitioner_id == a.c.practitioner_id,
+                    site_table.c.id == a.c.site_id,
+                ),
+            )
         )
 
     async def appointment(self, appointment_id: uuid.UUID) -> PracticeAppointment | None:
@@ -555,6 +562,15 @@ class BookingRepository:
             a.c.end_at > now,
         )
         return int((await self.session.execute(query)).scalar_one())
+
+    async def leave_site(self, practitioner_id: uuid.UUID, site_id: uuid.UUID | None) -> None:
+        """The practice's visits at ``site_id`` (at any site: ``None``) are told at its main
+        address from now on, the site being removed: what ON DELETE SET NULL did before the key
+        named the practitioner (migration f7a9c1e3b5d7)."""
+        query = sa.update(a).where(a.c.practitioner_id == practitioner_id, a.c.site_id.is_not(None))
+        if site_id is not None:
+            query = query.where(a.c.site_id == site_id)
+        await self.session.execute(query.values(site_id=None))
 
     # the waiting list (``app.booking.holds``, ``app.booking.waitlist``)
 

@@ -23,6 +23,7 @@ cli = typer.Typer(
 
 cli.command()(server.version)
 cli.command()(server.migrate)
+cli.command("citus-plan")(server.citus_plan)
 cli.command()(seed.demo)
 cli.add_typer(audit.commands, name="audit")
 cli.add_typer(admin.commands, name="admin")

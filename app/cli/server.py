@@ -20,6 +20,7 @@ from app.core.db import connection_slots, create_engine, pool_overflow, session_
 from app.core.jobs import run_job
 from app.core.serving import ReusePortSocket, reuse_port_supported
 from app.core.settings import Settings
+from app.distribution import citus_statements
 from app.jobs import RETENTION_JOBS
 
 #: the ASGI application, as uvicorn imports it in each worker
@@ -40,6 +41,13 @@ def migrate(revision: str = typer.Argument("head", help="Target revision.")) -> 
         if asyncio.run(in_transaction(settings, lambda s: pin_missing_head(s, key))):
             typer.echo("audit trail: head record pinned to the newest entry")
     typer.echo(f"database migrated to {revision}")
+
+
+def citus_plan() -> None:
+    """Print the statements that distribute a migrated database on a Citus coordinator, by
+    practitioner (app/distribution.py, docs/scaling.md); run them after ``erdv migrate``."""
+    for statement in citus_statements():
+        typer.echo(statement)
 
 
 def purge() -> None:

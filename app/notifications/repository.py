@@ -156,10 +156,20 @@ _PRACTICE = (
 
 
 def _at_site(practice: sa.FromClause) -> sa.FromClause:
-    """``practice`` joined to the appointment's site (none when the appointment names none)."""
+    """``practice`` joined to the appointment's site (none when the appointment names none).
+
+    Each join also names the practitioner: the rows are the practice's own, and a database
+    sharded by practitioner (app/distribution.py) finds them on the practice's shard."""
     return practice.outerjoin(
-        _at, _at.c.id == sa.bindparam("appointment_id", type_=sa.Uuid)
-    ).outerjoin(_site, _site.c.id == _at.c.site_id)
+        _at,
+        sa.and_(
+            _at.c.practitioner_id == _p.c.id,
+            _at.c.id == sa.bindparam("appointment_id", type_=sa.Uuid),
+        ),
+    ).outerjoin(
+        _site,
+        sa.and_(_site.c.practitioner_id == _at.c.practitioner_id, _site.c.id == _at.c.site_id),
+    )
 
 
 _pro, _patient = _account.alias("pro"), _account.alias("patient")

@@ -115,9 +115,10 @@ class VisitReason(SQLModel, table=True):
     __tablename__ = "visit_reason"
 
     id: uuid.UUID = Field(default_factory=new_id, sa_type=sa.Uuid, primary_key=True)
+    #: in the key: the practitioner is the distribution column (app/distribution.py)
     practitioner_id: uuid.UUID = Field(
         sa_column=sa.Column(
-            sa.Uuid, sa.ForeignKey("practice.id", ondelete="CASCADE"), nullable=False, index=True
+            sa.Uuid, sa.ForeignKey("practice.id", ondelete="CASCADE"), primary_key=True, index=True
         )
     )
     label: str = Field(max_length=80)
@@ -143,9 +144,10 @@ class Site(SQLModel, table=True):
     )
 
     id: uuid.UUID = Field(default_factory=new_id, sa_type=sa.Uuid, primary_key=True)
+    #: in the key: the practitioner is the distribution column (app/distribution.py)
     practitioner_id: uuid.UUID = Field(
         sa_column=sa.Column(
-            sa.Uuid, sa.ForeignKey("practice.id", ondelete="CASCADE"), nullable=False, index=True
+            sa.Uuid, sa.ForeignKey("practice.id", ondelete="CASCADE"), primary_key=True, index=True
         )
     )
     label: str = Field(max_length=80)
@@ -167,9 +169,10 @@ class Absence(SQLModel, table=True):
     __table_args__ = (sa.Index("ix_absence_practitioner_start", "practitioner_id", "start_at"),)
 
     id: uuid.UUID = Field(default_factory=new_id, sa_type=sa.Uuid, primary_key=True)
+    #: in the key: the practitioner is the distribution column (app/distribution.py)
     practitioner_id: uuid.UUID = Field(
         sa_column=sa.Column(
-            sa.Uuid, sa.ForeignKey("practice.id", ondelete="CASCADE"), nullable=False
+            sa.Uuid, sa.ForeignKey("practice.id", ondelete="CASCADE"), primary_key=True
         )
     )
     start_at: datetime = Field(sa_type=UTCDateTime)

@@ -149,7 +149,7 @@ class PracticeRepository:
         await self.session.execute(
             sa.delete(absence_table).where(absence_table.c.practitioner_id == practice_id)
         )
-        # the visits kept for patients forget the site with it (``site_id`` SET NULL)
+        # the visits kept for patients let go of their sites first (``app.booking.closing``)
         await self.session.execute(
             sa.delete(site_table).where(site_table.c.practitioner_id == practice_id)
         )

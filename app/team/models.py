@@ -33,12 +33,16 @@ class TeamMember(SQLModel, table=True):
         # one invitation or membership per address and practice
         sa.UniqueConstraint("practice_id", "email", name="uq_team_member_practice_email"),
         sa.Index("ix_team_member_account", "account_id", "practice_id"),
+        # unique with the practice (the distribution column, app/distribution.py); an invitation
+        # is found by its hash alone, through this index's first column
+        sa.UniqueConstraint("token_hash", "practice_id", name="uq_team_member_token_practice"),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, sa_type=sa.Uuid, primary_key=True)
+    #: in the key: the practice is the distribution column (app/distribution.py)
     practice_id: uuid.UUID = Field(
         sa_column=sa.Column(
-            sa.Uuid, sa.ForeignKey("practice.id", ondelete="CASCADE"), nullable=False
+            sa.Uuid, sa.ForeignKey("practice.id", ondelete="CASCADE"), primary_key=True
         )
     )
     #: the invited address, normalised; the account that accepted may have it or not
@@ -50,7 +54,7 @@ class TeamMember(SQLModel, table=True):
     role: str = Field(default=TeamRole.SECRETARY.value, max_length=16)
     status: str = Field(default=MemberStatus.INVITED.value, max_length=16)
     #: HMAC of the mailed invitation token (``app.core.crypto.hash_token``); None once accepted
-    token_hash: str | None = Field(default=None, max_length=64, unique=True)
+    token_hash: str | None = Field(default=None, max_length=64)
     invited_at: datetime = Field(sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     accepted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

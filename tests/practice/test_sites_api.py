@@ -149,6 +149,13 @@ async def test_sites_name_blocks_slots_and_visits_and_search_finds_any_of_them(
     cancel = await alice.post(f"/api/v1/appointments/{booked.json()['id']}/cancel")
     assert cancel.status_code == 200, cancel.text
     assert (await doctor.delete(f"/api/v1/me/sites/{annexe['id']}")).status_code == 204
+    # the cancelled visit let go of the removed site: it is told at the main address
+    shown = (await alice.get(f"/api/v1/appointments/{booked.json()['id']}")).json()
+    assert (shown["site_id"], shown["address"], shown["city"]) == (
+        None,
+        "1 rue de la Paix",
+        "Paris",
+    )
     assert_problem(await doctor.delete(f"/api/v1/me/sites/{main['id']}"), 409, "last_site")
     assert await _search(anyone, postcode="78") == []
 
