@@ -20,6 +20,7 @@ import statistics
 from collections.abc import Sequence
 
 from bench import run as bench
+from bench.ports import free_port
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -54,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for round_ in range(args.rounds):
         for name, tree in trees if round_ % 2 == 0 else trees[::-1]:
             bench.fresh_mail_folder()
-            port = bench.free_port()
+            port = free_port()
             env = bench.erdv_env(url) | {"PYTHONPATH": tree}
             argv_ = [str(bench.BIN / "erdv"), "serve", "--port", str(port), "--workers", "2"]
             server = bench.Server(argv_, env, port, f"b1-{name}")

@@ -35,6 +35,7 @@ from typing import Any
 
 from bench import run
 from bench.dataset import PASSWORD
+from bench.ports import free_port
 
 DB = "erdv_bench_bound"
 ANCHOR_SECONDS, WARMUP_SECONDS, FLOOD_SECONDS = 10, 5, 20  # B7's in `make bench`
@@ -182,7 +183,7 @@ def serve(port: int) -> None:
 
 
 def bare_server(mode: str, env: dict[str, str]) -> run.Server:
-    port = run.free_port()
+    port = free_port()
     argv = [sys.executable, "-m", "bench.login_bound", "serve", str(port)]
     return run.Server(argv, env | {"ERDV_BOUND_MODE": mode}, port, f"bound-{mode}")
 

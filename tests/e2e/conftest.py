@@ -252,9 +252,10 @@ class Authenticator:
         while True:
             now = time.time()
             step = int(now // 30)
-            # the previous step only while it has at least 15 s left: the code still has to be
-            # typed and sent before the server's clock leaves its window
-            oldest = step - 1 if now % 30 < 15 else step
+            # the previous step only while it has at least 10 s left: the code still has to be
+            # typed and sent before the server's clock leaves its window (a page fills and sends
+            # it in a second or two; 15 s made every third code of a test wait for the next step)
+            oldest = step - 1 if now % 30 < 20 else step
             candidate = max(self.last_step + 1, oldest)
             if candidate <= step + 1:
                 self.last_step = candidate

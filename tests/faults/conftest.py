@@ -30,8 +30,8 @@ from aiosmtpd.controller import Controller
 from app.core import migrate
 from app.core.settings import Settings
 from bench import dataset
+from bench.cluster import REQUIRE_ENV, Cluster, ClusterUnavailable
 from bench.dataset import WEEKLY_HOURS, ZONE, Workload
-from tests.faults.cluster import REQUIRE_ENV, Cluster, ClusterUnavailable
 from tests.helpers.backends import TEST_ENCRYPTION_KEY, TEST_SECRET
 from tests.helpers.cli import free_port
 

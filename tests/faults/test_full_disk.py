@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from app.core.settings import Settings
-from tests.faults.cluster import REQUIRE_ENV
+from bench.cluster import REQUIRE_ENV
 from tests.faults.conftest import Served, build_world, free_slots, patient_headers, serve
 
 
@@ -48,12 +48,15 @@ def small_disk() -> Iterator[Path]:
 
 
 def _fill(folder: Path) -> Path:
-    """Write until the file system says no more (ENOSPC)."""
+    """Write until the file system says no more (ENOSPC).
+
+    Unbuffered: a buffered file kept the part of the last block that did not fit, and its close
+    raised ENOSPC again, out of the test's hands, whenever the free space was not a whole number
+    of blocks (a schema change that moved the database's size was enough)."""
     filler = folder / "filler"
-    with filler.open("wb") as handle, contextlib.suppress(OSError):
+    with filler.open("wb", buffering=0) as handle, contextlib.suppress(OSError):
         while True:
             handle.write(b"\0" * (1 << 16))
-            handle.flush()
     return filler
 
 

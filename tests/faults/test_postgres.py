@@ -19,7 +19,7 @@ import asyncpg
 import httpx
 
 from app.core.settings import Settings
-from tests.faults.cluster import Cluster
+from bench.cluster import Cluster
 from tests.faults.conftest import (
     Served,
     build_world,

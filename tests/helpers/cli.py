@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 
+from bench.ports import free_port as free_port  # re-exported: the tests' servers use it
 from tests.helpers.backends import TEST_SECRET, Backend
 
 _MEASURED_CLI = (
@@ -60,13 +60,6 @@ def run_erdv(
         timeout=120,
         check=False,
     )
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 20) -> None:

@@ -21,8 +21,9 @@ from redis import Redis
 from sqlalchemy.engine import make_url
 
 from app.core.settings import Settings
+from bench.cluster import REQUIRE_ENV
 from bench.dataset import Workload
-from tests.faults.cluster import REQUIRE_ENV
+from bench.haproxy import Haproxy, HaproxyUnavailable
 from tests.faults.conftest import (
     Served,
     SmtpSink,
@@ -34,7 +35,6 @@ from tests.faults.conftest import (
     smtp,
 )
 from tests.helpers.backends import POSTGRES_URL_ENV, TEST_ENCRYPTION_KEY, TEST_SECRET, admin_sql
-from tests.scaleout.haproxy import Haproxy, HaproxyUnavailable
 
 __all__ = ["keys", "servers", "smtp"]
 

@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.jobs import JOBS
 from app.notifications.reminders import JOB_NAME
+from bench.cluster import wait_until
 from bench.dataset import PASSWORD
-from tests.faults.cluster import wait_until
 from tests.faults.conftest import free_slots, patient_headers
 from tests.helpers.booking import version
 from tests.scaleout.conftest import Deployment

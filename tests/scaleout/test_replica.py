@@ -20,7 +20,7 @@ import pytest
 
 from app.core.settings import Settings
 from app.practice.profile import search_key
-from tests.faults.cluster import REQUIRE_ENV, Cluster, ClusterUnavailable, wait_until
+from bench.cluster import REQUIRE_ENV, Cluster, ClusterUnavailable, wait_until
 from tests.faults.conftest import Served, build_world, free_slots, migrated, patient_headers, serve
 
 CITY = "Réplique-sur-Mer"

@@ -1,6 +1,7 @@
 """HAProxy (Debian's package) in front of erdv instances, run from ``deploy/haproxy.cfg`` itself.
 
-The committed configuration takes its addresses from the environment; the tests set them to free
+The committed configuration takes its addresses from the environment; the tests and bench row B12
+set them to free
 loopback ports and start ``haproxy -db`` (foreground) in a process group of its own. Which
 instance answered is read from HAProxy's statistics (``/;csv``), as an operator would.
 """
@@ -20,9 +21,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.helpers.cli import free_port
+from bench.ports import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "deploy" / "haproxy.cfg"
 
 

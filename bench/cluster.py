@@ -1,7 +1,8 @@
-"""A throwaway PostgreSQL cluster for the fault tests: ``initdb`` and ``pg_ctl`` on a free port.
+"""A throwaway PostgreSQL cluster: ``initdb`` and ``pg_ctl`` on a free port, or a streaming standby.
 
 The fault tests restart, freeze and starve a database server; they cannot do that to the shared
-server the rest of the suite uses. Each cluster lives in a temporary folder and is removed at the
+server the rest of the suite uses. The replica tests and bench row B13 need a primary and its
+standby. Each cluster lives in a temporary folder and is removed at the
 end. ``initdb`` and ``pg_ctl`` refuse to run as root (CI runs as root), so as root they run as the
 ``postgres`` OS user (Debian's ``postgresql`` package creates it), through ``runuser``; as anyone
 else they run as that user. The binaries come from ``ERDV_TEST_PG_BIN``, else the newest
@@ -19,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.helpers.cli import free_port
+from bench.ports import free_port
 
 #: ``ERDV_REQUIRE_FAULTS=1`` (CI) makes a missing tool a failure instead of a skip
 REQUIRE_ENV = "ERDV_REQUIRE_FAULTS"
