@@ -72,6 +72,7 @@ class Cluster:
 
     def __init__(self, *, max_connections: int = 50, primary: Cluster | None = None) -> None:
         self.bin = postgres_bin()
+        self.max_connections = max_connections
         self.prefix = _as_user()
         self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="erdv-pg-"))
@@ -120,8 +121,9 @@ class Cluster:
         return done
 
     def standby(self) -> Cluster:
-        """A streaming replica of this running cluster, on its own port (not started)."""
-        return Cluster(primary=self)
+        """A streaming replica of this running cluster, on its own port (not started), with as many
+        connections as the primary (a hot standby refuses to run with fewer)."""
+        return Cluster(max_connections=self.max_connections, primary=self)
 
     def replayed(self) -> str:
         """The standby's last replayed WAL position (``pg_last_wal_replay_lsn``)."""
@@ -139,7 +141,13 @@ class Cluster:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{name}"
 
     def start(self) -> None:
-        self._run(self.bin / "pg_ctl", "-D", self.data, "-l", self.log, "-w", "-t", "60", "start")
+        try:
+            self._run(
+                self.bin / "pg_ctl", "-D", self.data, "-l", self.log, "-w", "-t", "60", "start"
+            )
+        except RuntimeError as error:
+            log = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+            raise RuntimeError(f"{error}\nserver log:\n{log}") from error
 
     def stop(self, mode: str = "fast") -> None:
         self._run(self.bin / "pg_ctl", "-D", self.data, "-m", mode, "-w", "-t", "60", "stop")

@@ -26,7 +26,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -39,14 +38,15 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import httpx
 
-from bench import dataset
+from bench import cost, dataset
 from bench.dataset import PASSWORD, WEEKLY_HOURS, ZONE, Workload
+from bench.ports import free_port
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -171,12 +171,6 @@ def sh(*args: str | Path, env: dict[str, str] | None = None, check: bool = True)
 
 def psql(sql: str, db: str = "postgres") -> str:
     return sh("psql", "-X", "-qAt", "-v", "ON_ERROR_STOP=1", f"{PG}/{db}", "-c", sql).strip()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def erdv_env(database_url: str) -> dict[str, str]:
@@ -306,8 +300,15 @@ class Load:
         return sum(n for s, n in self.statuses.items() if s.startswith("5"))
 
 
+class Target(Protocol):
+    """What wrk loads: a server, or a proxy in front of several (``bench.scaleout``)."""
+
+    @property
+    def url(self) -> str: ...
+
+
 def wrk(
-    server: Server,
+    server: Target,
     script: str,
     args: Sequence[str | Path],
     *,
@@ -799,6 +800,26 @@ def latency(server: Server, paths: Path, profile: Profile, share: int = 1) -> Lo
     )
 
 
+def cpu_per_request(
+    server: Server, slots: Slots, workload: Workload, emails: Path, profile: Profile
+) -> dict[str, dict[str, float]]:
+    """B14: milliseconds of app and database CPU per request of each kind in the cost model's mix
+    (``bench.cost``), each kind alone at full load for the run's duration."""
+    kinds: dict[str, tuple[str, list[str | Path], int]] = {
+        "booking": ("book.lua", [slots.booking_file("b14-book", int(profile.duration * 800) + 1000)],
+                    BOOK_CONNECTIONS),
+        "login": ("login.lua", [emails, PASSWORD], 8),
+        "search": ("get.lua", [search_paths()], BOOK_CONNECTIONS),
+        "slots": ("get.lua", [slot_paths(workload, 1000)], BOOK_CONNECTIONS),
+    }  # fmt: skip
+    out: dict[str, dict[str, float]] = {}
+    for kind, (script, args, connections) in kinds.items():
+        with cost.metered([server.proc.pid]) as spent:
+            load = wrk(server, script, args, connections=connections, seconds=profile.duration)
+        out[kind] = cost.per_request(spent, load.requests) | {"rps": load.rps}
+    return out
+
+
 def churn(
     server: Server, files: list[Path], seconds: float, db: str, hot: list[str]
 ) -> dict[str, Any]:
@@ -875,11 +896,22 @@ def measure_postgres(run: Run) -> None:
         many = latency(server, matching_paths("search-all.txt", "q=bench"), profile, share=2)
         f["search_matching"] = {"few_p95_ms": few.p95, "many_p95_ms": many.p95,
                                 "many": profile.practitioners}  # fmt: skip
-        say("B7 login")
+        say("B7 login, in alternation with its argon2 anchor")
         emails = lines_file("emails.txt", [p["email"] for p in workload.patients])
         wrk(server, "login.lua", [emails, PASSWORD], connections=8, seconds=profile.warmup)
-        b7 = wrk(server, "login.lua", [emails, PASSWORD], connections=8, seconds=profile.duration)
-        f["login_rps"], f["login_statuses"] = b7.rps, b7.statuses
+        # the anchor drifts by a quarter within the hour on these machines: each flood is read
+        # beside an anchor taken just before it, and the medians of both are compared
+        logins: list[tuple[float, Load]] = []
+        for _ in range(2):
+            with environment(erdv_env(url_of(DB))):
+                anchor = argon2_raw(profile.duration / 2)
+            flood = wrk(
+                server, "login.lua", [emails, PASSWORD], connections=8, seconds=profile.duration / 2
+            )
+            logins.append((anchor, flood))
+        a["argon2_per_s_beside_b7"] = statistics.median(r[0] for r in logins)
+        f["login_rps"] = statistics.median(r[1].rps for r in logins)
+        f["login_statuses"] = logins[-1][1].statuses
         say("B8 health checks during a login flood")
         # a health check comes every few seconds from each load balancer: 20 a second here, at
         # random (paced) intervals, not as fast as wrk can, which would itself load the server
@@ -901,6 +933,8 @@ def measure_postgres(run: Run) -> None:
         prober.join()
         f["flood_login_rps"] = flood.rps
         f["health_p99_ms"], f["health_rps"] = result["health"].p99, result["health"].rps
+        say("B14 CPU per request: bookings, logins, searches, slot lists")
+        f["cpu_ms"] = cpu_per_request(server, slots, workload, emails, profile)
         say("B9 worker memory after mixed load")
         mixed = slots.booking_file("mixed", int(profile.churn * 600) + 500)
         loads: dict[str, Load] = {}
@@ -932,6 +966,11 @@ def measure_postgres(run: Run) -> None:
         f["duplicates_end"] = overlaps(DB)
     finally:
         server.stop()
+    # imported here: bench.scaleout builds on this module's harness
+    from bench import scaleout
+
+    scaleout.measure_instances(run, slots)
+    scaleout.measure_replica(run)
     measure_mail(run, workload, slots)
     measure_reminders(run)
     if profile.large:
@@ -1332,8 +1371,9 @@ def rows_of(run: Run) -> list[Row]:
                 fs["fhir_p95_ms"] / fs["json_p95_ms"], 4, 2, lower=True, unit="×")
         )  # fmt: skip
     rows += [
-        Row("B7", "login password step requests/s ÷ raw argon2 verifications/s", f["login_rps"],
-            a["argon2_per_s"], f["login_rps"] / a["argon2_per_s"], 0.75, 0.95, unit="%"),
+        Row("B7", "login password step requests/s ÷ raw argon2 verifications/s (in alternation, "
+            "medians of two rounds)", f["login_rps"], a["argon2_per_s_beside_b7"],
+            f["login_rps"] / a["argon2_per_s_beside_b7"], 0.75, 0.95, unit="%"),
         Row("B8", "/healthz p99 (ms) during a login flood", f["health_p99_ms"], None, None, 50, 10,
             lower=True),
         Row("B9", "worker RSS (MiB)", None, None, None, 0, 0, lower=True, parts=[
@@ -1439,6 +1479,40 @@ def rows_of(run: Run) -> list[Row]:
                 lower=True,
             )
         )
+    if "instances" in f:
+        one, two = f["instances"]["one"], f["instances"]["two"]
+        rows.append(
+            Row("B12", "two instances behind HAProxy against one (issue 29)", None, None, None,
+                0, 0, parts=[
+                Row("B12", f"booking requests/s, 2 instances ÷ 1 ({CORES} cores in all)",
+                    two["rps"], one["rps"], two["rps"] / one["rps"], 1.1, 1.5, unit="×"),
+                Row("B12", f"bookings per app core: {two['per_app_core']:.0f} (2 instances on "
+                    f"{two['app_cores']:.2f} cores) ÷ {one['per_app_core']:.0f} (1 on "
+                    f"{one['app_cores']:.2f})", two["per_app_core"], one["per_app_core"],
+                    two["per_app_core"] / one["per_app_core"], 0.8, 0.95, unit="%"),
+            ])
+        )  # fmt: skip
+    if "replica" in f:
+        r = f["replica"]
+        rows.append(
+            Row("B13", "slot search p95, served by a streaming replica ÷ by the primary",
+                r["replica_p95_ms"], r["primary_p95_ms"], r["replica_p95_ms"] / r["primary_p95_ms"],
+                1.5, 1.1, lower=True, unit="×")
+        )  # fmt: skip
+    if "cpu_ms" in f:
+        model = cost.model(f["cpu_ms"])
+        f["cost_model"] = model
+        peak, tenfold = model["peak"], model["peak_x10"]
+        rows.append(
+            Row("B14", f"cost model: cores for {cost.PEAK_BOOKINGS_PER_S:.0f} bookings/s with "
+                "their reads (×10: " f"{tenfold['app_cores']:.0f} app, "
+                f"{tenfold['db_cores']:.0f} database)", None, None, None, 0, 0, lower=True, parts=[
+                Row("B14", "app cores at the national peak", peak["app_cores"], None, None,
+                    64, 32, lower=True),
+                Row("B14", "database cores at the national peak", peak["db_cores"], None, None,
+                    32, 16, lower=True),
+            ])
+        )  # fmt: skip
     if "reminders_per_s" in f:
         rows.append(
             Row(

@@ -1,0 +1,171 @@
+"""B12 and B13 (issue 29): two instances behind HAProxy against one, and the read replica against
+the primary. ``bench.run`` calls these after its own server stopped; see bench/README.md.
+
+Both compare two set-ups running side by side, measured in alternation (two rounds each, medians):
+the machine's speed drifts between minutes, and a ratio of two figures taken minutes apart would
+measure the drift.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from dataclasses import dataclass
+
+from bench import cost, dataset
+from bench.cluster import Cluster
+from bench.haproxy import Haproxy
+from bench.ports import free_port
+from bench.run import (
+    BIN,
+    BOOK_CONNECTIONS,
+    DB,
+    WORK,
+    Run,
+    Server,
+    Slots,
+    environment,
+    erdv_env,
+    erdv_server,
+    latency,
+    say,
+    sh,
+    slot_paths,
+    url_of,
+    wrk,
+)
+
+ROUNDS = 2
+
+
+@dataclass(frozen=True)
+class Behind:
+    """A HAProxy in front of some instances, as ``wrk`` sees a server (``url``)."""
+
+    proxy: Haproxy
+    instances: list[Server]
+
+    @property
+    def url(self) -> str:
+        return self.proxy.url
+
+    def groups(self) -> list[int]:
+        return [server.proc.pid for server in self.instances]  # each its own process group
+
+
+def _behind(instances: list[Server], name: str) -> Behind:
+    addresses = [f"127.0.0.1:{s.port}" for s in instances]
+    if len(addresses) == 1:
+        addresses *= 2  # the configuration names two servers: both lines at the one instance
+    return Behind(Haproxy(addresses, WORK / f"{name}-haproxy.log").start(), instances)
+
+
+def _bookings(target: Behind, slots: Slots, run: Run, name: str) -> dict[str, float]:
+    profile = run.profile
+    warm = slots.booking_file(f"{name}-warm", int(profile.warmup * 800) + 500)
+    wrk(target, "book.lua", [warm], connections=BOOK_CONNECTIONS, seconds=profile.warmup)
+    work = slots.booking_file(name, int(profile.duration * 800) + 1000)
+    with cost.metered(target.groups()) as spent:
+        load = wrk(
+            target, "book.lua", [work], connections=BOOK_CONNECTIONS, seconds=profile.duration
+        )
+    booked = load.count(201)
+    app_cores = spent.app_seconds / load.seconds
+    return {
+        "rps": booked / load.seconds,
+        "app_cores": app_cores,
+        "per_app_core": booked / load.seconds / app_cores if app_cores else 0.0,
+        "errors": load.errors + load.server_errors,
+    }
+
+
+def measure_instances(run: Run, slots: Slots) -> None:
+    """B12: booking requests/s through HAProxy with two ``erdv serve --workers 1`` instances ÷ with
+    one, and the bookings per core the instances used (on two cores the machine is the ceiling:
+    the per-core figure says whether the second instance costs efficiency)."""
+    say("B12 one instance behind HAProxy, then two, alternating")
+    solo = [erdv_server(url_of(DB), 1, "b12-solo")]
+    pair = [erdv_server(url_of(DB), 1, f"b12-pair{n}") for n in (1, 2)]
+    proxies: list[Behind] = []
+    try:
+        proxies = [_behind(solo, "b12-solo"), _behind(pair, "b12-pair")]
+        rounds: dict[str, list[dict[str, float]]] = {"one": [], "two": []}
+        for n in range(ROUNDS):
+            order = [("one", proxies[0]), ("two", proxies[1])]
+            for key, target in order if n % 2 == 0 else order[::-1]:
+                rounds[key].append(_bookings(target, slots, run, f"b12-{key}-{n}"))
+        run.figures["instances"] = {
+            key: {
+                metric: statistics.median(r[metric] for r in results)
+                for metric in ("rps", "app_cores", "per_app_core", "errors")
+            }
+            for key, results in rounds.items()
+        }
+    finally:
+        for behind in proxies:
+            behind.proxy.stop()
+        for server in solo + pair:
+            server.stop()
+
+
+def measure_replica(run: Run) -> None:
+    """B13: slot-search p95 of anonymous reads served by a streaming replica ÷ by the primary: a
+    throwaway primary and its ``pg_basebackup`` standby, one server reading from each."""
+    profile = run.profile
+    say("B13 slot search on a streaming replica against the primary, alternating")
+    primary = Cluster(max_connections=100)
+    standby: Cluster | None = None
+    servers: list[Server] = []
+    try:
+        primary.start()
+        primary.psql("CREATE DATABASE erdv")
+        url = primary.database_url("erdv")
+        env = erdv_env(url)
+        sh(BIN / "erdv", "migrate", env=env)
+        with environment(env):
+            from app.core.settings import Settings
+
+            workload = asyncio.run(
+                dataset.build(url, Settings(), practitioners=profile.practitioners, patients=10)
+            )
+            asyncio.run(dataset.grow_history(url, 10_000))
+        primary.psql("VACUUM ANALYZE", "erdv")
+        standby = primary.standby()
+        standby.start()
+        _caught_up(primary, standby)
+        paths = slot_paths(workload, 1000, "b13-slots.txt")
+        on_primary = _server(env, "b13-primary")
+        servers.append(on_primary)
+        on_replica = _server(env | {"ERDV_DATABASE_REPLICA_URL": standby.database_url("erdv")},
+                             "b13-replica")  # fmt: skip
+        servers.append(on_replica)
+        p95: dict[str, list[float]] = {"primary": [], "replica": []}
+        for n in range(ROUNDS):
+            order = [("primary", on_primary), ("replica", on_replica)]
+            for key, server in order if n % 2 == 0 else order[::-1]:
+                p95[key].append(latency(server, paths, profile, share=ROUNDS).p95)
+        run.figures["replica"] = {
+            f"{key}_p95_ms": statistics.median(values) for key, values in p95.items()
+        }
+    finally:
+        for server in servers:
+            server.stop()
+        if standby is not None:
+            standby.destroy()
+        primary.destroy()
+
+
+def _server(env: dict[str, str], name: str) -> Server:
+    port = free_port()
+    argv = [str(BIN / "erdv"), "serve", "--port", str(port), "--workers", "2"]
+    return Server(argv, env, port, name)
+
+
+def _caught_up(primary: Cluster, standby: Cluster) -> None:
+    target = primary.written()
+    deadline = time.monotonic() + 120
+    while standby.psql(f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn") != "t":
+        if time.monotonic() > deadline:
+            raise RuntimeError("the standby did not catch up")
+        time.sleep(0.2)
