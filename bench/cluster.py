@@ -129,6 +129,13 @@ class Cluster:
         """The standby's last replayed WAL position (``pg_last_wal_replay_lsn``)."""
         return self.psql("SELECT pg_last_wal_replay_lsn()")
 
+    def caught_up_with(self, primary: Cluster, timeout: float = 60) -> None:
+        """Wait until this standby replayed everything ``primary`` wrote until now."""
+        target = primary.written()
+        query = f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn"
+        if not wait_until(lambda: self.psql(query) == "t", timeout):
+            raise RuntimeError("the standby did not catch up")
+
     def written(self) -> str:
         """The primary's current WAL position (``pg_current_wal_lsn``)."""
         return self.psql("SELECT pg_current_wal_lsn()")

@@ -268,11 +268,14 @@ def fresh_mail_folder() -> None:
     shutil.rmtree(WORK / "data" / "outbox", ignore_errors=True)
 
 
-def erdv_server(database_url: str, workers: int, name: str) -> Server:
+def erdv_server(
+    database_url: str, workers: int, name: str, extra: dict[str, str] | None = None
+) -> Server:
+    """``erdv serve`` on ``database_url``, with ``extra`` settings (B13's replica URL)."""
     fresh_mail_folder()
     port = free_port()
     argv = [str(BIN / "erdv"), "serve", "--port", str(port), "--workers", str(workers)]
-    return Server(argv, erdv_env(database_url), port, name)
+    return Server(argv, erdv_env(database_url) | (extra or {}), port, name)
 
 
 @dataclass(frozen=True)

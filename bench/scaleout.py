@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import time
 from dataclasses import dataclass
 
 from bench import cost, dataset
 from bench.cluster import Cluster
 from bench.haproxy import Haproxy
-from bench.ports import free_port
 from bench.run import (
     BIN,
     BOOK_CONNECTIONS,
@@ -133,12 +131,12 @@ def measure_replica(run: Run) -> None:
         primary.psql("VACUUM ANALYZE", "erdv")
         standby = primary.standby()
         standby.start()
-        _caught_up(primary, standby)
+        standby.caught_up_with(primary, timeout=120)
         paths = slot_paths(workload, 1000, "b13-slots.txt")
-        on_primary = _server(env, "b13-primary")
+        on_primary = erdv_server(url, 2, "b13-primary")
         servers.append(on_primary)
-        on_replica = _server(env | {"ERDV_DATABASE_REPLICA_URL": standby.database_url("erdv")},
-                             "b13-replica")  # fmt: skip
+        replica = {"ERDV_DATABASE_REPLICA_URL": standby.database_url("erdv")}
+        on_replica = erdv_server(url, 2, "b13-replica", replica)
         servers.append(on_replica)
         p95: dict[str, list[float]] = {"primary": [], "replica": []}
         for n in range(ROUNDS):
@@ -154,18 +152,3 @@ def measure_replica(run: Run) -> None:
         if standby is not None:
             standby.destroy()
         primary.destroy()
-
-
-def _server(env: dict[str, str], name: str) -> Server:
-    port = free_port()
-    argv = [str(BIN / "erdv"), "serve", "--port", str(port), "--workers", "2"]
-    return Server(argv, env, port, name)
-
-
-def _caught_up(primary: Cluster, standby: Cluster) -> None:
-    target = primary.written()
-    deadline = time.monotonic() + 120
-    while standby.psql(f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn") != "t":
-        if time.monotonic() > deadline:
-            raise RuntimeError("the standby did not catch up")
-        time.sleep(0.2)

@@ -20,7 +20,8 @@ import pytest
 
 from app.core.settings import Settings
 from app.practice.profile import search_key
-from bench.cluster import REQUIRE_ENV, Cluster, ClusterUnavailable, wait_until
+from bench.cluster import REQUIRE_ENV, Cluster, ClusterUnavailable
+from bench.dataset import Workload
 from tests.faults.conftest import Served, build_world, free_slots, migrated, patient_headers, serve
 
 CITY = "Réplique-sur-Mer"
@@ -49,12 +50,25 @@ def primary_and_standby() -> Iterator[tuple[Cluster, Cluster]]:
         primary.destroy()
 
 
-def caught_up(primary: Cluster, standby: Cluster) -> None:
-    """Wait until the standby replayed everything the primary wrote until now."""
-    target = primary.written()
-    assert wait_until(
-        lambda: standby.psql(f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn") == "t", 30
-    ), "the standby did not catch up"
+async def _served(
+    clusters: tuple[Cluster, Cluster],
+    keys: Settings,
+    folder: Path,
+    servers: list[Served],
+    *,
+    practitioners: int,
+    patients: int,
+    **env: str,
+) -> tuple[Served, Workload]:
+    """A world on the primary, replayed by the standby, and ``erdv serve`` reading anonymous
+    directory requests from the standby."""
+    primary, standby = clusters
+    url = await migrated(primary.database_url("erdv"))
+    world = await build_world(url, keys, practitioners=practitioners, patients=patients)
+    standby.caught_up_with(primary, timeout=30)
+    replica = standby.database_url("erdv")
+    served = serve(servers, url, folder, workers=1, ERDV_DATABASE_REPLICA_URL=replica, **env)
+    return served, world
 
 
 def _week(slot: dict[str, str]) -> dict[str, str]:
@@ -72,15 +86,8 @@ async def test_a_stale_replica_serves_anonymous_reads_and_a_booking_of_its_stale
     servers: list[Served],
 ) -> None:
     primary, standby = primary_and_standby
-    url = await migrated(primary.database_url("erdv"))
-    world = await build_world(url, keys, practitioners=2, patients=2)
-    caught_up(primary, standby)
-    served = serve(
-        servers,
-        url,
-        tmp_path / "served",
-        workers=1,
-        ERDV_DATABASE_REPLICA_URL=standby.database_url("erdv"),
+    served, world = await _served(
+        primary_and_standby, keys, tmp_path / "served", servers, practitioners=2, patients=2
     )
     first, second = world.patients
     slot = free_slots(world, 1)[0]
@@ -130,7 +137,7 @@ async def test_a_stale_replica_serves_anonymous_reads_and_a_booking_of_its_stale
 
         # replay resumes: the anonymous view catches up
         standby.psql("SELECT pg_wal_replay_resume()")
-        caught_up(primary, standby)
+        standby.caught_up_with(primary, timeout=30)
         assert await found() == 1
         assert not any(datetime.fromisoformat(s) == slot_start for s in await starts())
 
@@ -141,16 +148,14 @@ async def test_a_replica_that_stops_fails_anonymous_reads_only_until_it_is_back(
     tmp_path: Path,
     servers: list[Served],
 ) -> None:
-    primary, standby = primary_and_standby
-    url = await migrated(primary.database_url("erdv"))
-    world = await build_world(url, keys, practitioners=1, patients=1)
-    caught_up(primary, standby)
-    served = serve(
-        servers,
-        url,
+    _, standby = primary_and_standby
+    served, world = await _served(
+        primary_and_standby,
+        keys,
         tmp_path / "served",
-        workers=1,
-        ERDV_DATABASE_REPLICA_URL=standby.database_url("erdv"),
+        servers,
+        practitioners=1,
+        patients=1,
         ERDV_DB_CONNECT_TIMEOUT_SECONDS="2",
     )
     patient = world.patients[0]
