@@ -44,12 +44,14 @@ async def test_past_visits_of_patients_inactive_for_three_years_name_nobody(
 ) -> None:
     doctor, (reason,) = await ready_practitioner(people)
     alice, bob = await patient(people), await patient(people)
-    old_alice = (await book(alice, doctor.account_id, reason, soon(24 * 60))).json()["id"]
-    old_bob = (await book(bob, doctor.account_id, reason, soon(25 * 60))).json()["id"]
+    # three distinct slots an hour apart (the aged visits keep their cells at the first two)
+    first = soon(24 * 60, span_hours=2)
+    old_alice = (await book(alice, doctor.account_id, reason, first)).json()["id"]
+    old_bob = (await book(bob, doctor.account_id, reason, first + timedelta(hours=1))).json()["id"]
     await _age(app, old_alice, alice.account_id, 4)
     await _age(app, old_bob, bob.account_id, 4)
     # bob is still active: he books again today
-    recent = (await book(bob, doctor.account_id, reason, soon(26 * 60))).json()["id"]
+    recent = (await book(bob, doctor.account_id, reason, first + timedelta(hours=2))).json()["id"]
 
     job = next(j for j in JOBS if j.name == "appointment-retention")
     await run_job(app.state.session_factory, settings, job, force=True)

@@ -4,6 +4,8 @@ once. Each test runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import icalendar
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -26,8 +28,9 @@ async def test_the_feed_shows_the_agenda_without_reason_or_phone_and_follows_it(
     doctor, (reason,) = await ready_practitioner(people, reasons=[(SECRET_REASON, 15)])
     alice = await patient(people)
     assert (await alice.patch("/api/v1/me", json={"phone": "+33612345678"})).status_code == 200
-    first = (await book(alice, doctor.account_id, reason, soon(24 * 60))).json()["id"]
-    second = (await book(alice, doctor.account_id, reason, soon(25 * 60))).json()["id"]
+    start = soon(24 * 60, span_hours=1)
+    first = (await book(alice, doctor.account_id, reason, start)).json()["id"]
+    second = (await book(alice, doctor.account_id, reason, start + timedelta(hours=1))).json()["id"]
 
     created = await doctor.post("/api/v1/me/calendar-feed")
     assert created.status_code == 201, created.text

@@ -3,6 +3,7 @@ access log (charter C9), and never includes a visit reason (charter C6, C7)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -66,7 +67,7 @@ async def test_an_application_booking_moving_and_cancelling_never_gets_the_reaso
     practitioner, reasons = await ready_practitioner(people)
     alice = await patient(people)
     token = await delegated_token(app, admin, alice)
-    start = soon(24 * 60)
+    start = soon(24 * 60, span_hours=1)
     headers = {**bearer(token), "Idempotency-Key": "once"}
     booked = await book(client, practitioner.account_id, reasons[0], start, headers=headers)
     assert booked.status_code == 201, booked.text
@@ -75,7 +76,7 @@ async def test_an_application_booking_moving_and_cancelling_never_gets_the_reaso
     appointment_id = booked.json()["id"]
     moved = await client.post(
         f"/api/v1/appointments/{appointment_id}/reschedule",
-        json={"start": soon(24 * 60 + 60).isoformat()},
+        json={"start": (start + timedelta(hours=1)).isoformat()},
         headers=bearer(token),
     )
     assert moved.status_code == 200, moved.text
