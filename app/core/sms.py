@@ -23,13 +23,14 @@ import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Protocol
 
 from app.core import clock
 from app.core.messages import PermanentFailure, Sms
 from app.core.settings import Settings, SmsBackend
+
+if TYPE_CHECKING:
+    import httpx
 
 #: provider answers worth another try: a timeout and "too many requests" (RFC 9110, RFC 6585)
 _RETRIED_4XX = frozenset({408, 429})
@@ -89,6 +90,8 @@ class HttpSms:
     ) -> None:
         if settings.sms_http_url is None or settings.sms_http_key is None:  # pragma: no cover
             raise ValueError("the http SMS backend needs a URL and a key (settings check it)")
+        import httpx  # only a server sending texts loads it (B9, idle memory)
+
         self.url = settings.sms_http_url
         self._client = httpx.AsyncClient(
             timeout=settings.sms_timeout_seconds,

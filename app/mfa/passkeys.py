@@ -30,6 +30,10 @@ rules, with the sections of WebAuthn Level 2 (L2) and Level 3 (L3) they come fro
 
 py_webauthn is synchronous; its verifications run in a worker thread (docs/architecture.md
 "Blocking work off the event loop").
+
+py_webauthn is imported where a ceremony needs it, not with this module: it and what it loads (cbor2,
+pyasn1, its structures) cost every process about 7 MiB, and most never see a passkey
+(bench/README.md, B9's idle memory).
 """
 
 from __future__ import annotations
@@ -40,34 +44,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from webauthn import (
-    generate_authentication_options,
-    generate_registration_options,
-    verify_authentication_response,
-    verify_registration_response,
-)
-from webauthn.helpers import (
-    base64url_to_bytes,
-    bytes_to_base64url,
-    options_to_json_dict,
-    parse_authentication_credential_json,
-    parse_client_data_json,
-    parse_registration_credential_json,
-)
-from webauthn.helpers.structs import (
-    AttestationConveyancePreference,
-    AuthenticationCredential,
-    AuthenticatorSelectionCriteria,
-    AuthenticatorTransport,
-    PublicKeyCredentialDescriptor,
-    RegistrationCredential,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from app.core import clock
 from app.core.crypto import derive_key, hash_token
@@ -82,6 +62,13 @@ from app.mfa.errors import (
 )
 from app.mfa.models import Passkey, WebauthnChallenge
 from app.mfa.repository import PasskeyRepository
+
+if TYPE_CHECKING:
+    from webauthn.helpers.structs import (
+        AuthenticationCredential,
+        PublicKeyCredentialDescriptor,
+        RegistrationCredential,
+    )
 
 #: how long a ceremony may take: L3 §15.1 recommends 300 to 600 s when user verification is
 #: required (a PIN to type); the options tell the browser the same
@@ -141,6 +128,8 @@ class PasskeyCeremonies:
         return hash_token(self.key, f"{kind}:{value}")
 
     def _challenge_hash(self, challenge: bytes) -> str:
+        from webauthn.helpers import bytes_to_base64url
+
         return hash_token(self.key, bytes_to_base64url(challenge))
 
     async def _issue(
@@ -163,6 +152,8 @@ class PasskeyCeremonies:
     async def _spend(self, ceremony: Ceremony, bound_to: str, client_data_json: bytes) -> bytes:
         """The challenge the answer names, spent; ``InvalidPasskey`` if it is not a live one of
         this ceremony and binding."""
+        from webauthn.helpers import parse_client_data_json
+
         try:
             challenge = parse_client_data_json(client_data_json).challenge
         except Exception as error:  # noqa: BLE001 - any parse failure of untrusted input is a 400
@@ -185,6 +176,15 @@ class PasskeyCeremonies:
     ) -> dict[str, Any]:
         """``PublicKeyCredentialCreationOptionsJSON`` (L3 §5.1.1): the account's passkeys are
         excluded, so an authenticator is not registered twice (L2 §5.4 ``excludeCredentials``)."""
+        from webauthn import generate_registration_options
+        from webauthn.helpers import options_to_json_dict
+        from webauthn.helpers.structs import (
+            AttestationConveyancePreference,
+            AuthenticatorSelectionCriteria,
+            ResidentKeyRequirement,
+            UserVerificationRequirement,
+        )
+
         existing = await self.passkeys_of(account_id)
         if len(existing) >= MAX_PASSKEYS:
             raise TooManyPasskeys(f"An account holds at most {MAX_PASSKEYS} passkeys.")
@@ -209,6 +209,9 @@ class PasskeyCeremonies:
 
     async def register(self, bound_to: str, credential: dict[str, Any]) -> NewPasskey:
         """Verify an attestation (L2 §7.1) made for a live registration challenge of ``bound_to``."""
+        from webauthn import verify_registration_response
+        from webauthn.helpers import bytes_to_base64url
+
         parsed = _parse_registration(credential)
         challenge = await self._spend(Ceremony.REGISTER, bound_to, parsed.response.client_data_json)
         try:
@@ -253,6 +256,10 @@ class PasskeyCeremonies:
         """``PublicKeyCredentialRequestOptionsJSON``: for a second factor, the account's passkeys
         (``allowCredentials``); for a sign-in without password, none, so the authenticator offers
         its discoverable credentials for this relying party (L2 §5.1.4.1 step 11)."""
+        from webauthn import generate_authentication_options
+        from webauthn.helpers import options_to_json_dict
+        from webauthn.helpers.structs import UserVerificationRequirement
+
         allowed: list[PublicKeyCredentialDescriptor] = []
         if account_id is not None:
             allowed = [_descriptor(p) for p in await self.passkeys_of(account_id)]
@@ -278,6 +285,8 @@ class PasskeyCeremonies:
         """Verify an assertion (L2 §7.2) for a live challenge of ``ceremony`` and ``bound_to``; for
         a second factor the credential must be ``account_id``'s. The passkey used, its counter and
         ``last_used_at`` updated."""
+        from webauthn import verify_authentication_response
+
         parsed = _parse_authentication(credential)
         challenge = await self._spend(ceremony, bound_to, parsed.response.client_data_json)
         passkey = await self.repository.by_credential_id(parsed.id)
@@ -319,6 +328,9 @@ class PasskeyCeremonies:
 
 
 def _descriptor(passkey: Passkey) -> PublicKeyCredentialDescriptor:
+    from webauthn.helpers import base64url_to_bytes
+    from webauthn.helpers.structs import AuthenticatorTransport, PublicKeyCredentialDescriptor
+
     transports = []
     for value in (passkey.transports or "").split(","):
         try:
@@ -332,6 +344,8 @@ def _descriptor(passkey: Passkey) -> PublicKeyCredentialDescriptor:
 
 def _parse_registration(credential: dict[str, Any]) -> RegistrationCredential:
     """py_webauthn's parser over the browser's JSON; any malformed part is ``invalid_passkey``."""
+    from webauthn.helpers import parse_registration_credential_json
+
     try:
         return parse_registration_credential_json(credential)
     except Exception as error:  # noqa: BLE001 - any parse failure of untrusted input is a 400
@@ -339,6 +353,8 @@ def _parse_registration(credential: dict[str, Any]) -> RegistrationCredential:
 
 
 def _parse_authentication(credential: dict[str, Any]) -> AuthenticationCredential:
+    from webauthn.helpers import parse_authentication_credential_json
+
     try:
         return parse_authentication_credential_json(credential)
     except Exception as error:  # noqa: BLE001 - any parse failure of untrusted input is a 400

@@ -24,7 +24,6 @@ from enum import StrEnum
 from urllib.parse import quote
 
 import pyotp
-import segno
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import clock
@@ -192,6 +191,9 @@ def _qr_svg(uri: str) -> str:
     """A standalone SVG document of the QR code, with its namespace: the front end shows it as an
     ``<img>`` (a ``data:`` URI, never markup in the page), and a browser draws an SVG image only
     when its root is in the SVG namespace (segno's ``svg_inline`` leaves it out, for HTML)."""
+    # imported here: only enrolment draws a QR code (bench/README.md, B9's idle memory)
+    import segno
+
     buffer = io.BytesIO()
     segno.make_qr(uri, error="m").save(
         buffer, kind="svg", xmldecl=False, svgns=True, scale=4, border=4, title="TOTP"

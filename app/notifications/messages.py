@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from typing import TYPE_CHECKING, Any
 
 from app.accounts.mails import Language
 from app.core.messages import Attachment, Mail
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 _TEMPLATES = Path(__file__).parent / "templates"
 _LINK = re.compile(r"(https?://\S+)")
@@ -80,6 +81,9 @@ class Written:
 
 @cache
 def _environment() -> Environment:
+    """Made, with jinja2, at the first notice: an idle process does without (B9)."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
     return Environment(
         loader=FileSystemLoader(_TEMPLATES),
         undefined=StrictUndefined,

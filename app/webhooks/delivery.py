@@ -36,8 +36,8 @@ from __future__ import annotations
 import logging
 import math
 import uuid
+from typing import TYPE_CHECKING
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
@@ -50,6 +50,9 @@ from app.webhooks.addresses import check_url
 from app.webhooks.fanout import sharing_version
 from app.webhooks.models import secret_aad
 from app.webhooks.repository import WebhookRepository
+
+if TYPE_CHECKING:
+    import httpx
 
 logger = logging.getLogger("erdv.webhooks")
 
@@ -70,13 +73,25 @@ class WebhookDelivery:
         self.settings = settings
         self.factory = factory
         self.cipher = ColumnCipher.from_secret(settings.encryption_key_bytes)
-        self._http = httpx.AsyncClient(
-            timeout=min(settings.webhook_timeout_seconds, settings.outbox_lease_seconds / 2),
-            follow_redirects=False,
-            trust_env=False,  # no proxy from the environment: the address checked is the peer
-            limits=httpx.Limits(max_keepalive_connections=0),  # step 2
-            headers={"User-Agent": "erdv-webhooks"},
-        )
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        """Made at the first delivery, httpx with it: most processes never send a webhook, and
+        loading httpx costs each about 6 MiB (bench/README.md, B9's idle memory)."""
+        if self._client is None:
+            import httpx
+
+            self._client = httpx.AsyncClient(
+                timeout=min(
+                    self.settings.webhook_timeout_seconds, self.settings.outbox_lease_seconds / 2
+                ),
+                follow_redirects=False,
+                trust_env=False,  # no proxy from the environment: the address checked is the peer
+                limits=httpx.Limits(max_keepalive_connections=0),  # step 2
+                headers={"User-Agent": "erdv-webhooks"},
+            )
+        return self._client
 
     async def send(self, webhook: Webhook, *, message_id: str) -> None:
         endpoint_id = uuid.UUID(webhook.endpoint_id)
@@ -88,6 +103,8 @@ class WebhookDelivery:
             raise NothingToSend("endpoint removed or disabled, or client no longer authorized")
         secret = self.cipher.decrypt(found.secret_ct, associated_data=secret_aad(endpoint_id))
         target = await check_url(found.url, allow_loopback=self.settings.webhooks_reach_loopback)
+        import httpx  # loaded at the first delivery (see ``_http``)
+
         url = httpx.URL(found.url)
         at = clock.now()
         headers = {
@@ -118,4 +135,5 @@ class WebhookDelivery:
         raise ReceiverError(response.status_code)
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._client is not None:
+            await self._client.aclose()
