@@ -29,9 +29,11 @@ run: $(VENV)/.installed-run
 	@echo ""
 	$(BIN)/erdv serve --host $(HOST) --port $(PORT)
 
-## test: the whole suite on SQLite, and on PostgreSQL too when ERDV_TEST_POSTGRES_URL is set
+## test: the whole suite on SQLite, and on PostgreSQL too when ERDV_TEST_POSTGRES_URL is set, one
+## process per core (at most 4; TEST_WORKERS=0 runs it in this process), each test file in one process
+TEST_WORKERS ?= auto
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadfile $(PYTEST_ARGS)
 
 ## lint: ruff, and the layers of app/ (.importlinter: layers, core imports no domain, no cycles)
 lint: $(VENV)/.installed-dev
