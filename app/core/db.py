@@ -145,6 +145,8 @@ def _postgres_connect_args(settings: Settings) -> dict[str, Any]:
     cancels the statement itself; a server that does not answer at all (frozen, or cut off behind
     a firewall that drops packets) cannot, so the driver gives up a second later
     (``command_timeout``). Opening a connection is bounded the same way (``timeout``).
+
+    The planner is told what erdv's storage costs (``Settings.db_random_page_cost``).
     """
     return {
         "timeout": settings.db_connect_timeout_seconds,
@@ -152,6 +154,7 @@ def _postgres_connect_args(settings: Settings) -> dict[str, Any]:
         "server_settings": {
             "statement_timeout": str(round(settings.db_statement_timeout_seconds * 1000)),
             "lock_timeout": str(round(settings.db_lock_timeout_seconds * 1000)),
+            "random_page_cost": str(settings.db_random_page_cost),
         },
     }
 

@@ -94,6 +94,12 @@ class Settings(BaseSettings):
     #: (``lock_timeout``): a stuck database becomes a 503 within this bound, not a hung request.
     db_statement_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
     db_lock_timeout_seconds: float = Field(default=5.0, gt=0, le=600)
+    #: PostgreSQL's planner cost of reading a page at random (``random_page_cost``) on erdv's
+    #: connections. Its default of 4 models spinning disks; a booking database lives on SSD and
+    #: mostly in memory, which PostgreSQL's documentation models with a value near 1. At 4 the
+    #: planner preferred reading every visit reason once per practice found to an index probe
+    #: (bench/README.md, B6b).
+    db_random_page_cost: float = Field(default=1.1, gt=0, le=100)
     #: SQLite: how long a writer waits for the database's one write lock (busy timeout).
     sqlite_busy_timeout_seconds: float = Field(default=15.0, gt=0, le=600)
     secret_key: SecretStr | None = None

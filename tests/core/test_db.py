@@ -53,6 +53,18 @@ async def test_sqlite_is_durable_and_checks_foreign_keys(engine: AsyncEngine) ->
         assert (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar() >= 5000
 
 
+@pytest.mark.only_backend("postgres")
+async def test_postgres_connections_carry_the_bounds_and_the_storage_cost(
+    engine: AsyncEngine,
+) -> None:
+    async with engine.connect() as connection:
+        shown = {
+            name: (await connection.exec_driver_sql(f"SHOW {name}")).scalar()
+            for name in ("statement_timeout", "lock_timeout", "random_page_cost")
+        }
+    assert shown == {"statement_timeout": "10s", "lock_timeout": "5s", "random_page_cost": "1.1"}
+
+
 async def test_utc_datetime_round_trips_as_aware_utc(probe_table: AsyncEngine) -> None:
     paris_summer = datetime(2027, 3, 29, 9, 0, tzinfo=timezone(timedelta(hours=2)))
     async with probe_table.begin() as connection:
