@@ -669,6 +669,28 @@ class Run:
     rows: list[Row] = field(default_factory=list)
 
 
+def bare_booking_rate(slots: Slots, profile: Profile, name: str) -> Load:
+    """B1's second anchor (``bench/bare_booking.py``): B1's harness against the bare booking
+    server; its appointments and audit rows are removed after, as pgbench's are."""
+    top = psql("SELECT coalesce(max(seq), 0) FROM audit_entry", DB)
+    port = free_port()
+    argv = [sys.executable, "-m", "bench.bare_booking", str(port)]
+    server = Server(argv, erdv_env(url_of(DB)), port, name)
+    try:
+        load = booking_rate(server, slots, profile, name)
+    finally:
+        server.stop()
+        psql("DELETE FROM appointment WHERE channel = 'bench-bare'", DB)
+        psql(
+            "BEGIN; SET LOCAL session_replication_role = replica; "
+            f"DELETE FROM audit_entry WHERE seq > {int(top)}; COMMIT",
+            DB,
+        )
+    if set(load.statuses) != {"201"}:
+        raise RuntimeError(f"the bare booking server answered {load.statuses}")
+    return load
+
+
 def booking_rate(server: Server, slots: Slots, profile: Profile, name: str) -> Load:
     need = int(profile.duration * 800) + 1000
     warm = slots.booking_file(f"{name}-warm", int(profile.warmup * 800) + 500)
@@ -866,9 +888,12 @@ def measure_postgres(run: Run) -> None:
     try:
         time.sleep(2)
         f["rss_idle_mib"] = server.rss_mib()
-        say("B1 booking throughput")
+        say("B1 booking throughput, between two rounds of its bare anchor")
+        bare = [bare_booking_rate(slots, profile, "b1-bare-before").rps]
         b1 = booking_rate(server, slots, profile, "b1")
         f["booking_rps"], f["booking_statuses"] = b1.rps, b1.statuses
+        bare.append(bare_booking_rate(slots, profile, "b1-bare-after").rps)
+        a["bare_booking_rps"] = statistics.mean(bare)
         say("B18 practice-entered bookings, then racing patients for the same slots")
         b18 = desk_rate(server, slots, profile, "b18")
         f["desk_rps"], f["desk_statuses"] = b18.rps, b18.statuses
@@ -1338,6 +1363,10 @@ def rows_of(run: Run) -> list[Row]:
         Row("B1", "booking requests/s ÷ pgbench booking tps", f["booking_rps"],
             a["pgbench_booking_tps"], f["booking_rps"] / a["pgbench_booking_tps"], 0.15, 0.40,
             unit="%"),
+        *([Row("B1", "booking requests/s ÷ a bare ASGI app's booking statements (asyncpg), "
+               "measured before and after", f["booking_rps"], a["bare_booking_rps"],
+               f["booking_rps"] / a["bare_booking_rps"], 0.08, 0.20, unit="%")]
+          if "bare_booking_rps" in a else []),
         Row("B2", f"booking p99 (ms) at {f['paced_rps']:.0f} req/s ÷ pgbench booking mean latency",
             f["paced_p99_ms"], a["pgbench_booking_latency_ms"],
             f["paced_p99_ms"] / a["pgbench_booking_latency_ms"], 25, 8, lower=True, unit="×"),
