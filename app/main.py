@@ -52,6 +52,7 @@ from app.core.jobs import run_forever
 from app.core.logging import configure_logging
 from app.core.mail import build_mailer
 from app.core.middleware import RequestContextMiddleware
+from app.core.replica import ReplicaMonitor
 from app.core.settings import Settings, get_settings
 from app.fhir.outcomes import render_outcome
 from app.fhir.router import router as fhir_router
@@ -157,11 +158,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # anonymous directory reads go to the read replica when there is one (docs/scaling.md)
         replica = create_replica_engine(settings)
         app.state.replica_engine = replica
-        app.state.read_session_factory = (
-            session_factory(replica, readonly=True, snapshot=False)
-            if replica is not None
-            else app.state.primary_read_session_factory
-        )
+        app.state.read_session_factory = app.state.primary_read_session_factory
+        monitor = None
+        if replica is not None:
+            on_replica = session_factory(replica, readonly=True, snapshot=False)
+
+            def use_replica(serving: bool) -> None:
+                app.state.read_session_factory = (
+                    on_replica if serving else app.state.primary_read_session_factory
+                )
+
+            use_replica(True)
+            # while it keeps up; unreachable or too far behind, the primary serves them
+            monitor = ReplicaMonitor(
+                engine,
+                replica,
+                max_lag_seconds=settings.replica_max_lag_seconds,
+                check_seconds=settings.replica_check_seconds,
+                use_replica=use_replica,
+            )
+            await monitor.check()
         await _sync_charter(app.state.session_factory)
         await _check_pools(engine, settings)
         if replica is not None:
@@ -191,6 +207,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if settings.outbox_worker_enabled
             else None
         )
+        replica_checks = (
+            asyncio.create_task(monitor.run(), name="erdv-replica") if monitor else None
+        )
         app.state.redis = _redis(settings)
         _freeze_start_up_objects()
         switch_interval = _hand_the_gil_back_sooner()
@@ -199,7 +218,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             sys.setswitchinterval(switch_interval)
             gc.unfreeze()
-            for task in (jobs, outbox_worker):
+            for task in (jobs, outbox_worker, replica_checks):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):

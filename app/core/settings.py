@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     #: signed-in or token-carrying read, stays on the primary: a replica that lags can at worst
     #: show a slot that the booking then refuses with 409 (docs/scaling.md "Read replica").
     database_replica_url: str | None = None
+    #: How far behind the primary the replica may fall (in time, from WAL positions) and still
+    #: serve those reads; beyond, or unreachable, they go to the primary until it catches up.
+    #: Checked every ``replica_check_seconds`` by each process (``app.core.replica``).
+    replica_max_lag_seconds: float = Field(default=10.0, gt=0, le=3600)
+    replica_check_seconds: float = Field(default=1.0, gt=0, le=60)
     #: PostgreSQL pool bounds per process; SQLite ignores them.
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=5, ge=0, le=200)

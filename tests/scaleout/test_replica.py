@@ -4,16 +4,20 @@ A throwaway primary cluster, and a standby made from it with ``pg_basebackup -R`
 WAL; ``erdv serve`` gets both URLs. The replica's replay is paused (``pg_wal_replay_pause``) to make
 it stale on purpose: an anonymous search and slot list then show the old state, a signed-in person
 sees the new one (read-your-writes on the primary), and a booking of the stale slot is refused with
-409 ``slot_unavailable``: the worst a lagging replica can do. A replica that stops answers 503 to
-the anonymous reads only.
+409 ``slot_unavailable``: the worst a lagging replica can do. A replica that stops, or falls
+further behind than ``ERDV_REPLICA_MAX_LAG_SECONDS``, hands the anonymous reads to the primary
+until it has caught up (``app.core.replica``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -87,7 +91,13 @@ async def test_a_stale_replica_serves_anonymous_reads_and_a_booking_of_its_stale
 ) -> None:
     primary, standby = primary_and_standby
     served, world = await _served(
-        primary_and_standby, keys, tmp_path / "served", servers, practitioners=2, patients=2
+        primary_and_standby,
+        keys,
+        tmp_path / "served",
+        servers,
+        practitioners=2,
+        patients=2,
+        ERDV_REPLICA_MAX_LAG_SECONDS="600",  # stale on purpose, for as long as the test takes
     )
     first, second = world.patients
     slot = free_slots(world, 1)[0]
@@ -142,13 +152,38 @@ async def test_a_stale_replica_serves_anonymous_reads_and_a_booking_of_its_stale
         assert not any(datetime.fromisoformat(s) == slot_start for s in await starts())
 
 
-async def test_a_replica_that_stops_fails_anonymous_reads_only_until_it_is_back(
+async def _anonymous_city_count(client: httpx.AsyncClient) -> int:
+    answer = await client.get("/api/v1/practitioners", params={"city": CITY})
+    assert answer.status_code == 200, answer.text
+    return len(answer.json()["items"])
+
+
+async def _until(check: Any, seconds: float) -> bool:
+    """Ask ``check`` every 0.1 s until it says yes or ``seconds`` pass."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if await check():
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+def _move_to_the_city(
+    primary: Cluster, practitioner_id: str, city: str = CITY, key: str = KEY
+) -> None:
+    # the test's own constants and a UUID it made
+    where = f"WHERE practitioner_id = '{practitioner_id}'"
+    moved = f"UPDATE practice_site SET city = '{city}', city_key = '{key}' {where}"  # noqa: S608
+    primary.psql(moved, database="erdv")
+
+
+async def test_a_replica_that_stops_hands_the_anonymous_reads_to_the_primary_until_it_is_back(
     primary_and_standby: tuple[Cluster, Cluster],
     keys: Settings,
     tmp_path: Path,
     servers: list[Served],
 ) -> None:
-    _, standby = primary_and_standby
+    primary, standby = primary_and_standby
     served, world = await _served(
         primary_and_standby,
         keys,
@@ -157,6 +192,7 @@ async def test_a_replica_that_stops_fails_anonymous_reads_only_until_it_is_back(
         practitioners=1,
         patients=1,
         ERDV_DB_CONNECT_TIMEOUT_SECONDS="2",
+        ERDV_REPLICA_CHECK_SECONDS="0.2",
     )
     patient = world.patients[0]
     slot = free_slots(world, 1)[0]
@@ -166,9 +202,20 @@ async def test_a_replica_that_stops_fails_anonymous_reads_only_until_it_is_back(
         assert (await client.get(slots_path)).status_code == 200
         standby.stop("immediate")
 
-        anonymous = await client.get(slots_path)
-        assert anonymous.status_code == 503, anonymous.text
-        assert anonymous.json()["code"] == "database_unavailable"
+        # within a check or two the primary serves them: never a 500, a 503 at most meanwhile
+        seen: list[int] = []
+
+        async def served_again() -> bool:
+            answer = await client.get(slots_path)
+            seen.append(answer.status_code)
+            if answer.status_code == 503:
+                assert answer.json()["code"] == "database_unavailable"
+            return answer.status_code == 200
+
+        assert await _until(served_again, 15), seen
+        assert set(seen) <= {200, 503}, seen
+        for _ in range(5):  # and they stay served
+            assert (await client.get(slots_path)).status_code == 200
         signed_in = await client.get(slots_path, headers=patient_headers(patient))
         assert signed_in.status_code == 200, signed_in.text
         booked = await client.post(
@@ -177,13 +224,58 @@ async def test_a_replica_that_stops_fails_anonymous_reads_only_until_it_is_back(
         assert booked.status_code == 201, booked.text
         assert (await client.get("/readyz")).status_code == 200  # the primary takes writes
 
+        # back: once it has caught up, the replica serves them again, as its paused replay shows
         standby.start()
+        standby.caught_up_with(primary, timeout=30)
+        standby.psql("SELECT pg_wal_replay_pause()")
+        _move_to_the_city(primary, slot["practitioner_id"])
 
-        async def back() -> bool:
-            return (await client.get(slots_path)).status_code == 200
+        async def stale() -> bool:
+            return await _anonymous_city_count(client) == 0
 
-        for _ in range(100):
-            if await back():
-                break
-        else:
-            pytest.fail("anonymous reads did not come back with the replica")
+        assert await _until(stale, 8), "anonymous reads did not come back to the replica"
+
+
+async def test_a_replica_further_behind_than_the_bound_hands_the_anonymous_reads_to_the_primary(
+    primary_and_standby: tuple[Cluster, Cluster],
+    keys: Settings,
+    tmp_path: Path,
+    servers: list[Served],
+) -> None:
+    primary, standby = primary_and_standby
+    served, world = await _served(
+        primary_and_standby,
+        keys,
+        tmp_path / "served",
+        servers,
+        practitioners=1,
+        patients=1,
+        ERDV_REPLICA_MAX_LAG_SECONDS="3",
+        ERDV_REPLICA_CHECK_SECONDS="0.2",
+    )
+    practitioner = free_slots(world, 1)[0]["practitioner_id"]
+
+    async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
+        standby.psql("SELECT pg_wal_replay_pause()")
+        _move_to_the_city(primary, practitioner)
+        paused = time.monotonic()
+        # a replica behind by less than the bound serves: the move is not seen yet
+        assert await _anonymous_city_count(client) == 0
+
+        async def fresh() -> bool:
+            return await _anonymous_city_count(client) == 1
+
+        # past the bound (3 s, checked every 0.2 s) the primary serves: the move is seen
+        assert await _until(fresh, 20), "anonymous reads stayed on a replica 20 s behind"
+        assert time.monotonic() - paused >= 3 - 0.5
+
+        # replay resumes: caught up, the replica serves them again (paused anew, it shows the past)
+        standby.psql("SELECT pg_wal_replay_resume()")
+        standby.caught_up_with(primary, timeout=30)
+        standby.psql("SELECT pg_wal_replay_pause()")
+        _move_to_the_city(primary, practitioner, "Ailleurs", "ailleurs")
+
+        async def back_on_the_replica() -> bool:
+            return await _anonymous_city_count(client) == 1  # the replica still has the move
+
+        assert await _until(back_on_the_replica, 3)
