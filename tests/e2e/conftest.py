@@ -577,13 +577,20 @@ class CallbackServer:
 
 
 def book_via_api(
-    server: Server, person: Any, practitioner_id: str, reason_id: str, nth: int = 0
+    server: Server,
+    person: Any,
+    practitioner_id: str,
+    reason_id: str,
+    nth: int = 0,
+    *,
+    after: datetime | None = None,
 ) -> str:
-    """Books the ``nth`` free slot at least two days ahead (clear of the cancellation deadline)."""
+    """Books the ``nth`` free slot at least two days ahead (clear of the cancellation deadline),
+    or from ``after`` on."""
     with Api(server) as api:
         api.sign_in(person)
         api.grant("privacy-notice")
-        start = datetime.now().astimezone() + timedelta(days=2)
+        start = after or datetime.now().astimezone() + timedelta(days=2)
         window = {
             "from": start.isoformat(),
             "to": (start + timedelta(days=5)).isoformat(),

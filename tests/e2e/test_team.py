@@ -65,8 +65,11 @@ def test_a_secretary_joins_books_by_phone_moves_and_records_the_visit(
 ) -> None:
     doctor, practice_id, reason_id = listed_practitioner(server, "Dr Nora Haddad")
     patient = new_person(server, full_name="Inès Robert")
-    # Inès is already a patient of the practice (booked online)
-    book_via_api(server, patient, practice_id, reason_id)
+    # Inès is already a patient of the practice (booked online), in the afternoon: the morning
+    # cells of that day are where the desk books by phone (at 08:30: a run at 08:xx in Paris once
+    # put her first free slot two days on right there)
+    afternoon = datetime.combine(_paris_day(2), time(14, 0), PARIS)
+    book_via_api(server, patient, practice_id, reason_id, after=afternoon)
 
     # the practitioner invites the secretary from the Team page
     sign_in(page, doctor.email, doctor.password)
@@ -167,6 +170,9 @@ def test_a_secretary_joins_books_by_phone_moves_and_records_the_visit(
 
     # Inès's access log names the practice's secretary
     page.get_by_role("button", name="Se déconnecter").click()
+    # signed out once the app shows its home page again: going to /login earlier raced the
+    # logout's own move to the home page, which then took the sign-in form away
+    expect(page.get_by_role("link", name="Se connecter")).to_be_visible()
     sign_in(page, patient.email, patient.password)
     page.get_by_role("link", name="Mes données").click()
     log = page.get_by_role("region", name="Qui a consulté mes données")
