@@ -10,14 +10,16 @@ transaction through asyncpg:
 - the session by its token's hash (erdv's derived key), and its account;
 - the practitioner's cells at that time (is the slot free?);
 - the appointment and its three 5-minute cells (as ``bench/sql/booking.sql``);
-- the audit writers' lock, the chain's head and one audit row after it;
+- an audit writers' lock, the chain's head and one audit row after it, in a copy of the audit
+  table (``audit_entry``'s columns and indexes: erdv's own trail is append-only, its newest entry
+  pinned by a head record, and rows another hand wrote there could not be taken back);
 - COMMIT (one fsync, as erdv's).
 
 No FastAPI, no SQLAlchemy, no dependency, no throttle, consent, opening hours, idempotency,
 notices or webhooks: what erdv adds over this is what B1's ratio to it measures (``bench/run.py``,
 row B1). It is a measurement tool, not a booking service: its appointments carry the channel
-``bench-bare``, its audit rows placeholder MACs; both are deleted after each round (``run.py``,
-``bare_booking_rate``), as pgbench's are.
+``bench-bare`` and are deleted after each round, its audit table dropped (``run.py``,
+``bare_booking_rate``).
 """
 
 from __future__ import annotations
@@ -47,10 +49,17 @@ INSERT = (
     " SELECT a.practitioner_id, a.start_at + c * interval '5 minutes', a.id"
     " FROM a, generate_series(0, 2) AS c"
 )
-LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('erdv:audit-writers', 0))"
-HEAD = "SELECT seq, hash FROM audit_entry ORDER BY seq DESC LIMIT 1"
+#: a copy of ``audit_entry`` (``AUDIT_TABLE_SQL``): erdv's own trail is append-only and pinned
+#: by its head record, so rows written there by another hand could not be taken back
+AUDIT_TABLE = "bench_bare_audit"
+AUDIT_TABLE_SQL = (
+    f"DROP TABLE IF EXISTS {AUDIT_TABLE};"
+    f" CREATE TABLE {AUDIT_TABLE} (LIKE audit_entry INCLUDING ALL)"
+)
+LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('bench:bare-audit-writers', 0))"
+HEAD = f"SELECT seq, hash FROM {AUDIT_TABLE} ORDER BY seq DESC LIMIT 1"
 AUDIT = (
-    "INSERT INTO audit_entry (seq, id, at, action, outcome, actor_type, actor_id, actor_role,"
+    f"INSERT INTO {AUDIT_TABLE} (seq, id, at, action, outcome, actor_type, actor_id, actor_role,"
     " subject_id, object_type, object_id, details, prev_hash, hash, mac)"
     " VALUES ($1, $2, $3, 'appointment.booked', 'success', 'bench-bare', $4, 'patient', $4,"
     " 'appointment', $5, '{}', $6, $7, $8)"
