@@ -14,6 +14,9 @@ then tells which of those moments it has everything of. The lag is the time sinc
 such moment. ``now() - pg_last_xact_replay_timestamp()`` would call an idle primary's replica
 late, and "received = replayed" would call a replica cut off from its primary current.
 
+The checks use the requests' pools: a check that waits for a connection until the pool's timeout
+(every one at work) decides nothing, since a busy replica is not a stopped one.
+
 Each process decides for itself (two small statements a check, none on a request): this is the
 state of a dependency as this process sees it, like its connection pool, not application state
 shared between processes.
@@ -29,6 +32,7 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolBusy
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 logger = logging.getLogger("erdv.replica")
@@ -95,6 +99,8 @@ class ReplicaMonitor:
             self._marks.popleft()
         try:
             replayed_text = await self._scalar(self.replica, _REPLAYED)
+        except PoolBusy:
+            return None  # every connection of the pool at work: busy, not down
         except _UNREACHABLE as error:
             self._decide(False, f"unreachable ({type(error).__name__})")
             return None
@@ -122,6 +128,10 @@ class ReplicaMonitor:
         self.use_replica(serving)
 
     async def _scalar(self, engine: AsyncEngine, statement: sa.TextClause) -> str | None:
-        async with asyncio.timeout(self.interval * 2 + 1), engine.connect() as connection:
-            value: str | None = (await connection.execute(statement)).scalar_one()
+        """One value, on a connection of the requests' pool (no connection of its own to
+        count against the server's limit): its checkout is bounded by the pool's timeout
+        (``PoolBusy``), a new connection by the connect timeout, the statement here."""
+        async with engine.connect() as connection:
+            async with asyncio.timeout(self.interval * 2 + 1):
+                value: str | None = (await connection.execute(statement)).scalar_one()
             return value

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.core import replica
 from app.core.replica import ReplicaMonitor, lsn
@@ -103,6 +104,16 @@ async def test_an_unreachable_replica_is_left_at_once_and_rejoined_when_it_answe
     monitor.replayed = monitor.primary_at
     assert await monitor.tick() == 0
     assert monitor.decisions == [False, True]
+
+
+async def test_a_replica_pool_all_at_work_is_busy_not_down() -> None:
+    monitor = Script()
+    await monitor.tick()
+    monitor.replayed = PoolTimeout("QueuePool limit of size 10 overflow 5 reached")
+    for _ in range(5):
+        assert await monitor.tick() is None
+    assert monitor.serving
+    assert monitor.decisions == []
 
 
 async def test_an_unreachable_primary_changes_nothing() -> None:
