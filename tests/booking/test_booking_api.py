@@ -4,7 +4,7 @@ data (the practice's own settings are tested in ``tests/practice/``)."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -394,7 +394,7 @@ async def test_search_with_slots_gives_each_result_the_slot_list(people: People)
     doctor, (reason,) = await ready_practitioner(people, name="Dr Ada Slot", city="Nantes")
     other, _ = await ready_practitioner(people, name="Dr Bea Slot", city="Nantes")
     alice = await patient(people)
-    now = datetime.now(UTC)
+    now = clock.now()
     taken = (await slots(alice, doctor.account_id, soon(60), soon(60) + timedelta(hours=3)))[0]
     assert (await book(alice, doctor.account_id, reason, taken["start"])).status_code == 201
     anyone = people.client()
