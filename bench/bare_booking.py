@@ -32,6 +32,8 @@ import sys
 import uuid
 from typing import Any
 
+from bench.login_bound import respond, serve
+
 SESSION = (
     "SELECT auth_session.account_id, auth_session.state FROM auth_session"
     " JOIN account ON account.id = auth_session.account_id"
@@ -93,7 +95,7 @@ class BareBooking:
             await send({"type": "lifespan.shutdown.complete"})
             return
         if scope["path"] == "/healthz":
-            await _answer(send, 200, b'{"status":"ok"}')
+            await respond(send, 200, b'{"status":"ok"}')
             return
         body = b""
         more = True
@@ -104,7 +106,7 @@ class BareBooking:
         cookie = dict(scope["headers"]).get(b"cookie", b"").decode()
         token = cookie.partition("erdv_session=")[2].partition(";")[0]
         status, answer = await self._book(token, json.loads(body))
-        await _answer(send, status, answer)
+        await respond(send, status, answer)
 
     async def _book(self, token: str, data: dict[str, str]) -> tuple[int, bytes]:
         practitioner = uuid.UUID(data["practitioner_id"])
@@ -133,29 +135,8 @@ class BareBooking:
         return 201, json.dumps({"id": str(appointment), "start": data["start"]}).encode()
 
 
-async def _answer(send: Any, status: int, body: bytes) -> None:
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
 app = BareBooking()
 
 
-def serve(port: int) -> None:
-    """Two workers on ``SO_REUSEPORT`` sockets, as ``erdv serve --workers 2`` runs them."""
-    import uvicorn
-    from uvicorn.supervisors import Multiprocess
-
-    from app.core.serving import ReusePortSocket
-
-    config = uvicorn.Config(
-        "bench.bare_booking:app", host="127.0.0.1", port=port, workers=2, access_log=False,
-        server_header=False, log_config=None, lifespan="on",
-    )  # fmt: skip
-    with ReusePortSocket.bind_to("127.0.0.1", port) as listener:
-        Multiprocess(config, sockets=[listener]).run()
-
-
 if __name__ == "__main__":
-    serve(int(sys.argv[1]))
+    serve(int(sys.argv[1]), "bench.bare_booking:app")

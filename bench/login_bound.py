@@ -105,7 +105,7 @@ class BareLogin:
             await send({"type": "lifespan.shutdown.complete"})
             return
         if scope["path"] == "/healthz":
-            await _answer(send, 200, b'{"status":"ok"}')
+            await respond(send, 200, b'{"status":"ok"}')
             return
         body = b""
         more = True
@@ -117,12 +117,12 @@ class BareLogin:
         ip = scope["client"][0]
         ok = await (self._login(data, ip) if MODE == "db" else self._hash_only(data))
         if ok is None:
-            await _answer(send, 401, b'{"code":"invalid_credentials"}')
+            await respond(send, 401, b'{"code":"invalid_credentials"}')
             return
         token = "erdv_s_" + secrets.token_urlsafe(32)
         cookie = f"erdv_session={token}; HttpOnly; Max-Age=43200; Path=/; SameSite=lax"
         answer = json.dumps({"next": "mfa_setup", "csrf_token": _mac("csrf", token)}).encode()
-        await _answer(send, 200, answer, [(b"set-cookie", cookie.encode())])
+        await respond(send, 200, answer, [(b"set-cookie", cookie.encode())])
 
     async def _hash_only(self, data: dict[str, str]) -> bool | None:
         return await self.hasher.verify(self.stored, data["password"]) or None
@@ -156,7 +156,7 @@ class BareLogin:
         return True
 
 
-async def _answer(
+async def respond(
     send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
 ) -> None:
     base = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
@@ -167,15 +167,16 @@ async def _answer(
 app = BareLogin()
 
 
-def serve(port: int) -> None:
-    """Two workers on ``SO_REUSEPORT`` sockets, as ``erdv serve --workers 2`` runs them."""
+def serve(port: int, app: str = "bench.login_bound:app") -> None:
+    """``app`` (this module's, or another bare server's) in two workers on ``SO_REUSEPORT``
+    sockets, as ``erdv serve --workers 2`` runs them."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
     from app.core.serving import ReusePortSocket
 
     config = uvicorn.Config(
-        "bench.login_bound:app", host="127.0.0.1", port=port, workers=2, access_log=False,
+        app, host="127.0.0.1", port=port, workers=2, access_log=False,
         server_header=False, log_config=None, lifespan="on",
     )  # fmt: skip
     with ReusePortSocket.bind_to("127.0.0.1", port) as listener:

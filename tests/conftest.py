@@ -19,7 +19,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -41,6 +40,7 @@ from tests.helpers.backends import (
     admin_sql,
     truncate_all,
 )
+from tests.helpers.lifespan import lifespan
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -133,7 +133,7 @@ def full_cost_settings(settings: Settings) -> Settings:
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
-    async with LifespanManager(application):
+    async with lifespan(application):
         yield application
 
 

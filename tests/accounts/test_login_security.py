@@ -10,7 +10,6 @@ from datetime import timedelta
 import httpx
 import pytest
 import sqlalchemy as sa
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,6 +20,7 @@ from app.core.settings import Settings
 from app.main import create_app
 from app.throttle.models import ThrottleState
 from tests.factories import People
+from tests.helpers.lifespan import lifespan
 from tests.helpers.problems import assert_problem
 
 throttle_table = ThrottleState.__table__  # type: ignore[attr-defined]
@@ -143,7 +143,7 @@ async def full_cost_app(full_cost_settings: Settings) -> AsyncIterator[FastAPI]:
         update={"throttle_account_free_failures": 10_000, "throttle_ip_free_failures": 10_000}
     )
     application = create_app(settings)
-    async with LifespanManager(application):
+    async with lifespan(application):
         yield application
 
 
@@ -187,7 +187,7 @@ async def test_hashes_are_argon2id_and_old_parameters_are_upgraded_at_login(
 ) -> None:
     cheap = full_cost_settings.model_copy(update={"argon2_memory_kib": 1024, "argon2_time_cost": 1})
     app = create_app(cheap)
-    async with LifespanManager(app):
+    async with lifespan(app):
         people = People(app, cheap)
         person = await people.registered()
         await people.aclose()
@@ -208,7 +208,7 @@ async def test_hashes_are_argon2id_and_old_parameters_are_upgraded_at_login(
     assert before.startswith("$argon2id$v=19$m=1024,t=1,p=1$")
 
     app = create_app(full_cost_settings)
-    async with LifespanManager(app):
+    async with lifespan(app):
         people = People(app, full_cost_settings)
         person.client = people.client()
         assert (await person.login()).status_code == 200

@@ -8,13 +8,13 @@ import weakref
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from app.core.middleware import CONTENT_SECURITY_POLICY
 from app.core.schemas import Schema
 from app.core.settings import Settings
 from app.main import create_app
+from tests.helpers.lifespan import lifespan
 from tests.helpers.problems import assert_problem
 
 SECURITY_HEADERS = {
@@ -65,7 +65,7 @@ async def test_start_up_objects_stay_out_of_garbage_collections(settings: Settin
     back to the collector when the app stops."""
     application = create_app(settings)
     assert gc.get_freeze_count() == 0
-    async with LifespanManager(application):
+    async with lifespan(application):
         assert gc.get_freeze_count() > 50_000  # modules, models, statements: all of start-up
 
         class Node:
@@ -91,7 +91,7 @@ async def test_helper_threads_get_the_gil_back_within_half_a_millisecond(
 
     before = sys.getswitchinterval()
     application = create_app(settings)
-    async with LifespanManager(application):
+    async with lifespan(application):
         assert sys.getswitchinterval() == pytest.approx(0.0005)
     assert sys.getswitchinterval() == before
 
@@ -263,7 +263,7 @@ async def test_no_request_reaches_an_opentelemetry_provider(
 
     monkeypatch.setattr(trace, "get_tracer_provider", Provider)
     app = create_app(settings)
-    async with LifespanManager(app):
+    async with lifespan(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             assert (await client.get("/healthz")).status_code == 200

@@ -15,13 +15,13 @@ from collections.abc import AsyncIterator
 import asyncpg
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from sqlalchemy.engine import make_url
 
 from app.core.settings import Settings
 from app.health.router import READINESS_TIMEOUT_SECONDS
 from app.main import create_app
 from tests.helpers.backends import Backend
+from tests.helpers.lifespan import lifespan
 
 
 class TcpProxy:
@@ -79,7 +79,7 @@ async def proxied_client(
     await proxy.start()
     proxied_url = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
     app = create_app(settings.model_copy(update={"database_url": proxied_url}))
-    async with LifespanManager(app):
+    async with lifespan(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield client, proxy
@@ -116,7 +116,7 @@ async def test_unreachable_database_at_start_is_503_not_500(settings: Settings) 
         update={"database_url": "postgresql+asyncpg://postgres@127.0.0.1:1/none"}
     )
     app = create_app(dead)
-    async with LifespanManager(app):
+    async with lifespan(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             response = await client.get("/readyz")
@@ -172,7 +172,7 @@ async def test_readyz_is_503_while_an_outside_lock_blocks_writes(
     bookings write to) makes the probe wait past lock_timeout: 503, not a hung probe."""
     app = create_app(settings.model_copy(update={"db_lock_timeout_seconds": 1.0}))
     url = backend.url.replace("postgresql+asyncpg://", "postgresql://")
-    async with LifespanManager(app):
+    async with lifespan(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             assert (await client.get("/readyz")).status_code == 200

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from app.core import clock
@@ -21,6 +20,7 @@ from app.main import create_app
 from app.notifications.reminders import JOB_NAME
 from tests.factories import People, Person
 from tests.helpers.booking import book, grant, patient, ready_practitioner, soon
+from tests.helpers.lifespan import lifespan
 from tests.helpers.smtp import SmtpSink
 
 REASON = "Suivi-contraception-zz9"
@@ -37,7 +37,7 @@ def settings(settings: Settings) -> Settings:
 async def other_process(settings: Settings) -> AsyncIterator[FastAPI]:
     """A second server on the same database: its own engine, pools and outbox."""
     second = create_app(settings)
-    async with LifespanManager(second):
+    async with lifespan(second):
         yield second
 
 

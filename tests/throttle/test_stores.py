@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,6 +18,7 @@ from app.main import create_app
 from app.throttle.errors import Throttled
 from app.throttle.service import DatabaseStore, Policy, RedisStore, Throttle, ThrottleStore
 from tests.factories import People
+from tests.helpers.lifespan import lifespan
 from tests.helpers.problems import assert_problem
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -74,7 +74,7 @@ async def test_redis_store(redis: Redis) -> None:
 @pytest.fixture
 async def redis_app(settings: Settings, redis: Redis) -> AsyncIterator[FastAPI]:
     application = create_app(settings.model_copy(update={"redis_url": REDIS_URL}))
-    async with LifespanManager(application):
+    async with lifespan(application):
         yield application
     await redis.flushdb()
 
