@@ -80,7 +80,10 @@ class ReplicaMonitor:
         """Check every interval, for ever (the first check is the caller's, at start-up)."""
         while True:
             await asyncio.sleep(self.interval)
-            await self.check()
+            try:
+                await self.check()
+            except Exception:  # a bug here must not end the checks, nor reads with them
+                logger.exception("read replica check failed")
 
     async def check(self) -> float | None:
         """One check; the replica's lag in seconds (a lower bound when it is behind every
@@ -89,7 +92,7 @@ class ReplicaMonitor:
         at = self.now()
         try:
             current = await self._scalar(self.primary, _PRIMARY_POSITION)
-        except _UNREACHABLE:
+        except (*_UNREACHABLE, PoolBusy):
             return None
         if current is None:  # pragma: no cover - a primary always has a WAL position
             return None

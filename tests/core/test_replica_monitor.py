@@ -4,6 +4,7 @@ tests/scaleout/test_replica.py."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -114,6 +115,34 @@ async def test_a_replica_pool_all_at_work_is_busy_not_down() -> None:
         assert await monitor.tick() is None
     assert monitor.serving
     assert monitor.decisions == []
+
+
+async def test_a_primary_pool_all_at_work_changes_nothing() -> None:
+    monitor = Script()
+    monitor.primary_at = PoolTimeout("QueuePool limit of size 10 overflow 5 reached")
+    assert await monitor.tick() is None
+    assert monitor.serving
+
+
+async def test_the_checks_outlive_a_failing_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monitor = Script()
+    calls = []
+
+    async def failing() -> float | None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise asyncio.CancelledError  # the lifespan's end
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(monitor, "check", failing)
+    monkeypatch.setattr(replica.asyncio, "sleep", _no_wait)
+    with pytest.raises(asyncio.CancelledError):
+        await monitor.run()
+    assert len(calls) == 3
+
+
+async def _no_wait(_seconds: float) -> None:
+    return None
 
 
 async def test_an_unreachable_primary_changes_nothing() -> None:
