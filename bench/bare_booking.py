@@ -32,7 +32,7 @@ import sys
 import uuid
 from typing import Any
 
-from bench.login_bound import respond, serve
+from bench.login_bound import Answer, BareApp, serve
 
 SESSION = (
     "SELECT auth_session.account_id, auth_session.state FROM auth_session"
@@ -69,7 +69,7 @@ AUDIT = (
 CHANNEL = "bench-bare"
 
 
-class BareBooking:
+class BareBooking(BareApp):
     """The ASGI app: ``POST /api/v1/appointments`` and ``GET /healthz``, nothing else."""
 
     def __init__(self) -> None:
@@ -87,26 +87,11 @@ class BareBooking:
         url = settings.database_url.replace("postgresql+asyncpg://", "postgresql://")
         self.pool = await asyncpg.create_pool(url, min_size=4, max_size=10)
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            while (await receive())["type"] == "lifespan.startup":
-                await self.startup()
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-        if scope["path"] == "/healthz":
-            await respond(send, 200, b'{"status":"ok"}')
-            return
-        body = b""
-        more = True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
+    async def handle(self, scope: Any, body: bytes) -> Answer:
         cookie = dict(scope["headers"]).get(b"cookie", b"").decode()
         token = cookie.partition("erdv_session=")[2].partition(";")[0]
         status, answer = await self._book(token, json.loads(body))
-        await respond(send, status, answer)
+        return status, answer, []
 
     async def _book(self, token: str, data: dict[str, str]) -> tuple[int, bytes]:
         practitioner = uuid.UUID(data["practitioner_id"])

@@ -77,7 +77,40 @@ def _mac(*parts: object) -> str:
     return hmac.new(KEY, "|".join(map(str, parts)).encode(), hashlib.sha256).hexdigest()
 
 
-class BareLogin:
+#: an answer: status, body, extra headers
+Answer = tuple[int, bytes, list[tuple[bytes, bytes]]]
+
+
+class BareApp:
+    """What the bare servers share: the lifespan's start-up, ``GET /healthz``, and every other
+    request read whole and answered by ``handle``, in JSON."""
+
+    async def startup(self) -> None:
+        raise NotImplementedError
+
+    async def handle(self, scope: Any, body: bytes) -> Answer:
+        raise NotImplementedError
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] == "lifespan.startup":
+                await self.startup()
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["path"] == "/healthz":
+            await respond(send, 200, b'{"status":"ok"}')
+            return
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        await respond(send, *await self.handle(scope, body))
+
+
+class BareLogin(BareApp):
     """The ASGI app: ``POST /api/v1/auth/login`` and ``GET /healthz``, nothing else."""
 
     def __init__(self) -> None:
@@ -97,32 +130,16 @@ class BareLogin:
             url = f"{run.PG}/{DB}"
             self.pool = await asyncpg.create_pool(url, min_size=4, max_size=10)
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            while (await receive())["type"] == "lifespan.startup":
-                await self.startup()
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-        if scope["path"] == "/healthz":
-            await respond(send, 200, b'{"status":"ok"}')
-            return
-        body = b""
-        more = True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
+    async def handle(self, scope: Any, body: bytes) -> Answer:
         data = json.loads(body)
         ip = scope["client"][0]
         ok = await (self._login(data, ip) if MODE == "db" else self._hash_only(data))
         if ok is None:
-            await respond(send, 401, b'{"code":"invalid_credentials"}')
-            return
+            return 401, b'{"code":"invalid_credentials"}', []
         token = "erdv_s_" + secrets.token_urlsafe(32)
         cookie = f"erdv_session={token}; HttpOnly; Max-Age=43200; Path=/; SameSite=lax"
         answer = json.dumps({"next": "mfa_setup", "csrf_token": _mac("csrf", token)}).encode()
-        await respond(send, 200, answer, [(b"set-cookie", cookie.encode())])
+        return 200, answer, [(b"set-cookie", cookie.encode())]
 
     async def _hash_only(self, data: dict[str, str]) -> bool | None:
         return await self.hasher.verify(self.stored, data["password"]) or None
