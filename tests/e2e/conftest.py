@@ -283,6 +283,15 @@ def screenshot(page: Any, name: str) -> None:
         page.set_viewport_size(size)
 
 
+def sign_out(page: Any) -> None:
+    """Sign out, and wait until the app shows it: a page opened before the server ended the
+    session still finds it (the sign-in page then sends a signed-in person home)."""
+    from playwright.sync_api import expect  # playwright may be missing: the tests then skip
+
+    page.locator("#logout").click()
+    expect(page.get_by_role("link", name="Se connecter")).to_be_visible()
+
+
 def sign_in(page: Any, email: str, password: str = DEMO_PASSWORD) -> None:
     page.goto("/login")
     page.get_by_label("Adresse e-mail").fill(email)

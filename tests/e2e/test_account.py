@@ -30,6 +30,7 @@ from tests.e2e.conftest import (
     new_person,
     screenshot,
     sign_in,
+    sign_out,
     wait_for_mail,
     wait_for_mail_token,
 )
@@ -82,7 +83,7 @@ def test_forgotten_password_reset_with_the_mailed_link_and_a_code(
     expect(page.get_by_role("heading", level=1)).to_have_text("Mes rendez-vous")
 
     # the link was single-use
-    page.locator("#logout").click()
+    sign_out(page)
     page.goto(f"/reset-password#token={token}")
     page.get_by_label("Nouveau mot de passe").fill("Another-Brand-New-Pass-77")
     # the token is checked first: no code is spent on a dead link
@@ -101,7 +102,7 @@ def test_sign_in_with_a_recovery_code_instead_of_totp(page: Any, server: Server)
     screenshot(page, "mfa-recovery-code")
     page.get_by_role("button", name="Valider").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Mes rendez-vous")
-    page.locator("#logout").click()
+    sign_out(page)
 
     # each recovery code works once
     _login_form(page, person.email, person.password)
@@ -270,7 +271,7 @@ def test_change_password_keeps_this_session_and_ends_the_others(
     expect(page.get_by_role("heading", level=1)).to_have_text("Sécurité du compte")
 
     # the old password no longer works, the new one does
-    page.locator("#logout").click()
+    sign_out(page)
     _login_form(page, person.email, person.password)
     expect(page.locator("#notice")).to_contain_text("Adresse e-mail ou mot de passe incorrect")
     sign_in(page, person.email, NEW_PASSWORD)

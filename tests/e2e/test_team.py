@@ -22,6 +22,7 @@ from tests.e2e.conftest import (
     new_person,
     screenshot,
     sign_in,
+    sign_out,
     wait_for_mail,
 )
 
@@ -169,10 +170,7 @@ def test_a_secretary_joins_books_by_phone_moves_and_records_the_visit(
     context.close()
 
     # Inès's access log names the practice's secretary
-    page.get_by_role("button", name="Se déconnecter").click()
-    # signed out once the app shows its home page again: going to /login earlier raced the
-    # logout's own move to the home page, which then took the sign-in form away
-    expect(page.get_by_role("link", name="Se connecter")).to_be_visible()
+    sign_out(page)
     sign_in(page, patient.email, patient.password)
     page.get_by_role("link", name="Mes données").click()
     log = page.get_by_role("region", name="Qui a consulté mes données")
