@@ -152,6 +152,14 @@ async def test_a_stale_replica_serves_anonymous_reads_and_a_booking_of_its_stale
         assert not any(datetime.fromisoformat(s) == slot_start for s in await starts())
 
 
+#: one practitioner, one patient, and the replica checked five times a second
+_CHECKED_OFTEN: dict[str, Any] = {
+    "practitioners": 1,
+    "patients": 1,
+    "ERDV_REPLICA_CHECK_SECONDS": "0.2",
+}
+
+
 async def _anonymous_city_count(client: httpx.AsyncClient) -> int:
     answer = await client.get("/api/v1/practitioners", params={"city": CITY})
     assert answer.status_code == 200, answer.text
@@ -185,15 +193,9 @@ async def test_a_replica_that_stops_hands_the_anonymous_reads_to_the_primary_unt
 ) -> None:
     primary, standby = primary_and_standby
     served, world = await _served(
-        primary_and_standby,
-        keys,
-        tmp_path / "served",
-        servers,
-        practitioners=1,
-        patients=1,
+        primary_and_standby, keys, tmp_path / "served", servers, **_CHECKED_OFTEN,
         ERDV_DB_CONNECT_TIMEOUT_SECONDS="2",
-        ERDV_REPLICA_CHECK_SECONDS="0.2",
-    )
+    )  # fmt: skip
     patient = world.patients[0]
     slot = free_slots(world, 1)[0]
     slots_path = f"/api/v1/practitioners/{slot['practitioner_id']}/slots"
@@ -244,15 +246,9 @@ async def test_a_replica_further_behind_than_the_bound_hands_the_anonymous_reads
 ) -> None:
     primary, standby = primary_and_standby
     served, world = await _served(
-        primary_and_standby,
-        keys,
-        tmp_path / "served",
-        servers,
-        practitioners=1,
-        patients=1,
+        primary_and_standby, keys, tmp_path / "served", servers, **_CHECKED_OFTEN,
         ERDV_REPLICA_MAX_LAG_SECONDS="3",
-        ERDV_REPLICA_CHECK_SECONDS="0.2",
-    )
+    )  # fmt: skip
     practitioner = free_slots(world, 1)[0]["practitioner_id"]
 
     async with httpx.AsyncClient(base_url=served.url, timeout=30) as client:
