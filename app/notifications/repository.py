@@ -23,9 +23,10 @@ _account = table_of(Account)
 _a = appointment_table
 _p = practice_table
 _o = outbox_table
+_s = state_table
+
 #: once-only keys looked up per statement, well under every driver's bind-parameter limit
 _KEYS_PER_STATEMENT = 10_000
-_s = state_table
 
 
 class Person(Protocol):

@@ -38,5 +38,6 @@ async def test_more_keys_than_a_statement_may_carry(engine: AsyncEngine) -> None
         )
     keys = [f"reminder:test-{n}" for n in range(40_000)]
     async with factory() as session:
-        assert await NotificationRepository(session).staged_keys(keys) == set(taken)
-        assert await NotificationRepository(session).staged_keys([]) == set()
+        repository = NotificationRepository(session)
+        assert await repository.staged_keys(keys) == set(taken)
+        assert await repository.staged_keys([]) == set()
