@@ -51,6 +51,10 @@ class Practice(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_practice_search", "profession", "specialty", "search_name", "id"),
         sa.Index("ix_practice_city", "city_key", "search_name", "id"),
+        # a name search walks this index in the directory's order and stops at the page's end:
+        # without it, a name matching the whole directory read and sorted every match
+        # (bench/README.md "Performance rules in the code", B6b)
+        sa.Index("ix_practice_name", "search_name", "id"),
         sa.Index("ix_practice_status", "status"),
     )
 
