@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any, Literal, Self
 
 import email_validator
-import phonenumbers
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -276,7 +275,12 @@ class AccountAdminRead(BaseModel):
 
 def e164(value: str) -> str:
     """A phone number as E.164 (``+33612345678``), national French numbers accepted as typed
-    (``06 12 34 56 78``); anything that is not a valid number is refused, not guessed."""
+    (``06 12 34 56 78``); anything that is not a valid number is refused, not guessed.
+
+    phonenumbers is imported on the first number checked: its metadata would sit in every worker
+    from start-up (bench/README.md "Performance rules in the code", B9)."""
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(value, "FR")
     except phonenumbers.NumberParseException as error:

@@ -44,9 +44,8 @@ from email.mime.text import MIMEText
 from email.policy import Compat32
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from pathlib import Path
-from typing import Annotated, Any, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
-import aiosmtplib
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -55,6 +54,9 @@ from app.core.db import add_post_commit_hook, add_pre_commit_hook
 from app.core.messages import Deferred, Mail, Outgoing, PermanentFailure, Sms, Webhook
 from app.core.request_db import Database
 from app.core.settings import MailBackend, Settings
+
+if TYPE_CHECKING:
+    import aiosmtplib
 
 logger = logging.getLogger("erdv.mail")
 
@@ -263,6 +265,8 @@ class _SmtpSession:
         self.broken = False
 
     async def send(self, message: Message) -> None:
+        import aiosmtplib  # loaded with the first SMTP session (SmtpMailer.session)
+
         sender = parseaddr(str(message["From"]))[1]
         recipient = parseaddr(str(message["To"]))[1]
         try:
@@ -295,6 +299,10 @@ class SmtpMailer:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[MailSession]:
+        # imported where first used, not at start: a worker that never sends by SMTP (the file
+        # backend) does not carry it (bench/README.md "Performance rules in the code", B9)
+        import aiosmtplib
+
         s = self.settings
         if self._helo is None:
             self._helo = await asyncio.to_thread(socket.getfqdn)
