@@ -19,6 +19,7 @@ from app.audit.service import Actor, AuditTrail, verify
 from app.core import clock
 from app.core.db import new_id, transaction
 from tests.audit.trail import KEY, write_entries
+from tests.helpers.statements import rows_read
 
 
 async def count(session: AsyncSession) -> int:
@@ -129,12 +130,6 @@ async def test_the_append_waits_for_the_writers_lock_and_chains_after_the_holder
         ]
 
 
-def _rows_read(plan: dict[str, Any]) -> int:
-    """Rows a plan node and its children produced or filtered out (EXPLAIN ANALYZE, JSON)."""
-    here = int(plan.get("Actual Rows", 0)) + int(plan.get("Rows Removed by Filter", 0))
-    return here + sum(_rows_read(child) for child in plan.get("Plans", []))
-
-
 @pytest.mark.only_backend("postgres")
 async def test_the_stale_head_guard_reads_one_row_even_with_a_generic_plan(
     sessions: async_sessionmaker[AsyncSession],
@@ -173,4 +168,4 @@ async def test_the_stale_head_guard_reads_one_row_even_with_a_generic_plan(
         plan = result.scalar_one()
         await session.rollback()
     plan = json.loads(plan) if isinstance(plan, str) else plan
-    assert _rows_read(plan[0]["Plan"]) <= 10, plan  # it was 2,001
+    assert rows_read(plan[0]["Plan"]) <= 10, plan  # it was 2,001

@@ -19,6 +19,8 @@ class Counter:
 
     def __init__(self) -> None:
         self.statements: list[str] = []
+        #: each statement's parameters, as the driver got them (to EXPLAIN it as it was sent)
+        self.parameters: list[Any] = []
 
 
 @contextmanager
@@ -27,11 +29,21 @@ def counting(app: FastAPI) -> Iterator[Counter]:
     counter = Counter()
     engine = app.state.engine.sync_engine
 
-    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    def before(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
         counter.statements.append(statement)
+        counter.parameters.append(parameters)
 
     event.listen(engine, "before_cursor_execute", before)
     try:
         yield counter
     finally:
         event.remove(engine, "before_cursor_execute", before)
+
+
+def rows_read(plan: dict[str, Any], relation: str | None = None) -> int:
+    """Rows the plan nodes produced or filtered out (EXPLAIN ANALYZE, JSON), children included;
+    with ``relation``, only the nodes that scan that table."""
+    here = 0
+    if relation is None or plan.get("Relation Name") == relation:
+        here = int(plan.get("Actual Rows", 0)) + int(plan.get("Rows Removed by Filter", 0))
+    return here + sum(rows_read(child, relation) for child in plan.get("Plans", []))
