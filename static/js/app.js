@@ -1,7 +1,7 @@
 // The front end's entry point: path routing (History API), each signed-in route behind the one role
 // gate, and the language switch. The shell around the views is shell.js.
 import { patch } from "./api.js";
-import { h, clear } from "./dom.js";
+import { h } from "./dom.js";
 import { t, lang, setLang } from "./i18n.js";
 import { session, loadSession, nav, clearNotice, showError } from "./state.js";
 import { heading, link, loading } from "./widgets.js";
@@ -54,6 +54,7 @@ function notFoundView(target) {
 }
 
 let firstRender = true;
+let shown = main;
 
 export async function render() {
   renderShell();
@@ -67,13 +68,20 @@ export async function render() {
       break;
     }
   }
-  clear(main);
+  // Each render writes into a <main> of its own, put in place of the one shown: a render still
+  // waiting for the server when the next one starts (a link clicked twice, a sign-in landing
+  // while the person already clicks on) then fills an element that is no longer in the page,
+  // rather than appending a second copy of its sections beside the newer render's.
+  const target = shown.cloneNode(false);
+  shown.replaceWith(target);
+  shown = target;
   try {
-    await view(main, match[1]);
+    await view(target, match[1]);
   } catch (error) {
-    showError(error);
+    if (target === shown) showError(error);
   }
-  const title = main.querySelector("h1");
+  if (target !== shown) return;
+  const title = target.querySelector("h1");
   document.title = title ? `${title.textContent} — ${BRAND}` : BRAND;
   if (!firstRender && title) title.focus();
   firstRender = false;

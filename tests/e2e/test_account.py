@@ -426,6 +426,27 @@ def test_move_my_account_to_another_address(page: Any, server: Server) -> None:
     expect(page.get_by_label(re.compile("Code à 6 chiffres"))).to_be_visible()
 
 
+def test_a_page_asked_twice_is_shown_once(page: Any, server: Server) -> None:
+    """Two renders of one page overlap when its link is clicked twice (in CI: a sign-in landing on
+    "Mes rendez-vous" while the person already clicked it): each used to append its sections to
+    the same <main> after its requests came back, so the page showed two "Mes proches", two forms
+    with one id. Each render now fills a <main> of its own."""
+    person = new_person(server)
+    sign_in(page, person.email, person.password)
+    page.get_by_role("link", name="Mes rendez-vous").dblclick()
+    page.wait_for_load_state("networkidle")
+    expect(page.get_by_role("heading", level=1)).to_have_count(1)
+    expect(page.get_by_role("region", name="Mes proches")).to_have_count(1)
+    expect(page.locator("#add-relative")).to_have_count(1)
+    expect(page.locator("main")).to_have_count(1)
+    # the page still works: the form it shows is the one in the document
+    region = page.get_by_role("region", name="Mes proches")
+    region.get_by_label("Nom complet du proche").fill("Léo Benali")
+    region.get_by_label("Date de naissance").fill("2019-04-02")
+    region.get_by_role("button", name="Ajouter ce proche").click()
+    expect(page.locator("#notice")).to_contain_text("Léo Benali fait partie de vos proches.")
+
+
 def test_book_for_a_relative(page: Any, server: Server) -> None:
     """A parent adds a child to their relatives, books for the child from the practitioner's page
     ("Pour qui ?"), sees the visit in the child's name; the practice's agenda shows the child."""
