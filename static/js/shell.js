@@ -22,7 +22,8 @@ const NAV_BY_ROLE = {
 };
 const VISITOR_NAV = [["/login", "nav.login"], ["/register", "nav.register"]];
 
-// built once: the live region must exist before a message is put in it, and <main> holds the view
+// built once: the live region must exist before a message is put in it; <main> holds the first
+// view, and each render puts a fresh copy of it in its place (app.js `render`)
 const skip = h("a", { class: "skip", href: "#main", id: "skip-link" });
 const header = h("header", { class: "site" });
 const notice = h("div", { id: "notice", class: "notice", role: "status", "aria-live": "polite", "aria-atomic": "true" });
