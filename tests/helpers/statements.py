@@ -41,9 +41,11 @@ def counting(app: FastAPI) -> Iterator[Counter]:
 
 
 def rows_read(plan: dict[str, Any], relation: str | None = None) -> int:
-    """Rows the plan nodes produced or filtered out (EXPLAIN ANALYZE, JSON), children included;
-    with ``relation``, only the nodes that scan that table."""
+    """Rows the plan nodes produced or filtered out over all their loops (EXPLAIN ANALYZE, JSON:
+    both counts are per loop), children included; with ``relation``, only the nodes that scan that
+    table."""
     here = 0
     if relation is None or plan.get("Relation Name") == relation:
-        here = int(plan.get("Actual Rows", 0)) + int(plan.get("Rows Removed by Filter", 0))
+        per_loop = int(plan.get("Actual Rows", 0)) + int(plan.get("Rows Removed by Filter", 0))
+        here = per_loop * int(plan.get("Actual Loops", 1))
     return here + sum(rows_read(child, relation) for child in plan.get("Plans", []))
