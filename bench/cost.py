@@ -64,10 +64,18 @@ def cpu_seconds(groups: Iterable[int]) -> tuple[float, float]:
     return app, db
 
 
+def _machine() -> tuple[int, int]:
+    """(idle, total) jiffies of all the machine's cores so far (``/proc/stat``; iowait is idle)."""
+    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return ticks[3] + ticks[4], sum(ticks)
+
+
 @dataclass
 class Spent:
     app_seconds: float = 0.0
     db_seconds: float = 0.0
+    #: the share of the machine's cores left idle meanwhile: whether the machine was the ceiling
+    idle_share: float = 0.0
 
 
 @contextmanager
@@ -76,11 +84,14 @@ def metered(groups: Iterable[int]) -> Iterator[Spent]:
     groups = list(groups)
     spent = Spent()
     app, db = cpu_seconds(groups)
+    idle, total = _machine()
     try:
         yield spent
     finally:
         app_after, db_after = cpu_seconds(groups)
+        idle_after, total_after = _machine()
         spent.app_seconds, spent.db_seconds = app_after - app, db_after - db
+        spent.idle_share = (idle_after - idle) / max(1, total_after - total)
 
 
 def per_request(spent: Spent, requests: int) -> dict[str, float]:
