@@ -56,7 +56,7 @@ bench: $(VENV)/.installed-dev
 	bench/tools
 	$(BIN)/python -m bench.run
 
-## bench-quick: the same, smaller and shorter (about 6 minutes, no 10^7 dataset)
+## bench-quick: the same, smaller and shorter (about 7 minutes, no 10^7 dataset)
 bench-quick: $(VENV)/.installed-dev
 	bench/tools
 	$(BIN)/python -m bench.run --quick

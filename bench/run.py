@@ -746,18 +746,32 @@ def desk_race(server: Server, slots: Slots, seconds: float) -> dict[str, Any]:
     }
 
 
-def paced_booking(server: Server, slots: Slots, profile: Profile, rate: float) -> Load:
-    """Latency at a given arrival rate: each connection pauses an exponential time between requests
-    (mean chosen so the whole reaches ``rate``), calibrated once on a short run."""
-    connections = BOOK_CONNECTIONS
+def paced_delay(
+    target: Target,
+    script: str,
+    args: Sequence[str | Path],
+    connections: int,
+    rate: float,
+    seconds: float,
+) -> float:
+    """The mean pause (``BENCH_DELAY_MS``, in ms) at which ``connections`` of wrk send ``rate``
+    requests/s in all. Each connection pauses, then waits for its answer, so a short run at the
+    plain pause tells the answer's time, which the pause then leaves room for."""
     delay = connections * 1000 / rate
     probe = wrk(
-        server, "book.lua", [slots.booking_file("paced-probe", int(rate * 5) + 200)],
-        connections=connections, seconds=max(3, profile.warmup),
+        target, script, args, connections=connections, seconds=seconds,
         env={"BENCH_DELAY_MS": f"{delay:.2f}"},
     )  # fmt: skip
-    cycle = connections * 1000 / probe.rps  # ms per request per connection = delay + latency
-    delay = max(0.0, delay - (cycle - delay))
+    cycle = connections * 1000 / max(probe.rps, 1e-3)  # ms a request per connection
+    return max(0.0, delay - (cycle - delay))
+
+
+def paced_booking(server: Server, slots: Slots, profile: Profile, rate: float) -> Load:
+    """Latency at a given arrival rate: each connection pauses an exponential time between requests
+    (mean chosen so the whole reaches ``rate``, ``paced_delay``)."""
+    connections = BOOK_CONNECTIONS
+    probe = [slots.booking_file("paced-probe", int(rate * 5) + 200)]
+    delay = paced_delay(server, "book.lua", probe, connections, rate, max(3, profile.warmup))
     work = slots.booking_file("paced", int(rate * profile.duration * 1.5) + 200)
     return wrk(
         server, "book.lua", [work], connections=connections, seconds=profile.duration,
@@ -831,13 +845,13 @@ def cpu_per_request(
     server: Server, slots: Slots, workload: Workload, emails: Path, profile: Profile
 ) -> dict[str, dict[str, float]]:
     """B14: milliseconds of app and database CPU per request of each kind in the cost model's mix
-    (``bench.cost``), each kind alone: first at full load, then at the share of that rate the
-    model sizes cores for (``cost.UTILISATION``), arrivals paced as B2's are. The model takes
-    the paced figures: a process with time to spare handles each request alone, on a wake-up of
-    its own, and spends more CPU on it than a saturated one, which handles many a wake-up (a
-    booking 10.4-11.8 ms of app CPU at half load against 7.7-8.6 at full, B12's probe of
-    2026-12-05); cores sized for 60 % busy run at that pace. The full-load figures stay in the
-    JSON (``full_load_app_ms`` and the like)."""
+    (``bench.cost``), each kind alone: first at full load, then at ``cost.UTILISATION`` (60 %)
+    of that rate, arrivals paced as B2's are (``paced_delay``). The model takes the paced
+    figures: a process with time to spare handles each request alone, on a wake-up of its own,
+    and spends more CPU on it than a saturated one, which handles many a wake-up (one worker: a
+    booking 10.4-11.7 ms of app CPU at about 70 bookings/s against 7.7-8.6 ms at full speed,
+    B12's probe of 2026-12-05); a cluster sized for 60 % busy does not run saturated. The
+    full-load figures stay in the JSON (``full_load_app_ms`` and the like)."""
 
     def bookings(name: str) -> list[str | Path]:
         return [slots.booking_file(name, int(profile.duration * 800) + 1000)]
@@ -856,14 +870,8 @@ def cpu_per_request(
                 seconds=profile.duration,
             )  # fmt: skip
         rate = cost.UTILISATION * full.rps
-        # each connection pauses, then waits for its answer: a short run at the plain pause
-        # tells the answer's time, which the pause then leaves room for (as paced_booking does)
-        delay = connections * 1000 / rate
-        probe = wrk(
-            server, script, args(f"b14-{kind}-probe"), connections=connections, seconds=3,
-            env={"BENCH_DELAY_MS": f"{delay:.2f}"},
-        )  # fmt: skip
-        delay = max(0.0, 2 * delay - connections * 1000 / probe.rps)
+        probe = args(f"b14-{kind}-probe")
+        delay = paced_delay(server, script, probe, connections, rate, max(3, profile.warmup))
         with cost.metered([server.proc.pid]) as spent_paced:
             paced = wrk(
                 server, script, args(f"b14-{kind}-paced"), connections=connections,
