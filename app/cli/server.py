@@ -98,6 +98,9 @@ def serve(
         "factory": True,
         # slow and silent clients are timed out, connections per worker bounded (app.core.serving)
         "http": "app.core.serving:GuardedHttpToolsProtocol",
+        # erdv speaks HTTP only: no WebSocket implementation is loaded, so a handshake is answered
+        # as a plain request, and each worker keeps about 0.7 MiB less (B9)
+        "ws": "none",
         "timeout_keep_alive": settings.http_keepalive_seconds,
         "host": host,
         "port": port,

@@ -2,7 +2,8 @@
 
 The outside test kept connections that never sent anything, or sent their headers or body slowly,
 open past 40 s. These tests talk raw TCP to ``erdv serve`` with short limits
-(``app.core.serving.GuardedHttpToolsProtocol``).
+(``app.core.serving.GuardedHttpToolsProtocol``), and check that it speaks HTTP only: erdv has
+no WebSocket route, and ``erdv serve`` loads no WebSocket implementation (``app.cli.server``).
 """
 
 from __future__ import annotations
@@ -125,3 +126,17 @@ def test_connections_beyond_the_bound_get_503_at_once(served: Served) -> None:
         again.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         data, _ = _read_until_closed(again)
     assert data.startswith(b"HTTP/1.1 200 ")
+
+
+def test_a_websocket_handshake_is_answered_as_plain_http(served: Served) -> None:
+    """With a WebSocket stack loaded, uvicorn would switch protocols and the app would refuse
+    the socket (403); without one the request is an ordinary GET."""
+    with _connect(served) as sock:
+        sock.sendall(
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, close\r\n"
+            b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        )
+        data, _ = _read_until_closed(sock)
+    assert data.startswith(b"HTTP/1.1 200 "), data
+    assert b"upgrade: websocket" not in data.lower()
