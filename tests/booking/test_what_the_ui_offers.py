@@ -67,63 +67,69 @@ async def test_the_practice_cancelling_tells_the_patient_in_their_language(peopl
 
 async def test_search_results_carry_their_next_slot(app: FastAPI, people: People) -> None:
     """The earliest bookable slot of each result, for a patient to pick from the results page;
-    an agenda closed for more than a week is searched further, a few statements in all."""
-    city = "Brest"
-    open_now, (reason,) = await ready_practitioner(people, city=city, name="Dr Anne Aubry")
-    away, _ = await ready_practitioner(people, city=city, name="Dr Basile Bret")
-    absent = await away.post(
-        "/api/v1/me/absences",
-        json={
-            "start": soon().isoformat(),
-            "end": (soon() + timedelta(days=10)).isoformat(),
-            "cancel_appointments": False,
-        },
-    )
-    assert absent.status_code == 201, absent.text
-    closed, _ = await ready_practitioner(
-        people,
-        city=city,
-        name="Dr Chloé Caron",
-        rules={"min_notice_minutes": 0, "max_horizon_days": 3, "cancel_deadline_minutes": 0},
-    )
-    shut = await closed.post(
-        "/api/v1/me/absences",
-        json={
-            "start": soon().isoformat(),
-            "end": (soon() + timedelta(days=5)).isoformat(),
-            "cancel_appointments": False,
-        },
-    )
-    assert shut.status_code == 201, shut.text
-    visitor = await people.anonymous()
-    first = (await slots(visitor, open_now.account_id, soon(), soon() + timedelta(days=1)))[0]
-    # the first free slot is taken: the next one moves on
-    alice = await patient(people)
-    assert (await book(alice, open_now.account_id, reason, first["start"])).status_code == 201
-    with counting(app) as search:
-        found = await visitor.get("/api/v1/practitioners", params={"city": city})
-    assert found.status_code == 200, found.text
-    by_name = {p["display_name"]: p for p in found.json()["items"]}
-    expected = (await slots(visitor, open_now.account_id, soon(), soon() + timedelta(days=1)))[0]
-    assert by_name["Dr Anne Aubry"]["next_slot"] == expected
-    assert expected["start"] != first["start"]
-    later = by_name["Dr Basile Bret"]["next_slot"]
-    assert datetime.fromisoformat(later["start"]) >= soon() + timedelta(days=10)
-    assert (
-        later
-        == (
-            await slots(
-                visitor,
-                away.account_id,
-                datetime.fromisoformat(later["start"]) - timedelta(days=1),
-                datetime.fromisoformat(later["start"]) + timedelta(hours=1),
-            )
-        )[0]
-    )
-    assert by_name["Dr Chloé Caron"]["next_slot"] is None
-    # one statement for the first week of all three, one more for the two with nothing in it
-    busy = [s for s in search.statements if "FROM absence" in s or "FROM appointment" in s]
-    assert len(busy) == 2, search.statements
+    an agenda closed for more than a week is searched further, a few statements in all.
+
+    A next slot counts from now: every window here starts at the same instant, the clock held
+    still there, not at ``soon()``, which skips the hour before midnight where slots can be free
+    (the slot list from ``soon()`` and the search disagreed in CI at 23:38 Paris time)."""
+    with clock.frozen(clock.now()) as clocked:
+        now = clocked()
+        city = "Brest"
+        open_now, (reason,) = await ready_practitioner(people, city=city, name="Dr Anne Aubry")
+        away, _ = await ready_practitioner(people, city=city, name="Dr Basile Bret")
+        absent = await away.post(
+            "/api/v1/me/absences",
+            json={
+                "start": now.isoformat(),
+                "end": (now + timedelta(days=10)).isoformat(),
+                "cancel_appointments": False,
+            },
+        )
+        assert absent.status_code == 201, absent.text
+        closed, _ = await ready_practitioner(
+            people,
+            city=city,
+            name="Dr Chloé Caron",
+            rules={"min_notice_minutes": 0, "max_horizon_days": 3, "cancel_deadline_minutes": 0},
+        )
+        shut = await closed.post(
+            "/api/v1/me/absences",
+            json={
+                "start": now.isoformat(),
+                "end": (now + timedelta(days=5)).isoformat(),
+                "cancel_appointments": False,
+            },
+        )
+        assert shut.status_code == 201, shut.text
+        visitor = await people.anonymous()
+        first = (await slots(visitor, open_now.account_id, now, now + timedelta(days=1)))[0]
+        # the first free slot is taken: the next one moves on
+        alice = await patient(people)
+        assert (await book(alice, open_now.account_id, reason, first["start"])).status_code == 201
+        with counting(app) as search:
+            found = await visitor.get("/api/v1/practitioners", params={"city": city})
+        assert found.status_code == 200, found.text
+        by_name = {p["display_name"]: p for p in found.json()["items"]}
+        expected = (await slots(visitor, open_now.account_id, now, now + timedelta(days=1)))[0]
+        assert by_name["Dr Anne Aubry"]["next_slot"] == expected
+        assert expected["start"] != first["start"]
+        later = by_name["Dr Basile Bret"]["next_slot"]
+        assert datetime.fromisoformat(later["start"]) >= now + timedelta(days=10)
+        assert (
+            later
+            == (
+                await slots(
+                    visitor,
+                    away.account_id,
+                    datetime.fromisoformat(later["start"]) - timedelta(days=1),
+                    datetime.fromisoformat(later["start"]) + timedelta(hours=1),
+                )
+            )[0]
+        )
+        assert by_name["Dr Chloé Caron"]["next_slot"] is None
+        # one statement for the first week of all three, one more for the two with nothing in it
+        busy = [s for s in search.statements if "FROM absence" in s or "FROM appointment" in s]
+        assert len(busy) == 2, search.statements
 
 
 async def test_a_search_with_slots_takes_the_next_slot_from_them(
