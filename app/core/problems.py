@@ -30,13 +30,17 @@ def problem_bytes(**kwargs: Any) -> bytes:
     return json.dumps(problem_body(**kwargs), ensure_ascii=False).encode("utf-8")
 
 
-def problem_responses(*codes: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` naming the problem codes a route may answer (``(409, "x")``, ...)."""
+def problem_responses(
+    *codes: tuple[int, str], content: dict[str, Any] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` naming the problem codes a route may answer (``(409, "x")``, ...),
+    as RFC 9457 problems unless ``content`` names another body (the FHIR API's
+    OperationOutcomes)."""
     out: dict[int | str, dict[str, Any]] = {}
     for status, name in codes:
         entry = out.setdefault(
             status,
-            {"description": "", "content": {PROBLEM_MEDIA_TYPE: {}}},
+            {"description": "", "content": content or {PROBLEM_MEDIA_TYPE: {}}},
         )
         entry["description"] = ", ".join(filter(None, [entry["description"], f"`{name}`"]))
     return out

@@ -27,6 +27,7 @@ from app.booking.dependencies import (
 from app.core.access import PUBLIC
 from app.core.deps import settings_of
 from app.core.errors import Unprocessable
+from app.core.problems import problem_responses
 from app.fhir import resources
 from app.fhir.service import DEFAULT_COUNT, MAX_COUNT, FhirResourceNotFound, FhirService
 
@@ -40,11 +41,7 @@ Cursor = Annotated[str | None, Query(alias="_cursor", max_length=200)]
 
 def _outcomes(*codes: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses``: the problem codes a route may answer, as OperationOutcomes."""
-    out: dict[int | str, dict[str, Any]] = {}
-    for status, name in codes:
-        entry = out.setdefault(status, {"description": "", "content": _FHIR_JSON})
-        entry["description"] = ", ".join(filter(None, [entry["description"], f"`{name}`"]))
-    return out
+    return problem_responses(*codes, content=_FHIR_JSON)
 
 
 _PUBLIC_ERRORS = ((401, "invalid_token"), (403, "insufficient_scope"), (429, "rate_limited"))
