@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import httpx
 from fastapi import FastAPI
 
 from app.core import clock
-from tests.factories import People, outbox
+from tests.factories import People, Person, outbox
 from tests.helpers.booking import (
     book,
     patient,
@@ -65,6 +66,18 @@ async def test_the_practice_cancelling_tells_the_patient_in_their_language(peopl
     assert "was cancelled by the practice" in english.get_body().get_content()
 
 
+async def _absent(practitioner: Person, start: datetime, length: timedelta) -> httpx.Response:
+    """An absence from ``start`` that keeps the appointments already booked."""
+    return await practitioner.post(
+        "/api/v1/me/absences",
+        json={
+            "start": start.isoformat(),
+            "end": (start + length).isoformat(),
+            "cancel_appointments": False,
+        },
+    )
+
+
 async def test_search_results_carry_their_next_slot(app: FastAPI, people: People) -> None:
     """The earliest bookable slot of each result, for a patient to pick from the results page;
     an agenda closed for more than a week is searched further, a few statements in all.
@@ -77,14 +90,7 @@ async def test_search_results_carry_their_next_slot(app: FastAPI, people: People
         city = "Brest"
         open_now, (reason,) = await ready_practitioner(people, city=city, name="Dr Anne Aubry")
         away, _ = await ready_practitioner(people, city=city, name="Dr Basile Bret")
-        absent = await away.post(
-            "/api/v1/me/absences",
-            json={
-                "start": now.isoformat(),
-                "end": (now + timedelta(days=10)).isoformat(),
-                "cancel_appointments": False,
-            },
-        )
+        absent = await _absent(away, now, timedelta(days=10))
         assert absent.status_code == 201, absent.text
         closed, _ = await ready_practitioner(
             people,
@@ -92,14 +98,7 @@ async def test_search_results_carry_their_next_slot(app: FastAPI, people: People
             name="Dr Chloé Caron",
             rules={"min_notice_minutes": 0, "max_horizon_days": 3, "cancel_deadline_minutes": 0},
         )
-        shut = await closed.post(
-            "/api/v1/me/absences",
-            json={
-                "start": now.isoformat(),
-                "end": (now + timedelta(days=5)).isoformat(),
-                "cancel_appointments": False,
-            },
-        )
+        shut = await _absent(closed, now, timedelta(days=5))
         assert shut.status_code == 201, shut.text
         visitor = await people.anonymous()
         first = (await slots(visitor, open_now.account_id, now, now + timedelta(days=1)))[0]
