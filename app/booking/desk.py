@@ -141,6 +141,11 @@ class DeskService(AppointmentService):
         booking one of them again; never anyone else's patients. Each is a read of the patient's
         data: in their access log."""
         await self.let_in(principal, practice_id)
+        # a search of personal data, on the account's directory allowance (docs/security.md
+        # "Throttling": search is rate-limited per account), so a stolen desk session cannot
+        # walk the practice's patients by every two-letter prefix at machine speed
+        if self.throttle is not None:
+            await self.throttle.spend_directory_read(principal.account_id)
         rows = await self.repository.known_patients(practice_id, query, limit=20)
         for row in rows:
             await self._record(
@@ -181,6 +186,13 @@ class DeskService(AppointmentService):
                 return replay
         if patient_id is not None and not await self.repository.is_patient(patient_id):
             raise PatientNotFound()
+        # Booking is rate-limited per account (docs/security.md "Throttling"), the desk's on an
+        # allowance of its own: a replay above books nothing and spends nothing, and the counter
+        # comes just before the booking inputs are read, as a patient's booking spends its own.
+        if self.throttle is not None:
+            await self.throttle.hit(
+                f"desk-booking:account:{principal.account_id}", self.throttle.policies.desk_booking
+            )
         offer = await self.repository.booking_inputs(
             practice_id, visit_reason_id, patient_id or uuid.UUID(int=0)
         )

@@ -67,7 +67,9 @@ async def list_practice_slots(
     "/api/v1/practices/{practice_id}/patients",
     summary="The practice's own patients whose name matches (to book one of them again)",
     response_model=list[schemas.KnownPatient],
-    responses=problem_responses(*_AUTH, (404, "not_found"), (422, "validation_error")),
+    responses=problem_responses(
+        *_AUTH, (404, "not_found"), (422, "validation_error"), (429, "rate_limited")
+    ),
 )
 async def search_practice_patients(
     practice_id: uuid.UUID,
@@ -89,6 +91,7 @@ async def search_practice_patients(
         (409, "slot_unavailable"),
         (422, "validation_error"),
         (422, "idempotency_key_reused"),
+        (429, "rate_limited"),
     ),
 )
 async def book_for_patient(
@@ -158,7 +161,7 @@ async def revoke_calendar_feed(practitioner: CurrentPractitioner, feeds: Feeds) 
     response_class=Response,
     responses={
         200: {"content": {"text/calendar": {}}, "description": "RFC 5545 calendar"},
-        **problem_responses((404, "not_found")),
+        **problem_responses((404, "not_found"), (429, "rate_limited")),
     },
     openapi_extra=PUBLIC,
 )

@@ -6,7 +6,9 @@ The URL holds a 256-bit token; the database keeps its SHA-256 (hashed secrets), 
 table opens no feed. Creating a feed replaces the one before, deleting it revokes it at once; a
 closed practice's feed answers 404. The feed is built on each fetch and never cached
 (``Cache-Control: no-store``, as every API answer), so it shows a change as soon as the calendar
-application asks again.
+application asks again. Fetches are counted per practice (an hourly allowance,
+``ERDV_CALENDAR_FEED_READS_PER_HOUR``, then 429 ``rate_limited``): each copies the agenda and
+writes an audit entry, so a leaked URL in a loop is slowed down, not served at machine speed.
 
 What it holds: each appointment's time, status (a cancelled one stays, ``STATUS:CANCELLED``, so a
 subscribed calendar removes it) and the patient's name, or the relative's, since the agenda is the
@@ -65,6 +67,10 @@ class FeedService(BookingBase):
         practice_id = await self.repository.feed_practice(token_hash(token))
         if practice_id is None:
             raise PractitionerNotFound()
+        if self.throttle is not None:
+            await self.throttle.hit(
+                f"calendar-feed:practice:{practice_id}", self.throttle.policies.calendar_feed
+            )
         now = clock.now()
         rows = await self.repository.agenda(
             practice_id, now - PAST, now + AHEAD, limit=5000, count_no_shows=False

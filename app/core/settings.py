@@ -175,6 +175,14 @@ class Settings(BaseSettings):
     #: its window): a person browsing pauses, a scraper does not. OAuth clients have their own
     #: limit (docs/security.md "Throttling").
     directory_reads_per_minute: int = Field(default=300, ge=1, le=100_000)
+    #: Bookings a practice's desk account (its practitioner or a secretary) may enter per hour
+    #: before growing delays: a desk on the telephone books far more than a patient, a stolen
+    #: desk session must still not fill agendas at machine speed (docs/security.md "Throttling").
+    desk_bookings_per_hour: int = Field(default=120, ge=1, le=10_000)
+    #: Fetches of one practice's calendar feed per hour before growing delays: calendar
+    #: applications poll every few minutes at most; each fetch reads the agenda and is audited, so
+    #: a leaked URL in a loop must neither copy the agenda nor flood the trail.
+    calendar_feed_reads_per_hour: int = Field(default=60, ge=1, le=10_000)
     #: Run the periodic jobs (retention purges) inside the server; off to run them from cron only.
     jobs_enabled: bool = True
     #: How often each process looks for due jobs.

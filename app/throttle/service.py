@@ -66,6 +66,10 @@ class Policies:
     export: Policy
     #: directory reads (search, profiles, slots) per signed-in account: a minute's allowance
     directory: Policy
+    #: bookings entered at a practice's desk, per desk account: an hourly allowance
+    desk_booking: Policy
+    #: fetches of a practice's calendar feed, per practice: an hourly allowance
+    calendar_feed: Policy
     #: Bearer API calls per OAuth client, and token-endpoint requests per client (the 2020
     #: incident: a connected tool read 6,128 appointments)
     api_client: Policy
@@ -95,6 +99,8 @@ class Policies:
             booking=_hourly(settings.booking_rate_per_hour),
             export=_hourly(settings.export_rate_per_hour),
             directory=_per_minute(settings.directory_reads_per_minute),
+            desk_booking=_hourly(settings.desk_bookings_per_hour),
+            calendar_feed=_hourly(settings.calendar_feed_reads_per_hour),
             api_client=_per_minute(settings.oauth_client_requests_per_minute),
             oauth_token=_per_minute(settings.oauth_token_requests_per_minute),
         )
