@@ -90,10 +90,16 @@ class AccountsBase:
     def _mfa_key(account_id: uuid.UUID) -> str:
         return f"mfa:account:{account_id}"
 
-    def _send(self, mail: Mail, *, to: uuid.UUID, topic: str) -> None:
-        """Queue ``mail`` to account ``to``: listed in its notifications under ``topic``."""
+    def _send(
+        self, mail: Mail, *, to: uuid.UUID, topic: str, despite_failure: bool = False
+    ) -> None:
+        """Queue ``mail`` to account ``to``: listed in its notifications under ``topic``.
+        ``despite_failure``: the mail reports the request's own failure (``MailQueue.queue``)."""
         if self.mail is not None:
-            self.mail.queue(dataclasses.replace(mail, recipient_id=str(to), topic=topic))
+            self.mail.queue(
+                dataclasses.replace(mail, recipient_id=str(to), topic=topic),
+                despite_failure=despite_failure,
+            )
 
     def _link(self, path: str, token: str) -> str:
         # the token travels in the fragment: browsers never send it to a server or in a Referer

@@ -316,8 +316,8 @@ _PASSKEY_SUBJECTS: dict[Language, dict[PasskeyEvent, str]] = {
 
 def passkey_changed(to: str, language: Language, event: PasskeyEvent, name: str) -> Mail:
     """To the account holder, on every change of their passkeys (NIST SP 800-63B §6.1.2.1: the
-    subscriber is told of every authenticator bound or removed). A refused clone is audited, not
-    mailed: a failed request announces nothing (``app.core.mail``)."""
+    subscriber is told of every authenticator bound or removed). A refused copy of a passkey has
+    its own mail (``passkey_copy_refused``)."""
     if language == "en":
         what = {
             "added": f"The passkey \u201c{name}\u201d can now sign in to your account.",
@@ -343,5 +343,33 @@ def passkey_changed(to: str, language: Language, event: PasskeyEvent, name: str)
         body=(
             f"{quoi}\n\nSi ce n'était pas vous, changez votre mot de passe, retirez les clés "
             "d'accès que vous ne reconnaissez pas et fermez vos autres sessions (page Sécurité).\n"
+        ),
+    )
+
+
+def passkey_copy_refused(to: str, language: Language, name: str) -> Mail:
+    """To the account holder, when a correctly signed assertion of their passkey ``name`` came
+    with a signature counter that did not grow (WebAuthn L2 §6.1.1): two copies of its private key
+    may exist, and the sign-in was refused. Only the holder can tell whether that was them; the
+    advice is the same as for any change they did not make (NIST SP 800-63B §6.1.2.1)."""
+    if language == "en":
+        return Mail(
+            to=to,
+            subject="A sign-in with a copy of your passkey was refused",
+            body=(
+                f"A sign-in to your erdv account with the passkey \u201c{name}\u201d was "
+                "refused: its signature counter shows that a copy of it may exist.\n\n"
+                "If you did not just try to sign in with it, remove this passkey, change your "
+                "password and end your other sessions (Security page).\n"
+            ),
+        )
+    return Mail(
+        to=to,
+        subject="Une connexion avec une copie de votre clé d'accès a été refusée",
+        body=(
+            f"Une connexion à votre compte erdv avec la clé d'accès « {name} » a été refusée : "
+            "son compteur de signatures indique qu'une copie de cette clé peut exister.\n\n"
+            "Si vous n'avez pas essayé de vous connecter avec elle à l'instant, retirez cette clé "
+            "d'accès, changez votre mot de passe et fermez vos autres sessions (page Sécurité).\n"
         ),
     )

@@ -274,6 +274,18 @@ class PasskeyService(AuthService):
         )
 
     async def _clone_detected(self, clone: ClonedAuthenticator, actor: Actor) -> None:
+        """Audited, and the holder told (NIST SP 800-63B §6.1.2.1): the request then fails with
+        ``invalid_passkey``, a ``RecordedFailure`` that keeps this entry and this mail."""
+        account = await self.repository.get(clone.account_id)
+        if account is not None:
+            self._send(
+                mails.passkey_copy_refused(
+                    account.email, mails.language_of(account.language), clone.name
+                ),
+                to=account.id,
+                topic="passkeys",
+                despite_failure=True,
+            )
         await self.audit.record(
             AuditAction.AUTH_PASSKEY_CLONE_DETECTED,
             actor=actor,

@@ -384,9 +384,16 @@ class MailQueue:
         self._sink = sink
         self._deliver_after = deliver_after
         self.pending: list[Outgoing] = []
+        self._despite_failure: list[Outgoing] = []
 
-    def queue(self, message: Mail | Sms | Webhook) -> None:
+    def queue(self, message: Mail | Sms | Webhook, *, despite_failure: bool = False) -> None:
+        """Stage ``message`` with the transaction. ``despite_failure``: a message about the
+        failure itself (a refused copy of a passkey, NIST SP 800-63B §6.1.2.1), staged when the
+        failed request keeps its own bookkeeping (``RecordedFailure``) and dropped with the rest
+        when the transaction rolls back."""
         self._add(message)
+        if despite_failure:
+            self._despite_failure.append(message)
 
     def prepare(self, kind: str, data: dict[str, Any], *, dedupe_key: str | None = None) -> None:
         """Stage a message that the renderer of ``kind`` writes after the commit (``Deferred``)."""
@@ -426,11 +433,13 @@ class MailQueue:
         self.pending.append(item)
 
     def discard(self) -> None:
-        """The work failed: what it meant to announce did not happen."""
-        self.pending.clear()
+        """The work failed: what it meant to announce did not happen. Only the messages about
+        the failure itself stay (``queue(..., despite_failure=True)``)."""
+        kept = {id(message) for message in self._despite_failure}
+        self.pending = [item for item in self.pending if id(item) in kept]
 
     async def _stage(self, session: AsyncSession) -> None:
-        items, self.pending = self.pending, []
+        items, self.pending, self._despite_failure = self.pending, [], []
         if not items:
             return
         if any(isinstance(item, Deferred) and item.at_commit for item in items):
@@ -450,11 +459,19 @@ class MailQueue:
 
 
 async def _deliver_after_response(request: Request) -> AsyncIterator[list[Any]]:
-    """Request scope: the code after ``yield`` runs once the response has been sent."""
+    """Request scope: the code after ``yield`` runs once the response has been sent. ``staged``
+    holds only what a committed transaction staged: a failed request that kept its own
+    bookkeeping (``RecordedFailure``) may have committed a mail about the failure, delivered
+    here as well, not left to wait for its lease."""
     staged: list[Any] = []
-    yield staged
+    sink: MailSink = request.app.state.outbox
+    try:
+        yield staged
+    except Exception:
+        if staged:
+            await sink.deliver(staged)
+        raise
     if staged:
-        sink: MailSink = request.app.state.outbox
         await sink.deliver(staged)
 
 

@@ -7,7 +7,8 @@
                        LastFactor (last_factor)
 
 ``ClonedAuthenticator`` is not rendered: the accounts service catches it, audits the suspected
-clone and answers ``invalid_passkey`` (the caller learns nothing more than for any bad assertion).
+clone, mails the account holder and answers ``invalid_passkey`` (the caller learns nothing more
+than for any bad assertion).
 """
 
 from __future__ import annotations
@@ -73,10 +74,11 @@ class ClonedAuthenticator(Exception):
     §7.2 step 21): two copies of the private key may exist."""
 
     def __init__(
-        self, passkey_id: uuid.UUID, account_id: uuid.UUID, stored: int, seen: int
+        self, passkey_id: uuid.UUID, account_id: uuid.UUID, name: str, stored: int, seen: int
     ) -> None:
         super().__init__("signature counter regression")
         self.passkey_id = passkey_id
         self.account_id = account_id
+        self.name = name
         self.stored = stored
         self.seen = seen

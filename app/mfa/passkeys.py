@@ -21,9 +21,10 @@ rules, with the sections of WebAuthn Level 2 (L2) and Level 3 (L3) they come fro
 - **The signature counter** must grow, unless the authenticator keeps none and both sides are 0
   (L2 §6.1.1, §7.2 step 21). A correctly signed assertion with a counter that did not grow means
   two copies of the private key may exist: refused, and ``ClonedAuthenticator`` tells the caller,
-  which audits it. py_webauthn's own counter check cannot tell a clone from a bad signature, so it
-  is given 0 and the check is done here after the signature verified, then again in the UPDATE
-  that stores the new counter (two racing assertions cannot both pass).
+  which audits it and tells the account holder. py_webauthn's own counter check cannot tell a
+  clone from a bad signature, so it is given 0 and the check is done here after the signature
+  verified, then again in the UPDATE that stores the new counter (two racing assertions cannot
+  both pass).
 - A sign-in without password must carry the user handle, and it must name the credential's
   account (L2 §7.2 step 6). The user handle is the account's id: a random UUID that says nothing
   about the person (L2 §14.6.1).
@@ -314,7 +315,7 @@ class PasskeyCeremonies:
         stored = passkey.sign_count
         regressed = (seen > 0 or stored > 0) and seen <= stored
         if regressed or not await self.repository.advance_counter(passkey.id, seen, clock.now()):
-            raise ClonedAuthenticator(passkey.id, passkey.account_id, stored, seen)
+            raise ClonedAuthenticator(passkey.id, passkey.account_id, passkey.name, stored, seen)
         return passkey
 
     async def rename(self, account_id: uuid.UUID, passkey_id: uuid.UUID, name: str) -> bool:

@@ -327,6 +327,17 @@ async def test_a_counter_that_goes_back_is_refused_and_audited(
     await patient.login()
     assert_problem(await passkey_second_factor(patient, device, counter=4), 400, "invalid_passkey")
     assert len(await audit_rows(engine, "auth.passkey_clone_detected")) == 3
+    # the holder is told of each refused copy, naming the passkey, although each request failed
+    # (NIST SP 800-63B §6.1.2.1)
+    refused = [
+        m
+        for m in outbox(people.settings)
+        if m["To"] == patient.email and "copie de votre clé" in str(m["Subject"])
+    ]
+    assert len(refused) == 3
+    body = refused[0].get_body(preferencelist=("plain",))
+    assert body is not None
+    assert "« Phone »" in body.get_content()
     # the real authenticator, further on, still works
     assert (await passkey_second_factor(patient, device, counter=6)).status_code == 200
 
