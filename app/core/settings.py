@@ -83,9 +83,14 @@ class Settings(BaseSettings):
     #: Checked every ``replica_check_seconds`` by each process (``app.core.replica``).
     replica_max_lag_seconds: float = Field(default=10.0, gt=0, le=3600)
     replica_check_seconds: float = Field(default=1.0, gt=0, le=60)
-    #: PostgreSQL pool bounds per process; SQLite ignores them.
-    db_pool_size: int = Field(default=10, ge=1, le=200)
-    db_max_overflow: int = Field(default=5, ge=0, le=200)
+    #: PostgreSQL pool bounds per process; SQLite ignores them. Every connection is kept once
+    #: opened (no overflow by default): SQLAlchemy closes an overflow connection whenever it is
+    #: given back to a pool holding ``pool_size`` idle ones, so load that swings between more and
+    #: fewer requests than the pool (two workers, one given most of the clients) opened and closed
+    #: PostgreSQL backends at every swing, each a process start and a TLS negotiation; the bound
+    #: on connections per process is the same 15 as with 10 + 5.
+    db_pool_size: int = Field(default=15, ge=1, le=200)
+    db_max_overflow: int = Field(default=0, ge=0, le=200)
     #: Server processes sharing the database, for the start-up check of the pools against the
     #: server's ``max_connections``: ``erdv serve --workers N`` sets it to N when unset; set it
     #: to the total when several hosts share one database.

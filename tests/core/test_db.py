@@ -17,12 +17,14 @@ from app.core.db import (
     UTCDateTime,
     add_pre_commit_hook,
     commit,
+    create_engine,
     metadata,
     rollback,
     session_factory,
 )
 from app.core.errors import Conflict
 from app.core.request_db import DbSession, RequestDatabase
+from app.core.settings import Settings
 from tests.factories import People
 from tests.helpers.backends import Backend
 from tests.helpers.booking import ready_practitioner
@@ -167,6 +169,34 @@ async def test_a_connection_in_use_is_not_pinged_before_each_checkout(
         async with engine.connect() as connection:
             await connection.execute(sa.text("SELECT 1"))
     assert pings == []
+
+
+@pytest.mark.only_backend("postgres")
+async def test_a_burst_after_a_lull_reuses_the_connections_of_the_last_one(
+    settings: Settings,
+) -> None:
+    """The default pool keeps what it opened: a second burst as wide as the first opens no
+    PostgreSQL backend (with an overflow above a smaller pool, the lull between them closed the
+    overflow connections, and the next burst opened them again)."""
+    engine = create_engine(settings)
+    opened: list[object] = []
+    sa.event.listen(engine.sync_engine, "connect", lambda *_: opened.append(1))
+    wide = settings.db_pool_size + settings.db_max_overflow
+
+    async def burst() -> None:
+        held = [await engine.connect() for _ in range(wide)]
+        for connection in held:
+            await connection.execute(sa.text("SELECT 1"))
+        for connection in held:
+            await connection.close()
+
+    try:
+        await burst()
+        assert len(opened) == wide
+        await burst()
+        assert len(opened) == wide
+    finally:
+        await engine.dispose()
 
 
 @pytest.mark.only_backend("postgres")
