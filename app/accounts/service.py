@@ -382,10 +382,16 @@ class AuthService(AccountsBase):
         now = clock.now()
         # A new authenticator ends every other session: a replaced one (docs/security.md "Sessions"),
         # and at first enrolment any other half-open session started with the password alone.
-        await self.repository.delete_sessions(account.id, except_id=ctx.session.id)
+        ended = await self.repository.delete_sessions(account.id, except_id=ctx.session.id)
         if state is SessionState.FULL:
+            # a reset also revokes the OAuth grants, as a password change does: whatever the
+            # old authenticator let in, an application included, is out (SECURITY.md "Sessions")
+            revoked = await self._revoke_grants(account.id)
             await self.audit.record(
-                AuditAction.AUTH_MFA_RESET, actor=actor_of(account), subject_id=account.id
+                AuditAction.AUTH_MFA_RESET,
+                actor=actor_of(account),
+                subject_id=account.id,
+                details={"sessions_ended": ended, "oauth_tokens_revoked": revoked},
             )
         issued = await self._rotate(
             ctx.session, state=SessionState.FULL.value, authenticated_at=now

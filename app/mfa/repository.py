@@ -50,13 +50,18 @@ class MfaRepository:
         await self.session.flush()
 
     async def activate(self, account_id: uuid.UUID, pending: str, step: int, now: datetime) -> bool:
-        """Promote the pending seed, if it is still the one checked and the step is new."""
+        """Promote the pending seed, if it is still the one checked (one activation wins).
+
+        Not "if the step is new": ``last_step`` is the step of the *replaced* seed's last code
+        (RFC 6238 §5.2 forbids accepting one key's code twice), and says nothing of a new seed's
+        codes. Requiring the new seed's first code to come after it refused a person who
+        re-authenticated with the old authenticator and typed the new one's code within the
+        same 30 seconds."""
         result = await self.session.execute(
             sa.update(totp_table)
             .where(
                 totp_table.c.account_id == account_id,
                 totp_table.c.pending_secret == pending,
-                totp_table.c.last_step < step,
             )
             .values(
                 secret=totp_table.c.pending_secret,

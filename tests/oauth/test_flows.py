@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import httpx
@@ -235,6 +236,40 @@ async def test_suspension_and_password_change_revoke_tokens(
     )
     assert check.json() == {"active": False}
     assert bearer  # (the first token was already dead)
+
+
+async def test_an_mfa_reset_ends_the_other_sessions_and_revokes_tokens(
+    people: People,
+    platform: AsyncOAuth2Client,
+    registered: Registered,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """SECURITY.md "Sessions": a new authenticator, chosen from a full session after /reauth,
+    ends every other session and revokes the OAuth tokens: whoever held the old one (or a
+    session or an application it opened) is out."""
+    patient = await people.signed_in(role="patient")
+    elsewhere = people.client()
+    other = await elsewhere.post(
+        "/api/v1/auth/login", json={"email": patient.email, "password": patient.password}
+    )
+    assert other.status_code == 200, other.text
+    token = await get_tokens(platform, patient)
+    with clock.frozen(clock.now()):
+        # the old authenticator's code, then at once the new one's, in the same 30-s step
+        assert (await patient.reauth()).status_code == 204
+        await patient.enrol_totp()
+
+    auth = (registered.client_id, registered.client_secret)
+    for kind in ("access_token", "refresh_token"):
+        check = await platform.post("/oauth/introspect", data={"token": token[kind]}, auth=auth)
+        assert check.json() == {"active": False}, kind
+    assert (await elsewhere.get("/api/v1/auth/session")).status_code == 401
+    assert (await patient.get("/api/v1/auth/session")).status_code == 200
+    async with sessions() as session:
+        reset = (
+            await session.execute(select(AuditEntry).where(AuditEntry.action == "auth.mfa_reset"))
+        ).scalar_one()
+    assert json.loads(reset.details) == {"sessions_ended": 1, "oauth_tokens_revoked": 1}
 
 
 async def test_access_token_expires_after_ten_minutes(
