@@ -131,3 +131,29 @@ def test_a_read_replica_is_an_asyncpg_url_beside_a_postgresql_primary(
         database_url="postgresql+asyncpg://erdv@primary/erdv",
         database_replica_url="postgresql+asyncpg://erdv@replica/erdv",
     )
+
+
+async def test_production_answers_carry_hsts(tmp_path: Path) -> None:
+    """SECURITY.md: HSTS in production (a year, subdomains included), on every answer, API,
+    pages and problems alike; development and tests send none (``assert_security_headers``)."""
+    import httpx
+
+    from app.main import create_app
+
+    app = create_app(
+        Settings(
+            env="production",
+            secret_key=STRONG,
+            encryption_key=OTHER,
+            public_url="https://erdv.example",
+            data_dir=tmp_path,
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'erdv.db'}",
+        )
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://erdv.example") as client:
+        for path in ("/healthz", "/", "/api/v1/no-such-thing"):
+            response = await client.get(path)
+            assert response.headers["strict-transport-security"] == (
+                "max-age=31536000; includeSubDomains"
+            ), path
