@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -52,6 +54,34 @@ def test_purge_runs_every_retention_job(cli_env: dict[str, str]) -> None:
     assert result.returncode == 0, result.stderr
     assert "audit-retention: removed 0 audit entries" in result.stdout
     assert "throttle-retention: forgot 0 throttle keys" in result.stdout
+
+
+def test_reseal_after_a_key_rotation(cli_env: dict[str, str], tmp_path: Path) -> None:
+    """The rotation as docs/security.md tells it, on the demo's data: the new key current and the
+    old one retired, ``erdv reseal`` seals everything again (then finds nothing), and a key set
+    that cannot open the data is a clear error with exit status 1."""
+    assert run_erdv("migrate", env=cli_env).returncode == 0
+    assert run_erdv("demo", env=cli_env).returncode == 0
+    secrets_file = json.loads((tmp_path / "var" / "secrets.json").read_text("utf-8"))
+    new = secrets.token_urlsafe(32)
+    rotating = cli_env | {
+        "ERDV_ENCRYPTION_KEY": new,
+        "ERDV_PREVIOUS_ENCRYPTION_KEYS": json.dumps([secrets_file["encryption_key"]]),
+    }
+    first = run_erdv("reseal", env=rotating)
+    assert first.returncode == 0, first.stderr
+    counts = dict(line.split(": ", 1) for line in first.stdout.splitlines())
+    assert counts["totp_credential.secret"] != "0 resealed", first.stdout
+    assert counts["appointment.visit_reason_ct"] != "0 resealed", first.stdout
+    second = run_erdv("reseal", env=cli_env | {"ERDV_ENCRYPTION_KEY": new})
+    assert second.returncode == 0, second.stderr
+    assert set(dict(line.split(": ", 1) for line in second.stdout.splitlines()).values()) == {
+        "0 resealed"
+    }
+    lost = run_erdv("reseal", env=cli_env | {"ERDV_ENCRYPTION_KEY": secrets.token_urlsafe(32)})
+    assert lost.returncode == 1
+    assert "no configured key opens" in lost.stderr
+    assert "Traceback" not in lost.stderr
 
 
 def test_admin_create_reads_the_password_on_stdin(cli_env: dict[str, str]) -> None:

@@ -137,6 +137,8 @@ class AuditAction(StrEnum):
     AUDIT_VERIFIED = "audit.verified"
     AUDIT_PURGED = "audit.purged"
     OUTBOX_RETRIED = "outbox.retried"
+    #: ``erdv reseal``: the encrypted columns sealed again with the current key (a rotation)
+    KEYS_RESEALED = "keys.resealed"
 
 
 class AuditOutcome(StrEnum):

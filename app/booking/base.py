@@ -42,8 +42,8 @@ class BookingBase:
         self.throttle = throttle
         self.mail = mail
         self.repository = BookingRepository(session)
-        # one cipher per secret and process (ColumnCipher.from_secret): nothing derived per request
-        self.cipher = ColumnCipher.from_secret(settings.encryption_key_bytes)
+        # one cipher per key set and process (ColumnCipher.from_settings): nothing derived per request
+        self.cipher = ColumnCipher.from_settings(settings)
 
     async def _record(self, action: AuditAction, **kwargs: Any) -> None:
         # Mandatory (docs/security.md "Audit trail"): a channel that reads personal data without

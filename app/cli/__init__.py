@@ -11,7 +11,7 @@ import typer
 from sqlalchemy.exc import DBAPIError
 
 from app import reactions
-from app.cli import admin, audit, consents, oauth, outbox, practitioners, seed, server
+from app.cli import admin, audit, consents, keys, oauth, outbox, practitioners, seed, server
 
 cli = typer.Typer(
     name="erdv",
@@ -31,6 +31,7 @@ cli.add_typer(practitioners.commands, name="practitioners")
 cli.add_typer(consents.commands, name="consents")
 cli.add_typer(outbox.commands, name="outbox")
 cli.command()(server.purge)
+cli.command("reseal")(keys.reseal_command)
 cli.command()(server.serve)
 cli.add_typer(oauth.commands, name="oauth")
 

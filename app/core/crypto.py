@@ -10,7 +10,10 @@
 - **Encrypted columns** (TOTP seeds, visit reasons: they cannot be hashed because they must be read
   back) use AES-256-GCM with a fresh 96-bit nonce and an *associated data* string naming the row and
   column, so a ciphertext copied into another row fails to decrypt. The stored form carries a key id so
-  keys can be rotated: ``v1.<kid>.<base64url(nonce || ciphertext)>``.
+  keys can be rotated: ``v1.<kid>.<base64url(nonce || ciphertext)>``. A rotation: the new key becomes
+  ``ERDV_ENCRYPTION_KEY`` and the old one goes to ``ERDV_PREVIOUS_ENCRYPTION_KEYS`` (still read,
+  never written), then ``erdv reseal`` seals every column again with the new key (``app.sealed``),
+  then the old key is dropped (docs/security.md "Secrets at rest").
 """
 
 from __future__ import annotations
@@ -20,11 +23,15 @@ import hashlib
 import hmac
 import secrets
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+if TYPE_CHECKING:
+    from app.core.settings import Settings
 
 TOKEN_BYTES = 32
 _NONCE_BYTES = 12
@@ -75,9 +82,23 @@ class ColumnCipher:
         self._current = current
 
     @classmethod
-    def from_secret(cls, secret: bytes) -> ColumnCipher:
-        """The cipher of ``secret`` (one per secret and process: it holds no state but its keys)."""
-        return _cipher_of(secret)
+    def from_settings(cls, settings: Settings) -> ColumnCipher:
+        """The process's cipher: ``ERDV_ENCRYPTION_KEY`` seals, it and the retired keys of
+        ``ERDV_PREVIOUS_ENCRYPTION_KEYS`` open (one per key set and process: it holds no state
+        but its keys)."""
+        return _cipher_of(settings.encryption_key_bytes, settings.previous_encryption_key_bytes)
+
+    @property
+    def current_prefix(self) -> str:
+        """What every value sealed with the current key starts with."""
+        return f"{_FORMAT}.{self._current}."
+
+    def reseal(self, stored: str, *, associated_data: str) -> str:
+        """``stored``, opened with whichever key sealed it and sealed with the current one."""
+        return self.encrypt(
+            self.decrypt(stored, associated_data=associated_data),
+            associated_data=associated_data,
+        )
 
     def encrypt(self, plaintext: str, *, associated_data: str) -> str:
         nonce = secrets.token_bytes(_NONCE_BYTES)
@@ -102,7 +123,11 @@ class ColumnCipher:
 
 
 @lru_cache(maxsize=8)
-def _cipher_of(secret: bytes) -> ColumnCipher:
-    key = derive_key(secret, "column-encryption")
-    kid = hashlib.sha256(key).hexdigest()[:8]
-    return ColumnCipher({kid: key}, kid)
+def _cipher_of(current: bytes, previous: tuple[bytes, ...] = ()) -> ColumnCipher:
+    keys = {}
+    for secret in (*previous, current):
+        key = derive_key(secret, "column-encryption")
+        keys[hashlib.sha256(key).hexdigest()[:8]] = key
+    return ColumnCipher(
+        keys, hashlib.sha256(derive_key(current, "column-encryption")).hexdigest()[:8]
+    )

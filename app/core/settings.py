@@ -114,6 +114,10 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_seconds: float = Field(default=15.0, gt=0, le=600)
     secret_key: SecretStr | None = None
     encryption_key: SecretStr | None = None
+    #: Encryption keys retired by a rotation: they still open what they sealed, never seal, until
+    #: ``erdv reseal`` has sealed every column again with ``ERDV_ENCRYPTION_KEY`` and they are
+    #: dropped (docs/security.md "Secrets at rest"). From the environment as a JSON list.
+    previous_encryption_keys: list[SecretStr] = Field(default_factory=list, max_length=8)
     public_url: str = "http://127.0.0.1:8000"
     data_dir: Path = Path("./var")
     mail_backend: MailBackend = MailBackend.FILE
@@ -289,6 +293,21 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _retired_keys(self) -> Self:
+        retired = [key.get_secret_value() for key in self.previous_encryption_keys]
+        if any(not key for key in retired):
+            raise SettingsError("ERDV_PREVIOUS_ENCRYPTION_KEYS holds an empty key")
+        current = self.encryption_key.get_secret_value() if self.encryption_key else None
+        if current is not None and current in retired:
+            # a key both current and retired: ``erdv reseal`` would find nothing to do and the
+            # operator would drop the key that seals everything
+            raise SettingsError(
+                "ERDV_PREVIOUS_ENCRYPTION_KEYS lists ERDV_ENCRYPTION_KEY itself; list only the "
+                "keys it replaced"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _sms_provider(self) -> Self:
         if self.sms_backend is SmsBackend.HTTP and not (self.sms_http_url and self.sms_http_key):
             raise SettingsError(
@@ -371,6 +390,13 @@ class Settings(BaseSettings):
     def encryption_key_bytes(self) -> bytes:
         """AES-256 key material for encrypted columns (TOTP seeds, visit reasons)."""
         return self._secrets["encryption_key"].encode("utf-8")
+
+    @property
+    def previous_encryption_key_bytes(self) -> tuple[bytes, ...]:
+        """The retired keys' material: read-only keys of the column cipher."""
+        return tuple(
+            key.get_secret_value().encode("utf-8") for key in self.previous_encryption_keys
+        )
 
 
 def _load_or_create_dev_secrets(data_dir: Path) -> dict[str, str]:

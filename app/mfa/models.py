@@ -25,6 +25,12 @@ from sqlmodel import Field, SQLModel
 from app.core.db import UTCDateTime, new_id
 
 
+def totp_aad(account_id: uuid.UUID) -> str:
+    """The associated data of an account's encrypted seeds (active and pending): a seed copied
+    onto another account does not decrypt."""
+    return f"totp_credential.secret:{account_id}"
+
+
 class TotpCredential(SQLModel, table=True):
     __tablename__ = "totp_credential"
 

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import clock
 from app.core.crypto import ColumnCipher, derive_key, hash_token
 from app.core.settings import Settings
+from app.mfa.models import totp_aad
 from app.mfa.repository import MfaRepository
 
 ISSUER = "erdv"
@@ -72,18 +73,14 @@ class MfaService:
     def __init__(self, session: AsyncSession, settings: Settings) -> None:
         self.repository = MfaRepository(session)
         # both are derived once per secret and process (core.crypto memoizes them)
-        self.cipher = ColumnCipher.from_secret(settings.encryption_key_bytes)
+        self.cipher = ColumnCipher.from_settings(settings)
         self.recovery_key = derive_key(settings.secret_key_bytes, "recovery-code")
-
-    @staticmethod
-    def _associated_data(account_id: uuid.UUID) -> str:
-        return f"totp_credential.secret:{account_id}"
 
     async def install_known_secret(self, account_id: uuid.UUID, secret: str) -> None:
         """Demo data only: an already-active seed known in advance (printed by ``erdv demo``)."""
         await self.repository.install(
             account_id,
-            self.cipher.encrypt(secret, associated_data=self._associated_data(account_id)),
+            self.cipher.encrypt(secret, associated_data=totp_aad(account_id)),
             clock.now(),
         )
 
@@ -98,7 +95,7 @@ class MfaService:
         secret = secret or pyotp.random_base32(32)
         await self.repository.set_pending(
             account_id,
-            self.cipher.encrypt(secret, associated_data=self._associated_data(account_id)),
+            self.cipher.encrypt(secret, associated_data=totp_aad(account_id)),
             clock.now(),
         )
         uri = (
@@ -124,7 +121,7 @@ class MfaService:
         if credential is None or credential.pending_secret is None:
             return None
         secret = self.cipher.decrypt(
-            credential.pending_secret, associated_data=self._associated_data(account_id)
+            credential.pending_secret, associated_data=totp_aad(account_id)
         )
         step = self._matching_step(secret, code)
         if step is None:
@@ -139,9 +136,7 @@ class MfaService:
         credential = await self.repository.credential(account_id)
         if credential is None or credential.secret is None:
             return False
-        secret = self.cipher.decrypt(
-            credential.secret, associated_data=self._associated_data(account_id)
-        )
+        secret = self.cipher.decrypt(credential.secret, associated_data=totp_aad(account_id))
         step = self._matching_step(secret, code)
         if step is None:
             return False

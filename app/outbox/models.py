@@ -81,3 +81,8 @@ class OutboxMessage(SQLModel, table=True):
 
 
 outbox_table = table_of(OutboxMessage)
+
+
+def payload_aad(message_id: uuid.UUID) -> str:
+    """The associated data of a message's encrypted payload: valid in this row only."""
+    return f"outbox_message:{message_id}"

@@ -66,7 +66,7 @@ from app.core.messages import (
 from app.core.settings import Settings
 from app.core.sms import SmsSender, build_sms_sender
 from app.outbox.courier import Courier, Staged
-from app.outbox.models import Channel, OutboxStatus
+from app.outbox.models import Channel, OutboxStatus, payload_aad
 from app.outbox.repository import OutboxRepository
 
 logger = logging.getLogger("erdv.outbox")
@@ -102,20 +102,18 @@ class Stager:
     render or a periodic job stages. Delivery is the ``Outbox``'s."""
 
     def __init__(self, settings: Settings) -> None:
-        self.cipher = ColumnCipher.from_secret(settings.encryption_key_bytes)
+        self.cipher = ColumnCipher.from_settings(settings)
         self._lease = timedelta(seconds=settings.outbox_lease_seconds)
 
     def _seal(self, message_id: uuid.UUID, content: dict[str, Any]) -> str:
-        return self.cipher.encrypt(
-            json.dumps(content), associated_data=f"outbox_message:{message_id}"
-        )
+        return self.cipher.encrypt(json.dumps(content), associated_data=payload_aad(message_id))
 
     def open(self, message_id: uuid.UUID, payload: str | None) -> dict[str, Any] | None:
         if payload is None:
             return None
         try:
             opened: dict[str, Any] = json.loads(
-                self.cipher.decrypt(payload, associated_data=f"outbox_message:{message_id}")
+                self.cipher.decrypt(payload, associated_data=payload_aad(message_id))
             )
         except (DecryptionError, ValueError):
             return None

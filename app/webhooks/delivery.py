@@ -72,7 +72,7 @@ class WebhookDelivery:
     def __init__(self, settings: Settings, factory: async_sessionmaker[AsyncSession]) -> None:
         self.settings = settings
         self.factory = factory
-        self.cipher = ColumnCipher.from_secret(settings.encryption_key_bytes)
+        self.cipher = ColumnCipher.from_settings(settings)
         self._client: httpx.AsyncClient | None = None
 
     @property

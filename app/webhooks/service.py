@@ -69,7 +69,7 @@ async def create_endpoint(
     await _require_client(session, client_id)
     secret = new_secret()
     endpoint_id = new_id()
-    cipher = ColumnCipher.from_secret(settings.encryption_key_bytes)
+    cipher = ColumnCipher.from_settings(settings)
     row = WebhookEndpoint(
         id=endpoint_id,
         client_id=client_id,
