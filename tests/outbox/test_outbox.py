@@ -4,6 +4,7 @@ taken over after a crash, never delivered twice by two processes, and visible to
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.audit.repository import entry_table
 from app.core import clock
 from app.core.db import create_engine, session_factory, transaction
+from app.core.logging import JsonFormatter
 from app.core.mail import MailQueue, SmtpMailer, build_mailer
 from app.core.messages import Mail
 from app.core.settings import Settings
@@ -202,6 +204,38 @@ async def test_a_permanent_refusal_is_dead_at_once(
     assert await outbox.drain() == 1
     [row] = await rows(engine)
     assert (row.status, row.attempts, row.last_error) == ("dead", 1, "SMTP 550")
+
+
+async def test_relay_replies_that_quote_the_address_stay_out_of_logs_and_rows(
+    smtp_settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
+    relay: tuple[Relay, int],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """SMTP replies quote recipients ("550 5.1.1 <x@y>: no such user"): a failed try, a dead
+    message and the row's ``last_error`` keep the type and the code only (docs/security.md
+    "Data protection": no email in application logs). Every logger captured, at DEBUG."""
+    address = "zephyrine.quillard@example.test"
+    mail = Mail(to=address, subject="Rendez-vous", body="Bonjour Zéphyrine\n")
+    relay[0].replies = [f"451 4.2.0 <{address}>: mailbox busy, Zéphyrine"]
+    relay[0].reply = f"550 5.1.1 <{address}>: no such user here"
+    outbox = outbox_of(smtp_settings, sessions)
+    with caplog.at_level(logging.DEBUG), clock.frozen(T0) as frozen:
+        await stage(outbox, sessions, mail)
+        assert await outbox.drain() == 1  # 451: tried again later
+        frozen.advance(timedelta(seconds=10))
+        assert await outbox.drain() == 1  # 550: dead
+    [row] = await rows(engine)
+    assert (row.status, row.last_error) == ("dead", "SMTP 550")
+    messages = {r.getMessage() for r in caplog.records}
+    assert {"outbox try failed", "outbox message dead"} <= messages
+    # erdv's records and its libraries' (aiosmtplib's included), not the test relay's own
+    # ("mail.log": aiosmtpd is the receiving server here, not part of erdv)
+    formatter = JsonFormatter()
+    ours = [formatter.format(r) for r in caplog.records if r.name != "mail.log"]
+    for secret in (address, "zephyrine.quillard", "Zéphyrine", "Z\\u00e9phyrine"):
+        assert not [line for line in ours if secret in line], secret
 
 
 async def test_a_message_whose_process_died_is_delivered_once_its_lease_ran_out(
