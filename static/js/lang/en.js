@@ -371,6 +371,7 @@ export const EN = {
   "outbox.created": "Created", "outbox.kind": "About", "outbox.channel": "Channel", "outbox.attempts": "Tries", "outbox.error": "Last error",
   "outbox.retry": "Try again", "outbox.retried": "The message will be sent again.", "outbox.empty": "No failed message.",
   "action.outbox.retried": "message sent again",
+  "action.keys.resealed": "encrypted data sealed again with the new key",
   // ---- passkeys (WebAuthn): the security page, the sign-in page and the second-factor step
   "passkeys.title": "Passkeys", "passkeys.intro": "A passkey opens your account with your device's fingerprint, face or PIN, with no password or code: it only works on this site, so a fake site cannot steal it.",
   "passkeys.add": "Add a passkey", "passkeys.empty": "No passkey yet.",

@@ -376,6 +376,7 @@ export const FR = {
   "outbox.created": "Créé le", "outbox.kind": "Objet", "outbox.channel": "Canal", "outbox.attempts": "Essais", "outbox.error": "Dernière erreur",
   "outbox.retry": "Réessayer", "outbox.retried": "Le message sera envoyé de nouveau.", "outbox.empty": "Aucun message en échec.",
   "action.outbox.retried": "message renvoyé",
+  "action.keys.resealed": "données chiffrées scellées à nouveau avec la nouvelle clé",
   // ---- passkeys (WebAuthn): the security page, the sign-in page and the second-factor step
   "passkeys.title": "Clés d'accès", "passkeys.intro": "Une clé d'accès ouvre votre compte avec l'empreinte, le visage ou le code de votre appareil, sans mot de passe ni code : elle ne fonctionne que sur ce site, on ne peut pas vous la dérober par un faux site.",
   "passkeys.add": "Ajouter une clé d'accès", "passkeys.empty": "Aucune clé d'accès pour l'instant.",
