@@ -36,7 +36,7 @@ from app.accounts.errors import AccountSuspended
 from app.accounts.models import Account, AccountStatus, SessionState
 from app.accounts.principal import BrowserSession, Principal
 from app.accounts.service import AuthService
-from app.accounts.views import ClientInfo, MfaCompleted, actor_of
+from app.accounts.views import ClientInfo, MfaCompleted, Reauthentication, actor_of
 from app.audit.models import AuditAction, AuditOutcome
 from app.audit.service import Actor, AuditTrail
 from app.core import clock
@@ -154,6 +154,40 @@ class PasskeyService(AuthService):
         )
         await self._factor_succeeded(account, Factor.PASSKEY, ctx.session.id)
         return MfaCompleted(account, dataclasses.replace(issued, state=SessionState.FULL))
+
+    # -- re-authentication --------------------------------------------------------------------
+
+    async def reauth_options(self, ctx: BrowserSession) -> dict[str, Any]:
+        """Request options for this account's passkeys, bound to this full session."""
+        return await self.ceremonies.authentication_options(
+            Ceremony.REAUTH, self._session_binding(ctx), ctx.account.id
+        )
+
+    async def reauthenticate_with_passkey(
+        self, principal: Principal, ctx: BrowserSession, credential: dict[str, Any]
+    ) -> Reauthentication:
+        """``/reauth`` with a passkey instead of the password and a code: user verification makes
+        one passkey two factors (NIST SP 800-63B §5.1.8, a multi-factor cryptographic
+        authenticator), so it proves as much as the pair. Throttled on the second factor's key,
+        as a wrong code at ``/reauth`` is; the session rotated and audited as there."""
+        account = ctx.account
+        key = self._mfa_key(account.id)
+        await self._check_throttle(account, key)
+        try:
+            await self.ceremonies.authenticate(
+                Ceremony.REAUTH, self._session_binding(ctx), credential, account.id
+            )
+        except ClonedAuthenticator as clone:
+            await self._clone_detected(clone, actor_of(account))
+            await self.throttle.failure(key, self.throttle.policies.mfa)
+            await self._reauth_failed(account, "passkey")
+            raise InvalidPasskey("The passkey could not be verified.") from None
+        except (InvalidPasskey, UnknownPasskey):
+            await self.throttle.failure(key, self.throttle.policies.mfa)
+            await self._reauth_failed(account, "passkey")
+            raise
+        await self.throttle.reset(key)
+        return await self._reauthenticated(principal, ctx, Factor.PASSKEY)
 
     # -- sign-in without password -------------------------------------------------------------
 

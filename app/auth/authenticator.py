@@ -86,7 +86,8 @@ class Authenticator:
         ):
             await deny(audit, principal.actor, "reauth_required", request)
             raise ReauthRequired(
-                "Confirm your password and a code (POST /api/v1/auth/reauth) first."
+                "Confirm your identity first: password and a code (POST /api/v1/auth/reauth) "
+                "or a passkey (POST /api/v1/auth/reauth/passkey)."
             )
         return principal
 

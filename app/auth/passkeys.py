@@ -4,6 +4,8 @@
   session re-authenticated within the window).
 - ``POST /api/v1/auth/mfa/passkey/options`` then ``POST /api/v1/auth/mfa/passkey``: the second
   factor of a partial session, as ``/mfa/verify`` with a code.
+- ``POST /api/v1/auth/reauth/passkey/options`` then ``POST /api/v1/auth/reauth/passkey``: a
+  re-authentication inside a full session, answered as ``/reauth``.
 - ``POST /api/v1/auth/passkey/options`` then ``POST /api/v1/auth/passkey``: a sign-in without
   password (public); the options set the ``erdv_passkey`` cookie the challenge is bound to.
 - ``GET /api/v1/me/passkeys``, ``PATCH`` and ``DELETE /api/v1/me/passkeys/{id}``.
@@ -19,9 +21,9 @@ from fastapi import APIRouter, Request, Response, status
 
 from app.accounts.dependencies import Auth, Passkeys
 from app.accounts.passkeys import SIGN_IN_COOKIE, SIGN_IN_COOKIE_MAX_AGE, SIGN_IN_COOKIE_PATH
-from app.accounts.schemas import MfaDone
+from app.accounts.schemas import MfaDone, Reauthenticated
 from app.auth.authenticator import CurrentAccount, RecentlyAuthenticatedAccount
-from app.auth.router import client_info, signed_in
+from app.auth.router import client_info, reauthenticated, signed_in
 from app.auth.sessions import AnySession, FullSession, secure_cookies, session_token
 from app.core.access import PUBLIC
 from app.core.deps import AppSettings
@@ -116,6 +118,45 @@ async def verify_passkey(
 ) -> MfaDone:
     done = await passkeys.complete_second_factor(session, body.credential)
     return signed_in(done, request, response, auth, settings)
+
+
+@router.post(
+    "/reauth/passkey/options",
+    summary="Re-authenticate with a passkey: WebAuthn request options for this account's passkeys",
+    response_model=RequestOptions,
+    responses=_problems(*_FULL_ERRORS, (409, "no_passkey")),
+)
+async def reauth_passkey_options(
+    principal: CurrentAccount, session: FullSession, passkeys: Passkeys
+) -> RequestOptions:
+    return RequestOptions.model_validate(await passkeys.reauth_options(session))
+
+
+@router.post(
+    "/reauth/passkey",
+    summary="Re-authenticate with a passkey (user verified) instead of the password and a code",
+    description=(
+        "As `/reauth`: 204 with the rotated session's CSRF token in the `X-CSRF-Token` header, or "
+        "200 with it in the body too under `Prefer: return=representation`; sensitive operations "
+        "are unlocked for 10 minutes."
+    ),
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses={
+        200: {"model": Reauthenticated, "description": "with `Prefer: return=representation`"},
+        **_problems(*_FULL_ERRORS, *_ANSWER_ERRORS),
+    },
+)
+async def reauthenticate_with_passkey(
+    body: PasskeyCredential,
+    principal: CurrentAccount,
+    session: FullSession,
+    request: Request,
+    passkeys: Passkeys,
+    settings: AppSettings,
+) -> Response:
+    done = await passkeys.reauthenticate_with_passkey(principal, session, body.credential)
+    return reauthenticated(done, request, settings)
 
 
 @router.post(

@@ -42,7 +42,7 @@ from app.accounts.schemas import (
     VerifyEmail,
 )
 from app.accounts.service import AuthService
-from app.accounts.views import ClientInfo, IssuedSession, MfaCompleted
+from app.accounts.views import ClientInfo, IssuedSession, MfaCompleted, Reauthentication
 from app.audit.dependencies import Audit
 from app.auth.authenticator import CurrentAccount, RecentlyAuthenticatedAccount
 from app.auth.sessions import (
@@ -353,6 +353,11 @@ async def reauthenticate(
     settings: AppSettings,
 ) -> Response:
     done = await auth.reauthenticate(principal, session, password=body.password, code=body.code)
+    return reauthenticated(done, request, settings)
+
+
+def reauthenticated(done: Reauthentication, request: Request, settings: Settings) -> Response:
+    """The answer of a re-authentication (password and code, or a passkey): see ``/reauth``."""
     issued = done.session
     headers = {CSRF_HEADER: issued.csrf_token, "Vary": "Prefer"}
     response: Response

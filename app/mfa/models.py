@@ -94,7 +94,8 @@ class WebauthnChallenge(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=new_id, sa_type=sa.Uuid, primary_key=True)
     #: HMAC of the challenge bytes: the answer names its challenge in ``clientDataJSON``
     challenge_hash: str = Field(max_length=64, unique=True)
-    #: ``register``, ``second_factor`` or ``sign_in``: a challenge serves one ceremony only
+    #: ``register``, ``second_factor``, ``sign_in`` or ``reauth``: a challenge serves one
+    #: ceremony only
     purpose: str = Field(max_length=16)
     #: HMAC naming the session (or, for a sign-in without password, the browser) it was issued to
     bound_to: str = Field(max_length=64)

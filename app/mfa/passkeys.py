@@ -86,6 +86,8 @@ class Ceremony(StrEnum):
     REGISTER = "register"
     SECOND_FACTOR = "second_factor"
     SIGN_IN = "sign_in"
+    #: re-authentication inside a full session (``/reauth/passkey``)
+    REAUTH = "reauth"
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,17 @@ export async function signInWithPasskey() {
   return post("/api/v1/auth/passkey", { credential: await getPasskey(options) });
 }
 
+/** Re-authentication with a passkey instead of the password and a code: /reauth's answer. */
+export async function reauthWithPasskey() {
+  const options = await post("/api/v1/auth/reauth/passkey/options");
+  return post("/api/v1/auth/reauth/passkey", { credential: await getPasskey(options) }, { Prefer: "return=representation" });
+}
+
+/** Whether a ceremony ended because the person dismissed the browser's prompt. */
+export function isCancelled(error) {
+  return error instanceof Cancelled;
+}
+
 /** The second factor after the password, with a passkey instead of a code. */
 export async function passkeySecondFactor() {
   const options = await post("/api/v1/auth/mfa/passkey/options");

@@ -3,6 +3,7 @@
 import { get, post, Problem, setCsrf } from "./api.js";
 import { h, clear, field } from "./dom.js";
 import { t } from "./i18n.js";
+import { isCancelled, passkeysSupported, reauthWithPasskey } from "./passkeys.js";
 
 export const session = { account: null, reauthenticatedAt: null };
 
@@ -159,6 +160,31 @@ export function reauthDialog() {
     const error = h("p", { class: "error-text", role: "alert" });
     const dialog = h("dialog", { class: "dialog", "aria-labelledby": "reauth-title" });
     const cancel = h("button", { type: "button", class: "secondary", on: { click: () => { dialog.close(); } } }, t("common.cancel"));
+    // re-authentication rotates the session: its new CSRF token comes back in the body
+    const confirmed = (done) => {
+      setCsrf(done.csrf_token);
+      session.reauthenticatedAt = done.reauthenticated_at;
+      dialog.returnValue = "ok";
+      dialog.close();
+    };
+    // a passkey proves as much as the password and a code (user verification): offered when the
+    // browser can use one and the account has one
+    const viaPasskey = h("p", { hidden: true },
+      h("span", {}, t("mfa.passkey_intro")), " ",
+      h("button", { type: "button", class: "secondary", id: "reauth-passkey", on: { click: async (event) => {
+        const button = event.currentTarget;
+        button.disabled = true;
+        try {
+          confirmed(await reauthWithPasskey());
+        } catch (failure) {
+          clear(error, isCancelled(failure) ? t("passkeys.cancelled") : problemText(failure));
+        } finally {
+          button.disabled = false;
+        }
+      } } }, t("mfa.use_passkey")));
+    if (passkeysSupported()) {
+      get("/api/v1/me/passkeys").then((passkeys) => { viaPasskey.hidden = passkeys.length === 0; }, () => {});
+    }
     const form = h(
       "form",
       {
@@ -166,12 +192,7 @@ export function reauthDialog() {
           submit: async (event) => {
             event.preventDefault();
             try {
-              // re-authentication rotates the session: its new CSRF token comes back in the body
-              const done = await post("/api/v1/auth/reauth", { password: password.input.value, code: code.input.value.trim() }, { Prefer: "return=representation" });
-              setCsrf(done.csrf_token);
-              session.reauthenticatedAt = done.reauthenticated_at;
-              dialog.returnValue = "ok";
-              dialog.close();
+              confirmed(await post("/api/v1/auth/reauth", { password: password.input.value, code: code.input.value.trim() }, { Prefer: "return=representation" }));
             } catch (failure) {
               clear(error, problemText(failure));
             }
@@ -184,6 +205,7 @@ export function reauthDialog() {
       code.wrap,
       error,
       h("div", { class: "actions" }, h("button", { type: "submit" }, t("reauth.confirm")), cancel),
+      viaPasskey,
     );
     dialog.append(form);
     dialog.addEventListener("close", () => {

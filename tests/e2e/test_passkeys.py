@@ -163,3 +163,19 @@ def test_a_patient_adds_a_passkey_signs_in_with_it_and_books(
     page.get_by_role("button", name="Utiliser une clé d'accès").click()
     page.get_by_role("button", name="Se déconnecter").wait_for()
     expect(page.get_by_role("heading", level=1)).to_have_text("Mes rendez-vous")
+
+    # a sensitive change asks to confirm the identity: the passkey does it, no password, no code
+    page.goto("/account/security")
+    page.locator("[data-passkey]").get_by_role("button", name="Retirer").click()
+    dialog = page.locator("dialog")
+    expect(dialog).to_be_visible()
+    offer = dialog.get_by_role("button", name="Utiliser une clé d'accès")
+    expect(offer).to_be_visible()
+    screenshot(page, "passkey-reauth")
+    offer.click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#notice")).to_contain_text("Clé d'accès retirée.")
+    expect(page.locator("[data-passkey]")).to_have_count(0)
+    wait_for_mail(
+        localhost_server, person.email, "Une clé d'accès a été retirée de votre compte erdv"
+    )

@@ -425,6 +425,82 @@ async def test_wrong_answers_are_throttled_like_codes(
     assert [r["details"]["step"] for r in failed] == ["passkey"] * 5
 
 
+async def passkey_reauth(person: Person, device: SoftPasskey, **kw: Any) -> httpx.Response:
+    """``/reauth`` with a passkey: options for this session, then the device's answer."""
+    options = await person.post("/api/v1/auth/reauth/passkey/options")
+    assert options.status_code == 200, options.text
+    answer = await person.post(
+        "/api/v1/auth/reauth/passkey",
+        json={"credential": device.get_json(options.json(), **kw)},
+        headers={"Prefer": "return=representation"},
+    )
+    if answer.status_code == 200:
+        person.csrf_token = answer.json()["csrf_token"]
+    return answer
+
+
+async def test_a_passkey_re_authenticates_instead_of_password_and_code(
+    people: People, engine: AsyncEngine, frozen: clock.FrozenClock
+) -> None:
+    """One passkey with user verification is two factors (NIST SP 800-63B §5.1.8): it unlocks
+    the sensitive operations as the password and a code do, rotating the session, audited."""
+    patient = await people.signed_in()
+    device, _ = await add_passkey(patient, frozen)
+    frozen.advance(timedelta(minutes=11))
+    assert_problem(await patient.post("/api/v1/auth/passkeys/options"), 403, "reauth_required")
+    old_cookie = patient.client.cookies.get("erdv_session")
+    done = await passkey_reauth(patient, device)
+    assert done.status_code == 200, done.text
+    assert done.headers["X-CSRF-Token"] == done.json()["csrf_token"]
+    assert patient.client.cookies.get("erdv_session") != old_cookie  # rotated
+    assert (await patient.post("/api/v1/auth/passkeys/options")).status_code == 200
+    (entry,) = [r for r in await audit_rows(engine, "auth.reauthenticated") if r["details"]][-1:]
+    assert entry["details"] == {"factor": "passkey"}
+    # without Prefer: the contract's 204, the token in the header
+    frozen.advance(timedelta(minutes=11))
+    options = await patient.post("/api/v1/auth/reauth/passkey/options")
+    plain = await patient.post(
+        "/api/v1/auth/reauth/passkey", json={"credential": device.get_json(options.json())}
+    )
+    assert plain.status_code == 204, plain.text
+    patient.csrf_token = plain.headers["X-CSRF-Token"]
+    assert (await patient.post("/api/v1/auth/passkeys/options")).status_code == 200
+
+
+async def test_a_passkey_re_authentication_is_checked_and_throttled_like_a_code(
+    people: People, engine: AsyncEngine, frozen: clock.FrozenClock
+) -> None:
+    patient = await people.signed_in()
+    # no passkey: nothing to ask for
+    assert_problem(await patient.post("/api/v1/auth/reauth/passkey/options"), 409, "no_passkey")
+    device, _ = await add_passkey(patient, frozen)
+    # a challenge issued for another ceremony (the sign-in without password) does not serve
+    browser_options = await sign_in_options(patient.client)
+    assert_problem(
+        await patient.post(
+            "/api/v1/auth/reauth/passkey",
+            json={"credential": device.get_json(browser_options)},
+        ),
+        400,
+        "invalid_passkey",
+    )
+    # another origin, four more times: five failures, then the second factor's delay
+    for _ in range(4):
+        assert_problem(
+            await passkey_reauth(patient, device, origin="https://evil.test"),
+            400,
+            "invalid_passkey",
+        )
+    blocked = await passkey_reauth(patient, device)
+    assert_problem(blocked, 429, "rate_limited")
+    failed = await audit_rows(engine, "auth.reauth_failed")
+    assert [r["details"]["reason"] for r in failed] == ["passkey"] * 5
+    # a partial session cannot use it: a full session is what re-authentication refreshes
+    await patient.post("/api/v1/auth/logout")
+    await patient.login()
+    assert_problem(await patient.post("/api/v1/auth/reauth/passkey/options"), 401, "mfa_required")
+
+
 async def test_removal_needs_reauth_and_leaves_a_second_factor(
     people: People, engine: AsyncEngine, frozen: clock.FrozenClock
 ) -> None:
