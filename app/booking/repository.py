@@ -961,19 +961,24 @@ class BookingRepository:
         """The past appointments of every patient whose last activity (their account's creation,
         their last booking, their last visit) is older than ``bound`` lose their patient and
         relative: the practice keeps when it saw someone, never whom (the privacy notice's
-        3 years). Future appointments are never touched: a booking is activity."""
-        active = sa.select(a.c.patient_id).where(
-            a.c.patient_id.is_not(None), sa.or_(a.c.created_at > bound, a.c.end_at > bound)
+        3 years). Future appointments are never touched: a booking is activity.
+
+        ``NOT EXISTS``, not ``NOT IN (subquery)``: PostgreSQL runs ``NOT IN`` as a hashed subplan
+        only while the whole active set fits in ``work_mem``, and otherwise rescans that set for
+        every old appointment (quadratic: at a national scale the job would never end, and no
+        appointment would ever be anonymised). An anti-join probes the patient's index, or spills
+        to disk, instead (``tests/booking/test_appointment_retention.py`` holds the plan)."""
+        other = a.alias("activity")
+        active = sa.exists().where(
+            other.c.patient_id == a.c.patient_id,
+            sa.or_(other.c.created_at > bound, other.c.end_at > bound),
         )
-        recent = sa.select(account_table.c.id).where(account_table.c.created_at > bound)
+        recent = sa.exists().where(
+            account_table.c.id == a.c.patient_id, account_table.c.created_at > bound
+        )
         result = await self.session.execute(
             sa.update(a)
-            .where(
-                a.c.patient_id.is_not(None),
-                a.c.end_at <= bound,
-                a.c.patient_id.not_in(active.scalar_subquery()),
-                a.c.patient_id.not_in(recent.scalar_subquery()),
-            )
+            .where(a.c.patient_id.is_not(None), a.c.end_at <= bound, ~active, ~recent)
             .values(patient_id=None, relative_id=None)
         )
         # someone the practice booked for without an account: nothing tells their activity, so

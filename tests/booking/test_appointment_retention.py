@@ -4,11 +4,14 @@ history. Both databases."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.accounts.models import Account
 from app.booking.models import appointment_table
@@ -19,6 +22,7 @@ from app.core.settings import Settings
 from app.jobs import JOBS
 from tests.factories import People
 from tests.helpers.booking import book, patient, ready_practitioner, soon
+from tests.helpers.statements import counting
 
 account_table = table_of(Account)
 
@@ -91,3 +95,36 @@ async def test_past_visits_of_patients_inactive_for_three_years_name_nobody(
         f"/api/v1/appointments/{old_alice}/reschedule", json={"start": soon(48 * 60).isoformat()}
     )
     assert moved.status_code in {409, 404}
+
+
+@pytest.mark.only_backend("postgres")
+async def test_the_job_is_an_anti_join_even_when_the_active_set_outgrows_memory(
+    people: People, app: FastAPI, settings: Settings, engine: AsyncEngine
+) -> None:
+    """With ``NOT IN (subquery)``, PostgreSQL rescanned the whole active set for every old
+    appointment once that set no longer fit in ``work_mem`` (a plain ``SubPlan``): quadratic,
+    the job would never end at a national scale. The statement the job sends, planned with a
+    tiny ``work_mem``, must hold no subplan."""
+    doctor, (reason,) = await ready_practitioner(people)
+    alice = await patient(people)
+    old = (await book(alice, doctor.account_id, reason, soon(24 * 60))).json()["id"]
+    await _age(app, old, alice.account_id, 4)
+    job = next(j for j in JOBS if j.name == "appointment-retention")
+    with counting(app) as seen:
+        await run_job(app.state.session_factory, settings, job, force=True)
+    updates = [
+        (statement, parameters)
+        for statement, parameters in zip(seen.statements, seen.parameters, strict=True)
+        if statement.lstrip().startswith("UPDATE appointment SET patient_id")
+    ]
+    assert len(updates) == 1, seen.statements
+    statement, parameters = updates[0]
+    async with engine.connect() as connection:
+        await connection.exec_driver_sql("SET work_mem = '64kB'")
+        plan = (
+            await connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}", parameters)
+        ).scalar_one()
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    text = json.dumps(plan)
+    assert "SubPlan" not in text, json.dumps(plan, indent=1)
+    assert "Anti" in text, json.dumps(plan, indent=1)
