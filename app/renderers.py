@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.deferred import renderers as account_renderers
-from app.booking.holds import WAITLIST_OFFER
+from app.booking.holds import WAITLIST_ENDED, WAITLIST_OFFER
 from app.booking.notices import APPOINTMENT_NOTICE
 from app.core.hashing import PasswordHasher
 from app.core.mail import MailQueue
@@ -17,7 +17,7 @@ from app.core.settings import Settings
 from app.notifications.contracts import CONTRACT_KIND, contract_renderer
 from app.notifications.notices import notice_renderer
 from app.notifications.reminders import REMINDER_KIND, reminder_renderer
-from app.notifications.waitlist import waitlist_renderer
+from app.notifications.waitlist import waitlist_ended_renderer, waitlist_renderer
 from app.outbox.service import Renderer
 from app.webhooks.fanout import webhook_renderer
 
@@ -40,4 +40,5 @@ def renderers(settings: Settings, passwords: PasswordHasher) -> dict[str, Render
         REMINDER_KIND: reminder_renderer(settings),
         CONTRACT_KIND: contract_renderer(settings),
         WAITLIST_OFFER: waitlist_renderer(settings),
+        WAITLIST_ENDED: waitlist_ended_renderer(settings),
     }

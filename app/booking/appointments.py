@@ -51,7 +51,7 @@ from app.booking.errors import (
     PractitionerNotFound,
     SlotUnavailable,
 )
-from app.booking.holds import Holds
+from app.booking.holds import WAITLIST_ENDED, Holds
 from app.booking.models import AppointmentStatus
 from app.booking.notices import APPOINTMENT_NOTICE, Change, made_by, notice
 from app.booking.rows import BookingOffer, Noticed, PracticeAppointment
@@ -532,12 +532,21 @@ class AppointmentService(BookingBase):
         """The practitioner closes the account (C12, ``app.booking.closing``): every appointment
         of the practice that has not ended is cancelled, each patient told as for any
         cancellation by the practice, their notices written now (the practice's account is
-        erased next); how many."""
+        erased next), and the patients on its waiting list told their request ended; how many
+        appointments."""
         now = clock.now()
         rows = await self.repository.booked_between(
             principal.account_id, now, now + timedelta(days=3660)
         )
-        await self.repository.end_waitlist_of_practice(principal.account_id)
+        waiting = await self.repository.end_waitlist_of_practice(principal.account_id)
+        if self.mail is not None:
+            # each waiting patient is told their request ended, written now: the practice's
+            # account, which the mail names, is erased next in this transaction
+            for patient_id in waiting:
+                await self.mail.write_now(
+                    WAITLIST_ENDED,
+                    {"practitioner_id": str(principal.account_id), "patient_id": str(patient_id)},
+                )
         return await self._cancel_rows(principal, rows, "closing", now, at_once=True)
 
     async def _cancel_ahead(

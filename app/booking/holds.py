@@ -49,6 +49,8 @@ from app.schedule.timegrid import CELL
 
 #: the outbox kind of an offer's mail (its renderer: ``app.notifications.waitlist``)
 WAITLIST_OFFER = "waitlist-offer"
+#: the mail telling a waiting patient that the practice closed, and their request with it
+WAITLIST_ENDED = "waitlist-ended"
 JOB_NAME = "waitlist-offers"
 #: offers made for one freed stretch at most (a removed week-long absence is many slots; the
 #: rest is offered as those lapse or as later changes free more)

@@ -734,13 +734,13 @@ class BookingRepository:
         query = sa.select(w.c.practitioner_id).where(w.c.patient_id == patient_id).distinct()
         return list((await self.session.execute(query)).scalars().all())
 
-    async def end_waitlist_of_practice(self, practitioner_id: uuid.UUID) -> int:
-        """A closing practice's waiting list goes with it (C12)."""
+    async def end_waitlist_of_practice(self, practitioner_id: uuid.UUID) -> list[uuid.UUID]:
+        """A closing practice's waiting list goes with it (C12); the patients who were waiting."""
         w = waitlist_table
         result = await self.session.execute(
-            sa.delete(w).where(w.c.practitioner_id == practitioner_id)
+            sa.delete(w).where(w.c.practitioner_id == practitioner_id).returning(w.c.patient_id)
         )
-        return changed(result)
+        return list(dict.fromkeys(result.scalars().all()))
 
     async def end_stale_entries(self, now: datetime) -> list[tuple[uuid.UUID, datetime, datetime]]:
         """Delete the entries past their date and those ended by a booking; the practitioner and

@@ -1,4 +1,5 @@
-"""The mail offering a freed slot to a patient on the waiting list (``app.booking.holds``).
+"""The waiting list's mails (``app.booking.holds``): a freed slot offered to a patient, and the end
+of a request when its practice closes.
 
 Written after the commit that made the offer, by the outbox: nothing is sent for an offer that
 rolled back. By then the hold may have been claimed, left or lapsed: the mail then says nothing at
@@ -49,5 +50,29 @@ def waitlist_renderer(settings: Settings) -> Renderer:
             link=f"{base}/waitlist/{offer.entry_id}",
         )
         queue.queue(written.to(parties.patient_email, parties.patient_id, "waitlist-offer"))
+
+    return render
+
+
+def waitlist_ended_renderer(settings: Settings) -> Renderer:
+    """The practice closed (C12): the patients who were waiting for an earlier slot are told their
+    request ended, and where to look for another practitioner. Rendered at once, in the closing's
+    transaction (``MailQueue.write_now``), while the practice's name can still be read."""
+    base = settings.public_url.rstrip("/")
+
+    async def render(session: AsyncSession, queue: MailQueue, data: dict[str, Any]) -> None:
+        repository = NotificationRepository(session)
+        parties = await repository.parties(
+            uuid.UUID(data["practitioner_id"]), uuid.UUID(data["patient_id"])
+        )
+        if parties is None:
+            return
+        written = write_mail(
+            "waitlist-ended",
+            language_of(parties.patient_language),
+            practitioner=parties.display_name,
+            link=f"{base}/",
+        )
+        queue.queue(written.to(parties.patient_email, parties.patient_id, "waitlist-ended"))
 
     return render

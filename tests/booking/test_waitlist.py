@@ -432,3 +432,35 @@ async def test_a_claim_sent_again_with_its_key_gets_its_first_answer(
     assert_problem(
         await alice.post(f"/api/v1/waitlist/{entry['id']}/claim", headers=other), 404, "not_found"
     )
+
+
+async def test_a_closing_practice_tells_its_waiting_patients(
+    people: People, settings: Settings
+) -> None:
+    """Charter C12: the practice leaves, its waiting list with it; each patient who was waiting
+    is told, by name of the practice and with nothing of why they waited, once."""
+    doctor, (reason,) = await ready_practitioner(
+        people, name="Dr Inès Carpentier", reasons=[(SECRET_REASON, 15)]
+    )
+    alice, bob = await patient(people), await patient(people)
+    later = soon(24 * 60) + timedelta(days=10)
+    for who in (alice, bob):
+        assert (await _join(who, doctor, reason, later)).status_code == 201
+    assert (await doctor.reauth()).status_code == 204
+    assert (await doctor.delete("/api/v1/me")).status_code == 204
+
+    for who in (alice, bob):
+        ended = [
+            m
+            for m in outbox(settings)
+            if m["To"] == who.email and "a pris fin" in str(m["Subject"])
+        ]
+        assert len(ended) == 1, [
+            str(m["Subject"]) for m in outbox(settings) if m["To"] == who.email
+        ]
+        body = ended[0].get_body(preferencelist=("plain",))
+        assert body is not None
+        text = body.get_content()
+        assert "Dr Inès Carpentier ne propose plus de rendez-vous" in text
+        assert SECRET_REASON not in text
+        assert await _mine(who) == []
