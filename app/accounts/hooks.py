@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from app.audit.service import AuditTrail
 from app.core.hooks import Hook
+from app.core.mail import MailQueue
 
 #: An account's credentials stop counting: its password was changed or reset, or it was suspended.
 #: Every grant made with them must end (docs/security.md "Sessions"); ``app.oauth.service`` ends the
@@ -24,6 +25,8 @@ class Invitee:
     account_id: uuid.UUID
     #: the registration's audit trail: the joining is recorded in the same transaction
     audit: AuditTrail
+    #: the registration's mail: the practitioner is told who joined, with the registration
+    mail: MailQueue | None = None
 
 
 #: ``app.team.service.redeem_at_registration`` checks the invitation (else 422

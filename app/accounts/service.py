@@ -160,7 +160,7 @@ class AuthService(AccountsBase):
         )
         if role is Role.SECRETARY:
             await invitation_redeemed.fire(
-                self.session, Invitee(invitation or "", email, account.id, self.audit)
+                self.session, Invitee(invitation or "", email, account.id, self.audit, self.mail)
             )
             await self.repository.update(account.id, email_verified_at=now)
             return

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.hooks import Invitee
 from app.accounts.mails import language_of
-from app.accounts.models import Role
+from app.accounts.models import Account, Role
 from app.accounts.principal import Principal
 from app.accounts.repository import AccountRepository
 from app.audit.models import AuditAction
@@ -29,6 +29,7 @@ from app.core import clock
 from app.core.crypto import new_token
 from app.core.mail import MailQueue
 from app.core.settings import Settings
+from app.practice.repository import PracticeRepository
 from app.practice.service import PracticeService
 from app.team import mails
 from app.team.errors import (
@@ -143,7 +144,15 @@ class TeamService:
         await self.repository.delete(member.id)
         ended = 0
         if member.account_id is not None:
-            ended = await AccountRepository(self.session).delete_sessions(member.account_id)
+            accounts = AccountRepository(self.session)
+            ended = await accounts.delete_sessions(member.account_id)
+            removed = await accounts.get(member.account_id)
+            practice = await PracticeRepository(self.session).get(principal.account_id)
+            if self.mail is not None and removed is not None and practice is not None:
+                gone = mails.member_removed(
+                    removed.email, language_of(removed.language), practice.display_name
+                )
+                self.mail.queue(replace(gone, recipient_id=str(removed.id), topic="team"))
         await self.audit.record(
             AuditAction.TEAM_REMOVED,
             actor=principal.actor,
@@ -169,6 +178,7 @@ class TeamService:
             raise AlreadyAccepted()
         if not await self.repository.accept(member.id, principal.account_id, clock.now()):
             raise AlreadyAccepted()  # accepted meanwhile
+        await tell_the_practitioner(self.session, self.mail, member.practice_id, account)
         await self.audit.record(
             AuditAction.TEAM_JOINED,
             actor=principal.actor,
@@ -198,6 +208,9 @@ async def redeem_at_registration(session: AsyncSession, invitee: Invitee) -> Non
     ):
         raise InvalidInvitation("This invitation is unknown, expired, used or for another address.")
     await repository.accept(member.id, invitee.account_id, now)
+    joined = await AccountRepository(session).get(invitee.account_id)
+    if joined is not None:
+        await tell_the_practitioner(session, invitee.mail, member.practice_id, joined)
     await invitee.audit.record(
         AuditAction.TEAM_JOINED,
         actor=Actor.account(invitee.account_id, Role.SECRETARY.value),
@@ -205,6 +218,20 @@ async def redeem_at_registration(session: AsyncSession, invitee: Invitee) -> Non
         object_type="team_member",
         object_id=member.id,
     )
+
+
+async def tell_the_practitioner(
+    session: AsyncSession, mail: MailQueue | None, practice_id: uuid.UUID, joined: Account
+) -> None:
+    """Who now works in the practice's agenda, mailed to its practitioner (``mails.member_joined``)
+    with the joining."""
+    practitioner = await AccountRepository(session).get(practice_id)
+    if mail is None or practitioner is None:
+        return
+    told = mails.member_joined(
+        practitioner.email, language_of(practitioner.language), joined.full_name, joined.email
+    )
+    mail.queue(replace(told, recipient_id=str(practitioner.id), topic="team"))
 
 
 async def works_for(session: AsyncSession, account_id: uuid.UUID, practice_id: uuid.UUID) -> bool:

@@ -178,3 +178,41 @@ async def test_removal_ends_access_at_once_sessions_included(people: People) -> 
         },
     )
     assert_problem(late, 422, "invalid_invitation")
+
+
+def _subjects(people: People, to: str) -> list[str]:
+    return [str(m["Subject"]) for m in outbox(people.settings) if m["To"] == to]
+
+
+async def test_the_practitioner_is_told_who_joined_and_a_removed_member_is_told(
+    people: People,
+) -> None:
+    """Whoever accepts an invitation reads the agenda from then on: the practitioner is told who
+    (a mistyped or stolen address would otherwise open it unseen), both when the secretary
+    registers with the invitation and when a signed-in one accepts; a removed member is told
+    their access ended. No patient data in either."""
+    first, _ = await ready_practitioner(people, name="Dr Agnès Morel")
+    second, _ = await ready_practitioner(people, name="Dr Bruno Lefort")
+    claire = await secretary_of(people, first, full_name="Claire Dupuis")
+    joined = [s for s in _subjects(people, first.email) if "a rejoint" in s]
+    assert joined == ["Claire Dupuis a rejoint votre agenda erdv"]
+    (told,) = [
+        m
+        for m in outbox(people.settings)
+        if m["To"] == first.email and str(m["Subject"]) == joined[0]
+    ]
+    body = told.get_body(preferencelist=("plain",))
+    assert body is not None
+    assert claire.email in body.get_content()
+    assert "retirez-la de votre équipe" in body.get_content()
+
+    await invite(second, claire.email)
+    token = invitation_token(people, claire.email)
+    assert (await claire.post(f"/api/v1/team/invitations/{token}/accept")).status_code == 200
+    assert "Claire Dupuis a rejoint votre agenda erdv" in _subjects(people, second.email)
+
+    (member,) = [m["id"] for m in (await first.get("/api/v1/me/practice/team")).json()]
+    assert (await first.delete(f"/api/v1/me/practice/team/{member}")).status_code == 204
+    assert "Vous ne travaillez plus dans l'agenda erdv de Dr Agnès Morel" in _subjects(
+        people, claire.email
+    )

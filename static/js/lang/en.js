@@ -390,7 +390,7 @@ export const EN = {
   "err.last_factor": "This is your last second factor: add another one before removing it.",
   "action.auth.passkey_added": "passkey added", "action.auth.passkey_renamed": "passkey renamed",
   "action.auth.passkey_removed": "passkey removed", "action.auth.passkey_clone_detected": "copied passkey refused",
-  "sent.kind_passkeys": "passkeys",
+  "sent.kind_passkeys": "passkeys", "sent.kind_team": "practice team",
   "sent.kind_waitlist-offer": "earlier slot offered", "sent.kind_waitlist-ended": "waiting-list request ended",
   // ---- the language itself: its date locale for Intl, the name the switch shows (the other
   // language, in its own words), its punctuation around a value

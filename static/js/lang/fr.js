@@ -395,7 +395,7 @@ export const FR = {
   "err.last_factor": "C'est votre dernier second facteur : ajoutez-en un autre avant de la retirer.",
   "action.auth.passkey_added": "clé d'accès ajoutée", "action.auth.passkey_renamed": "clé d'accès renommée",
   "action.auth.passkey_removed": "clé d'accès retirée", "action.auth.passkey_clone_detected": "clé d'accès copiée refusée",
-  "sent.kind_passkeys": "clés d'accès",
+  "sent.kind_passkeys": "clés d'accès", "sent.kind_team": "équipe du cabinet",
   "sent.kind_waitlist-offer": "créneau plus tôt proposé", "sent.kind_waitlist-ended": "demande de créneau plus tôt close",
   // ---- the language itself: its date locale for Intl, the name the switch shows (the other
   // language, in its own words), its punctuation around a value
