@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -137,17 +138,18 @@ class PasskeyService(AuthService):
         account = ctx.account
         key = self._mfa_key(account.id)
         await self._check_throttle(account, key)
-        try:
-            await self.ceremonies.authenticate(
-                Ceremony.SECOND_FACTOR, self._session_binding(ctx), credential, account.id
-            )
-        except ClonedAuthenticator as clone:
-            await self._clone_detected(clone, actor_of(account))
+
+        async def failed(_reason: str) -> None:
             await self._factor_failed(account, key, "passkey")
-            raise InvalidPasskey("The passkey could not be verified.") from None
-        except (InvalidPasskey, UnknownPasskey):
-            await self._factor_failed(account, key, "passkey")
-            raise
+
+        await self._answered(
+            Ceremony.SECOND_FACTOR,
+            self._session_binding(ctx),
+            credential,
+            account.id,
+            actor_of(account),
+            failed,
+        )
         await self.throttle.reset(key)
         issued = await self._rotate(
             ctx.session, state=SessionState.FULL.value, authenticated_at=clock.now()
@@ -173,19 +175,19 @@ class PasskeyService(AuthService):
         account = ctx.account
         key = self._mfa_key(account.id)
         await self._check_throttle(account, key)
-        try:
-            await self.ceremonies.authenticate(
-                Ceremony.REAUTH, self._session_binding(ctx), credential, account.id
-            )
-        except ClonedAuthenticator as clone:
-            await self._clone_detected(clone, actor_of(account))
+
+        async def failed(_reason: str) -> None:
             await self.throttle.failure(key, self.throttle.policies.mfa)
             await self._reauth_failed(account, "passkey")
-            raise InvalidPasskey("The passkey could not be verified.") from None
-        except (InvalidPasskey, UnknownPasskey):
-            await self.throttle.failure(key, self.throttle.policies.mfa)
-            await self._reauth_failed(account, "passkey")
-            raise
+
+        await self._answered(
+            Ceremony.REAUTH,
+            self._session_binding(ctx),
+            credential,
+            account.id,
+            actor_of(account),
+            failed,
+        )
         await self.throttle.reset(key)
         return await self._reauthenticated(principal, ctx, Factor.PASSKEY)
 
@@ -218,20 +220,15 @@ class PasskeyService(AuthService):
         if wait:
             await self._login_failed(None, "throttled", action=AuditAction.AUTH_THROTTLED)
             raise Throttled(wait)
+
+        async def failed(reason: str) -> None:
+            await self.throttle.failure(ip_key, self.throttle.policies.ip)
+            await self._login_failed(None, reason)
+
         binding = self.ceremonies.binding("browser", cookie or "")
-        try:
-            passkey = await self.ceremonies.authenticate(
-                Ceremony.SIGN_IN, binding, credential, None
-            )
-        except ClonedAuthenticator as clone:
-            await self._clone_detected(clone, Actor.anonymous())
-            await self.throttle.failure(ip_key, self.throttle.policies.ip)
-            await self._login_failed(None, "passkey_clone")
-            raise InvalidPasskey("The passkey could not be verified.") from None
-        except (InvalidPasskey, UnknownPasskey) as error:
-            await self.throttle.failure(ip_key, self.throttle.policies.ip)
-            await self._login_failed(None, error.code)
-            raise
+        passkey = await self._answered(
+            Ceremony.SIGN_IN, binding, credential, None, Actor.anonymous(), failed
+        )
         account = await self.repository.get(passkey.account_id)
         if account is None or account.status != AccountStatus.ACTIVE.value:
             await self._login_failed(None, "suspended")
@@ -306,6 +303,29 @@ class PasskeyService(AuthService):
             to=account.id,
             topic="passkeys",
         )
+
+    async def _answered(
+        self,
+        ceremony: Ceremony,
+        binding: str,
+        credential: dict[str, Any],
+        account_id: uuid.UUID | None,
+        actor: Actor,
+        failed: Callable[[str], Awaitable[None]],
+    ) -> Passkey:
+        """The passkey that answered ``ceremony``'s challenge, or ``failed(reason)`` then 400:
+        a suspected clone (``passkey_clone``) is audited and its holder told, and the caller
+        learns no more than for any bad answer (``invalid_passkey``); a bad or unknown answer
+        keeps its own code."""
+        try:
+            return await self.ceremonies.authenticate(ceremony, binding, credential, account_id)
+        except ClonedAuthenticator as clone:
+            await self._clone_detected(clone, actor)
+            await failed("passkey_clone")
+            raise InvalidPasskey("The passkey could not be verified.") from None
+        except (InvalidPasskey, UnknownPasskey) as error:
+            await failed(error.code)
+            raise
 
     async def _clone_detected(self, clone: ClonedAuthenticator, actor: Actor) -> None:
         """Audited, and the holder told (NIST SP 800-63B §6.1.2.1): the request then fails with
