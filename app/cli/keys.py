@@ -11,13 +11,12 @@ from __future__ import annotations
 import asyncio
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditAction
 from app.audit.service import Actor, AuditTrail, audit_key
-from app.cli.common import in_transaction, load_settings
+from app.cli.common import load_settings
 from app.core.crypto import ColumnCipher
-from app.core.db import create_engine, session_factory
+from app.core.db import create_engine, session_factory, transaction
 from app.core.sealing import Resealed, reseal
 from app.sealed import SEALED
 
@@ -31,26 +30,23 @@ def reseal_command() -> None:
         engine = create_engine(settings)
         try:
             factory = session_factory(engine)
-            return {sealed.name: await reseal(factory, cipher, sealed) for sealed in SEALED}
+            results = {sealed.name: await reseal(factory, cipher, sealed) for sealed in SEALED}
+            async with transaction(factory) as session:
+                await AuditTrail(session, audit_key(settings.secret_key_bytes)).record(
+                    AuditAction.KEYS_RESEALED,
+                    actor=Actor.system(),
+                    details={
+                        "resealed": sum(done.resealed for done in results.values()),
+                        "unreadable": sum(done.unreadable for done in results.values()),
+                        "via": "cli",
+                    },
+                )
+            return results
         finally:
             await engine.dispose()
 
     results = asyncio.run(run())
-    counts = {name: done.resealed for name, done in results.items()}
     unreadable = {name: done.unreadable for name, done in results.items() if done.unreadable}
-
-    async def record(session: AsyncSession) -> None:
-        await AuditTrail(session, audit_key(settings.secret_key_bytes)).record(
-            AuditAction.KEYS_RESEALED,
-            actor=Actor.system(),
-            details={
-                "resealed": sum(counts.values()),
-                "unreadable": sum(unreadable.values()),
-                "via": "cli",
-            },
-        )
-
-    asyncio.run(in_transaction(settings, record))
     for name, done in results.items():
         typer.echo(f"{name}: {done.resealed} resealed")
     if unreadable:

@@ -124,10 +124,9 @@ class ColumnCipher:
 
 @lru_cache(maxsize=8)
 def _cipher_of(current: bytes, previous: tuple[bytes, ...] = ()) -> ColumnCipher:
-    keys = {}
-    for secret in (*previous, current):
+    def with_id(secret: bytes) -> tuple[str, bytes]:
         key = derive_key(secret, "column-encryption")
-        keys[hashlib.sha256(key).hexdigest()[:8]] = key
-    return ColumnCipher(
-        keys, hashlib.sha256(derive_key(current, "column-encryption")).hexdigest()[:8]
-    )
+        return hashlib.sha256(key).hexdigest()[:8], key
+
+    current_id, current_key = with_id(current)
+    return ColumnCipher(dict(map(with_id, previous)) | {current_id: current_key}, current_id)

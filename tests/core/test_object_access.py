@@ -225,12 +225,9 @@ async def _as_left(world: World) -> None:
     assert mine.status_code == 200, mine.text
     assert mine.json()["status"] == "booked"
     assert mine.json()["start"] == (await alice.get("/api/v1/me/appointments")).json()[0]["start"]
-    assert [r["id"] for r in (await alice.get("/api/v1/me/relatives")).json()] == [
-        ids["relative_id"]
-    ]
-    assert [r["full_name"] for r in (await alice.get("/api/v1/me/relatives")).json()] == [
-        "Léo Alpha"
-    ]
+    relatives = (await alice.get("/api/v1/me/relatives")).json()
+    assert [r["id"] for r in relatives] == [ids["relative_id"]]
+    assert [r["full_name"] for r in relatives] == ["Léo Alpha"]
     reasons = (await dr_a.get("/api/v1/me/visit-reasons")).json()
     assert ids["visit_reason_id"] in [r["id"] for r in reasons if r.get("active", True)]
     assert ids["absence_id"] in [a["id"] for a in (await dr_a.get("/api/v1/me/absences")).json()]
