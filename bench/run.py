@@ -1142,34 +1142,26 @@ def outbox_settled(timeout: float = 60) -> None:
         time.sleep(0.01)
 
 
-def forgot_gap(server: Server, registered: Sequence[str], pairs: int) -> dict[str, float]:
-    """Registered minus unknown address, paired answer times (ms) of forgot-password, each pair
-    in random order, each request once the outbox has settled after the previous one; the median
-    and its 99 % distribution-free confidence interval (sign-test order statistics)."""
-
-    def timed(client: httpx.Client, email: str) -> float:
-        outbox_settled()
-        started = time.perf_counter()
-        answer = client.post("/api/v1/auth/password/forgot", json={"email": email})
-        took = (time.perf_counter() - started) * 1000
-        if answer.status_code != 202:
-            raise RuntimeError(f"forgot-password answered {answer.status_code}")
-        return took
-
+def paired_gap(
+    registered: Sequence[str], pairs: int, timed: Callable[[str], float]
+) -> dict[str, float]:
+    """Registered minus unknown address, paired answer times (ms) of ``timed`` (one request, its
+    answer checked), each pair in random order; the median and its 99 % distribution-free
+    confidence interval (sign-test order statistics). The unknown address has the registered
+    one's length: nobody's, and no shorter to hash."""
+    for _ in range(20):
+        timed(random.choice(registered))
+        timed("nobody" + random.choice(registered))
     differences: list[float] = []
-    with httpx.Client(base_url=server.url, timeout=30) as client:
-        for _ in range(20):
-            timed(client, random.choice(registered))
-            timed(client, "nobody" + random.choice(registered))
-        for _ in range(pairs):
-            known = random.choice(registered)
-            unknown = known.replace("patient", "patiemt", 1)  # same length, nobody's
-            if random.random() < 0.5:
-                first = timed(client, known)
-                differences.append(first - timed(client, unknown))
-            else:
-                other = timed(client, unknown)
-                differences.append(timed(client, known) - other)
+    for _ in range(pairs):
+        known = random.choice(registered)
+        unknown = known.replace("patient", "patiemt", 1)
+        if random.random() < 0.5:
+            first = timed(known)
+            differences.append(first - timed(unknown))
+        else:
+            other = timed(unknown)
+            differences.append(timed(known) - other)
     ordered = sorted(differences)
     k = max(0, int((pairs - 2.576 * pairs**0.5) / 2))
     return {
@@ -1180,9 +1172,42 @@ def forgot_gap(server: Server, registered: Sequence[str], pairs: int) -> dict[st
     }
 
 
+def forgot_gap(server: Server, registered: Sequence[str], pairs: int) -> dict[str, float]:
+    """B16: forgot-password, each request once the outbox has settled after the previous one."""
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+
+        def timed(email: str) -> float:
+            outbox_settled()
+            started = time.perf_counter()
+            answer = client.post("/api/v1/auth/password/forgot", json={"email": email})
+            took = (time.perf_counter() - started) * 1000
+            if answer.status_code != 202:
+                raise RuntimeError(f"forgot-password answered {answer.status_code}")
+            return took
+
+        return paired_gap(registered, pairs, timed)
+
+
+def login_gap(server: Server, registered: Sequence[str], pairs: int) -> dict[str, float]:
+    """B20: the password step with a wrong password, for a registered address and an unknown one
+    (the dummy hash). The server's allowances are off (``mail_server``): every answer is 401."""
+    body = {"password": "Wrong-Guess-Every-Time-5"}
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+
+        def timed(email: str) -> float:
+            started = time.perf_counter()
+            answer = client.post("/api/v1/auth/login", json=body | {"email": email})
+            took = (time.perf_counter() - started) * 1000
+            if answer.status_code != 401:
+                raise RuntimeError(f"a wrong password answered {answer.status_code}")
+            return took
+
+        return paired_gap(registered, pairs, timed)
+
+
 def measure_mail(run: Run, workload: Workload, slots: Slots) -> None:
     """B15: B1's booking load with forgot-password traffic beside it, the SMTP server prompt and
-    then slow, on a server of its own (the same database). B16 on that server afterwards."""
+    then slow, on a server of its own (the same database). B16 and B20 on that server afterwards."""
     profile, f = run.profile, run.figures
     relay = Relay()
     relay.controller.start()
@@ -1207,6 +1232,8 @@ def measure_mail(run: Run, workload: Workload, slots: Slots) -> None:
         relay.delay = 0.0
         say("B16 forgot-password answer times, registered and unknown addresses")
         f["forgot_gap_ms"] = forgot_gap(server, emails, 150 if profile.large == 0 else 400)
+        say("B20 login answer times, a wrong password and an unknown address")
+        f["login_gap_ms"] = login_gap(server, emails, 150 if profile.large == 0 else 400)
     finally:
         server.stop()
         relay.controller.stop()
@@ -1547,6 +1574,19 @@ def rows_of(run: Run) -> list[Row]:
                 "B16",
                 "forgot-password answer time, registered − unknown address: abs. median (ms)",
                 abs(f["forgot_gap_ms"]["median"]),
+                None,
+                None,
+                1.0,
+                0.3,
+                lower=True,
+            )
+        )
+    if "login_gap_ms" in f:
+        rows.append(
+            Row(
+                "B20",
+                "login answer time (wrong password), registered − unknown address: abs. median (ms)",
+                abs(f["login_gap_ms"]["median"]),
                 None,
                 None,
                 1.0,
