@@ -61,7 +61,9 @@ _BASE_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 _HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 _NO_STORE = (b"cache-control", b"no-store")
-_NO_STORE_PREFIXES = ("/api/", "/oauth/", "/.well-known/")
+#: every answer that may carry personal data or a token: the JSON API, OAuth, and the FHIR facade
+#: (a patient's appointments through a Bearer token), as the contract's conventions want
+_NO_STORE_PREFIXES = ("/api/", "/oauth/", "/.well-known/", "/fhir/")
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 
