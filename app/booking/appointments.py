@@ -350,9 +350,10 @@ class AppointmentService(BookingBase):
 
     async def calendar(self, principal: Principal, appointment_id: uuid.UUID) -> str:
         """An iCalendar file (RFC 5545): who, where and when, never why (C7)."""
-        from app.booking.ics import CalendarEntry, appointment_ics
+        from app.booking.ics import CalendarEntry, appointment_ics, summary_of
 
         row = await self._mine(principal, appointment_id)
+        language = await self.repository.language_of(principal.account_id)
         await self._record(
             AuditAction.APPOINTMENT_CALENDAR_EXPORTED,
             actor=principal.actor,
@@ -367,7 +368,7 @@ class AppointmentService(BookingBase):
             # the same SEQUENCE as the last invitation mailed, so a calendar keeps the latest
             sequence=row.sequence,
             cancelled=row.status == AppointmentStatus.CANCELLED.value,
-            summary=f"Rendez-vous : {row.display_name}",
+            summary=summary_of(row.display_name, language),
             address=row.address,
             city=row.city,
         )

@@ -27,7 +27,7 @@ from app.audit.models import AuditAction
 from app.audit.service import Actor
 from app.booking.base import BookingBase
 from app.booking.errors import PractitionerNotFound
-from app.booking.ics import CalendarEntry, calendar_ics
+from app.booking.ics import CalendarEntry, calendar_ics, summary_of
 from app.core import clock
 from app.core.crypto import new_token
 
@@ -64,9 +64,10 @@ class FeedService(BookingBase):
 
     async def calendar(self, token: str) -> str:
         """The feed a token opens, or 404 (unknown, replaced, revoked, or the practice closed)."""
-        practice_id = await self.repository.feed_practice(token_hash(token))
-        if practice_id is None:
+        feed = await self.repository.feed_practice(token_hash(token))
+        if feed is None:
             raise PractitionerNotFound()
+        practice_id = feed.practice_id
         if self.throttle is not None:
             await self.throttle.hit(
                 f"calendar-feed:practice:{practice_id}", self.throttle.policies.calendar_feed
@@ -82,7 +83,7 @@ class FeedService(BookingBase):
                 end=row.end_at,
                 sequence=row.sequence,
                 cancelled=row.status == "cancelled",
-                summary=f"Rendez-vous : {row.full_name}" if row.full_name else "Rendez-vous",
+                summary=summary_of(row.full_name, feed.language),
                 address="",
                 city="",
             )

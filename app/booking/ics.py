@@ -36,6 +36,14 @@ class CalendarEntry:
     city: str
 
 
+def summary_of(name: str | None, language: str) -> str:
+    """The event's title in its reader's language (docs/api.md "Notifications": every message,
+    calendar files included, in the account's language): whom the visit is with, never why (C7)."""
+    if language == "en":
+        return f"Appointment: {name}" if name else "Appointment"
+    return f"Rendez-vous : {name}" if name else "Rendez-vous"
+
+
 def _escape(text: str) -> str:
     """TEXT values (RFC 5545 3.3.11): backslash, semicolon, comma and newlines escaped."""
     return (

@@ -787,15 +787,25 @@ class BookingRepository:
             )
         )
 
-    async def feed_practice(self, token_hash: str) -> uuid.UUID | None:
-        """The practice a live feed token names, if it is listed or at least not closed."""
+    async def feed_practice(self, token_hash: str) -> Any | None:
+        """The practice a live feed token names (``practice_id``), if it is listed or at least
+        not closed, with its practitioner's ``language`` (the feed's titles are in it)."""
         query = (
-            sa.select(feed_table.c.practice_id)
-            .select_from(feed_table.join(p, p.c.id == feed_table.c.practice_id))
+            sa.select(feed_table.c.practice_id, account_table.c.language)
+            .select_from(
+                feed_table.join(p, p.c.id == feed_table.c.practice_id).join(
+                    account_table, account_table.c.id == p.c.id
+                )
+            )
             .where(feed_table.c.token_hash == token_hash, p.c.closed_at.is_(None))
         )
-        found: uuid.UUID | None = (await self.session.execute(query)).scalar_one_or_none()
-        return found
+        return (await self.session.execute(query)).one_or_none()
+
+    async def language_of(self, account_id: uuid.UUID) -> str:
+        """An account's language for what erdv writes to it (``fr`` if it is gone)."""
+        query = sa.select(account_table.c.language).where(account_table.c.id == account_id)
+        found: str | None = (await self.session.execute(query)).scalar_one_or_none()
+        return found or "fr"
 
     # the practice's desk (app.booking.desk)
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.mails import language_of
-from app.booking.ics import CalendarEntry, Method, appointment_ics
+from app.booking.ics import CalendarEntry, Method, appointment_ics, summary_of
 from app.booking.notices import Change
 from app.booking.views import zone_named
 from app.core import clock
@@ -90,7 +90,7 @@ async def _tell_contact(
         relative="",
         reason=data.get("cancel_reason") or "",
     )
-    summary = f"Rendez-vous : {practice.display_name}"
+    summary = summary_of(practice.display_name, "fr")
     ics = invitation(appointment_id, start, end, int(data["sequence"]), summary, practice, method)
     queue.queue(written.to(data["contact_email"], None, f"appointment-{change.value}", (ics,)))
 
@@ -136,7 +136,7 @@ def notice_renderer(settings: Settings) -> Renderer:
                 parties.patient_email,
                 parties.patient_id,
                 f"appointment-{change.value}",
-                calendar(f"Rendez-vous : {parties.display_name}"),
+                calendar(summary_of(parties.display_name, language)),
             )
         )
         if by == "practitioner" or not parties.new_booking_mail:
@@ -156,7 +156,7 @@ def notice_renderer(settings: Settings) -> Renderer:
                 parties.practitioner_email,
                 parties.practitioner_id,
                 f"practice-{change.value}",
-                calendar(f"Rendez-vous : {parties.patient_name}"),
+                calendar(summary_of(parties.patient_name, pro_language)),
             )
         )
 
