@@ -254,6 +254,13 @@ class PasskeyService(AuthService):
     async def list_passkeys(self, principal: Principal) -> list[Passkey]:
         return await self.ceremonies.passkeys_of(principal.account_id)
 
+    async def passkey(self, principal: Principal, passkey_id: uuid.UUID) -> Passkey:
+        """One of the caller's passkeys; anyone else's is 404, as if it did not exist."""
+        passkey = await self.ceremonies.get_of(principal.account_id, passkey_id)
+        if passkey is None:
+            raise NotFound("No such passkey.")
+        return passkey
+
     async def rename_passkey(
         self, principal: Principal, passkey_id: uuid.UUID, name: str
     ) -> Passkey:

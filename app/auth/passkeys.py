@@ -8,7 +8,7 @@
   re-authentication inside a full session, answered as ``/reauth``.
 - ``POST /api/v1/auth/passkey/options`` then ``POST /api/v1/auth/passkey``: a sign-in without
   password (public); the options set the ``erdv_passkey`` cookie the challenge is bound to.
-- ``GET /api/v1/me/passkeys``, ``PATCH`` and ``DELETE /api/v1/me/passkeys/{id}``.
+- ``GET /api/v1/me/passkeys``, ``GET``, ``PATCH`` and ``DELETE /api/v1/me/passkeys/{id}``.
 
 Thin, as every router: who may call is in the signature, the service does the rest.
 """
@@ -225,6 +225,18 @@ async def sign_in_with_passkey(
 )
 async def list_my_passkeys(principal: CurrentAccount, passkeys: Passkeys) -> list[PasskeyRead]:
     return [_read(p) for p in await passkeys.list_passkeys(principal)]
+
+
+@me_router.get(
+    "/passkeys/{passkey_id}",
+    summary="One of my passkeys",
+    response_model=PasskeyRead,
+    responses=_problems(*_FULL_ERRORS, (404, "not_found"), (422, "validation_error")),
+)
+async def read_my_passkey(
+    passkey_id: uuid.UUID, principal: CurrentAccount, passkeys: Passkeys
+) -> PasskeyRead:
+    return _read(await passkeys.passkey(principal, passkey_id))
 
 
 @me_router.patch(

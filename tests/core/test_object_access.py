@@ -74,6 +74,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("PUT", "/api/v1/me/sites/{site_id}"): Case(("dr_b",), _SITE),
     ("DELETE", "/api/v1/me/sites/{site_id}"): Case(("dr_b",)),
     ("DELETE", "/api/v1/me/sessions/{session_id}"): Case(("mallory",)),
+    ("GET", "/api/v1/me/passkeys/{passkey_id}"): Case(("mallory",)),
     ("PATCH", "/api/v1/me/passkeys/{passkey_id}"): Case(("mallory",), {"name": "Mine now"}),
     ("DELETE", "/api/v1/me/passkeys/{passkey_id}"): Case(("mallory",)),
     ("DELETE", "/api/v1/me/practice/team/{member_id}"): Case(("dr_b",)),

@@ -513,9 +513,14 @@ async def test_removal_needs_reauth_and_leaves_a_second_factor(
         await patient.delete(f"/api/v1/me/passkeys/{first['id']}"), 403, "reauth_required"
     )
     await reauth(patient, frozen)
+    # one passkey is read as the list shows it (API.md: GET /me/passkeys[/{id}])
+    read = await patient.get(f"/api/v1/me/passkeys/{first['id']}")
+    assert read.status_code == 200, read.text
+    assert read.json() == (await patient.get("/api/v1/me/passkeys")).json()[0]
     # someone else's passkey is not found
     other = await people.signed_in()
     await reauth(other, frozen)
+    assert_problem(await other.get(f"/api/v1/me/passkeys/{first['id']}"), 404, "not_found")
     assert_problem(await other.delete(f"/api/v1/me/passkeys/{first['id']}"), 404, "not_found")
     assert_problem(
         await other.patch(f"/api/v1/me/passkeys/{first['id']}", json={"name": "Mine"}),
