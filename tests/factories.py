@@ -60,6 +60,18 @@ def outbox(settings: Settings) -> list[EmailMessage]:
     return messages
 
 
+def mail_text(
+    message: EmailMessage, preferencelist: tuple[str, ...] = ("related", "html", "plain")
+) -> str:
+    """The text of the mail's body (``EmailMessage.get_body``, the same preference by default);
+    a mail without such a body fails the test."""
+    body = message.get_body(preferencelist=preferencelist)
+    assert body is not None, f"no {'/'.join(preferencelist)} body in the mail to {message['To']}"
+    text = body.get_content()
+    assert isinstance(text, str), type(text)
+    return text
+
+
 def mail_token(settings: Settings, to: str, page: str = "") -> str:
     """The token in the latest mail to ``to`` whose link opens ``page`` (``verify-email``,
     ``reset-password``; any page if empty): found by the link, whatever the mail's language."""

@@ -81,7 +81,7 @@ EN = _entries("en")
 
 
 def _error_codes() -> set[str]:
-    def subclasses(cls: type) -> list[type]:
+    def subclasses(cls: type[ErdvError]) -> list[type[ErdvError]]:
         return [s for c in cls.__subclasses__() for s in (c, *subclasses(c))]
 
     codes = {getattr(c, "code", "") for c in subclasses(ErdvError)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -88,7 +88,7 @@ def test_each_practice_becomes_one_site_that_its_hours_name(empty_database: str)
                 )  # fmt: skip
         await engine.dispose()
 
-    async def read() -> tuple[list[Any], list[Any]]:
+    async def read() -> tuple[Sequence[sa.Row[Any]], Sequence[sa.Row[Any]]]:
         engine = create_async_engine(empty_database)
         async with engine.connect() as connection:
             sites = (await connection.execute(sa.text(

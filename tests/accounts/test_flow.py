@@ -116,7 +116,7 @@ async def test_cookie_flags(people: People) -> None:
     assert "secure" not in lowered  # plain HTTP in development
 
     https = people.client()
-    https.base_url = "https://testserver"  # type: ignore[assignment]
+    https.base_url = "https://testserver"
     secure = await https.post(
         "/api/v1/auth/login", json={"email": person.email, "password": person.password}
     )

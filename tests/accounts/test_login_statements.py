@@ -7,6 +7,7 @@ need during a login flood: a budget here keeps a refactoring from silently addin
 from __future__ import annotations
 
 import unicodedata
+from typing import Any, TypedDict
 
 import argon2
 import pytest
@@ -28,6 +29,15 @@ LOGIN_MAX = {"sqlite": 6, "postgres": 6}
 #: a browser that still holds a session cookie: the app-wide partial-session guard loads it
 #: (``refuse_partial_sessions``), then the login deletes it
 REPLACING_PREVIOUS = 2
+
+
+class _Work(TypedDict):
+    """What one failed login did: its statements, the argon2 verifications, and its answer
+    (status, body without its request id, cookie names)."""
+
+    statements: list[str]
+    verified: list[argon2.Parameters]
+    answer: tuple[int, dict[str, Any], list[str]]
 
 
 async def test_login_statement_count(app: FastAPI, people: People, backend: Backend) -> None:
@@ -80,7 +90,7 @@ async def test_unknown_email_does_the_work_of_a_wrong_password(
     for body in (wrong, unknown):  # warm-up: both throttle keys and the dummy hash exist from here
         assert (await client.post("/api/v1/auth/login", json=body)).status_code == 401
 
-    seen = {}
+    seen: dict[str, _Work] = {}
     for name, body in (("wrong", wrong), ("unknown", unknown)):
         verified.clear()
         client.cookies.clear()

@@ -8,6 +8,7 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,11 +24,17 @@ from tests.helpers.cli import cli_peak_rss_kib
 KEY = audit_key(TEST_SECRET.encode())
 
 
-async def collect(factory: async_sessionmaker[AsyncSession], **kwargs: object) -> list[bytes]:
-    return [line async for line in export_ndjson(factory, **kwargs)]  # type: ignore[arg-type]
+async def collect(
+    factory: async_sessionmaker[AsyncSession],
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[bytes]:
+    return [line async for line in export_ndjson(factory, since=since, until=until)]
 
 
-def parse(lines: list[bytes]) -> tuple[list[dict[str, object]], dict[str, object]]:
+def parse(lines: list[bytes]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The NDJSON lines decoded: the AuditEvents, and the last line's manifest."""
     *events, manifest = (json.loads(line) for line in lines)
     return events, manifest["manifest"]
 
@@ -62,9 +69,9 @@ async def test_lines_are_fhir_audit_events_and_manifest_matches(
     assert first["type"] == {"system": "urn:erdv:audit-action", "code": "appointment.read"}
     assert {"what": {"identifier": {"value": "pat-1"}}, "role": {"text": "patient"}} in first[
         "entity"
-    ]  # type: ignore[operator]
+    ]
     second_agents = events[1]["agent"]
-    assert any(a["type"]["text"] == "oauth-client" for a in second_agents)  # type: ignore[attr-defined,index]
+    assert any(a["type"]["text"] == "oauth-client" for a in second_agents)
 
     assert manifest["count"] == 2
     assert manifest["first_seq"] == 1
@@ -84,7 +91,7 @@ async def test_time_window_filters_entries(sessions: async_sessionmaker[AsyncSes
     events, manifest = parse(
         await collect(sessions, since=start + timedelta(days=1), until=start + timedelta(days=3))
     )
-    assert [e["extension"][0]["valueInteger"] for e in events] == [2, 3]  # type: ignore[index]
+    assert [e["extension"][0]["valueInteger"] for e in events] == [2, 3]
     assert manifest["count"] == 2
     assert manifest["chain_head_seq"] == 4
 

@@ -267,7 +267,7 @@ async def test_visit_reason_is_encrypted_then_purged_and_never_leaks(
     assert all(SECRET_LABEL not in t and reason not in t for t in trail)
     for message in outbox(settings):
         assert SECRET_LABEL not in message.as_string()
-    assert purge_visit_reasons  # the job function is the one wired in app.jobs
+    assert job.run is purge_visit_reasons  # the job function is the one wired in app.jobs
 
 
 async def test_other_people_get_404_everywhere(people: People) -> None:

@@ -10,11 +10,13 @@ from datetime import date, timedelta
 
 from fastapi import FastAPI
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.relatedperson import RelatedPerson
 
 from app.core import clock
 from app.core.settings import Settings
-from tests.factories import People, outbox
+from tests.factories import People, mail_text, outbox
 from tests.helpers.booking import book, patient, ready_practitioner, soon
+from tests.helpers.fhir import reference, resources_of
 from tests.helpers.problems import assert_problem
 from tests.oauth.conftest import bearer, delegated_token
 
@@ -126,14 +128,14 @@ async def test_a_booking_for_a_relative_is_in_their_name_for_the_practice(
         for m in outbox(settings)
         if m["To"] == doctor.email and m["Subject"] == "Nouveau rendez-vous"
     ]
-    assert "Léo Martin" in new_visit.get_body(preferencelist=("plain",)).get_content()
+    assert "Léo Martin" in mail_text(new_visit, ("plain",))
     # and the patient's confirmation says whose visit it is
     (confirmed,) = [
         m
         for m in outbox(settings)
         if m["To"] == alice.email and m["Subject"] == "Rendez-vous confirmé"
     ]
-    assert "Pour : Léo Martin" in confirmed.get_body(preferencelist=("plain",)).get_content()
+    assert "Pour : Léo Martin" in mail_text(confirmed, ("plain",))
     # the account holder's own booking is still in their own name
     own = await book(alice, doctor.account_id, reason, soon(26 * 60))
     assert own.json()["relative"] is None
@@ -149,10 +151,8 @@ async def test_a_booking_for_a_relative_is_in_their_name_for_the_practice(
     bundle = Bundle.model_validate(
         (await alice.get("/api/v1/me/export", params={"format": "fhir"})).json()
     )
-    related = [
-        e.resource for e in bundle.entry or [] if e.resource.get_resource_type() == "RelatedPerson"
-    ]
-    assert [(r.id, r.birthDate, r.patient.reference) for r in related] == [
+    related = resources_of(bundle, RelatedPerson)
+    assert [(r.id, r.birthDate, reference(r.patient)) for r in related] == [
         (leo["id"], date(2019, 4, 2), f"urn:uuid:{alice.account_id}")
     ]
 
@@ -167,7 +167,7 @@ async def test_a_booking_for_a_relative_is_in_their_name_for_the_practice(
     fhir = await alice.get("/api/v1/me/export", params={"format": "fhir"})
     assert fhir.status_code == 200, fhir.text
     kept = Bundle.model_validate(fhir.json())
-    assert not [e for e in kept.entry or [] if e.resource.get_resource_type() == "RelatedPerson"]
+    assert not resources_of(kept, RelatedPerson)
     told = [
         m
         for m in outbox(settings)

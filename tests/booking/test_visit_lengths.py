@@ -30,7 +30,8 @@ def _instant(value: object) -> datetime:
 
 async def _c7(client: httpx.AsyncClient) -> str:
     clauses = (await client.get("/api/v1/charter/compliance")).json()["clauses"]
-    return next(c["status"] for c in clauses if c["id"] == "C7")
+    status: str = next(c["status"] for c in clauses if c["id"] == "C7")
+    return status
 
 
 async def test_past_visits_keep_no_length_that_names_their_reason(

@@ -19,7 +19,7 @@ from app.core import clock
 from app.core.jobs import run_job
 from app.core.settings import Settings
 from app.jobs import JOBS
-from tests.factories import People, Person, outbox
+from tests.factories import People, Person, mail_text, outbox
 from tests.helpers.booking import book, fast_patients, patient, ready_practitioner, slots, soon
 from tests.helpers.problems import assert_problem
 
@@ -54,7 +54,7 @@ async def _later_free(doctor: Person, at: datetime, nth: int) -> str:
 
 def _offers_to(settings: Settings, person: Person) -> list[str]:
     return [
-        m.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+        mail_text(m, ("plain",))
         for m in outbox(settings)
         if m["To"] == person.email and "créneau plus tôt" in str(m["Subject"])
     ]
@@ -335,8 +335,8 @@ async def test_fifty_claimers_and_bookers_race_for_one_slot_one_appointment(
             if held:  # the hold kept the slot for its patient
                 assert winner in claimed
             assert await _booked_at(sessions, at) == 1
-            for r in await _mine(alice):
-                assert (await alice.delete(f"/api/v1/me/waitlist/{r['id']}")).status_code == 204
+            for entry in await _mine(alice):
+                assert (await alice.delete(f"/api/v1/me/waitlist/{entry['id']}")).status_code == 204
     finally:
         for c in others:
             await c.aclose()

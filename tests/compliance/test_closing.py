@@ -12,6 +12,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.patient import Patient
 
 from app.accounts.repository import account_table, session_table
 from app.audit.service import audit_key, verify
@@ -23,6 +24,7 @@ from app.jobs import JOBS
 from app.practice.models import absence_table, practice_table
 from tests.factories import People, Person, outbox
 from tests.helpers.booking import book, patient, ready_practitioner, soon
+from tests.helpers.fhir import resources_of
 from tests.helpers.problems import assert_problem
 
 
@@ -156,16 +158,18 @@ async def test_closing_ends_the_listing_cancels_ahead_and_keeps_the_export_for_a
     export = await admin.get(export_url)
     assert export.status_code == 200, export.text
     bundle = Bundle.model_validate(export.json())
-    people_in_it = {
-        e.resource.id: e.resource
-        for e in bundle.entry or []
-        if e.resource.__resource_type__ == "Patient"
-    }
-    assert people_in_it[alice.account_id].name[0].text == alice.full_name
+    people_in_it = {p.id: p for p in resources_of(bundle, Patient)}
+    alice_patient = people_in_it[alice.account_id]
+    assert alice_patient.name, alice_patient
+    assert alice_patient.name[0].text == alice.full_name
     leo_patient = people_in_it[relative.json()["id"]]
+    assert leo_patient.name, leo_patient
     assert leo_patient.name[0].text == "Léo Martin"
     assert leo_patient.birthDate is None  # the practice is never given it
-    assert leo_patient.contact[0].name.text == alice.full_name
+    assert leo_patient.contact, leo_patient
+    contact_name = leo_patient.contact[0].name
+    assert contact_name is not None, leo_patient
+    assert contact_name.text == alice.full_name
     # an open practice's export is its practitioner's alone
     other, _ = await ready_practitioner(people)
     assert_problem(

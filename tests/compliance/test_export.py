@@ -9,10 +9,15 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+from fhir.resources.R4B.appointment import Appointment
+from fhir.resources.R4B.auditevent import AuditEvent
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.consent import Consent
+from fhir.resources.R4B.patient import Patient
 
 from tests.factories import People
 from tests.helpers.booking import book, grant, patient, ready_practitioner, soon
+from tests.helpers.fhir import bundle_resources, reference, resources_of
 from tests.helpers.problems import assert_problem
 
 REASON = "Renouvellement-ordonnance-qx7"
@@ -98,36 +103,34 @@ async def test_the_fhir_export_is_a_valid_r4_bundle_of_the_same_data(people: Peo
     assert response.headers["content-type"].startswith("application/fhir+json")
     bundle = Bundle.model_validate(response.json())
     assert bundle.type == "collection"
-    resources = [entry.resource for entry in bundle.entry or []]
+    resources = bundle_resources(bundle)
     kinds = Counter(r.get_resource_type() for r in resources)
     assert kinds["Patient"] == 1
     assert kinds["Appointment"] == len(plain["appointments"]) == 1
     assert kinds["Consent"] == len(plain["consents"]) > 0
     # the access log as it was when this second export began: the first export is in it
     assert kinds["AuditEvent"] == len(plain["access_log"]) + 1
-    (person,) = [r for r in resources if r.get_resource_type() == "Patient"]
+    (person,) = resources_of(bundle, Patient)
     assert person.id == alice.account_id
     assert {t.value for t in person.telecom or []} >= {alice.email}
-    (appointment,) = [r for r in resources if r.get_resource_type() == "Appointment"]
+    (appointment,) = resources_of(bundle, Appointment)
     assert (appointment.id, appointment.status) == (booked, "booked")
-    actors = {p.actor.reference for p in appointment.participant}
+    actors = {reference(p.actor) for p in appointment.participant}
     # the patient by the bundle's own entry (urn:uuid), the practitioner outside it
     assert actors == {f"urn:uuid:{alice.account_id}", f"Practitioner/{doctor.account_id}"}
     assert [c.text for c in appointment.reasonCode or []] == [REASON]
-    consents = [r for r in resources if r.get_resource_type() == "Consent"]
-    assert all(c.patient.reference == f"urn:uuid:{alice.account_id}" for c in consents)
+    consents = resources_of(bundle, Consent)
+    assert all(reference(c.patient) == f"urn:uuid:{alice.account_id}" for c in consents)
     by_receipt = {c["receipt_sha256"]: c for c in plain["consents"]}
-    status_of = {
-        (
-            by_receipt[c.identifier[0].value]["purpose_id"],
-            by_receipt[c.identifier[0].value]["decision"],
-        ): c.status
-        for c in consents
-    }
+    status_of: dict[tuple[str, str], str | None] = {}
+    for c in consents:
+        assert c.identifier, c
+        receipt = by_receipt[c.identifier[0].value]
+        status_of[(receipt["purpose_id"], receipt["decision"])] = c.status
     assert status_of[("reminders-email", "grant")] == "inactive"
     assert status_of[("reminders-email", "withdraw")] == "inactive"
     assert status_of[("privacy-notice", "grant")] == "active"
-    events = [r for r in resources if r.get_resource_type() == "AuditEvent"]
+    events = resources_of(bundle, AuditEvent)
     assert any(
         e.subtype and e.subtype[0].code == "appointment.read" and e.outcome == "0" for e in events
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import weakref
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -138,7 +139,7 @@ async def test_malformed_json_is_a_422_problem(client: httpx.AsyncClient) -> Non
     )
     body = assert_problem(response, 422, "validation_error")
     assert body["errors"], body
-    assert all(set(e) == {"field", "message", "type"} for e in body["errors"])  # type: ignore[union-attr]
+    assert all(set(e) == {"field", "message", "type"} for e in body["errors"])
 
 
 @pytest.mark.usefixtures("probe_routes")
@@ -147,7 +148,7 @@ async def test_unknown_and_wrong_fields_are_listed(client: httpx.AsyncClient) ->
         "/api/v1/_test/echo", json={"name": "x", "count": "many", "admin": True}
     )
     body = assert_problem(response, 422, "validation_error")
-    fields = {e["field"]: e["message"] for e in body["errors"]}  # type: ignore[union-attr]
+    fields = {e["field"]: e["message"] for e in body["errors"]}
     assert fields["admin"] == "Unknown field"
     assert "count" in fields
 
@@ -190,7 +191,7 @@ async def test_large_bodies_are_refused_with_413(client: httpx.AsyncClient) -> N
     )
     assert_problem(declared, 413, "payload_too_large")
 
-    async def chunks():  # no Content-Length: counted as it arrives
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it arrives
         for _ in range(40):
             yield b"x" * 65536
 
@@ -253,12 +254,19 @@ async def test_no_request_reaches_an_opentelemetry_provider(
     points at. erdv's own logs are the reviewed channel (app.core.logging); native telemetry is
     off, whatever the environment configures."""
     from opentelemetry import trace
+    from opentelemetry.util.types import Attributes
 
     asked: list[str] = []
 
     class Provider(trace.TracerProvider):  # a configured one, as an SDK's would be
-        def get_tracer(self, name: str, *args: object, **kwargs: object) -> trace.Tracer:
-            asked.append(name)
+        def get_tracer(
+            self,
+            instrumenting_module_name: str,
+            instrumenting_library_version: str | None = None,
+            schema_url: str | None = None,
+            attributes: Attributes = None,
+        ) -> trace.Tracer:
+            asked.append(instrumenting_module_name)
             return trace.NoOpTracer()
 
     monkeypatch.setattr(trace, "get_tracer_provider", Provider)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.core.db import (
@@ -38,10 +39,10 @@ probe = sa.Table(
 
 
 @pytest.fixture
-async def probe_table(engine: AsyncEngine) -> AsyncEngine:
+async def probe_table(engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
     async with engine.begin() as connection:
         await connection.run_sync(probe.create, checkfirst=True)
-    yield engine  # type: ignore[misc]
+    yield engine
     async with engine.begin() as connection:
         await connection.run_sync(probe.drop, checkfirst=True)
 
@@ -52,7 +53,7 @@ async def test_sqlite_is_durable_and_checks_foreign_keys(engine: AsyncEngine) ->
         assert (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar() == "wal"
         assert (await connection.exec_driver_sql("PRAGMA synchronous")).scalar() == 2  # FULL
         assert (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
-        assert (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar() >= 5000
+        assert (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar_one() >= 5000
 
 
 @pytest.mark.only_backend("postgres")
@@ -162,9 +163,12 @@ async def test_a_connection_in_use_is_not_pinged_before_each_checkout(
     """asyncpg's ping is three round trips: not on every request, only after idleness."""
     pings: list[object] = []
     original = engine.sync_engine.dialect.do_ping
-    monkeypatch.setattr(
-        engine.sync_engine.dialect, "do_ping", lambda c: pings.append(c) or original(c)
-    )
+
+    def counted_ping(dbapi_connection: DBAPIConnection) -> bool:
+        pings.append(dbapi_connection)
+        return original(dbapi_connection)
+
+    monkeypatch.setattr(engine.sync_engine.dialect, "do_ping", counted_ping)
     for _ in range(3):
         async with engine.connect() as connection:
             await connection.execute(sa.text("SELECT 1"))

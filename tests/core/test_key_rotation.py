@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.core.crypto import ColumnCipher, DecryptionError
 from app.core.db import metadata, transaction
-from app.core.mail import Mail
+from app.core.messages import Mail
 from app.core.sealing import reseal
 from app.core.settings import Settings, SettingsError
 from app.main import create_app

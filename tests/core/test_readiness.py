@@ -12,7 +12,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]  # no stubs; bench/ ignores it alike
 import httpx
 import pytest
 from sqlalchemy.engine import make_url

@@ -135,7 +135,7 @@ async def test_the_checks_outlive_a_failing_one(monkeypatch: pytest.MonkeyPatch)
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(monitor, "check", failing)
-    monkeypatch.setattr(replica.asyncio, "sleep", _no_wait)
+    monkeypatch.setattr("app.core.replica.asyncio.sleep", _no_wait)
     with pytest.raises(asyncio.CancelledError):
         await monitor.run()
     assert len(calls) == 3

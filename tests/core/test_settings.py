@@ -46,7 +46,13 @@ def test_production_refuses_low_entropy_secrets(tmp_path: Path, weak: str, which
     """Issue 20: 43 times ``a`` or a repeated word passed the length check."""
     keys = {"secret_key": STRONG, "encryption_key": OTHER} | {which: weak}
     with pytest.raises(SettingsError, match=f"ERDV_{which.upper()}"):
-        Settings(env="production", data_dir=tmp_path, public_url="https://erdv.example", **keys)
+        Settings(
+            env="production",
+            data_dir=tmp_path,
+            public_url="https://erdv.example",
+            secret_key=keys["secret_key"],
+            encryption_key=keys["encryption_key"],
+        )
 
 
 def test_production_refuses_the_same_value_for_both_keys(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import fcntl
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
 from app.core import sqlite
 from app.core.db import create_engine, lock_until_commit
@@ -26,6 +26,13 @@ pytestmark = pytest.mark.only_backend("sqlite")
 
 def _database(engine: AsyncEngine) -> str:
     return str(engine.url.database)
+
+
+async def driver_of(connection: AsyncConnection) -> sqlite.Connection:
+    """The app's own SQLite connection under SQLAlchemy's."""
+    raw = (await connection.get_raw_connection()).driver_connection
+    assert isinstance(raw, sqlite.Connection), raw
+    return raw
 
 
 async def begin_writing(connection: sqlite.Connection) -> None:
@@ -96,7 +103,7 @@ async def test_writers_of_one_process_take_turns_without_meeting_the_lock(
     async def increment() -> None:
         async with strict.begin() as connection:
             # a read the write depends on runs under the lock (FOR UPDATE in the app's SQL)
-            (await connection.get_raw_connection()).driver_connection.lock_next()
+            (await driver_of(connection)).lock_next()
             n = (await connection.execute(sa.text("SELECT n FROM counter"))).scalar_one()
             await asyncio.sleep(0.001)  # the other tasks run meanwhile, and must wait their turn
             await connection.execute(sa.text("UPDATE counter SET n = :n"), {"n": n + 1})
@@ -302,7 +309,7 @@ async def test_a_read_never_leaves_the_loop_and_a_write_commits_in_the_thread(
     reads: list[tuple[str, str]] = []
     readonly = engine.execution_options(erdv_readonly=True)
     async with readonly.connect() as connection:
-        raw = (await connection.get_raw_connection()).driver_connection
+        raw = await driver_of(connection)
         raw._raw.set_trace_callback(
             lambda sql: reads.append((sql.split()[0].upper(), threading.current_thread().name))
         )
@@ -330,7 +337,7 @@ async def test_reads_before_the_first_write_hold_no_lock(engine: AsyncEngine) ->
     async with engine.connect() as reader, engine.connect() as other:
         await reader.begin()
         before = (await reader.execute(sa.text("SELECT count(*) FROM audit_checkpoint"))).scalar()
-        raw = (await reader.get_raw_connection()).driver_connection
+        raw = await driver_of(reader)
         assert raw.write_begins == "BEGIN IMMEDIATE"
         assert not raw.in_transaction
 
@@ -351,7 +358,7 @@ async def test_a_locking_read_begins_the_write_transaction(engine: AsyncEngine) 
     has not) begins the held-back transaction before it reads, ``lock_until_commit`` before the
     next statement, and other writers wait until it ends."""
     checkpoint = sa.table("audit_checkpoint", sa.column("cut_seq"))
-    locking_reads = {
+    locking_reads: dict[str, Callable[[AsyncSession], Awaitable[object]]] = {
         "for update": lambda s: s.execute(sa.select(checkpoint.c.cut_seq).with_for_update()),
         "lock_until_commit": lambda s: lock_until_commit(s, "erdv:test"),
     }
@@ -359,7 +366,7 @@ async def test_a_locking_read_begins_the_write_transaction(engine: AsyncEngine) 
         async with AsyncSession(engine) as holder, engine.connect() as other:
             await locking_read(holder)
             await holder.execute(sa.select(checkpoint.c.cut_seq))  # the read under the lock
-            raw = (await (await holder.connection()).get_raw_connection()).driver_connection
+            raw = await driver_of(await holder.connection())
             assert raw.in_transaction, name
 
             async def write_elsewhere() -> None:

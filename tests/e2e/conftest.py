@@ -152,9 +152,8 @@ def served(host: str, prefix: str, **extra_env: str) -> Iterator[Server]:
             except httpx.HTTPError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"erdv serve did not start: {process.stderr.read() if process.stderr else ''}"
-                )
+                said = process.stderr.read().decode(errors="replace") if process.stderr else ""
+                raise RuntimeError(f"erdv serve did not start: {said}")
             time.sleep(0.2)
         yield srv
     finally:

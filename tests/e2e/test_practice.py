@@ -15,6 +15,7 @@ import httpx
 import icalendar
 import pytest
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.patient import Patient
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import (
@@ -29,7 +30,8 @@ from tests.e2e.conftest import (
     sign_in,
     wait_for_mail,
 )
-from tests.factories import outbox
+from tests.factories import mail_text, outbox
+from tests.helpers.fhir import resources_of
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -287,11 +289,7 @@ def test_titles_no_reason_asked_then_the_practitioner_leaves_with_the_export(
     with page.expect_download() as download:
         dialog.get_by_role("button", name="Confirmer").click()
     bundle = Bundle.model_validate_json(Path(download.value.path()).read_text())
-    names = [
-        e.resource.name[0].text
-        for e in bundle.entry or []
-        if e.resource.get_resource_type() == "Patient"
-    ]
+    names = [p.name[0].text if p.name else None for p in resources_of(bundle, Patient)]
     assert names == ["Inès Roussel"]
     leave.get_by_role("button", name="Fermer mon compte").click()
     expect(page.locator("#notice")).to_contain_text("Cochez d'abord la case")
@@ -301,9 +299,7 @@ def test_titles_no_reason_asked_then_the_practitioner_leaves_with_the_export(
     expect(page.locator("#notice")).to_contain_text("Votre compte est fermé")
     expect(page).to_have_url(re.compile(r"/$"))
     last = wait_for_mail(server, doctor.email, "Votre compte professionnel erdv est fermé")
-    assert (
-        "l'exploitant garde votre agenda" in last.get_body(preferencelist=("plain",)).get_content()
-    )
+    assert "l'exploitant garde votre agenda" in mail_text(last, ("plain",))
     wait_for_mail(server, patient.email, "Rendez-vous annulé")
 
     other.goto(f"/practitioners/{practitioner_id}")

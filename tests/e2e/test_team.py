@@ -25,6 +25,7 @@ from tests.e2e.conftest import (
     sign_out,
     wait_for_mail,
 )
+from tests.factories import mail_text
 
 PASSWORD = "Quiet-Heron-Meadow-47"
 PARIS = ZoneInfo("Europe/Paris")
@@ -83,9 +84,7 @@ def test_a_secretary_joins_books_by_phone_moves_and_records_the_visit(
     expect(members).to_contain_text("invitation envoyée")
     screenshot(page, "team-invited")
     mail = wait_for_mail(server, email, "Dr Nora Haddad vous invite sur son agenda erdv")
-    link = re.search(
-        r"/invitations/[A-Za-z0-9_\-]+", mail.get_body(preferencelist=("plain",)).get_content()
-    )
+    link = re.search(r"/invitations/[A-Za-z0-9_\-]+", mail_text(mail, ("plain",)))
     assert link is not None
 
     # the secretary opens the link, creates the account, enrols TOTP
@@ -155,7 +154,7 @@ def test_a_secretary_joins_books_by_phone_moves_and_records_the_visit(
     details.get_by_role("button", name="Annuler le rendez-vous").click()
     expect(desk.locator("#notice")).to_contain_text("Inès Robert")
     cancelled = wait_for_mail(server, patient.email, "Rendez-vous annulé")
-    body = cancelled.get_body(preferencelist=("plain",)).get_content()
+    body = mail_text(cancelled, ("plain",))
     assert "Le cabinet précise : une urgence." in body
 
     # the next day: Marc came

@@ -20,6 +20,7 @@ from tests.e2e.conftest import (
     sign_in,
     wait_for_mail,
 )
+from tests.factories import mail_text
 
 OFFER_SUBJECT = "Un créneau plus tôt vous est réservé"
 
@@ -55,7 +56,7 @@ def test_a_waiting_patient_is_offered_the_cancelled_slot_and_books_it(
             api.sign_in(bob)
             cancelled = api.call("POST", f"/api/v1/appointments/{held}/cancel")
         mail = wait_for_mail(server, alice.email, OFFER_SUBJECT)
-        body = mail.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+        body = mail_text(mail, ("plain",))
         assert "Dr Hugo Marchand" in body
         assert "1 quai du Port" in body
         found = re.search(r"/waitlist/[0-9a-f-]{36}", body)

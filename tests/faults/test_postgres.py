@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]  # no stubs; bench/ ignores it alike
 import httpx
 
 from app.core.settings import Settings

@@ -38,7 +38,9 @@ def _booking(slot_id: str, patient_id: str | None = None, **extra: Any) -> dict[
     return body | extra
 
 
-async def _first_slots(client: httpx.AsyncClient, doctor: Person, count: int) -> list[dict]:
+async def _first_slots(
+    client: httpx.AsyncClient, doctor: Person, count: int
+) -> list[dict[str, Any]]:
     bundle = resource(
         await client.get(f"{FHIR}/Slot", params=_slot_search(doctor, _count=count)), "Bundle"
     )

@@ -21,8 +21,8 @@ _MINUTE = 29_400_000  # an instant in 2025, in minutes since 1970
 
 def _page() -> dict[str, Any]:
     first, second = REASONS
-    rows = [(_MINUTE + 15 * i, _MINUTE + 15 * i + 15, 60, 60, first, None) for i in range(8)]
-    rows += [(_MINUTE + 30 * i, _MINUTE + 30 * i + 30, 60, 60, second, None) for i in range(4)]
+    rows = [(_MINUTE + 15 * i, _MINUTE + 15 * i + 15, 60, 60, first, "") for i in range(8)]
+    rows += [(_MINUTE + 30 * i, _MINUTE + 30 * i + 30, 60, 60, second, "") for i in range(4)]
     slots = resources.slots(uuid.uuid4(), FreeSlots(rows), REASONS)
     return resources.bundle(BASE, slots, self_url=f"{BASE}/Slot?schedule=x", total=len(slots))
 

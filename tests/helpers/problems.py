@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 
 
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, object]:
+def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     """The response is a complete problem document with this status and stable ``code``."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
     body = response.json()
+    assert isinstance(body, dict), body
     assert body["status"] == status
     assert body["code"] == code
     assert body["type"].endswith(code)

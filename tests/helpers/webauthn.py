@@ -34,8 +34,17 @@ def from_b64url(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-class SoftPasskey(SoftWebauthnDevice):
+class SoftPasskey(SoftWebauthnDevice):  # type: ignore[misc]  # soft-webauthn ships no types
     """One credential on a software authenticator, discoverable, verifying its user."""
+
+    # the untyped base class's state: ``sign_count`` and ``aaguid`` from its ``__init__``, the rest
+    # from ``cred_init``, which every answer below follows (``create_json``, or a test calling it)
+    sign_count: int
+    aaguid: bytes
+    rp_id: str
+    user_handle: bytes
+    credential_id: bytes
+    private_key: ec.EllipticCurvePrivateKey
 
     def __init__(self, origin: str = "http://testserver", *, user_verified: bool = True) -> None:
         super().__init__()

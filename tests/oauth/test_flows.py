@@ -10,6 +10,7 @@ from authlib.integrations.httpx_client import AsyncOAuth2Client
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from app.audit.models import AuditEntry
 from app.core import clock
@@ -188,7 +189,7 @@ async def test_everything_is_audited_under_the_client(
         rows = (
             (
                 await session.execute(
-                    select(AuditEntry).where(AuditEntry.action == "oauth.token_issued")
+                    select(AuditEntry).where(col(AuditEntry.action) == "oauth.token_issued")
                 )
             )
             .scalars()
@@ -267,7 +268,9 @@ async def test_an_mfa_reset_ends_the_other_sessions_and_revokes_tokens(
     assert (await patient.get("/api/v1/auth/session")).status_code == 200
     async with sessions() as session:
         reset = (
-            await session.execute(select(AuditEntry).where(AuditEntry.action == "auth.mfa_reset"))
+            await session.execute(
+                select(AuditEntry).where(col(AuditEntry.action) == "auth.mfa_reset")
+            )
         ).scalar_one()
     assert json.loads(reset.details) == {"sessions_ended": 1, "oauth_tokens_revoked": 1}
 

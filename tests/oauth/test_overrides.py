@@ -12,6 +12,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from app.audit.models import AuditEntry
 from app.oauth.models import OAuthClient, OAuthToken
@@ -114,7 +115,7 @@ async def test_code_replay_is_refused_and_revokes_its_tokens(
         check = await platform.post("/oauth/introspect", data={"token": value}, auth=auth)
         assert check.json() == {"active": False}
     async with sessions() as session:
-        actions = (await session.execute(select(AuditEntry.action))).scalars().all()
+        actions = (await session.execute(select(col(AuditEntry.action)))).scalars().all()
     assert "oauth.code_replay_detected" in actions
 
 
@@ -188,7 +189,9 @@ async def test_refresh_reuse_revokes_the_family(
         rows = (
             (
                 await session.execute(
-                    select(AuditEntry).where(AuditEntry.action == "oauth.refresh_reuse_detected")
+                    select(AuditEntry).where(
+                        col(AuditEntry.action) == "oauth.refresh_reuse_detected"
+                    )
                 )
             )
             .scalars()

@@ -912,7 +912,7 @@ def _body(case: Case) -> list[dict[str, str | None]]:
         busy=[*case.absences, *case.bookings],
         visit_reason_id=case.reason,
     )
-    body: list[dict[str, str]] = json.loads(slots_text(laid))
+    body: list[dict[str, str | None]] = json.loads(slots_text(laid))
     return body
 
 

@@ -10,14 +10,17 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from fastapi import FastAPI
+from fhir.resources.R4B.appointment import Appointment
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.patient import Patient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.booking.models import appointment_table
 from app.core import clock
 from app.core.settings import Settings
-from tests.factories import People, outbox
+from tests.factories import People, mail_text, outbox
 from tests.helpers.booking import book, fast_patients, patient, ready_practitioner, slots
+from tests.helpers.fhir import bundle_resources, reference, resources_of
 from tests.helpers.problems import assert_problem
 from tests.helpers.team import secretary_of
 
@@ -138,7 +141,7 @@ async def test_the_practice_books_by_phone_and_for_its_own_patients(
         for m in outbox(settings)
         if m["To"] == "marc@example.test" and m["Subject"] == "Rendez-vous annulé"
     ]
-    text = notice.get_body(preferencelist=("plain",)).get_content()
+    text = mail_text(notice, ("plain",))
     assert "annulé par le cabinet" in text
     assert "Le cabinet précise : une urgence." in text
     # a patient cancels without giving the practice a reason
@@ -165,17 +168,13 @@ async def test_the_practice_books_by_phone_and_for_its_own_patients(
     assert hours["weekly"]
     assert (await doctor.reauth()).status_code == 204
     bundle = Bundle.model_validate((await doctor.get("/api/v1/me/practice/export")).json())
-    marc = [
-        e.resource
-        for e in bundle.entry or []
-        if e.resource.get_resource_type() == "Patient"
-        and e.resource.name
-        and e.resource.name[0].text == "Marc Petit"
-    ]
+    marc = [p for p in resources_of(bundle, Patient) if p.name and p.name[0].text == "Marc Petit"]
     assert len(marc) == 1
+    assert marc[0].telecom, marc[0]
     assert {t.value for t in marc[0].telecom} == {"+33612345678", "marc@example.test"}
-    visit = next(e.resource for e in bundle.entry or [] if e.resource.id == booked.json()["id"])
-    assert [p.actor.reference for p in visit.participant][1] == f"Patient/{marc[0].id}"
+    visit = next(r for r in bundle_resources(bundle) if r.id == booked.json()["id"])
+    assert isinstance(visit, Appointment), visit
+    assert [reference(p.actor) for p in visit.participant][1] == f"Patient/{marc[0].id}"
     assert visit.status == "cancelled"
     # another practice's secretary, or its practitioner, reaches none of it
     other, _ = await ready_practitioner(people)
@@ -277,20 +276,12 @@ async def test_outcomes_after_the_start_and_the_practices_own_no_show_count(
     # in FHIR words in the reversibility export
     assert (await doctor.reauth()).status_code == 204
     bundle = Bundle.model_validate((await doctor.get("/api/v1/me/practice/export")).json())
-    fhir = {
-        e.resource.id: e.resource.status
-        for e in bundle.entry or []
-        if e.resource.get_resource_type() == "Appointment"
-    }
+    fhir = {a.id: a.status for a in resources_of(bundle, Appointment)}
     assert (fhir[first], fhir[second], fhir[third]) == ("fulfilled", "noshow", "cancelled")
     # and in the patient's own export alike
     assert (await alice.reauth()).status_code == 204
     own = Bundle.model_validate((await alice.get("/api/v1/me/export?format=fhir")).json())
-    mine = {
-        e.resource.id: e.resource.status
-        for e in own.entry or []
-        if e.resource.get_resource_type() == "Appointment"
-    }
+    mine = {a.id: a.status for a in resources_of(own, Appointment)}
     assert (mine[first], mine[second], mine[third]) == ("fulfilled", "noshow", "cancelled")
 
 

@@ -3,6 +3,8 @@ development only; production refuses to start with it)."""
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import pytest
 from pydantic import SecretStr
 
@@ -45,8 +47,14 @@ def test_the_default_allows_loopback_in_development_only() -> None:
     assert Settings(env="test", webhook_allow_loopback=True).webhooks_reach_loopback is True
 
 
+class _ProductionKeys(TypedDict):
+    secret_key: SecretStr
+    encryption_key: SecretStr
+    public_url: str
+
+
 def test_production_refuses_loopback_webhooks() -> None:
-    keys = {
+    keys: _ProductionKeys = {
         "secret_key": SecretStr("Zr8tq3XvK9bW2mNc7pLs4HdYf6GjA1eQ0uRiTo5wVxE"),
         "encryption_key": SecretStr("Mh4Wq9Lk2Pz7Xc5Vb8Nn3Rt6Yd1Fg0Js4Ka7Ue2Io9O"),
         "public_url": "https://erdv.example",
