@@ -41,7 +41,7 @@ class AgendaService(BookingBase):
         try:
             Window(start, end)
         except ScheduleError as error:
-            raise InvalidQuery(str(error)) from error
+            raise InvalidQuery.of_window(error) from error
         rows = await self.repository.agenda(practice_id, start, end, limit=1000)
         views = []
         seen: set[uuid.UUID] = set()

@@ -50,7 +50,7 @@ def free_in(
             for schedule in schedules_of(row, durations)
         ]
     except ScheduleError as error:
-        raise InvalidQuery(str(error)) from error
+        raise InvalidQuery.of_window(error) from error
     if len(laid) == 1:
         return laid[0]
     # sites in several zones: one busy time for all (the practitioner is in one place at once)

@@ -115,7 +115,7 @@ class DeskService(AppointmentService):
         try:
             window = Window(start, end)
         except ScheduleError as error:
-            raise InvalidQuery(str(error)) from error
+            raise InvalidQuery.of_window(error) from error
         practices = PracticeRepository(self.session)
         practice = await practices.get(practice_id)
         if practice is None:  # pragma: no cover - let_in saw it

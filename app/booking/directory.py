@@ -228,7 +228,7 @@ class DirectoryService(BookingBase):
         try:
             window = Window(start, end)
         except ScheduleError as error:
-            raise InvalidQuery(str(error)) from error
+            raise InvalidQuery.of_window(error) from error
         inputs = await self.repository.slot_inputs(practitioner_id, start, end + LONGEST_VISIT)
         if inputs is None:
             raise PractitionerNotFound()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from app.core.errors import Conflict, NotFound, Unprocessable
+from app.schedule.model import InvalidWindow
+from app.schedule.timegrid import ScheduleError
 
 
 class AppointmentNotFound(NotFound):
@@ -41,6 +43,13 @@ class IdempotencyKeyReused(Unprocessable):
 
 class InvalidQuery(Unprocessable):
     """A query parameter names nothing valid (window, profession, cursor, visit reason)."""
+
+    @classmethod
+    def of_window(cls, error: ScheduleError) -> InvalidQuery:
+        """A window the engine refused, with the parameter to change in ``errors`` (API.md
+        "Conventions": a 422 validation error carries ``errors: [{field, message}]``)."""
+        field = error.field if isinstance(error, InvalidWindow) else "from"
+        return cls(str(error), errors=[{"field": field, "message": str(error)}])
 
 
 class PatientNotFound(NotFound):

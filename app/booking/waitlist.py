@@ -92,7 +92,10 @@ class WaitlistService(AppointmentService):
         # a request a booking ended gives way to this one at once (one per practitioner)
         await self.repository.drop_ended(principal.account_id, practitioner_id)
         if await self.repository.count_entries(principal.account_id) >= MAX_ENTRIES:
-            raise InvalidQuery(f"At most {MAX_ENTRIES} waiting-list requests at once.")
+            raise InvalidQuery(
+                f"At most {MAX_ENTRIES} waiting-list requests at once.",
+                errors=[{"field": "body", "message": f"at most {MAX_ENTRIES} requests"}],
+            )
         entry_id = uuid.uuid4()
         sealed = self.cipher.encrypt(
             json.dumps({"id": str(visit_reason_id)}), associated_data=waitlist_aad(entry_id)

@@ -29,7 +29,12 @@ class InvalidAvailability(ScheduleError):
 
 
 class InvalidWindow(ScheduleError):
-    """The query window is empty, naive, or longer than ``MAX_WINDOW``."""
+    """The query window is empty, naive, or longer than ``MAX_WINDOW``; ``field`` names the query
+    parameter to change (``from`` or ``to``), for the 422's ``errors``."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,8 +230,10 @@ def validate_window(start: datetime, end: datetime) -> None:
     """Refuse a naive, empty or over-long window: the cost of a query must stay bounded."""
     for name, value in (("from", start), ("to", end)):
         if value.tzinfo is None or value.utcoffset() is None:
-            raise InvalidWindow(f"'{name}' must carry a UTC offset, got {value.isoformat()}")
+            raise InvalidWindow(
+                f"'{name}' must carry a UTC offset, got {value.isoformat()}", field=name
+            )
     if start >= end:
-        raise InvalidWindow("the window must end after it starts")
+        raise InvalidWindow("the window must end after it starts", field="to")
     if end - start > MAX_WINDOW:
-        raise InvalidWindow(f"the window cannot be longer than {MAX_WINDOW.days} days")
+        raise InvalidWindow(f"the window cannot be longer than {MAX_WINDOW.days} days", field="to")
