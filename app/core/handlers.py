@@ -16,7 +16,7 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.errors import HTTP_STATUS_CODES, DatabaseUnavailable, ErdvError
-from app.core.problems import PROBLEM_MEDIA_TYPE, problem_body
+from app.core.problems import INVALID_BODY, PROBLEM_MEDIA_TYPE, problem_body
 
 logger = logging.getLogger("erdv.errors")
 
@@ -147,7 +147,11 @@ def _field_name(loc: tuple[int | str, ...]) -> str:
 async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)  # noqa: S101
     errors = []
+    route = request.scope.get("route")
+    own: dict[str, str] | None = (getattr(route, "openapi_extra", None) or {}).get(INVALID_BODY)
     for item in error.errors():
+        if tuple(item.get("loc", ()))[:1] != ("body",):
+            own = None
         message = str(item.get("msg", "invalid value"))
         if item.get("type") == "json_invalid":
             message = "Request body is not valid JSON"
@@ -162,15 +166,23 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
                 "type": str(item.get("type", "value_error")),
             }
         )
+    if own is not None:
+        return _invalid(request, errors, code=own["code"], title=own["title"])
     return _invalid(request, errors)
 
 
-def _invalid(request: Request, errors: list[dict[str, str]]) -> JSONResponse:
+def _invalid(
+    request: Request,
+    errors: list[dict[str, str]],
+    *,
+    code: str = "validation_error",
+    title: str = "Validation error",
+) -> JSONResponse:
     return problem_response(
         request,
         status=422,
-        code="validation_error",
-        title="Validation error",
+        code=code,
+        title=title,
         detail="The request is not valid; see errors.",
         errors=errors,
     )

@@ -44,3 +44,15 @@ def problem_responses(
         )
         entry["description"] = ", ".join(filter(None, [entry["description"], f"`{name}`"]))
     return out
+
+
+#: ``openapi_extra`` key of a route whose refused body answers its own domain's code, not
+#: ``validation_error``: ``{"code", "title"}`` (API.md: ``PUT /me/availability`` answers 422
+#: ``invalid_availability``, whether the engine or the schema refuses the hours). The ``errors``
+#: list is the same; a refused query or path parameter stays ``validation_error``.
+INVALID_BODY = "x-erdv-invalid-body"
+
+
+def invalid_body(code: str, title: str) -> dict[str, Any]:
+    """The route's ``openapi_extra`` for ``INVALID_BODY``."""
+    return {INVALID_BODY: {"code": code, "title": title}}

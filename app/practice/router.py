@@ -10,9 +10,10 @@ from fastapi import APIRouter, Response, status
 
 from app.auth.authenticator import CurrentPractitioner
 from app.core.access import PUBLIC
-from app.core.problems import problem_responses
+from app.core.problems import invalid_body, problem_responses
 from app.practice import professions
 from app.practice.dependencies import Places, Practices
+from app.practice.errors import InvalidAvailability
 from app.practice.profile import directory_url, titles_of
 from app.practice.schemas import (
     AbsenceIn,
@@ -161,6 +162,9 @@ async def get_my_availability(
     summary="Replace my weekly opening hours",
     response_model=Availability,
     responses=problem_responses(*_UNSAFE, (422, "invalid_availability"), (422, "validation_error")),
+    # hours the schema refuses (weekday 7, "25:00", a block without visit reasons) are invalid
+    # availability too, as those the engine refuses (API.md); a bad query stays validation_error
+    openapi_extra=invalid_body(InvalidAvailability.code, InvalidAvailability.title),
 )
 async def set_my_availability(
     body: Availability, practitioner: CurrentPractitioner, practices: Practices

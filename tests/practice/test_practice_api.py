@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from app.core import clock
 from app.core.settings import Settings
@@ -149,6 +150,25 @@ async def test_practice_profile_validation(people: People) -> None:
     assert_problem(
         await doctor.put("/api/v1/me/availability", json=unknown), 422, "invalid_availability"
     )
+    # hours the schema refuses are invalid availability too (API.md), with the same errors
+    block: dict[str, Any] = {
+        "weekday": 0,
+        "start": "09:00",
+        "end": "12:00",
+        "visit_reason_ids": [reason],
+    }
+    changes: tuple[tuple[dict[str, Any], str], ...] = (
+        ({"weekday": 7}, "weekly.0.weekday"),
+        ({"start": "25:00"}, "weekly.0.start"),
+        ({"visit_reason_ids": []}, "weekly.0.visit_reason_ids"),
+    )
+    for change, field in changes:
+        refused = await doctor.put(
+            "/api/v1/me/availability",
+            json={"timezone": "Europe/Paris", "weekly": [block | change]},
+        )
+        body = assert_problem(refused, 422, "invalid_availability")
+        assert [e["field"] for e in body["errors"]] == [field], body
     good = {"timezone": "America/New_York", "weekly": [overlapping["weekly"][0]]}
     assert (await doctor.put("/api/v1/me/availability", json=good)).status_code == 200
     assert (await doctor.delete(f"/api/v1/me/visit-reasons/{reason}")).status_code == 204
