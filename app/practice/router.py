@@ -187,7 +187,7 @@ async def list_my_absences(
     practitioner: CurrentPractitioner, practices: Practices
 ) -> list[AbsenceRead]:
     return [
-        AbsenceRead(id=a.id, start=a.start_at, end=a.end_at)
+        AbsenceRead(id=a.id, start=a.start, end=a.end)
         for a in await practices.absences(practitioner)
     ]
 
@@ -206,7 +206,7 @@ async def add_my_absence(
         practitioner, body.start, body.end, body.cancel_appointments
     )
     return AbsenceRead(
-        id=absence.id, start=absence.start_at, end=absence.end_at, cancelled_appointments=cancelled
+        id=absence.id, start=absence.start, end=absence.end, cancelled_appointments=cancelled
     )
 
 

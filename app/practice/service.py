@@ -17,8 +17,9 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -64,7 +65,7 @@ from app.schedule.hours import (
     schedules,
     without_reason,
 )
-from app.schedule.timegrid import ScheduleError
+from app.schedule.timegrid import ScheduleError, in_zone
 
 MAX_VISIT_REASONS = 50
 #: what the site a practice's address becomes is called, until the practitioner renames it
@@ -93,6 +94,21 @@ def check_hours(
         raise InvalidAvailability(str(error)) from error
     except (ValueError, KeyError) as error:  # "24:00" and the like
         raise InvalidAvailability(str(error)) from error
+
+
+@dataclass(frozen=True)
+class AbsenceView:
+    """An absence as its practitioner reads it: its times in the practice's time zone, as every
+    time the API gives (API.md "Conventions"), whether just added or listed later."""
+
+    id: uuid.UUID
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def of(cls, absence: Absence, timezone: str) -> AbsenceView:
+        zone = ZoneInfo(timezone)
+        return cls(absence.id, in_zone(absence.start_at, zone), in_zone(absence.end_at, zone))
 
 
 @dataclass(frozen=True)
@@ -402,13 +418,14 @@ class PracticeService:
 
     # absences
 
-    async def absences(self, principal: Principal) -> list[Absence]:
+    async def absences(self, principal: Principal) -> list[AbsenceView]:
         practice = await self._own(principal)
-        return list(await self.repository.absences(practice.id, clock.now()))
+        absences = await self.repository.absences(practice.id, clock.now())
+        return [AbsenceView.of(a, practice.timezone) for a in absences]
 
     async def add_absence(
         self, principal: Principal, start: Any, end: Any, cancel_appointments: bool
-    ) -> tuple[Absence, int]:
+    ) -> tuple[AbsenceView, int]:
         """An absence blocks its time; appointments inside it are cancelled (and the patients
         told by mail) only when asked, else 409 ``absence_conflicts``.
 
@@ -422,7 +439,10 @@ class PracticeService:
                 errors=[{"field": "end", "message": "must be after start"}],
             )
         if end - start > MAX_ABSENCE:
-            raise InvalidProfile("an absence lasts at most 366 days")
+            raise InvalidProfile(
+                "an absence lasts at most 366 days",
+                errors=[{"field": "end", "message": "at most 366 days after start"}],
+            )
         practice = await self._own(principal, lock=True)
         event = AbsenceAdded(
             practice=practice,
@@ -446,7 +466,7 @@ class PracticeService:
             object_id=absence.id,
             details={"cancelled_appointments": cancelled},
         )
-        return absence, cancelled
+        return AbsenceView.of(absence, practice.timezone), cancelled
 
     async def delete_absence(self, principal: Principal, absence_id: uuid.UUID) -> None:
         practice = await self._own(principal)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from app.core import clock
 from app.core.settings import Settings
@@ -95,6 +96,29 @@ async def test_absence_with_appointments_conflicts_or_cancels_and_notifies(
     created = await doctor.post("/api/v1/me/absences", json={**window, "cancel_appointments": True})
     assert created.status_code == 201
     assert created.json()["cancelled_appointments"] == 1
+    # its times are the practice's wall clock, in the answer and in the list alike (API.md
+    # "Conventions"), whatever offset the request used
+    (listed,) = (await doctor.get("/api/v1/me/absences")).json()
+    local = (start - timedelta(hours=1)).astimezone(ZoneInfo("Europe/Paris")).isoformat()
+    assert created.json()["start"] == listed["start"] == local
+    in_utc = {
+        "start": (start + timedelta(days=1)).astimezone(UTC).isoformat(),
+        "end": (start + timedelta(days=1, hours=1)).astimezone(UTC).isoformat(),
+    }
+    later = (await doctor.post("/api/v1/me/absences", json=in_utc)).json()
+    assert (
+        later["start"]
+        == (start + timedelta(days=1)).astimezone(ZoneInfo("Europe/Paris")).isoformat()
+    )
+    assert [a["end"] for a in (await doctor.get("/api/v1/me/absences")).json()] == [
+        listed["end"],
+        later["end"],
+    ]
+    too_long = {**window, "end": (start + timedelta(days=400)).isoformat()}
+    body = assert_problem(
+        await doctor.post("/api/v1/me/absences", json=too_long), 422, "validation_error"
+    )
+    assert [e["field"] for e in body["errors"]] == ["end"]
     cancelled = (await alice.get(f"/api/v1/appointments/{appointment['id']}")).json()
     assert cancelled["status"] == "cancelled"
     assert cancelled["visit_reason"] is None
