@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core.errors import HTTP_STATUS_CODES, DatabaseUnavailable, ErdvError
+from app.core.errors import HTTP_STATUS_CODES, DatabaseUnavailable, ErdvError, NotFound
 from app.core.problems import INVALID_BODY, PROBLEM_MEDIA_TYPE, problem_body
 
 logger = logging.getLogger("erdv.errors")
@@ -146,6 +146,10 @@ def _field_name(loc: tuple[int | str, ...]) -> str:
 
 async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)  # noqa: S101
+    if error.errors() and all(tuple(e.get("loc", ()))[:1] == ("path",) for e in error.errors()):
+        # an id that is not one of ours (API.md: ids are opaque strings) names nothing: 404, as
+        # an unknown or someone else's object does, not a 422 that describes our id format
+        return render_error(request, NotFound("No such resource."))
     errors = []
     route = request.scope.get("route")
     own: dict[str, str] | None = (getattr(route, "openapi_extra", None) or {}).get(INVALID_BODY)

@@ -15,6 +15,7 @@ from app.core.middleware import CONTENT_SECURITY_POLICY
 from app.core.schemas import Schema
 from app.core.settings import Settings
 from app.main import create_app
+from tests.factories import People
 from tests.helpers.lifespan import lifespan
 from tests.helpers.problems import assert_problem
 
@@ -108,6 +109,25 @@ async def test_unknown_path_is_a_404_problem(client: httpx.AsyncClient) -> None:
     assert_problem(response, 404, "not_found")
     assert_security_headers(response)
     assert response.headers["cache-control"] == "no-store"
+
+
+async def test_an_id_that_is_not_one_of_ours_is_a_404_like_an_unknown_one(
+    client: httpx.AsyncClient, people: People
+) -> None:
+    """API.md: ids are opaque strings, and an object a caller cannot see is a 404 as if it did
+    not exist; a string that is not a UUID names no object either (it was a 422 describing our id
+    format). A bad query parameter stays a 422."""
+    alice = await people.signed_in()
+    for path in (
+        "/api/v1/appointments/not-a-uuid",
+        "/api/v1/appointments/00000000-0000-4000-8000-000000000000",
+    ):
+        assert_problem(await alice.get(path), 404, "not_found")
+    assert_problem(await alice.delete("/api/v1/me/relatives/42"), 404, "not_found")
+    assert_problem(await client.get("/api/v1/practitioners/dr-house"), 404, "not_found")
+    assert_problem(await client.get("/api/v1/practitioners/dr-house/slots"), 404, "not_found")
+    refused = await client.get("/api/v1/practitioners", params={"limit": "lots"})
+    assert_problem(refused, 422, "validation_error")
 
 
 async def test_a_browser_gets_the_app_page_for_an_unknown_address(
