@@ -132,7 +132,12 @@ def _account(account: Account) -> AccountRead:
     summary="Create a patient or practitioner account (202 whether or not the email is taken)",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Status,
-    responses=_problems((422, "validation_error"), (422, "weak_password"), (429, "rate_limited")),
+    responses=_problems(
+        (422, "validation_error"),
+        (422, "weak_password"),
+        (422, "invalid_invitation"),
+        (429, "rate_limited"),
+    ),
 )
 async def register(body: Register, auth: Auth, request: Request) -> Status:
     await auth.register(
