@@ -56,11 +56,16 @@ def audit_verify(
         reached = f", reaches the anchored seq {pinned[0]}" if pinned else ""
         typer.echo(f"ok: {result.entries} entries, head {result.head}{reached}")
         return
-    typer.echo(
-        f"BROKEN at entry seq={result.first_bad_seq} id={result.first_bad}: {result.reason} "
-        f"({result.entries} entries verified before it)",
-        err=True,
+    # the entry's id when the bad entry exists, its seq alone when it is missing (removed)
+    named = f" id={result.first_bad}" if result.first_bad else ""
+    verdict = (
+        f"BROKEN at entry seq={result.first_bad_seq}{named}: {result.reason} "
+        f"({result.entries} entries verified before it)"
     )
+    # the verdict is the command's answer (stdout, as "ok: ..." is); on stderr too, for a
+    # pipeline or a cron job that shows only errors
+    typer.echo(verdict)
+    typer.echo(verdict, err=True)
     raise typer.Exit(1)
 
 

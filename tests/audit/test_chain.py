@@ -340,4 +340,21 @@ async def test_cli_verify_exit_codes(
         )
     broken = await asyncio.to_thread(_cli, backend)
     assert broken.returncode == 1
-    assert "seq=2" in broken.stderr
+    # the verdict names the entry, on stdout as the "ok" answer is, and on stderr
+    bad_id = (await check(sessions)).first_bad
+    for stream in (broken.stdout, broken.stderr):
+        assert f"seq=2 id={bad_id}" in stream, stream
+
+
+async def test_cli_names_a_removed_newest_entry_by_its_seq(
+    backend: Backend, sessions: async_sessionmaker[AsyncSession], engine: AsyncEngine
+) -> None:
+    """No row is left to give an id: the verdict names the seq the head record expects (it
+    printed ``id=None`` before)."""
+    await write_entries(sessions, 3)
+    async with tampering(engine) as connection:
+        await connection.execute(entry_table.delete().where(entry_table.c.seq == 3))
+    broken = await asyncio.to_thread(_cli, backend)
+    assert broken.returncode == 1
+    assert "BROKEN at entry seq=3: entries 3 to 3 are missing" in broken.stdout, broken.stdout
+    assert "None" not in broken.stdout
