@@ -280,6 +280,17 @@ class Settings(BaseSettings):
             raise ValueError("each reminder offset is between 1 and 720 hours")
         return tuple(hours)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _database_in_the_data_dir(cls, data: Any) -> Any:
+        """Without ``ERDV_DATABASE_URL`` the SQLite file is ``<ERDV_DATA_DIR>/erdv.db``, as the
+        README says the data dir holds it (``./var/erdv.db`` by default); before, it stayed in
+        ``./var`` whatever the data dir said."""
+        if isinstance(data, dict) and data.get("database_url") is None:
+            folder = Path(str(data.get("data_dir") or "./var"))
+            data = {**data, "database_url": f"sqlite+aiosqlite:///{folder.as_posix()}/erdv.db"}
+        return data
+
     @model_validator(mode="after")
     def _replica_of_postgres(self) -> Self:
         replica = self.database_replica_url

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.core.settings import Settings, SettingsError
+from tests.helpers.cli import run_erdv
 
 STRONG = secrets.token_urlsafe(32)
 OTHER = secrets.token_urlsafe(32)
@@ -118,6 +119,27 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert settings.mail_backend == "smtp"
     assert settings.smtp_port == 2525
     assert settings.outbox_dir == tmp_path / "outbox"
+
+
+def test_the_sqlite_file_lives_in_the_data_dir_unless_a_url_says_otherwise(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """README: ``ERDV_DATA_DIR`` holds the SQLite file. It stayed in ``./var`` whatever the data
+    dir said, so a second instance given its own data dir shared the first one's database."""
+    monkeypatch.delenv("ERDV_DATABASE_URL", raising=False)
+    monkeypatch.delenv("ERDV_DATA_DIR", raising=False)
+    assert Settings().database_url == "sqlite+aiosqlite:///var/erdv.db"
+    monkeypatch.setenv("ERDV_DATA_DIR", str(tmp_path))
+    assert Settings().database_url == f"sqlite+aiosqlite:///{tmp_path.as_posix()}/erdv.db"
+    assert Settings(data_dir=tmp_path / "b").database_url.endswith(f"{tmp_path}/b/erdv.db")
+    monkeypatch.setenv("ERDV_DATABASE_URL", "postgresql+asyncpg://erdv@db/erdv")
+    assert Settings().database_url == "postgresql+asyncpg://erdv@db/erdv"
+
+    # and erdv migrate makes it there
+    monkeypatch.delenv("ERDV_DATABASE_URL")
+    migrated = run_erdv("migrate", env={"ERDV_DATA_DIR": str(tmp_path / "c")})
+    assert migrated.returncode == 0, migrated.stderr
+    assert (tmp_path / "c" / "erdv.db").is_file()
 
 
 @pytest.mark.parametrize(
