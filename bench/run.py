@@ -841,6 +841,19 @@ def latency(server: Server, paths: Path, profile: Profile, share: int = 1) -> Lo
     )
 
 
+def alternating_p95(
+    server: Server, first: Path, second: Path, profile: Profile
+) -> tuple[float, float]:
+    """The p95 of two loads compared as a ratio, in alternation, two rounds each, medians: the
+    machine drifts between minutes by more than the difference such a row looks for."""
+    rounds = [
+        (latency(server, first, profile, share=4).p95,
+         latency(server, second, profile, share=4).p95)
+        for _ in range(2)
+    ]  # fmt: skip
+    return statistics.median(r[0] for r in rounds), statistics.median(r[1] for r in rounds)
+
+
 def cpu_per_request(
     server: Server, slots: Slots, workload: Workload, emails: Path, profile: Profile
 ) -> dict[str, dict[str, float]]:
@@ -950,13 +963,8 @@ def measure_postgres(run: Run) -> None:
         f["slots_p95_ms"] = latency(server, paths, profile).p95
         say("B19 FHIR slot search against the JSON slot search, alternating")
         json_day, fhir_day = day_slot_paths(workload, 1000)
-        rounds = [
-            (latency(server, json_day, profile, share=4).p95,
-             latency(server, fhir_day, profile, share=4).p95)
-            for _ in range(2)
-        ]  # fmt: skip
-        f["fhir_slots"] = {"json_p95_ms": statistics.median(r[0] for r in rounds),
-                           "fhir_p95_ms": statistics.median(r[1] for r in rounds)}  # fmt: skip
+        json_p95, fhir_p95 = alternating_p95(server, json_day, fhir_day, profile)
+        f["fhir_slots"] = {"json_p95_ms": json_p95, "fhir_p95_ms": fhir_p95}
         say("B6 practitioner search with slots")
         f["search_p95_ms"] = latency(server, search_paths(), profile).p95
         say("B6b a search matching 10 practitioners, then one matching 200 or more")
@@ -965,13 +973,8 @@ def measure_postgres(run: Run) -> None:
         # run where four alternating rounds right after read 0.99-1.25x (the machine drifts)
         few_paths = matching_paths("search-10.txt", "q=bench%200000")
         many_paths = matching_paths("search-all.txt", "q=bench")
-        matching = [
-            (latency(server, few_paths, profile, share=4).p95,
-             latency(server, many_paths, profile, share=4).p95)
-            for _ in range(2)
-        ]  # fmt: skip
-        f["search_matching"] = {"few_p95_ms": statistics.median(r[0] for r in matching),
-                                "many_p95_ms": statistics.median(r[1] for r in matching),
+        few_p95, many_p95 = alternating_p95(server, few_paths, many_paths, profile)
+        f["search_matching"] = {"few_p95_ms": few_p95, "many_p95_ms": many_p95,
                                 "many": profile.practitioners}  # fmt: skip
         say("B7 login, in alternation with its argon2 anchor")
         emails = lines_file("emails.txt", [p["email"] for p in workload.patients])
