@@ -11,13 +11,12 @@ from app.accounts.principal import Principal
 from app.audit.models import AuditAction
 from app.booking.base import BookingBase
 from app.booking.errors import (
-    InvalidQuery,
     PractitionerNotFound,
+    query_window,
 )
 from app.booking.views import FHIR_STATUS, AppointmentView, zone_named
 from app.core import clock
-from app.schedule.model import Window
-from app.schedule.timegrid import ScheduleError, in_zone
+from app.schedule.timegrid import in_zone
 
 
 class AgendaService(BookingBase):
@@ -38,10 +37,7 @@ class AgendaService(BookingBase):
         now = clock.now()
         start = start or now.replace(hour=0, minute=0, second=0, microsecond=0)
         end = end or start + timedelta(days=7)
-        try:
-            Window(start, end)
-        except ScheduleError as error:
-            raise InvalidQuery.of_window(error) from error
+        query_window(start, end)
         rows = await self.repository.agenda(practice_id, start, end, limit=1000)
         views = []
         seen: set[uuid.UUID] = set()

@@ -33,6 +33,7 @@ from app.booking.errors import (
     PatientNotFound,
     PractitionerNotFound,
     SlotUnavailable,
+    query_window,
 )
 from app.booking.models import AppointmentStatus, Channel
 from app.booking.notices import APPOINTMENT_NOTICE, Change, notice
@@ -41,9 +42,7 @@ from app.booking.views import AppointmentView, Booked, caller_key
 from app.core import clock
 from app.practice.repository import PracticeRepository
 from app.schedule.hours import load_weekly
-from app.schedule.model import Window
 from app.schedule.slots import FreeSlots
-from app.schedule.timegrid import ScheduleError
 from app.team.service import works_for
 
 OUTCOMES = frozenset({AppointmentStatus.COMPLETED.value, AppointmentStatus.NO_SHOW.value})
@@ -112,10 +111,7 @@ class DeskService(AppointmentService):
         now = clock.now()
         start = start or now
         end = end or start + timedelta(days=7)
-        try:
-            window = Window(start, end)
-        except ScheduleError as error:
-            raise InvalidQuery.of_window(error) from error
+        window = query_window(start, end)
         practices = PracticeRepository(self.session)
         practice = await practices.get(practice_id)
         if practice is None:  # pragma: no cover - let_in saw it

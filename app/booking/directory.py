@@ -13,6 +13,7 @@ from app.booking.base import BookingBase
 from app.booking.errors import (
     InvalidQuery,
     PractitionerNotFound,
+    query_window,
 )
 from app.booking.rows import Profile
 from app.booking.statements import LONGEST_VISIT, ReasonRow
@@ -30,7 +31,6 @@ from app.practice import professions
 from app.practice.profile import directory_url, search_key, titles_of
 from app.schedule.model import MAX_WINDOW, Window
 from app.schedule.slots import FreeSlots
-from app.schedule.timegrid import ScheduleError
 
 
 class DirectoryService(BookingBase):
@@ -225,10 +225,7 @@ class DirectoryService(BookingBase):
         now = clock.now()
         start = start or now
         end = end or start + timedelta(days=7)
-        try:
-            window = Window(start, end)
-        except ScheduleError as error:
-            raise InvalidQuery.of_window(error) from error
+        window = query_window(start, end)
         inputs = await self.repository.slot_inputs(practitioner_id, start, end + LONGEST_VISIT)
         if inputs is None:
             raise PractitionerNotFound()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from app.core.errors import Conflict, NotFound, Unprocessable
-from app.schedule.model import InvalidWindow
+from app.schedule.model import InvalidWindow, Window
 from app.schedule.timegrid import ScheduleError
 
 
@@ -50,6 +52,14 @@ class InvalidQuery(Unprocessable):
         "Conventions": a 422 validation error carries ``errors: [{field, message}]``)."""
         field = error.field if isinstance(error, InvalidWindow) else "from"
         return cls(str(error), errors=[{"field": field, "message": str(error)}])
+
+
+def query_window(start: datetime, end: datetime) -> Window:
+    """The window a request asks for (``from``, ``to``), or 422 naming the one to change."""
+    try:
+        return Window(start, end)
+    except InvalidWindow as error:
+        raise InvalidQuery.of_window(error) from error
 
 
 class PatientNotFound(NotFound):
