@@ -146,16 +146,13 @@ def _field_name(loc: tuple[int | str, ...]) -> str:
 
 async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)  # noqa: S101
-    if error.errors() and all(tuple(e.get("loc", ()))[:1] == ("path",) for e in error.errors()):
+    where = {str((tuple(item.get("loc", ())) or ("",))[0]) for item in error.errors()}
+    if where == {"path"}:
         # an id that is not one of ours (API.md: ids are opaque strings) names nothing: 404, as
         # an unknown or someone else's object does, not a 422 that describes our id format
         return render_error(request, NotFound("No such resource."))
     errors = []
-    route = request.scope.get("route")
-    own: dict[str, str] | None = (getattr(route, "openapi_extra", None) or {}).get(INVALID_BODY)
     for item in error.errors():
-        if tuple(item.get("loc", ()))[:1] != ("body",):
-            own = None
         message = str(item.get("msg", "invalid value"))
         if item.get("type") == "json_invalid":
             message = "Request body is not valid JSON"
@@ -170,7 +167,9 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
                 "type": str(item.get("type", "value_error")),
             }
         )
-    if own is not None:
+    route = request.scope.get("route")
+    own = (getattr(route, "openapi_extra", None) or {}).get(INVALID_BODY)
+    if own is not None and where == {"body"}:
         return _invalid(request, errors, code=own["code"], title=own["title"])
     return _invalid(request, errors)
 
