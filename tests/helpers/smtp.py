@@ -17,6 +17,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import icalendar
 from aiosmtpd.controller import Controller
 
 from tests.helpers.cli import free_port
@@ -55,3 +56,29 @@ def smtp_sink(outbox_dir: Path) -> Iterator[SmtpSink]:
         yield sink
     finally:
         controller.stop()
+
+
+# the appointment mails' invitations (docs/api.md "Notifications")
+
+
+def about_appointments(smtp: SmtpSink, address: str) -> list[EmailMessage]:
+    """The mails to ``address`` that carry an invitation (not the sign-up's, for instance)."""
+    return [
+        m
+        for m in smtp.to(address)
+        if any(p.get_content_type() == "text/calendar" for p in m.iter_attachments())
+    ]
+
+
+def calendar_of(message: EmailMessage) -> icalendar.Calendar:
+    parts = [p for p in message.iter_attachments() if p.get_content_type() == "text/calendar"]
+    assert len(parts) == 1, [p.get_content_type() for p in message.iter_attachments()]
+    calendar = icalendar.Calendar.from_ical(parts[0].get_content())
+    assert calendar["METHOD"] == parts[0].get_param("method")
+    return calendar
+
+
+def event_of(message: EmailMessage) -> icalendar.Event:
+    (event,) = calendar_of(message).walk("VEVENT")
+    assert isinstance(event, icalendar.Event), event
+    return event

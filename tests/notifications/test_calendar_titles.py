@@ -9,8 +9,7 @@ import icalendar
 
 from tests.factories import People
 from tests.helpers.booking import book, patient, ready_practitioner, soon
-from tests.helpers.smtp import SmtpSink
-from tests.notifications.test_notices import about_appointments, event_of
+from tests.helpers.smtp import SmtpSink, about_appointments, event_of
 
 
 def _title(text: str) -> str:

@@ -15,35 +15,12 @@ from fastapi import FastAPI
 from app.core import clock
 from tests.factories import People, mail_text
 from tests.helpers.booking import book, patient, ready_practitioner, soon
-from tests.helpers.smtp import SmtpSink
+from tests.helpers.smtp import SmtpSink, about_appointments, calendar_of, event_of
 from tests.oauth.conftest import bearer, delegated_token
 
 REASON = "Suivi-contraception-zz9"
 #: the labels of the practitioner's profession and specialty (app.practice.professions)
 HEALTH_WORDS = (REASON, "Médecin", "médecin", "Médecine générale", "generaliste", "medecin")
-
-
-def about_appointments(smtp: SmtpSink, address: str) -> list[EmailMessage]:
-    """The mails to ``address`` that carry an invitation (not the sign-up's, for instance)."""
-    return [
-        m
-        for m in smtp.to(address)
-        if any(p.get_content_type() == "text/calendar" for p in m.iter_attachments())
-    ]
-
-
-def calendar_of(message: EmailMessage) -> icalendar.Calendar:
-    parts = [p for p in message.iter_attachments() if p.get_content_type() == "text/calendar"]
-    assert len(parts) == 1, [p.get_content_type() for p in message.iter_attachments()]
-    calendar = icalendar.Calendar.from_ical(parts[0].get_content())
-    assert calendar["METHOD"] == parts[0].get_param("method")
-    return calendar
-
-
-def event_of(message: EmailMessage) -> icalendar.Event:
-    (event,) = calendar_of(message).walk("VEVENT")
-    assert isinstance(event, icalendar.Event), event
-    return event
 
 
 def text_of(message: EmailMessage) -> str:
