@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,14 +39,26 @@ from app.booking.errors import (
 from app.booking.models import AppointmentStatus, Channel
 from app.booking.notices import APPOINTMENT_NOTICE, Change, notice
 from app.booking.statements import LONGEST_VISIT
-from app.booking.views import AppointmentView, Booked, caller_key
+from app.booking.views import AppointmentView, Booked, caller_key, zone_named
 from app.core import clock
 from app.practice.repository import PracticeRepository
 from app.schedule.hours import load_weekly
 from app.schedule.slots import FreeSlots
+from app.schedule.timegrid import in_zone
 from app.team.service import works_for
 
 OUTCOMES = frozenset({AppointmentStatus.COMPLETED.value, AppointmentStatus.NO_SHOW.value})
+
+
+@dataclass(frozen=True)
+class HeldSlot:
+    """A slot the waiting list holds for a patient until ``hold_until`` (its times in the
+    practice's zone), shown in the practice's agenda so a missing slot has its reason."""
+
+    start: datetime
+    end: datetime
+    site_id: uuid.UUID | None
+    hold_until: datetime
 
 
 class DeskService(AppointmentService):
@@ -95,6 +108,37 @@ class DeskService(AppointmentService):
                 for r in reasons
             ],
         }
+
+    async def holds(
+        self,
+        principal: Principal,
+        practice_id: uuid.UUID,
+        start: datetime | None,
+        end: datetime | None,
+    ) -> list[HeldSlot]:
+        """The slots the waiting list holds in the window (the agenda's default: today and six
+        more days), in the practice's zone: the time a patient was offered and may still claim,
+        which neither the desk's slot list nor a patient's offers meanwhile
+        (``app.booking.holds``). Times only: who waits stays the patient's own business
+        (``app.booking.waitlist``), so nobody's data is read and nothing is audited."""
+        await self.let_in(principal, practice_id)
+        now = clock.now()
+        start = start or now.replace(hour=0, minute=0, second=0, microsecond=0)
+        end = end or start + timedelta(days=7)
+        query_window(start, end)
+        practice = await PracticeRepository(self.session).get(practice_id)
+        if practice is None:  # pragma: no cover - let_in saw it
+            raise PractitionerNotFound()
+        tz = zone_named(practice.timezone)
+        return [
+            HeldSlot(
+                in_zone(row.start_at, tz),
+                in_zone(row.end_at, tz),
+                row.site_id,
+                in_zone(row.hold_until, tz),
+            )
+            for row in await self.repository.holds_between(practice_id, start, end, now)
+        ]
 
     async def slots(
         self,

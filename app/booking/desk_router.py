@@ -34,6 +34,21 @@ async def read_practice_agenda(
 
 
 @router.get(
+    "/api/v1/practices/{practice_id}/holds",
+    summary="The slots the waiting list holds for patients it offered them to (times only)",
+    response_model=list[schemas.HeldSlotRead],
+    responses=problem_responses(*_AUTH, (404, "not_found"), (422, "validation_error")),
+)
+async def read_practice_holds(
+    practice_id: uuid.UUID, caller: PracticeSide, desk: Desk, start: From = None, end: To = None
+) -> list[schemas.HeldSlotRead]:
+    return [
+        schemas.HeldSlotRead.model_validate(held, from_attributes=True)
+        for held in await desk.holds(caller, practice_id, start, end)
+    ]
+
+
+@router.get(
     "/api/v1/practices/{practice_id}/hours",
     summary="A practice's zone, weekly opening hours and visit reasons, for its desk",
     response_model=schemas.DeskHours,

@@ -639,6 +639,25 @@ class BookingRepository:
         )
         return (await self.session.execute(query)).all()
 
+    async def holds_between(
+        self, practitioner_id: uuid.UUID, start: datetime, end: datetime, now: datetime
+    ) -> Sequence[Any]:
+        """The slots the waiting list holds in ``[start, end)`` at ``now``, as ``_busy`` counts
+        them: their times, site and end of hold, never the entry or whom it is for."""
+        o = offer_table
+        query = (
+            sa.select(o.c.start_at, o.c.end_at, o.c.site_id, o.c.hold_until)
+            .where(
+                o.c.practitioner_id == practitioner_id,
+                o.c.pending.is_(True),
+                o.c.hold_until > now,
+                o.c.start_at < end,
+                o.c.end_at > start,
+            )
+            .order_by(o.c.start_at)
+        )
+        return (await self.session.execute(query)).all()
+
     async def offered_starts(self, entry_id: uuid.UUID) -> set[datetime]:
         query = sa.select(offer_table.c.start_at).where(offer_table.c.entry_id == entry_id)
         return set((await self.session.execute(query)).scalars().all())

@@ -352,6 +352,17 @@ class WaitlistOfferRead(BaseModel):
     hold_until: datetime = Field(description="Held for the patient until then; claim it before")
 
 
+class HeldSlotRead(BaseModel):
+    """A slot the waiting list holds, as the practice's agenda shows it: times only."""
+
+    start: datetime = Field(description="In the practice's zone")
+    end: datetime
+    site_id: uuid.UUID | None
+    hold_until: datetime = Field(
+        description="Held for a waiting patient until then; free again after, unless claimed"
+    )
+
+
 class WaitlistEntryRead(BaseModel):
     id: uuid.UUID
     practitioner_id: uuid.UUID

@@ -175,7 +175,7 @@ export async function practiceAgenda(main, practiceId, path, title) {
   const details = h("div", { id: "agenda-details" });
   main.append(h("div", { class: "toolbar", role: "group", "aria-label": t("agenda.view") }, dayButton, weekButton, create),
     h("div", { class: "week-nav" }, prev, todayButton, range, next), details, body);
-  const span = () => (mode === "day" ? 1 : 7);
+  const daysShown = () => (mode === "day" ? 1 : 7);
   dayButton.addEventListener("click", () => {
     // the day shown is today when the week on screen holds it, else that week's first day
     if (mode === "week" && today >= first && today < addDaysKey(first, 7)) first = today;
@@ -183,23 +183,28 @@ export async function practiceAgenda(main, practiceId, path, title) {
     load();
   });
   weekButton.addEventListener("click", () => { mode = "week"; first = mondayOf(first); load(); });
-  prev.addEventListener("click", () => { first = addDaysKey(first, -span()); load(); });
-  next.addEventListener("click", () => { first = addDaysKey(first, span()); load(); });
+  prev.addEventListener("click", () => { first = addDaysKey(first, -daysShown()); load(); });
+  next.addEventListener("click", () => { first = addDaysKey(first, daysShown()); load(); });
   todayButton.addEventListener("click", () => { first = mode === "week" ? mondayOf(today) : today; load(); });
 
   async function load() {
     dayButton.setAttribute("aria-pressed", String(mode === "day"));
     weekButton.setAttribute("aria-pressed", String(mode === "week"));
     const days = [];
-    for (let i = 0; i < span(); i += 1) days.push(addDaysKey(first, i));
-    const end = addDaysKey(first, span());
+    for (let i = 0; i < daysShown(); i += 1) days.push(addDaysKey(first, i));
+    const end = addDaysKey(first, daysShown());
     clear(range, mode === "day" ? fmtDayKey(first) : t("book.range", { from: fmtDayKey(first), to: fmtDayKey(days[days.length - 1]) }));
     clear(details);
     clear(body, loading());
     window.history.replaceState(null, "", `${path}${query({ view: mode, date: first })}`);
     let items;
+    let holds;
     try {
-      items = await get(`/api/v1/practices/${practiceId}/agenda${query({ from: startOfDayIn(first, tz).toISOString(), to: startOfDayIn(end, tz).toISOString() })}`);
+      const within = query({ from: startOfDayIn(first, tz).toISOString(), to: startOfDayIn(end, tz).toISOString() });
+      // the slots the waiting list holds for a patient: why a time is not among the free ones
+      [items, holds] = await Promise.all([
+        get(`/api/v1/practices/${practiceId}/agenda${within}`), get(`/api/v1/practices/${practiceId}/holds${within}`),
+      ]);
     } catch (error) {
       clear(body);
       showError(error);
@@ -207,13 +212,13 @@ export async function practiceAgenda(main, practiceId, path, title) {
     }
     const active = items.filter((a) => a.status !== "cancelled");
     const cancelled = items.filter((a) => a.status === "cancelled");
-    clear(body, timeGrid(days, active, availability.weekly, tz, today, (a) => showDetails(a), (key, minutes) => bookAt(key, minutes)));
+    clear(body, timeGrid(days, active, holds, availability.weekly, tz, today, (a) => showDetails(a), (key, minutes) => bookAt(key, minutes)));
     if (cancelled.length) {
       body.append(section({ heading: "agenda-cancelled", title: t("agenda.cancelled"), class: "agenda-cancelled" },
         h("ul", { class: "agenda-list" }, cancelled.map((a) => h("li", { class: "card cancelled" },
           `${fmtDayKey(dayKey(a.start, tz), "short")} ${span(a, tz)} · ${a.patient.full_name || t("agenda.no_name")}`)))));
     }
-    if (items.length === 0) notify(t("agenda.empty"));
+    if (items.length === 0 && holds.length === 0) notify(t("agenda.empty"));
   }
 
   function showDetails(a) {
@@ -394,13 +399,13 @@ function localMinutes(iso, tz) {
   return hh * 60 + mm;
 }
 
-function timeGrid(days, items, weekly, tz, today, onOpen, onFree) {
+function timeGrid(days, items, holds, weekly, tz, today, onOpen, onFree) {
   // the hours shown: the opening hours and the appointments, at least 08:00-19:00
   let from = 8 * 60;
   let to = 19 * 60;
   const hhmm = (v) => Number(v.slice(0, 2)) * 60 + Number(v.slice(3, 5));
   for (const b of weekly) { from = Math.min(from, hhmm(b.start)); to = Math.max(to, hhmm(b.end)); }
-  for (const a of items) { from = Math.min(from, localMinutes(a.start, tz)); to = Math.max(to, localMinutes(a.end, tz) || 24 * 60); }
+  for (const a of [...items, ...holds]) { from = Math.min(from, localMinutes(a.start, tz)); to = Math.max(to, localMinutes(a.end, tz) || 24 * 60); }
   from = Math.floor(from / 60) * 60;
   to = Math.min(24 * 60, Math.ceil(to / 60) * 60);
   const rem = (minutes) => `${(minutes / 60) * REM_PER_HOUR}rem`;
@@ -446,11 +451,29 @@ function timeGrid(days, items, weekly, tz, today, onOpen, onFree) {
       item.style.height = rem(length);
       list.append(item);
     }
+    // held for a waiting patient (times only: who waits is theirs), until the hold ends
+    for (const held of holds.filter((x) => dayKey(x.start, tz) === key)) {
+      const times = `${fmtTime(held.start, tz)}–${fmtTime(held.end, tz)}`;
+      const what = t("agenda.held", { until: until(held, tz) });
+      // a narrow column cuts the text: the whole of it on hover
+      const item = h("li", { class: "visit held", title: `${times} ${what}` },
+        h("span", { class: "visit-time" }, times), " ", h("span", { class: "visit-name" }, what));
+      item.style.top = rem(localMinutes(held.start, tz) - from);
+      item.style.height = rem(Math.max(15, (Date.parse(held.end) - Date.parse(held.start)) / 60000));
+      list.append(item);
+    }
     if (todays.length === 0) column.append(h("p", { class: "visually-hidden" }, t("agenda.free_day")));
     column.append(list);
     grid.append(column);
   }
   return h("div", { class: "timegrid-wrap" }, grid);
+}
+
+/** When a hold ends: its time, and its day too when that is not the held slot's (a hold made
+ * today for a slot next week ends today). */
+function until(held, tz) {
+  const day = dayKey(held.hold_until, tz);
+  return day === dayKey(held.start, tz) ? fmtTime(held.hold_until, tz) : `${fmtDayKey(day, "short")} ${fmtTime(held.hold_until, tz)}`;
 }
 
 /** A visit's times; a past one keeps its start only (its length could name its reason, C7). */

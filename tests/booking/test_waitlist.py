@@ -22,6 +22,7 @@ from app.jobs import JOBS
 from tests.factories import People, Person, mail_text, outbox
 from tests.helpers.booking import book, fast_patients, patient, ready_practitioner, slots, soon
 from tests.helpers.problems import assert_problem
+from tests.helpers.team import secretary_of
 
 SECRET_REASON = "Bilan-tensionnel-wq7"
 WAITLIST_JOB = next(job for job in JOBS if job.name == "waitlist-offers")
@@ -464,3 +465,62 @@ async def test_a_closing_practice_tells_its_waiting_patients(
         assert "Dr Inès Carpentier ne propose plus de rendez-vous" in text
         assert SECRET_REASON not in text
         assert await _mine(who) == []
+
+
+async def test_the_practice_sees_the_held_slot_in_its_agenda_and_nothing_of_who_holds_it(
+    people: People,
+) -> None:
+    """The desk's free slots leave a held time out; the practice's holds say why, with times
+    only: the patient's identity and reason stay theirs (``app.booking.waitlist``)."""
+    doctor, (reason,) = await ready_practitioner(people, reasons=[(SECRET_REASON, 15)])
+    secretary = await secretary_of(people, doctor)
+    bob, alice = [await patient(people) for _ in range(2)]
+    at = soon(24 * 60)
+    booked = (await book(bob, doctor.account_id, reason, at)).json()
+    entry = (await _join(alice, doctor, reason, at + timedelta(days=2))).json()
+    holds = f"/api/v1/practices/{doctor.account_id}/holds"
+    window = {
+        "from": (at - timedelta(hours=1)).isoformat(),
+        "to": (at + timedelta(days=1)).isoformat(),
+    }
+    assert (await doctor.get(holds, params=window)).json() == []
+
+    assert (await bob.post(f"/api/v1/appointments/{booked['id']}/cancel")).status_code == 200
+    (offer,) = [e["offer"] for e in await _mine(alice)]
+    for reader in (doctor, secretary):
+        response = await reader.get(holds, params=window)
+        assert response.status_code == 200, response.text
+        (held,) = response.json()
+        assert held == {
+            "start": offer["start"],
+            "end": offer["end"],
+            "site_id": offer["site_id"],
+            "hold_until": held["hold_until"],
+        }
+        assert datetime.fromisoformat(held["hold_until"]) == datetime.fromisoformat(
+            offer["hold_until"]
+        )
+        assert held["start"].endswith(("+01:00", "+02:00"))  # the practice's wall clock
+        assert alice.account_id not in response.text
+        assert entry["id"] not in response.text
+    # the agenda's default window holds it too; another practice gets a 404, a patient a 403
+    assert len((await doctor.get(holds)).json()) == 1
+    other, _ = await ready_practitioner(people)
+    assert_problem(await other.get(holds, params=window), 404, "not_found")
+    assert_problem(await alice.get(holds, params=window), 403, "forbidden")
+    assert_problem(
+        await doctor.get(holds, params={"from": window["to"], "to": window["from"]}),
+        422,
+        "validation_error",
+    )
+
+    # the instant the hold ends, the time is free again (``_busy``'s rule) and no longer listed
+    # (the staff's idle timeout is 15 minutes too: the practitioner signs in again)
+    with clock.frozen(datetime.fromisoformat(offer["hold_until"]) - timedelta(microseconds=1)):
+        await doctor.sign_in()
+        assert len((await doctor.get(holds, params=window)).json()) == 1
+    with clock.frozen(datetime.fromisoformat(offer["hold_until"])):
+        assert (await doctor.get(holds, params=window)).json() == []
+    # claimed, it is an appointment in the agenda, not a hold
+    assert (await alice.post(f"/api/v1/waitlist/{entry['id']}/claim")).status_code == 201
+    assert (await doctor.get(holds, params=window)).json() == []

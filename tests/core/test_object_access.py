@@ -79,6 +79,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("DELETE", "/api/v1/me/passkeys/{passkey_id}"): Case(("mallory",)),
     ("DELETE", "/api/v1/me/practice/team/{member_id}"): Case(("dr_b",)),
     ("GET", "/api/v1/practices/{practice_id}/agenda"): Case(_PRACTICE),
+    ("GET", "/api/v1/practices/{practice_id}/holds"): Case(_PRACTICE),
     ("GET", "/api/v1/practices/{practice_id}/hours"): Case(_PRACTICE),
     ("GET", "/api/v1/practices/{practice_id}/slots"): Case(_PRACTICE),
     ("GET", "/api/v1/practices/{practice_id}/patients"): Case(_PRACTICE, query={"q": "al"}),

@@ -13,8 +13,10 @@ from playwright.sync_api import expect
 from tests.e2e.conftest import (
     Api,
     Server,
+    Watch,
     book_via_api,
     listed_practitioner,
+    new_context,
     new_person,
     screenshot,
     sign_in,
@@ -26,9 +28,9 @@ OFFER_SUBJECT = "Un créneau plus tôt vous est réservé"
 
 
 def test_a_waiting_patient_is_offered_the_cancelled_slot_and_books_it(
-    page: Any, server: Server
+    page: Any, server: Server, browser: Any, watch: Watch
 ) -> None:
-    _doctor, practitioner_id, reason_id = listed_practitioner(server, "Dr Hugo Marchand")
+    doctor, practitioner_id, reason_id = listed_practitioner(server, "Dr Hugo Marchand")
     bob = new_person(server, full_name="Bob Martin")
     held = book_via_api(server, bob, practitioner_id, reason_id)
     # alice's API session stays open for the last check: signing in again would wait for the
@@ -61,6 +63,25 @@ def test_a_waiting_patient_is_offered_the_cancelled_slot_and_books_it(
         assert "1 quai du Port" in body
         found = re.search(r"/waitlist/[0-9a-f-]{36}", body)
         assert found, body
+
+        # the practice's agenda shows the time as held, and nothing of who holds it
+        desk = new_context(browser, server, watch)
+        doctor_page = desk.new_page()
+        sign_in(doctor_page, doctor.email, doctor.password)
+        day = cancelled["start"][:10]
+        doctor_page.goto(f"/pro/agenda?view=day&date={day}")
+        held = doctor_page.locator(".visit.held")
+        expect(held).to_have_count(1)
+        start = datetime.fromisoformat(cancelled["start"])
+        expect(held).to_contain_text(f"{start:%H:%M}–")
+        expect(held).to_contain_text("Réservé (liste d'attente) jusqu'à")
+        expect(doctor_page.locator(".timegrid")).not_to_contain_text("Alice")
+        # bob's cancelled visit is listed below the grid with its times
+        expect(doctor_page.locator(".agenda-cancelled")).to_contain_text(
+            f"{start:%H:%M}–{datetime.fromisoformat(cancelled['end']):%H:%M} · Bob Martin"
+        )
+        screenshot(doctor_page, "waitlist-held-in-agenda")
+        desk.close()
 
         page.goto(found.group(0))
         offer = page.get_by_role("status").filter(has_text="Un créneau vous est réservé")

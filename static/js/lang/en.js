@@ -299,7 +299,7 @@ export const EN = {
   "close.submit": "Close my account", "close.done": "Your account is closed. A last email confirms it.",
   "reasons.in_hours": "In the opening hours", "reasons.not_in_hours": "No block offers it:",
   "agenda.patient": "Patient", "agenda.channel": "Booked", "agenda.reason_erased": "erased after the appointment (charter C7)",
-  "agenda.close": "Close", "agenda.cancelled": "Cancelled in this period",
+  "agenda.held": "Held (waiting list) until {until}", "agenda.close": "Close", "agenda.cancelled": "Cancelled in this period",
   "agenda.cancel_confirm": "Cancel {name}'s appointment ({when})? The patient is told by email.",
   "agenda.cancelled_done": "{name}'s appointment cancelled; the patient is told.",
   "agenda.cannot_move": "This appointment can no longer be moved online (its visit reason was erased).",

@@ -304,7 +304,7 @@ export const FR = {
   "close.submit": "Fermer mon compte", "close.done": "Votre compte est fermé. Un dernier e-mail vous le confirme.",
   "reasons.in_hours": "Dans les horaires", "reasons.not_in_hours": "Aucune plage ne le propose :",
   "agenda.patient": "Patient", "agenda.channel": "Pris", "agenda.reason_erased": "effacé après le rendez-vous (charte C7)",
-  "agenda.close": "Fermer", "agenda.cancelled": "Annulés sur cette période",
+  "agenda.held": "Réservé (liste d'attente) jusqu'à {until}", "agenda.close": "Fermer", "agenda.cancelled": "Annulés sur cette période",
   "agenda.cancel_confirm": "Annuler le rendez-vous de {name} ({when}) ? Le patient est prévenu par e-mail.",
   "agenda.cancelled_done": "Rendez-vous de {name} annulé ; le patient est prévenu.",
   "agenda.cannot_move": "Ce rendez-vous ne peut plus être déplacé en ligne (son motif a été effacé).",
