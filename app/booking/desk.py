@@ -1,8 +1,10 @@
 """The practice's desk (issue #25, docs/api.md "Practice team"): its practitioner or one of its
 secretaries reads the agenda, books for a patient (an existing patient account, or someone
 without an account: a name, a phone, an address), and records what became of a visit.
-A patient account is named by its id: the practice knows the ids of its own patients (found by
-name, ``patients``) and of whoever gives theirs; no search reaches anyone else's patients.
+A patient account is named by its id, and only the practice's own patients (an appointment
+there, by any channel) can be named: found by name (``patients``) or from the agenda. A new
+patient books online, or is booked as someone without an account; an account id alone never
+links a patient to a practice, nor shows it their name and phone.
 
 Who may act for practice ``P`` is decided here, on every request: ``P``'s practitioner, or an
 account with an active membership in ``P``'s team (``app.team``); anyone else gets the same 404
@@ -224,7 +226,12 @@ class DeskService(AppointmentService):
             replay = await self._replay(principal, idempotency_key, fingerprint)
             if replay is not None:
                 return replay
-        if patient_id is not None and not await self.repository.is_patient(patient_id):
+        # only the practice's own patients, as its search finds them: an account id alone,
+        # learnt anywhere, must not link a patient to a practice they never chose, nor show it
+        # their name and phone in its agenda (object-level access, SECURITY.md)
+        if patient_id is not None and not await self.repository.is_patient_of(
+            practice_id, patient_id
+        ):
             raise PatientNotFound()
         # Booking is rate-limited per account (docs/security.md "Throttling"), the desk's on an
         # allowance of its own: a replay above books nothing and spends nothing, and the counter

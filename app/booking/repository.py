@@ -828,13 +828,17 @@ class BookingRepository:
 
     # the practice's desk (app.booking.desk)
 
-    async def is_patient(self, patient_id: uuid.UUID) -> bool:
-        """A live patient account (docs/api.md "Practice team": the practice books for an
-        existing account by its id; only its own patients are found by name)."""
+    async def is_patient_of(self, practice_id: uuid.UUID, patient_id: uuid.UUID) -> bool:
+        """A live patient account that has had a visit with the practice, booked by any channel
+        and whatever became of it: the patients ``known_patients`` finds, and no one else."""
+        seen = sa.select(a.c.id).where(
+            a.c.practitioner_id == practice_id, a.c.patient_id == patient_id
+        )
         query = sa.select(account_table.c.id).where(
             account_table.c.id == patient_id,
             account_table.c.role == "patient",
             account_table.c.status == "active",
+            seen.exists(),
         )
         return (await self.session.execute(query)).first() is not None
 

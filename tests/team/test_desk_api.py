@@ -112,11 +112,17 @@ async def test_the_practice_books_by_phone_and_for_its_own_patients(
     assert _subjects(settings, alice.email).count("Rendez-vous confirmé") == 2
     mine = {a["id"]: a for a in (await alice.get("/api/v1/me/appointments")).json()}
     assert mine[for_alice.json()["id"]]["channel"] == "practice"
-    # bob gave the practice his account's id by phone: it books for him, and knows him since
-    for_bob = await claire.post(
-        url,
-        json={"visit_reason_id": reason, "start": free[6]["start"], "patient_id": bob.account_id},
-    )
+    # bob's account id, learnt anywhere, books nothing here: he is not the practice's patient
+    # (404 as for no account), so his name and phone never reach its agenda
+    bobs = {"visit_reason_id": reason, "start": free[6]["start"], "patient_id": bob.account_id}
+    assert_problem(await claire.post(url, json=bobs), 404, "not_found")
+    agenda = (
+        await claire.get(f"/api/v1/practices/{doctor.account_id}/agenda", params=_window())
+    ).json()
+    assert bob.account_id not in [e["patient"]["id"] for e in agenda]
+    # once he has booked here himself he is the practice's patient, and it books for him
+    assert (await book(bob, doctor.account_id, reason, free[7]["start"])).status_code == 201
+    for_bob = await claire.post(url, json=bobs)
     assert for_bob.status_code == 201, for_bob.text
     assert "Rendez-vous confirmé" in _subjects(settings, bob.email)
     again_found = (
