@@ -57,6 +57,8 @@ from app.throttle.dependencies import RequestThrottle
 from app.throttle.service import Throttle
 
 router = APIRouter(tags=["oauth"])
+#: RFC 3986's reserved and unreserved characters, and '%' (the query is already encoded)
+_URL_CHARACTERS = ":/?#[]@!$&'()*+,;=-._~%"
 admin_router = APIRouter(prefix="/api/v1/admin/oauth/clients", tags=["admin"])
 me_router = APIRouter(prefix="/api/v1/me/apps", tags=["oauth"])
 
@@ -178,8 +180,11 @@ async def authorize_page(
     except OAuth2Error as error:
         return _authorize_error(server, error)
     if ctx is None or ctx.session.state != SessionState.FULL.value:
+        # the query exactly as the client sent it: re-quoting it turned a '+' (a space, as most
+        # clients write the one between scopes) into '%2B', one unknown scope after the sign-in;
+        # only what a URL cannot hold (a stray space, a quote, non-ASCII) is escaped
         return_to = request.url.path + ("?" + request.url.query if request.url.query else "")
-        return HTMLResponse(pages.login_page(quote(return_to, safe="/?&=%:")))
+        return HTMLResponse(pages.login_page(quote(return_to, safe=_URL_CHARACTERS)))
     if ctx.account.role != Role.PATIENT.value:
         return HTMLResponse(
             pages.error_page(

@@ -63,6 +63,8 @@ def platform(server: Server, callback: CallbackServer) -> dict[str, str]:
             "refresh_token",
             "--scope",
             "appointments:read",
+            "--scope",
+            "slots:read",
         )
     )
     server.cli("oauth", "enable", created["client_id"])
@@ -79,7 +81,9 @@ def _authorize_url(platform: dict[str, str]) -> tuple[str, str, str]:
             "response_type": "code",
             "client_id": platform["client_id"],
             "redirect_uri": platform["redirect_uri"],
-            "scope": "appointments:read",
+            # two scopes, so the space between them is a '+' (urlencode, as most clients send
+            # it): the sign-in's way back must keep it one (it once became a literal '%2B')
+            "scope": "appointments:read slots:read",
             "state": state,
             "code_challenge": challenge.decode(),
             "code_challenge_method": "S256",
@@ -130,6 +134,7 @@ def test_consent_page_authorize_then_revoke_the_app(
     expect(request).to_contain_text("Noémie Blanc")
     expect(request).to_contain_text("Voir vos rendez-vous")
     expect(request).to_contain_text("appointments:read")
+    expect(request).to_contain_text("slots:read")
     expect(request).to_contain_text("Durée : jusqu'à")
     expect(request).to_contain_text(urlsplit(callback.url).netloc)
     # the site's stylesheet, not a bare page
