@@ -49,7 +49,7 @@ from app.core.deps import refuse_nul_in_query
 from app.core.handlers import install_error_handlers
 from app.core.hashing import PasswordHasher
 from app.core.jobs import run_forever
-from app.core.logging import configure_logging
+from app.core.logging import configure_logging, quiet_libraries
 from app.core.mail import build_mailer
 from app.core.middleware import RequestContextMiddleware
 from app.core.replica import ReplicaMonitor
@@ -143,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     reactions.connect()
     make_private(settings)
+    quiet_libraries()
     if settings.env.value != "test":
         configure_logging(settings.log_level, json_logs=settings.json_logs)
 

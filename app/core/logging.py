@@ -78,6 +78,18 @@ def configure_logging(level: str = "INFO", *, json_logs: bool = False) -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
-    # httpx logs each request's full URL at INFO: a webhook URL's query may hold the receiver's
-    # own token (app.webhooks.delivery)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    quiet_libraries()
+
+
+#: libraries whose records below these levels carry secrets: httpx logs each request's full URL
+#: at INFO (a webhook URL's query may hold the receiver's own token, app.webhooks.delivery);
+#: Authlib's grants log each token they issue, whole, at DEBUG ("Issue token {...}")
+QUIET_LIBRARIES = {"httpx": logging.WARNING, "authlib": logging.INFO}
+
+
+def quiet_libraries() -> None:
+    """Hold ``QUIET_LIBRARIES`` at their levels whatever the root's: ``ERDV_LOG_LEVEL=DEBUG``
+    is for erdv's own records, and must not put live tokens in the logs. Every app sets it
+    (``create_app``), a test's included, whose logs the suite inspects."""
+    for name, level in QUIET_LIBRARIES.items():
+        logging.getLogger(name).setLevel(level)
