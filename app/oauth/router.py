@@ -297,6 +297,25 @@ async def authorize_decision(
     return _to_response(answer, request)
 
 
+def _unreadable_basic(request: Request) -> Response | None:
+    """401 ``invalid_client`` (RFC 6749 §5.2) for HTTP Basic credentials that are not base64 of
+    UTF-8 text, which Authlib's reader does not catch: a 500 before."""
+    try:
+        extract_basic_authorization(request.headers)
+    except (UnicodeDecodeError, ValueError):
+        body = {
+            "error": "invalid_client",
+            "error_description": "Unreadable HTTP Basic credentials.",
+        }
+        return Response(
+            json.dumps(body),
+            status_code=status.HTTP_401_UNAUTHORIZED,
+            media_type="application/json",
+            headers={"WWW-Authenticate": 'Basic realm="erdv"'},
+        )
+    return None
+
+
 def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str | None, str | None]:
     """The client's id and secret as Authlib reads them: HTTP Basic if sent, else the form."""
     client_id, secret = extract_basic_authorization(request.headers)
@@ -321,6 +340,8 @@ async def token(
 ) -> Response:
     """Client authentication: ``client_secret_basic`` or ``client_secret_post``. Rate-limited per
     client (docs/charter.md "Incidents designed against")."""
+    if (refused := _unreadable_basic(request)) is not None:
+        return refused
     oauth_request = await _client_request(request, db, settings, throttle)
     server = _server(db, settings, audit)
     answer = await server.run(lambda: server.create_token_response(oauth_request))
@@ -358,6 +379,8 @@ async def _endpoint_response(
 ) -> Response:
     """Revocation (RFC 7009) and introspection (RFC 7662): Authlib endpoints behind client
     authentication and the client's rate limit."""
+    if (refused := _unreadable_basic(request)) is not None:
+        return refused
     oauth_request = await _client_request(request, db, settings, throttle)
     server = _server(db, settings, audit)
     answer = await server.run(lambda: server.create_endpoint_response(endpoint, oauth_request))

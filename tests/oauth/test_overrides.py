@@ -3,9 +3,11 @@ server")."""
 
 from __future__ import annotations
 
+import base64
 from urllib.parse import urlencode
 
 import httpx
+import pytest
 from authlib.common.security import generate_token
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
@@ -333,3 +335,31 @@ async def test_not_signed_in_sees_a_sign_in_page(
     assert page.status_code == 200
     assert "Connexion requise" in page.text
     assert "<form" not in page.text
+
+
+@pytest.mark.parametrize("endpoint", ["/oauth/token", "/oauth/revoke", "/oauth/introspect"])
+async def test_unreadable_basic_credentials_are_invalid_client_not_a_500(
+    client: httpx.AsyncClient, registered: Registered, endpoint: str
+) -> None:
+    """Basic credentials that are not base64 of UTF-8 text get the answer of a wrong secret
+    (RFC 6749 §5.2: 401 ``invalid_client``), not the 500 of Authlib's reader."""
+    wrong = await client.post(
+        endpoint,
+        data={"grant_type": "client_credentials", "token": "x"},
+        auth=(registered.client_id, "not-the-secret"),
+    )
+    assert wrong.status_code == 401
+    assert wrong.json()["error"] == "invalid_client"
+    for credentials in (
+        base64.b64encode(b"\xff\xfe:abc").decode(),
+        "a" * 64,
+        "a" * 5000,
+    ):
+        response = await client.post(
+            endpoint,
+            data={"grant_type": "client_credentials", "token": "x"},
+            headers={"Authorization": f"Basic {credentials}"},
+        )
+        assert response.status_code == 401, (credentials[:10], response.text)
+        assert response.json()["error"] == "invalid_client"
+        assert response.headers["WWW-Authenticate"].startswith("Basic")
