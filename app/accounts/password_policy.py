@@ -1,8 +1,8 @@
 """The password policy (docs/security.md "Passwords", ASVS V6.2, NIST SP 800-63B §3.1.1.2).
 
 - 12 to 1024 characters (at least 128 accepted: 1024 only bounds the work an attacker can make the
-  hasher do); any Unicode; the password is checked and hashed exactly as typed: no truncation, no case
-  folding, no composition rules.
+  hasher do); any Unicode, checked and hashed in its NFKC form (NIST §5.1.1.2): no truncation, no
+  case folding, no composition rules.
 - Refused when zxcvbn rates it guessable (its frequency lists include the common and breached
   passwords), or when it is built from context words: the service name and the person's own email
   and name (NIST: "context-specific words"). The refusal says why (``weak_password``).
@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 
 from app.accounts.errors import WeakPassword
+from app.core.hashing import normalize
 
 MIN_LENGTH = 12
 MAX_LENGTH = 1024
@@ -25,8 +26,8 @@ SERVICE_WORDS = ("erdv", "e-rdv", "rendez-vous", "rendezvous")
 
 
 def context_words(email: str, full_name: str) -> list[str]:
-    local = email.split("@", 1)[0]
-    parts = re.split(r"[\s._+\-']+", f"{local} {full_name}")
+    local = normalize(email.split("@", 1)[0])
+    parts = re.split(r"[\s._+\-']+", f"{local} {normalize(full_name)}")
     words = {p.lower() for p in parts if len(p) >= 3}
     if len(local) >= 3:
         words.add(local.lower())
@@ -34,11 +35,17 @@ def context_words(email: str, full_name: str) -> list[str]:
 
 
 def check_password(password: str, *, email: str, full_name: str) -> None:
-    """Raise ``WeakPassword`` with the reason; return if the password is acceptable."""
-    if len(password) < MIN_LENGTH:
-        raise WeakPassword(f"The password must have at least {MIN_LENGTH} characters.")
+    """Raise ``WeakPassword`` with the reason; return if the password is acceptable.
+
+    The minimum length, the context words and zxcvbn judge the NFKC form, which is what is
+    hashed (``app.core.hashing.normalize``) and so what an attacker has to guess: twelve
+    decomposed code points that compose to six letters are six, and a full-width "ＥＲＤＶ" is
+    "ERDV". The maximum bounds the typed form, the work a request can ask for."""
     if len(password) > MAX_LENGTH:
         raise WeakPassword(f"The password must have at most {MAX_LENGTH} characters.")
+    password = normalize(password)
+    if len(password) < MIN_LENGTH:
+        raise WeakPassword(f"The password must have at least {MIN_LENGTH} characters.")
     words = context_words(email, full_name)
     lowered = password.lower()
     for word in words:

@@ -62,3 +62,29 @@ async def test_hashes_of_the_password_as_typed_are_replaced_at_the_next_login(
     assert stored != legacy
     assert Argon2Hasher().verify(stored, unicodedata.normalize("NFKC", DECOMPOSED))
     assert await _login(people, person.email, COMPOSED) == 200
+
+
+async def test_the_policy_judges_the_form_that_is_hashed(people: People) -> None:
+    """Twelve code points that compose to six letters are six letters, and a full-width service
+    name or own name is that name: the NFKC form is what is hashed, hence what is guessed."""
+    client = people.client()
+    six_letters = unicodedata.normalize("NFD", "éèêëàù")
+    assert len(six_letters) == 12
+    for password, full_name in (
+        (six_letters, "Camille Patient"),
+        ("ＥＲＤＶ-Velvet-Otter-91", "Camille Patient"),
+        ("Ｃａｍｉｌｌｅ-Velvet-Otter-91", "Camille Patient"),
+    ):
+        response = await client.post(
+            "/api/v1/auth/register",
+            json={
+                "email": "camille.unicode@example.test",
+                "password": password,
+                "full_name": full_name,
+                "role": "patient",
+            },
+        )
+        assert response.status_code == 422, (password, response.text)
+        assert response.json()["code"] == "weak_password"
+    # the same passphrases, long and free of context words, are welcome in any form
+    assert (await people.registered(password=DECOMPOSED)).email
