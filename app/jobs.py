@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import Actor, audit_key, purge_older_than, verify_and_record
+from app.auth.sessions import forget_ended_sessions
 from app.booking.closing import JOB_NAME as PRACTICE_CLOSING
 from app.booking.closing import purge_closed_practices
 from app.booking.holds import JOB_NAME as WAITLIST_OFFERS
@@ -55,6 +56,8 @@ RETENTION_JOBS: list[Job] = [
     Job(PRACTICE_CLOSING, timedelta(hours=24), purge_closed_practices),
     # throttle keys hold client IPs; forgotten by every policy after its window (24 h by default)
     Job("throttle-retention", timedelta(hours=1), forget_stale),
+    # sessions hold IP addresses and user agents: gone once past their timeout
+    Job("session-retention", timedelta(hours=1), forget_ended_sessions),
 ]
 
 JOBS: list[Job] = [

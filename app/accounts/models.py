@@ -8,13 +8,14 @@ database yields no usable credential (docs/security.md "Sessions", "Secrets at r
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from app.core.db import UTCDateTime, new_id
+from app.core.settings import Settings
 
 
 class Role(StrEnum):
@@ -124,6 +125,19 @@ class AuthSession(SQLModel, table=True):
     reauthenticated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     ip: str | None = Field(default=None, max_length=64)
     user_agent: str | None = Field(default=None, max_length=200)
+
+    def ended(self, role: str, now: datetime, settings: Settings) -> bool:
+        """Past its idle or absolute timeout (docs/security.md "Sessions", ASVS V7.3): idle
+        ``session_idle_minutes_patient`` for patients, ``_staff`` for everyone else; absolute
+        ``session_absolute_hours`` from the password step, whatever the activity."""
+        idle = timedelta(
+            minutes=settings.session_idle_minutes_patient
+            if role == Role.PATIENT.value
+            else settings.session_idle_minutes_staff
+        )
+        return now - self.last_seen_at > idle or now - self.created_at > timedelta(
+            hours=settings.session_absolute_hours
+        )
 
 
 class Relative(SQLModel, table=True):

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.accounts.models import Account, AccountStatus, AccountToken, AuthSession
+from app.accounts.models import Account, AccountStatus, AccountToken, AuthSession, Role
 from app.core.repository import changed, table_of
 from app.mfa.models import TotpCredential
 from app.throttle.models import ThrottleState
@@ -255,6 +255,28 @@ class AccountRepository:
             sa.delete(session_table).where(session_table.c.id == session_id)
         )
         return _count(result) == 1
+
+    async def delete_ended_sessions(
+        self,
+        *,
+        patient_seen_before: datetime,
+        staff_seen_before: datetime,
+        created_before: datetime,
+    ) -> int:
+        """Delete the sessions idle since their role's bound or begun before ``created_before``
+        (``AuthSession.ended``, as one statement)."""
+        s = session_table
+        staff = sa.select(account_table.c.id).where(account_table.c.role != Role.PATIENT.value)
+        result = await self.session.execute(
+            sa.delete(s).where(
+                sa.or_(
+                    s.c.last_seen_at < patient_seen_before,
+                    s.c.created_at < created_before,
+                    sa.and_(s.c.last_seen_at < staff_seen_before, s.c.account_id.in_(staff)),
+                )
+            )
+        )
+        return _count(result)
 
     async def delete_session_of(self, account_id: uuid.UUID, session_id: uuid.UUID) -> bool:
         result = await self.session.execute(

@@ -18,7 +18,7 @@ The rules come from docs/security.md ("Passwords", "MFA", "Throttling", "Session
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -493,8 +493,15 @@ class AuthService(AccountsBase):
             details={"reason": reason},
         )
 
-    async def list_sessions(self, principal: Principal) -> Sequence[AuthSession]:
-        return await self.repository.sessions_of(principal.account_id)
+    async def list_sessions(self, principal: Principal) -> list[AuthSession]:
+        """The account's live sessions: one past its timeout is over, whether or not its
+        cookie came back to be told (``session-retention`` deletes its row)."""
+        now = clock.now()
+        return [
+            row
+            for row in await self.repository.sessions_of(principal.account_id)
+            if not row.ended(principal.role.value, now, self.settings)
+        ]
 
     async def revoke_session(self, principal: Principal, session_id: uuid.UUID) -> None:
         if not await self.repository.delete_session_of(principal.account_id, session_id):

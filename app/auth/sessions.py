@@ -10,9 +10,10 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.errors import CsrfFailed, MfaRequired
-from app.accounts.models import AccountStatus, Role, SessionState
+from app.accounts.models import AccountStatus, SessionState
 from app.accounts.principal import BrowserSession, keys_for, session_cookie_name
 from app.accounts.repository import AccountRepository
 from app.accounts.views import actor_of
@@ -93,17 +94,7 @@ async def load_session(request: Request, database: Database) -> BrowserSession |
         return None
     row, account = found
     now = clock.now()
-    idle = timedelta(
-        minutes=settings.session_idle_minutes_patient
-        if account.role == Role.PATIENT.value
-        else settings.session_idle_minutes_staff
-    )
-    expired = (
-        now - row.last_seen_at > idle
-        or now - row.created_at > timedelta(hours=settings.session_absolute_hours)
-        or account.status != AccountStatus.ACTIVE.value
-    )
-    if expired:
+    if row.ended(account.role, now, settings) or account.status != AccountStatus.ACTIVE.value:
         await repository.delete_session(row.id)
         return None
     if now - row.last_seen_at > _TOUCH_EVERY:
@@ -181,3 +172,20 @@ async def refuse_partial_sessions(request: Request, ctx: OptionalSession) -> Non
     if getattr(route, "path", None) in PARTIAL_SESSION_PATHS:
         return
     raise MfaRequired("Complete the second factor first.")
+
+
+async def forget_ended_sessions(session: AsyncSession, settings: Settings) -> str:
+    """The session-retention job: delete the sessions past their timeout.
+
+    A session's row holds its browser's IP address and user agent; ``load_session`` deletes an
+    ended one when its cookie comes back, but a browser that never returns left it for ever,
+    while the privacy notice keeps security records 12 months at most. A session idle longer than
+    its role's idle timeout, or older than the absolute one, has ended (``AuthSession.ended``),
+    so deleting it changes no answer."""
+    now = clock.now()
+    removed = await AccountRepository(session).delete_ended_sessions(
+        patient_seen_before=now - timedelta(minutes=settings.session_idle_minutes_patient),
+        staff_seen_before=now - timedelta(minutes=settings.session_idle_minutes_staff),
+        created_before=now - timedelta(hours=settings.session_absolute_hours),
+    )
+    return f"{removed} ended sessions forgotten"
