@@ -135,7 +135,8 @@ function complianceSection(compliance, charter) {
 export async function clientsView(main) {
   main.append(heading(t("clients.title")));
   const clients = await get("/api/v1/admin/oauth/clients");
-  const listSection = section({ heading: "clients-list", title: t("clients.list") }, cards(clients, (c) => h("li", { class: "card", "data-client": c.client_id },
+  // the list is drawn again in place once a client is made, the new secret staying on screen
+  const clientCards = (list) => cards(list, (c) => h("li", { class: "card", "data-client": c.client_id },
       h("h3", {}, c.name),
       h("p", {}, h("code", {}, c.client_id)),
       h("p", {}, t("common.pair", { label: t("clients.scopes"), value: c.scopes.join(", ") })),
@@ -148,10 +149,13 @@ export async function clientsView(main) {
           await nav.go("/admin/clients", { replace: true });
           notify(c.enabled ? t("clients.disabled") : t("clients.enabled"), "success");
         } catch (error) { showError(error); }
-      } } }, c.enabled ? t("clients.disable") : t("clients.enable"))), t("clients.empty")));
+      } } }, c.enabled ? t("clients.disable") : t("clients.enable"))), t("clients.empty"));
+  const listSection = section({ heading: "clients-list", title: t("clients.list") }, clientCards(clients));
   const name = field(t("clients.name"), { required: true, maxlength: 120, id: "client-name" });
   const redirects = field(t("clients.redirects"), { tag: "textarea", rows: 3, id: "client-redirects" }, t("clients.redirects_hint"));
-  const grants = GRANTS.map((g) => checkbox(g, { class: "grant", value: g, checked: g !== "client_credentials" }));
+  // ticked by default through defaultChecked (the checked attribute), not the checked property:
+  // form.reset() after a creation goes back to the defaults, which must still name a grant type
+  const grants = GRANTS.map((g) => checkbox(g, { class: "grant", value: g, defaultChecked: g !== "client_credentials" }));
   const scopes = SCOPES.map((s) => checkbox(`${s} — ${t(`scope.${s}`)}`, { class: "scope", value: s }));
   const secretBox = h("div", { id: "client-secret-box" });
   const form = h("form", { on: { submit: async (event) => {
@@ -174,6 +178,7 @@ export async function clientsView(main) {
       form.reset();
       secretBox.firstChild.focus();
       notify(t("clients.created"), "success");
+      listSection.lastChild.replaceWith(clientCards(await get("/api/v1/admin/oauth/clients")));
     } catch (error) { showError(error); }
   } } },
   name.wrap, redirects.wrap,

@@ -55,3 +55,23 @@ export function startOfDayIn(key, timeZone) {
   at = guess - zoneOffset(new Date(at), timeZone) * 60000;
   return new Date(at);
 }
+
+/**
+ * A wall-clock time typed in a practice's zone ("YYYY-MM-DDTHH:MM", as an <input type=datetime-local>
+ * gives it) as an RFC 3339 instant with that zone's offset at that time (DST included), e.g.
+ * "2030-01-15T09:00:00+01:00": the practitioner's 09:00 is the practice's, not the browser's.
+ * A time that the spring change skips comes out as the instant the zone then calls one hour later.
+ */
+export function instantIn(wallTime, timeZone) {
+  const [date, time] = wallTime.split("T");
+  const [y, m, d] = date.split("-").map(Number);
+  const [hh, mm, ss = 0] = time.split(":").map(Number);
+  const guess = Date.UTC(y, m - 1, d, hh, mm, ss);
+  let at = guess - zoneOffset(new Date(guess), timeZone) * 60000;
+  at = guess - zoneOffset(new Date(at), timeZone) * 60000;
+  const offset = zoneOffset(new Date(at), timeZone);
+  const wall = new Date(at + offset * 60000).toISOString().slice(0, 19);
+  const sign = offset < 0 ? "-" : "+";
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${wall}${sign}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
+}

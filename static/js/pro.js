@@ -3,7 +3,7 @@ import { get, post, put, del, query } from "./api.js";
 import { h, clear, field, checkbox } from "./dom.js";
 import { t, lang } from "./i18n.js";
 import { session, nav, notify, showError, exportLink } from "./state.js";
-import { fmtTime, fmtDateTime, dayKey, addDaysKey, startOfDayIn, fmtDayKey } from "./format.js";
+import { fmtTime, fmtDateTime, dayKey, addDaysKey, startOfDayIn, fmtDayKey, instantIn } from "./format.js";
 import { heading, link, loading, empty, section, table, cards, form } from "./widgets.js";
 import { slotPicker } from "./slotpicker.js";
 import { professions } from "./public.js";
@@ -541,20 +541,25 @@ export async function hoursView(main) {
 
 export async function absencesView(main) {
   main.append(heading(t("absences.title")));
-  const absences = await get("/api/v1/me/absences");
+  // an absence is typed and read in the practice's wall clock, as its opening hours are, whatever
+  // zone the browser is in: the API answers in that clock and takes an instant with its offset
+  const [absences, availability] = await Promise.all([get("/api/v1/me/absences"), get("/api/v1/me/availability")]);
+  const tz = availability.timezone;
+  const zoneNote = t("appointments.local_time", { zone: tz });
+  const elsewhere = tz !== Intl.DateTimeFormat().resolvedOptions().timeZone;
   const listSection = section({ heading: "abs-list", title: t("absences.list") }, cards(absences, (a) => h("li", { class: "card" },
-    h("p", {}, `${fmtDateTime(a.start)} → ${fmtDateTime(a.end)}`),
+    h("p", {}, `${fmtDateTime(a.start, tz)} → ${fmtDateTime(a.end, tz)}`, elsewhere ? ` (${zoneNote})` : ""),
     h("button", { type: "button", class: "danger", on: { click: async () => {
       try { await del(`/api/v1/me/absences/${a.id}`); await nav.go("/pro/absences", { replace: true }); notify(t("absences.deleted"), "success"); } catch (error) { showError(error); }
     } } }, t("common.delete"))), t("absences.empty")));
-  const start = field(t("absences.start"), { type: "datetime-local", required: true });
-  const end = field(t("absences.end"), { type: "datetime-local", required: true });
+  const start = field(t("absences.start"), { type: "datetime-local", required: true }, zoneNote);
+  const end = field(t("absences.end"), { type: "datetime-local", required: true }, zoneNote);
   const cancel = checkbox(t("absences.cancel"));
   main.append(listSection, section({ heading: "abs-new", title: t("absences.new") },
     form(async () => {
       const created = await post("/api/v1/me/absences", {
-        start: new Date(start.input.value).toISOString(),
-        end: new Date(end.input.value).toISOString(),
+        start: instantIn(start.input.value, tz),
+        end: instantIn(end.input.value, tz),
         cancel_appointments: cancel.input.checked,
       });
       await nav.go("/pro/absences", { replace: true });
