@@ -185,3 +185,10 @@ async def test_production_answers_carry_hsts(tmp_path: Path) -> None:
             assert response.headers["strict-transport-security"] == (
                 "max-age=31536000; includeSubDomains"
             ), path
+
+
+def test_the_readme_lists_every_setting() -> None:
+    """``Settings`` says the README's table lists every knob: five had gone missing."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    missing = [name for name in Settings.model_fields if f"`ERDV_{name.upper()}`" not in readme]
+    assert missing == []
