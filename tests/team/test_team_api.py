@@ -5,7 +5,10 @@ and PostgreSQL."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
+from app.core import clock
+from app.team.service import INVITATION_DAYS
 from tests.factories import PASSWORD, People, Person, outbox
 from tests.helpers.booking import ready_practitioner
 from tests.helpers.problems import assert_problem
@@ -216,3 +219,30 @@ async def test_the_practitioner_is_told_who_joined_and_a_removed_member_is_told(
     assert "Vous ne travaillez plus dans l'agenda erdv de Dr Agnès Morel" in _subjects(
         people, claire.email
     )
+
+
+async def test_an_invitation_lives_fourteen_days(people: People) -> None:
+    """The team page says an invitation is valid 14 days: a minute before, it registers its
+    invitee; a minute after, nobody."""
+    assert INVITATION_DAYS == 14  # as the team page says (team.invite_intro)
+    doctor, _ = await ready_practitioner(people, name="Dr Paul Garnier")
+    anonymous = await people.anonymous()
+    for email, late in (("early@example.test", False), ("late@example.test", True)):
+        await invite(doctor, email)
+        token = invitation_token(people, email)
+        at = clock.now() + timedelta(days=INVITATION_DAYS) + timedelta(minutes=1 if late else -1)
+        with clock.frozen(at):
+            response = await anonymous.post(
+                "/api/v1/auth/register",
+                json={
+                    "email": email,
+                    "password": PASSWORD,
+                    "full_name": "Lucie Perrin",
+                    "role": "secretary",
+                    "invitation": token,
+                },
+            )
+        if late:
+            assert_problem(response, 422, "invalid_invitation")
+        else:
+            assert response.status_code == 202, response.text
