@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+from app.accounts import mails
 from app.accounts.base import AccountsBase
 from app.accounts.errors import (
     CannotSuspendSelf,
@@ -34,6 +35,7 @@ class AccountAdministration(AccountsBase):
             raise NotFound("No such account.")
         if account.id == admin.account_id:
             raise CannotSuspendSelf()
+        changed = account.status != status.value
         await self.repository.update(account.id, status=status.value)
         ended = revoked = 0
         if status is AccountStatus.SUSPENDED:
@@ -50,6 +52,19 @@ class AccountAdministration(AccountsBase):
             object_type="account",
             object_id=account.id,
             details={"sessions_ended": ended, "oauth_tokens_revoked": revoked},
+        )
+        if not changed:
+            return account
+        # the practitioner contract's clause 7: informed, and told how to get the export
+        language = mails.language_of(account.language)
+        self._send(
+            mails.account_suspended(
+                account.email, language, practitioner=account.role == Role.PRACTITIONER.value
+            )
+            if status is AccountStatus.SUSPENDED
+            else mails.account_reinstated(account.email, language),
+            to=account.id,
+            topic="account-status",
         )
         return account
 

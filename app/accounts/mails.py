@@ -181,6 +181,74 @@ def practice_closed(to: str, language: Language, cancelled: int, kept_days: int)
     )
 
 
+def account_suspended(to: str, language: Language, *, practitioner: bool) -> Mail:
+    """An admin suspended the account (the practitioner contract's clause 7: the operator
+    suspends access after informing the practitioner, and leaves them the means to export their
+    data): what stops, and for a practitioner how to get the export (an admin gives it,
+    ``GET /api/v1/admin/practices/{id}/export``)."""
+    if language == "en":
+        export = (
+            "Your agenda and your patients' contact details remain yours: ask through the "
+            "contact on the transparency page and the operator gives you their export (FHIR "
+            "JSON), as long as the suspension lasts.\n\n"
+            if practitioner
+            else ""
+        )
+        return Mail(
+            to=to,
+            subject="Your erdv account is suspended",
+            body=(
+                "The operator of erdv has suspended your account: you cannot sign in, your "
+                "sessions have ended and the applications you authorised no longer have access."
+                f"\n\n{export}"
+                "To know why, or to ask for the suspension to end, write to the contact on the "
+                "transparency page. You will be told by mail when your account is reinstated.\n"
+            ),
+        )
+    export = (
+        "Votre agenda et les coordonnées de vos patients restent les vôtres : sur demande au "
+        "contact indiqué sur la page Transparence, l'exploitant vous en remet l'export (FHIR "
+        "JSON), tant que dure la suspension.\n\n"
+        if practitioner
+        else ""
+    )
+    return Mail(
+        to=to,
+        subject="Votre compte erdv est suspendu",
+        body=(
+            "L'exploitant d'erdv a suspendu votre compte : vous ne pouvez plus vous connecter, vos "
+            "sessions sont terminées et les applications que vous aviez autorisées n'y ont plus "
+            f"accès.\n\n{export}"
+            "Pour en connaître la raison, ou demander la levée de la suspension, écrivez au "
+            "contact indiqué sur la page Transparence. Un e-mail vous dira quand votre compte "
+            "sera rétabli.\n"
+        ),
+    )
+
+
+def account_reinstated(to: str, language: Language) -> Mail:
+    """The suspension ended: the holder may sign in again."""
+    if language == "en":
+        return Mail(
+            to=to,
+            subject="Your erdv account is reinstated",
+            body=(
+                "The operator of erdv has reinstated your account: you can sign in again, with "
+                "your password and your authenticator. Applications you had authorised must be "
+                "authorised again.\n"
+            ),
+        )
+    return Mail(
+        to=to,
+        subject="Votre compte erdv est rétabli",
+        body=(
+            "L'exploitant d'erdv a rétabli votre compte : vous pouvez de nouveau vous connecter, "
+            "avec votre mot de passe et votre application d'authentification. Les applications "
+            "que vous aviez autorisées doivent l'être de nouveau.\n"
+        ),
+    )
+
+
 def confirm_new_email(to: str, language: Language, link: str, hours: int) -> Mail:
     """To the new address: the link that makes it the account's."""
     if language == "en":

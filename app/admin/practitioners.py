@@ -84,12 +84,13 @@ async def suspend_practitioner(
 
 @router.get(
     "/api/v1/admin/practices/{practice_id}/export",
-    summary="A closed practice's reversibility export, for its former practitioner (C12)",
+    summary="The reversibility export of a closed practice or a suspended practitioner (C12)",
     description="The agenda and patients' contact details of a practice closed less than "
-    "`ERDV_PRACTICE_CLOSING_DAYS` ago, as `GET /api/v1/me/practice/export` gives them, for an "
-    "admin to hand to the former practitioner who asks (the contract's reversibility clause: the "
-    "export is still possible at the end). 404 for any other practice. Audited, with an entry in "
-    "each patient's access log.",
+    "`ERDV_PRACTICE_CLOSING_DAYS` ago, or whose practitioner's account is suspended, as "
+    "`GET /api/v1/me/practice/export` gives them, for an admin to hand to the practitioner who "
+    "asks and cannot sign in (the contract's clauses 5 and 7: the export stays possible at the "
+    "end and during a suspension). 404 for any other practice. Audited, with an entry in each "
+    "patient's access log.",
     response_model=FhirBundle,
     responses=problem_responses(
         *ADMIN_READ, (403, "reauth_required"), (404, "not_found"), (429, "rate_limited")
@@ -98,4 +99,4 @@ async def suspend_practitioner(
 async def export_closed_practice(
     practice_id: uuid.UUID, admin: RecentlyAuthenticatedAdmin, agenda: Agenda
 ) -> FhirBundle:
-    return FhirBundle.model_validate(await agenda.export_closed(admin, practice_id))
+    return FhirBundle.model_validate(await agenda.export_for_admin(admin, practice_id))

@@ -67,11 +67,15 @@ class AgendaService(BookingBase):
         contact details, at any time (``_bundle``)."""
         return await self._bundle(principal, principal.account_id)
 
-    async def export_closed(self, admin: Principal, practice_id: uuid.UUID) -> dict[str, Any]:
-        """The same export of a practice closed less than ``ERDV_PRACTICE_CLOSING_DAYS`` ago, by
-        an admin for its former practitioner who asks (``app.booking.closing``); 404 for any other
-        practice, whose practitioner exports it themselves."""
-        if not await self.repository.closed_and_kept(practice_id):
+    async def export_for_admin(self, admin: Principal, practice_id: uuid.UUID) -> dict[str, Any]:
+        """The same export, by an admin for a practitioner who cannot take it themselves and
+        asks: their practice closed less than ``ERDV_PRACTICE_CLOSING_DAYS`` ago
+        (``app.booking.closing``), or their account suspended (the contract's clause 7 leaves
+        them the means to export). 404 for any other practice, whose practitioner exports it."""
+        if not (
+            await self.repository.closed_and_kept(practice_id)
+            or await self.repository.suspended_practitioner(practice_id)
+        ):
             raise PractitionerNotFound()
         return await self._bundle(admin, practice_id)
 

@@ -894,6 +894,17 @@ class BookingRepository:
         )
         return found.first() is not None
 
+    async def suspended_practitioner(self, practice_id: uuid.UUID) -> bool:
+        """The practice's practitioner account is suspended by an admin (it cannot sign in)."""
+        found = await self.session.execute(
+            sa.select(account_table.c.id).where(
+                account_table.c.id == practice_id,
+                account_table.c.role == "practitioner",
+                account_table.c.status == "suspended",
+            )
+        )
+        return found.first() is not None
+
     async def export_rows(self, practitioner_id: uuid.UUID) -> tuple[Any, Sequence[Any]]:
         """The practice with its RPPS, and every appointment with the patient's contact details
         (and the relative's name, for a visit booked for one)."""

@@ -22,7 +22,7 @@ from app.core.jobs import run_job
 from app.core.settings import Settings
 from app.jobs import JOBS
 from app.practice.models import absence_table, practice_table
-from tests.factories import People, Person, outbox
+from tests.factories import People, Person, mail_text, outbox
 from tests.helpers.booking import book, patient, ready_practitioner, soon
 from tests.helpers.fhir import resources_of
 from tests.helpers.problems import assert_problem
@@ -240,3 +240,52 @@ async def test_a_closed_practice_still_listed_breaks_c12(people: People, app: Fa
     after = await _statuses(anonymous)
     assert after["C12"] == "not_met"
     assert after["C14"] == "not_met"
+
+
+async def test_a_suspended_practitioner_is_told_and_keeps_the_means_to_export(
+    people: People, settings: Settings
+) -> None:
+    """The practitioner contract's clause 7: the operator suspends access after informing the
+    practitioner, and leaves them the means to export their data. A suspended practitioner cannot
+    sign in: the mail says so and how to get the export, which an admin can then give; the
+    reinstatement is mailed too, and the export is the practitioner's own again."""
+    doctor, (reason,) = await ready_practitioner(people)
+    alice = await patient(people)
+    assert (await book(alice, doctor.account_id, reason, soon(24 * 60))).status_code == 201
+    admin = await people.signed_in(role="admin")
+    assert (await admin.reauth()).status_code == 204
+    export_url = f"/api/v1/admin/practices/{doctor.account_id}/export"
+    assert_problem(await admin.get(export_url), 404, "not_found")  # an open practice: theirs
+
+    suspend = f"/api/v1/admin/accounts/{doctor.account_id}/suspend"
+    assert (await admin.post(suspend)).status_code == 200
+    assert (await admin.post(suspend)).status_code == 200  # again: no second mail
+    told = [m for m in outbox(settings) if m["To"] == doctor.email]
+    subjects = [str(m["Subject"]) for m in told]
+    assert subjects.count("Votre compte erdv est suspendu") == 1, subjects
+    body = mail_text(told[-1], ("plain",))
+    assert "export" in body
+    assert "page Transparence" in body
+    assert_problem(await doctor.login(), 403, "account_suspended")
+
+    export = await admin.get(export_url)
+    assert export.status_code == 200, export.text
+    bundle = Bundle.model_validate(export.json())
+    assert alice.account_id in {p.id for p in resources_of(bundle, Patient)}
+
+    # a suspended patient is told too, without a word of exports
+    bob = await patient(people)
+    assert (await admin.post(f"/api/v1/admin/accounts/{bob.account_id}/suspend")).status_code == 200
+    (bobs,) = [
+        m
+        for m in outbox(settings)
+        if m["To"] == bob.email and str(m["Subject"]) == "Votre compte erdv est suspendu"
+    ]
+    assert "export" not in mail_text(bobs, ("plain",))
+
+    reinstate = f"/api/v1/admin/accounts/{doctor.account_id}/reinstate"
+    assert (await admin.post(reinstate)).status_code == 200
+    subjects = [str(m["Subject"]) for m in outbox(settings) if m["To"] == doctor.email]
+    assert subjects[-1] == "Votre compte erdv est rétabli", subjects
+    assert_problem(await admin.get(export_url), 404, "not_found")
+    assert (await doctor.login()).status_code == 200
