@@ -157,7 +157,7 @@ async def test_denied_accesses_are_audited_although_the_request_fails(
     assert_problem(await admin.get("/api/v1/admin/audit"), 403, "reauth_required")
     forged = await patient.client.post(
         "/api/v1/me/consents",
-        json={"purpose_id": "privacy-notice", "purpose_version": 1, "decision": "grant"},
+        json={"purpose_id": "privacy-notice", "purpose_version": 2, "decision": "grant"},
     )
     assert_problem(forged, 403, "csrf_failed")
     async with engine.connect() as connection:

@@ -19,7 +19,7 @@ async def test_access_log_shows_what_was_done_with_my_data_and_by_whom(people: P
     other = await people.signed_in(role="patient")
     await patient.post(
         "/api/v1/me/consents",
-        json={"purpose_id": "privacy-notice", "purpose_version": 1, "decision": "grant"},
+        json={"purpose_id": "privacy-notice", "purpose_version": 2, "decision": "grant"},
     )
     response = await patient.get("/api/v1/me/access-log")
     assert response.status_code == 200

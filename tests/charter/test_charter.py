@@ -287,7 +287,7 @@ def test_editing_a_clause_without_a_version_bump_is_named(
     assert status == 1
     assert "refusing to rewrite charter.lock.json" in err
     assert "clause C7: French reference text changed" in err
-    assert "charter.toml: clause C7 changed but the charter version is still 1" in err
+    assert "charter.toml: clause C7 changed but the charter version is still 2" in err
     assert out == ""
     assert lock_path.read_bytes() == before, "a refused lock must leave the file untouched"
 
@@ -306,7 +306,7 @@ def test_editing_a_purpose_without_a_version_bump_is_named(
     edit(purpose, text__fr=read(purpose)["text"]["fr"].replace("12 mois", "24 mois"))
     status, _, err = run_command(capsys, "lock", "--charter-dir", str(charter_dir))
     assert status == 1
-    assert "purpose privacy-notice: French reference text changed but version is still 1" in err
+    assert "purpose privacy-notice: French reference text changed but version is still 2" in err
     assert "raise `version` in purposes/privacy-notice.toml" in err
 
 
@@ -318,13 +318,13 @@ def test_raising_the_versions_lets_lock_record_the_new_text(
     new_text = read(clause)["text"]["fr"] + " Sauf exception."
     edit(clause, version=2, text__fr=new_text)
     head = charter_dir / "charter.toml"
-    head.write_text(head.read_text("utf-8").replace("version = 1", "version = 2", 1), "utf-8")
+    head.write_text(head.read_text("utf-8").replace("version = 2", "version = 3", 1), "utf-8")
 
     problems = check_lock(load_charter(charter_dir), load_lock(lock_path))
     assert problems == [
         "clause C7: version 2 is not locked yet (lock has 1); "
         "run `python -m app.charter.lock lock`",
-        "charter.toml: version 2 is not locked yet (lock has 1); "
+        "charter.toml: version 3 is not locked yet (lock has 2); "
         "run `python -m app.charter.lock lock`",
     ]
 
@@ -332,7 +332,7 @@ def test_raising_the_versions_lets_lock_record_the_new_text(
     assert status == 0, err
     assert "recorded: clause C7: version 2 is not locked yet" in out
     locked = load_lock(lock_path)
-    assert locked.charter_version == 2
+    assert locked.charter_version == 3
     c7 = next(e for e in locked.clauses if e.id == "C7")
     assert (c7.version, c7.text_sha256) == (2, text_sha256(new_text))
 
@@ -345,11 +345,11 @@ def test_raising_an_item_version_alone_is_refused(
     charter_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The public ``version`` of the charter must name one set of texts."""
-    edit(charter_dir / "purposes" / "reminders-sms.toml", version=2)
+    edit(charter_dir / "purposes" / "reminders-sms.toml", version=3)
     status, _, err = run_command(capsys, "lock", "--charter-dir", str(charter_dir))
     assert status == 1
     assert "raise `version` in charter.toml" in err
-    assert "charter.toml: purpose reminders-sms changed but the charter version is still 1" in err
+    assert "charter.toml: purpose reminders-sms changed but the charter version is still 2" in err
 
 
 def test_lowering_a_version_is_refused(
@@ -362,7 +362,7 @@ def test_lowering_a_version_is_refused(
     lock_path.write_text(json.dumps(document), "utf-8")
     status, _, err = run_command(capsys, "lock", "--charter-dir", str(charter_dir))
     assert status == 1
-    assert "purpose privacy-notice: version went down from 3 to 1" in err
+    assert "purpose privacy-notice: version went down from 3 to 2" in err
 
 
 def test_removing_a_locked_clause_is_refused(

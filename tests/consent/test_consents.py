@@ -95,7 +95,7 @@ async def test_receipt_hash_covers_who_what_which_text_and_when(
     people: People, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     patient = await people.signed_in(role="patient")
-    receipt = await decide(patient, NOTICE, "grant")
+    receipt = await decide(patient, NOTICE, "grant", 2)
     async with sessions() as session:
         history = await service.history(session, uuid.UUID(patient.account_id))
     assert history[0].receipt_sha256 == receipt["receipt_sha256"]
@@ -103,7 +103,7 @@ async def test_receipt_hash_covers_who_what_which_text_and_when(
         "id": receipt["id"],
         "account_id": patient.account_id,
         "purpose_id": NOTICE,
-        "purpose_version": 1,
+        "purpose_version": 2,
         "scope": "",
         "text_sha256": receipt["text_sha256"],
         "decision": "grant",
@@ -128,7 +128,7 @@ async def test_errors(people: People) -> None:
     assert_problem(other_audience, 404, "unknown_purpose")
     stale = await patient.post(
         "/api/v1/me/consents",
-        json={"purpose_id": NOTICE, "purpose_version": 2, "decision": "grant"},
+        json={"purpose_id": NOTICE, "purpose_version": 3, "decision": "grant"},
     )
     assert_problem(stale, 409, "stale_version")
     per_app = await patient.post(
@@ -138,7 +138,7 @@ async def test_errors(people: People) -> None:
     assert_problem(per_app, 422, "granted_per_application")
     bad = await patient.post(
         "/api/v1/me/consents",
-        json={"purpose_id": NOTICE, "purpose_version": 1, "decision": "maybe", "extra": 1},
+        json={"purpose_id": NOTICE, "purpose_version": 2, "decision": "maybe", "extra": 1},
     )
     assert_problem(bad, 422, "validation_error")
     assert (await patient.get("/api/v1/me/consents/history")).json() == []  # nothing recorded
@@ -157,7 +157,7 @@ async def test_gates_and_reconsent_after_a_version_bump(
             "practitioner-contract",
             "deontology",
         }
-    await decide(patient, NOTICE, "grant")
+    await decide(patient, NOTICE, "grant", 2)
     for purpose in ("profile-publication", "practitioner-contract", "deontology"):
         await decide(practitioner, purpose, "grant")
     async with sessions() as session:
@@ -170,7 +170,7 @@ async def test_gates_and_reconsent_after_a_version_bump(
     bumped = dataclasses.replace(
         charter,
         purposes=tuple(
-            dataclasses.replace(p, version=2) if p.id.value == NOTICE else p
+            dataclasses.replace(p, version=3) if p.id.value == NOTICE else p
             for p in charter.purposes
         ),
     )
@@ -182,7 +182,7 @@ async def test_gates_and_reconsent_after_a_version_bump(
         assert refused.value.status == 409
         lines = await service.current_consents(session, patient_id, "patient", bumped)
     notice = next(line for line in lines if line.purpose_id == NOTICE)
-    assert (notice.status, notice.purpose_version, notice.granted_version) == ("none", 2, 1)
+    assert (notice.status, notice.purpose_version, notice.granted_version) == ("none", 3, 2)
 
     # withdrawing the contract unlists the practitioner
     await decide(practitioner, "practitioner-contract", "withdraw")

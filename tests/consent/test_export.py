@@ -30,7 +30,11 @@ from tests.helpers.problems import assert_problem
 async def decide(person: Person, purpose: str, decision: str = "grant") -> None:
     response = await person.post(
         "/api/v1/me/consents",
-        json={"purpose_id": purpose, "purpose_version": 1, "decision": decision},
+        json={
+            "purpose_id": purpose,
+            "purpose_version": default_charter().purpose(purpose).version,
+            "decision": decision,
+        },
     )
     assert response.status_code == 201, response.text
 

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
+from app.jobs import RETENTION_JOBS
 from tests.e2e.conftest import (
     DEMO_PASSWORD,
     Api,
@@ -264,7 +265,7 @@ def test_privacy_page_says_everything_in_words(
     # decided per application: no button that could only fail, a pointer to where it is done
     expect(sharing.get_by_role("button")).to_have_count(0)
     expect(sharing).to_contain_text("application par application")
-    expect(sharing.get_by_role("link", name="Applications connectées")).to_be_visible()
+    expect(sharing.get_by_role("link", name="Mes applications")).to_be_visible()
     log = page.locator("section[aria-labelledby=log-title]")
     expect(log).to_contain_text("consultation de l'agenda du cabinet")
     expect(log).to_contain_text("Dr Maëlle Perrin (professionnel de santé)")
@@ -565,12 +566,13 @@ def test_admin_reads_the_report_suspends_and_filters_exports(page: Any, server: 
     expect(report).to_contain_text("C7")
     expect(report).to_contain_text("respectée")
     # each retention job the privacy notice relies on, in words, with its last run
-    expect(retention.locator("tbody tr")).to_have_count(7)
+    expect(retention.locator("tbody tr")).to_have_count(len(RETENTION_JOBS))
     expect(retention).to_contain_text(
         "rendez-vous passés anonymisés 3 ans après la dernière activité"
     )
     expect(retention).to_contain_text("agenda des cabinets fermés")
     expect(retention).not_to_contain_text("appointment-retention")
+    expect(retention).to_contain_text("sessions terminées (adresse IP, navigateur)")
     screenshot(page, "admin-dashboard")
     row = page.locator("section[aria-labelledby=approved-title] tr", has_text="Dr Gaspard Lenoir")
     page.once("dialog", lambda dialog: dialog.accept())
