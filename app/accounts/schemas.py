@@ -199,6 +199,10 @@ class SessionProbe(BaseModel):
 
     signed_in: bool
     session: SessionInfo | None
+    #: a sign-in whose password step is done and whose second factor is not: the step it waits
+    #: for and its CSRF token, as the login answered them, so that a page left half-way offers
+    #: to finish it or to cancel it (``POST /logout``) rather than a site answering mfa_required
+    pending: LoginStep | None = None
 
 
 class Reauthenticated(BaseModel):

@@ -8,6 +8,7 @@ error (``RecordedFailure`` in ``app.core.errors``).
 from __future__ import annotations
 
 import uuid
+from typing import Literal
 
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
@@ -15,7 +16,7 @@ from fastapi.responses import JSONResponse
 from app.accounts import mails
 from app.accounts.dependencies import Auth, Passwords
 from app.accounts.devices import DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE, DEVICE_COOKIE_PATH
-from app.accounts.models import Account, Role
+from app.accounts.models import Account, Role, SessionState
 from app.accounts.principal import BrowserSession, keys_for, session_cookie_name
 from app.accounts.schemas import (
     AccountProfile,
@@ -290,7 +291,20 @@ async def get_session(ctx: OptionalSession, auth: Auth, settings: AppSettings) -
 )
 async def probe_session(ctx: OptionalSession, auth: Auth, settings: AppSettings) -> SessionProbe:
     info = _session_info(ctx, auth, settings)
-    return SessionProbe(signed_in=info is not None, session=info)
+    pending = None
+    if ctx is not None and ctx.session.state in _PENDING_STEPS:
+        pending = LoginStep(
+            next=_PENDING_STEPS[ctx.session.state],
+            csrf_token=keys_for(settings.secret_key_bytes).csrf_token(ctx.token),
+        )
+    return SessionProbe(signed_in=info is not None, session=info, pending=pending)
+
+
+#: a partial session's state, as the login names the step it waits for
+_PENDING_STEPS: dict[str, Literal["mfa_setup", "mfa"]] = {
+    SessionState.MFA_SETUP.value: "mfa_setup",
+    SessionState.MFA.value: "mfa",
+}
 
 
 def _session_info(

@@ -1,6 +1,6 @@
 // The front end's entry point: path routing (History API), each signed-in route behind the one role
 // gate, and the language switch. The shell around the views is shell.js.
-import { patch } from "./api.js";
+import { patch, post, setCsrf } from "./api.js";
 import { h } from "./dom.js";
 import { t, lang, setLang } from "./i18n.js";
 import { session, loadSession, nav, clearNotice, showError } from "./state.js";
@@ -49,6 +49,23 @@ const routes = [
   [/^\/admin\/clients$/, requireRole(ADMIN, clientsView)],
 ];
 
+function pendingSignIn() {
+  const cancel = h("button", { type: "button", class: "secondary", id: "pending-cancel", on: { click: async () => {
+    try {
+      await post("/api/v1/auth/logout");
+    } catch (error) {
+      showError(error);
+      return;
+    }
+    setCsrf(null);
+    session.pending = null;
+    await go(window.location.pathname + window.location.search, { replace: true });
+  } } }, t("pending.cancel"));
+  return h("section", { class: "confirm pending-sign-in", id: "pending-sign-in", "aria-labelledby": "pending-title" },
+    h("p", { id: "pending-title" }, h("strong", {}, t("pending.title"))), h("p", {}, t("pending.text")),
+    h("p", { class: "actions" }, link("/login", t("pending.finish"), { class: "button", id: "pending-finish" }), " ", cancel));
+}
+
 function notFoundView(target) {
   target.append(heading(t("notfound.title")), h("p", {}, t("notfound.text")), h("p", {}, link("/", t("nav.search"))));
 }
@@ -75,10 +92,15 @@ export async function render() {
   const target = shown.cloneNode(false);
   shown.replaceWith(target);
   shown = target;
+  // a sign-in left at its second factor: every API call but the sign-in's answers mfa_required
+  // until it is finished or cancelled, so each page says so first, with both ways out
+  if (session.pending && path !== "/login") target.append(pendingSignIn());
   try {
     await view(target, match[1]);
   } catch (error) {
-    if (target === shown) showError(error);
+    // the pending sign-in's panel already says why the page is empty
+    const pendingSaysIt = session.pending && error.code === "mfa_required";
+    if (target === shown && !pendingSaysIt) showError(error);
   }
   if (target !== shown) return;
   const title = target.querySelector("h1");

@@ -126,6 +126,9 @@ export async function loginView(main) {
     main.append(heading(t("login.title")), h("p", {}, t("login.already")), h("p", {}, target));
     return;
   }
+  // a sign-in left at its second factor (another page opened, the tab reloaded): go on from there
+  if (session.pending === "mfa_setup") return enrolStep(main);
+  if (session.pending === "mfa") return codeStep(main);
   main.append(heading(t("login.title")));
   if (next) main.append(empty(t("login.oauth_return"), { id: "oauth-return" }));
   const email = field(t("auth.email"), { type: "email", autocomplete: "username", required: true });
@@ -135,6 +138,7 @@ export async function loginView(main) {
       async () => {
         const step = await post("/api/v1/auth/login", { email: email.input.value.trim(), password: password.input.value });
         setCsrf(step.csrf_token);
+        session.pending = step.next;
         if (step.next === "mfa_setup") await enrolStep(main);
         else codeStep(main);
       },

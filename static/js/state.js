@@ -5,7 +5,8 @@ import { h, clear, field } from "./dom.js";
 import { t } from "./i18n.js";
 import { isCancelled, passkeysSupported, reauthWithPasskey } from "./passkeys.js";
 
-export const session = { account: null, reauthenticatedAt: null };
+/** ``pending``: the second-factor step ("mfa" or "mfa_setup") of a sign-in left half-way. */
+export const session = { account: null, reauthenticatedAt: null, pending: null };
 
 /** Who is signed in: the probe answers 200 either way, so a visitor's browser logs no error. */
 export async function loadSession() {
@@ -14,10 +15,12 @@ export async function loadSession() {
     const info = probe.session;
     session.account = info ? info.account : null;
     session.reauthenticatedAt = info ? info.reauthenticated_at : null;
-    setCsrf(info ? info.csrf_token : null);
+    session.pending = probe.pending ? probe.pending.next : null;
+    setCsrf(info ? info.csrf_token : probe.pending ? probe.pending.csrf_token : null);
   } catch (error) {
     if (!(error instanceof Problem)) throw error;
     session.account = null;
+    session.pending = null;
   }
   return session.account;
 }

@@ -138,13 +138,36 @@ async def test_session_probe_answers_200_for_everyone(app: FastAPI, people: Peop
     anonymous = await people.anonymous()
     probe = await anonymous.get("/api/v1/auth/session/probe")
     assert probe.status_code == 200
-    assert probe.json() == {"signed_in": False, "session": None}
+    assert probe.json() == {"signed_in": False, "session": None, "pending": None}
     person = await people.registered()
     assert (await person.login()).status_code == 200
     partial = await person.get("/api/v1/auth/session/probe")
     assert partial.status_code == 200
-    assert partial.json() == {"signed_in": False, "session": None}
+    # a sign-in left half-way: the step it waits for and its CSRF token, so that a page can
+    # offer to finish it, or to cancel it
+    assert partial.json() == {
+        "signed_in": False,
+        "session": None,
+        "pending": {"next": "mfa_setup", "csrf_token": person.csrf_token},
+    }
     await person.enrol_totp()
+    # cancelled with that token, the browser is a visitor again
+    again = await people.registered()
+    assert (await again.login()).status_code == 200
+    await again.enrol_totp()
+    assert (await again.client.post("/api/v1/auth/logout")).status_code == 403  # no token
+    assert (await again.login()).status_code == 200
+    pending = (await again.get("/api/v1/auth/session/probe")).json()["pending"]
+    assert pending["next"] == "mfa"
+    left = await again.client.post(
+        "/api/v1/auth/logout", headers={"X-CSRF-Token": pending["csrf_token"]}
+    )
+    assert left.status_code == 204
+    assert (await again.get("/api/v1/auth/session/probe")).json() == {
+        "signed_in": False,
+        "session": None,
+        "pending": None,
+    }
     full = (await person.get("/api/v1/auth/session/probe")).json()
     assert full["signed_in"] is True
     assert full["session"]["account"]["email"] == person.email
