@@ -5,7 +5,7 @@ import { t, lang } from "./i18n.js";
 import { session, nav, notify, showError, problemText, exportLink, withReauth } from "./state.js";
 import { fmtDate, fmtDateTime, fmtShort } from "./format.js";
 import { heading, link, loading, empty, section, table, cards } from "./widgets.js";
-import { slotPicker } from "./slotpicker.js";
+import { slotPicker, confirmMove } from "./slotpicker.js";
 import { mySection } from "./waitlist.js";
 import { passkeySection } from "./passkeys.js";
 
@@ -131,7 +131,7 @@ async function reschedule(card, a) {
     }
     slotPicker(box, profile, {
       fixedReason: a.visit_reason_id,
-      onPick: async (slot) => {
+      onPick: (slot) => confirmMove(box, a, slot, profile.timezone, async () => {
         try {
           await post(`/api/v1/appointments/${a.id}/reschedule`, { start: slot.start });
           await nav.go("/account", { replace: true });
@@ -141,7 +141,7 @@ async function reschedule(card, a) {
           if (error instanceof Problem && error.code === "cancel_deadline_passed") notify(t("appointments.too_late_to_move"), "error");
           else showError(error);
         }
-      },
+      }),
     });
     box.focus();
   } catch (error) {

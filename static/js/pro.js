@@ -5,7 +5,7 @@ import { t, lang } from "./i18n.js";
 import { session, nav, notify, showError, exportLink } from "./state.js";
 import { fmtTime, fmtDateTime, dayKey, addDaysKey, startOfDayIn, fmtDayKey, instantIn } from "./format.js";
 import { heading, link, loading, empty, section, table, cards, form } from "./widgets.js";
-import { slotPicker } from "./slotpicker.js";
+import { slotPicker, confirmMove } from "./slotpicker.js";
 import { professions } from "./public.js";
 import { consentSection, deletionForm } from "./patient.js";
 
@@ -372,14 +372,14 @@ export async function practiceAgenda(main, practiceId, path, title) {
     slotPicker(panel, deskProfile(), {
       fixedReason: a.visit_reason_id,
       slotsPath: `/api/v1/practices/${practiceId}/slots`,
-      onPick: async (slot) => {
+      onPick: (slot) => confirmMove(panel, a, slot, tz, async () => {
         try {
           await post(`/api/v1/appointments/${a.id}/reschedule`, { start: slot.start });
           first = mode === "week" ? mondayOf(dayKey(slot.start, tz)) : dayKey(slot.start, tz);
           await load();
           notify(t("agenda.moved", { name: a.patient.full_name, when: fmtDateTime(slot.start, tz) }), "success");
         } catch (error) { showError(error); }
-      },
+      }),
     });
   }
 

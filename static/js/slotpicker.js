@@ -154,3 +154,26 @@ export function slotPicker(container, profile, { onPick, fixedReason, initial, s
 
 const minKey = (a, b) => (a < b ? a : b);
 const maxKey = (a, b) => (a > b ? a : b);
+
+/**
+ * The step between picking a new time and moving a visit there: booking asks "confirm", and so
+ * does a move, or a misclick in the picker gives up the old time at once. Says from when to when;
+ * "confirm" runs `onConfirm`, "another time" just closes it (the picker stays open above).
+ */
+export function confirmMove(container, visit, slot, tz, onConfirm) {
+  container.querySelector(".move-confirm")?.remove();
+  const box = h("div", { class: "move-confirm", role: "group", "aria-labelledby": "move-confirm-text", tabindex: "-1" },
+    h("p", { id: "move-confirm-text" }, t("appointments.move_confirm", { from: fmtDateTime(visit.start, tz), to: fmtDateTime(slot.start, tz) })));
+  const yes = h("button", { type: "button", id: "move-confirm", on: { click: async () => {
+    yes.disabled = true;
+    try {
+      await onConfirm();
+    } finally {
+      yes.disabled = false;
+    }
+  } } }, t("appointments.move_confirm_button"));
+  box.append(h("p", { class: "actions" }, yes, " ",
+    h("button", { type: "button", class: "secondary", on: { click: () => box.remove() } }, t("appointments.move_other"))));
+  container.append(box);
+  box.focus();
+}

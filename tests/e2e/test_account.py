@@ -198,8 +198,16 @@ def test_reschedule_an_appointment(
     expect(card.locator(".reschedule h4")).to_have_text("Choisir un nouveau créneau")
     screenshot(page, "reschedule")
     slots = answer.value.json()
+    booked_at = page.request.get(f"/api/v1/appointments/{appointment_id}").json()["start"]
     target = card.locator(".reschedule .slot").nth(1)
     target.click()
+    # nothing moves before the patient confirms, from the old time to the new one
+    confirm = card.locator(".move-confirm")
+    expect(confirm).to_contain_text("Déplacer le rendez-vous du")
+    screenshot(page, "reschedule-confirm")
+    still = page.request.get(f"/api/v1/appointments/{appointment_id}").json()["start"]
+    assert still == booked_at
+    confirm.get_by_role("button", name="Confirmer le déplacement").click()
     expect(page.locator("#notice")).to_contain_text("Rendez-vous déplacé")
     moved = page.locator(f'[data-appointment="{appointment_id}"]')
     expect(moved.locator("h3")).not_to_have_text(before or "")

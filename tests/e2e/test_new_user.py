@@ -487,6 +487,7 @@ def test_the_agenda_is_a_time_grid_to_work_in(
     details.get_by_role("button", name="Déplacer").click()
     target = details.locator(".slot").nth(6)
     target.click()
+    details.get_by_role("button", name="Confirmer le déplacement").click()
     expect(page.locator("#notice")).to_contain_text("Rendez-vous de Oscar Lemaire déplacé")
     moved = page.get_by_role("button", name=re.compile("Oscar Lemaire"))
     expect(moved).to_be_visible()

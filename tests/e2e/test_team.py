@@ -143,6 +143,7 @@ def test_a_secretary_joins_books_by_phone_moves_and_records_the_visit(
     details = desk.locator("#agenda-details")
     details.get_by_role("button", name="Déplacer").click()
     details.locator(".reschedule .slot").nth(8).click()
+    details.get_by_role("button", name="Confirmer le déplacement").click()
     expect(desk.locator("#notice")).to_contain_text("Marc Petit")
     screenshot(desk, "desk-grid")
 

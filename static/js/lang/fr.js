@@ -305,6 +305,7 @@ export const FR = {
   "reasons.in_hours": "Dans les horaires", "reasons.not_in_hours": "Aucune plage ne le propose :",
   "agenda.patient": "Patient", "agenda.channel": "Pris", "agenda.reason_erased": "effacé après le rendez-vous (charte C7)",
   "pending.title": "Connexion non terminée", "pending.text": "Votre mot de passe est vérifié ; il reste la double authentification. D'ici là, le site ne peut rien afficher d'autre.", "pending.finish": "Terminer la connexion", "pending.cancel": "Annuler la connexion", "sent.kind_account-status": "suspension ou rétablissement du compte",
+  "appointments.move_confirm": "Déplacer le rendez-vous du {from} au {to} ?", "appointments.move_confirm_button": "Confirmer le déplacement", "appointments.move_other": "Choisir un autre créneau",
   "agenda.held": "Réservé (liste d'attente) jusqu'à {until}", "agenda.close": "Fermer", "agenda.cancelled": "Annulés sur cette période",
   "agenda.cancel_confirm": "Annuler le rendez-vous de {name} ({when}) ? Le patient est prévenu par e-mail.",
   "agenda.cancelled_done": "Rendez-vous de {name} annulé ; le patient est prévenu.",
