@@ -1,7 +1,7 @@
 // The waiting list (issue 26), the patient's side: ask a practitioner for an earlier slot, see one's
 // requests and the slot held for each, and book it in one click from the mail's link.
-import { get, post, del, Problem } from "./api.js";
-import { h, field } from "./dom.js";
+import { get, post, del, query, Problem } from "./api.js";
+import { h, clear, field } from "./dom.js";
 import { t } from "./i18n.js";
 import { session, nav, notify, showError } from "./state.js";
 import { fmtDateTime, fmtTime, fmtDayKey, addDaysKey, dayKey, startOfDayIn } from "./format.js";
@@ -28,22 +28,51 @@ export function joinSection(profile) {
     type: "date", id: "waitlist-before", required: true, min: addDaysKey(today, 1), max: horizon, value: addDaysKey(today, 14),
   }, t("waitlist.before_hint"));
   const join = h("button", { type: "submit", id: "waitlist-join" }, t("waitlist.join"));
+  const choice = h("div", { id: "waitlist-free" });
+  // "before the 12th": a slot starting before that day begins, in the practice's zone
+  const until = () => startOfDayIn(before.input.value, profile.timezone).toISOString();
+  async function enlist() {
+    await post(`/api/v1/practitioners/${profile.id}/waitlist`, { visit_reason_id: reasonId(), before: until() });
+    notify(t("waitlist.joined"), "success");
+    await nav.go("/account#waitlist");
+  }
   part.append(h("form", { on: { submit: async (event) => {
     event.preventDefault();
     join.disabled = true;
+    clear(choice);
     try {
-      // "before the 12th": a slot starting before that day begins, in the practice's zone
-      const until = startOfDayIn(before.input.value, profile.timezone).toISOString();
-      await post(`/api/v1/practitioners/${profile.id}/waitlist`, { visit_reason_id: reasonId(), before: until });
-      notify(t("waitlist.joined"), "success");
-      await nav.go("/account#waitlist");
+      // a slot already free before that date is booked now rather than waited for: say so first
+      const first = await firstFreeBefore(profile, reasonId(), until());
+      if (first) {
+        const when = fmtDateTime(first.start, profile.timezone);
+        const book = `/practitioners/${profile.id}?${new URLSearchParams({ slot: first.start, reason: reasonId() })}`;
+        const anyway = h("button", { type: "button", class: "secondary", id: "waitlist-anyway", on: { click: async () => {
+          anyway.disabled = true;
+          try { await enlist(); } catch (error) { showError(error); } finally { anyway.disabled = false; }
+        } } }, t("waitlist.join_anyway"));
+        choice.append(h("div", { class: "confirm", role: "group", "aria-labelledby": "waitlist-free-text", tabindex: "-1" },
+          h("p", { id: "waitlist-free-text" }, t("waitlist.free_exists", { when })),
+          h("p", { class: "actions" }, link(book, t("waitlist.book_first"), { class: "button", id: "waitlist-book-first" }), " ", anyway)));
+        choice.firstChild.focus();
+        return;
+      }
+      await enlist();
     } catch (error) {
       showError(error);
     } finally {
       join.disabled = false;
     }
-  } } }, reason ? reason.wrap : null, before.wrap, join));
+  } } }, reason ? reason.wrap : null, before.wrap, join), choice);
   return part;
+}
+
+/** The first slot of that reason free before ``until`` (within the slot list's 31 days), if any. */
+async function firstFreeBefore(profile, reasonId, until) {
+  const from = new Date();
+  const to = new Date(Math.min(Date.parse(until), from.getTime() + 31 * 86400000));
+  if (to <= from) return null;
+  const free = await get(`/api/v1/practitioners/${profile.id}/slots${query({ from: from.toISOString(), to: to.toISOString(), visit_reason_id: reasonId })}`);
+  return free.find((s) => Date.parse(s.start) < Date.parse(until)) || null;
 }
 
 function offerText(entry) {

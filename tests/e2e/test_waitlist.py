@@ -48,6 +48,13 @@ def test_a_waiting_patient_is_offered_the_cancelled_slot_and_books_it(
         waitlist.get_by_label("Un créneau avant le").fill(before)
         screenshot(page, "waitlist-join")
         waitlist.get_by_role("button", name="M'inscrire sur la liste d'attente").click()
+        # the practice has free time before that date: the page offers it first
+        free = waitlist.locator("#waitlist-free")
+        expect(free).to_contain_text("Un créneau est déjà libre avant cette date")
+        first = free.get_by_role("link", name="Réserver ce créneau")
+        expect(first).to_have_attribute("href", re.compile(r"[?&]slot=.+&reason="))
+        screenshot(page, "waitlist-free-first")
+        free.get_by_role("button", name="M'inscrire quand même").click()
         page.wait_for_url(re.compile(r"/account"))
         mine = page.get_by_role("region", name="Mes demandes de créneau plus tôt")
         expect(mine.get_by_text("En attente d'un créneau libéré.")).to_be_visible()

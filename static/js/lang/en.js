@@ -301,6 +301,7 @@ export const EN = {
   "agenda.patient": "Patient", "agenda.channel": "Booked", "agenda.reason_erased": "erased after the appointment (charter C7)",
   "pending.title": "Sign-in not finished", "pending.text": "Your password is checked; the second factor is still to do. Until then, the site can show nothing else.", "pending.finish": "Finish signing in", "pending.cancel": "Cancel sign-in", "sent.kind_account-status": "account suspended or reinstated",
   "appointments.move_confirm": "Move the appointment from {from} to {to}?", "appointments.move_confirm_button": "Confirm the move", "appointments.move_other": "Choose another time",
+  "waitlist.free_exists": "A slot is already free before that date: {when}. You can book it right away.", "waitlist.book_first": "Book this slot", "waitlist.join_anyway": "Join the list anyway",
   "agenda.held": "Held (waiting list) until {until}", "agenda.close": "Close", "agenda.cancelled": "Cancelled in this period",
   "agenda.cancel_confirm": "Cancel {name}'s appointment ({when})? The patient is told by email.",
   "agenda.cancelled_done": "{name}'s appointment cancelled; the patient is told.",
