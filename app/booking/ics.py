@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from app.practice.places import place_line
+
 
 class Method(StrEnum):
     """RFC 5546 3.2: a download publishes; a mail requests (booked, moved) or cancels."""
@@ -97,7 +99,7 @@ def calendar_ics(
         f"METHOD:{method.value}",
     ]
     for entry in entries:
-        location = ", ".join(part for part in (entry.address, entry.city) if part)
+        location = place_line(entry.address, entry.city)
         lines += [
             "BEGIN:VEVENT",
             f"UID:{entry.appointment_id}@erdv",

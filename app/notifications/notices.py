@@ -26,11 +26,12 @@ from app.core.settings import Settings
 from app.notifications.messages import spoken_time, write_mail
 from app.notifications.repository import NotificationRepository, Practice
 from app.outbox.service import Renderer
+from app.practice.places import place_line
 from app.schedule.timegrid import in_zone
 
 
 def place_of(practice: Practice) -> str:
-    return ", ".join(part for part in (practice.address, practice.city) if part)
+    return place_line(practice.address, practice.city)
 
 
 def invitation(

@@ -23,6 +23,7 @@ from app.notifications.messages import spoken_time, write_mail
 from app.notifications.notices import place_of
 from app.notifications.repository import NotificationRepository
 from app.outbox.service import Renderer
+from app.practice.places import place_line
 from app.schedule.timegrid import in_zone
 
 
@@ -46,7 +47,7 @@ def waitlist_renderer(settings: Settings) -> Renderer:
             practitioner=parties.display_name,
             when=spoken_time(start, language),
             until=spoken_time(in_zone(offer.hold_until, zone), language),
-            place=", ".join(p for p in (offer.address, offer.city) if p) or place_of(parties),
+            place=place_line(offer.address, offer.city) or place_of(parties),
             link=f"{base}/waitlist/{offer.entry_id}",
         )
         queue.queue(written.to(parties.patient_email, parties.patient_id, "waitlist-offer"))

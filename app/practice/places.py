@@ -19,6 +19,7 @@ weekly blocks, DST days included. Dates past are dropped at the next change.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -52,6 +53,16 @@ MAX_SITES = 10
 OVERRIDE_HORIZON = timedelta(days=366)
 #: at most this many dates overridden ahead (the row stays small; a year of daily overrides fits)
 MAX_OVERRIDES = 400
+
+
+def place_line(address: str | None, city: str | None) -> str:
+    """A place on one line, as mails, calendar files and offers write it: the address, then the
+    city, unless the address already ends with it (people type "7 rue des Lilas, 75020 Paris" in
+    the address and "Paris" as the city; "3 rue de Paris" still gets its city)."""
+    address, city = (address or "").strip(), (city or "").strip()
+    if city and re.search(rf"(?:,|\d{{5}})\s*{re.escape(city)}\s*$", address, re.IGNORECASE):
+        return address
+    return ", ".join(part for part in (address, city) if part)
 
 
 class PlacesService(PracticeService):

@@ -75,3 +75,17 @@ export function instantIn(wallTime, timeZone) {
   const pad = (n) => String(n).padStart(2, "0");
   return `${wall}${sign}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
 }
+
+/**
+ * A place on one line: the address, then "postcode city", unless the address already ends with
+ * the city (people type "7 rue des Lilas, 75020 Paris" as the address; "3 rue de Paris" still
+ * gets its city). The server writes mails and calendar files by the same rule
+ * (app/practice/places.py, place_line).
+ */
+export function placeLine(address, postcode, city) {
+  const street = (address || "").trim();
+  const town = (city || "").trim();
+  const escaped = town.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  if (town && new RegExp(`(?:,|\\d{5})\\s*${escaped}\\s*$`, "i").test(street)) return street;
+  return [street, `${(postcode || "").trim()} ${town}`.trim()].filter(Boolean).join(", ");
+}

@@ -5,7 +5,7 @@ import { get, post, put, del } from "./api.js";
 import { h, field, checkbox } from "./dom.js";
 import { t } from "./i18n.js";
 import { nav, notify, showError } from "./state.js";
-import { fmtDayKey, dayKey, addDaysKey } from "./format.js";
+import { fmtDayKey, dayKey, addDaysKey, placeLine } from "./format.js";
 import { heading, empty, section, cards, form } from "./widgets.js";
 
 const reload = () => nav.go("/pro/places", { replace: true });
@@ -26,7 +26,7 @@ function siteCard(site, main) {
   const edit = siteFields(site);
   return h("li", { class: "card", "data-site": site.id },
     h("h3", {}, site.label, main ? h("span", { class: "muted" }, ` — ${t("sites.main")}`) : null),
-    h("p", {}, [site.address, `${site.postcode} ${site.city}`.trim()].filter(Boolean).join(", ")),
+    h("p", {}, placeLine(site.address, site.postcode, site.city)),
     h("details", {}, h("summary", {}, t("sites.edit", { label: site.label })),
       form(async () => {
         await put(`/api/v1/me/sites/${site.id}`, edit.body());

@@ -4,7 +4,7 @@ import { get, post, query, Problem } from "./api.js";
 import { h, clear, field, checkbox } from "./dom.js";
 import { t, lang } from "./i18n.js";
 import { session, nav, notify, showError, problemText, keepPendingBooking } from "./state.js";
-import { fmtDateTime } from "./format.js";
+import { fmtDateTime, placeLine } from "./format.js";
 import { heading, link, loading, empty, section, cards } from "./widgets.js";
 import { slotPicker } from "./slotpicker.js";
 import { joinSection } from "./waitlist.js";
@@ -183,7 +183,7 @@ export async function practitionerView(main, id) {
 
 /** A site as a line: "Annexe — 3 rue Hoche, 78000 Versailles". */
 function siteText(site) {
-  return `${site.label} — ${[site.address, `${site.postcode} ${site.city}`.trim()].filter(Boolean).join(", ")}`;
+  return `${site.label} — ${placeLine(site.address, site.postcode, site.city)}`;
 }
 
 function confirmBooking(container, profile, reason, slot) {
