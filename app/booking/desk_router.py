@@ -159,6 +159,19 @@ async def create_calendar_feed(practitioner: CurrentPractitioner, feeds: Feeds) 
     return schemas.FeedRead(url=await feeds.create(practitioner))
 
 
+@router.get(
+    "/api/v1/me/calendar-feed",
+    summary="Whether my calendar feed is live, and since when (its URL was shown once)",
+    response_model=schemas.FeedStatus,
+    responses=problem_responses(*_AUTH),
+)
+async def calendar_feed_status(
+    practitioner: CurrentPractitioner, feeds: Feeds
+) -> schemas.FeedStatus:
+    since = await feeds.since(practitioner)
+    return schemas.FeedStatus(active=since is not None, created_at=since)
+
+
 @router.delete(
     "/api/v1/me/calendar-feed",
     status_code=status.HTTP_204_NO_CONTENT,

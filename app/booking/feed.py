@@ -20,7 +20,7 @@ calendar provider the practitioner chose, and the trail says when and how much.
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from app.accounts.principal import Principal
 from app.audit.models import AuditAction
@@ -52,6 +52,11 @@ class FeedService(BookingBase):
             object_id=principal.account_id,
         )
         return f"{self.settings.public_url.rstrip('/')}/api/v1/calendar/{token}.ics"
+
+    async def since(self, principal: Principal) -> datetime | None:
+        """When the practitioner's live feed was made (its URL is not kept: only its hash), or
+        None: the page then offers no "revoke" and says a first link replaces nothing."""
+        return await self.repository.feed_created_at(principal.account_id)
 
     async def revoke(self, principal: Principal) -> None:
         if await self.repository.drop_feed(principal.account_id):

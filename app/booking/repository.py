@@ -799,6 +799,15 @@ class BookingRepository:
             )
         )
 
+    async def feed_created_at(self, practice_id: uuid.UUID) -> datetime | None:
+        """When the practice's live feed was made, or None if it has none."""
+        found: datetime | None = (
+            await self.session.execute(
+                sa.select(feed_table.c.created_at).where(feed_table.c.practice_id == practice_id)
+            )
+        ).scalar_one_or_none()
+        return found
+
     async def drop_feed(self, practice_id: uuid.UUID) -> int:
         return changed(
             await self.session.execute(

@@ -338,6 +338,12 @@ class FeedRead(BaseModel):
     url: str
 
 
+class FeedStatus(BaseModel):
+    #: whether a feed URL is live; the URL itself was shown once and is not kept
+    active: bool
+    created_at: datetime | None
+
+
 class WaitlistIn(Schema):
     visit_reason_id: uuid.UUID
     before: Instant = Field(

@@ -78,21 +78,26 @@ export async function practiceView(main) {
     h("button", { type: "submit" }, t("common.save")))));
   main.append(await notificationSettings());
   main.append(consentSection(charter, consents, "practitioner", "/pro"));
-  main.append(feedSection());
+  main.append(await feedSection());
   main.append(leaveSection());
 }
 
 /** The agenda in the practitioner's own calendar application: a secret link, shown once (only
  * its hash is kept), replaced by a new one or revoked at once. */
-function feedSection() {
+async function feedSection() {
+  let live = (await get("/api/v1/me/calendar-feed")).active;
   const shown = h("div", { id: "feed-link" });
+  const state = h("p", { id: "feed-state" });
   const create = h("button", { type: "button", class: "secondary", id: "feed-create", on: { click: async () => {
     try {
       const { url } = await post("/api/v1/me/calendar-feed");
       const box = field(t("feed.url"), { id: "feed-url", readonly: true, value: url }, t("feed.url_hint"));
       clear(shown, box.wrap);
       box.input.select();
-      notify(t("feed.created"), "success");
+      // a first link replaces nothing
+      notify(t(live ? "feed.created" : "feed.created_first"), "success");
+      live = true;
+      update();
     } catch (error) { showError(error); }
   } } }, t("feed.create"));
   const revoke = h("button", { type: "button", class: "danger", id: "feed-revoke", on: { click: async () => {
@@ -100,10 +105,18 @@ function feedSection() {
       await del("/api/v1/me/calendar-feed");
       clear(shown);
       notify(t("feed.revoked"), "success");
+      live = false;
+      update();
     } catch (error) { showError(error); }
   } } }, t("feed.revoke"));
+  // "revoke" only when a link is live; its URL was shown once and is not kept
+  function update() {
+    revoke.hidden = !live;
+    clear(state, t(live ? "feed.active" : "feed.none"));
+  }
+  update();
   return section({ heading: "feed-title", title: t("feed.title"), id: "calendar-feed" },
-    h("p", {}, t("feed.intro")), h("div", { class: "actions" }, create, revoke), shown);
+    h("p", {}, t("feed.intro")), state, h("div", { class: "actions" }, create, revoke), shown);
 }
 
 /**

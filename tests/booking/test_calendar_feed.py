@@ -32,8 +32,14 @@ async def test_the_feed_shows_the_agenda_without_reason_or_phone_and_follows_it(
     first = (await book(alice, doctor.account_id, reason, start)).json()["id"]
     second = (await book(alice, doctor.account_id, reason, start + timedelta(hours=1))).json()["id"]
 
+    status = await doctor.get("/api/v1/me/calendar-feed")
+    assert status.json() == {"active": False, "created_at": None}
     created = await doctor.post("/api/v1/me/calendar-feed")
     assert created.status_code == 201, created.text
+    live = (await doctor.get("/api/v1/me/calendar-feed")).json()
+    assert live["active"] is True
+    assert live["created_at"] is not None
+    assert "url" not in live  # shown once, never again
     url = created.json()["url"]
     assert url.startswith("http://testserver/api/v1/calendar/erdv_cal_")
     async with sessions() as session:  # only the token's hash is kept
@@ -68,11 +74,13 @@ async def test_the_feed_shows_the_agenda_without_reason_or_phone_and_follows_it(
     assert (await doctor.delete("/api/v1/me/calendar-feed")).status_code == 204
     assert_problem(await anyone.get(_path(renewed)), 404, "not_found")
     assert (await doctor.delete("/api/v1/me/calendar-feed")).status_code == 204  # idempotent
+    assert (await doctor.get("/api/v1/me/calendar-feed")).json()["active"] is False
     assert_problem(await anyone.get("/api/v1/calendar/erdv_cal_nothing.ics"), 404, "not_found")
 
 
 async def test_only_a_practitioner_has_a_feed(people: People) -> None:
     alice = await patient(people)
     assert_problem(await alice.post("/api/v1/me/calendar-feed"), 403, "forbidden")
+    assert_problem(await alice.get("/api/v1/me/calendar-feed"), 403, "forbidden")
     anonymous = people.client()
     assert (await anonymous.post("/api/v1/me/calendar-feed")).status_code == 401

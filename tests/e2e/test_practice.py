@@ -317,8 +317,12 @@ def test_the_agenda_in_a_calendar_application_then_revoked(page: Any, server: Se
     book_via_api(server, patient, practitioner_id, reason_id)
     sign_in(page, doctor.email, doctor.password)
     region = page.get_by_role("region", name="Mon agenda dans mon calendrier")
+    # no link yet: nothing to revoke, and the first one replaces nothing
+    expect(region).to_contain_text("Aucun lien actif")
+    expect(region.get_by_role("button", name="Révoquer le lien")).to_be_hidden()
     region.get_by_role("button", name="Créer un lien d'abonnement").click()
-    expect(page.locator("#notice")).to_contain_text("Lien créé")
+    expect(page.locator("#notice")).to_contain_text("Lien créé : copiez-le")
+    expect(region).to_contain_text("Un lien est actif")
     url = region.get_by_label(re.compile("Lien d'abonnement")).input_value()
     assert url.startswith(f"{server.url}/api/v1/calendar/")
     screenshot(page, "calendar-feed")
@@ -330,3 +334,8 @@ def test_the_agenda_in_a_calendar_application_then_revoked(page: Any, server: Se
     region.get_by_role("button", name="Révoquer le lien").click()
     expect(page.locator("#notice")).to_contain_text("Lien révoqué")
     assert httpx.get(url).status_code == 404
+    expect(region.get_by_role("button", name="Révoquer le lien")).to_be_hidden()
+    # after a reload too: the page asks the server whether a link is live
+    page.reload()
+    region = page.get_by_role("region", name="Mon agenda dans mon calendrier")
+    expect(region).to_contain_text("Aucun lien actif")
