@@ -599,14 +599,17 @@ export async function reasonsView(main) {
   const everywhere = checkbox(t("reasons.offer_everywhere"), { checked: true, id: "offer-everywhere" });
   main.append(section({ heading: "reason-new", title: t("reasons.new") },
     form(async () => {
+      const inAllHours = everywhere.input.checked;
       await post("/api/v1/me/visit-reasons", {
         label: label.input.value.trim(),
         duration_minutes: Number(duration.input.value),
         new_patients: newPatients.input.checked,
-        offer_in_all_hours: everywhere.input.checked,
+        offer_in_all_hours: inAllHours,
       });
       await nav.go("/pro/reasons", { replace: true });
-      notify(everywhere.input.checked ? t("reasons.created_everywhere") : t("reasons.created_nowhere"), "success");
+      // "offered in all your hours" only when there are hours to offer it in
+      const said = availability.weekly.length === 0 ? "reasons.created_no_hours" : inAllHours ? "reasons.created_everywhere" : "reasons.created_nowhere";
+      notify(t(said), "success");
     }, h("div", { class: "grid" }, label.wrap, duration.wrap), newPatients.wrap, everywhere.wrap, h("button", { type: "submit" }, t("reasons.add")))));
   main.append(askNoReason(reasons));
 }

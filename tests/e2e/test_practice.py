@@ -104,7 +104,10 @@ def test_new_practitioner_accepts_purposes_fills_profile_and_awaits_approval(
     page.get_by_role("link", name="Motifs", exact=True).click()
     page.get_by_label("Libellé").fill("Consultation")
     page.get_by_role("button", name="Ajouter le motif").click()
-    expect(page.locator("#notice")).to_contain_text("Motif ajouté")
+    # no opening hours yet: the reason is not said to be offered in them
+    expect(page.locator("#notice")).to_contain_text(
+        "Motif ajouté. Vous n'avez pas encore de plages horaires"
+    )
     # listed now, with the new fees
     page.get_by_role("link", name="Mon cabinet", exact=True).click()
     expect(status).to_contain_text("Votre profil apparaît dans la recherche")

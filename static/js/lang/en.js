@@ -303,6 +303,7 @@ export const EN = {
   "appointments.move_confirm": "Move the appointment from {from} to {to}?", "appointments.move_confirm_button": "Confirm the move", "appointments.move_other": "Choose another time",
   "waitlist.free_exists": "A slot is already free before that date: {when}. You can book it right away.", "waitlist.book_first": "Book this slot", "waitlist.join_anyway": "Join the list anyway",
   "feed.created_first": "Link created: copy it into your calendar.", "feed.active": "A link is live. It is not shown again: creating a new one replaces it.", "feed.none": "No live link: no calendar reads your agenda.",
+  "reasons.created_no_hours": "Reason added. You have no opening hours yet: offer it in the ones you add so that it has slots.",
   "agenda.held": "Held (waiting list) until {until}", "agenda.close": "Close", "agenda.cancelled": "Cancelled in this period",
   "agenda.cancel_confirm": "Cancel {name}'s appointment ({when})? The patient is told by email.",
   "agenda.cancelled_done": "{name}'s appointment cancelled; the patient is told.",

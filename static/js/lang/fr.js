@@ -308,6 +308,7 @@ export const FR = {
   "appointments.move_confirm": "Déplacer le rendez-vous du {from} au {to} ?", "appointments.move_confirm_button": "Confirmer le déplacement", "appointments.move_other": "Choisir un autre créneau",
   "waitlist.free_exists": "Un créneau est déjà libre avant cette date : le {when}. Vous pouvez le réserver tout de suite.", "waitlist.book_first": "Réserver ce créneau", "waitlist.join_anyway": "M'inscrire quand même",
   "feed.created_first": "Lien créé : copiez-le dans votre calendrier.", "feed.active": "Un lien est actif. Il n'est plus affiché : en créer un nouveau remplace l'ancien.", "feed.none": "Aucun lien actif : aucun calendrier ne lit votre agenda.",
+  "reasons.created_no_hours": "Motif ajouté. Vous n'avez pas encore de plages horaires : proposez-le dans celles que vous ajouterez pour qu'il ait des créneaux.",
   "agenda.held": "Réservé (liste d'attente) jusqu'à {until}", "agenda.close": "Fermer", "agenda.cancelled": "Annulés sur cette période",
   "agenda.cancel_confirm": "Annuler le rendez-vous de {name} ({when}) ? Le patient est prévenu par e-mail.",
   "agenda.cancelled_done": "Rendez-vous de {name} annulé ; le patient est prévenu.",
