@@ -132,3 +132,15 @@ def test_the_english_texts_are_not_french_copies() -> None:
     """A key translated by pasting the French text would pass the checks above."""
     same = [k for k in FR if FR[k] == EN[k] and len(FR[k]) > 12 and " " in FR[k]]
     assert same == []
+
+
+def test_every_profession_and_specialty_is_named_in_both_languages() -> None:
+    """The directory's labels are French (app/practice/professions.py); an English reader saw
+    "Médecin — Médecine générale". Each id has its name in each language's file."""
+    from app.practice.professions import PROFESSIONS
+
+    ids = [f"profession.{p.id}" for p in PROFESSIONS] + [
+        f"specialty.{s.id}" for p in PROFESSIONS for s in p.specialties
+    ]
+    assert [key for key in ids if key not in FR or key not in EN] == []
+    assert [key for key in ids if FR[key] == EN[key]] == []

@@ -10,9 +10,15 @@ import { slotPicker } from "./slotpicker.js";
 import { joinSection } from "./waitlist.js";
 
 let professionsCache = null;
+/** The fixed list, named in the reader's language: the API's labels are the French directory's
+ * (app/practice/professions.py), the lang files name each id. */
 export async function professions() {
   if (!professionsCache) professionsCache = await get("/api/v1/professions");
-  return professionsCache;
+  return professionsCache.map((p) => ({
+    ...p,
+    label: t(`profession.${p.id}`, p.label),
+    specialties: p.specialties.map((s) => ({ ...s, label: t(`specialty.${s.id}`, s.label) })),
+  }));
 }
 
 function professionLabel(list, profession, specialty) {

@@ -42,6 +42,8 @@ def test_home_search_and_practitioner_page(page: Any) -> None:
     page.get_by_role("button", name="English").click()
     expect(page.get_by_role("heading", name="Book an appointment")).to_be_visible()
     expect(page.locator("html")).to_have_attribute("lang", "en")
+    # the directory's French labels, named in English
+    expect(page.locator("p.lead")).to_have_text("Physician — General practice")
     page.get_by_role("button", name="Français").click()
     expect(page.locator("html")).to_have_attribute("lang", "fr")
     # charter and transparency are linked from every page
