@@ -167,3 +167,46 @@ def test_serve_on_a_taken_port_says_so(cli_env: dict[str, str]) -> None:
         result = run_erdv("serve", "--port", port, "--workers", "2", env=cli_env)
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_practitioners_notify_queues_a_notice_for_each(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """``erdv practitioners notify``: the operator's notice (a change of sub-processors, a data
+    breach) staged for every active practitioner; a body that cannot be read, an empty one or a
+    subject on two lines is refused and stages nothing (tests/notifications/test_operator_notice.py
+    follows the mails to the inboxes)."""
+    assert run_erdv("migrate", env=cli_env).returncode == 0
+    assert run_erdv("demo", env=cli_env).returncode == 0
+    fr, en = tmp_path / "fr.txt", tmp_path / "en.txt"
+    fr.write_text("Nous changeons d'hébergeur le 1er mars.\n", encoding="utf-8")
+    en.write_text("We change hosts on 1 March.\n", encoding="utf-8")
+    base = ["practitioners", "notify", "--subject-fr", "Hébergeur", "--subject-en", "Host"]
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n", encoding="utf-8")
+    for wrong in (
+        [*base, "--body-fr", str(empty), "--body-en", str(en)],
+        [*base, "--body-fr", str(tmp_path / "missing.txt"), "--body-en", str(en)],
+        [
+            "practitioners",
+            "notify",
+            "--subject-fr",
+            "a\nb",
+            "--subject-en",
+            "Host",
+            "--body-fr",
+            str(fr),
+            "--body-en",
+            str(en),
+        ],
+    ):
+        refused = run_erdv(*wrong, env=cli_env)
+        assert refused.returncode == 2, (wrong, refused.stdout, refused.stderr)
+    result = run_erdv(*base, "--body-fr", str(fr), "--body-en", str(en), env=cli_env)
+    assert result.returncode == 0, result.stderr
+    count = int(result.stdout.split("queued: ")[1].split()[0])
+    assert count >= 1
+    staged = run_erdv("outbox", "list", "--status", "pending", env=cli_env)
+    assert staged.returncode == 0, staged.stderr
+    # the demo leaves nothing pending: every message waiting is a notice
+    assert f"pending={count} " in staged.stdout, staged.stdout

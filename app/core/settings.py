@@ -261,7 +261,7 @@ class Settings(BaseSettings):
         default_factory=lambda: [
             "Development machine: hosting of the data (no HDS certification)",
             "The mail relay configured in ERDV_SMTP_HOST: delivery of mails",
-            "The SMS provider configured in ERDV_SMS_URL: text reminders, with consent only",
+            "The SMS provider configured in ERDV_SMS_HTTP_URL: text reminders, with consent only",
         ]
     )
 

@@ -208,6 +208,16 @@ class NotificationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def active_practitioners(self) -> Sequence[Person]:
+        """Every practitioner whose account is active, by id (an operator notice's recipients)."""
+        query = (
+            sa.select(*_PERSON)
+            .where(_account.c.role == "practitioner", _account.c.status == "active")
+            .order_by(_account.c.id)
+        )
+        rows: Sequence[Person] = (await self.session.execute(query)).all()
+        return rows
+
     async def person(self, account_id: uuid.UUID) -> Person | None:
         query = sa.select(*_PERSON).where(_account.c.id == account_id)
         row: Person | None = (await self.session.execute(query)).one_or_none()

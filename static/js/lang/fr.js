@@ -304,7 +304,7 @@ export const FR = {
   "close.submit": "Fermer mon compte", "close.done": "Votre compte est fermé. Un dernier e-mail vous le confirme.",
   "reasons.in_hours": "Dans les horaires", "reasons.not_in_hours": "Aucune plage ne le propose :",
   "agenda.patient": "Patient", "agenda.channel": "Pris", "agenda.reason_erased": "effacé après le rendez-vous (charte C7)",
-  "pending.title": "Connexion non terminée", "pending.text": "Votre mot de passe est vérifié ; il reste la double authentification. D'ici là, le site ne peut rien afficher d'autre.", "pending.finish": "Terminer la connexion", "pending.cancel": "Annuler la connexion", "sent.kind_account-status": "suspension ou rétablissement du compte",
+  "pending.title": "Connexion non terminée", "pending.text": "Votre mot de passe est vérifié ; il reste la double authentification. D'ici là, le site ne peut rien afficher d'autre.", "pending.finish": "Terminer la connexion", "pending.cancel": "Annuler la connexion", "sent.kind_account-status": "suspension ou rétablissement du compte", "sent.kind_operator-notice": "avis de l'exploitant",
   "appointments.move_confirm": "Déplacer le rendez-vous du {from} au {to} ?", "appointments.move_confirm_button": "Confirmer le déplacement", "appointments.move_other": "Choisir un autre créneau",
   "waitlist.free_exists": "Un créneau est déjà libre avant cette date : le {when}. Vous pouvez le réserver tout de suite.", "waitlist.book_first": "Réserver ce créneau", "waitlist.join_anyway": "M'inscrire quand même",
   "feed.created_first": "Lien créé : copiez-le dans votre calendrier.", "feed.active": "Un lien est actif. Il n'est plus affiché : en créer un nouveau remplace l'ancien.", "feed.none": "Aucun lien actif : aucun calendrier ne lit votre agenda.",
