@@ -14,7 +14,12 @@ from app.booking.notices import APPOINTMENT_NOTICE
 from app.core.hashing import PasswordHasher
 from app.core.mail import MailQueue
 from app.core.settings import Settings
-from app.notifications.contracts import CONTRACT_KIND, contract_renderer
+from app.notifications.contracts import (
+    CONSENT_KIND,
+    CONTRACT_KIND,
+    consent_renderer,
+    contract_renderer,
+)
 from app.notifications.notices import notice_renderer
 from app.notifications.reminders import REMINDER_KIND, reminder_renderer
 from app.notifications.waitlist import waitlist_ended_renderer, waitlist_renderer
@@ -39,6 +44,7 @@ def renderers(settings: Settings, passwords: PasswordHasher) -> dict[str, Render
         APPOINTMENT_NOTICE: both(notice_renderer(settings), webhook_renderer()),
         REMINDER_KIND: reminder_renderer(settings),
         CONTRACT_KIND: contract_renderer(settings),
+        CONSENT_KIND: consent_renderer(settings),
         WAITLIST_OFFER: waitlist_renderer(settings),
         WAITLIST_ENDED: waitlist_ended_renderer(settings),
     }

@@ -372,6 +372,17 @@ class NotificationRepository:
         value: bool | None = (await self.session.execute(query)).scalar_one_or_none()
         return value
 
+    async def is_behind(self, account_id: uuid.UUID, purpose_id: str, version: int) -> bool:
+        """The account still holds a grant of ``purpose_id`` at a version before ``version``."""
+        query = sa.select(_s.c.account_id).where(
+            _s.c.account_id == account_id,
+            _s.c.purpose_id == purpose_id,
+            _s.c.scope == "",
+            _s.c.status == "granted",
+            _s.c.purpose_version < version,
+        )
+        return (await self.session.execute(query)).first() is not None
+
     async def behind(self, purpose_id: str, version: int) -> Sequence[uuid.UUID]:
         """Accounts that granted ``purpose_id`` at an earlier version than ``version`` and have not
         granted this one (nor withdrawn): those a new version of the text is waiting for."""

@@ -24,6 +24,8 @@ FACTS = {
     "reason": "practitioner_unavailable",
     # how long a waiting-list offer is held (waitlist-offer)
     "until": "lundi 1 mars 2027 à 18:15",
+    # the title of a consent whose new text paused reminders (consent-update)
+    "purpose": "Rappels-W",
 }
 HEALTH_WORDS = sorted(
     {p.label for p in PROFESSIONS}

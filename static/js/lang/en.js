@@ -299,7 +299,7 @@ export const EN = {
   "close.submit": "Close my account", "close.done": "Your account is closed. A last email confirms it.",
   "reasons.in_hours": "In the opening hours", "reasons.not_in_hours": "No block offers it:",
   "agenda.patient": "Patient", "agenda.channel": "Booked", "agenda.reason_erased": "erased after the appointment (charter C7)",
-  "pending.title": "Sign-in not finished", "pending.text": "Your password is checked; the second factor is still to do. Until then, the site can show nothing else.", "pending.finish": "Finish signing in", "pending.cancel": "Cancel sign-in", "sent.kind_account-status": "account suspended or reinstated", "sent.kind_operator-notice": "operator's notice",
+  "pending.title": "Sign-in not finished", "pending.text": "Your password is checked; the second factor is still to do. Until then, the site can show nothing else.", "pending.finish": "Finish signing in", "pending.cancel": "Cancel sign-in", "sent.kind_account-status": "account suspended or reinstated", "sent.kind_consent-update": "new text of a consent", "sent.kind_operator-notice": "operator's notice",
   "appointments.move_confirm": "Move the appointment from {from} to {to}?", "appointments.move_confirm_button": "Confirm the move", "appointments.move_other": "Choose another time",
   "waitlist.free_exists": "A slot is already free before that date: {when}. You can book it right away.", "waitlist.book_first": "Book this slot", "waitlist.join_anyway": "Join the list anyway",
   "feed.created_first": "Link created: copy it into your calendar.", "feed.active": "A link is live. It is not shown again: creating a new one replaces it.", "feed.none": "No live link: no calendar reads your agenda.",
