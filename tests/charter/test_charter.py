@@ -38,6 +38,9 @@ from app.charter.registry import default_charter, load_charter
 # ---------------------------------------------------------------------------------------------------
 # Helpers: a copy of charter/ to edit, and a tiny TOML writer for the shapes our files use.
 
+#: the charter's version as committed: each test edits a copy from there
+CHARTER = default_charter().version
+
 
 @pytest.fixture
 def charter_dir(tmp_path: Path) -> Path:
@@ -287,7 +290,7 @@ def test_editing_a_clause_without_a_version_bump_is_named(
     assert status == 1
     assert "refusing to rewrite charter.lock.json" in err
     assert "clause C7: French reference text changed" in err
-    assert "charter.toml: clause C7 changed but the charter version is still 2" in err
+    assert f"charter.toml: clause C7 changed but the charter version is still {CHARTER}" in err
     assert out == ""
     assert lock_path.read_bytes() == before, "a refused lock must leave the file untouched"
 
@@ -318,13 +321,16 @@ def test_raising_the_versions_lets_lock_record_the_new_text(
     new_text = read(clause)["text"]["fr"] + " Sauf exception."
     edit(clause, version=2, text__fr=new_text)
     head = charter_dir / "charter.toml"
-    head.write_text(head.read_text("utf-8").replace("version = 2", "version = 3", 1), "utf-8")
+    head.write_text(
+        head.read_text("utf-8").replace(f"version = {CHARTER}", f"version = {CHARTER + 1}", 1),
+        "utf-8",
+    )
 
     problems = check_lock(load_charter(charter_dir), load_lock(lock_path))
     assert problems == [
         "clause C7: version 2 is not locked yet (lock has 1); "
         "run `python -m app.charter.lock lock`",
-        "charter.toml: version 3 is not locked yet (lock has 2); "
+        f"charter.toml: version {CHARTER + 1} is not locked yet (lock has {CHARTER}); "
         "run `python -m app.charter.lock lock`",
     ]
 
@@ -332,7 +338,7 @@ def test_raising_the_versions_lets_lock_record_the_new_text(
     assert status == 0, err
     assert "recorded: clause C7: version 2 is not locked yet" in out
     locked = load_lock(lock_path)
-    assert locked.charter_version == 3
+    assert locked.charter_version == CHARTER + 1
     c7 = next(e for e in locked.clauses if e.id == "C7")
     assert (c7.version, c7.text_sha256) == (2, text_sha256(new_text))
 
@@ -349,7 +355,10 @@ def test_raising_an_item_version_alone_is_refused(
     status, _, err = run_command(capsys, "lock", "--charter-dir", str(charter_dir))
     assert status == 1
     assert "raise `version` in charter.toml" in err
-    assert "charter.toml: purpose reminders-sms changed but the charter version is still 2" in err
+    assert (
+        f"charter.toml: purpose reminders-sms changed but the charter version is still {CHARTER}"
+        in err
+    )
 
 
 def test_lowering_a_version_is_refused(

@@ -219,7 +219,7 @@ def test_retention_periods_in_the_notice_are_the_settings_defaults(lang: str) ->
 
 
 def test_the_reminder_hour_in_the_texts_is_the_default_and_late_bookings_get_none() -> None:
-    """The interface's summary of each reminder consent states the reminder hour, and that a visit
+    """The reminder consents and the interface's summary of each state the reminder hour, and that a visit
     booked or moved after it gets none (the code: ``due_reminders``; the behaviour:
     tests/notifications/test_reminders.py::test_an_appointment_booked_after_its_reminder_hour_gets_only_the_later_ones)."""
     hours = default("reminder_hours")
@@ -232,10 +232,12 @@ def test_the_reminder_hour_in_the_texts_is_the_default_and_late_bookings_get_non
         "en": (r"about (\d+) hours before", r"booked or moved less than (\d+) hours"),
     }
     for purpose_id in ("reminders-email", "reminders-sms"):
+        text = default_charter().purpose(purpose_id).text
         for lang in LANGS:
-            # the interface's summary beside each consent; the consent texts themselves still
-            # say "before each of my appointments" (their version 1; see the issue's notes)
-            for source in (lang_files[lang][f"consents.sends_{purpose_id}"],):
+            for source in (
+                str(getattr(text, lang)),
+                lang_files[lang][f"consents.sends_{purpose_id}"],
+            ):
                 for pattern in patterns[lang]:
                     found = re.search(pattern, source)
                     assert found is not None, (purpose_id, lang, pattern)

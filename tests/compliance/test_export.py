@@ -16,7 +16,7 @@ from fhir.resources.R4B.consent import Consent
 from fhir.resources.R4B.patient import Patient
 
 from tests.factories import People
-from tests.helpers.booking import book, grant, patient, ready_practitioner, soon
+from tests.helpers.booking import book, grant, patient, ready_practitioner, soon, version
 from tests.helpers.fhir import bundle_resources, reference, resources_of
 from tests.helpers.problems import assert_problem
 
@@ -92,7 +92,11 @@ async def test_the_fhir_export_is_a_valid_r4_bundle_of_the_same_data(people: Peo
     await grant(alice, "reminders-email")
     withdrawn = await alice.post(
         "/api/v1/me/consents",
-        json={"purpose_id": "reminders-email", "purpose_version": 1, "decision": "withdraw"},
+        json={
+            "purpose_id": "reminders-email",
+            "purpose_version": version("reminders-email"),
+            "decision": "withdraw",
+        },
     )
     assert withdrawn.status_code == 201, withdrawn.text
     assert (await alice.reauth()).status_code == 204

@@ -23,11 +23,16 @@ NOTICE = "privacy-notice"
 
 
 async def decide(
-    person: Person, purpose: str, decision: str, version: int = 1
+    person: Person, purpose: str, decision: str, version: int | None = None
 ) -> dict[str, object]:
+    """A decision on the purpose's text at ``version``, its current one by default."""
     response = await person.post(
         "/api/v1/me/consents",
-        json={"purpose_id": purpose, "purpose_version": version, "decision": decision},
+        json={
+            "purpose_id": purpose,
+            "purpose_version": version or default_charter().purpose(purpose).version,
+            "decision": decision,
+        },
     )
     assert response.status_code == 201, response.text
     body: dict[str, object] = response.json()
@@ -95,7 +100,7 @@ async def test_receipt_hash_covers_who_what_which_text_and_when(
     people: People, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     patient = await people.signed_in(role="patient")
-    receipt = await decide(patient, NOTICE, "grant", 2)
+    receipt = await decide(patient, NOTICE, "grant")
     async with sessions() as session:
         history = await service.history(session, uuid.UUID(patient.account_id))
     assert history[0].receipt_sha256 == receipt["receipt_sha256"]
@@ -157,7 +162,7 @@ async def test_gates_and_reconsent_after_a_version_bump(
             "practitioner-contract",
             "deontology",
         }
-    await decide(patient, NOTICE, "grant", 2)
+    await decide(patient, NOTICE, "grant")
     for purpose in ("profile-publication", "practitioner-contract", "deontology"):
         await decide(practitioner, purpose, "grant")
     async with sessions() as session:

@@ -129,7 +129,7 @@ async def bulk_decisions(sessions: async_sessionmaker[AsyncSession], count: int)
                 "id": uuid.uuid4(),
                 "account_id": account_id,
                 "purpose_id": "reminders-email",
-                "purpose_version": 1,
+                "purpose_version": default_charter().purpose("reminders-email").version,
                 "scope": "",
                 "decision": "grant" if i % 2 == 0 else "withdraw",
                 "decided_at": now + timedelta(seconds=i),

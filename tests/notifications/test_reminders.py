@@ -19,7 +19,7 @@ from app.jobs import JOBS
 from app.main import create_app
 from app.notifications.reminders import JOB_NAME
 from tests.factories import People, Person
-from tests.helpers.booking import book, grant, patient, ready_practitioner, soon
+from tests.helpers.booking import book, grant, patient, ready_practitioner, soon, version
 from tests.helpers.lifespan import lifespan
 from tests.helpers.smtp import SmtpSink
 
@@ -125,18 +125,12 @@ async def test_withdrawn_consent_cancelled_or_moved_appointments_drop_their_remi
     # meanwhile: alice withdraws the mail reminders, carol cancels, dan moves a day later
     withdrawn = await alice.post(
         "/api/v1/me/consents",
-        json={"purpose_id": "reminders-email", "purpose_version": 1, "decision": "withdraw"},
+        json={
+            "purpose_id": "reminders-email",
+            "purpose_version": version("reminders-email"),
+            "decision": "withdraw",
+        },
     )
-    if withdrawn.status_code == 409:  # the purpose is not at version 1: use the current one
-        current = withdrawn.json().get("current_version")
-        withdrawn = await alice.post(
-            "/api/v1/me/consents",
-            json={
-                "purpose_id": "reminders-email",
-                "purpose_version": current,
-                "decision": "withdraw",
-            },
-        )
     assert withdrawn.status_code == 201, withdrawn.text
     assert (await carol.post(f"/api/v1/appointments/{cancelled['id']}/cancel")).status_code == 200
     later = start + timedelta(hours=26)
