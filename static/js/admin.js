@@ -158,8 +158,12 @@ export async function clientsView(main) {
   const grants = GRANTS.map((g) => checkbox(g, { class: "grant", value: g, defaultChecked: g !== "client_credentials" }));
   const scopes = SCOPES.map((s) => checkbox(`${s} — ${t(`scope.${s}`)}`, { class: "scope", value: s }));
   const secretBox = h("div", { id: "client-secret-box" });
+  const submit = h("button", { type: "submit", id: "create-client" }, t("clients.create"));
   const form = h("form", { on: { submit: async (event) => {
     event.preventDefault();
+    // one client per click: a second click while the first is answered would make two
+    if (submit.disabled) return;
+    submit.disabled = true;
     const body = {
       name: name.input.value.trim(),
       redirect_uris: redirects.input.value.split(/\s+/).filter(Boolean),
@@ -179,11 +183,15 @@ export async function clientsView(main) {
       secretBox.firstChild.focus();
       notify(t("clients.created"), "success");
       listSection.lastChild.replaceWith(clientCards(await get("/api/v1/admin/oauth/clients")));
-    } catch (error) { showError(error); }
+    } catch (error) {
+      showError(error);
+    } finally {
+      submit.disabled = false;
+    }
   } } },
   name.wrap, redirects.wrap,
   h("fieldset", {}, h("legend", {}, t("clients.grants")), grants.map((g) => g.wrap)),
   h("fieldset", {}, h("legend", {}, t("clients.scopes")), scopes.map((s) => s.wrap)),
-  h("button", { type: "submit", id: "create-client" }, t("clients.create")));
+  submit);
   main.append(listSection, section({ heading: "clients-new", title: t("clients.new") }, form, secretBox));
 }

@@ -70,3 +70,14 @@ def test_two_clients_in_a_row_each_listed_at_once(page: Any) -> None:
     expect(listed.locator(f'[data-client="{first}"]')).to_contain_text(first_name)
     expect(listed).not_to_contain_text("Aucun client")
     screenshot(page, "admin-clients-second")
+
+    # a double click makes one client: the button waits for the first answer
+    third_name = f"Plateforme C {uuid.uuid4().hex[:6]}"
+    page.locator("#client-name").fill(third_name)
+    page.locator("#client-redirects").fill("https://platform.example/callback")
+    page.get_by_label(re.compile(r"^slots:read")).check()
+    page.locator("#create-client").dblclick()
+    expect(listed).to_contain_text(third_name)
+    page.wait_for_timeout(500)  # a second POST, were there one, would have answered by now
+    clients = page.request.get("/api/v1/admin/oauth/clients").json()
+    assert [c["name"] for c in clients].count(third_name) == 1
