@@ -101,7 +101,7 @@ export const EN = {
   "email.submit": "Change my address", "email.sent": "A confirmation link was sent to {email}. Your current address stays valid until then.",
   "delete.title": "Delete my account",
   "delete.intro": "Your upcoming appointments will be cancelled and the practices told. Your name, email address, phone, password, authenticator and sessions will be erased, and no application will be able to act for you any more. Download your data first if you want to keep it.",
-  "delete.kept": "What the law asks us to keep will name you no more: your past appointments stay in the practices' agendas without your name, and the proofs of your consent decisions and the access log keep an identifier that leads back to nobody.",
+  "delete.kept": "What the law asks us to keep will name you no more: your past appointments stay in the practices' agendas without your name, the proofs of your consent decisions and the access log keep an identifier that leads back to nobody, and that log keeps the network address of each request for 12 months at most (security: it is sealed and cannot be rewritten).",
   "delete.confirm": "I understand that my account will be deleted for good", "delete.submit": "Delete my account",
   "delete.tick_first": "Tick the box first to confirm.", "delete.done": "Your account is deleted. A last email confirms it.",
   "export.title": "Download my data",

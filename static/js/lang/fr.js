@@ -102,7 +102,7 @@ export const FR = {
   "email.submit": "Changer d'adresse", "email.sent": "Un lien de confirmation a été envoyé à {email}. Votre adresse actuelle reste valable d'ici là.",
   "delete.title": "Supprimer mon compte",
   "delete.intro": "Vos rendez-vous à venir seront annulés et les cabinets prévenus. Votre nom, votre adresse e-mail, votre téléphone, votre mot de passe, votre application d'authentification et vos sessions seront effacés, et aucune application ne pourra plus agir pour vous. Pensez à télécharger vos données avant.",
-  "delete.kept": "Ce que la loi demande de garder ne vous nommera plus : vos rendez-vous passés restent dans l'agenda des cabinets sans votre nom, et les preuves de vos accords et le journal des accès gardent un identifiant qui ne mène à personne.",
+  "delete.kept": "Ce que la loi demande de garder ne vous nommera plus : vos rendez-vous passés restent dans l'agenda des cabinets sans votre nom, les preuves de vos accords et le journal des accès gardent un identifiant qui ne mène à personne, et ce journal garde 12 mois au plus l'adresse réseau de chaque requête (sécurité : il est scellé et ne peut pas être réécrit).",
   "delete.confirm": "Je comprends que mon compte sera supprimé définitivement", "delete.submit": "Supprimer mon compte",
   "delete.tick_first": "Cochez d'abord la case pour confirmer.", "delete.done": "Votre compte est supprimé. Un dernier e-mail vous le confirme.",
   "export.title": "Télécharger mes données",
