@@ -16,7 +16,7 @@ from fhir.resources.R4B.consent import Consent
 from fhir.resources.R4B.patient import Patient
 
 from tests.factories import People
-from tests.helpers.booking import book, grant, patient, ready_practitioner, soon, version
+from tests.helpers.booking import book, grant, patient, ready_practitioner, soon, withdraw
 from tests.helpers.fhir import bundle_resources, reference, resources_of
 from tests.helpers.problems import assert_problem
 
@@ -90,15 +90,7 @@ async def test_the_fhir_export_is_a_valid_r4_bundle_of_the_same_data(people: Peo
     assert (await doctor.get(f"/api/v1/appointments/{booked}")).status_code == 200
     # reminders granted, then withdrawn: no Consent of that purpose may read as in force
     await grant(alice, "reminders-email")
-    withdrawn = await alice.post(
-        "/api/v1/me/consents",
-        json={
-            "purpose_id": "reminders-email",
-            "purpose_version": version("reminders-email"),
-            "decision": "withdraw",
-        },
-    )
-    assert withdrawn.status_code == 201, withdrawn.text
+    await withdraw(alice, "reminders-email")
     assert (await alice.reauth()).status_code == 204
     plain = json.loads((await alice.get(EXPORT)).content)
 

@@ -39,13 +39,23 @@ def version(purpose_id: str) -> int:
 
 
 async def grant(person: Person, *purpose_ids: str) -> None:
+    """Grant each purpose's current text."""
+    await _decide(person, "grant", purpose_ids)
+
+
+async def withdraw(person: Person, *purpose_ids: str) -> None:
+    """Withdraw each purpose (a decision on its current text)."""
+    await _decide(person, "withdraw", purpose_ids)
+
+
+async def _decide(person: Person, decision: str, purpose_ids: tuple[str, ...]) -> None:
     for purpose_id in purpose_ids:
         response = await person.post(
             "/api/v1/me/consents",
             json={
                 "purpose_id": purpose_id,
                 "purpose_version": version(purpose_id),
-                "decision": "grant",
+                "decision": decision,
             },
         )
         assert response.status_code == 201, response.text

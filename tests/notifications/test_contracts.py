@@ -16,23 +16,25 @@ from app.core.settings import Settings
 from app.jobs import JOBS
 from app.notifications.contracts import JOB_NAME
 from tests.factories import People, mail_text
-from tests.helpers.booking import grant, patient, ready_practitioner, version
+from tests.helpers.booking import grant, patient, ready_practitioner, version, withdraw
 from tests.helpers.smtp import SmtpSink
 
 (ANNOUNCE,) = [job for job in JOBS if job.name == JOB_NAME]
 CONTRACT = "practitioner-contract"
 
 
-async def accepted_an_earlier_version(engine: AsyncEngine, account_id: str) -> None:
-    """As if the contract's version had gone up since this practitioner accepted it."""
+async def accepted_an_earlier_version(
+    engine: AsyncEngine, account_id: str, purpose: str = CONTRACT
+) -> None:
+    """As if the purpose's text had a new version since this account accepted it."""
     async with engine.begin() as connection:
         await connection.execute(
             sa.update(state_table)
             .where(
                 state_table.c.account_id == uuid.UUID(account_id),
-                state_table.c.purpose_id == CONTRACT,
+                state_table.c.purpose_id == purpose,
             )
-            .values(purpose_version=default_charter().purpose(CONTRACT).version - 1)
+            .values(purpose_version=default_charter().purpose(purpose).version - 1)
         )
 
 
@@ -72,19 +74,6 @@ async def test_each_practitioner_behind_is_told_once(
     assert "contract-update" in kinds
 
 
-async def reminders_granted_earlier(engine: AsyncEngine, account_id: str, purpose: str) -> None:
-    """As if the reminders consent's text had a new version since this patient granted it."""
-    async with engine.begin() as connection:
-        await connection.execute(
-            sa.update(state_table)
-            .where(
-                state_table.c.account_id == uuid.UUID(account_id),
-                state_table.c.purpose_id == purpose,
-            )
-            .values(purpose_version=default_charter().purpose(purpose).version - 1)
-        )
-
-
 def paused_mails(smtp: SmtpSink, address: str) -> list[str]:
     return [str(m["Subject"]) for m in smtp.to(address) if "en pause" in str(m["Subject"])]
 
@@ -99,18 +88,10 @@ async def test_a_new_reminders_text_pauses_them_and_each_holder_is_told_once(
     for person in (behind, quick, gone, current):
         await grant(person, "reminders-email")
     for person in (behind, quick, gone):
-        await reminders_granted_earlier(engine, person.account_id, "reminders-email")
+        await accepted_an_earlier_version(engine, person.account_id, "reminders-email")
     await grant(gone, "reminders-email")  # then withdrawn below, before the mail
-    withdrawn = await gone.post(
-        "/api/v1/me/consents",
-        json={
-            "purpose_id": "reminders-email",
-            "purpose_version": version("reminders-email"),
-            "decision": "withdraw",
-        },
-    )
-    assert withdrawn.status_code == 201, withdrawn.text
-    await reminders_granted_earlier(engine, gone.account_id, "reminders-email")
+    await withdraw(gone, "reminders-email")
+    await accepted_an_earlier_version(engine, gone.account_id, "reminders-email")
 
     result = await run_job(app.state.session_factory, settings, ANNOUNCE, force=True)
     assert result is not None

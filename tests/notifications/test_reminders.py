@@ -19,7 +19,7 @@ from app.jobs import JOBS
 from app.main import create_app
 from app.notifications.reminders import JOB_NAME
 from tests.factories import People, Person
-from tests.helpers.booking import book, grant, patient, ready_practitioner, soon, version
+from tests.helpers.booking import book, grant, patient, ready_practitioner, soon, withdraw
 from tests.helpers.lifespan import lifespan
 from tests.helpers.smtp import SmtpSink
 
@@ -123,15 +123,7 @@ async def test_withdrawn_consent_cancelled_or_moved_appointments_drop_their_remi
     with clock.frozen(due):  # planned: staged for all three, delivered to none yet
         await run_job(app.state.session_factory, settings, REMINDERS, force=True)
     # meanwhile: alice withdraws the mail reminders, carol cancels, dan moves a day later
-    withdrawn = await alice.post(
-        "/api/v1/me/consents",
-        json={
-            "purpose_id": "reminders-email",
-            "purpose_version": version("reminders-email"),
-            "decision": "withdraw",
-        },
-    )
-    assert withdrawn.status_code == 201, withdrawn.text
+    await withdraw(alice, "reminders-email")
     assert (await carol.post(f"/api/v1/appointments/{cancelled['id']}/cancel")).status_code == 200
     later = start + timedelta(hours=26)
     assert (
